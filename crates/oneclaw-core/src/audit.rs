@@ -1,0 +1,139 @@
+//! Audit events: what every action leaves behind. Details carry ids, paths and versions, never a
+//! value, key, token or password (the builders here take no such argument).
+
+use crate::ids::{AuditEventId, OrgId};
+use crate::principal::{Caller, PrincipalRef, RequestMeta};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// How the action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Denied,
+    Failure,
+}
+
+impl Outcome {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Denied => "denied",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+/// Action names, as the 1claw docs spell them where they name one.
+pub mod action {
+    pub const AUTH_SIGNUP: &str = "auth.signup";
+    pub const AUTH_SUCCESS: &str = "auth.success";
+    pub const AUTH_FAILURE: &str = "auth.failure";
+    pub const AUTH_REFRESH: &str = "auth.refresh";
+    pub const AUTH_API_KEY_EXCHANGE: &str = "auth.api_key_token";
+    pub const AUTH_SIGN_OUT: &str = "auth.token_revoke";
+    pub const AUTH_PASSWORD_CHANGE: &str = "auth.password_change";
+    pub const AUTH_PROFILE_UPDATE: &str = "auth.profile_update";
+    pub const API_KEY_CREATE: &str = "api_key.create";
+    pub const API_KEY_REVOKE: &str = "api_key.revoke";
+    pub const VAULT_CREATE: &str = "vault.create";
+    pub const VAULT_DELETE: &str = "vault.delete";
+    pub const SECRET_READ: &str = "secret.read";
+    pub const SECRET_WRITE: &str = "secret.write";
+    pub const SECRET_DELETE: &str = "secret.delete";
+    pub const SECRET_ROTATE: &str = "secret.rotate";
+    pub const SECRET_LIST: &str = "secret.list";
+    pub const SECRET_VERSIONS: &str = "secret.list_versions";
+    pub const SECRET_VERSION_DISABLE: &str = "secret.version_disable";
+}
+
+/// One audit record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub id: AuditEventId,
+    /// The org whose log holds it; the nil id for events with no org (an unknown user's login).
+    pub org_id: OrgId,
+    /// `user`, `agent`, `anonymous` or `system`.
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub details: serde_json::Value,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub surface: String,
+    pub outcome: Outcome,
+    pub created_at: OffsetDateTime,
+}
+
+impl AuditEvent {
+    /// An event by an authenticated caller.
+    pub fn by(caller: &Caller, action: &str, resource_type: &str, now: OffsetDateTime) -> Self {
+        Self::by_principal(caller.principal.who, caller.org_id(), &caller.meta, action, resource_type, now)
+    }
+
+    /// An event by a known principal that has no token yet (login, signup).
+    pub fn by_principal(
+        who: PrincipalRef,
+        org_id: OrgId,
+        meta: &RequestMeta,
+        action: &str,
+        resource_type: &str,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self::base(org_id, who.kind.as_str(), Some(who.id), meta, action, resource_type, now)
+    }
+
+    /// An event by nobody known (a failed login for an unknown account).
+    pub fn anonymous(meta: &RequestMeta, action: &str, resource_type: &str, now: OffsetDateTime) -> Self {
+        Self::base(OrgId(Uuid::nil()), "anonymous", None, meta, action, resource_type, now)
+    }
+
+    fn base(
+        org_id: OrgId,
+        actor_type: &str,
+        actor_id: Option<Uuid>,
+        meta: &RequestMeta,
+        action: &str,
+        resource_type: &str,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id: AuditEventId::generate(),
+            org_id,
+            actor_type: actor_type.to_owned(),
+            actor_id,
+            action: action.to_owned(),
+            resource_type: resource_type.to_owned(),
+            resource_id: None,
+            details: serde_json::Value::Object(serde_json::Map::new()),
+            ip_address: meta.ip.map(|ip| ip.to_string()),
+            user_agent: meta.user_agent.clone(),
+            surface: meta.surface.as_str().to_owned(),
+            outcome: Outcome::Success,
+            created_at: now,
+        }
+    }
+
+    /// Names the resource acted on.
+    pub fn resource(mut self, id: impl ToString) -> Self {
+        self.resource_id = Some(id.to_string());
+        self
+    }
+
+    /// Adds one detail. Callers pass ids, paths, versions, names: never a credential or value.
+    pub fn detail(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        if let serde_json::Value::Object(map) = &mut self.details {
+            map.insert(key.to_owned(), value.into());
+        }
+        self
+    }
+
+    /// Marks how it ended.
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+}

@@ -1,0 +1,41 @@
+//! Typed ids, so an org id can never be passed where a vault id is wanted.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A fresh, time-ordered id.
+            pub fn generate() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(/// An organization.
+    OrgId);
+id_type!(/// A human user.
+    UserId);
+id_type!(/// A vault.
+    VaultId);
+id_type!(/// A secret (stable per path; versions share it).
+    SecretId);
+id_type!(/// A personal API key.
+    ApiKeyId);
+id_type!(/// A login session: the unit that refresh tokens renew and sign-out revokes.
+    SessionId);
+id_type!(/// An audit event.
+    AuditEventId);

@@ -1,0 +1,20 @@
+//! The oneclaw domain: who may do what to which vault and secret, and what gets recorded.
+//!
+//! This crate owns the rules. It defines the ports it needs as traits (`Store`, `KeyProvider`,
+//! `SecretCipher`, `TokenSigner`, `CredentialHasher`, `Clock`) and never imports a web framework,
+//! a database driver or an HSM library: the server crate composes concrete implementations.
+
+pub mod audit;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod path;
+pub mod ports;
+pub mod principal;
+pub mod revocation;
+pub mod services;
+pub mod tokens;
+
+pub use error::{Error, Result};
+pub use services::{Core, CoreSettings, Deps};

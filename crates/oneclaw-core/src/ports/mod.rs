@@ -1,0 +1,9 @@
+//! The ports: what the domain needs from the outside world, as traits.
+
+pub mod credentials;
+pub mod keys;
+pub mod store;
+
+pub use credentials::{CredentialHasher, TokenSigner, VerifyingKeyInfo};
+pub use keys::{DataKey, KekRef, KeyProvider, SecretCipher, ValueBinding};
+pub use store::{AuditQuery, SecretRead, Store, StoreTx};

@@ -1,0 +1,125 @@
+//! The storage port. Reads go straight to the store; every change goes through a `StoreTx`,
+//! which services only commit together with the audit events that record it (see
+//! `services::Change`).
+
+use crate::Result;
+use crate::audit::AuditEvent;
+use crate::ids::{ApiKeyId, OrgId, SecretId, SessionId, UserId, VaultId};
+use crate::model::{ApiKey, Org, SealedValue, SecretVersion, Session, User, Vault};
+use crate::path::PathPrefix;
+use crate::ports::keys::KekRef;
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A version to read, with what is needed to decrypt it.
+#[derive(Debug, Clone)]
+pub struct SecretRead {
+    pub version: SecretVersion,
+    pub sealed: SealedValue,
+    pub kek: KekRef,
+}
+
+/// A filter over one org's audit events, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub resource_id: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub action: Option<String>,
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Persistent state. Implementations: SQLite and PostgreSQL in `oneclaw-store`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Starts a write transaction.
+    async fn begin(&self) -> Result<Box<dyn StoreTx>>;
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    async fn user(&self, id: UserId) -> Result<Option<User>>;
+    async fn count_users(&self) -> Result<i64>;
+
+    async fn vault(&self, org: OrgId, id: VaultId) -> Result<Option<Vault>>;
+    async fn vaults(&self, org: OrgId) -> Result<Vec<Vault>>;
+    async fn vault_key(&self, vault: VaultId, version: i64) -> Result<Option<KekRef>>;
+
+    /// The latest version of every live secret in a vault whose path starts with `prefix`.
+    async fn latest_secrets(&self, vault: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>>;
+    /// Every version of the secret at `path`, oldest first.
+    async fn secret_versions(&self, vault: VaultId, path: &str) -> Result<Vec<SecretVersion>>;
+
+    async fn api_keys_by_prefix(&self, key_prefix: &str) -> Result<Vec<ApiKey>>;
+    async fn api_keys_of(&self, user: UserId) -> Result<Vec<ApiKey>>;
+
+    async fn session(&self, id: SessionId) -> Result<Option<Session>>;
+    async fn session_by_refresh_digest(&self, digest: &[u8]) -> Result<Option<Session>>;
+    /// Revoked sessions and tokens that could still be presented: (id, forget after, unix s).
+    async fn live_revocations(&self, now: OffsetDateTime) -> Result<Vec<(Uuid, i64)>>;
+
+    /// A sealed server secret by purpose.
+    async fn system_secret(&self, purpose: &str) -> Result<Option<Vec<u8>>>;
+
+    async fn audit_events(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+}
+
+/// One write transaction. Dropping it without `commit` rolls everything back.
+#[async_trait]
+pub trait StoreTx: Send {
+    async fn insert_org(&mut self, org: &Org) -> Result<()>;
+    /// Fails with `Conflict` when the email is taken.
+    async fn insert_user(&mut self, user: &User) -> Result<()>;
+    async fn update_user_profile(&mut self, id: UserId, display_name: &str, marketing_emails: bool) -> Result<()>;
+    async fn update_password(&mut self, id: UserId, phc: &str) -> Result<()>;
+
+    async fn insert_vault(&mut self, vault: &Vault, kek: &KekRef) -> Result<()>;
+    /// Deletes a vault with its secrets and key references; false when there was none.
+    async fn delete_vault(&mut self, org: OrgId, id: VaultId) -> Result<bool>;
+
+    /// Takes the next version number for a path, creating the secret (or reviving a deleted one).
+    async fn next_secret_version(&mut self, vault: VaultId, path: &str, now: OffsetDateTime)
+    -> Result<(SecretId, i64)>;
+    async fn insert_secret_version(&mut self, version: &SecretVersion, sealed: &SealedValue) -> Result<()>;
+    /// A version to read: the latest when `version` is `None`.
+    async fn secret_for_read(&mut self, vault: VaultId, path: &str, version: Option<i64>)
+    -> Result<Option<SecretRead>>;
+    /// Counts one read against `max_access_count`; false when the limit was already reached.
+    async fn count_secret_access(&mut self, secret: SecretId, version: i64) -> Result<bool>;
+    /// Soft-deletes every version at a path; false when there was no live secret.
+    async fn soft_delete_secret(&mut self, vault: VaultId, path: &str, now: OffsetDateTime) -> Result<bool>;
+    /// Disables one version; false when it does not exist.
+    async fn disable_secret_version(&mut self, vault: VaultId, path: &str, version: i64) -> Result<bool>;
+
+    async fn insert_api_key(&mut self, key: &ApiKey) -> Result<()>;
+    /// Deactivates a user's key; false when the user has no such active key.
+    async fn deactivate_api_key(&mut self, user: UserId, id: ApiKeyId) -> Result<bool>;
+    async fn touch_api_key(&mut self, id: ApiKeyId, now: OffsetDateTime) -> Result<()>;
+
+    async fn insert_session(&mut self, session: &Session) -> Result<()>;
+    /// Swaps a session's refresh token; false when `old` is no longer its token.
+    async fn rotate_refresh_token(
+        &mut self,
+        id: SessionId,
+        old: &[u8],
+        new: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> Result<bool>;
+    async fn revoke_session(&mut self, id: SessionId, now: OffsetDateTime) -> Result<()>;
+    /// Revokes every live session of a user and returns them as (id, forget after).
+    async fn revoke_user_sessions(&mut self, user: UserId, now: OffsetDateTime) -> Result<Vec<(Uuid, i64)>>;
+    /// Revokes a single token that belongs to no session (an API-key exchange).
+    async fn revoke_token(&mut self, jti: Uuid, forget_after: i64) -> Result<()>;
+
+    /// Stores a sealed server secret unless one exists for the purpose (first writer wins).
+    async fn insert_system_secret(&mut self, purpose: &str, sealed: &[u8], now: OffsetDateTime) -> Result<()>;
+
+    async fn append_audit(&mut self, event: &AuditEvent) -> Result<()>;
+
+    /// Commits. Only `services::Change` calls this, after appending the audit events.
+    async fn commit(self: Box<Self>) -> Result<()>;
+}

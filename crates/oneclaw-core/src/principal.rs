@@ -1,0 +1,128 @@
+//! Who is asking, and from where.
+
+use crate::ids::{OrgId, SessionId};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use uuid::Uuid;
+
+/// The two kinds of principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrincipalKind {
+    User,
+    Agent,
+}
+
+impl PrincipalKind {
+    /// `user` or `agent`, as on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Agent => "agent",
+        }
+    }
+
+    /// Parses `user` or `agent`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "user" => Some(Self::User),
+            "agent" => Some(Self::Agent),
+            _ => None,
+        }
+    }
+}
+
+/// A principal named by kind and id, as stored in `created_by` columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PrincipalRef {
+    pub kind: PrincipalKind,
+    pub id: Uuid,
+}
+
+impl PrincipalRef {
+    /// The prefixed form `user:<uuid>` that secret responses carry.
+    pub fn prefixed(&self) -> String {
+        format!("{}:{}", self.kind.as_str(), self.id)
+    }
+
+    /// Parses the prefixed form used in JWT `sub` claims.
+    pub fn parse_prefixed(text: &str) -> Option<Self> {
+        let (kind, id) = text.split_once(':')?;
+        Some(Self { kind: PrincipalKind::parse(kind)?, id: Uuid::parse_str(id).ok()? })
+    }
+}
+
+/// An authenticated caller: what its verified token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub who: PrincipalRef,
+    pub org_id: OrgId,
+    /// The login session the token belongs to (users); sign-out revokes it.
+    pub session_id: Option<SessionId>,
+    /// The token's own id.
+    pub token_id: Uuid,
+    /// When the token stops working (unix seconds).
+    pub expires_at: i64,
+    /// Path globs the token is limited to; empty means no limit from the token.
+    pub scopes: Vec<String>,
+    /// Vaults the token is limited to; empty means every vault of the org.
+    pub vault_ids: Vec<Uuid>,
+}
+
+impl Principal {
+    /// True for a human.
+    pub fn is_user(&self) -> bool {
+        self.who.kind == PrincipalKind::User
+    }
+}
+
+/// Which door a request came through; recorded on every audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Surface {
+    Api,
+    Mcp,
+    Dashboard,
+    Cli,
+}
+
+impl Surface {
+    /// The name stored in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Mcp => "mcp",
+            Self::Dashboard => "dashboard",
+            Self::Cli => "cli",
+        }
+    }
+}
+
+/// Where a request came from, known before anyone is authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    pub surface: Surface,
+}
+
+impl RequestMeta {
+    /// Meta for work the server does on its own behalf (bootstrap, CLI maintenance).
+    pub fn internal(surface: Surface) -> Self {
+        Self { ip: None, user_agent: None, surface }
+    }
+}
+
+/// An authenticated request: the principal plus where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub principal: Principal,
+    pub meta: RequestMeta,
+}
+
+impl Caller {
+    /// The org every resource touched must belong to.
+    pub fn org_id(&self) -> OrgId {
+        self.principal.org_id
+    }
+}

@@ -1,0 +1,438 @@
+//! Human authentication: sign-up, password sign-in, sessions and refresh, token checks,
+//! profile and password changes, and the exchange of a personal API key for a token.
+
+use super::Deps;
+use super::change::{Change, record_alone};
+use crate::audit::{AuditEvent, Outcome, action};
+use crate::ids::{OrgId, SessionId, UserId};
+use crate::model::{Org, Role, Session, User};
+use crate::principal::{Caller, Principal, PrincipalKind, PrincipalRef, RequestMeta};
+use crate::revocation::RevocationList;
+use crate::tokens::{Claims, REFRESH_TOKEN_PREFIX, USER_API_KEY_PREFIX, lookup_prefix, random_credential};
+use crate::{Error, Result};
+use oneclaw_types::SecretString;
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+const MIN_PASSWORD_CHARS: usize = 8;
+const MAX_PASSWORD_BYTES: usize = 1024;
+const MAX_EMAIL_BYTES: usize = 254;
+const MAX_DISPLAY_NAME_CHARS: usize = 200;
+
+/// A new account's details.
+#[derive(Debug)]
+pub struct NewAccount {
+    pub email: String,
+    pub password: SecretString,
+    pub display_name: Option<String>,
+}
+
+/// A signed access token and, for sessions, a refresh token.
+#[derive(Debug)]
+pub struct IssuedToken {
+    pub access_token: SecretString,
+    pub expires_in: i64,
+    pub refresh_token: Option<SecretString>,
+}
+
+/// Authentication service.
+pub struct Auth<'a> {
+    deps: &'a Deps,
+    revocations: &'a RevocationList,
+}
+
+impl<'a> Auth<'a> {
+    pub(crate) fn new(deps: &'a Deps, revocations: &'a RevocationList) -> Self {
+        Self { deps, revocations }
+    }
+
+    /// Creates a user, their own org (they own it) and a first session.
+    pub async fn signup(&self, meta: &RequestMeta, account: NewAccount) -> Result<(User, IssuedToken)> {
+        if !self.deps.settings.signup_open {
+            return Err(Error::Forbidden("Sign-up is closed on this server".to_owned()));
+        }
+        let email = normalize_email(&account.email)?;
+        check_new_password(&account.password, "password")?;
+        let display_name = match account.display_name {
+            Some(name) => clean_display_name(&name)?,
+            None => email.split('@').next().unwrap_or_default().to_owned(),
+        };
+        let phc = self.deps.hasher.hash_password(&account.password).await?;
+        let now = self.deps.clock.now();
+        let org = Org { id: OrgId::generate(), name: format!("{display_name}'s organization"), created_at: now };
+        let user = User {
+            id: UserId::generate(),
+            org_id: org.id,
+            email,
+            display_name,
+            password_hash: Some(phc),
+            role: Role::Owner,
+            auth_method: "password".to_owned(),
+            email_verified: false,
+            marketing_emails: false,
+            totp_enabled: false,
+            created_at: now,
+        };
+        let who = user_ref(&user);
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        change.tx().insert_org(&org).await?;
+        change.tx().insert_user(&user).await?;
+        let (session, token) = self.open_session(&mut change, &user, now).await?;
+        let event = AuditEvent::by_principal(who, org.id, meta, action::AUTH_SIGNUP, "user", now)
+            .resource(user.id)
+            .detail("org_id", org.id.to_string())
+            .detail("session_id", session.to_string());
+        change.commit([event]).await?;
+        Ok((user, token))
+    }
+
+    /// Signs in with email and password. Unknown accounts and wrong passwords answer alike.
+    pub async fn login(&self, meta: &RequestMeta, email: &str, password: &SecretString) -> Result<IssuedToken> {
+        let email = normalize_email(email)?;
+        let user = self.deps.store.user_by_email(&email).await?;
+        let phc = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        let password_ok = self.deps.hasher.verify_password(password, phc).await;
+        let now = self.deps.clock.now();
+        let user = match user {
+            Some(user) if password_ok => user,
+            other => {
+                let event = match &other {
+                    Some(user) => {
+                        AuditEvent::by_principal(user_ref(user), user.org_id, meta, action::AUTH_FAILURE, "user", now)
+                            .resource(user.id)
+                    }
+                    None => AuditEvent::anonymous(meta, action::AUTH_FAILURE, "user", now),
+                };
+                record_alone(self.deps.store.as_ref(), event.detail("method", "password").outcome(Outcome::Failure))
+                    .await;
+                return Err(Error::bad_credentials());
+            }
+        };
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        let (session, token) = self.open_session(&mut change, &user, now).await?;
+        let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_SUCCESS, "user", now)
+            .resource(user.id)
+            .detail("method", "password")
+            .detail("session_id", session.to_string());
+        change.commit([event]).await?;
+        Ok(token)
+    }
+
+    /// Renews a session: with its refresh token (which is replaced), or with a live access token.
+    pub async fn refresh(
+        &self,
+        meta: &RequestMeta,
+        refresh_token: Option<&SecretString>,
+        bearer: Option<&Principal>,
+    ) -> Result<IssuedToken> {
+        let now = self.deps.clock.now();
+        match (refresh_token, bearer) {
+            (Some(refresh), _) => self.refresh_with_token(meta, refresh, now).await,
+            (None, Some(principal)) if principal.who.kind == PrincipalKind::User => {
+                let user = self.live_user(UserId(principal.who.id)).await?;
+                let (token, expires_in) = self.sign_user_token(&user, principal.session_id, &principal.scopes, now)?;
+                let event =
+                    AuditEvent::by_principal(principal.who, user.org_id, meta, action::AUTH_REFRESH, "user", now)
+                        .resource(user.id)
+                        .detail("method", "bearer");
+                let change = Change::begin(self.deps.store.as_ref()).await?;
+                change.commit([event]).await?;
+                Ok(IssuedToken { access_token: token, expires_in, refresh_token: None })
+            }
+            (None, Some(_)) => Err(Error::Forbidden("Agents get new tokens from /v1/auth/agent-token".to_owned())),
+            (None, None) => Err(Error::Unauthenticated("A refresh_token or a bearer token is required".to_owned())),
+        }
+    }
+
+    async fn refresh_with_token(
+        &self,
+        meta: &RequestMeta,
+        refresh: &SecretString,
+        now: OffsetDateTime,
+    ) -> Result<IssuedToken> {
+        let invalid = || Error::Unauthenticated("Invalid or expired refresh token".to_owned());
+        if !refresh.expose().starts_with(REFRESH_TOKEN_PREFIX) {
+            return Err(invalid());
+        }
+        let digest = self.deps.hasher.digest_credential(refresh.expose());
+        let session = self.deps.store.session_by_refresh_digest(&digest).await?.ok_or_else(invalid)?;
+        if session.revoked_at.is_some() || session.expires_at <= now || self.revocations.is_revoked(&session.id.0) {
+            return Err(invalid());
+        }
+        let user = self.live_user(session.user_id).await?;
+        let next_refresh = random_credential(REFRESH_TOKEN_PREFIX);
+        let next_digest = self.deps.hasher.digest_credential(next_refresh.expose());
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        let expires = now + time::Duration::seconds(self.deps.settings.session_ttl_secs);
+        if !change.tx().rotate_refresh_token(session.id, &digest, &next_digest, expires).await? {
+            return Err(invalid());
+        }
+        let (token, expires_in) = self.sign_user_token(&user, Some(session.id), &[], now)?;
+        let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_REFRESH, "user", now)
+            .resource(user.id)
+            .detail("method", "refresh_token")
+            .detail("session_id", session.id.to_string());
+        change.commit([event]).await?;
+        Ok(IssuedToken { access_token: token, expires_in, refresh_token: Some(next_refresh) })
+    }
+
+    /// Checks a bearer token: signature, expiry, revocation. Costs no query.
+    pub fn authenticate(&self, token: &str) -> Result<Principal> {
+        let invalid = || Error::Unauthenticated("Invalid or expired token".to_owned());
+        let claims = self.deps.tokens.verify(token).map_err(|_| invalid())?;
+        let who = claims.subject().ok_or_else(invalid)?;
+        let now = self.deps.clock.now().unix_timestamp();
+        if claims.exp <= now {
+            return Err(Error::Unauthenticated("Token has expired".to_owned()));
+        }
+        if self.revocations.is_revoked(&claims.jti) || claims.sid.is_some_and(|sid| self.revocations.is_revoked(&sid)) {
+            return Err(Error::Unauthenticated("Token has been revoked".to_owned()));
+        }
+        Ok(Principal {
+            who,
+            org_id: OrgId(claims.org),
+            session_id: claims.sid.map(SessionId),
+            token_id: claims.jti,
+            expires_at: claims.exp,
+            scopes: claims.scopes,
+            vault_ids: claims.vault_ids,
+        })
+    }
+
+    /// Revokes the presented token; for a session token, the whole session (refresh included).
+    pub async fn sign_out(&self, caller: &Caller) -> Result<()> {
+        let now = self.deps.clock.now();
+        let principal = &caller.principal;
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        let mut event = AuditEvent::by(caller, action::AUTH_SIGN_OUT, "token", now).resource(principal.token_id);
+        let revoked = match principal.session_id {
+            Some(session) => {
+                change.tx().revoke_session(session, now).await?;
+                event = event.detail("session_id", session.to_string());
+                (session.0, now.unix_timestamp() + self.deps.settings.session_ttl_secs)
+            }
+            None => {
+                change.tx().revoke_token(principal.token_id, principal.expires_at).await?;
+                (principal.token_id, principal.expires_at)
+            }
+        };
+        change.commit([event]).await?;
+        self.revocations.revoke(revoked.0, revoked.1);
+        Ok(())
+    }
+
+    /// The caller's own profile (humans only).
+    pub async fn me(&self, caller: &Caller) -> Result<User> {
+        self.live_user(human(caller)?).await
+    }
+
+    /// Changes display name or marketing preference.
+    pub async fn update_me(
+        &self,
+        caller: &Caller,
+        display_name: Option<&str>,
+        marketing_emails: Option<bool>,
+    ) -> Result<User> {
+        let mut user = self.live_user(human(caller)?).await?;
+        if let Some(name) = display_name {
+            user.display_name = clean_display_name(name)?;
+        }
+        if let Some(flag) = marketing_emails {
+            user.marketing_emails = flag;
+        }
+        let now = self.deps.clock.now();
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        change.tx().update_user_profile(user.id, &user.display_name, user.marketing_emails).await?;
+        let event = AuditEvent::by(caller, action::AUTH_PROFILE_UPDATE, "user", now).resource(user.id);
+        change.commit([event]).await?;
+        Ok(user)
+    }
+
+    /// Changes the password and ends every session of the user, the current one included.
+    pub async fn change_password(&self, caller: &Caller, current: &SecretString, new: &SecretString) -> Result<()> {
+        let user = self.live_user(human(caller)?).await?;
+        if !self.deps.hasher.verify_password(current, user.password_hash.as_deref()).await {
+            let now = self.deps.clock.now();
+            let event = AuditEvent::by(caller, action::AUTH_PASSWORD_CHANGE, "user", now)
+                .resource(user.id)
+                .detail("reason", "current password is wrong")
+                .outcome(Outcome::Denied);
+            record_alone(self.deps.store.as_ref(), event).await;
+            return Err(Error::invalid_field("current_password", "is not the current password"));
+        }
+        check_new_password(new, "new_password")?;
+        let phc = self.deps.hasher.hash_password(new).await?;
+        let now = self.deps.clock.now();
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        change.tx().update_password(user.id, &phc).await?;
+        let ended = change.tx().revoke_user_sessions(user.id, now).await?;
+        change.tx().revoke_token(caller.principal.token_id, caller.principal.expires_at).await?;
+        let event = AuditEvent::by(caller, action::AUTH_PASSWORD_CHANGE, "user", now)
+            .resource(user.id)
+            .detail("sessions_ended", ended.len());
+        change.commit([event]).await?;
+        for (id, forget_after) in ended {
+            self.revocations.revoke(id, forget_after);
+        }
+        self.revocations.revoke(caller.principal.token_id, caller.principal.expires_at);
+        Ok(())
+    }
+
+    /// Exchanges a personal API key (`1ck_…`) for an access token limited to the key's scopes.
+    pub async fn api_key_token(&self, meta: &RequestMeta, api_key: &SecretString) -> Result<IssuedToken> {
+        let now = self.deps.clock.now();
+        let key_text = api_key.expose();
+        let found = match (key_text.starts_with(USER_API_KEY_PREFIX), lookup_prefix(key_text)) {
+            (true, Some(prefix)) => {
+                let digest = self.deps.hasher.digest_credential(key_text);
+                self.deps
+                    .store
+                    .api_keys_by_prefix(prefix)
+                    .await?
+                    .into_iter()
+                    .find(|key| bool::from(key.digest.ct_eq(&digest)))
+            }
+            _ => None,
+        };
+        let key = match found {
+            Some(key) if key.is_active && key.expires_at.is_none_or(|at| at > now) => key,
+            other => {
+                let event = match &other {
+                    Some(key) => AuditEvent::by_principal(
+                        PrincipalRef { kind: PrincipalKind::User, id: key.user_id.0 },
+                        key.org_id,
+                        meta,
+                        action::AUTH_FAILURE,
+                        "api_key",
+                        now,
+                    )
+                    .resource(key.id)
+                    .detail("reason", if key.is_active { "key expired" } else { "key revoked" }),
+                    None => AuditEvent::anonymous(meta, action::AUTH_FAILURE, "api_key", now),
+                };
+                record_alone(self.deps.store.as_ref(), event.detail("method", "api_key").outcome(Outcome::Failure))
+                    .await;
+                return Err(Error::bad_credentials());
+            }
+        };
+        let user = self.live_user(key.user_id).await?;
+        let (token, expires_in) = self.sign_user_token(&user, None, &key.scopes, now)?;
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        change.tx().touch_api_key(key.id, now).await?;
+        let event =
+            AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_API_KEY_EXCHANGE, "api_key", now)
+                .resource(key.id);
+        change.commit([event]).await?;
+        Ok(IssuedToken { access_token: token, expires_in, refresh_token: None })
+    }
+
+    /// Opens a session for a signed-in user inside `change` and issues its first tokens.
+    async fn open_session(
+        &self,
+        change: &mut Change,
+        user: &User,
+        now: OffsetDateTime,
+    ) -> Result<(SessionId, IssuedToken)> {
+        let refresh = random_credential(REFRESH_TOKEN_PREFIX);
+        let session = Session {
+            id: SessionId::generate(),
+            user_id: user.id,
+            org_id: user.org_id,
+            refresh_digest: Some(self.deps.hasher.digest_credential(refresh.expose())),
+            created_at: now,
+            expires_at: now + time::Duration::seconds(self.deps.settings.session_ttl_secs),
+            revoked_at: None,
+        };
+        change.tx().insert_session(&session).await?;
+        let (token, expires_in) = self.sign_user_token(user, Some(session.id), &[], now)?;
+        Ok((session.id, IssuedToken { access_token: token, expires_in, refresh_token: Some(refresh) }))
+    }
+
+    fn sign_user_token(
+        &self,
+        user: &User,
+        session: Option<SessionId>,
+        scopes: &[String],
+        now: OffsetDateTime,
+    ) -> Result<(SecretString, i64)> {
+        let ttl = self.deps.settings.access_token_ttl_secs;
+        let iat = now.unix_timestamp();
+        let claims = Claims {
+            sub: user_ref(user).prefixed(),
+            org: user.org_id.0,
+            iat,
+            exp: iat + ttl,
+            jti: Uuid::now_v7(),
+            sid: session.map(|s| s.0),
+            scopes: scopes.to_vec(),
+            vault_ids: Vec::new(),
+        };
+        Ok((self.deps.tokens.sign(&claims)?, ttl))
+    }
+
+    async fn live_user(&self, id: UserId) -> Result<User> {
+        self.deps.store.user(id).await?.ok_or_else(|| Error::Unauthenticated("The account no longer exists".to_owned()))
+    }
+}
+
+fn human(caller: &Caller) -> Result<UserId> {
+    match caller.principal.who.kind {
+        PrincipalKind::User => Ok(UserId(caller.principal.who.id)),
+        PrincipalKind::Agent => Err(Error::Forbidden("Only human users may do this".to_owned())),
+    }
+}
+
+fn user_ref(user: &User) -> PrincipalRef {
+    PrincipalRef { kind: PrincipalKind::User, id: user.id.0 }
+}
+
+/// Lower-cases and checks an email address. Deliberately loose: one `@`, something either side.
+fn normalize_email(email: &str) -> Result<String> {
+    let email = email.trim().to_lowercase();
+    let well_formed = email.len() <= MAX_EMAIL_BYTES
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@') && !email.chars().any(char::is_whitespace)
+        });
+    if well_formed { Ok(email) } else { Err(Error::invalid_field("email", "is not a valid email address")) }
+}
+
+fn check_new_password(password: &SecretString, field: &str) -> Result<()> {
+    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::invalid_field(field, format!("must be at least {MIN_PASSWORD_CHARS} characters")));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(Error::invalid_field(field, format!("must be at most {MAX_PASSWORD_BYTES} bytes")));
+    }
+    Ok(())
+}
+
+fn clean_display_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(Error::invalid_field(
+            "display_name",
+            format!("must be 1 to {MAX_DISPLAY_NAME_CHARS} printable characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_lower_cased_and_checked() {
+        assert_eq!(normalize_email(" Ada@Example.COM ").unwrap(), "ada@example.com");
+        for bad in ["", "ada", "@x", "ada@", "a@b@c", "a b@c"] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_need_eight_characters() {
+        assert!(check_new_password(&SecretString::from("1234567"), "password").is_err());
+        assert!(check_new_password(&SecretString::from("12345678"), "password").is_ok());
+    }
+}

@@ -1,0 +1,41 @@
+//! `Change`: a write transaction that can only be committed together with its audit events, so
+//! nothing changes without its record and no record exists for a change that did not happen.
+
+use crate::Result;
+use crate::audit::AuditEvent;
+use crate::ports::{Store, StoreTx};
+
+pub(crate) struct Change {
+    tx: Box<dyn StoreTx>,
+}
+
+impl Change {
+    pub(crate) async fn begin(store: &dyn Store) -> Result<Self> {
+        Ok(Self { tx: store.begin().await? })
+    }
+
+    pub(crate) fn tx(&mut self) -> &mut dyn StoreTx {
+        self.tx.as_mut()
+    }
+
+    /// Appends the events and commits, all or nothing.
+    pub(crate) async fn commit(mut self, events: impl IntoIterator<Item = AuditEvent>) -> Result<()> {
+        for event in events {
+            self.tx.append_audit(&event).await?;
+        }
+        self.tx.commit().await
+    }
+}
+
+/// Records an event on its own, for actions that changed nothing (a denied or failed attempt).
+/// A failure to record is logged and does not hide the original answer from the caller.
+pub(crate) async fn record_alone(store: &dyn Store, event: AuditEvent) {
+    let result = async {
+        let change = Change::begin(store).await?;
+        change.commit([event]).await
+    }
+    .await;
+    if let Err(err) = result {
+        tracing::error!(error = %err, "could not record an audit event for a refused request");
+    }
+}

@@ -1,0 +1,369 @@
+//! Secrets: versioned, envelope-encrypted values at paths in a vault.
+//!
+//! A read is one transaction: find the version (with its sealed value and KEK reference in the
+//! same query), check it may be read, count it if it has an access limit, decrypt, record the
+//! read, commit. The value is decrypted before the commit, so a read is only recorded when it
+//! can be answered, and only answered once it is recorded.
+
+use super::Deps;
+use super::access::{Permission, authorize, vault_not_found};
+use super::change::{Change, record_alone};
+use super::generate::{Charset, DEFAULT_LENGTH, random_value};
+use crate::audit::{AuditEvent, Outcome, action};
+use crate::ids::VaultId;
+use crate::model::{SecretVersion, Vault};
+use crate::path::{PathPrefix, SecretPath};
+use crate::ports::ValueBinding;
+use crate::principal::Caller;
+use crate::{Error, Result};
+use oneclaw_types::SecretString;
+use time::OffsetDateTime;
+
+const MAX_TYPE_CHARS: usize = 64;
+const MAX_JSON_BYTES: usize = 16 * 1024;
+const DEFAULT_TYPE: &str = "generic";
+
+/// What a PUT asks to store.
+#[derive(Debug, Default)]
+pub struct NewSecret {
+    pub secret_type: Option<String>,
+    pub value: SecretString,
+    pub metadata: Option<serde_json::Value>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub rotation_policy: Option<serde_json::Value>,
+    pub max_access_count: Option<i64>,
+}
+
+/// What a rotation asks for.
+#[derive(Debug, Default)]
+pub struct Rotation {
+    pub length: Option<i64>,
+    pub charset: Option<String>,
+    pub secret_type: Option<String>,
+}
+
+/// A version and its decrypted value.
+#[derive(Debug)]
+pub struct RevealedSecret {
+    pub version: SecretVersion,
+    pub value: SecretString,
+}
+
+/// Secret service.
+pub struct Secrets<'a> {
+    deps: &'a Deps,
+}
+
+impl<'a> Secrets<'a> {
+    pub(crate) fn new(deps: &'a Deps) -> Self {
+        Self { deps }
+    }
+
+    /// Stores a new version of the secret at `path`.
+    pub async fn put(
+        &self,
+        caller: &Caller,
+        vault_id: VaultId,
+        path: &SecretPath,
+        new: NewSecret,
+    ) -> Result<SecretVersion> {
+        let vault = self.vault_for(caller, vault_id, Permission::Write).await?;
+        let now = self.deps.clock.now();
+        let secret_type = checked_type(new.secret_type.as_deref().unwrap_or(DEFAULT_TYPE))?;
+        if new.value.len() > self.deps.settings.max_secret_bytes {
+            return Err(Error::invalid_field(
+                "value",
+                format!("is larger than {} bytes", self.deps.settings.max_secret_bytes),
+            ));
+        }
+        let metadata = match new.metadata {
+            None | Some(serde_json::Value::Null) => serde_json::Value::Object(serde_json::Map::new()),
+            Some(value @ serde_json::Value::Object(_)) => checked_json_size("metadata", value)?,
+            Some(_) => return Err(Error::invalid_field("metadata", "must be a JSON object")),
+        };
+        let rotation_policy = match new.rotation_policy {
+            None | Some(serde_json::Value::Null) => None,
+            Some(value @ serde_json::Value::Object(_)) => Some(checked_json_size("rotation_policy", value)?),
+            Some(_) => return Err(Error::invalid_field("rotation_policy", "must be a JSON object")),
+        };
+        if new.expires_at.is_some_and(|at| at <= now) {
+            return Err(Error::invalid_field("expires_at", "must be in the future"));
+        }
+        if new.max_access_count.is_some_and(|n| n < 1) {
+            return Err(Error::invalid_field("max_access_count", "must be at least 1"));
+        }
+        let draft = Draft {
+            secret_type,
+            metadata,
+            rotation_policy,
+            expires_at: new.expires_at,
+            max_access_count: new.max_access_count,
+        };
+        self.store_version(caller, &vault, path, draft, &new.value, action::SECRET_WRITE, now).await
+    }
+
+    /// Replaces the value with a server-generated one, as a new version. Metadata and rotation
+    /// policy carry over; expiry and access limits belonged to the old value and do not.
+    pub async fn rotate(
+        &self,
+        caller: &Caller,
+        vault_id: VaultId,
+        path: &SecretPath,
+        rotation: Rotation,
+    ) -> Result<SecretVersion> {
+        let vault = self.vault_for(caller, vault_id, Permission::Rotate).await?;
+        let length = match rotation.length {
+            None => DEFAULT_LENGTH,
+            Some(n) => usize::try_from(n).map_err(|_| Error::invalid_field("length", "must be positive"))?,
+        };
+        let charset = Charset::parse(rotation.charset.as_deref().unwrap_or("hex"))?;
+        let value = random_value(length, charset)?;
+        let current = self.current_version(caller, &vault, path).await?;
+        let secret_type = match rotation.secret_type {
+            Some(t) => checked_type(&t)?,
+            None => current.secret_type.clone(),
+        };
+        let draft = Draft {
+            secret_type,
+            metadata: current.metadata.clone(),
+            rotation_policy: current.rotation_policy.clone(),
+            expires_at: None,
+            max_access_count: None,
+        };
+        let now = self.deps.clock.now();
+        let stored = self.store_version(caller, &vault, path, draft, &value, action::SECRET_ROTATE, now).await?;
+        Ok(stored)
+    }
+
+    /// Reads the latest version, or `version` when given.
+    pub async fn read(
+        &self,
+        caller: &Caller,
+        vault_id: VaultId,
+        path: &SecretPath,
+        version: Option<i64>,
+    ) -> Result<RevealedSecret> {
+        let vault = self.vault_for(caller, vault_id, Permission::Read).await?;
+        let now = self.deps.clock.now();
+        let event = AuditEvent::by(caller, action::SECRET_READ, "secret", now)
+            .detail("vault_id", vault.id.to_string())
+            .detail("path", path.as_str());
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        let found = change.tx().secret_for_read(vault.id, path.as_str(), version).await?;
+        let Some(found) = found else {
+            drop(change);
+            return Err(self.refuse(event, Error::NotFound(no_secret(path, version))).await);
+        };
+        let event = event.resource(found.version.secret_id).detail("version", found.version.version);
+        if let Err(gone) = readable(&found.version, now) {
+            drop(change);
+            return Err(self.refuse(event, gone).await);
+        }
+        if found.version.max_access_count.is_some()
+            && !change.tx().count_secret_access(found.version.secret_id, found.version.version).await?
+        {
+            drop(change);
+            return Err(self
+                .refuse(event, Error::Gone("Secret has reached its maximum access count".to_owned()))
+                .await);
+        }
+        let binding = binding(&vault, path, found.version.version);
+        let value = self.deps.cipher.open(&found.kek, binding, &found.sealed).await?;
+        change.commit([event]).await?;
+        Ok(RevealedSecret { version: found.version, value })
+    }
+
+    /// Soft-deletes every version at `path`; later reads answer 410.
+    pub async fn delete(&self, caller: &Caller, vault_id: VaultId, path: &SecretPath) -> Result<()> {
+        let vault = self.vault_for(caller, vault_id, Permission::Delete).await?;
+        let now = self.deps.clock.now();
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if !change.tx().soft_delete_secret(vault.id, path.as_str(), now).await? {
+            return Err(Error::NotFound(no_secret(path, None)));
+        }
+        let event = AuditEvent::by(caller, action::SECRET_DELETE, "secret", now)
+            .detail("vault_id", vault.id.to_string())
+            .detail("path", path.as_str());
+        change.commit([event]).await
+    }
+
+    /// The latest version of each live secret, optionally under a prefix. Never values.
+    pub async fn list(&self, caller: &Caller, vault_id: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>> {
+        let vault = self.vault_for(caller, vault_id, Permission::Read).await?;
+        let secrets = self.deps.store.latest_secrets(vault.id, prefix).await?;
+        let now = self.deps.clock.now();
+        let event = AuditEvent::by(caller, action::SECRET_LIST, "vault", now)
+            .resource(vault.id)
+            .detail("prefix", prefix.as_str())
+            .detail("count", secrets.len());
+        Change::begin(self.deps.store.as_ref()).await?.commit([event]).await?;
+        Ok(secrets)
+    }
+
+    /// Every version of a secret, oldest first. Never values.
+    pub async fn versions(&self, caller: &Caller, vault_id: VaultId, path: &SecretPath) -> Result<Vec<SecretVersion>> {
+        let vault = self.vault_for(caller, vault_id, Permission::Read).await?;
+        let versions = self.deps.store.secret_versions(vault.id, path.as_str()).await?;
+        let Some(last) = versions.last() else {
+            return Err(Error::NotFound(no_secret(path, None)));
+        };
+        if last.deleted_at.is_some() {
+            return Err(Error::Gone("Secret has been deleted".to_owned()));
+        }
+        let now = self.deps.clock.now();
+        let event = AuditEvent::by(caller, action::SECRET_VERSIONS, "secret", now)
+            .resource(last.secret_id)
+            .detail("vault_id", vault.id.to_string())
+            .detail("path", path.as_str());
+        Change::begin(self.deps.store.as_ref()).await?.commit([event]).await?;
+        Ok(versions)
+    }
+
+    /// Disables one version: kept for the record, but reads of it answer 410.
+    pub async fn disable_version(
+        &self,
+        caller: &Caller,
+        vault_id: VaultId,
+        path: &SecretPath,
+        version: i64,
+    ) -> Result<()> {
+        let vault = self.vault_for(caller, vault_id, Permission::Write).await?;
+        let now = self.deps.clock.now();
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if !change.tx().disable_secret_version(vault.id, path.as_str(), version).await? {
+            return Err(Error::NotFound(no_secret(path, Some(version))));
+        }
+        let event = AuditEvent::by(caller, action::SECRET_VERSION_DISABLE, "secret", now)
+            .detail("vault_id", vault.id.to_string())
+            .detail("path", path.as_str())
+            .detail("version", version);
+        change.commit([event]).await
+    }
+
+    async fn store_version(
+        &self,
+        caller: &Caller,
+        vault: &Vault,
+        path: &SecretPath,
+        draft: Draft,
+        value: &SecretString,
+        action: &str,
+        now: OffsetDateTime,
+    ) -> Result<SecretVersion> {
+        let kek =
+            self.deps.store.vault_key(vault.id, vault.kek_version).await?.ok_or_else(|| {
+                Error::Internal(format!("vault {} has no KEK version {}", vault.id, vault.kek_version))
+            })?;
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        let (secret_id, version) = change.tx().next_secret_version(vault.id, path.as_str(), now).await?;
+        let sealed = self.deps.cipher.seal(&kek, binding(vault, path, version), value).await?;
+        let record = SecretVersion {
+            secret_id,
+            vault_id: vault.id,
+            path: path.as_str().to_owned(),
+            version,
+            secret_type: draft.secret_type,
+            metadata: draft.metadata,
+            rotation_policy: draft.rotation_policy,
+            expires_at: draft.expires_at,
+            max_access_count: draft.max_access_count,
+            access_count: 0,
+            is_disabled: false,
+            deleted_at: None,
+            created_by: caller.principal.who,
+            created_at: now,
+        };
+        change.tx().insert_secret_version(&record, &sealed).await?;
+        let event = AuditEvent::by(caller, action, "secret", now)
+            .resource(secret_id)
+            .detail("vault_id", vault.id.to_string())
+            .detail("path", path.as_str())
+            .detail("version", version)
+            .detail("type", record.secret_type.clone());
+        change.commit([event]).await?;
+        Ok(record)
+    }
+
+    async fn current_version(&self, caller: &Caller, vault: &Vault, path: &SecretPath) -> Result<SecretVersion> {
+        let versions = self.deps.store.secret_versions(vault.id, path.as_str()).await?;
+        match versions.into_iter().last() {
+            None => Err(Error::NotFound(no_secret(path, None))),
+            Some(last) if last.deleted_at.is_some() => {
+                let now = self.deps.clock.now();
+                let event = AuditEvent::by(caller, action::SECRET_ROTATE, "secret", now)
+                    .resource(last.secret_id)
+                    .detail("path", path.as_str());
+                Err(self.refuse(event, Error::Gone("Secret has been deleted".to_owned())).await)
+            }
+            Some(last) => Ok(last),
+        }
+    }
+
+    async fn vault_for(&self, caller: &Caller, vault_id: VaultId, permission: Permission) -> Result<Vault> {
+        let vault = self.deps.store.vault(caller.org_id(), vault_id).await?.ok_or_else(vault_not_found)?;
+        authorize(caller, &vault, permission)?;
+        Ok(vault)
+    }
+
+    /// Records a refused attempt with its reason, then hands back the error.
+    async fn refuse(&self, event: AuditEvent, error: Error) -> Error {
+        let event = event.detail("reason", error.to_string()).outcome(Outcome::Denied);
+        record_alone(self.deps.store.as_ref(), event).await;
+        error
+    }
+}
+
+/// The settings of a version about to be stored.
+struct Draft {
+    secret_type: String,
+    metadata: serde_json::Value,
+    rotation_policy: Option<serde_json::Value>,
+    expires_at: Option<OffsetDateTime>,
+    max_access_count: Option<i64>,
+}
+
+fn readable(version: &SecretVersion, now: OffsetDateTime) -> Result<()> {
+    if version.deleted_at.is_some() {
+        return Err(Error::Gone("Secret has been deleted".to_owned()));
+    }
+    if version.is_disabled {
+        return Err(Error::Gone(format!("Version {} is disabled", version.version)));
+    }
+    if version.expires_at.is_some_and(|at| at <= now) {
+        return Err(Error::Gone("Secret has expired".to_owned()));
+    }
+    if version.max_access_count.is_some_and(|max| version.access_count >= max) {
+        return Err(Error::Gone("Secret has reached its maximum access count".to_owned()));
+    }
+    Ok(())
+}
+
+fn binding<'p>(vault: &Vault, path: &'p SecretPath, version: i64) -> ValueBinding<'p> {
+    ValueBinding { org_id: vault.org_id, vault_id: vault.id, path: path.as_str(), version }
+}
+
+fn no_secret(path: &SecretPath, version: Option<i64>) -> String {
+    match version {
+        Some(v) => format!("No version {v} of a secret at path '{path}'"),
+        None => format!("No secret at path '{path}'"),
+    }
+}
+
+fn checked_type(secret_type: &str) -> Result<String> {
+    let secret_type = secret_type.trim();
+    if secret_type.is_empty()
+        || secret_type.chars().count() > MAX_TYPE_CHARS
+        || secret_type.chars().any(char::is_control)
+    {
+        return Err(Error::invalid_field("type", format!("must be 1 to {MAX_TYPE_CHARS} printable characters")));
+    }
+    Ok(secret_type.to_owned())
+}
+
+fn checked_json_size(field: &str, value: serde_json::Value) -> Result<serde_json::Value> {
+    let size = serde_json::to_vec(&value).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
+    if size > MAX_JSON_BYTES {
+        return Err(Error::invalid_field(field, format!("must be at most {MAX_JSON_BYTES} bytes of JSON")));
+    }
+    Ok(value)
+}

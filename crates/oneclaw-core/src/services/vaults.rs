@@ -1,0 +1,110 @@
+//! Vaults: each with its own key-encryption key, created in the key provider with the vault.
+
+use super::Deps;
+use super::access::{Permission, authorize, vault_not_found};
+use super::change::Change;
+use crate::audit::{AuditEvent, action};
+use crate::ids::VaultId;
+use crate::model::Vault;
+use crate::principal::Caller;
+use crate::{Error, Result};
+
+const MAX_NAME_CHARS: usize = 100;
+const MAX_DESCRIPTION_CHARS: usize = 1000;
+/// The first KEK version of a vault.
+const FIRST_KEK_VERSION: i64 = 1;
+
+/// Vault service.
+pub struct Vaults<'a> {
+    deps: &'a Deps,
+}
+
+impl<'a> Vaults<'a> {
+    pub(crate) fn new(deps: &'a Deps) -> Self {
+        Self { deps }
+    }
+
+    /// Creates a vault owned by the caller, with a fresh KEK.
+    pub async fn create(&self, caller: &Caller, name: &str, description: Option<&str>) -> Result<Vault> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+            return Err(Error::invalid_field("name", format!("must be 1 to {MAX_NAME_CHARS} printable characters")));
+        }
+        let description = description.unwrap_or_default().trim();
+        if description.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(Error::invalid_field(
+                "description",
+                format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+            ));
+        }
+        let now = self.deps.clock.now();
+        let vault = Vault {
+            id: VaultId::generate(),
+            org_id: caller.org_id(),
+            name: name.to_owned(),
+            description: description.to_owned(),
+            created_by: caller.principal.who,
+            created_at: now,
+            kek_version: FIRST_KEK_VERSION,
+        };
+        let kek = self.deps.keys.create_kek(vault.id, FIRST_KEK_VERSION).await?;
+        let result = async {
+            let mut change = Change::begin(self.deps.store.as_ref()).await?;
+            change.tx().insert_vault(&vault, &kek).await?;
+            let event = AuditEvent::by(caller, action::VAULT_CREATE, "vault", now)
+                .resource(vault.id)
+                .detail("name", vault.name.clone())
+                .detail("key_provider", kek.provider.clone());
+            change.commit([event]).await
+        }
+        .await;
+        if let Err(err) = result {
+            // The vault was never stored, so its new KEK guards nothing: do not leave it behind.
+            if let Err(destroy_err) = self.deps.keys.destroy_kek(&kek).await {
+                tracing::warn!(error = %destroy_err, vault_id = %vault.id, "could not destroy the KEK of a vault that failed to store");
+            }
+            return Err(err);
+        }
+        Ok(vault)
+    }
+
+    /// The vaults the caller may use.
+    pub async fn list(&self, caller: &Caller) -> Result<Vec<Vault>> {
+        let vaults = self.deps.store.vaults(caller.org_id()).await?;
+        Ok(vaults.into_iter().filter(|vault| authorize(caller, vault, Permission::Read).is_ok()).collect())
+    }
+
+    /// One vault, if the caller may use it.
+    pub async fn get(&self, caller: &Caller, id: VaultId) -> Result<Vault> {
+        let vault = self.load(caller, id).await?;
+        authorize(caller, &vault, Permission::Read)?;
+        Ok(vault)
+    }
+
+    /// Deletes a vault and every secret in it, then destroys its keys (crypto-shredding).
+    pub async fn delete(&self, caller: &Caller, id: VaultId) -> Result<()> {
+        let vault = self.load(caller, id).await?;
+        authorize(caller, &vault, Permission::Manage)?;
+        let keks = self.deps.store.vault_key(vault.id, vault.kek_version).await?;
+        let now = self.deps.clock.now();
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if !change.tx().delete_vault(caller.org_id(), id).await? {
+            return Err(vault_not_found());
+        }
+        let event = AuditEvent::by(caller, action::VAULT_DELETE, "vault", now)
+            .resource(vault.id)
+            .detail("name", vault.name.clone());
+        change.commit([event]).await?;
+        if let Some(kek) = keks
+            && let Err(err) = self.deps.keys.destroy_kek(&kek).await
+        {
+            tracing::warn!(error = %err, vault_id = %vault.id, "vault deleted but its KEK could not be destroyed");
+        }
+        Ok(())
+    }
+
+    /// Loads a vault of the caller's org.
+    pub(crate) async fn load(&self, caller: &Caller, id: VaultId) -> Result<Vault> {
+        self.deps.store.vault(caller.org_id(), id).await?.ok_or_else(vault_not_found)
+    }
+}

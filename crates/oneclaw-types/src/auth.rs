@@ -1,0 +1,156 @@
+//! Human authentication: signup, login, tokens, profile, personal API keys, public keys.
+
+use crate::{SecretString, Timestamp};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// `POST /v1/auth/signup`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignupRequest {
+    pub email: String,
+    pub password: SecretString,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+/// Answer to a signup: oneclaw logs the new user in at once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignupResponse {
+    pub message: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<SecretString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+}
+
+/// `POST /v1/auth/token`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: SecretString,
+}
+
+/// A bearer token and how long it lives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: SecretString,
+    pub token_type: String,
+    pub expires_in: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<SecretString>,
+}
+
+/// `POST /v1/auth/refresh`: the body is optional; without it the bearer token is refreshed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    #[serde(default)]
+    pub refresh_token: Option<SecretString>,
+}
+
+/// `POST /v1/auth/api-key-token`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKeyTokenRequest {
+    pub api_key: SecretString,
+}
+
+/// `GET /v1/auth/me`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserProfileResponse {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub auth_method: String,
+    pub role: String,
+    pub email_verified: bool,
+    pub marketing_emails: bool,
+    pub totp_enabled: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+/// `PATCH /v1/auth/me`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdateMeRequest {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub marketing_emails: Option<bool>,
+}
+
+/// `POST /v1/auth/change-password`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangePasswordRequest {
+    pub current_password: SecretString,
+    pub new_password: SecretString,
+}
+
+/// A plain `{message}` answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessageResponse {
+    pub message: String,
+}
+
+/// `POST /v1/auth/api-keys`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateApiKeyRequest {
+    pub name: String,
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A personal API key as listed: never the key itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKeyResponse {
+    pub id: Uuid,
+    pub name: String,
+    pub key_prefix: String,
+    pub scopes: Vec<String>,
+    pub is_active: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// The answer to creating a key: the full key, shown this once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKeyCreatedResponse {
+    pub key: ApiKeyResponse,
+    pub api_key: SecretString,
+}
+
+/// `GET /v1/auth/api-keys`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKeyListResponse {
+    pub keys: Vec<ApiKeyResponse>,
+}
+
+/// `GET /v1/auth/jwt-public-key`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JwtPublicKeyResponse {
+    pub alg: String,
+    pub public_key_base64: String,
+}
+
+/// One JSON Web Key (an Ed25519 public key).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Jwk {
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    pub kid: String,
+    pub alg: String,
+    #[serde(rename = "use")]
+    pub key_use: String,
+}
+
+/// `GET /.well-known/jwks.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JwkSet {
+    pub keys: Vec<Jwk>,
+}

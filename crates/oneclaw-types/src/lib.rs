@@ -1,0 +1,17 @@
+//! Wire types of the oneclaw API, shared by the server, the client, the CLI and the MCP server.
+//!
+//! Field names follow the public 1claw API exactly. This crate does no I/O. Optional response
+//! fields are skipped when absent, because strict clients (the Go SDK) reject unknown or null keys.
+
+pub mod auth;
+pub mod health;
+pub mod problem;
+pub mod secret_string;
+pub mod secrets;
+pub mod vaults;
+
+pub use problem::ProblemDetails;
+pub use secret_string::SecretString;
+
+/// RFC 3339 timestamps on the wire, as `time` values in Rust.
+pub type Timestamp = time::OffsetDateTime;
