@@ -1,1 +1,20 @@
-//! placeholder
+//! Cryptography for oneclaw, behind the ports of `oneclaw-core`:
+//!
+//! - `aead`: AES-256-GCM with a random nonce, the one primitive every seal below uses;
+//! - `envelope`: per-version data keys, AAD-bound to org, vault, path and version;
+//! - `local_keyring`: the default key provider, KEKs sealed by a master key from a file;
+//! - `hasher`: Argon2id passwords and keyed (HMAC-SHA256) digests of API keys and tokens;
+//! - `jwt`: Ed25519 (EdDSA) access tokens.
+//!
+//! Key material lives in `Zeroizing` buffers and never appears in `Debug` output or errors.
+
+mod aead;
+pub mod envelope;
+pub mod hasher;
+pub mod jwt;
+pub mod local_keyring;
+
+pub use envelope::Envelope;
+pub use hasher::Argon2Hasher;
+pub use jwt::Ed25519Signer;
+pub use local_keyring::{LocalKeyring, MasterKey};
