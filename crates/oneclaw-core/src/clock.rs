@@ -8,12 +8,19 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> OffsetDateTime;
 }
 
-/// The real clock.
+/// The real clock, at millisecond precision (what the store keeps), so a record reads back
+/// exactly as it was written.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        truncate_to_millis(OffsetDateTime::now_utc())
     }
+}
+
+/// Drops sub-millisecond precision.
+pub fn truncate_to_millis(at: OffsetDateTime) -> OffsetDateTime {
+    let millis = at.nanosecond() / 1_000_000;
+    at.replace_nanosecond(millis * 1_000_000).unwrap_or(at)
 }

@@ -1,1 +1,52 @@
-//! placeholder
+//! Storage for oneclaw: the `Store` port of `oneclaw-core` on SQLite (the embedded default) and
+//! PostgreSQL (the scale-out path).
+//!
+//! One query set serves both. `sql_impl.rs` holds every statement, written with `$N`
+//! placeholders that both backends accept, and is compiled twice: once inside `sqlite` and once
+//! inside `postgres`, each of which names its `Db` type and how a write transaction begins.
+//! Only the DDL differs, so each backend has its own migration folder, embedded in the binary
+//! and applied forward-only at start-up (a database newer than the binary refuses to start).
+
+mod convert;
+mod errors;
+mod migrate;
+pub mod postgres;
+pub mod sqlite;
+
+use oneclaw_core::ports::Store;
+use oneclaw_core::{Error, Result};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Which backend a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `postgres://` and `postgresql://` select PostgreSQL; `sqlite:` URLs select SQLite.
+    pub fn of_url(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else {
+            Err(Error::invalid("the database URL must start with sqlite:, postgres:// or postgresql://"))
+        }
+    }
+}
+
+/// The default database: `oneclaw.db` in the data directory.
+pub fn default_sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("oneclaw.db").display())
+}
+
+/// Connects to the database at `url`, applies pending migrations and returns the store.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    match Backend::of_url(url)? {
+        Backend::Sqlite => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
+        Backend::Postgres => Ok(Arc::new(postgres::PgStore::open(url).await?)),
+    }
+}

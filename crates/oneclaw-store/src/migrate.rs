@@ -1,0 +1,44 @@
+//! Embedded, forward-only migrations, one folder per backend.
+
+use oneclaw_core::Error;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::SqlSafeStr;
+use std::borrow::Cow;
+
+/// (version, description, SQL) for SQLite.
+const SQLITE: &[(i64, &str, &str)] =
+    &[(1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql"))];
+
+/// (version, description, SQL) for PostgreSQL.
+const POSTGRES: &[(i64, &str, &str)] =
+    &[(1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql"))];
+
+fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+    let migrations = set
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, sql.into_sql_str(), false)
+        })
+        .collect();
+    // `ignore_missing` stays false: a database that has a migration this binary does not know
+    // (it was opened by a newer oneclaw) is refused rather than used.
+    Migrator::with_migrations(migrations)
+}
+
+pub(crate) fn sqlite() -> Migrator {
+    migrator(SQLITE)
+}
+
+pub(crate) fn postgres() -> Migrator {
+    migrator(POSTGRES)
+}
+
+pub(crate) fn migrate_error(err: sqlx::migrate::MigrateError) -> Error {
+    match err {
+        sqlx::migrate::MigrateError::VersionMissing(version) => Error::Unavailable(format!(
+            "the database has migration {version}, which this oneclaw does not know: it was used by a newer version; \
+             refusing to start (never migrate backwards)"
+        )),
+        other => Error::Unavailable(format!("database migration failed: {other}")),
+    }
+}

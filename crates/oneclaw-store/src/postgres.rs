@@ -1,0 +1,38 @@
+//! PostgreSQL backend: many stateless oneclaw nodes may share one database.
+
+use crate::errors::db_error;
+use crate::migrate::{migrate_error, postgres as migrator};
+use oneclaw_core::Result;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+type Db = sqlx::Postgres;
+const BACKEND: &str = "postgres";
+
+async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>> {
+    pool.begin().await.map_err(db_error)
+}
+
+#[path = "sql_impl.rs"]
+mod sql_impl;
+
+/// The PostgreSQL store.
+pub type PgStore = sql_impl::SqlStore;
+
+impl PgStore {
+    /// Connects to a `postgres://` URL and migrates the database.
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|err| oneclaw_core::Error::invalid(format!("database URL: {err}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            // A stalled or absent database answers 503 within this time instead of hanging.
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(db_error)?;
+        migrator().run(&pool).await.map_err(migrate_error)?;
+        Ok(sql_impl::SqlStore::new(pool))
+    }
+}

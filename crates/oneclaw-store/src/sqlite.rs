@@ -1,0 +1,49 @@
+//! SQLite backend: one file, WAL mode, `synchronous=FULL` (an acknowledged write survives a
+//! power cut), foreign keys on, and `BEGIN IMMEDIATE` for writes so concurrent writers queue
+//! on the busy timeout instead of failing on a lock upgrade.
+
+use crate::errors::db_error;
+use crate::migrate::{migrate_error, sqlite as migrator};
+use oneclaw_core::Result;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+type Db = sqlx::Sqlite;
+const BACKEND: &str = "sqlite";
+
+async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>> {
+    pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)
+}
+
+#[path = "sql_impl.rs"]
+mod sql_impl;
+
+/// The SQLite store.
+pub type SqliteStore = sql_impl::SqlStore;
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at a `sqlite:` URL and migrates it.
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|err| oneclaw_core::Error::invalid(format!("database URL: {err}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|err| {
+                oneclaw_core::Error::Unavailable(format!("cannot create the data directory {}: {err}", dir.display()))
+            })?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(db_error)?;
+        migrator().run(&pool).await.map_err(migrate_error)?;
+        Ok(sql_impl::SqlStore::new(pool))
+    }
+}
