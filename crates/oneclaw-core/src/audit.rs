@@ -91,6 +91,11 @@ impl AuditEvent {
         Self::base(OrgId(Uuid::nil()), "anonymous", None, meta, action, resource_type, now)
     }
 
+    /// An event by the server itself (key creation at first start, maintenance commands).
+    pub fn system(meta: &RequestMeta, action: &str, resource_type: &str, now: OffsetDateTime) -> Self {
+        Self::base(OrgId(Uuid::nil()), "system", None, meta, action, resource_type, now)
+    }
+
     fn base(
         org_id: OrgId,
         actor_type: &str,

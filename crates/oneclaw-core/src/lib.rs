@@ -14,6 +14,7 @@ pub mod ports;
 pub mod principal;
 pub mod revocation;
 pub mod services;
+pub mod system;
 pub mod tokens;
 
 pub use error::{Error, Result};

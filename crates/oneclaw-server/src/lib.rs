@@ -1,1 +1,16 @@
-//! placeholder
+//! The oneclaw HTTP server: the `/v1` API of the 1claw protocol on axum.
+//!
+//! This crate is the composition root: the only one that names concrete store and key backends
+//! (`app`). Handlers live in `routes`, one module per resource; `error` is the one place a
+//! domain error becomes an HTTP status; `extract` turns requests into callers and bodies.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod extract;
+mod routes;
+pub mod state;
+mod views;
+
+pub use app::App;
+pub use config::{ConfigSources, ServerConfig};

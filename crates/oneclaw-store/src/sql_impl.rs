@@ -189,6 +189,11 @@ impl Store for SqlStore {
         BACKEND
     }
 
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error)?;
+        Ok(())
+    }
+
     async fn begin(&self) -> Result<Box<dyn StoreTx>> {
         Ok(Box::new(SqlTx { tx: begin_write(&self.pool).await? }))
     }
@@ -226,11 +231,12 @@ impl Store for SqlStore {
     }
 
     async fn vaults(&self, org: OrgId) -> Result<Vec<Vault>> {
-        let rows = sqlx::query(concat!("SELECT ", vault_cols!(), " FROM vaults WHERE org_id = $1 ORDER BY created_at, id"))
-            .bind(org.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+        let rows =
+            sqlx::query(concat!("SELECT ", vault_cols!(), " FROM vaults WHERE org_id = $1 ORDER BY created_at, id"))
+                .bind(org.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
         rows.iter().map(vault_from).collect()
     }
 
@@ -241,8 +247,10 @@ impl Store for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
-        row.map(|row| Ok(KekRef { vault_id: vault, version, provider: get(&row, "provider")?, handle: get(&row, "handle")? }))
-            .transpose()
+        row.map(|row| {
+            Ok(KekRef { vault_id: vault, version, provider: get(&row, "provider")?, handle: get(&row, "handle")? })
+        })
+        .transpose()
     }
 
     async fn latest_secrets(&self, vault: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>> {
@@ -374,21 +382,25 @@ impl StoreTx for SqlTx {
     }
 
     async fn insert_user(&mut self, user: &User) -> Result<()> {
-        sqlx::query(concat!("INSERT INTO users (", user_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
-            .bind(user.id.0)
-            .bind(user.org_id.0)
-            .bind(&user.email)
-            .bind(&user.display_name)
-            .bind(user.password_hash.as_deref())
-            .bind(user.role.as_str())
-            .bind(&user.auth_method)
-            .bind(user.email_verified)
-            .bind(user.marketing_emails)
-            .bind(user.totp_enabled)
-            .bind(to_ms(user.created_at))
-            .execute(&mut *self.tx)
-            .await
-            .map_err(conflict_or("An account with this email already exists"))?;
+        sqlx::query(concat!(
+            "INSERT INTO users (",
+            user_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(user.id.0)
+        .bind(user.org_id.0)
+        .bind(&user.email)
+        .bind(&user.display_name)
+        .bind(user.password_hash.as_deref())
+        .bind(user.role.as_str())
+        .bind(&user.auth_method)
+        .bind(user.email_verified)
+        .bind(user.marketing_emails)
+        .bind(user.totp_enabled)
+        .bind(to_ms(user.created_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_or("An account with this email already exists"))?;
         Ok(())
     }
 
@@ -426,15 +438,17 @@ impl StoreTx for SqlTx {
             .execute(&mut *self.tx)
             .await
             .map_err(conflict_or("A vault with this name already exists"))?;
-        sqlx::query("INSERT INTO vault_keys (vault_id, version, provider, handle, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(kek.vault_id.0)
-            .bind(kek.version)
-            .bind(&kek.provider)
-            .bind(&kek.handle)
-            .bind(to_ms(vault.created_at))
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_error)?;
+        sqlx::query(
+            "INSERT INTO vault_keys (vault_id, version, provider, handle, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(kek.vault_id.0)
+        .bind(kek.version)
+        .bind(&kek.provider)
+        .bind(&kek.handle)
+        .bind(to_ms(vault.created_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
         Ok(())
     }
 
@@ -448,7 +462,12 @@ impl StoreTx for SqlTx {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn next_secret_version(&mut self, vault: VaultId, path: &str, now: OffsetDateTime) -> Result<(SecretId, i64)> {
+    async fn next_secret_version(
+        &mut self,
+        vault: VaultId,
+        path: &str,
+        now: OffsetDateTime,
+    ) -> Result<(SecretId, i64)> {
         let row = sqlx::query(
             "INSERT INTO secrets (id, vault_id, path, current_version, deleted_at, created_at, updated_at) \
              VALUES ($1, $2, $3, 1, NULL, $4, $4) \
@@ -495,7 +514,12 @@ impl StoreTx for SqlTx {
         Ok(())
     }
 
-    async fn secret_for_read(&mut self, vault: VaultId, path: &str, version: Option<i64>) -> Result<Option<SecretRead>> {
+    async fn secret_for_read(
+        &mut self,
+        vault: VaultId,
+        path: &str,
+        version: Option<i64>,
+    ) -> Result<Option<SecretRead>> {
         let row = sqlx::query(concat!(
             "SELECT ",
             version_cols!(),
@@ -515,8 +539,17 @@ impl StoreTx for SqlTx {
         let kek_version: i64 = get(&row, "kek_version")?;
         Ok(Some(SecretRead {
             version: version_from(&row)?,
-            sealed: SealedValue { ciphertext: get(&row, "ciphertext")?, wrapped_dek: get(&row, "wrapped_dek")?, kek_version },
-            kek: KekRef { vault_id: vault, version: kek_version, provider: get(&row, "provider")?, handle: get(&row, "handle")? },
+            sealed: SealedValue {
+                ciphertext: get(&row, "ciphertext")?,
+                wrapped_dek: get(&row, "wrapped_dek")?,
+                kek_version,
+            },
+            kek: KekRef {
+                vault_id: vault,
+                version: kek_version,
+                provider: get(&row, "provider")?,
+                handle: get(&row, "handle")?,
+            },
         }))
     }
 
@@ -570,31 +603,36 @@ impl StoreTx for SqlTx {
 
     async fn insert_api_key(&mut self, key: &ApiKey) -> Result<()> {
         let scopes = serde_json::to_string(&key.scopes).map_err(|err| Error::Internal(format!("scopes: {err}")))?;
-        sqlx::query(concat!("INSERT INTO api_keys (", api_key_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
-            .bind(key.id.0)
-            .bind(key.user_id.0)
-            .bind(key.org_id.0)
-            .bind(&key.name)
-            .bind(&key.key_prefix)
-            .bind(&key.digest)
-            .bind(scopes)
-            .bind(key.is_active)
-            .bind(to_ms(key.created_at))
-            .bind(key.expires_at.map(to_ms))
-            .bind(key.last_used_at.map(to_ms))
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_error)?;
+        sqlx::query(concat!(
+            "INSERT INTO api_keys (",
+            api_key_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(key.id.0)
+        .bind(key.user_id.0)
+        .bind(key.org_id.0)
+        .bind(&key.name)
+        .bind(&key.key_prefix)
+        .bind(&key.digest)
+        .bind(scopes)
+        .bind(key.is_active)
+        .bind(to_ms(key.created_at))
+        .bind(key.expires_at.map(to_ms))
+        .bind(key.last_used_at.map(to_ms))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
         Ok(())
     }
 
     async fn deactivate_api_key(&mut self, user: UserId, id: ApiKeyId) -> Result<bool> {
-        let done = sqlx::query("UPDATE api_keys SET is_active = FALSE WHERE id = $1 AND user_id = $2 AND is_active = TRUE")
-            .bind(id.0)
-            .bind(user.0)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_error)?;
+        let done =
+            sqlx::query("UPDATE api_keys SET is_active = FALSE WHERE id = $1 AND user_id = $2 AND is_active = TRUE")
+                .bind(id.0)
+                .bind(user.0)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_error)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -623,7 +661,13 @@ impl StoreTx for SqlTx {
         Ok(())
     }
 
-    async fn rotate_refresh_token(&mut self, id: SessionId, old: &[u8], new: &[u8], expires_at: OffsetDateTime) -> Result<bool> {
+    async fn rotate_refresh_token(
+        &mut self,
+        id: SessionId,
+        old: &[u8],
+        new: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE sessions SET refresh_digest = $3, expires_at = $4 \
              WHERE id = $1 AND refresh_digest = $2 AND revoked_at IS NULL",

@@ -38,6 +38,9 @@ pub trait Store: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<()>;
+
     /// Starts a write transaction.
     async fn begin(&self) -> Result<Box<dyn StoreTx>>;
 

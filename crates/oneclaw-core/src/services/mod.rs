@@ -4,7 +4,7 @@
 mod access;
 mod api_keys;
 mod auth;
-mod change;
+pub(crate) mod change;
 mod generate;
 mod secrets;
 mod vaults;

@@ -1,0 +1,112 @@
+//! `oneclaw serve`: configuration from flags, `--config` TOML and `ONECLAW_*` variables.
+
+use clap::Args;
+use oneclaw_core::clock::SystemClock;
+use oneclaw_server::config::LogFormat;
+use oneclaw_server::{App, ConfigSources, ServerConfig};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Flags of `serve`; each overrides the same setting from the environment and the file.
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8443].
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Data directory for the SQLite file and the master key [default: ./oneclaw-data].
+    #[arg(long)]
+    pub data_dir: Option<String>,
+    /// Database URL: sqlite://FILE or postgres://… [default: SQLite in the data directory].
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Key provider: local or pkcs11 [default: local].
+    #[arg(long)]
+    pub key_provider: Option<String>,
+    /// Master key file of the local keyring [default: DATA_DIR/master.key].
+    #[arg(long)]
+    pub master_key_file: Option<String>,
+    /// open or closed [default: open].
+    #[arg(long)]
+    pub signup: Option<String>,
+    /// Largest request body in bytes [default: 1048576].
+    #[arg(long)]
+    pub max_body_bytes: Option<String>,
+    /// Lifetime of user access tokens in seconds [default: 900].
+    #[arg(long)]
+    pub access_token_ttl_seconds: Option<String>,
+    /// text or json [default: text].
+    #[arg(long)]
+    pub log_format: Option<String>,
+}
+
+impl ServeArgs {
+    /// Layers the file, the environment and these flags into a validated configuration.
+    pub fn config(self) -> oneclaw_core::Result<ServerConfig> {
+        let mut sources = ConfigSources::default();
+        if let Some(file) = &self.config {
+            sources = sources.with_file(file)?;
+        }
+        sources
+            .with_env(std::env::vars())?
+            .with_flag("listen", self.listen)?
+            .with_flag("data_dir", self.data_dir)?
+            .with_flag("database_url", self.database_url)?
+            .with_flag("key_provider", self.key_provider)?
+            .with_flag("master_key_file", self.master_key_file)?
+            .with_flag("signup", self.signup)?
+            .with_flag("max_body_bytes", self.max_body_bytes)?
+            .with_flag("access_token_ttl_seconds", self.access_token_ttl_seconds)?
+            .with_flag("log_format", self.log_format)?
+            .build()
+    }
+}
+
+pub async fn run(args: ServeArgs) -> Result<(), String> {
+    let config = args.config().map_err(|err| err.to_string())?;
+    init_logging(config.log_format);
+    let app = App::build(&config, Arc::new(SystemClock)).await.map_err(|err| err.to_string())?;
+    let addr = app.local_addr().map_err(|err| err.to_string())?;
+    tracing::info!(%addr, database = backend_name(&config.database_url), "oneclaw is serving");
+    app.serve(shutdown_signal()).await.map_err(|err| format!("server error: {err}"))
+}
+
+fn backend_name(url: &str) -> &'static str {
+    if url.starts_with("postgres") { "postgres" } else { "sqlite" }
+}
+
+/// Logs go to stderr; `RUST_LOG` filters them (default: info).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

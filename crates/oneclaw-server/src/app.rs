@@ -1,0 +1,109 @@
+//! The composition root: picks the store and key provider named by the configuration, unseals
+//! the server secrets, starts the domain and binds the listener.
+
+use crate::config::{KeyProviderKind, ServerConfig, Signup};
+use crate::routes;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use oneclaw_core::clock::Clock;
+use oneclaw_core::ports::KeyProvider;
+use oneclaw_core::{Core, CoreSettings, Deps, Error, Result, system};
+use oneclaw_crypto::{Argon2Hasher, Ed25519Signer, Envelope, LocalKeyring, MasterKey};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// A built server, bound to its address, not yet serving.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    core: Core,
+}
+
+impl App {
+    /// Builds everything the configuration names, with the given clock.
+    pub async fn build(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Self> {
+        let store = oneclaw_store::open(&config.database_url).await?;
+        let keys = key_provider(config)?;
+        let seed = system::load_or_create(
+            store.as_ref(),
+            keys.as_ref(),
+            clock.as_ref(),
+            system::JWT_SIGNING_SEED,
+            Ed25519Signer::generate_seed,
+        )
+        .await?;
+        let pepper =
+            system::load_or_create(store.as_ref(), keys.as_ref(), clock.as_ref(), system::CREDENTIAL_PEPPER, || {
+                Ed25519Signer::generate_seed()
+            })
+            .await?;
+        let deps = Deps {
+            cipher: Arc::new(Envelope::new(keys.clone())),
+            tokens: Arc::new(Ed25519Signer::from_seed(&seed)?),
+            hasher: Arc::new(Argon2Hasher::new(pepper)?),
+            store,
+            keys,
+            clock,
+            settings: CoreSettings {
+                access_token_ttl_secs: config.access_token_ttl_secs,
+                signup_open: config.signup == Signup::Open,
+                ..CoreSettings::default()
+            },
+        };
+        let core = Core::start(deps).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|err| Error::Unavailable(format!("cannot listen on {}: {err}", config.listen)))?;
+        let router = router(AppState { core: core.clone() }, config.max_body_bytes);
+        Ok(Self { listener, router, core })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.listener.local_addr().map_err(|err| Error::Internal(format!("local address: {err}")))
+    }
+
+    /// The domain, for commands that act on it directly (such as `oneclaw dev`'s first user).
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+fn key_provider(config: &ServerConfig) -> Result<Arc<dyn KeyProvider>> {
+    match config.key_provider {
+        KeyProviderKind::Local => {
+            let master = match std::env::var("ONECLAW_MASTER_KEY") {
+                Ok(hex) => MasterKey::from_hex(&zeroize::Zeroizing::new(hex))
+                    .map_err(|err| Error::invalid(format!("invalid setting ONECLAW_MASTER_KEY: {err}")))?,
+                Err(_) => MasterKey::load_or_create(&config.master_key_file)?,
+            };
+            Ok(Arc::new(LocalKeyring::new(master)))
+        }
+        KeyProviderKind::Pkcs11 => Err(Error::invalid(
+            "invalid setting ONECLAW_KEY_PROVIDER: \"pkcs11\" is not available in this build yet; use \"local\"",
+        )),
+    }
+}
+
+/// The HTTP router with its middleware.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    routes::router()
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        // Answers may carry secret values: no cache anywhere may keep them.
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(TraceLayer::new_for_http())
+}

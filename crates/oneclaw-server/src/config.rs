@@ -1,0 +1,332 @@
+//! Server configuration: defaults, then a TOML file, then `ONECLAW_*` environment variables, then
+//! command-line flags, each overriding the one before. Every setting is validated once, here;
+//! an unknown or invalid setting stops start-up with a message that names it.
+
+use oneclaw_core::{Error, Result};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Which key provider holds the vault KEKs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyProviderKind {
+    Local,
+    Pkcs11,
+}
+
+/// Whether anyone may sign up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signup {
+    Open,
+    Closed,
+}
+
+/// Log line format on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub key_provider: KeyProviderKind,
+    pub master_key_file: PathBuf,
+    pub signup: Signup,
+    pub max_body_bytes: usize,
+    pub access_token_ttl_secs: i64,
+    pub log_format: LogFormat,
+}
+
+/// One setting: its TOML key, its environment variable, its flag, and what it means.
+struct Setting {
+    key: &'static str,
+    env: &'static str,
+    flag: &'static str,
+}
+
+const SETTINGS: &[Setting] = &[
+    Setting { key: "listen", env: "ONECLAW_LISTEN", flag: "--listen" },
+    Setting { key: "data_dir", env: "ONECLAW_DATA_DIR", flag: "--data-dir" },
+    Setting { key: "database_url", env: "ONECLAW_DATABASE_URL", flag: "--database-url" },
+    Setting { key: "key_provider", env: "ONECLAW_KEY_PROVIDER", flag: "--key-provider" },
+    Setting { key: "master_key_file", env: "ONECLAW_MASTER_KEY_FILE", flag: "--master-key-file" },
+    Setting { key: "signup", env: "ONECLAW_SIGNUP", flag: "--signup" },
+    Setting { key: "max_body_bytes", env: "ONECLAW_MAX_BODY_BYTES", flag: "--max-body-bytes" },
+    Setting {
+        key: "access_token_ttl_seconds",
+        env: "ONECLAW_ACCESS_TOKEN_TTL_SECONDS",
+        flag: "--access-token-ttl-seconds",
+    },
+    Setting { key: "log_format", env: "ONECLAW_LOG_FORMAT", flag: "--log-format" },
+];
+
+/// `ONECLAW_*` variables that belong to other commands (clients, the MCP server, tests) and
+/// that `serve` therefore ignores instead of refusing.
+const CLIENT_ENV: &[&str] = &[
+    "ONECLAW_BASE_URL",
+    "ONECLAW_API_URL",
+    "ONECLAW_VAULT_ID",
+    "ONECLAW_AGENT_ID",
+    "ONECLAW_AGENT_API_KEY",
+    "ONECLAW_AGENT_TOKEN",
+    "ONECLAW_API_KEY",
+    "ONECLAW_TOKEN",
+    "ONECLAW_RUNTIME_ID",
+    "ONECLAW_DPOP",
+    "ONECLAW_TEST_DATABASE_URL",
+    "ONECLAW_MASTER_KEY",
+];
+
+/// A raw value and where it came from, so errors can name the source.
+#[derive(Debug, Clone)]
+struct Raw {
+    value: String,
+    source: String,
+}
+
+/// Collects raw settings from every source, later sources overriding earlier ones.
+#[derive(Debug, Default)]
+pub struct ConfigSources {
+    values: BTreeMap<&'static str, Raw>,
+}
+
+impl ConfigSources {
+    /// Reads a TOML file. Unknown keys are errors.
+    pub fn with_file(mut self, path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| Error::invalid(format!("cannot read the config file {}: {err}", path.display())))?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|err| Error::invalid(format!("config file {} is not valid TOML: {err}", path.display())))?;
+        for (key, value) in table {
+            let setting = SETTINGS
+                .iter()
+                .find(|s| s.key == key)
+                .ok_or_else(|| Error::invalid(format!("unknown setting {key:?} in config file {}", path.display())))?;
+            let value = match value {
+                toml::Value::String(text) => text,
+                toml::Value::Integer(n) => n.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => {
+                    return Err(Error::invalid(format!(
+                        "setting {key:?} in {} must be a string or a number, not {}",
+                        path.display(),
+                        other.type_str()
+                    )));
+                }
+            };
+            self.values.insert(setting.key, Raw { value, source: format!("{key} in {}", path.display()) });
+        }
+        Ok(self)
+    }
+
+    /// Reads `ONECLAW_*` variables. Unknown ones are errors, so a typo cannot go unnoticed.
+    pub fn with_env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+        for (name, value) in vars {
+            if !name.starts_with("ONECLAW_") || CLIENT_ENV.contains(&name.as_str()) {
+                continue;
+            }
+            let setting = SETTINGS.iter().find(|s| s.env == name).ok_or_else(|| {
+                Error::invalid(format!("unknown setting {name} in the environment (known: {})", known_env()))
+            })?;
+            self.values.insert(setting.key, Raw { value, source: name });
+        }
+        Ok(self)
+    }
+
+    /// Applies a command-line flag given by its TOML key (`listen`, `data_dir`, …).
+    pub fn with_flag(mut self, key: &str, value: Option<String>) -> Result<Self> {
+        let setting = SETTINGS
+            .iter()
+            .find(|s| s.key == key)
+            .ok_or_else(|| Error::Internal(format!("flag for unknown setting {key}")))?;
+        if let Some(value) = value {
+            self.values.insert(setting.key, Raw { value, source: setting.flag.to_owned() });
+        }
+        Ok(self)
+    }
+
+    /// Validates everything and fills in defaults.
+    pub fn build(self) -> Result<ServerConfig> {
+        let data_dir = self.path("data_dir")?.unwrap_or_else(|| PathBuf::from("./oneclaw-data"));
+        let database_url = match self.values.get("database_url") {
+            Some(raw) => {
+                oneclaw_store::Backend::of_url(&raw.value).map_err(|err| self.invalid(raw, &err.to_string()))?;
+                raw.value.clone()
+            }
+            None => oneclaw_store::default_sqlite_url(&data_dir),
+        };
+        Ok(ServerConfig {
+            listen: self.parse("listen", "is not an address such as 127.0.0.1:8443")?.unwrap_or_else(default_listen),
+            master_key_file: self.path("master_key_file")?.unwrap_or_else(|| data_dir.join("master.key")),
+            database_url,
+            data_dir,
+            key_provider: self
+                .choice("key_provider", &[("local", KeyProviderKind::Local), ("pkcs11", KeyProviderKind::Pkcs11)])?
+                .unwrap_or(KeyProviderKind::Local),
+            signup: self
+                .choice("signup", &[("open", Signup::Open), ("closed", Signup::Closed)])?
+                .unwrap_or(Signup::Open),
+            max_body_bytes: self.bounded("max_body_bytes", 1024, 64 * 1024 * 1024)?.unwrap_or(1024 * 1024),
+            access_token_ttl_secs: self.bounded("access_token_ttl_seconds", 61, 24 * 3600)?.unwrap_or(900),
+            log_format: self
+                .choice("log_format", &[("text", LogFormat::Text), ("json", LogFormat::Json)])?
+                .unwrap_or(LogFormat::Text),
+        })
+    }
+
+    fn invalid(&self, raw: &Raw, why: &str) -> Error {
+        Error::invalid(format!("invalid setting {}: {:?} {why}", raw.source, raw.value))
+    }
+
+    fn parse<T: std::str::FromStr>(&self, key: &str, why: &str) -> Result<Option<T>> {
+        self.values.get(key).map(|raw| raw.value.trim().parse().map_err(|_| self.invalid(raw, why))).transpose()
+    }
+
+    fn path(&self, key: &str) -> Result<Option<PathBuf>> {
+        self.values
+            .get(key)
+            .map(|raw| {
+                if raw.value.trim().is_empty() {
+                    Err(self.invalid(raw, "must not be empty"))
+                } else {
+                    Ok(PathBuf::from(&raw.value))
+                }
+            })
+            .transpose()
+    }
+
+    fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)]) -> Result<Option<T>> {
+        let Some(raw) = self.values.get(key) else { return Ok(None) };
+        let wanted = raw.value.trim().to_ascii_lowercase();
+        options.iter().find(|(name, _)| *name == wanted).map(|(_, value)| Some(*value)).ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(name, _)| *name).collect();
+            self.invalid(raw, &format!("must be one of {}", names.join(", ")))
+        })
+    }
+
+    fn bounded<T>(&self, key: &str, min: T, max: T) -> Result<Option<T>>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let Some(raw) = self.values.get(key) else { return Ok(None) };
+        let why = format!("must be a whole number from {min} to {max}");
+        let value: T = raw.value.trim().parse().map_err(|_| self.invalid(raw, &why))?;
+        if value < min || value > max {
+            return Err(self.invalid(raw, &why));
+        }
+        Ok(Some(value))
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8443))
+}
+
+fn known_env() -> String {
+    SETTINGS.iter().map(|s| s.env).collect::<Vec<_>>().join(", ")
+}
+
+impl ServerConfig {
+    /// Defaults for a data directory: what `oneclaw dev` and the test kit start from.
+    pub fn for_data_dir(data_dir: &Path) -> Self {
+        Self {
+            listen: default_listen(),
+            data_dir: data_dir.to_owned(),
+            database_url: oneclaw_store::default_sqlite_url(data_dir),
+            key_provider: KeyProviderKind::Local,
+            master_key_file: data_dir.join("master.key"),
+            signup: Signup::Open,
+            max_body_bytes: 1024 * 1024,
+            access_token_ttl_secs: 900,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_fill_in_everything() {
+        let config = ConfigSources::default().build().unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8443");
+        assert_eq!(config.data_dir, PathBuf::from("./oneclaw-data"));
+        assert_eq!(config.database_url, "sqlite://./oneclaw-data/oneclaw.db");
+        assert_eq!(config.master_key_file, PathBuf::from("./oneclaw-data/master.key"));
+        assert_eq!(config.signup, Signup::Open);
+        assert_eq!(config.key_provider, KeyProviderKind::Local);
+    }
+
+    #[test]
+    fn flags_beat_env_which_beats_the_file() {
+        let dir = tempfile_dir();
+        let file = dir.join("oneclaw.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:1\"\nsignup = \"closed\"\ndata_dir = \"/srv/oc\"\n").unwrap();
+        let config = ConfigSources::default()
+            .with_file(&file)
+            .unwrap()
+            .with_env(env(&[("ONECLAW_LISTEN", "0.0.0.0:2"), ("PATH", "/bin")]))
+            .unwrap()
+            .with_flag("listen", Some("0.0.0.0:3".to_owned()))
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(config.listen.port(), 3);
+        assert_eq!(config.signup, Signup::Closed);
+        assert_eq!(config.database_url, "sqlite:///srv/oc/oneclaw.db");
+    }
+
+    #[test]
+    fn unknown_and_invalid_settings_are_named() {
+        let err = ConfigSources::default().with_env(env(&[("ONECLAW_LISTN", "x")])).unwrap_err().to_string();
+        assert!(err.contains("ONECLAW_LISTN"), "{err}");
+        let err = ConfigSources::default()
+            .with_env(env(&[("ONECLAW_LISTEN", "nowhere")]))
+            .unwrap()
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ONECLAW_LISTEN") && err.contains("nowhere"), "{err}");
+        let err = ConfigSources::default()
+            .with_env(env(&[("ONECLAW_SIGNUP", "maybe")]))
+            .unwrap()
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ONECLAW_SIGNUP") && err.contains("open, closed"), "{err}");
+        let err = ConfigSources::default()
+            .with_flag("database_url", Some("mysql://x".to_owned()))
+            .unwrap()
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--database-url"), "{err}");
+        let dir = tempfile_dir();
+        let file = dir.join("bad.toml");
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        let err = ConfigSources::default().with_file(&file).unwrap_err().to_string();
+        assert!(err.contains("\"lisen\""), "{err}");
+    }
+
+    #[test]
+    fn client_variables_are_ignored_by_the_server() {
+        assert!(ConfigSources::default().with_env(env(&[("ONECLAW_BASE_URL", "http://x")])).is_ok());
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("oneclaw-config-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}

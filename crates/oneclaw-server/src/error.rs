@@ -1,0 +1,76 @@
+//! The one place a domain error becomes an HTTP status: ProblemDetails JSON (RFC 7807).
+//! Internal errors are logged with their cause and answered with a generic detail.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use oneclaw_core::Error;
+use oneclaw_types::ProblemDetails;
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    detail: String,
+    fields: Option<std::collections::BTreeMap<String, String>>,
+}
+
+impl ApiError {
+    /// An error with an explicit status (for HTTP-level problems the domain never sees).
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self { status, detail: detail.into(), fields: None }
+    }
+
+    /// 400.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, detail)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        let status = match &err {
+            Error::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Gone(_) => StatusCode::GONE,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        match err {
+            Error::Invalid { detail, fields } => Self { status, detail, fields },
+            Error::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                Self::new(status, "An internal error occurred; it has been logged.")
+            }
+            Error::Unavailable(detail) => {
+                tracing::warn!(%detail, "service unavailable");
+                Self::new(status, detail)
+            }
+            other => Self::new(status, other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ProblemDetails {
+            kind: "about:blank".to_owned(),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            fields: self.fields,
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Handler result.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,105 @@
+//! `/v1/auth/*`: sign-up, sign-in, refresh, sign-out, profile, password, API-key exchange.
+
+use crate::error::ApiResult;
+use crate::extract::{Auth, JsonBody, MaybeAuth, Meta};
+use crate::state::AppState;
+use crate::views;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use oneclaw_core::services::NewAccount;
+use oneclaw_types::auth::{
+    ApiKeyTokenRequest, ChangePasswordRequest, LoginRequest, MessageResponse, RefreshRequest, SignupRequest,
+    SignupResponse, TokenResponse, UpdateMeRequest, UserProfileResponse,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/auth/signup", post(signup))
+        .route("/v1/auth/token", post(login).delete(sign_out))
+        .route("/v1/auth/refresh", post(refresh))
+        .route("/v1/auth/me", get(me).patch(update_me))
+        .route("/v1/auth/change-password", post(change_password))
+        .route("/v1/auth/api-key-token", post(api_key_token))
+}
+
+async fn signup(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: JsonBody<SignupRequest>,
+) -> ApiResult<(StatusCode, Json<SignupResponse>)> {
+    let request = body.required()?;
+    let account = NewAccount { email: request.email, password: request.password, display_name: request.display_name };
+    let (user, token) = state.core.auth().signup(&meta, account).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SignupResponse {
+            message: "Account created".to_owned(),
+            email: user.email,
+            access_token: Some(token.access_token),
+            token_type: Some("Bearer".to_owned()),
+        }),
+    ))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: JsonBody<LoginRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    let request = body.required()?;
+    let issued = state.core.auth().login(&meta, &request.email, &request.password).await?;
+    Ok(Json(views::token(issued)))
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    MaybeAuth(bearer): MaybeAuth,
+    body: JsonBody<RefreshRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    let refresh_token = body.0.and_then(|request| request.refresh_token);
+    let issued = state.core.auth().refresh(&meta, refresh_token.as_ref(), bearer.as_ref()).await?;
+    Ok(Json(views::token(issued)))
+}
+
+async fn sign_out(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<StatusCode> {
+    state.core.auth().sign_out(&caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<UserProfileResponse>> {
+    let user = state.core.auth().me(&caller).await?;
+    Ok(Json(views::user_profile(&user)))
+}
+
+async fn update_me(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: JsonBody<UpdateMeRequest>,
+) -> ApiResult<Json<UserProfileResponse>> {
+    let request = body.0.unwrap_or_default();
+    let user = state.core.auth().update_me(&caller, request.display_name.as_deref(), request.marketing_emails).await?;
+    Ok(Json(views::user_profile(&user)))
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: JsonBody<ChangePasswordRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    let request = body.required()?;
+    state.core.auth().change_password(&caller, &request.current_password, &request.new_password).await?;
+    Ok(Json(MessageResponse { message: "Password changed; every session has been signed out".to_owned() }))
+}
+
+async fn api_key_token(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: JsonBody<ApiKeyTokenRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    let request = body.required()?;
+    let issued = state.core.auth().api_key_token(&meta, &request.api_key).await?;
+    Ok(Json(views::token(issued)))
+}

@@ -1,0 +1,46 @@
+//! Health and public keys.
+
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use oneclaw_types::auth::{Jwk, JwkSet, JwtPublicKeyResponse};
+use oneclaw_types::health::HealthResponse;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/v1/auth/jwt-public-key", get(jwt_public_key))
+}
+
+/// 200 `healthy` when the database answers; 503 `degraded` when it does not.
+async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthResponse>) {
+    let (status, word) = match state.core.deps().store.ping().await {
+        Ok(()) => (StatusCode::OK, "healthy"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "degraded"),
+    };
+    (status, Json(HealthResponse { status: word.to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() }))
+}
+
+async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
+    let key = state.core.deps().tokens.verifying_key();
+    Json(JwkSet {
+        keys: vec![Jwk {
+            kty: "OKP".to_owned(),
+            crv: "Ed25519".to_owned(),
+            x: URL_SAFE_NO_PAD.encode(&key.public_key),
+            kid: key.kid,
+            alg: key.alg.to_owned(),
+            key_use: "sig".to_owned(),
+        }],
+    })
+}
+
+async fn jwt_public_key(State(state): State<AppState>) -> Json<JwtPublicKeyResponse> {
+    let key = state.core.deps().tokens.verifying_key();
+    Json(JwtPublicKeyResponse { alg: key.alg.to_owned(), public_key_base64: STANDARD.encode(&key.public_key) })
+}

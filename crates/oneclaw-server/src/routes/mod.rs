@@ -1,0 +1,34 @@
+//! The `/v1` routes, one module per resource. Handlers extract, call one core service, and map
+//! the result; no SQL, crypto or access rules live here.
+
+mod api_keys;
+mod auth;
+mod health;
+mod params;
+mod secrets;
+mod vaults;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Router;
+use axum::http::StatusCode;
+
+/// Every route of the API.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(health::routes())
+        .merge(auth::routes())
+        .merge(api_keys::routes())
+        .merge(vaults::routes())
+        .merge(secrets::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "No such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "This route does not accept that method")
+}
