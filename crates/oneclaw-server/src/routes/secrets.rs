@@ -1,6 +1,6 @@
 //! `/v1/vaults/{vault_id}/secrets…`, versions and rotation.
 
-use super::params;
+use super::params::{self, SecretRoute};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, JsonBody};
 use crate::state::AppState;
@@ -52,10 +52,10 @@ async fn list(
 async fn put(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    path: RawPathParams,
+    route: SecretRoute,
     body: JsonBody<PutSecretRequest>,
 ) -> ApiResult<(StatusCode, Json<SecretMetadataResponse>)> {
-    let (vault, secret_path) = (vault_id(&path)?, params::secret_path(&path)?);
+    let (vault, secret_path) = (route.vault, route.path()?);
     let request = body.required()?;
     let new = NewSecret {
         secret_type: request.secret_type,
@@ -72,9 +72,9 @@ async fn put(
 async fn read(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    path: RawPathParams,
+    route: SecretRoute,
 ) -> ApiResult<Json<SecretResponse>> {
-    let (vault, secret_path) = (vault_id(&path)?, params::secret_path(&path)?);
+    let (vault, secret_path) = (route.vault, route.path()?);
     let revealed = state.core.secrets().read(&caller, vault, &secret_path, None).await?;
     Ok(Json(views::secret(revealed)))
 }
@@ -82,16 +82,16 @@ async fn read(
 async fn read_version(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    path: RawPathParams,
+    route: SecretRoute,
 ) -> ApiResult<Json<SecretResponse>> {
-    let vault = vault_id(&path)?;
-    let (secret_path, version) = params::secret_path_and_version(&path)?;
+    let vault = route.vault;
+    let (secret_path, version) = route.path_and_version()?;
     let revealed = state.core.secrets().read(&caller, vault, &secret_path, Some(version)).await?;
     Ok(Json(views::secret(revealed)))
 }
 
-async fn remove(State(state): State<AppState>, Auth(caller): Auth, path: RawPathParams) -> ApiResult<StatusCode> {
-    let (vault, secret_path) = (vault_id(&path)?, params::secret_path(&path)?);
+async fn remove(State(state): State<AppState>, Auth(caller): Auth, route: SecretRoute) -> ApiResult<StatusCode> {
+    let (vault, secret_path) = (route.vault, route.path()?);
     state.core.secrets().delete(&caller, vault, &secret_path).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -99,9 +99,9 @@ async fn remove(State(state): State<AppState>, Auth(caller): Auth, path: RawPath
 async fn versions(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    path: RawPathParams,
+    route: SecretRoute,
 ) -> ApiResult<Json<SecretVersionListResponse>> {
-    let (vault, secret_path) = (vault_id(&path)?, params::secret_path(&path)?);
+    let (vault, secret_path) = (route.vault, route.path()?);
     let versions = state.core.secrets().versions(&caller, vault, &secret_path).await?;
     Ok(Json(SecretVersionListResponse { versions: versions.iter().map(|v| views::secret_metadata(v, true)).collect() }))
 }
@@ -109,10 +109,10 @@ async fn versions(
 async fn disable_version(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    path: RawPathParams,
+    route: SecretRoute,
 ) -> ApiResult<StatusCode> {
-    let vault = vault_id(&path)?;
-    let (secret_path, version) = params::secret_path_and_version(&path)?;
+    let vault = route.vault;
+    let (secret_path, version) = route.path_and_version()?;
     state.core.secrets().disable_version(&caller, vault, &secret_path, version).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -120,10 +120,10 @@ async fn disable_version(
 async fn rotate(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    path: RawPathParams,
+    route: SecretRoute,
     body: JsonBody<RotateSecretRequest>,
 ) -> ApiResult<(StatusCode, Json<SecretMetadataResponse>)> {
-    let (vault, secret_path) = (vault_id(&path)?, params::secret_path(&path)?);
+    let (vault, secret_path) = (route.vault, route.path()?);
     let request = body.0.unwrap_or_default();
     let rotation = Rotation { length: request.length, charset: request.charset, secret_type: request.secret_type };
     let stored = state.core.secrets().rotate(&caller, vault, &secret_path, rotation).await?;

@@ -1,0 +1,14 @@
+//! API integration tests: each drives a real server from `oneclaw_testkit::spawn_app()`.
+//! They run on SQLite, and on PostgreSQL when `ONECLAW_TEST_DATABASE_URL` is set.
+//! One binary on purpose: every extra test binary costs a link on a 2-core machine.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api_keys;
+mod audit;
+mod auth;
+mod bad_input;
+mod health;
+mod secrets;
+mod tokens;
+mod vaults;

@@ -1,0 +1,31 @@
+//! A clock tests can move forward.
+
+use oneclaw_core::clock::{Clock, truncate_to_millis};
+use std::sync::Mutex;
+use time::{Duration, OffsetDateTime};
+
+/// Starts at the real time; only moves when told to.
+#[derive(Debug)]
+pub struct TestClock {
+    now: Mutex<OffsetDateTime>,
+}
+
+impl Default for TestClock {
+    fn default() -> Self {
+        Self { now: Mutex::new(truncate_to_millis(OffsetDateTime::now_utc())) }
+    }
+}
+
+impl TestClock {
+    /// Moves time forward.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.now.lock().unwrap();
+        *now += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.now.lock().unwrap()
+    }
+}

@@ -1,0 +1,154 @@
+//! HTTP helpers: JSON requests through reqwest, and raw-path requests through hyper for the
+//! cases reqwest would normalise away (`..`, `//`, odd encodings).
+
+use crate::TestApp;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// A response, with the body read and parsed when it is JSON.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Response {
+    /// `detail` of a ProblemDetails body.
+    pub fn detail(&self) -> &str {
+        self.body["detail"].as_str().unwrap_or_default()
+    }
+}
+
+/// A signed-up user.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub email: String,
+    pub password: String,
+    pub token: String,
+}
+
+impl TestApp {
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let mut request = self.http.request(method, format!("{}{path}", self.base_url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        Self::read(response).await
+    }
+
+    /// Sends raw bytes as the body with a given content type.
+    pub async fn call_bytes(&self, method: Method, path: &str, token: Option<&str>, body: Vec<u8>) -> Response {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Self::read(request.send().await.expect("request sent")).await
+    }
+
+    async fn read(response: reqwest::Response) -> Response {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Response { status, headers, text, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Response {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Sends a request whose path is used byte for byte, without any normalisation.
+    pub async fn raw(&self, method: &str, raw_path: &str, token: Option<&str>, body: Option<&str>) -> Response {
+        let stream = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+        tokio::spawn(connection);
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(raw_path)
+            .header("host", self.addr.to_string())
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request.body(Full::new(Bytes::from(body.unwrap_or_default().to_owned()))).expect("request");
+        let response = sender.send_request(request).await.expect("response");
+        let status = response.status().as_u16();
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (name, value) in response.headers() {
+            if let (Ok(name), Ok(value)) = (
+                reqwest::header::HeaderName::from_bytes(name.as_str().as_bytes()),
+                reqwest::header::HeaderValue::from_bytes(value.as_bytes()),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Response { status, headers, text, body }
+    }
+
+    /// Signs up a new user (and so a new org) and returns its credentials.
+    pub async fn signup(&self, email: &str) -> Account {
+        let password = format!("pw-{}", uuid::Uuid::new_v4());
+        let response = self
+            .post("/v1/auth/signup", None, json!({"email": email, "password": password, "display_name": "Test"}))
+            .await;
+        assert_eq!(response.status, 201, "signup failed: {}", response.text);
+        let token = response.body["access_token"].as_str().expect("access_token").to_owned();
+        Account { email: email.to_owned(), password, token }
+    }
+
+    /// Creates a vault and returns its id.
+    pub async fn create_vault(&self, token: &str, name: &str) -> String {
+        let response = self.post("/v1/vaults", Some(token), json!({"name": name})).await;
+        assert_eq!(response.status, 201, "vault create failed: {}", response.text);
+        response.body["id"].as_str().expect("vault id").to_owned()
+    }
+
+    /// Stores a secret value and returns the response.
+    pub async fn put_secret(&self, token: &str, vault: &str, path: &str, value: &str) -> Response {
+        self.put(&format!("/v1/vaults/{vault}/secrets/{path}"), token, json!({"value": value})).await
+    }
+
+    /// Every audit event of the org of `token`'s user, newest first (read from the store).
+    pub async fn audit_events(&self, org_of: &Account) -> Vec<oneclaw_core::audit::AuditEvent> {
+        let me = self.get("/v1/auth/me", &org_of.token).await;
+        let user = self
+            .core
+            .deps()
+            .store
+            .user(oneclaw_core::ids::UserId(me.body["id"].as_str().unwrap().parse().unwrap()))
+            .await;
+        let org = user.unwrap().unwrap().org_id;
+        let query = oneclaw_core::ports::AuditQuery { limit: 10_000, ..Default::default() };
+        self.core.deps().store.audit_events(org, &query).await.unwrap()
+    }
+}
