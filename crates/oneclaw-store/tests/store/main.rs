@@ -1,0 +1,239 @@
+//! Store contract tests. Each runs on SQLite, and on PostgreSQL when
+//! `ONECLAW_TEST_DATABASE_URL` is set (each test in a schema of its own).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use oneclaw_core::Error;
+use oneclaw_core::audit::AuditEvent;
+use oneclaw_core::clock::{Clock, SystemClock};
+use oneclaw_core::ids::{OrgId, UserId, VaultId};
+use oneclaw_core::model::{Org, Role, SealedValue, SecretVersion, User, Vault};
+use oneclaw_core::ports::{KekRef, Store};
+use oneclaw_core::principal::{PrincipalKind, PrincipalRef, RequestMeta, Surface};
+use sqlx::Connection;
+use std::sync::Arc;
+
+/// A fresh, migrated database and how to reopen it.
+struct TestDb {
+    url: String,
+    /// (server URL, schema) of the PostgreSQL schema to drop afterwards.
+    schema: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((base, schema)) = self.schema.take() else { return };
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&base).await {
+                    let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+async fn test_db() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    match std::env::var("ONECLAW_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let schema = format!("oneclaw_store_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&base).await.expect("PostgreSQL must be reachable");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut conn).await.unwrap();
+            let separator = if base.contains('?') { '&' } else { '?' };
+            let url = format!("{base}{separator}options[search_path]={schema}");
+            TestDb { url, schema: Some((base, schema)), _dir: dir }
+        }
+        _ => TestDb { url: oneclaw_store::default_sqlite_url(dir.path()), schema: None, _dir: dir },
+    }
+}
+
+fn user_ref(id: UserId) -> PrincipalRef {
+    PrincipalRef { kind: PrincipalKind::User, id: id.0 }
+}
+
+/// An org, its owner and a vault, committed.
+async fn seed(store: &Arc<dyn Store>) -> (OrgId, UserId, VaultId) {
+    let now = SystemClock.now();
+    let org = Org { id: OrgId::generate(), name: "o".into(), created_at: now };
+    let user = User {
+        id: UserId::generate(),
+        org_id: org.id,
+        email: format!("{}@example.com", uuid::Uuid::new_v4()),
+        display_name: "u".into(),
+        password_hash: None,
+        role: Role::Owner,
+        auth_method: "password".into(),
+        email_verified: false,
+        marketing_emails: false,
+        totp_enabled: false,
+        created_at: now,
+    };
+    let vault = Vault {
+        id: VaultId::generate(),
+        org_id: org.id,
+        name: "v".into(),
+        description: String::new(),
+        created_by: user_ref(user.id),
+        created_at: now,
+        kek_version: 1,
+    };
+    let kek = KekRef { vault_id: vault.id, version: 1, provider: "local".into(), handle: vec![1, 2, 3] };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_org(&org).await.unwrap();
+    tx.insert_user(&user).await.unwrap();
+    tx.insert_vault(&vault, &kek).await.unwrap();
+    tx.commit().await.unwrap();
+    (org.id, user.id, vault.id)
+}
+
+fn version(secret: oneclaw_core::ids::SecretId, vault: VaultId, path: &str, n: i64, by: UserId) -> SecretVersion {
+    SecretVersion {
+        secret_id: secret,
+        vault_id: vault,
+        path: path.into(),
+        version: n,
+        secret_type: "generic".into(),
+        metadata: serde_json::json!({"k": "v"}),
+        rotation_policy: None,
+        expires_at: None,
+        max_access_count: Some(2),
+        access_count: 0,
+        is_disabled: false,
+        deleted_at: None,
+        created_by: user_ref(by),
+        created_at: SystemClock.now(),
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_a_newer_database_is_refused() {
+    let db = test_db().await;
+    oneclaw_store::open(&db.url).await.unwrap();
+    let store = oneclaw_store::open(&db.url).await.unwrap();
+    seed(&store).await;
+    // Pretend a newer oneclaw applied a migration this binary does not know.
+    let future = "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+                  VALUES (9999, 'from the future', TRUE, $1, 0)";
+    match store.backend() {
+        "sqlite" => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query(future).bind(vec![0u8; 48]).execute(&pool).await.unwrap();
+        }
+        _ => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query(future).bind(vec![0u8; 48]).execute(&pool).await.unwrap();
+        }
+    }
+    let err = oneclaw_store::open(&db.url).await.err().expect("a newer database must be refused");
+    assert!(err.to_string().contains("newer version"), "{err}");
+}
+
+#[tokio::test]
+async fn a_transaction_dropped_without_commit_changes_nothing() {
+    let db = test_db().await;
+    let store = oneclaw_store::open(&db.url).await.unwrap();
+    let (org, user, vault) = seed(&store).await;
+    {
+        let mut tx = store.begin().await.unwrap();
+        let (secret, n) = tx.next_secret_version(vault, "a/b", SystemClock.now()).await.unwrap();
+        let sealed = SealedValue { ciphertext: vec![9; 40], wrapped_dek: vec![8; 60], kek_version: 1 };
+        tx.insert_secret_version(&version(secret, vault, "a/b", n, user), &sealed).await.unwrap();
+        let event = AuditEvent::by_principal(user_ref(user), org, &RequestMeta::internal(Surface::Api), "secret.write", "secret", SystemClock.now());
+        tx.append_audit(&event).await.unwrap();
+    }
+    assert!(store.secret_versions(vault, "a/b").await.unwrap().is_empty());
+    let query = oneclaw_core::ports::AuditQuery { limit: 100, ..Default::default() };
+    assert!(store.audit_events(org, &query).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_writers_get_distinct_consecutive_versions() {
+    let db = test_db().await;
+    let store = oneclaw_store::open(&db.url).await.unwrap();
+    let (_, user, vault) = seed(&store).await;
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            let (secret, n) = tx.next_secret_version(vault, "race", SystemClock.now()).await.unwrap();
+            let sealed = SealedValue { ciphertext: vec![n as u8; 40], wrapped_dek: vec![8; 60], kek_version: 1 };
+            tx.insert_secret_version(&version(secret, vault, "race", n, user), &sealed).await.unwrap();
+            tx.commit().await.unwrap();
+            n
+        }));
+    }
+    let mut seen = Vec::new();
+    for task in tasks {
+        seen.push(task.await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=16).collect::<Vec<i64>>());
+    let stored = store.secret_versions(vault, "race").await.unwrap();
+    assert_eq!(stored.len(), 16);
+    assert_eq!(stored[0].metadata, serde_json::json!({"k": "v"}));
+}
+
+#[tokio::test]
+async fn access_limits_and_soft_deletes_hold() {
+    let db = test_db().await;
+    let store = oneclaw_store::open(&db.url).await.unwrap();
+    let (_, user, vault) = seed(&store).await;
+    let mut tx = store.begin().await.unwrap();
+    let (secret, n) = tx.next_secret_version(vault, "limited", SystemClock.now()).await.unwrap();
+    let sealed = SealedValue { ciphertext: vec![1; 40], wrapped_dek: vec![2; 60], kek_version: 1 };
+    tx.insert_secret_version(&version(secret, vault, "limited", n, user), &sealed).await.unwrap();
+    assert!(tx.count_secret_access(secret, n).await.unwrap());
+    assert!(tx.count_secret_access(secret, n).await.unwrap());
+    assert!(!tx.count_secret_access(secret, n).await.unwrap(), "max_access_count is 2");
+    let read = tx.secret_for_read(vault, "limited", None).await.unwrap().unwrap();
+    assert_eq!(read.version.access_count, 2);
+    assert_eq!(read.sealed, sealed);
+    assert_eq!(read.kek.handle, vec![1, 2, 3]);
+    assert!(tx.soft_delete_secret(vault, "limited", SystemClock.now()).await.unwrap());
+    assert!(!tx.soft_delete_secret(vault, "limited", SystemClock.now()).await.unwrap());
+    tx.commit().await.unwrap();
+    assert!(store.latest_secrets(vault, &Default::default()).await.unwrap().is_empty());
+    assert!(store.secret_versions(vault, "limited").await.unwrap()[0].deleted_at.is_some());
+}
+
+#[tokio::test]
+async fn unique_keys_become_conflicts() {
+    let db = test_db().await;
+    let store = oneclaw_store::open(&db.url).await.unwrap();
+    let (org, user, _) = seed(&store).await;
+    let existing = store.user(user).await.unwrap().unwrap();
+    let copy = User { id: UserId::generate(), ..existing };
+    let mut tx = store.begin().await.unwrap();
+    match tx.insert_user(&copy).await {
+        Err(Error::Conflict(message)) => assert!(message.contains("email")),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    drop(tx);
+    let vault = Vault {
+        id: VaultId::generate(),
+        org_id: org,
+        name: "v".into(),
+        description: String::new(),
+        created_by: user_ref(user),
+        created_at: SystemClock.now(),
+        kek_version: 1,
+    };
+    let kek = KekRef { vault_id: vault.id, version: 1, provider: "local".into(), handle: vec![] };
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.insert_vault(&vault, &kek).await, Err(Error::Conflict(_))));
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_clear_503_class_error() {
+    let err = oneclaw_store::open("postgres://postgres@127.0.0.1:1/none").await.err().unwrap();
+    assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+    assert!(err.to_string().contains("unavailable"), "{err}");
+    let err = oneclaw_store::open("mysql://x").await.err().unwrap();
+    assert!(matches!(err, Error::Invalid { .. }));
+}
