@@ -143,7 +143,14 @@ async fn a_transaction_dropped_without_commit_changes_nothing() {
         let (secret, n) = tx.next_secret_version(vault, "a/b", SystemClock.now()).await.unwrap();
         let sealed = SealedValue { ciphertext: vec![9; 40], wrapped_dek: vec![8; 60], kek_version: 1 };
         tx.insert_secret_version(&version(secret, vault, "a/b", n, user), &sealed).await.unwrap();
-        let event = AuditEvent::by_principal(user_ref(user), org, &RequestMeta::internal(Surface::Api), "secret.write", "secret", SystemClock.now());
+        let event = AuditEvent::by_principal(
+            user_ref(user),
+            org,
+            &RequestMeta::internal(Surface::Api),
+            "secret.write",
+            "secret",
+            SystemClock.now(),
+        );
         tx.append_audit(&event).await.unwrap();
     }
     assert!(store.secret_versions(vault, "a/b").await.unwrap().is_empty());

@@ -1,0 +1,198 @@
+//! Tests of the real `oneclaw` binary: start-up configuration, `dev`, and that no plaintext
+//! reaches the database files or the server log.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_oneclaw");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A server process, stopped (SIGTERM, then kill) when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+async fn wait_healthy(base: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(response) = client.get(format!("{base}/v1/health")).send().await
+            && response.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server at {base} never became healthy");
+}
+
+async fn call(method: reqwest::Method, url: String, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn file_contains(path: &Path, needle: &str) -> bool {
+    std::fs::read(path).map(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes())).unwrap_or(false)
+}
+
+#[tokio::test]
+async fn plaintext_reaches_neither_the_database_files_nor_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("RUST_LOG", "debug")
+        .env_remove("ONECLAW_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+    wait_healthy(&server.base).await;
+
+    let value = "PLAINTEXT-canary-5d0c4e21b9";
+    let password = "PASSWORD-canary-8a7f";
+    let (status, signup) = call(
+        reqwest::Method::POST,
+        format!("{}/v1/auth/signup", server.base),
+        None,
+        Some(json!({"email": "canary@example.com", "password": password})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let token = signup["access_token"].as_str().unwrap().to_owned();
+    let (_, vault) = call(
+        reqwest::Method::POST,
+        format!("{}/v1/vaults", server.base),
+        Some(&token),
+        Some(json!({"name": "canary"})),
+    )
+    .await;
+    let secret_url = format!("{}/v1/vaults/{}/secrets/canary/value", server.base, vault["id"].as_str().unwrap());
+    let (status, _) = call(reqwest::Method::PUT, secret_url.clone(), Some(&token), Some(json!({"value": value}))).await;
+    assert_eq!(status, 201);
+    let (status, read) = call(reqwest::Method::GET, secret_url.clone(), Some(&token), None).await;
+    assert_eq!((status, read["value"].as_str()), (200, Some(value)), "the value must be stored and readable");
+    let (status, _) = call(reqwest::Method::PUT, secret_url, Some(&token), Some(json!({"value": 7}))).await;
+    assert_eq!(status, 400);
+    drop(server);
+
+    let data = dir.path().join("data");
+    let files: Vec<_> = std::fs::read_dir(&data).unwrap().map(|entry| entry.unwrap().path()).collect();
+    assert!(files.iter().any(|f| f.ends_with("oneclaw.db")), "{files:?}");
+    for file in files.iter().chain([&log_path]) {
+        for needle in [value, password, token.as_str()] {
+            assert!(!file_contains(file, needle), "{} contains a secret ({needle:.12}…)", file.display());
+        }
+    }
+    let log_text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log_text.contains("oneclaw is serving"), "the log was captured: {log_text:.400}");
+}
+
+#[test]
+fn unknown_and_invalid_settings_stop_start_up_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(dir.path())
+        .env("ONECLAW_LISTN", "127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ONECLAW_LISTN"), "{stderr}");
+
+    let output = Command::new(BIN).args(["serve", "--signup", "maybe"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--signup") && stderr.contains("open, closed"), "{stderr}");
+
+    let config = dir.path().join("oneclaw.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:1\"\nmax_body_bytes = \"lots\"\n").unwrap();
+    let output = Command::new(BIN).args(["serve", "--config"]).arg(&config).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("max_body_bytes in"), "{stderr}");
+}
+
+#[tokio::test]
+async fn dev_creates_a_first_user_once_and_prints_its_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let spawn = || {
+        Command::new(BIN)
+            .args(["dev", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(dir.path().join("data"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = spawn();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let password = loop {
+        let line = lines.next().expect("dev printed its credentials").unwrap();
+        printed.push(line.clone());
+        if let Some(password) = line.trim().strip_prefix("password: ") {
+            break password.trim().to_owned();
+        }
+    };
+    assert!(printed[0].contains(&format!("http://127.0.0.1:{port}")), "{printed:?}");
+    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+    wait_healthy(&server.base).await;
+    let (status, login) = call(
+        reqwest::Method::POST,
+        format!("{}/v1/auth/token", server.base),
+        None,
+        Some(json!({"email": "admin@oneclaw.local", "password": password})),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    drop(server);
+
+    let mut child = spawn();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let second: Vec<String> = (0..3).filter_map(|_| lines.next().and_then(Result::ok)).collect();
+    let _server = Server { child, base: String::new() };
+    assert!(second.iter().any(|line| line.contains("already has users")), "{second:?}");
+    assert!(!second.iter().any(|line| line.contains("password:")), "{second:?}");
+}
