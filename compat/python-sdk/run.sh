@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Compatibility suite: the official 1claw Python SDK against a real `oneclaw serve`.
+# Usage: compat/python-sdk/run.sh [path/to/oneclaw]   (default: target/debug/oneclaw)
+# Creates its own venv under target/, starts the server on a free port with a temp data dir,
+# runs test_sdk.py (which prints 'N passed, N failed'), and stops the server.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+bin=${1:-$root/target/debug/oneclaw}
+venv=$root/target/compat-venv-python-sdk
+
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+
+data=$(mktemp -d)
+port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+env -u ONECLAW_DATABASE_URL "$bin" serve --listen "127.0.0.1:$port" --data-dir "$data" >"$data/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data"' EXIT
+
+for _ in $(seq 1 100); do
+  if curl -fs "http://127.0.0.1:$port/v1/health" >/dev/null; then break; fi
+  sleep 0.1
+done
+
+ONECLAW_COMPAT_BASE_URL="http://127.0.0.1:$port" "$venv/bin/python" "$here/test_sdk.py"
