@@ -99,7 +99,7 @@ impl<'a> Secrets<'a> {
             expires_at: new.expires_at,
             max_access_count: new.max_access_count,
         };
-        self.store_version(caller, &vault, path, draft, &new.value, action::SECRET_WRITE, now).await
+        self.store_version(caller, &vault, path, draft, &new.value, action::SECRET_WRITE).await
     }
 
     /// Replaces the value with a server-generated one, as a new version. Metadata and rotation
@@ -130,9 +130,7 @@ impl<'a> Secrets<'a> {
             expires_at: None,
             max_access_count: None,
         };
-        let now = self.deps.clock.now();
-        let stored = self.store_version(caller, &vault, path, draft, &value, action::SECRET_ROTATE, now).await?;
-        Ok(stored)
+        self.store_version(caller, &vault, path, draft, &value, action::SECRET_ROTATE).await
     }
 
     /// Reads the latest version, or `version` when given.
@@ -248,8 +246,8 @@ impl<'a> Secrets<'a> {
         draft: Draft,
         value: &SecretString,
         action: &str,
-        now: OffsetDateTime,
     ) -> Result<SecretVersion> {
+        let now = self.deps.clock.now();
         let kek =
             self.deps.store.vault_key(vault.id, vault.kek_version).await?.ok_or_else(|| {
                 Error::Internal(format!("vault {} has no KEK version {}", vault.id, vault.kek_version))
