@@ -21,7 +21,7 @@ server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data"' EXIT
 
 for _ in $(seq 1 100); do
-  if curl -fs "http://127.0.0.1:$port/v1/health" >/dev/null; then break; fi
+  if "$venv/bin/python" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "http://127.0.0.1:$port/v1/health" 2>/dev/null; then break; fi
   sleep 0.1
 done
 
