@@ -35,7 +35,7 @@ def signup_over_http():
     STATE["email"] = f"sdk-{uuid.uuid4().hex[:8]}@example.com"
     STATE["password"] = "sdk-password-" + uuid.uuid4().hex
     r = httpx.post(f"{BASE}/v1/auth/signup", json={"email": STATE["email"], "password": STATE["password"], "display_name": "SDK"})
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     assert r.json()["email"] == STATE["email"]
 
 
@@ -173,6 +173,17 @@ def errors_map_to_sdk_types():
     anonymous = create_client(base_url=BASE)
     denied = anonymous.vaults.list()
     assert denied.meta.status == 401 and denied.error.type == "auth_error", denied.error
+
+
+@check
+def auth_change_password():
+    client = STATE["client"]
+    new_password = "sdk-new-password-" + uuid.uuid4().hex
+    r = client.auth.change_password(STATE["password"], new_password)
+    assert r.error is None and r.meta.status == 204, r.error
+    assert client.auth.me().meta.status == 401, "a password change ends every session"
+    assert create_client(base_url=BASE).auth.login(STATE["email"], STATE["password"]).meta.status == 401
+    ok(client.auth.login(STATE["email"], new_password), 200)
 
 
 @check

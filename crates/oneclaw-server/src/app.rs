@@ -27,6 +27,7 @@ pub struct App {
 impl App {
     /// Builds everything the configuration names, with the given clock.
     pub async fn build(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Self> {
+        prepare_data_dir(&config.data_dir)?;
         let store = oneclaw_store::open(&config.database_url).await?;
         let keys = key_provider(config)?;
         let seed = system::load_or_create(
@@ -79,6 +80,30 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await
     }
+}
+
+/// Creates the data directory readable by its owner only (it holds the database and the master
+/// key); warns when an existing one is open to others.
+fn prepare_data_dir(dir: &std::path::Path) -> Result<()> {
+    if !dir.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(dir)
+            .map_err(|err| Error::Unavailable(format!("cannot create the data directory {}: {err}", dir.display())))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(dir)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(dir = %dir.display(), "the data directory is accessible to other users; chmod 700 it");
+        }
+    }
+    Ok(())
 }
 
 fn key_provider(config: &ServerConfig) -> Result<Arc<dyn KeyProvider>> {

@@ -121,7 +121,7 @@ impl TestApp {
         let response = self
             .post("/v1/auth/signup", None, json!({"email": email, "password": password, "display_name": "Test"}))
             .await;
-        assert_eq!(response.status, 201, "signup failed: {}", response.text);
+        assert_eq!(response.status, 200, "signup failed: {}", response.text);
         let token = response.body["access_token"].as_str().expect("access_token").to_owned();
         Account { email: email.to_owned(), password, token }
     }

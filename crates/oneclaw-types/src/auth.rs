@@ -85,12 +85,6 @@ pub struct ChangePasswordRequest {
     pub new_password: SecretString,
 }
 
-/// A plain `{message}` answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MessageResponse {
-    pub message: String,
-}
-
 /// `POST /v1/auth/api-keys`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateApiKeyRequest {

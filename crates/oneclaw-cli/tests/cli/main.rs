@@ -97,7 +97,7 @@ async fn plaintext_reaches_neither_the_database_files_nor_the_log() {
         Some(json!({"email": "canary@example.com", "password": password})),
     )
     .await;
-    assert_eq!(status, 201);
+    assert_eq!(status, 200);
     let token = signup["access_token"].as_str().unwrap().to_owned();
     let (_, vault) = call(
         reqwest::Method::POST,
@@ -116,6 +116,12 @@ async fn plaintext_reaches_neither_the_database_files_nor_the_log() {
     drop(server);
 
     let data = dir.path().join("data");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700, "data dir is private");
+        let key = std::fs::metadata(data.join("master.key")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(key, 0o600, "master key file is private");
+    }
     let files: Vec<_> = std::fs::read_dir(&data).unwrap().map(|entry| entry.unwrap().path()).collect();
     assert!(files.iter().any(|f| f.ends_with("oneclaw.db")), "{files:?}");
     for file in files.iter().chain([&log_path]) {

@@ -10,8 +10,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use oneclaw_core::services::NewAccount;
 use oneclaw_types::auth::{
-    ApiKeyTokenRequest, ChangePasswordRequest, LoginRequest, MessageResponse, RefreshRequest, SignupRequest,
-    SignupResponse, TokenResponse, UpdateMeRequest, UserProfileResponse,
+    ApiKeyTokenRequest, ChangePasswordRequest, LoginRequest, RefreshRequest, SignupRequest, SignupResponse,
+    TokenResponse, UpdateMeRequest, UserProfileResponse,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -28,19 +28,16 @@ async fn signup(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: JsonBody<SignupRequest>,
-) -> ApiResult<(StatusCode, Json<SignupResponse>)> {
+) -> ApiResult<Json<SignupResponse>> {
     let request = body.required()?;
     let account = NewAccount { email: request.email, password: request.password, display_name: request.display_name };
     let (user, token) = state.core.auth().signup(&meta, account).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(SignupResponse {
-            message: "Account created".to_owned(),
-            email: user.email,
-            access_token: Some(token.access_token),
-            token_type: Some("Bearer".to_owned()),
-        }),
-    ))
+    Ok(Json(SignupResponse {
+        message: "Account created".to_owned(),
+        email: user.email,
+        access_token: Some(token.access_token),
+        token_type: Some("Bearer".to_owned()),
+    }))
 }
 
 async fn login(
@@ -88,10 +85,10 @@ async fn change_password(
     State(state): State<AppState>,
     Auth(caller): Auth,
     body: JsonBody<ChangePasswordRequest>,
-) -> ApiResult<Json<MessageResponse>> {
+) -> ApiResult<StatusCode> {
     let request = body.required()?;
     state.core.auth().change_password(&caller, &request.current_password, &request.new_password).await?;
-    Ok(Json(MessageResponse { message: "Password changed; every session has been signed out".to_owned() }))
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn api_key_token(
