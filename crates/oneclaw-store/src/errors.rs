@@ -10,9 +10,11 @@ pub(crate) fn db_error(err: sqlx::Error) -> Error {
             tracing::error!(error = %err, "database unreachable");
             Error::Unavailable("The database is unavailable; nothing was changed. Try again shortly.".to_owned())
         }
-        sqlx::Error::Database(db) if is_storage_fault(db.message()) => {
-            tracing::error!(error = %err, "database storage fault");
-            Error::Unavailable("The database cannot write (storage full or failing); nothing was changed.".to_owned())
+        sqlx::Error::Database(db) if is_availability_fault(db.as_ref()) || is_storage_fault(db.message()) => {
+            tracing::error!(error = %err, "database fault");
+            Error::Unavailable(
+                "The database is unavailable or cannot write; nothing was changed. Try again shortly.".to_owned(),
+            )
         }
         _ => Error::Internal(format!("database: {err}")),
     }
@@ -23,6 +25,20 @@ pub(crate) fn conflict_or(message: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
     move |err| match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(message.to_owned()),
         _ => db_error(err),
+    }
+}
+
+/// Error codes that mean "the database cannot serve now", not "this request is wrong".
+/// PostgreSQL SQLSTATE classes: 08 connection exception, 53 insufficient resources (disk full,
+/// out of memory, too many connections), 57P operator intervention (shutdown, terminated
+/// backend), 28 authorization (login refused). SQLite primary result codes: 5 BUSY, 6 LOCKED,
+/// 8 READONLY, 10 IOERR, 13 FULL, 14 CANTOPEN (extended codes carry the primary in the low byte).
+fn is_availability_fault(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let Some(code) = db.code() else { return false };
+    if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+        ["08", "53", "57P", "28"].iter().any(|class| code.starts_with(class))
+    } else {
+        code.parse::<i64>().is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
     }
 }
 

@@ -8,6 +8,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod bad_input;
+mod faults;
 mod health;
 mod secrets;
 mod tokens;
