@@ -39,3 +39,13 @@ id_type!(/// A login session: the unit that refresh tokens renew and sign-out re
     SessionId);
 id_type!(/// An audit event.
     AuditEventId);
+id_type!(/// An access policy.
+    PolicyId);
+id_type!(/// An agent.
+    AgentId);
+id_type!(/// A share of a secret.
+    ShareId);
+id_type!(/// An org IP rule.
+    IpRuleId);
+id_type!(/// An invitation to join an org.
+    InviteId);

@@ -10,6 +10,7 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod path;
+pub mod policy;
 pub mod ports;
 pub mod principal;
 pub mod revocation;
