@@ -46,6 +46,26 @@ pub mod action {
     pub const SECRET_LIST: &str = "secret.list";
     pub const SECRET_VERSIONS: &str = "secret.list_versions";
     pub const SECRET_VERSION_DISABLE: &str = "secret.version_disable";
+    pub const AUTH_AGENT_TOKEN: &str = "auth.agent_token";
+    pub const AGENT_REGISTER: &str = "agent.register";
+    pub const AGENT_UPDATE: &str = "agent.update";
+    pub const AGENT_ROTATE_KEY: &str = "agent.rotate_key";
+    pub const AGENT_DEACTIVATE: &str = "agent.deactivate";
+    pub const POLICY_CREATE: &str = "policy.create";
+    pub const POLICY_UPDATE: &str = "policy.update";
+    pub const POLICY_DELETE: &str = "policy.delete";
+    pub const MEMBER_INVITE: &str = "member.invite";
+    pub const MEMBER_JOIN: &str = "member.join";
+    pub const MEMBER_ROLE: &str = "member.role_change";
+    pub const MEMBER_REMOVE: &str = "member.remove";
+    pub const IP_RULE_CREATE: &str = "ip_rule.create";
+    pub const IP_RULE_DELETE: &str = "ip_rule.delete";
+    pub const IP_RULE_DENY: &str = "ip_rule.deny";
+    pub const SHARE_CREATE: &str = "share.create";
+    pub const SHARE_ACCESS: &str = "share.access";
+    pub const SHARE_REVOKE: &str = "share.revoke";
+    pub const SHARE_ACCEPT: &str = "share.accept";
+    pub const SHARE_DECLINE: &str = "share.decline";
 }
 
 /// One audit record.

@@ -29,6 +29,9 @@ pub enum Error {
     /// It existed but is gone: deleted, expired, used up or disabled (410).
     #[error("{0}")]
     Gone(String),
+    /// Too many attempts; try again after the given number of seconds (429).
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after_secs: i64 },
     /// A dependency (database, key provider) is down; nothing was changed (503).
     #[error("{0}")]
     Unavailable(String),

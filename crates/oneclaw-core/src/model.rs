@@ -1,6 +1,6 @@
 //! The records the domain keeps. Times are UTC; JSON columns are `serde_json::Value`.
 
-use crate::ids::{ApiKeyId, OrgId, SecretId, SessionId, UserId, VaultId};
+use crate::ids::{AgentId, ApiKeyId, InviteId, IpRuleId, OrgId, SecretId, SessionId, ShareId, UserId, VaultId};
 use crate::principal::PrincipalRef;
 use time::OffsetDateTime;
 
@@ -57,6 +57,8 @@ pub struct User {
     pub marketing_emails: bool,
     pub totp_enabled: bool,
     pub created_at: OffsetDateTime,
+    /// Set when the user was removed from the org; they can no longer sign in.
+    pub disabled_at: Option<OffsetDateTime>,
 }
 
 impl std::fmt::Debug for User {
@@ -78,6 +80,8 @@ pub struct Vault {
     pub name: String,
     pub description: String,
     pub created_by: PrincipalRef,
+    /// The human answerable for the vault: its creator, or the creator of the agent that made it.
+    pub owner_user_id: UserId,
     pub created_at: OffsetDateTime,
     pub kek_version: i64,
 }
@@ -167,6 +171,162 @@ impl std::fmt::Debug for Session {
             .field("user_id", &self.user_id)
             .field("expires_at", &self.expires_at)
             .field("revoked_at", &self.revoked_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An agent: a non-human principal with an `ocv_` key, registered by a human.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub id: AgentId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub description: String,
+    pub auth_method: String,
+    /// Explicit path-glob scopes; `None` derives them from the agent's policies at token issue.
+    pub scopes: Option<Vec<String>>,
+    pub is_active: bool,
+    pub token_ttl_seconds: Option<i64>,
+    /// Vaults its tokens are limited to; empty means every vault of the org.
+    pub vault_ids: Vec<uuid::Uuid>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub api_key_expires_at: Option<OffsetDateTime>,
+    pub intents_api_enabled: bool,
+    /// The human who registered it.
+    pub created_by: UserId,
+    pub created_at: OffsetDateTime,
+    pub last_active_at: Option<OffsetDateTime>,
+    pub deleted_at: Option<OffsetDateTime>,
+    pub key_prefix: String,
+    pub key_digest: Vec<u8>,
+    /// Bumped whenever tokens already issued must stop working (disable, key rotation, scope
+    /// change, deletion); tokens carry the generation they were issued under.
+    pub token_generation: i64,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("is_active", &self.is_active)
+            .field("token_generation", &self.token_generation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An invitation: the email joins the org with the role when it signs up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invite {
+    pub id: InviteId,
+    pub org_id: OrgId,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: UserId,
+    pub created_at: OffsetDateTime,
+    pub accepted_at: Option<OffsetDateTime>,
+}
+
+/// Whether an IP rule allows or denies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpRuleType {
+    Allow,
+    Deny,
+}
+
+impl IpRuleType {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+        }
+    }
+}
+
+/// An org-wide IP rule, applied to every authenticated request of the org.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpRule {
+    pub id: IpRuleId,
+    pub org_id: OrgId,
+    pub rule_type: IpRuleType,
+    pub cidr: ipnet::IpNet,
+    pub label: String,
+    /// `all`, `users` or `agents`.
+    pub applies_to: String,
+    pub created_by: UserId,
+    pub created_at: OffsetDateTime,
+}
+
+/// Who a share is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecipientType {
+    User,
+    Agent,
+    ExternalEmail,
+    AnyoneWithLink,
+    Creator,
+}
+
+impl RecipientType {
+    /// Parses the wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "user" => Some(Self::User),
+            "agent" => Some(Self::Agent),
+            "external_email" => Some(Self::ExternalEmail),
+            "anyone_with_link" => Some(Self::AnyoneWithLink),
+            "creator" => Some(Self::Creator),
+            _ => None,
+        }
+    }
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Agent => "agent",
+            Self::ExternalEmail => "external_email",
+            Self::AnyoneWithLink => "anyone_with_link",
+            Self::Creator => "creator",
+        }
+    }
+}
+
+/// A share of a secret (its latest version at access time).
+#[derive(Clone, PartialEq)]
+pub struct Share {
+    pub id: ShareId,
+    pub org_id: OrgId,
+    pub secret_id: SecretId,
+    /// The shared secret's path (read from the secret; not stored with the share).
+    pub secret_path: String,
+    pub created_by: PrincipalRef,
+    pub recipient_type: RecipientType,
+    /// The recipient user or agent (for `creator`, the human the agent resolves to).
+    pub recipient_id: Option<uuid::Uuid>,
+    pub recipient_email: Option<String>,
+    pub permissions: Vec<String>,
+    pub expires_at: OffsetDateTime,
+    pub max_access_count: Option<i64>,
+    pub access_count: i64,
+    /// Argon2id PHC of the passphrase, when there is one.
+    pub passphrase_hash: Option<String>,
+    pub ip_allowlist: Option<Vec<ipnet::IpNet>>,
+    pub failed_attempts: i64,
+    pub locked_until: Option<OffsetDateTime>,
+    pub accepted_at: Option<OffsetDateTime>,
+    pub declined_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Share {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Share")
+            .field("id", &self.id)
+            .field("recipient_type", &self.recipient_type)
+            .field("access_count", &self.access_count)
             .finish_non_exhaustive()
     }
 }

@@ -70,6 +70,18 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The user id, for a human.
+    pub fn user_id(&self) -> Option<crate::ids::UserId> {
+        (self.who.kind == PrincipalKind::User).then_some(crate::ids::UserId(self.who.id))
+    }
+
+    /// The agent id, for an agent.
+    pub fn agent_id(&self) -> Option<crate::ids::AgentId> {
+        (self.who.kind == PrincipalKind::Agent).then_some(crate::ids::AgentId(self.who.id))
+    }
+}
+
+impl Principal {
     /// True for a human.
     pub fn is_user(&self) -> bool {
         self.who.kind == PrincipalKind::User

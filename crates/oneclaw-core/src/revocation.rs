@@ -12,6 +12,8 @@ use uuid::Uuid;
 #[derive(Debug, Default)]
 pub struct RevocationList {
     revoked: RwLock<HashMap<Uuid, i64>>,
+    /// Per agent, the oldest token generation still accepted.
+    agent_generations: RwLock<HashMap<Uuid, i64>>,
 }
 
 impl RevocationList {
@@ -26,6 +28,29 @@ impl RevocationList {
     pub fn is_revoked(&self, id: &Uuid) -> bool {
         // A poisoned lock means a panic elsewhere while writing; fail closed.
         self.revoked.read().map(|map| map.contains_key(id)).unwrap_or(true)
+    }
+
+    /// Forgets a revocation (a removed member invited back).
+    pub fn unrevoke(&self, id: &Uuid) {
+        if let Ok(mut map) = self.revoked.write() {
+            map.remove(id);
+        }
+    }
+
+    /// Records an agent's current token generation; older tokens stop working.
+    pub fn set_agent_generation(&self, agent: Uuid, generation: i64) {
+        if let Ok(mut map) = self.agent_generations.write() {
+            let slot = map.entry(agent).or_insert(generation);
+            *slot = (*slot).max(generation);
+        }
+    }
+
+    /// True when an agent token of this generation is still accepted.
+    pub fn agent_generation_current(&self, agent: &Uuid, generation: i64) -> bool {
+        self.agent_generations
+            .read()
+            .map(|map| map.get(agent).is_none_or(|current| generation >= *current))
+            .unwrap_or(false)
     }
 
     /// Drops entries whose tokens have all expired.
@@ -50,5 +75,17 @@ mod tests {
         assert!(list.is_revoked(&id));
         list.prune(100);
         assert!(!list.is_revoked(&id));
+    }
+
+    #[test]
+    fn agent_tokens_of_older_generations_are_refused() {
+        let list = RevocationList::default();
+        let agent = Uuid::now_v7();
+        assert!(list.agent_generation_current(&agent, 0));
+        list.set_agent_generation(agent, 2);
+        assert!(!list.agent_generation_current(&agent, 1));
+        assert!(list.agent_generation_current(&agent, 2));
+        list.set_agent_generation(agent, 1);
+        assert!(!list.agent_generation_current(&agent, 1), "generations never go back");
     }
 }

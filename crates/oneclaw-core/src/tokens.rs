@@ -24,6 +24,10 @@ pub struct Claims {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub vault_ids: Vec<Uuid>,
+    /// For agents: the token generation the token was issued under (see `model::Agent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "gen")]
+    pub generation: Option<i64>,
 }
 
 impl Claims {
@@ -35,6 +39,8 @@ impl Claims {
 
 /// Prefix of personal (user) API keys.
 pub const USER_API_KEY_PREFIX: &str = "1ck_";
+/// Prefix of agent API keys.
+pub const AGENT_API_KEY_PREFIX: &str = "ocv_";
 /// Prefix of refresh tokens.
 pub const REFRESH_TOKEN_PREFIX: &str = "ocr_";
 /// How many characters of a key (prefix included) are stored in clear to find it again.

@@ -101,6 +101,7 @@ mod tests {
             sid: None,
             scopes: vec![],
             vault_ids: vec![],
+            generation: None,
         }
     }
 

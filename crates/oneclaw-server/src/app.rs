@@ -17,6 +17,9 @@ use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+/// How often a node re-reads revocations and IP rules made by other nodes.
+const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A built server, bound to its address, not yet serving.
 pub struct App {
     listener: TcpListener,
@@ -74,11 +77,25 @@ impl App {
         &self.core
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then finishes the requests in flight. Meanwhile it
+    /// re-reads, every few seconds, what other nodes may have revoked or changed.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        let core = self.core.clone();
+        let sync = tokio::spawn(async move {
+            let mut every = tokio::time::interval(SYNC_INTERVAL);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Err(err) = core.sync().await {
+                    tracing::warn!(error = %err, "could not refresh revocations and IP rules");
+                }
+            }
+        });
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        sync.abort();
+        served
     }
 }
 

@@ -12,12 +12,13 @@ pub struct ApiError {
     status: StatusCode,
     detail: String,
     fields: Option<std::collections::BTreeMap<String, String>>,
+    retry_after_secs: Option<i64>,
 }
 
 impl ApiError {
     /// An error with an explicit status (for HTTP-level problems the domain never sees).
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self { status, detail: detail.into(), fields: None }
+        Self { status, detail: detail.into(), fields: None, retry_after_secs: None }
     }
 
     /// 400.
@@ -35,11 +36,15 @@ impl From<Error> for ApiError {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Gone(_) => StatusCode::GONE,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match err {
-            Error::Invalid { detail, fields } => Self { status, detail, fields },
+            Error::Invalid { detail, fields } => Self { status, detail, fields, retry_after_secs: None },
+            Error::TooManyRequests { detail, retry_after_secs } => {
+                Self { status, detail, fields: None, retry_after_secs: Some(retry_after_secs) }
+            }
             Error::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 Self::new(status, "An internal error occurred; it has been logged.")
@@ -65,6 +70,11 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(secs) = self.retry_after_secs
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, value);
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

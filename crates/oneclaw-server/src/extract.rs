@@ -59,8 +59,7 @@ impl FromRequestParts<AppState> for Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token =
             bearer_token(parts)?.ok_or_else(|| unauthenticated("Authentication required: send a Bearer token"))?;
-        let principal = state.core.auth().authenticate(token)?;
-        Ok(Self(Caller { principal, meta: request_meta(parts) }))
+        Ok(Self(state.core.auth().authenticate(token, request_meta(parts)).await?))
     }
 }
 
@@ -72,7 +71,7 @@ impl FromRequestParts<AppState> for MaybeAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         match bearer_token(parts)? {
-            Some(token) => Ok(Self(Some(state.core.auth().authenticate(token)?))),
+            Some(token) => Ok(Self(Some(state.core.auth().verify(token)?))),
             None => Ok(Self(None)),
         }
     }

@@ -1,9 +1,14 @@
 //! Domain records to wire types. Optional fields that do not apply are left out, not null.
 
-use oneclaw_core::model::{ApiKey, SecretVersion, User, Vault};
+use oneclaw_core::model::{Agent, ApiKey, IpRule, SecretVersion, Share, User, Vault};
+use oneclaw_core::policy::Policy;
 use oneclaw_core::services::{IssuedToken, RevealedSecret};
+use oneclaw_types::agents::{AgentResponse, AgentSelfResponse};
 use oneclaw_types::auth::{ApiKeyResponse, TokenResponse, UserProfileResponse};
+use oneclaw_types::org::{IpRuleResponse, OrgMemberResponse};
+use oneclaw_types::policies::PolicyResponse;
 use oneclaw_types::secrets::{SecretMetadataResponse, SecretResponse};
+use oneclaw_types::sharing::ShareListItem;
 use oneclaw_types::vaults::VaultResponse;
 
 pub fn vault(vault: &Vault) -> VaultResponse {
@@ -80,5 +85,99 @@ pub fn token(issued: IssuedToken) -> TokenResponse {
         token_type: "Bearer".to_owned(),
         expires_in: issued.expires_in,
         refresh_token: issued.refresh_token,
+    }
+}
+
+pub fn agent(agent: &Agent) -> AgentResponse {
+    AgentResponse {
+        id: agent.id.0,
+        name: agent.name.clone(),
+        description: agent.description.clone(),
+        auth_method: agent.auth_method.clone(),
+        scopes: agent.scopes.clone().unwrap_or_default(),
+        is_active: agent.is_active,
+        intents_api_enabled: agent.intents_api_enabled,
+        shroud_enabled: false,
+        token_ttl_seconds: agent.token_ttl_seconds,
+        vault_ids: agent.vault_ids.clone(),
+        created_at: agent.created_at,
+        expires_at: agent.expires_at,
+        api_key_expires_at: agent.api_key_expires_at,
+        last_active_at: agent.last_active_at,
+    }
+}
+
+pub fn agent_self(agent: &Agent) -> AgentSelfResponse {
+    AgentSelfResponse {
+        id: agent.id.0,
+        name: agent.name.clone(),
+        description: agent.description.clone(),
+        org_id: agent.org_id.0,
+        scopes: agent.scopes.clone().unwrap_or_default(),
+        is_active: agent.is_active,
+        intents_api_enabled: agent.intents_api_enabled,
+        shroud_enabled: false,
+        created_by: agent.created_by.0,
+        created_at: agent.created_at,
+        expires_at: agent.expires_at,
+        last_active_at: agent.last_active_at,
+    }
+}
+
+pub fn policy(policy: &Policy) -> PolicyResponse {
+    PolicyResponse {
+        id: policy.id.0,
+        vault_id: policy.vault_id.0,
+        secret_path_pattern: policy.pattern.as_str().to_owned(),
+        principal_type: policy.principal.kind.as_str().to_owned(),
+        principal_id: policy.principal.id,
+        permissions: policy.permissions.iter().map(|p| p.as_str().to_owned()).collect(),
+        conditions: policy.conditions.to_json(),
+        expires_at: policy.expires_at,
+        created_by: policy.created_by.id.to_string(),
+        created_by_type: policy.created_by.kind.as_str().to_owned(),
+        created_at: policy.created_at,
+        effect: policy.effect.as_str().to_owned(),
+        priority: policy.priority,
+        policy_schema_version: policy.policy_schema_version,
+    }
+}
+
+pub fn member(user: &User) -> OrgMemberResponse {
+    OrgMemberResponse {
+        id: user.id.0,
+        email: user.email.clone(),
+        display_name: user.display_name.clone(),
+        role: user.role.as_str().to_owned(),
+        auth_method: user.auth_method.clone(),
+        created_at: user.created_at,
+    }
+}
+
+pub fn ip_rule(rule: &IpRule) -> IpRuleResponse {
+    IpRuleResponse {
+        id: rule.id.0,
+        org_id: rule.org_id.0,
+        rule_type: rule.rule_type.as_str().to_owned(),
+        cidr: rule.cidr.to_string(),
+        label: rule.label.clone(),
+        applies_to: rule.applies_to.clone(),
+        created_by: rule.created_by.0.to_string(),
+        created_at: rule.created_at,
+    }
+}
+
+pub fn share_item(share: &Share, now: time::OffsetDateTime) -> ShareListItem {
+    ShareListItem {
+        id: share.id.0,
+        secret_path: share.secret_path.clone(),
+        recipient_type: share.recipient_type.as_str().to_owned(),
+        recipient_email: share.recipient_email.clone(),
+        access_count: share.access_count,
+        max_access_count: share.max_access_count,
+        expires_at: share.expires_at,
+        created_at: share.created_at,
+        is_expired: share.expires_at <= now,
+        is_accepted: share.accepted_at.is_some(),
     }
 }

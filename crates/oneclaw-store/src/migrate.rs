@@ -6,10 +6,16 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use std::borrow::Cow;
 
 /// (version, description, SQL) for SQLite.
-const SQLITE: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql"))];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
+    (2, "access model", include_str!("../migrations/sqlite/0002_access_model.sql")),
+];
 
 /// (version, description, SQL) for PostgreSQL.
-const POSTGRES: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql"))];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
+    (2, "access model", include_str!("../migrations/postgres/0002_access_model.sql")),
+];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     let migrations = set

@@ -19,6 +19,11 @@ async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static,
 #[path = "sql_impl.rs"]
 mod sql_impl;
 
+// The access-model queries, compiled here for this backend as well.
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_access.rs"]
+mod sql_access;
+
 /// The PostgreSQL store.
 pub type PgStore = sql_impl::SqlStore;
 

@@ -1,31 +1,38 @@
 //! The one query set, compiled once per backend (see the crate docs). `Db`, `BACKEND` and
 //! `begin_write` come from the including module. Placeholders are `$N` throughout.
 
+use super::sql_access as access;
 use super::{BACKEND, Db, begin_write};
 use crate::convert::{from_json_text, from_ms, opt_from_ms, principal, to_json_text, to_ms};
 use crate::errors::{conflict_or, db_error};
 use async_trait::async_trait;
 use oneclaw_core::audit::{AuditEvent, Outcome};
-use oneclaw_core::ids::{ApiKeyId, AuditEventId, OrgId, SecretId, SessionId, UserId, VaultId};
-use oneclaw_core::model::{ApiKey, Org, Role, SealedValue, SecretVersion, Session, User, Vault};
+use oneclaw_core::ids::{
+    AgentId, ApiKeyId, AuditEventId, InviteId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId,
+};
+use oneclaw_core::model::{
+    Agent, ApiKey, Invite, IpRule, Org, Role, SealedValue, SecretVersion, Session, Share, User, Vault,
+};
 use oneclaw_core::path::PathPrefix;
+use oneclaw_core::policy::Policy;
 use oneclaw_core::ports::{AuditQuery, KekRef, SecretRead, Store, StoreTx};
+use oneclaw_core::principal::PrincipalRef;
 use oneclaw_core::{Error, Result};
 use sqlx::{Pool, Row, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-type DbRow = <Db as sqlx::Database>::Row;
+pub(super) type DbRow = <Db as sqlx::Database>::Row;
 
 macro_rules! user_cols {
     () => {
         "id, org_id, email, display_name, password_hash, role, auth_method, email_verified, marketing_emails, \
-         totp_enabled, created_at"
+         totp_enabled, created_at, disabled_at"
     };
 }
 macro_rules! vault_cols {
     () => {
-        "id, org_id, name, description, created_by_type, created_by, created_at, kek_version"
+        "id, org_id, name, description, created_by_type, created_by, created_at, kek_version, owner_user_id"
     };
 }
 macro_rules! version_cols {
@@ -71,7 +78,7 @@ struct SqlTx {
     tx: Transaction<'static, Db>,
 }
 
-fn get<'r, T>(row: &'r DbRow, column: &str) -> Result<T>
+pub(super) fn get<'r, T>(row: &'r DbRow, column: &str) -> Result<T>
 where
     T: sqlx::Decode<'r, Db> + sqlx::Type<Db>,
 {
@@ -92,6 +99,7 @@ fn user_from(row: &DbRow) -> Result<User> {
         marketing_emails: get(row, "marketing_emails")?,
         totp_enabled: get(row, "totp_enabled")?,
         created_at: from_ms(get(row, "created_at")?)?,
+        disabled_at: opt_from_ms(get(row, "disabled_at")?)?,
     })
 }
 
@@ -103,6 +111,7 @@ fn vault_from(row: &DbRow) -> Result<Vault> {
         name: get(row, "name")?,
         description: get(row, "description")?,
         created_by: principal(&kind, get(row, "created_by")?)?,
+        owner_user_id: UserId(get(row, "owner_user_id")?),
         created_at: from_ms(get(row, "created_at")?)?,
         kek_version: get(row, "kek_version")?,
     })
@@ -366,6 +375,71 @@ impl Store for SqlStore {
         .map_err(db_error)?;
         rows.iter().map(audit_from).collect()
     }
+
+    async fn org_members(&self, org: OrgId) -> Result<Vec<User>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            user_cols!(),
+            " FROM users WHERE org_id = $1 AND disabled_at IS NULL ORDER BY created_at, id"
+        ))
+        .bind(org.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(user_from).collect()
+    }
+
+    async fn open_invite(&self, email: &str) -> Result<Option<Invite>> {
+        access::open_invite(&self.pool, email).await
+    }
+
+    async fn agent(&self, org: OrgId, id: AgentId) -> Result<Option<Agent>> {
+        access::agent(&self.pool, org, id).await
+    }
+
+    async fn agents(&self, org: OrgId) -> Result<Vec<Agent>> {
+        access::agents(&self.pool, org).await
+    }
+
+    async fn agents_by_key_prefix(&self, key_prefix: &str) -> Result<Vec<Agent>> {
+        access::agents_by_key_prefix(&self.pool, key_prefix).await
+    }
+
+    async fn agent_generations(&self) -> Result<Vec<(Uuid, i64)>> {
+        access::agent_generations(&self.pool).await
+    }
+
+    async fn policies_for(&self, vault: VaultId, principal: PrincipalRef) -> Result<Vec<Policy>> {
+        access::policies_for(&self.pool, vault, principal).await
+    }
+
+    async fn vault_policies(&self, vault: VaultId) -> Result<Vec<Policy>> {
+        access::vault_policies(&self.pool, vault).await
+    }
+
+    async fn principal_policies(&self, principal: PrincipalRef) -> Result<Vec<Policy>> {
+        access::principal_policies(&self.pool, principal).await
+    }
+
+    async fn ip_rules(&self, org: OrgId) -> Result<Vec<IpRule>> {
+        access::ip_rules(&self.pool, org).await
+    }
+
+    async fn secret_location(&self, org: OrgId, secret: SecretId) -> Result<Option<(VaultId, String)>> {
+        access::secret_location(&self.pool, org, secret).await
+    }
+
+    async fn share(&self, id: ShareId) -> Result<Option<Share>> {
+        access::share(&self.pool, id).await
+    }
+
+    async fn shares_created_by(&self, principal: PrincipalRef) -> Result<Vec<Share>> {
+        access::shares_created_by(&self.pool, principal).await
+    }
+
+    async fn shares_received_by(&self, principal: PrincipalRef, email: Option<&str>) -> Result<Vec<Share>> {
+        access::shares_received_by(&self.pool, principal, email).await
+    }
 }
 
 #[async_trait]
@@ -385,7 +459,7 @@ impl StoreTx for SqlTx {
         sqlx::query(concat!(
             "INSERT INTO users (",
             user_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(user.id.0)
         .bind(user.org_id.0)
@@ -398,6 +472,7 @@ impl StoreTx for SqlTx {
         .bind(user.marketing_emails)
         .bind(user.totp_enabled)
         .bind(to_ms(user.created_at))
+        .bind(user.disabled_at.map(to_ms))
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_or("An account with this email already exists"))?;
@@ -426,7 +501,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn insert_vault(&mut self, vault: &Vault, kek: &KekRef) -> Result<()> {
-        sqlx::query(concat!("INSERT INTO vaults (", vault_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+        sqlx::query(concat!("INSERT INTO vaults (", vault_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
             .bind(vault.id.0)
             .bind(vault.org_id.0)
             .bind(&vault.name)
@@ -435,6 +510,7 @@ impl StoreTx for SqlTx {
             .bind(vault.created_by.id)
             .bind(to_ms(vault.created_at))
             .bind(vault.kek_version)
+            .bind(vault.owner_user_id.0)
             .execute(&mut *self.tx)
             .await
             .map_err(conflict_or("A vault with this name already exists"))?;
@@ -726,6 +802,70 @@ impl StoreTx for SqlTx {
         .await
         .map_err(db_error)?;
         Ok(())
+    }
+
+    async fn update_user_role(&mut self, id: UserId, role: Role) -> Result<()> {
+        access::update_user_role(&mut self.tx, id, role).await
+    }
+
+    async fn disable_user(&mut self, id: UserId, now: OffsetDateTime) -> Result<()> {
+        access::set_user_disabled(&mut self.tx, id, Some(now), None).await
+    }
+
+    async fn enable_user(&mut self, id: UserId, role: Role) -> Result<()> {
+        access::set_user_disabled(&mut self.tx, id, None, Some(role)).await
+    }
+
+    async fn insert_invite(&mut self, invite: &Invite) -> Result<()> {
+        access::insert_invite(&mut self.tx, invite).await
+    }
+
+    async fn accept_invite(&mut self, invite: InviteId, now: OffsetDateTime) -> Result<()> {
+        access::accept_invite(&mut self.tx, invite, now).await
+    }
+
+    async fn insert_agent(&mut self, agent: &Agent) -> Result<()> {
+        access::upsert_agent(&mut self.tx, agent, true).await
+    }
+
+    async fn update_agent(&mut self, agent: &Agent) -> Result<()> {
+        access::upsert_agent(&mut self.tx, agent, false).await
+    }
+
+    async fn touch_agent(&mut self, id: AgentId, now: OffsetDateTime) -> Result<()> {
+        access::touch_agent(&mut self.tx, id, now).await
+    }
+
+    async fn insert_policy(&mut self, policy: &Policy) -> Result<()> {
+        access::upsert_policy(&mut self.tx, policy, true).await
+    }
+
+    async fn update_policy(&mut self, policy: &Policy) -> Result<()> {
+        access::upsert_policy(&mut self.tx, policy, false).await
+    }
+
+    async fn delete_policy(&mut self, vault: VaultId, id: PolicyId) -> Result<bool> {
+        access::delete_policy(&mut self.tx, vault, id).await
+    }
+
+    async fn insert_ip_rule(&mut self, rule: &IpRule) -> Result<()> {
+        access::insert_ip_rule(&mut self.tx, rule).await
+    }
+
+    async fn delete_ip_rule(&mut self, org: OrgId, id: IpRuleId) -> Result<bool> {
+        access::delete_ip_rule(&mut self.tx, org, id).await
+    }
+
+    async fn insert_share(&mut self, share: &Share) -> Result<()> {
+        access::insert_share(&mut self.tx, share).await
+    }
+
+    async fn update_share(&mut self, share: &Share) -> Result<()> {
+        access::update_share(&mut self.tx, share).await
+    }
+
+    async fn count_share_access(&mut self, id: ShareId) -> Result<bool> {
+        access::count_share_access(&mut self.tx, id).await
     }
 
     async fn append_audit(&mut self, event: &AuditEvent) -> Result<()> {

@@ -3,11 +3,15 @@
 //! Field names follow the public 1claw API exactly. This crate does no I/O. Optional response
 //! fields are skipped when absent, because strict clients (the Go SDK) reject unknown or null keys.
 
+pub mod agents;
 pub mod auth;
 pub mod health;
+pub mod org;
+pub mod policies;
 pub mod problem;
 pub mod secret_string;
 pub mod secrets;
+pub mod sharing;
 pub mod vaults;
 
 pub use problem::ProblemDetails;

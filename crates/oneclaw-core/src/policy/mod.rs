@@ -7,7 +7,7 @@
 mod conditions;
 mod glob;
 
-pub use conditions::{Conditions, TimeWindow};
+pub use conditions::{Conditions, TimeWindow, ip_in, parse_net as conditions_net};
 pub use glob::PathGlob;
 
 use crate::ids::{PolicyId, VaultId};

@@ -4,10 +4,12 @@
 
 use crate::Result;
 use crate::audit::AuditEvent;
-use crate::ids::{ApiKeyId, OrgId, SecretId, SessionId, UserId, VaultId};
-use crate::model::{ApiKey, Org, SealedValue, SecretVersion, Session, User, Vault};
+use crate::ids::{AgentId, ApiKeyId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId};
+use crate::model::{Agent, ApiKey, Invite, IpRule, Org, Role, SealedValue, SecretVersion, Session, Share, User, Vault};
 use crate::path::PathPrefix;
+use crate::policy::Policy;
 use crate::ports::keys::KekRef;
+use crate::principal::PrincipalRef;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -69,6 +71,34 @@ pub trait Store: Send + Sync + 'static {
     async fn system_secret(&self, purpose: &str) -> Result<Option<Vec<u8>>>;
 
     async fn audit_events(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+
+    /// Active (not removed) members of an org, oldest first.
+    async fn org_members(&self, org: OrgId) -> Result<Vec<User>>;
+    /// The newest unaccepted invitation for an email.
+    async fn open_invite(&self, email: &str) -> Result<Option<Invite>>;
+
+    /// An agent of the org (deleted ones included; callers decide).
+    async fn agent(&self, org: OrgId, id: AgentId) -> Result<Option<Agent>>;
+    async fn agents(&self, org: OrgId) -> Result<Vec<Agent>>;
+    async fn agents_by_key_prefix(&self, key_prefix: &str) -> Result<Vec<Agent>>;
+    /// (agent id, token generation) of every agent whose generation moved from its first.
+    async fn agent_generations(&self) -> Result<Vec<(Uuid, i64)>>;
+
+    /// The policies of one principal on one vault.
+    async fn policies_for(&self, vault: VaultId, principal: PrincipalRef) -> Result<Vec<Policy>>;
+    /// Every policy of a vault, highest priority first.
+    async fn vault_policies(&self, vault: VaultId) -> Result<Vec<Policy>>;
+    /// Every policy naming a principal, across vaults (for scopes and vault visibility).
+    async fn principal_policies(&self, principal: PrincipalRef) -> Result<Vec<Policy>>;
+
+    async fn ip_rules(&self, org: OrgId) -> Result<Vec<IpRule>>;
+
+    /// (vault, path) of a live secret of the org by its id.
+    async fn secret_location(&self, org: OrgId, secret: SecretId) -> Result<Option<(VaultId, String)>>;
+    async fn share(&self, id: ShareId) -> Result<Option<Share>>;
+    async fn shares_created_by(&self, principal: PrincipalRef) -> Result<Vec<Share>>;
+    /// Shares addressed to a principal by id, or (for users) by email.
+    async fn shares_received_by(&self, principal: PrincipalRef, email: Option<&str>) -> Result<Vec<Share>>;
 }
 
 /// One write transaction. Dropping it without `commit` rolls everything back.
@@ -120,6 +150,32 @@ pub trait StoreTx: Send {
 
     /// Stores a sealed server secret unless one exists for the purpose (first writer wins).
     async fn insert_system_secret(&mut self, purpose: &str, sealed: &[u8], now: OffsetDateTime) -> Result<()>;
+
+    async fn update_user_role(&mut self, id: UserId, role: Role) -> Result<()>;
+    async fn disable_user(&mut self, id: UserId, now: OffsetDateTime) -> Result<()>;
+    /// Re-admits a removed user (an invitation accepted again).
+    async fn enable_user(&mut self, id: UserId, role: Role) -> Result<()>;
+    async fn insert_invite(&mut self, invite: &Invite) -> Result<()>;
+    async fn accept_invite(&mut self, invite: crate::ids::InviteId, now: OffsetDateTime) -> Result<()>;
+
+    async fn insert_agent(&mut self, agent: &Agent) -> Result<()>;
+    /// Writes every mutable field of an agent (settings, key, generation, deletion).
+    async fn update_agent(&mut self, agent: &Agent) -> Result<()>;
+    async fn touch_agent(&mut self, id: AgentId, now: OffsetDateTime) -> Result<()>;
+
+    async fn insert_policy(&mut self, policy: &Policy) -> Result<()>;
+    async fn update_policy(&mut self, policy: &Policy) -> Result<()>;
+    /// False when the vault has no such policy.
+    async fn delete_policy(&mut self, vault: VaultId, id: PolicyId) -> Result<bool>;
+
+    async fn insert_ip_rule(&mut self, rule: &IpRule) -> Result<()>;
+    async fn delete_ip_rule(&mut self, org: OrgId, id: IpRuleId) -> Result<bool>;
+
+    async fn insert_share(&mut self, share: &Share) -> Result<()>;
+    /// Writes the mutable state of a share (counts, lockout, accept/decline/revoke).
+    async fn update_share(&mut self, share: &Share) -> Result<()>;
+    /// Counts one access against the limit; false when it was already used up.
+    async fn count_share_access(&mut self, id: ShareId) -> Result<bool>;
 
     async fn append_audit(&mut self, event: &AuditEvent) -> Result<()>;
 

@@ -1,35 +1,149 @@
-//! The one access check for vaults and secrets. Every service calls `authorize`; nothing else
-//! decides who may touch a vault.
+//! The one access check for vaults and secrets. Every surface reaches secrets through the
+//! services, and every service asks here; nothing else decides who may touch a vault.
 //!
-//! Order: org (the store only returns the caller's org) -> the token's `vault_ids` -> owner.
-//! Policies (next issue) slot in before the owner bypass.
+//! Order for a secret operation (DESIGN.md):
+//! 1. org: vaults are only ever loaded within the caller's org (another org's ids answer 404);
+//! 2. the token's `vault_ids`, when it has any (403);
+//! 3. the policy engine on the caller's policies for the vault: a deny in force wins (403),
+//!    even over ownership;
+//! 4. owner bypass: a human owns the vaults they created and those their agents created; an
+//!    agent owns the vaults it created;
+//! 5. otherwise an allow in force is needed (403 without one), and it must fall within the
+//!    token's scopes: for agents the scopes are the ceiling of policy-granted access (fixed
+//!    when the token was issued); for humans a scoped API-key token limits everything.
+//!
+//! Org admins and owners manage every vault (see, delete, write policies) but read values only
+//! through ownership or a policy, which leaves an audit trail.
 
-use crate::model::Vault;
-use crate::principal::Caller;
+use super::Deps;
+use crate::ids::VaultId;
+use crate::model::{Role, Vault};
+use crate::path::SecretPath;
+use crate::policy::{Decision, Operation, PathGlob, Policy, decide};
+use crate::principal::{Caller, Principal, PrincipalKind};
 use crate::{Error, Result};
-
-/// What the caller wants to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Permission {
-    Read,
-    Write,
-    Delete,
-    Rotate,
-    Manage,
-}
-
-pub(crate) fn authorize(caller: &Caller, vault: &Vault, _permission: Permission) -> Result<()> {
-    let principal = &caller.principal;
-    if !principal.vault_ids.is_empty() && !principal.vault_ids.contains(&vault.id.0) {
-        return Err(Error::Forbidden("This token is not valid for that vault".to_owned()));
-    }
-    if vault.created_by == principal.who {
-        return Ok(());
-    }
-    // Not yours: answer as if it did not exist, so ids cannot be probed.
-    Err(vault_not_found())
-}
 
 pub(crate) fn vault_not_found() -> Error {
     Error::NotFound("Vault not found".to_owned())
+}
+
+/// True when the principal owns the vault.
+pub(crate) fn is_owner(principal: &Principal, vault: &Vault) -> bool {
+    match principal.who.kind {
+        PrincipalKind::User => vault.owner_user_id.0 == principal.who.id,
+        PrincipalKind::Agent => vault.created_by == principal.who,
+    }
+}
+
+fn token_allows_vault(principal: &Principal, vault: VaultId) -> bool {
+    principal.vault_ids.is_empty() || principal.vault_ids.contains(&vault.0)
+}
+
+fn scopes_cover(scopes: &[String], path: &SecretPath) -> bool {
+    scopes.iter().any(|scope| PathGlob::parse(scope).is_ok_and(|glob| glob.matches(path)))
+}
+
+/// The decision for one operation on one path, given the caller's policies on the vault.
+pub(crate) fn evaluate(
+    caller: &Caller,
+    vault: &Vault,
+    policies: &[Policy],
+    path: &SecretPath,
+    operation: Operation,
+    now: time::OffsetDateTime,
+) -> Result<()> {
+    let principal = &caller.principal;
+    if !token_allows_vault(principal, vault.id) {
+        return Err(Error::Forbidden("This token is not valid for that vault".to_owned()));
+    }
+    let decision = decide(policies, path, operation, now, caller.meta.ip);
+    if decision == Decision::Deny {
+        return Err(Error::Forbidden(format!("A policy denies {} on '{path}'", operation.as_str())));
+    }
+    let user_ceiling_ok = principal.who.kind == PrincipalKind::Agent
+        || principal.scopes.is_empty()
+        || scopes_cover(&principal.scopes, path);
+    if !user_ceiling_ok {
+        return Err(Error::Forbidden(format!("This token's scopes do not cover '{path}'")));
+    }
+    if is_owner(principal, vault) {
+        return Ok(());
+    }
+    match decision {
+        Decision::Allow if principal.who.kind == PrincipalKind::User || scopes_cover(&principal.scopes, path) => Ok(()),
+        Decision::Allow => Err(Error::Forbidden(format!(
+            "This token's scopes do not cover '{path}'; exchange the agent key for a new token"
+        ))),
+        _ => Err(Error::Forbidden(format!("No policy grants {} on '{path}' in this vault", operation.as_str()))),
+    }
+}
+
+/// Access checks that need the store.
+pub(crate) struct Access<'a> {
+    deps: &'a Deps,
+}
+
+impl<'a> Access<'a> {
+    pub(crate) fn new(deps: &'a Deps) -> Self {
+        Self { deps }
+    }
+
+    /// A vault of the caller's org (404 otherwise), without any permission check.
+    pub(crate) async fn vault(&self, caller: &Caller, id: VaultId) -> Result<Vault> {
+        self.deps.store.vault(caller.org_id(), id).await?.ok_or_else(vault_not_found)
+    }
+
+    /// The caller's policies on a vault.
+    pub(crate) async fn policies(&self, caller: &Caller, vault: &Vault) -> Result<Vec<Policy>> {
+        self.deps.store.policies_for(vault.id, caller.principal.who).await
+    }
+
+    /// Loads the vault and checks one operation on one path.
+    pub(crate) async fn secret(&self, caller: &Caller, id: VaultId, path: &SecretPath, op: Operation) -> Result<Vault> {
+        let vault = self.vault(caller, id).await?;
+        let policies = self.policies(caller, &vault).await?;
+        evaluate(caller, &vault, &policies, path, op, self.deps.clock.now())?;
+        Ok(vault)
+    }
+
+    /// The caller's role when it is a human member (None for agents).
+    pub(crate) async fn role(&self, caller: &Caller) -> Result<Option<Role>> {
+        match caller.principal.user_id() {
+            Some(user) => Ok(self.deps.store.user(user).await?.filter(|u| u.disabled_at.is_none()).map(|u| u.role)),
+            None => Ok(None),
+        }
+    }
+
+    /// True for org owners and admins.
+    pub(crate) async fn is_admin(&self, caller: &Caller) -> Result<bool> {
+        Ok(matches!(self.role(caller).await?, Some(Role::Owner | Role::Admin)))
+    }
+
+    /// May the caller manage the vault (delete it, write its policies)? Its owner, or an org
+    /// admin; an agent only on vaults it owns.
+    pub(crate) async fn manage(&self, caller: &Caller, vault: &Vault) -> Result<()> {
+        if !token_allows_vault(&caller.principal, vault.id) {
+            return Err(Error::Forbidden("This token is not valid for that vault".to_owned()));
+        }
+        if is_owner(&caller.principal, vault) || self.is_admin(caller).await? {
+            return Ok(());
+        }
+        Err(Error::Forbidden(match caller.principal.who.kind {
+            PrincipalKind::Agent => "Agents may only manage vaults they created".to_owned(),
+            PrincipalKind::User => "Only the vault's owner or an org admin may manage it".to_owned(),
+        }))
+    }
+
+    /// May the caller see the vault at all? Owners, org admins, and principals with a policy in
+    /// force on it.
+    pub(crate) async fn see(&self, caller: &Caller, vault: &Vault) -> Result<bool> {
+        if !token_allows_vault(&caller.principal, vault.id) {
+            return Ok(false);
+        }
+        if is_owner(&caller.principal, vault) || self.is_admin(caller).await? {
+            return Ok(true);
+        }
+        let now = self.deps.clock.now();
+        Ok(self.policies(caller, vault).await?.iter().any(|p| p.in_force(now, caller.meta.ip)))
+    }
 }

@@ -3,6 +3,7 @@
 
 use super::Deps;
 use super::change::{Change, record_alone};
+use super::ip_rules::{IpRuleCache, IpRules};
 use crate::audit::{AuditEvent, Outcome, action};
 use crate::ids::{OrgId, SessionId, UserId};
 use crate::model::{Org, Role, Session, User};
@@ -40,19 +41,24 @@ pub struct IssuedToken {
 pub struct Auth<'a> {
     deps: &'a Deps,
     revocations: &'a RevocationList,
+    ip_rules: &'a IpRuleCache,
 }
 
 impl<'a> Auth<'a> {
-    pub(crate) fn new(deps: &'a Deps, revocations: &'a RevocationList) -> Self {
-        Self { deps, revocations }
+    pub(crate) fn new(deps: &'a Deps, revocations: &'a RevocationList, ip_rules: &'a IpRuleCache) -> Self {
+        Self { deps, revocations, ip_rules }
     }
 
-    /// Creates a user, their own org (they own it) and a first session.
+    /// Creates a user and a first session. An invited email joins the inviting org with the
+    /// invited role (even when sign-up is closed); anyone else gets an org of their own, as owner.
     pub async fn signup(&self, meta: &RequestMeta, account: NewAccount) -> Result<(User, IssuedToken)> {
-        if !self.deps.settings.signup_open {
-            return Err(Error::Forbidden("Sign-up is closed on this server".to_owned()));
-        }
         let email = normalize_email(&account.email)?;
+        let invite = self.deps.store.open_invite(&email).await?;
+        if !self.deps.settings.signup_open && invite.is_none() {
+            return Err(Error::Forbidden(
+                "Sign-up is closed on this server; ask an admin for an invitation".to_owned(),
+            ));
+        }
         check_new_password(&account.password, "password")?;
         let display_name = match account.display_name {
             Some(name) => clean_display_name(&name)?,
@@ -61,28 +67,37 @@ impl<'a> Auth<'a> {
         let phc = self.deps.hasher.hash_password(&account.password).await?;
         let now = self.deps.clock.now();
         let org = Org { id: OrgId::generate(), name: format!("{display_name}'s organization"), created_at: now };
+        let (org_id, role) = invite.as_ref().map_or((org.id, Role::Owner), |i| (i.org_id, i.role));
         let user = User {
             id: UserId::generate(),
-            org_id: org.id,
+            org_id,
             email,
             display_name,
             password_hash: Some(phc),
-            role: Role::Owner,
+            role,
             auth_method: "password".to_owned(),
             email_verified: false,
             marketing_emails: false,
             totp_enabled: false,
             created_at: now,
+            disabled_at: None,
         };
         let who = user_ref(&user);
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().insert_org(&org).await?;
+        if let Some(invite) = &invite {
+            change.tx().accept_invite(invite.id, now).await?;
+        } else {
+            change.tx().insert_org(&org).await?;
+        }
         change.tx().insert_user(&user).await?;
         let (session, token) = self.open_session(&mut change, &user, now).await?;
-        let event = AuditEvent::by_principal(who, org.id, meta, action::AUTH_SIGNUP, "user", now)
+        let mut event = AuditEvent::by_principal(who, user.org_id, meta, action::AUTH_SIGNUP, "user", now)
             .resource(user.id)
-            .detail("org_id", org.id.to_string())
+            .detail("org_id", user.org_id.to_string())
             .detail("session_id", session.to_string());
+        if let Some(invite) = &invite {
+            event = event.detail("invite_id", invite.id.to_string()).detail("role", invite.role.as_str());
+        }
         change.commit([event]).await?;
         Ok((user, token))
     }
@@ -95,7 +110,7 @@ impl<'a> Auth<'a> {
         let password_ok = self.deps.hasher.verify_password(password, phc).await;
         let now = self.deps.clock.now();
         let user = match user {
-            Some(user) if password_ok => user,
+            Some(user) if password_ok && user.disabled_at.is_none() => user,
             other => {
                 let event = match &other {
                     Some(user) => {
@@ -109,6 +124,7 @@ impl<'a> Auth<'a> {
                 return Err(Error::bad_credentials());
             }
         };
+        IpRules::new(self.deps, self.ip_rules).check(user.org_id, meta.ip, PrincipalKind::User).await?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         let (session, token) = self.open_session(&mut change, &user, now).await?;
         let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_SUCCESS, "user", now)
@@ -177,8 +193,20 @@ impl<'a> Auth<'a> {
         Ok(IssuedToken { access_token: token, expires_in, refresh_token: Some(next_refresh) })
     }
 
-    /// Checks a bearer token: signature, expiry, revocation. Costs no query.
-    pub fn authenticate(&self, token: &str) -> Result<Principal> {
+    /// Checks a bearer token (signature, expiry, revocation, agent token generation) and the
+    /// org's IP rules. Costs no query when nothing changed: revocations and rules are in memory.
+    pub async fn authenticate(&self, token: &str, meta: RequestMeta) -> Result<Caller> {
+        let principal = self.verify(token)?;
+        let rules = IpRules::new(self.deps, self.ip_rules);
+        rules
+            .check(principal.org_id, meta.ip, principal.who.kind)
+            .await
+            .inspect_err(|_| tracing::info!(org = %principal.org_id, "request refused by the org's IP rules"))?;
+        Ok(Caller { principal, meta })
+    }
+
+    /// The token part of `authenticate`, for callers that have no request (and so no IP).
+    pub fn verify(&self, token: &str) -> Result<Principal> {
         let invalid = || Error::Unauthenticated("Invalid or expired token".to_owned());
         let claims = self.deps.tokens.verify(token).map_err(|_| invalid())?;
         let who = claims.subject().ok_or_else(invalid)?;
@@ -186,7 +214,12 @@ impl<'a> Auth<'a> {
         if claims.exp <= now {
             return Err(Error::Unauthenticated("Token has expired".to_owned()));
         }
-        if self.revocations.is_revoked(&claims.jti) || claims.sid.is_some_and(|sid| self.revocations.is_revoked(&sid)) {
+        let revoked = self.revocations.is_revoked(&claims.jti)
+            || self.revocations.is_revoked(&who.id)
+            || claims.sid.is_some_and(|sid| self.revocations.is_revoked(&sid))
+            || (who.kind == PrincipalKind::Agent
+                && !self.revocations.agent_generation_current(&who.id, claims.generation.unwrap_or(-1)));
+        if revoked {
             return Err(Error::Unauthenticated("Token has been revoked".to_owned()));
         }
         Ok(Principal {
@@ -367,6 +400,7 @@ impl<'a> Auth<'a> {
             sid: session.map(|s| s.0),
             scopes: scopes.to_vec(),
             vault_ids: Vec::new(),
+            generation: None,
         };
         Ok((self.deps.tokens.sign(&claims)?, ttl))
     }
@@ -388,7 +422,7 @@ fn user_ref(user: &User) -> PrincipalRef {
 }
 
 /// Lower-cases and checks an email address. Deliberately loose: one `@`, something either side.
-fn normalize_email(email: &str) -> Result<String> {
+pub(crate) fn normalize_email(email: &str) -> Result<String> {
     let email = email.trim().to_lowercase();
     let well_formed = email.len() <= MAX_EMAIL_BYTES
         && email.split_once('@').is_some_and(|(local, domain)| {

@@ -2,17 +2,27 @@
 //! the audit trail and (later) metering are the same whichever door a request used.
 
 mod access;
+mod agents;
 mod api_keys;
 mod auth;
 pub(crate) mod change;
 mod generate;
+mod ip_rules;
+mod policies;
 mod secrets;
+mod shares;
+mod team;
 mod vaults;
 
+pub use agents::{AgentSettings, AgentToken, Agents, DEFAULT_AGENT_TTL_SECS};
 pub use api_keys::{ApiKeys, CreatedApiKey};
 pub use auth::{Auth, IssuedToken, NewAccount};
 pub use generate::Charset;
+pub use ip_rules::{IpRuleCache, IpRules};
+pub use policies::{Policies, PolicyDraft};
 pub use secrets::{NewSecret, RevealedSecret, Rotation, Secrets};
+pub use shares::{NewShare, SharedSecret, Shares};
+pub use team::Team;
 pub use vaults::Vaults;
 
 use crate::Result;
@@ -65,21 +75,63 @@ pub struct Core {
 struct Inner {
     deps: Deps,
     revocations: RevocationList,
+    ip_rules: IpRuleCache,
 }
 
 impl Core {
     /// Builds the domain and loads what it keeps in memory (the revocation list).
     pub async fn start(deps: Deps) -> Result<Self> {
-        let revocations = RevocationList::default();
-        for (id, forget_after) in deps.store.live_revocations(deps.clock.now()).await? {
-            revocations.revoke(id, forget_after);
+        let core = Self {
+            inner: Arc::new(Inner { deps, revocations: RevocationList::default(), ip_rules: IpRuleCache::default() }),
+        };
+        core.sync().await?;
+        Ok(core)
+    }
+
+    /// Reloads what other nodes may have changed: revocations, agent token generations, IP
+    /// rules. The server runs it every few seconds, so a revocation on one node reaches all.
+    pub async fn sync(&self) -> Result<()> {
+        let deps = &self.inner.deps;
+        let now = deps.clock.now();
+        for (id, forget_after) in deps.store.live_revocations(now).await? {
+            self.inner.revocations.revoke(id, forget_after);
         }
-        Ok(Self { inner: Arc::new(Inner { deps, revocations }) })
+        for (agent, generation) in deps.store.agent_generations().await? {
+            self.inner.revocations.set_agent_generation(agent, generation);
+        }
+        self.inner.revocations.prune(now.unix_timestamp());
+        self.inner.ip_rules.clear();
+        Ok(())
     }
 
     /// Sign-up, sign-in, tokens, profile.
     pub fn auth(&self) -> Auth<'_> {
-        Auth::new(&self.inner.deps, &self.inner.revocations)
+        Auth::new(&self.inner.deps, &self.inner.revocations, &self.inner.ip_rules)
+    }
+
+    /// Agents and their token exchange.
+    pub fn agents(&self) -> Agents<'_> {
+        Agents::new(&self.inner.deps, &self.inner.revocations, &self.inner.ip_rules)
+    }
+
+    /// Vault policies.
+    pub fn policies(&self) -> Policies<'_> {
+        Policies::new(&self.inner.deps)
+    }
+
+    /// Members, invitations, roles.
+    pub fn team(&self) -> Team<'_> {
+        Team::new(&self.inner.deps, &self.inner.revocations)
+    }
+
+    /// Org IP rules.
+    pub fn ip_rules(&self) -> IpRules<'_> {
+        IpRules::new(&self.inner.deps, &self.inner.ip_rules)
+    }
+
+    /// Shares.
+    pub fn shares(&self) -> Shares<'_> {
+        Shares::new(&self.inner.deps)
     }
 
     /// Personal API keys.

@@ -6,13 +6,14 @@
 //! can be answered, and only answered once it is recorded.
 
 use super::Deps;
-use super::access::{Permission, authorize, vault_not_found};
+use super::access::{Access, evaluate};
 use super::change::{Change, record_alone};
 use super::generate::{Charset, DEFAULT_LENGTH, random_value};
 use crate::audit::{AuditEvent, Outcome, action};
 use crate::ids::VaultId;
 use crate::model::{SecretVersion, Vault};
 use crate::path::{PathPrefix, SecretPath};
+use crate::policy::Operation;
 use crate::ports::ValueBinding;
 use crate::principal::Caller;
 use crate::{Error, Result};
@@ -67,7 +68,7 @@ impl<'a> Secrets<'a> {
         path: &SecretPath,
         new: NewSecret,
     ) -> Result<SecretVersion> {
-        let vault = self.vault_for(caller, vault_id, Permission::Write).await?;
+        let vault = self.vault_for(caller, vault_id, path, Operation::Write).await?;
         let now = self.deps.clock.now();
         let secret_type = checked_type(new.secret_type.as_deref().unwrap_or(DEFAULT_TYPE))?;
         if new.value.len() > self.deps.settings.max_secret_bytes {
@@ -111,7 +112,7 @@ impl<'a> Secrets<'a> {
         path: &SecretPath,
         rotation: Rotation,
     ) -> Result<SecretVersion> {
-        let vault = self.vault_for(caller, vault_id, Permission::Rotate).await?;
+        let vault = self.vault_for(caller, vault_id, path, Operation::Rotate).await?;
         let length = match rotation.length {
             None => DEFAULT_LENGTH,
             Some(n) => usize::try_from(n).map_err(|_| Error::invalid_field("length", "must be positive"))?,
@@ -141,7 +142,7 @@ impl<'a> Secrets<'a> {
         path: &SecretPath,
         version: Option<i64>,
     ) -> Result<RevealedSecret> {
-        let vault = self.vault_for(caller, vault_id, Permission::Read).await?;
+        let vault = self.vault_for(caller, vault_id, path, Operation::Read).await?;
         let now = self.deps.clock.now();
         let event = AuditEvent::by(caller, action::SECRET_READ, "secret", now)
             .detail("vault_id", vault.id.to_string())
@@ -173,7 +174,7 @@ impl<'a> Secrets<'a> {
 
     /// Soft-deletes every version at `path`; later reads answer 410.
     pub async fn delete(&self, caller: &Caller, vault_id: VaultId, path: &SecretPath) -> Result<()> {
-        let vault = self.vault_for(caller, vault_id, Permission::Delete).await?;
+        let vault = self.vault_for(caller, vault_id, path, Operation::Delete).await?;
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if !change.tx().soft_delete_secret(vault.id, path.as_str(), now).await? {
@@ -187,9 +188,25 @@ impl<'a> Secrets<'a> {
 
     /// The latest version of each live secret, optionally under a prefix. Never values.
     pub async fn list(&self, caller: &Caller, vault_id: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>> {
-        let vault = self.vault_for(caller, vault_id, Permission::Read).await?;
-        let secrets = self.deps.store.latest_secrets(vault.id, prefix).await?;
+        let access = Access::new(self.deps);
+        let vault = access.vault(caller, vault_id).await?;
+        if !access.see(caller, &vault).await? {
+            return Err(Error::Forbidden("You have no access to this vault".to_owned()));
+        }
+        let policies = access.policies(caller, &vault).await?;
         let now = self.deps.clock.now();
+        // Only the paths the caller may read are listed.
+        let secrets: Vec<SecretVersion> = self
+            .deps
+            .store
+            .latest_secrets(vault.id, prefix)
+            .await?
+            .into_iter()
+            .filter(|s| {
+                SecretPath::parse(&s.path)
+                    .is_ok_and(|p| evaluate(caller, &vault, &policies, &p, Operation::Read, now).is_ok())
+            })
+            .collect();
         let event = AuditEvent::by(caller, action::SECRET_LIST, "vault", now)
             .resource(vault.id)
             .detail("prefix", prefix.as_str())
@@ -200,7 +217,7 @@ impl<'a> Secrets<'a> {
 
     /// Every version of a secret, oldest first. Never values.
     pub async fn versions(&self, caller: &Caller, vault_id: VaultId, path: &SecretPath) -> Result<Vec<SecretVersion>> {
-        let vault = self.vault_for(caller, vault_id, Permission::Read).await?;
+        let vault = self.vault_for(caller, vault_id, path, Operation::Read).await?;
         let versions = self.deps.store.secret_versions(vault.id, path.as_str()).await?;
         let Some(last) = versions.last() else {
             return Err(Error::NotFound(no_secret(path, None)));
@@ -225,7 +242,7 @@ impl<'a> Secrets<'a> {
         path: &SecretPath,
         version: i64,
     ) -> Result<()> {
-        let vault = self.vault_for(caller, vault_id, Permission::Write).await?;
+        let vault = self.vault_for(caller, vault_id, path, Operation::Write).await?;
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if !change.tx().disable_secret_version(vault.id, path.as_str(), version).await? {
@@ -297,9 +314,16 @@ impl<'a> Secrets<'a> {
         }
     }
 
-    async fn vault_for(&self, caller: &Caller, vault_id: VaultId, permission: Permission) -> Result<Vault> {
-        let vault = self.deps.store.vault(caller.org_id(), vault_id).await?.ok_or_else(vault_not_found)?;
-        authorize(caller, &vault, permission)?;
+    async fn vault_for(&self, caller: &Caller, vault_id: VaultId, path: &SecretPath, op: Operation) -> Result<Vault> {
+        let vault = Access::new(self.deps).vault(caller, vault_id).await?;
+        let policies = Access::new(self.deps).policies(caller, &vault).await?;
+        if let Err(refused) = evaluate(caller, &vault, &policies, path, op, self.deps.clock.now()) {
+            let now = self.deps.clock.now();
+            let event = AuditEvent::by(caller, &format!("secret.{}", op.as_str()), "secret", now)
+                .detail("vault_id", vault.id.to_string())
+                .detail("path", path.as_str());
+            return Err(self.refuse(event, refused).await);
+        }
         Ok(vault)
     }
 
@@ -320,7 +344,7 @@ struct Draft {
     max_access_count: Option<i64>,
 }
 
-fn readable(version: &SecretVersion, now: OffsetDateTime) -> Result<()> {
+pub(crate) fn readable(version: &SecretVersion, now: OffsetDateTime) -> Result<()> {
     if version.deleted_at.is_some() {
         return Err(Error::Gone("Secret has been deleted".to_owned()));
     }
@@ -336,7 +360,7 @@ fn readable(version: &SecretVersion, now: OffsetDateTime) -> Result<()> {
     Ok(())
 }
 
-fn binding<'p>(vault: &Vault, path: &'p SecretPath, version: i64) -> ValueBinding<'p> {
+pub(crate) fn binding<'p>(vault: &Vault, path: &'p SecretPath, version: i64) -> ValueBinding<'p> {
     ValueBinding { org_id: vault.org_id, vault_id: vault.id, path: path.as_str(), version }
 }
 

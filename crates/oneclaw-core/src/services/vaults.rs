@@ -1,10 +1,10 @@
 //! Vaults: each with its own key-encryption key, created in the key provider with the vault.
 
 use super::Deps;
-use super::access::{Permission, authorize, vault_not_found};
+use super::access::{Access, vault_not_found};
 use super::change::Change;
 use crate::audit::{AuditEvent, action};
-use crate::ids::VaultId;
+use crate::ids::{UserId, VaultId};
 use crate::model::Vault;
 use crate::principal::Caller;
 use crate::{Error, Result};
@@ -38,12 +38,22 @@ impl<'a> Vaults<'a> {
             ));
         }
         let now = self.deps.clock.now();
+        let owner_user_id = match caller.principal.agent_id() {
+            None => UserId(caller.principal.who.id),
+            Some(agent) => {
+                let agent = self.deps.store.agent(caller.org_id(), agent).await?;
+                agent
+                    .map(|a| a.created_by)
+                    .ok_or_else(|| Error::Unauthenticated("The agent no longer exists".to_owned()))?
+            }
+        };
         let vault = Vault {
             id: VaultId::generate(),
             org_id: caller.org_id(),
             name: name.to_owned(),
             description: description.to_owned(),
             created_by: caller.principal.who,
+            owner_user_id,
             created_at: now,
             kek_version: FIRST_KEK_VERSION,
         };
@@ -70,21 +80,31 @@ impl<'a> Vaults<'a> {
 
     /// The vaults the caller may use.
     pub async fn list(&self, caller: &Caller) -> Result<Vec<Vault>> {
-        let vaults = self.deps.store.vaults(caller.org_id()).await?;
-        Ok(vaults.into_iter().filter(|vault| authorize(caller, vault, Permission::Read).is_ok()).collect())
+        let access = Access::new(self.deps);
+        let mut visible = Vec::new();
+        for vault in self.deps.store.vaults(caller.org_id()).await? {
+            if access.see(caller, &vault).await? {
+                visible.push(vault);
+            }
+        }
+        Ok(visible)
     }
 
-    /// One vault, if the caller may use it.
+    /// One vault, if the caller may see it (403 in the org, 404 outside it).
     pub async fn get(&self, caller: &Caller, id: VaultId) -> Result<Vault> {
-        let vault = self.load(caller, id).await?;
-        authorize(caller, &vault, Permission::Read)?;
+        let access = Access::new(self.deps);
+        let vault = access.vault(caller, id).await?;
+        if !access.see(caller, &vault).await? {
+            return Err(Error::Forbidden("You have no access to this vault".to_owned()));
+        }
         Ok(vault)
     }
 
     /// Deletes a vault and every secret in it, then destroys its keys (crypto-shredding).
     pub async fn delete(&self, caller: &Caller, id: VaultId) -> Result<()> {
-        let vault = self.load(caller, id).await?;
-        authorize(caller, &vault, Permission::Manage)?;
+        let access = Access::new(self.deps);
+        let vault = access.vault(caller, id).await?;
+        access.manage(caller, &vault).await?;
         let keks = self.deps.store.vault_key(vault.id, vault.kek_version).await?;
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
@@ -101,10 +121,5 @@ impl<'a> Vaults<'a> {
             tracing::warn!(error = %err, vault_id = %vault.id, "vault deleted but its KEK could not be destroyed");
         }
         Ok(())
-    }
-
-    /// Loads a vault of the caller's org.
-    pub(crate) async fn load(&self, caller: &Caller, id: VaultId) -> Result<Vault> {
-        self.deps.store.vault(caller.org_id(), id).await?.ok_or_else(vault_not_found)
     }
 }

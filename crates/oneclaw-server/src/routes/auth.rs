@@ -97,6 +97,11 @@ async fn api_key_token(
     body: JsonBody<ApiKeyTokenRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let request = body.required()?;
-    let issued = state.core.auth().api_key_token(&meta, &request.api_key).await?;
+    // Clients without an agent id send agent keys here too; they get an agent token.
+    let issued = if request.api_key.expose().starts_with(oneclaw_core::tokens::AGENT_API_KEY_PREFIX) {
+        state.core.agents().exchange(&meta, &request.api_key, None).await?.token
+    } else {
+        state.core.auth().api_key_token(&meta, &request.api_key).await?
+    };
     Ok(Json(views::token(issued)))
 }

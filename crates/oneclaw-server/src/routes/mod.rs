@@ -1,11 +1,15 @@
 //! The `/v1` routes, one module per resource. Handlers extract, call one core service, and map
 //! the result; no SQL, crypto or access rules live here.
 
+mod agents;
 mod api_keys;
 mod auth;
 mod health;
+mod org;
 mod params;
+mod policies;
 mod secrets;
+mod shares;
 mod vaults;
 
 use crate::error::ApiError;
@@ -21,6 +25,10 @@ pub fn router() -> Router<AppState> {
         .merge(api_keys::routes())
         .merge(vaults::routes())
         .merge(secrets::routes())
+        .merge(agents::routes())
+        .merge(policies::routes())
+        .merge(org::routes())
+        .merge(shares::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -72,6 +72,7 @@ async fn seed(store: &Arc<dyn Store>) -> (OrgId, UserId, VaultId) {
         marketing_emails: false,
         totp_enabled: false,
         created_at: now,
+        disabled_at: None,
     };
     let vault = Vault {
         id: VaultId::generate(),
@@ -79,6 +80,7 @@ async fn seed(store: &Arc<dyn Store>) -> (OrgId, UserId, VaultId) {
         name: "v".into(),
         description: String::new(),
         created_by: user_ref(user.id),
+        owner_user_id: user.id,
         created_at: now,
         kek_version: 1,
     };
@@ -228,6 +230,7 @@ async fn unique_keys_become_conflicts() {
         name: "v".into(),
         description: String::new(),
         created_by: user_ref(user),
+        owner_user_id: user,
         created_at: SystemClock.now(),
         kek_version: 1,
     };

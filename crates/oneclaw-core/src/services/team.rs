@@ -1,0 +1,164 @@
+//! The team: members of an org, invitations, roles.
+//!
+//! Roles: an `owner` does everything, including making and removing owners; an `admin`
+//! manages members (not owners), agents, IP rules, and every vault's lifecycle and policies; a
+//! `member` uses their own vaults and what policies grant them. Reading a value always needs
+//! ownership or a policy. The last owner can be neither removed nor demoted.
+
+use super::Deps;
+use super::access::Access;
+use super::change::Change;
+use crate::audit::{AuditEvent, action};
+use crate::ids::{InviteId, UserId};
+use crate::model::{Invite, Role, User};
+use crate::principal::Caller;
+use crate::revocation::RevocationList;
+use crate::{Error, Result};
+
+/// Team service.
+pub struct Team<'a> {
+    deps: &'a Deps,
+    revocations: &'a RevocationList,
+}
+
+impl<'a> Team<'a> {
+    pub(crate) fn new(deps: &'a Deps, revocations: &'a RevocationList) -> Self {
+        Self { deps, revocations }
+    }
+
+    /// The org's active members.
+    pub async fn members(&self, caller: &Caller) -> Result<Vec<User>> {
+        caller.principal.user_id().ok_or_else(|| Error::Forbidden("Only humans see the team".to_owned()))?;
+        self.deps.store.org_members(caller.org_id()).await
+    }
+
+    /// Invites an email: it joins this org with `role` when it signs up. A removed member is
+    /// re-admitted at once.
+    pub async fn invite(&self, caller: &Caller, email: &str, role: Option<&str>) -> Result<String> {
+        let (inviter, inviter_role) = self.admin(caller).await?;
+        let role = parse_role(role.unwrap_or("member"))?;
+        if role == Role::Owner && inviter_role != Role::Owner {
+            return Err(Error::Forbidden("Only owners may invite owners".to_owned()));
+        }
+        let email = super::auth::normalize_email(email)?;
+        let now = self.deps.clock.now();
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        match self.deps.store.user_by_email(&email).await? {
+            Some(user) if user.org_id != caller.org_id() => {
+                return Err(Error::Conflict("That email already belongs to another organization".to_owned()));
+            }
+            Some(user) if user.disabled_at.is_none() => {
+                return Err(Error::Conflict("That email is already a member of this organization".to_owned()));
+            }
+            Some(user) => {
+                change.tx().enable_user(user.id, role).await?;
+                let event = AuditEvent::by(caller, action::MEMBER_JOIN, "user", now)
+                    .resource(user.id)
+                    .detail("role", role.as_str())
+                    .detail("readmitted", true);
+                change.commit([event]).await?;
+                self.revocations.unrevoke(&user.id.0);
+            }
+            None => {
+                let invite = Invite {
+                    id: InviteId::generate(),
+                    org_id: caller.org_id(),
+                    email: email.clone(),
+                    role,
+                    invited_by: inviter,
+                    created_at: now,
+                    accepted_at: None,
+                };
+                change.tx().insert_invite(&invite).await?;
+                let event = AuditEvent::by(caller, action::MEMBER_INVITE, "invite", now)
+                    .resource(invite.id)
+                    .detail("email", email.clone())
+                    .detail("role", role.as_str());
+                change.commit([event]).await?;
+            }
+        }
+        Ok(email)
+    }
+
+    /// Changes a member's role.
+    pub async fn set_role(&self, caller: &Caller, user: UserId, role: &str) -> Result<User> {
+        let (_, my_role) = self.admin(caller).await?;
+        let role = parse_role(role)?;
+        let mut target = self.member(caller, user).await?;
+        if (role == Role::Owner || target.role == Role::Owner) && my_role != Role::Owner {
+            return Err(Error::Forbidden("Only owners may grant or take away the owner role".to_owned()));
+        }
+        if target.role == Role::Owner && role != Role::Owner {
+            self.keep_an_owner(caller, &target).await?;
+        }
+        let now = self.deps.clock.now();
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        change.tx().update_user_role(target.id, role).await?;
+        let event = AuditEvent::by(caller, action::MEMBER_ROLE, "user", now)
+            .resource(target.id)
+            .detail("from", target.role.as_str())
+            .detail("to", role.as_str());
+        change.commit([event]).await?;
+        target.role = role;
+        Ok(target)
+    }
+
+    /// Removes a member: they can no longer sign in, their sessions and tokens end, their keys
+    /// stop working. Their vaults stay with the org.
+    pub async fn remove(&self, caller: &Caller, user: UserId) -> Result<()> {
+        let (_, my_role) = self.admin(caller).await?;
+        let target = self.member(caller, user).await?;
+        if target.role == Role::Owner {
+            if my_role != Role::Owner {
+                return Err(Error::Forbidden("Only owners may remove an owner".to_owned()));
+            }
+            self.keep_an_owner(caller, &target).await?;
+        }
+        let now = self.deps.clock.now();
+        let forget_after = now.unix_timestamp() + self.deps.settings.session_ttl_secs;
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        change.tx().disable_user(target.id, now).await?;
+        let ended = change.tx().revoke_user_sessions(target.id, now).await?;
+        // Revoking the user id itself ends tokens that belong to no session (API-key exchanges).
+        change.tx().revoke_token(target.id.0, forget_after).await?;
+        change.commit([AuditEvent::by(caller, action::MEMBER_REMOVE, "user", now).resource(target.id)]).await?;
+        for (id, until) in ended {
+            self.revocations.revoke(id, until);
+        }
+        self.revocations.revoke(target.id.0, forget_after);
+        Ok(())
+    }
+
+    async fn admin(&self, caller: &Caller) -> Result<(UserId, Role)> {
+        let user =
+            caller.principal.user_id().ok_or_else(|| Error::Forbidden("Only humans manage the team".to_owned()))?;
+        match Access::new(self.deps).role(caller).await? {
+            Some(role @ (Role::Owner | Role::Admin)) => Ok((user, role)),
+            _ => Err(Error::Forbidden("Only org owners and admins manage the team".to_owned())),
+        }
+    }
+
+    async fn member(&self, caller: &Caller, user: UserId) -> Result<User> {
+        self.deps
+            .store
+            .user(user)
+            .await?
+            .filter(|u| u.org_id == caller.org_id() && u.disabled_at.is_none())
+            .ok_or_else(|| Error::NotFound("Member not found".to_owned()))
+    }
+
+    async fn keep_an_owner(&self, caller: &Caller, leaving: &User) -> Result<()> {
+        let owners =
+            self.deps.store.org_members(caller.org_id()).await?.into_iter().filter(|u| u.role == Role::Owner).count();
+        if owners <= 1 && leaving.role == Role::Owner {
+            return Err(Error::Conflict(
+                "The last owner cannot be removed or demoted; make another owner first".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn parse_role(text: &str) -> Result<Role> {
+    Role::parse(text).ok_or_else(|| Error::invalid_field("role", "must be owner, admin or member"))
+}

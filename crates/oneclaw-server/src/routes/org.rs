@@ -1,0 +1,91 @@
+//! `/v1/org/*` (members, invitations) and `/v1/security/ip-rules`.
+
+use super::params;
+use crate::error::ApiResult;
+use crate::extract::{Auth, JsonBody};
+use crate::state::AppState;
+use crate::views;
+use axum::extract::{RawPathParams, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, patch, post};
+use axum::{Json, Router};
+use oneclaw_core::ids::{IpRuleId, UserId};
+use oneclaw_types::org::{
+    CreateIpRuleRequest, InviteRequest, InviteResponse, IpRuleListResponse, IpRuleResponse, OrgMemberResponse,
+    OrgMembersResponse, UpdateMemberRequest,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/org/members", get(members))
+        .route("/v1/org/members/{user_id}", patch(set_role).delete(remove_member))
+        .route("/v1/org/invite", post(invite))
+        .route("/v1/security/ip-rules", get(ip_rules).post(create_ip_rule))
+        .route("/v1/security/ip-rules/{rule_id}", delete(delete_ip_rule))
+}
+
+async fn members(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<OrgMembersResponse>> {
+    let members = state.core.team().members(&caller).await?;
+    Ok(Json(OrgMembersResponse { members: members.iter().map(views::member).collect() }))
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: JsonBody<InviteRequest>,
+) -> ApiResult<Json<InviteResponse>> {
+    let request = body.required()?;
+    let email = state.core.team().invite(&caller, &request.email, request.role.as_deref()).await?;
+    Ok(Json(InviteResponse {
+        message: "Invitation recorded; the address joins this organization when it signs up".to_owned(),
+        email,
+    }))
+}
+
+async fn set_role(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    path: RawPathParams,
+    body: JsonBody<UpdateMemberRequest>,
+) -> ApiResult<Json<OrgMemberResponse>> {
+    let user = UserId(params::uuid(&path, "user_id")?);
+    let member = state.core.team().set_role(&caller, user, &body.required()?.role).await?;
+    Ok(Json(views::member(&member)))
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    path: RawPathParams,
+) -> ApiResult<StatusCode> {
+    state.core.team().remove(&caller, UserId(params::uuid(&path, "user_id")?)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn ip_rules(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<IpRuleListResponse>> {
+    let rules = state.core.ip_rules().list(&caller).await?;
+    Ok(Json(IpRuleListResponse { rules: rules.iter().map(views::ip_rule).collect() }))
+}
+
+async fn create_ip_rule(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: JsonBody<CreateIpRuleRequest>,
+) -> ApiResult<(StatusCode, Json<IpRuleResponse>)> {
+    let request = body.required()?;
+    let rule = state
+        .core
+        .ip_rules()
+        .create(&caller, &request.rule_type, &request.cidr, request.label.as_deref(), request.applies_to.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(views::ip_rule(&rule))))
+}
+
+async fn delete_ip_rule(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    path: RawPathParams,
+) -> ApiResult<StatusCode> {
+    state.core.ip_rules().delete(&caller, IpRuleId(params::uuid(&path, "rule_id")?)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

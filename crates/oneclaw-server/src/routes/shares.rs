@@ -1,0 +1,119 @@
+//! `/v1/secrets/{secret_id}/share`, `/v1/share/{id}` and `/v1/shares/*`.
+
+use super::params;
+use crate::error::ApiResult;
+use crate::extract::{Auth, JsonBody, MaybeAuth, Meta};
+use crate::state::AppState;
+use crate::views;
+use axum::extract::{RawPathParams, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use oneclaw_core::ids::{SecretId, ShareId};
+use oneclaw_core::services::NewShare;
+use oneclaw_types::SecretString;
+use oneclaw_types::sharing::{
+    AccessShareRequest, CreateShareRequest, ShareListResponse, ShareResponse, SharedSecretResponse,
+};
+
+/// Header that may carry a share passphrase instead of the body.
+const PASSPHRASE_HEADER: &str = "x-share-passphrase";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/secrets/{secret_id}/share", post(create))
+        .route("/v1/share/{share_id}", get(access).delete(revoke))
+        .route("/v1/shares/outbound", get(outbound))
+        .route("/v1/shares/inbound", get(inbound))
+        .route("/v1/shares/{share_id}/accept", post(accept))
+        .route("/v1/shares/{share_id}/decline", post(decline))
+}
+
+fn share_id(path: &RawPathParams) -> ApiResult<ShareId> {
+    Ok(ShareId(params::uuid(path, "share_id")?))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+    path: RawPathParams,
+    body: JsonBody<CreateShareRequest>,
+) -> ApiResult<(StatusCode, Json<ShareResponse>)> {
+    let secret = SecretId(params::uuid(&path, "secret_id")?);
+    let request = body.required()?;
+    let new = NewShare {
+        recipient_type: request.recipient_type,
+        recipient_id: request.recipient_id,
+        email: request.email,
+        permissions: request.permissions,
+        max_access_count: request.max_access_count,
+        expires_at: request.expires_at,
+        passphrase: request.passphrase,
+        ip_allowlist: request.ip_allowlist,
+    };
+    let share = state.core.shares().create(&caller, secret, new).await?;
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    Ok((
+        StatusCode::CREATED,
+        Json(ShareResponse {
+            id: share.id.0,
+            share_url: format!("http://{host}/v1/share/{}", share.id),
+            recipient_type: share.recipient_type.as_str().to_owned(),
+            recipient_email: share.recipient_email,
+            expires_at: share.expires_at,
+            max_access_count: share.max_access_count,
+        }),
+    ))
+}
+
+async fn access(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    MaybeAuth(caller): MaybeAuth,
+    headers: HeaderMap,
+    path: RawPathParams,
+    body: JsonBody<AccessShareRequest>,
+) -> ApiResult<Json<SharedSecretResponse>> {
+    let id = share_id(&path)?;
+    let passphrase = body
+        .0
+        .and_then(|b| b.passphrase)
+        .or_else(|| headers.get(PASSPHRASE_HEADER).and_then(|v| v.to_str().ok()).map(SecretString::from));
+    let opened = state.core.shares().access(&meta, caller.as_ref(), id, passphrase.as_ref()).await?;
+    Ok(Json(SharedSecretResponse {
+        id: opened.share.id.0,
+        path: opened.version.path,
+        secret_type: opened.version.secret_type,
+        value: opened.value,
+        access_count: opened.share.access_count,
+        max_access_count: opened.share.max_access_count,
+    }))
+}
+
+async fn revoke(State(state): State<AppState>, Auth(caller): Auth, path: RawPathParams) -> ApiResult<StatusCode> {
+    state.core.shares().revoke(&caller, share_id(&path)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn outbound(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<ShareListResponse>> {
+    let now = state.core.deps().clock.now();
+    let shares = state.core.shares().outbound(&caller).await?;
+    Ok(Json(ShareListResponse { shares: shares.iter().map(|s| views::share_item(s, now)).collect() }))
+}
+
+async fn inbound(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<ShareListResponse>> {
+    let now = state.core.deps().clock.now();
+    let shares = state.core.shares().inbound(&caller).await?;
+    Ok(Json(ShareListResponse { shares: shares.iter().map(|s| views::share_item(s, now)).collect() }))
+}
+
+async fn accept(State(state): State<AppState>, Auth(caller): Auth, path: RawPathParams) -> ApiResult<StatusCode> {
+    state.core.shares().respond(&caller, share_id(&path)?, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn decline(State(state): State<AppState>, Auth(caller): Auth, path: RawPathParams) -> ApiResult<StatusCode> {
+    state.core.shares().respond(&caller, share_id(&path)?, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

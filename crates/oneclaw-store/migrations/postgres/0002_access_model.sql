@@ -1,0 +1,101 @@
+-- Agents, policies, team invites, org IP rules and shares (PostgreSQL).
+-- Keep in step with migrations/sqlite/0002_access_model.sql.
+
+-- The human answerable for a vault: its creator, or for an agent's vault the agent's creator.
+ALTER TABLE vaults ADD COLUMN owner_user_id UUID;
+UPDATE vaults SET owner_user_id = created_by WHERE created_by_type = 'user';
+
+-- Removed members keep their row (and their audit trail) but can no longer sign in.
+ALTER TABLE users ADD COLUMN disabled_at BIGINT;
+
+CREATE TABLE agents (
+    id UUID PRIMARY KEY,
+    org_id UUID NOT NULL REFERENCES orgs (id),
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    auth_method TEXT NOT NULL,
+    scopes TEXT,
+    is_active BOOLEAN NOT NULL,
+    token_ttl_seconds BIGINT,
+    vault_ids TEXT NOT NULL,
+    expires_at BIGINT,
+    api_key_expires_at BIGINT,
+    intents_api_enabled BOOLEAN NOT NULL,
+    created_by UUID NOT NULL REFERENCES users (id),
+    created_at BIGINT NOT NULL,
+    last_active_at BIGINT,
+    deleted_at BIGINT,
+    key_prefix TEXT NOT NULL,
+    key_digest BYTEA NOT NULL,
+    token_generation BIGINT NOT NULL
+);
+CREATE INDEX agents_org ON agents (org_id);
+CREATE INDEX agents_key_prefix ON agents (key_prefix);
+
+CREATE TABLE policies (
+    id UUID PRIMARY KEY,
+    vault_id UUID NOT NULL REFERENCES vaults (id) ON DELETE CASCADE,
+    principal_type TEXT NOT NULL,
+    principal_id UUID NOT NULL,
+    secret_path_pattern TEXT NOT NULL,
+    permissions TEXT NOT NULL,
+    conditions TEXT NOT NULL,
+    expires_at BIGINT,
+    effect TEXT NOT NULL,
+    priority BIGINT NOT NULL,
+    created_by_type TEXT NOT NULL,
+    created_by UUID NOT NULL,
+    created_at BIGINT NOT NULL,
+    policy_schema_version BIGINT NOT NULL
+);
+CREATE INDEX policies_principal ON policies (principal_id, vault_id);
+CREATE INDEX policies_vault ON policies (vault_id);
+
+CREATE TABLE invites (
+    id UUID PRIMARY KEY,
+    org_id UUID NOT NULL REFERENCES orgs (id),
+    email TEXT NOT NULL,
+    role TEXT NOT NULL,
+    invited_by UUID NOT NULL,
+    created_at BIGINT NOT NULL,
+    accepted_at BIGINT
+);
+CREATE INDEX invites_email ON invites (email);
+
+CREATE TABLE ip_rules (
+    id UUID PRIMARY KEY,
+    org_id UUID NOT NULL REFERENCES orgs (id),
+    rule_type TEXT NOT NULL,
+    cidr TEXT NOT NULL,
+    label TEXT NOT NULL,
+    applies_to TEXT NOT NULL,
+    created_by UUID NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX ip_rules_org ON ip_rules (org_id);
+
+CREATE TABLE shares (
+    id UUID PRIMARY KEY,
+    org_id UUID NOT NULL,
+    secret_id UUID NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
+    created_by_type TEXT NOT NULL,
+    created_by UUID NOT NULL,
+    recipient_type TEXT NOT NULL,
+    recipient_id UUID,
+    recipient_email TEXT,
+    permissions TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    max_access_count BIGINT,
+    access_count BIGINT NOT NULL,
+    passphrase_hash TEXT,
+    ip_allowlist TEXT,
+    failed_attempts BIGINT NOT NULL,
+    locked_until BIGINT,
+    accepted_at BIGINT,
+    declined_at BIGINT,
+    revoked_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX shares_creator ON shares (created_by);
+CREATE INDEX shares_recipient ON shares (recipient_id);
+CREATE INDEX shares_recipient_email ON shares (recipient_email);

@@ -1,0 +1,571 @@
+//! Queries of the access model (agents, policies, invites, IP rules, shares, members), compiled
+//! once per backend like `sql_impl.rs`, which delegates to these functions.
+
+use super::Db;
+use super::sql_impl::{DbRow, get};
+use crate::convert::{from_json_text, from_ms, opt_from_ms, principal, to_json_text, to_ms};
+use crate::errors::db_error;
+use oneclaw_core::ids::{AgentId, InviteId, IpRuleId, OrgId, PolicyId, SecretId, ShareId, UserId, VaultId};
+use oneclaw_core::model::{Agent, Invite, IpRule, IpRuleType, RecipientType, Role, Share};
+use oneclaw_core::policy::{Conditions, Effect, PathGlob, Permission, Policy};
+use oneclaw_core::principal::PrincipalRef;
+use oneclaw_core::{Error, Result};
+use sqlx::Pool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+type Conn = <Db as sqlx::Database>::Connection;
+
+macro_rules! agent_cols {
+    () => {
+        "id, org_id, name, description, auth_method, scopes, is_active, token_ttl_seconds, vault_ids, expires_at, \
+         api_key_expires_at, intents_api_enabled, created_by, created_at, last_active_at, deleted_at, key_prefix, \
+         key_digest, token_generation"
+    };
+}
+macro_rules! policy_cols {
+    () => {
+        "id, vault_id, principal_type, principal_id, secret_path_pattern, permissions, conditions, expires_at, effect, \
+         priority, created_by_type, created_by, created_at, policy_schema_version"
+    };
+}
+macro_rules! share_cols {
+    () => {
+        "sh.id, sh.org_id, sh.secret_id, s.path AS secret_path, sh.created_by_type, sh.created_by, sh.recipient_type, \
+         sh.recipient_id, sh.recipient_email, sh.permissions, sh.expires_at, sh.max_access_count, sh.access_count, \
+         sh.passphrase_hash, sh.ip_allowlist, sh.failed_attempts, sh.locked_until, sh.accepted_at, sh.declined_at, \
+         sh.revoked_at, sh.created_at"
+    };
+}
+
+fn json_list<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|err| Error::Internal(format!("stored {what}: {err}")))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn agent_from(row: &DbRow) -> Result<Agent> {
+    let scopes: Option<String> = get(row, "scopes")?;
+    let vault_ids: String = get(row, "vault_ids")?;
+    Ok(Agent {
+        id: AgentId(get(row, "id")?),
+        org_id: OrgId(get(row, "org_id")?),
+        name: get(row, "name")?,
+        description: get(row, "description")?,
+        auth_method: get(row, "auth_method")?,
+        scopes: scopes.as_deref().map(|s| json_list(s, "scopes")).transpose()?,
+        is_active: get(row, "is_active")?,
+        token_ttl_seconds: get(row, "token_ttl_seconds")?,
+        vault_ids: json_list(&vault_ids, "vault_ids")?,
+        expires_at: opt_from_ms(get(row, "expires_at")?)?,
+        api_key_expires_at: opt_from_ms(get(row, "api_key_expires_at")?)?,
+        intents_api_enabled: get(row, "intents_api_enabled")?,
+        created_by: UserId(get(row, "created_by")?),
+        created_at: from_ms(get(row, "created_at")?)?,
+        last_active_at: opt_from_ms(get(row, "last_active_at")?)?,
+        deleted_at: opt_from_ms(get(row, "deleted_at")?)?,
+        key_prefix: get(row, "key_prefix")?,
+        key_digest: get(row, "key_digest")?,
+        token_generation: get(row, "token_generation")?,
+    })
+}
+
+fn policy_from(row: &DbRow) -> Result<Policy> {
+    let kind: String = get(row, "principal_type")?;
+    let creator_kind: String = get(row, "created_by_type")?;
+    let pattern: String = get(row, "secret_path_pattern")?;
+    let permissions: Vec<String> = json_list(&get::<String>(row, "permissions")?, "permissions")?;
+    let conditions = from_json_text(&get::<String>(row, "conditions")?)?;
+    let effect: String = get(row, "effect")?;
+    Ok(Policy {
+        id: PolicyId(get(row, "id")?),
+        vault_id: VaultId(get(row, "vault_id")?),
+        principal: principal(&kind, get(row, "principal_id")?)?,
+        pattern: PathGlob::parse(&pattern).map_err(|err| Error::Internal(format!("stored pattern: {err}")))?,
+        permissions: permissions.iter().map(|p| Permission::parse(p)).collect::<Result<_>>()?,
+        conditions: Conditions::parse(Some(&conditions))
+            .map_err(|err| Error::Internal(format!("stored conditions: {err}")))?,
+        expires_at: opt_from_ms(get(row, "expires_at")?)?,
+        effect: Effect::parse(&effect)?,
+        priority: get(row, "priority")?,
+        created_by: principal(&creator_kind, get(row, "created_by")?)?,
+        created_at: from_ms(get(row, "created_at")?)?,
+        policy_schema_version: get(row, "policy_schema_version")?,
+    })
+}
+
+fn ip_rule_from(row: &DbRow) -> Result<IpRule> {
+    let rule_type: String = get(row, "rule_type")?;
+    let cidr: String = get(row, "cidr")?;
+    Ok(IpRule {
+        id: IpRuleId(get(row, "id")?),
+        org_id: OrgId(get(row, "org_id")?),
+        rule_type: if rule_type == "deny" { IpRuleType::Deny } else { IpRuleType::Allow },
+        cidr: cidr.parse().map_err(|_| Error::Internal(format!("stored CIDR {cidr:?}")))?,
+        label: get(row, "label")?,
+        applies_to: get(row, "applies_to")?,
+        created_by: UserId(get(row, "created_by")?),
+        created_at: from_ms(get(row, "created_at")?)?,
+    })
+}
+
+fn share_from(row: &DbRow) -> Result<Share> {
+    let creator_kind: String = get(row, "created_by_type")?;
+    let recipient: String = get(row, "recipient_type")?;
+    let allowlist: Option<String> = get(row, "ip_allowlist")?;
+    let allowlist: Option<Vec<String>> = allowlist.as_deref().map(|s| json_list(s, "ip_allowlist")).transpose()?;
+    Ok(Share {
+        id: ShareId(get(row, "id")?),
+        org_id: OrgId(get(row, "org_id")?),
+        secret_id: SecretId(get(row, "secret_id")?),
+        secret_path: get(row, "secret_path")?,
+        created_by: principal(&creator_kind, get(row, "created_by")?)?,
+        recipient_type: RecipientType::parse(&recipient)
+            .ok_or_else(|| Error::Internal(format!("stored recipient type {recipient:?}")))?,
+        recipient_id: get(row, "recipient_id")?,
+        recipient_email: get(row, "recipient_email")?,
+        permissions: json_list(&get::<String>(row, "permissions")?, "permissions")?,
+        expires_at: from_ms(get(row, "expires_at")?)?,
+        max_access_count: get(row, "max_access_count")?,
+        access_count: get(row, "access_count")?,
+        passphrase_hash: get(row, "passphrase_hash")?,
+        ip_allowlist: allowlist
+            .map(|list| {
+                list.iter().map(|c| c.parse().map_err(|_| Error::Internal(format!("stored CIDR {c:?}")))).collect()
+            })
+            .transpose()?,
+        failed_attempts: get(row, "failed_attempts")?,
+        locked_until: opt_from_ms(get(row, "locked_until")?)?,
+        accepted_at: opt_from_ms(get(row, "accepted_at")?)?,
+        declined_at: opt_from_ms(get(row, "declined_at")?)?,
+        revoked_at: opt_from_ms(get(row, "revoked_at")?)?,
+        created_at: from_ms(get(row, "created_at")?)?,
+    })
+}
+
+// ---- reads -------------------------------------------------------------------------------
+
+pub(super) async fn open_invite(pool: &Pool<Db>, email: &str) -> Result<Option<Invite>> {
+    let row = sqlx::query(
+        "SELECT id, org_id, email, role, invited_by, created_at, accepted_at FROM invites \
+         WHERE email = $1 AND accepted_at IS NULL ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(email)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_error)?;
+    row.map(|row| {
+        let role: String = get(&row, "role")?;
+        Ok(Invite {
+            id: InviteId(get(&row, "id")?),
+            org_id: OrgId(get(&row, "org_id")?),
+            email: get(&row, "email")?,
+            role: Role::parse(&role).ok_or_else(|| Error::Internal(format!("stored role {role:?}")))?,
+            invited_by: UserId(get(&row, "invited_by")?),
+            created_at: from_ms(get(&row, "created_at")?)?,
+            accepted_at: opt_from_ms(get(&row, "accepted_at")?)?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn agent(pool: &Pool<Db>, org: OrgId, id: AgentId) -> Result<Option<Agent>> {
+    let row = sqlx::query(concat!("SELECT ", agent_cols!(), " FROM agents WHERE id = $1 AND org_id = $2"))
+        .bind(id.0)
+        .bind(org.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_error)?;
+    row.as_ref().map(agent_from).transpose()
+}
+
+pub(super) async fn agents(pool: &Pool<Db>, org: OrgId) -> Result<Vec<Agent>> {
+    let rows = sqlx::query(concat!("SELECT ", agent_cols!(), " FROM agents WHERE org_id = $1 ORDER BY created_at, id"))
+        .bind(org.0)
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(agent_from).collect()
+}
+
+pub(super) async fn agents_by_key_prefix(pool: &Pool<Db>, prefix: &str) -> Result<Vec<Agent>> {
+    let rows = sqlx::query(concat!("SELECT ", agent_cols!(), " FROM agents WHERE key_prefix = $1"))
+        .bind(prefix)
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(agent_from).collect()
+}
+
+pub(super) async fn agent_generations(pool: &Pool<Db>) -> Result<Vec<(Uuid, i64)>> {
+    let rows = sqlx::query("SELECT id, token_generation FROM agents WHERE token_generation > 0")
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|row| Ok((get(row, "id")?, get(row, "token_generation")?))).collect()
+}
+
+pub(super) async fn policies_for(pool: &Pool<Db>, vault: VaultId, who: PrincipalRef) -> Result<Vec<Policy>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        policy_cols!(),
+        " FROM policies WHERE principal_id = $1 AND vault_id = $2 AND principal_type = $3"
+    ))
+    .bind(who.id)
+    .bind(vault.0)
+    .bind(who.kind.as_str())
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(policy_from).collect()
+}
+
+pub(super) async fn vault_policies(pool: &Pool<Db>, vault: VaultId) -> Result<Vec<Policy>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        policy_cols!(),
+        " FROM policies WHERE vault_id = $1 ORDER BY priority DESC, created_at, id"
+    ))
+    .bind(vault.0)
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(policy_from).collect()
+}
+
+pub(super) async fn principal_policies(pool: &Pool<Db>, who: PrincipalRef) -> Result<Vec<Policy>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        policy_cols!(),
+        " FROM policies WHERE principal_id = $1 AND principal_type = $2"
+    ))
+    .bind(who.id)
+    .bind(who.kind.as_str())
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(policy_from).collect()
+}
+
+pub(super) async fn ip_rules(pool: &Pool<Db>, org: OrgId) -> Result<Vec<IpRule>> {
+    let rows = sqlx::query(
+        "SELECT id, org_id, rule_type, cidr, label, applies_to, created_by, created_at FROM ip_rules \
+         WHERE org_id = $1 ORDER BY created_at, id",
+    )
+    .bind(org.0)
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(ip_rule_from).collect()
+}
+
+pub(super) async fn secret_location(
+    pool: &Pool<Db>,
+    org: OrgId,
+    secret: SecretId,
+) -> Result<Option<(VaultId, String)>> {
+    let row = sqlx::query(
+        "SELECT s.vault_id, s.path FROM secrets s JOIN vaults v ON v.id = s.vault_id \
+         WHERE s.id = $1 AND v.org_id = $2 AND s.deleted_at IS NULL",
+    )
+    .bind(secret.0)
+    .bind(org.0)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_error)?;
+    row.map(|row| Ok((VaultId(get(&row, "vault_id")?), get(&row, "path")?))).transpose()
+}
+
+pub(super) async fn share(pool: &Pool<Db>, id: ShareId) -> Result<Option<Share>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        share_cols!(),
+        " FROM shares sh JOIN secrets s ON s.id = sh.secret_id WHERE sh.id = $1"
+    ))
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_error)?;
+    row.as_ref().map(share_from).transpose()
+}
+
+pub(super) async fn shares_created_by(pool: &Pool<Db>, who: PrincipalRef) -> Result<Vec<Share>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        share_cols!(),
+        " FROM shares sh JOIN secrets s ON s.id = sh.secret_id \
+         WHERE sh.created_by = $1 AND sh.created_by_type = $2 ORDER BY sh.created_at DESC"
+    ))
+    .bind(who.id)
+    .bind(who.kind.as_str())
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(share_from).collect()
+}
+
+pub(super) async fn shares_received_by(pool: &Pool<Db>, who: PrincipalRef, email: Option<&str>) -> Result<Vec<Share>> {
+    let kinds: &[&str] = match who.kind {
+        oneclaw_core::principal::PrincipalKind::User => &["user", "creator"],
+        oneclaw_core::principal::PrincipalKind::Agent => &["agent"],
+    };
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        share_cols!(),
+        " FROM shares sh JOIN secrets s ON s.id = sh.secret_id \
+         WHERE (sh.recipient_id = $1 AND sh.recipient_type IN ($2, $3)) \
+            OR (sh.recipient_type = 'external_email' AND sh.recipient_email = $4) \
+         ORDER BY sh.created_at DESC"
+    ))
+    .bind(who.id)
+    .bind(kinds[0])
+    .bind(kinds.get(1).copied().unwrap_or(kinds[0]))
+    .bind(email.unwrap_or("\u{0}"))
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(share_from).collect()
+}
+
+// ---- writes ------------------------------------------------------------------------------
+
+pub(super) async fn update_user_role(conn: &mut Conn, id: UserId, role: Role) -> Result<()> {
+    sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
+        .bind(id.0)
+        .bind(role.as_str())
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn set_user_disabled(
+    conn: &mut Conn,
+    id: UserId,
+    at: Option<OffsetDateTime>,
+    role: Option<Role>,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET disabled_at = $2, role = COALESCE($3, role) WHERE id = $1")
+        .bind(id.0)
+        .bind(at.map(to_ms))
+        .bind(role.map(Role::as_str))
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn insert_invite(conn: &mut Conn, invite: &Invite) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO invites (id, org_id, email, role, invited_by, created_at, accepted_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(invite.id.0)
+    .bind(invite.org_id.0)
+    .bind(&invite.email)
+    .bind(invite.role.as_str())
+    .bind(invite.invited_by.0)
+    .bind(to_ms(invite.created_at))
+    .bind(invite.accepted_at.map(to_ms))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn accept_invite(conn: &mut Conn, id: InviteId, now: OffsetDateTime) -> Result<()> {
+    sqlx::query("UPDATE invites SET accepted_at = $2 WHERE id = $1")
+        .bind(id.0)
+        .bind(to_ms(now))
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn upsert_agent(conn: &mut Conn, agent: &Agent, insert: bool) -> Result<()> {
+    let sql = if insert {
+        concat!(
+            "INSERT INTO agents (",
+            agent_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+        )
+    } else {
+        "UPDATE agents SET org_id = $2, name = $3, description = $4, auth_method = $5, scopes = $6, is_active = $7, \
+         token_ttl_seconds = $8, vault_ids = $9, expires_at = $10, api_key_expires_at = $11, intents_api_enabled = $12, \
+         created_by = $13, created_at = $14, last_active_at = $15, deleted_at = $16, key_prefix = $17, key_digest = $18, \
+         token_generation = $19 WHERE id = $1"
+    };
+    sqlx::query(sql)
+        .bind(agent.id.0)
+        .bind(agent.org_id.0)
+        .bind(&agent.name)
+        .bind(&agent.description)
+        .bind(&agent.auth_method)
+        .bind(agent.scopes.as_ref().map(to_json))
+        .bind(agent.is_active)
+        .bind(agent.token_ttl_seconds)
+        .bind(to_json(&agent.vault_ids))
+        .bind(agent.expires_at.map(to_ms))
+        .bind(agent.api_key_expires_at.map(to_ms))
+        .bind(agent.intents_api_enabled)
+        .bind(agent.created_by.0)
+        .bind(to_ms(agent.created_at))
+        .bind(agent.last_active_at.map(to_ms))
+        .bind(agent.deleted_at.map(to_ms))
+        .bind(&agent.key_prefix)
+        .bind(&agent.key_digest)
+        .bind(agent.token_generation)
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn touch_agent(conn: &mut Conn, id: AgentId, now: OffsetDateTime) -> Result<()> {
+    sqlx::query("UPDATE agents SET last_active_at = $2 WHERE id = $1")
+        .bind(id.0)
+        .bind(to_ms(now))
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn upsert_policy(conn: &mut Conn, policy: &Policy, insert: bool) -> Result<()> {
+    let sql = if insert {
+        concat!(
+            "INSERT INTO policies (",
+            policy_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        )
+    } else {
+        "UPDATE policies SET vault_id = $2, principal_type = $3, principal_id = $4, secret_path_pattern = $5, \
+         permissions = $6, conditions = $7, expires_at = $8, effect = $9, priority = $10, created_by_type = $11, \
+         created_by = $12, created_at = $13, policy_schema_version = $14 WHERE id = $1"
+    };
+    let permissions: Vec<&str> = policy.permissions.iter().map(|p| p.as_str()).collect();
+    sqlx::query(sql)
+        .bind(policy.id.0)
+        .bind(policy.vault_id.0)
+        .bind(policy.principal.kind.as_str())
+        .bind(policy.principal.id)
+        .bind(policy.pattern.as_str())
+        .bind(to_json(&permissions))
+        .bind(to_json_text(&policy.conditions.to_json()))
+        .bind(policy.expires_at.map(to_ms))
+        .bind(policy.effect.as_str())
+        .bind(policy.priority)
+        .bind(policy.created_by.kind.as_str())
+        .bind(policy.created_by.id)
+        .bind(to_ms(policy.created_at))
+        .bind(policy.policy_schema_version)
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn delete_policy(conn: &mut Conn, vault: VaultId, id: PolicyId) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM policies WHERE id = $1 AND vault_id = $2")
+        .bind(id.0)
+        .bind(vault.0)
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn insert_ip_rule(conn: &mut Conn, rule: &IpRule) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO ip_rules (id, org_id, rule_type, cidr, label, applies_to, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(rule.id.0)
+    .bind(rule.org_id.0)
+    .bind(rule.rule_type.as_str())
+    .bind(rule.cidr.to_string())
+    .bind(&rule.label)
+    .bind(&rule.applies_to)
+    .bind(rule.created_by.0)
+    .bind(to_ms(rule.created_at))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn delete_ip_rule(conn: &mut Conn, org: OrgId, id: IpRuleId) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM ip_rules WHERE id = $1 AND org_id = $2")
+        .bind(id.0)
+        .bind(org.0)
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn insert_share(conn: &mut Conn, share: &Share) -> Result<()> {
+    let allowlist =
+        share.ip_allowlist.as_ref().map(|nets| to_json(&nets.iter().map(ToString::to_string).collect::<Vec<_>>()));
+    sqlx::query(
+        "INSERT INTO shares (id, org_id, secret_id, created_by_type, created_by, recipient_type, recipient_id, \
+         recipient_email, permissions, expires_at, max_access_count, access_count, passphrase_hash, ip_allowlist, \
+         failed_attempts, locked_until, accepted_at, declined_at, revoked_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+    )
+    .bind(share.id.0)
+    .bind(share.org_id.0)
+    .bind(share.secret_id.0)
+    .bind(share.created_by.kind.as_str())
+    .bind(share.created_by.id)
+    .bind(share.recipient_type.as_str())
+    .bind(share.recipient_id)
+    .bind(share.recipient_email.as_deref())
+    .bind(to_json(&share.permissions))
+    .bind(to_ms(share.expires_at))
+    .bind(share.max_access_count)
+    .bind(share.access_count)
+    .bind(share.passphrase_hash.as_deref())
+    .bind(allowlist)
+    .bind(share.failed_attempts)
+    .bind(share.locked_until.map(to_ms))
+    .bind(share.accepted_at.map(to_ms))
+    .bind(share.declined_at.map(to_ms))
+    .bind(share.revoked_at.map(to_ms))
+    .bind(to_ms(share.created_at))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn update_share(conn: &mut Conn, share: &Share) -> Result<()> {
+    sqlx::query(
+        "UPDATE shares SET failed_attempts = $2, locked_until = $3, accepted_at = $4, declined_at = $5, revoked_at = $6 \
+         WHERE id = $1",
+    )
+    .bind(share.id.0)
+    .bind(share.failed_attempts)
+    .bind(share.locked_until.map(to_ms))
+    .bind(share.accepted_at.map(to_ms))
+    .bind(share.declined_at.map(to_ms))
+    .bind(share.revoked_at.map(to_ms))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn count_share_access(conn: &mut Conn, id: ShareId) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE shares SET access_count = access_count + 1 \
+         WHERE id = $1 AND (max_access_count IS NULL OR access_count < max_access_count)",
+    )
+    .bind(id.0)
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}

@@ -1,0 +1,75 @@
+//! Organization: members, invitations, IP rules.
+
+use crate::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One member.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrgMemberResponse {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub auth_method: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+/// `GET /v1/org/members`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrgMembersResponse {
+    pub members: Vec<OrgMemberResponse>,
+}
+
+/// `POST /v1/org/invite`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteRequest {
+    pub email: String,
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// `POST /v1/org/invite` answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteResponse {
+    pub message: String,
+    pub email: String,
+}
+
+/// `PATCH /v1/org/members/{user_id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpdateMemberRequest {
+    pub role: String,
+}
+
+/// `POST /v1/security/ip-rules`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateIpRuleRequest {
+    pub rule_type: String,
+    pub cidr: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub applies_to: Option<String>,
+}
+
+/// An IP rule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IpRuleResponse {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub rule_type: String,
+    pub cidr: String,
+    pub label: String,
+    pub applies_to: String,
+    pub created_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+/// `GET /v1/security/ip-rules`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IpRuleListResponse {
+    pub rules: Vec<IpRuleResponse>,
+}
