@@ -17,6 +17,11 @@ impl Default for TestClock {
 }
 
 impl TestClock {
+    /// The test's current time.
+    pub fn now_utc(&self) -> OffsetDateTime {
+        *self.now.lock().unwrap()
+    }
+
     /// Moves time forward.
     pub fn advance(&self, by: Duration) {
         let mut now = self.now.lock().unwrap();

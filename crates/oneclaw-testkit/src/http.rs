@@ -152,3 +152,69 @@ impl TestApp {
         self.core.deps().store.audit_events(org, &query).await.unwrap()
     }
 }
+
+/// A registered agent and its key.
+#[derive(Debug, Clone)]
+pub struct TestAgent {
+    pub id: String,
+    pub key: String,
+}
+
+impl TestApp {
+    /// The user id behind a user token.
+    pub async fn user_id(&self, token: &str) -> String {
+        let me = self.get("/v1/auth/me", token).await;
+        me.body["id"].as_str().expect("user id").to_owned()
+    }
+
+    /// Registers an agent with the given extra settings (merged into `{"name": name}`).
+    pub async fn register_agent(&self, token: &str, name: &str, extra: Value) -> TestAgent {
+        let mut body = json!({"name": name});
+        if let (Some(target), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            target.extend(extra.clone());
+        }
+        let response = self.post("/v1/agents", Some(token), body).await;
+        assert_eq!(response.status, 201, "agent create failed: {}", response.text);
+        TestAgent {
+            id: response.body["agent"]["id"].as_str().expect("agent id").to_owned(),
+            key: response.body["api_key"].as_str().expect("api_key").to_owned(),
+        }
+    }
+
+    /// Exchanges an agent key for a token.
+    pub async fn agent_token(&self, agent: &TestAgent) -> String {
+        let response =
+            self.post("/v1/auth/agent-token", None, json!({"api_key": agent.key, "agent_id": agent.id})).await;
+        assert_eq!(response.status, 200, "agent token failed: {}", response.text);
+        response.body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    /// Creates a policy; `extra` is merged into the body.
+    pub async fn grant(
+        &self,
+        token: &str,
+        vault: &str,
+        principal: (&str, &str),
+        pattern: &str,
+        permissions: &[&str],
+        extra: Value,
+    ) -> Response {
+        let mut body = json!({
+            "principal_type": principal.0,
+            "principal_id": principal.1,
+            "secret_path_pattern": pattern,
+            "permissions": permissions,
+        });
+        if let (Some(target), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            target.extend(extra.clone());
+        }
+        self.post(&format!("/v1/vaults/{vault}/policies"), Some(token), body).await
+    }
+
+    /// Invites an email into the org of `token` and signs it up; returns the new member.
+    pub async fn invite_and_join(&self, token: &str, email: &str, role: &str) -> Account {
+        let invited = self.post("/v1/org/invite", Some(token), json!({"email": email, "role": role})).await;
+        assert_eq!(invited.status, 200, "invite failed: {}", invited.text);
+        self.signup(email).await
+    }
+}

@@ -12,7 +12,7 @@ mod http;
 mod postgres;
 
 pub use clock::TestClock;
-pub use http::{Account, Response};
+pub use http::{Account, Response, TestAgent};
 
 use oneclaw_core::Core;
 use oneclaw_server::{App, ServerConfig};

@@ -7,6 +7,7 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod authz;
 mod bad_input;
 mod faults;
 mod health;
