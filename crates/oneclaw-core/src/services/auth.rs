@@ -51,10 +51,13 @@ impl<'a> Auth<'a> {
 
     /// Creates a user and a first session. An invited email joins the inviting org with the
     /// invited role (even when sign-up is closed); anyone else gets an org of their own, as owner.
+    /// With sign-up closed, only invited emails and the first account of an empty server may.
     pub async fn signup(&self, meta: &RequestMeta, account: NewAccount) -> Result<(User, IssuedToken)> {
         let email = normalize_email(&account.email)?;
         let invite = self.deps.store.open_invite(&email).await?;
-        if !self.deps.settings.signup_open && invite.is_none() {
+        // Closed sign-up admits invited emails, and the very first account of an empty server
+        // (someone has to be able to send the first invitation).
+        if !self.deps.settings.signup_open && invite.is_none() && self.deps.store.count_users().await? > 0 {
             return Err(Error::Forbidden(
                 "Sign-up is closed on this server; ask an admin for an invitation".to_owned(),
             ));
@@ -406,7 +409,12 @@ impl<'a> Auth<'a> {
     }
 
     async fn live_user(&self, id: UserId) -> Result<User> {
-        self.deps.store.user(id).await?.ok_or_else(|| Error::Unauthenticated("The account no longer exists".to_owned()))
+        self.deps
+            .store
+            .user(id)
+            .await?
+            .filter(|user| user.disabled_at.is_none())
+            .ok_or_else(|| Error::Unauthenticated("The account no longer exists".to_owned()))
     }
 }
 

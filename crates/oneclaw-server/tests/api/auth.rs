@@ -51,6 +51,7 @@ async fn signup_refuses_duplicates_and_bad_input() {
 #[tokio::test]
 async fn closed_signup_is_refused() {
     let app = spawn_app_with(|config| config.signup = Signup::Closed).await;
+    app.signup("first@example.com").await;
     let response = app.post("/v1/auth/signup", None, json!({"email": "a@b.c", "password": "long enough"})).await;
     assert_eq!(response.status, 403);
     assert!(response.detail().contains("closed"));

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agents;
 mod api_keys;
 mod audit;
 mod auth;
@@ -11,6 +12,8 @@ mod authz;
 mod bad_input;
 mod faults;
 mod health;
+mod policies;
 mod secrets;
+mod team;
 mod tokens;
 mod vaults;
