@@ -14,6 +14,7 @@ mod faults;
 mod health;
 mod policies;
 mod secrets;
+mod shares;
 mod team;
 mod tokens;
 mod vaults;
