@@ -4,6 +4,7 @@ Usage: ONECLAW_COMPAT_BASE_URL=http://127.0.0.1:PORT python test_sdk.py
 Prints one line per check and ends with 'N passed, N failed'; exits 1 if any check failed.
 """
 
+import datetime
 import os
 import sys
 import traceback
@@ -173,6 +174,121 @@ def errors_map_to_sdk_types():
     anonymous = create_client(base_url=BASE)
     denied = anonymous.vaults.list()
     assert denied.meta.status == 401 and denied.error.type == "auth_error", denied.error
+
+
+@check
+def agents_create_list_get_update():
+    client = STATE["client"]
+    vault = ok(client.vaults.create("agent-work"), 201)
+    STATE["agent_vault"] = vault["id"]
+    ok(client.secrets.set(vault["id"], "svc/token", "agent-visible"), 201)
+    ok(client.secrets.set(vault["id"], "private/key", "humans-only"), 201)
+    created = ok(client.agents.create("compat-agent", description="from the SDK", token_ttl_seconds=900), 201)
+    agent, key = created["agent"], created["api_key"]
+    assert key.startswith("ocv_") and agent["name"] == "compat-agent" and agent["is_active"] is True
+    STATE["agent_id"], STATE["agent_key"] = agent["id"], key
+    assert [a["id"] for a in ok(client.agents.list())["agents"]] == [agent["id"]]
+    assert ok(client.agents.get(agent["id"]))["description"] == "from the SDK"
+    updated = ok(client.agents.update(agent["id"], description="updated", token_ttl_seconds=1200))
+    assert updated["description"] == "updated" and updated["token_ttl_seconds"] == 1200
+
+
+@check
+def policies_create_list_update():
+    client, vault = STATE["client"], STATE["agent_vault"]
+    policy = ok(client.policies.create(vault, principal_type="agent", principal_id=STATE["agent_id"], secret_path_pattern="svc/**"), 201)
+    assert policy["permissions"] == ["read"] and policy["secret_path_pattern"] == "svc/**"
+    STATE["policy_id"] = policy["id"]
+    assert [p["id"] for p in ok(client.policies.list(vault))["policies"]] == [policy["id"]]
+    updated = ok(client.policies.update(vault, policy["id"], permissions=["read", "write"]))
+    assert sorted(updated["permissions"]) == ["read", "write"]
+    bad = client.policies.create(vault, principal_type="agent", principal_id=STATE["agent_id"], secret_path_pattern="svc/**", conditions={"weekday": "mon"})
+    assert bad.meta.status == 400, "unknown condition keys are refused"
+
+
+@check
+def agent_client_from_key_without_agent_id():
+    agent = create_client(base_url=BASE, api_key=STATE["agent_key"])
+    got = ok(agent.secrets.get(STATE["agent_vault"], "svc/token"))
+    assert got["value"] == "agent-visible"
+    assert agent.resolved_agent_id == STATE["agent_id"], "the key-only exchange echoes agent_id"
+    denied = agent.secrets.get(STATE["agent_vault"], "private/key")
+    assert denied.meta.status == 403, denied.meta.status
+    me = ok(agent.agents.me())
+    assert me["id"] == STATE["agent_id"]
+
+
+@check
+def agent_client_from_key_with_agent_id():
+    agent = create_client(base_url=BASE, api_key=STATE["agent_key"], agent_id=STATE["agent_id"])
+    ok(agent.secrets.set(STATE["agent_vault"], "svc/written", "by-agent"), 201)
+    assert ok(agent.secrets.get(STATE["agent_vault"], "svc/written"))["created_by"] == "agent:" + STATE["agent_id"]
+    STATE["agent_client"] = agent
+
+
+@check
+def sharing_create_access_lists_revoke():
+    client, vault = STATE["client"], STATE["agent_vault"]
+    secret_id = ok(client.secrets.get(vault, "svc/token"))["id"]
+    expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)).isoformat()
+    link = ok(client.sharing.create(secret_id, recipient_type="anyone_with_link", expires_at=expires, passphrase="compat pass", max_access_count=3), 201)
+    anonymous = create_client(base_url=BASE)
+    assert anonymous.sharing.access(link["id"]).meta.status == 403, "the passphrase is required"
+    opened = ok(anonymous.sharing.access(link["id"], passphrase="compat pass"))
+    assert opened["value"] == "agent-visible" and opened["access_count"] == 1
+    to_agent = ok(client.sharing.create(secret_id, recipient_type="agent", recipient_id=STATE["agent_id"], expires_at=expires), 201)
+    inbound = ok(STATE["agent_client"].sharing.list_inbound())["shares"]
+    assert [s["id"] for s in inbound] == [to_agent["id"]]
+    assert ok(STATE["agent_client"].sharing.access(to_agent["id"]))["value"] == "agent-visible"
+    outbound = ok(client.sharing.list_outbound())["shares"]
+    assert sorted(s["id"] for s in outbound) == sorted([link["id"], to_agent["id"]])
+    r = client.sharing.revoke(link["id"])
+    assert r.error is None and r.meta.status == 204
+    assert anonymous.sharing.access(link["id"], passphrase="compat pass").meta.status == 404
+
+
+@check
+def agents_rotate_key_and_delete():
+    client = STATE["client"]
+    rotated = ok(client.agents.rotate_key(STATE["agent_id"]))
+    assert rotated["api_key"].startswith("ocv_") and rotated["api_key"] != STATE["agent_key"]
+    stale = create_client(base_url=BASE, api_key=STATE["agent_key"], agent_id=STATE["agent_id"])
+    try:
+        stale.secrets.get(STATE["agent_vault"], "svc/token")
+        raise AssertionError("the old key must stop working")
+    except Exception as err:  # the SDK raises when the exchange is refused
+        assert "401" in str(err), err
+    fresh = create_client(base_url=BASE, api_key=rotated["api_key"])
+    assert ok(fresh.secrets.get(STATE["agent_vault"], "svc/token"))["value"] == "agent-visible"
+    r = client.agents.delete(STATE["agent_id"])
+    assert r.error is None and r.meta.status == 204
+    assert client.agents.get(STATE["agent_id"]).meta.status == 404
+
+
+@check
+def policies_delete():
+    client, vault = STATE["client"], STATE["agent_vault"]
+    r = client.policies.delete(vault, STATE["policy_id"])
+    assert r.error is None and r.meta.status == 204
+    assert ok(client.policies.list(vault))["policies"] == []
+
+
+@check
+def org_members_invite_role_remove():
+    client = STATE["client"]
+    invitee = f"invitee-{uuid.uuid4().hex[:8]}@example.com"
+    invited = ok(client.org.invite(invitee, role="member"))
+    assert invited["email"] == invitee
+    r = httpx.post(f"{BASE}/v1/auth/signup", json={"email": invitee, "password": "invitee-password"})
+    assert r.status_code == 200, r.text
+    members = ok(client.org.members())["members"]
+    joined = [m for m in members if m["email"] == invitee]
+    assert len(joined) == 1 and joined[0]["role"] == "member"
+    promoted = ok(client.org.update_member_role(joined[0]["id"], "admin"))
+    assert promoted["role"] == "admin"
+    r = client.org.remove_member(joined[0]["id"])
+    assert r.error is None and r.meta.status == 204
+    assert all(m["email"] != invitee for m in ok(client.org.members())["members"])
 
 
 @check
