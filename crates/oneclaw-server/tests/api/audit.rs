@@ -99,3 +99,47 @@ async fn no_audit_record_holds_a_value_password_or_token() {
         }
     }
 }
+
+#[tokio::test]
+async fn access_model_actions_are_recorded_too() {
+    let app = spawn_app().await;
+    let alice = app.signup("audit-access@example.com").await;
+    let vault = app.create_vault(&alice.token, "v").await;
+    let secret = app.put_secret(&alice.token, &vault, "k", "v").await.body["id"].as_str().unwrap().to_owned();
+    let agent = app.register_agent(&alice.token, "a", json!({})).await;
+    app.grant(&alice.token, &vault, ("agent", &agent.id), "**", &["read"], json!({})).await;
+    let token = app.agent_token(&agent).await;
+    app.get(&format!("/v1/vaults/{vault}/secrets/k"), &token).await;
+    let expires = (app.clock.now_utc() + time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let share = app
+        .post(
+            &format!("/v1/secrets/{secret}/share"),
+            Some(&alice.token),
+            json!({"recipient_type": "anyone_with_link", "expires_at": expires}),
+        )
+        .await;
+    app.call(reqwest::Method::GET, &format!("/v1/share/{}", share.body["id"].as_str().unwrap()), None, None).await;
+    app.post("/v1/org/invite", Some(&alice.token), json!({"email": "new@example.com"})).await;
+    app.call(reqwest::Method::POST, &format!("/v1/agents/{}/rotate-key", agent.id), Some(&alice.token), None).await;
+
+    let events = app.audit_events(&alice).await;
+    let actions: Vec<&str> = events.iter().rev().map(|e| e.action.as_str()).collect();
+    for expected in [
+        "agent.register",
+        "policy.create",
+        "auth.agent_token",
+        "secret.read",
+        "share.create",
+        "share.access",
+        "member.invite",
+        "agent.rotate_key",
+    ] {
+        assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
+    }
+    let agent_read = events.iter().find(|e| e.action == "secret.read" && e.actor_type == "agent").unwrap();
+    assert_eq!(agent_read.actor_id.unwrap().to_string(), agent.id);
+    let anonymous_access = events.iter().find(|e| e.action == "share.access").unwrap();
+    assert_eq!(anonymous_access.actor_type, "anonymous");
+}

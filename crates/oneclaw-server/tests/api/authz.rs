@@ -277,6 +277,12 @@ async fn every_caller_resource_operation_case_holds() {
         200,
     );
 
+    // Tricks that must not carry a reader of dev/** to prod/db.
+    add("encoded traversal", &reader_t, Method::GET, v("dev%2F..%2Fprod%2Fdb"), None, 400);
+    add("doubled slash", &reader_t, Method::GET, v("dev//db"), None, 400);
+    add("case trick", &reader_t, Method::GET, v("DEV/db"), None, 403);
+    add("encoded slash reaches the same path", &reader_t, Method::GET, v("dev%2Fdb"), None, 200);
+
     // Another org: always 404.
     for (who, t) in [("user of another org", &bob.token), ("agent of another org", &bob_agent_t)] {
         add(&format!("{who} reads"), t, Method::GET, v("dev/db"), None, 404);
