@@ -1,9 +1,11 @@
 //! Storage for oneclaw: the `Store` port of `oneclaw-core` on SQLite (the embedded default) and
 //! PostgreSQL (the scale-out path).
 //!
-//! One query set serves both. `sql_impl.rs` holds every statement, written with `$N`
-//! placeholders that both backends accept, and is compiled twice: once inside `sqlite` and once
+//! One query set serves both. The `sql_*.rs` files hold every statement, written with `$N`
+//! placeholders that both backends accept, and are compiled twice: once inside `sqlite` and once
 //! inside `postgres`, each of which names its `Db` type and how a write transaction begins.
+//! `sql_impl.rs` is the read side (`Store`), `sql_tx.rs` the write side (`StoreTx`),
+//! `sql_access.rs` the access-model queries, `sql_rows.rs`/`sql_columns.rs` the row decoders.
 //! Only the DDL differs, so each backend has its own migration folder, embedded in the binary
 //! and applied forward-only at start-up (a database newer than the binary refuses to start).
 

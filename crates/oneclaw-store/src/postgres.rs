@@ -16,8 +16,21 @@ async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static,
 
 // The one query set, compiled here for this backend (see the crate docs).
 #[allow(clippy::duplicate_mod)]
+#[macro_use]
+#[path = "sql_columns.rs"]
+mod sql_columns;
+
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_rows.rs"]
+mod sql_rows;
+
+#[allow(clippy::duplicate_mod)]
 #[path = "sql_impl.rs"]
 mod sql_impl;
+
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_tx.rs"]
+mod sql_tx;
 
 // The access-model queries, compiled here for this backend as well.
 #[allow(clippy::duplicate_mod)]

@@ -2,7 +2,7 @@
 //! once per backend like `sql_impl.rs`, which delegates to these functions.
 
 use super::Db;
-use super::sql_impl::{DbRow, get};
+use super::sql_rows::{DbRow, get};
 use crate::convert::{from_json_text, from_ms, opt_from_ms, principal, to_json_text, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::ids::{AgentId, InviteId, IpRuleId, OrgId, PolicyId, SecretId, ShareId, UserId, VaultId};

@@ -1,0 +1,35 @@
+//! Column lists of the foundation tables, as macros so `concat!` can build whole statements.
+
+macro_rules! user_cols {
+    () => {
+        "id, org_id, email, display_name, password_hash, role, auth_method, email_verified, marketing_emails, \
+         totp_enabled, created_at, disabled_at"
+    };
+}
+macro_rules! vault_cols {
+    () => {
+        "id, org_id, name, description, created_by_type, created_by, created_at, kek_version, owner_user_id"
+    };
+}
+macro_rules! version_cols {
+    () => {
+        "s.id, s.vault_id, s.path, v.version, v.secret_type, v.metadata, v.rotation_policy, v.expires_at, \
+         v.max_access_count, v.access_count, v.is_disabled, v.deleted_at, v.created_by_type, v.created_by, v.created_at"
+    };
+}
+macro_rules! api_key_cols {
+    () => {
+        "id, user_id, org_id, name, key_prefix, digest, scopes, is_active, created_at, expires_at, last_used_at"
+    };
+}
+macro_rules! session_cols {
+    () => {
+        "id, user_id, org_id, refresh_digest, created_at, expires_at, revoked_at"
+    };
+}
+macro_rules! audit_cols {
+    () => {
+        "id, org_id, actor_type, actor_id, action, resource_type, resource_id, details, ip_address, user_agent, \
+         surface, outcome, created_at"
+    };
+}

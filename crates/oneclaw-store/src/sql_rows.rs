@@ -1,0 +1,126 @@
+//! Column lists and row decoders of the foundation tables, shared by `sql_impl.rs`; compiled
+//! once per backend like it.
+
+use super::Db;
+use crate::convert::{from_json_text, from_ms, opt_from_ms, principal};
+use oneclaw_core::audit::{AuditEvent, Outcome};
+use oneclaw_core::ids::{ApiKeyId, AuditEventId, OrgId, SecretId, SessionId, UserId, VaultId};
+use oneclaw_core::model::{ApiKey, Role, SecretVersion, Session, User, Vault};
+use oneclaw_core::{Error, Result};
+use sqlx::Row;
+
+pub(super) type DbRow = <Db as sqlx::Database>::Row;
+
+pub(super) fn get<'r, T>(row: &'r DbRow, column: &str) -> Result<T>
+where
+    T: sqlx::Decode<'r, Db> + sqlx::Type<Db>,
+{
+    row.try_get(column).map_err(|err| Error::Internal(format!("column {column}: {err}")))
+}
+
+pub(super) fn user_from(row: &DbRow) -> Result<User> {
+    let role: String = get(row, "role")?;
+    Ok(User {
+        id: UserId(get(row, "id")?),
+        org_id: OrgId(get(row, "org_id")?),
+        email: get(row, "email")?,
+        display_name: get(row, "display_name")?,
+        password_hash: get(row, "password_hash")?,
+        role: Role::parse(&role).ok_or_else(|| Error::Internal(format!("stored role {role:?}")))?,
+        auth_method: get(row, "auth_method")?,
+        email_verified: get(row, "email_verified")?,
+        marketing_emails: get(row, "marketing_emails")?,
+        totp_enabled: get(row, "totp_enabled")?,
+        created_at: from_ms(get(row, "created_at")?)?,
+        disabled_at: opt_from_ms(get(row, "disabled_at")?)?,
+    })
+}
+
+pub(super) fn vault_from(row: &DbRow) -> Result<Vault> {
+    let kind: String = get(row, "created_by_type")?;
+    Ok(Vault {
+        id: VaultId(get(row, "id")?),
+        org_id: OrgId(get(row, "org_id")?),
+        name: get(row, "name")?,
+        description: get(row, "description")?,
+        created_by: principal(&kind, get(row, "created_by")?)?,
+        owner_user_id: UserId(get(row, "owner_user_id")?),
+        created_at: from_ms(get(row, "created_at")?)?,
+        kek_version: get(row, "kek_version")?,
+    })
+}
+
+pub(super) fn version_from(row: &DbRow) -> Result<SecretVersion> {
+    let kind: String = get(row, "created_by_type")?;
+    let metadata: String = get(row, "metadata")?;
+    let rotation_policy: Option<String> = get(row, "rotation_policy")?;
+    Ok(SecretVersion {
+        secret_id: SecretId(get(row, "id")?),
+        vault_id: VaultId(get(row, "vault_id")?),
+        path: get(row, "path")?,
+        version: get(row, "version")?,
+        secret_type: get(row, "secret_type")?,
+        metadata: from_json_text(&metadata)?,
+        rotation_policy: rotation_policy.as_deref().map(from_json_text).transpose()?,
+        expires_at: opt_from_ms(get(row, "expires_at")?)?,
+        max_access_count: get(row, "max_access_count")?,
+        access_count: get(row, "access_count")?,
+        is_disabled: get(row, "is_disabled")?,
+        deleted_at: opt_from_ms(get(row, "deleted_at")?)?,
+        created_by: principal(&kind, get(row, "created_by")?)?,
+        created_at: from_ms(get(row, "created_at")?)?,
+    })
+}
+
+pub(super) fn api_key_from(row: &DbRow) -> Result<ApiKey> {
+    let scopes: String = get(row, "scopes")?;
+    Ok(ApiKey {
+        id: ApiKeyId(get(row, "id")?),
+        user_id: UserId(get(row, "user_id")?),
+        org_id: OrgId(get(row, "org_id")?),
+        name: get(row, "name")?,
+        key_prefix: get(row, "key_prefix")?,
+        digest: get(row, "digest")?,
+        scopes: serde_json::from_str(&scopes).map_err(|err| Error::Internal(format!("stored scopes: {err}")))?,
+        is_active: get(row, "is_active")?,
+        created_at: from_ms(get(row, "created_at")?)?,
+        expires_at: opt_from_ms(get(row, "expires_at")?)?,
+        last_used_at: opt_from_ms(get(row, "last_used_at")?)?,
+    })
+}
+
+pub(super) fn session_from(row: &DbRow) -> Result<Session> {
+    Ok(Session {
+        id: SessionId(get(row, "id")?),
+        user_id: UserId(get(row, "user_id")?),
+        org_id: OrgId(get(row, "org_id")?),
+        refresh_digest: get(row, "refresh_digest")?,
+        created_at: from_ms(get(row, "created_at")?)?,
+        expires_at: from_ms(get(row, "expires_at")?)?,
+        revoked_at: opt_from_ms(get(row, "revoked_at")?)?,
+    })
+}
+
+pub(super) fn audit_from(row: &DbRow) -> Result<AuditEvent> {
+    let details: String = get(row, "details")?;
+    let outcome: String = get(row, "outcome")?;
+    Ok(AuditEvent {
+        id: AuditEventId(get(row, "id")?),
+        org_id: OrgId(get(row, "org_id")?),
+        actor_type: get(row, "actor_type")?,
+        actor_id: get(row, "actor_id")?,
+        action: get(row, "action")?,
+        resource_type: get(row, "resource_type")?,
+        resource_id: get(row, "resource_id")?,
+        details: from_json_text(&details)?,
+        ip_address: get(row, "ip_address")?,
+        user_agent: get(row, "user_agent")?,
+        surface: get(row, "surface")?,
+        outcome: match outcome.as_str() {
+            "success" => Outcome::Success,
+            "denied" => Outcome::Denied,
+            _ => Outcome::Failure,
+        },
+        created_at: from_ms(get(row, "created_at")?)?,
+    })
+}

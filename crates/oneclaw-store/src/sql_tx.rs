@@ -1,0 +1,491 @@
+//! The write half of the query set: every change, inside one transaction that the domain
+//! commits together with its audit events. Compiled once per backend like `sql_impl.rs`.
+
+use super::sql_access as access;
+use super::sql_rows::get;
+use crate::convert::{to_json_text, to_ms};
+use crate::errors::{conflict_or, db_error};
+use async_trait::async_trait;
+use oneclaw_core::audit::AuditEvent;
+use oneclaw_core::ids::{
+    AgentId, ApiKeyId, InviteId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId,
+};
+use oneclaw_core::model::{
+    Agent, ApiKey, Invite, IpRule, Org, Role, SealedValue, SecretVersion, Session, Share, User, Vault,
+};
+use oneclaw_core::policy::Policy;
+use oneclaw_core::ports::{KekRef, SecretRead, StoreTx};
+use oneclaw_core::{Error, Result};
+use sqlx::Transaction;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::Db;
+use super::sql_rows::version_from;
+
+/// One write transaction of this backend.
+pub(super) struct SqlTx {
+    tx: Transaction<'static, Db>,
+}
+
+impl SqlTx {
+    pub(super) fn new(tx: Transaction<'static, Db>) -> Self {
+        Self { tx }
+    }
+}
+
+#[async_trait]
+impl StoreTx for SqlTx {
+    async fn insert_org(&mut self, org: &Org) -> Result<()> {
+        sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(org.id.0)
+            .bind(&org.name)
+            .bind(to_ms(org.created_at))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn insert_user(&mut self, user: &User) -> Result<()> {
+        sqlx::query(concat!(
+            "INSERT INTO users (",
+            user_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ))
+        .bind(user.id.0)
+        .bind(user.org_id.0)
+        .bind(&user.email)
+        .bind(&user.display_name)
+        .bind(user.password_hash.as_deref())
+        .bind(user.role.as_str())
+        .bind(&user.auth_method)
+        .bind(user.email_verified)
+        .bind(user.marketing_emails)
+        .bind(user.totp_enabled)
+        .bind(to_ms(user.created_at))
+        .bind(user.disabled_at.map(to_ms))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_or("An account with this email already exists"))?;
+        Ok(())
+    }
+
+    async fn update_user_profile(&mut self, id: UserId, display_name: &str, marketing_emails: bool) -> Result<()> {
+        sqlx::query("UPDATE users SET display_name = $2, marketing_emails = $3 WHERE id = $1")
+            .bind(id.0)
+            .bind(display_name)
+            .bind(marketing_emails)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn update_password(&mut self, id: UserId, phc: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(phc)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn insert_vault(&mut self, vault: &Vault, kek: &KekRef) -> Result<()> {
+        sqlx::query(concat!("INSERT INTO vaults (", vault_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+            .bind(vault.id.0)
+            .bind(vault.org_id.0)
+            .bind(&vault.name)
+            .bind(&vault.description)
+            .bind(vault.created_by.kind.as_str())
+            .bind(vault.created_by.id)
+            .bind(to_ms(vault.created_at))
+            .bind(vault.kek_version)
+            .bind(vault.owner_user_id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(conflict_or("A vault with this name already exists"))?;
+        sqlx::query(
+            "INSERT INTO vault_keys (vault_id, version, provider, handle, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(kek.vault_id.0)
+        .bind(kek.version)
+        .bind(&kek.provider)
+        .bind(&kek.handle)
+        .bind(to_ms(vault.created_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn delete_vault(&mut self, org: OrgId, id: VaultId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM vaults WHERE id = $1 AND org_id = $2")
+            .bind(id.0)
+            .bind(org.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn next_secret_version(
+        &mut self,
+        vault: VaultId,
+        path: &str,
+        now: OffsetDateTime,
+    ) -> Result<(SecretId, i64)> {
+        let row = sqlx::query(
+            "INSERT INTO secrets (id, vault_id, path, current_version, deleted_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, 1, NULL, $4, $4) \
+             ON CONFLICT (vault_id, path) DO UPDATE SET current_version = secrets.current_version + 1, \
+             deleted_at = NULL, updated_at = excluded.updated_at \
+             RETURNING id, current_version",
+        )
+        .bind(SecretId::generate().0)
+        .bind(vault.0)
+        .bind(path)
+        .bind(to_ms(now))
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok((SecretId(get(&row, "id")?), get(&row, "current_version")?))
+    }
+
+    async fn insert_secret_version(&mut self, version: &SecretVersion, sealed: &SealedValue) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO secret_versions (secret_id, version, secret_type, metadata, rotation_policy, expires_at, \
+             max_access_count, access_count, is_disabled, deleted_at, created_by_type, created_by, created_at, \
+             ciphertext, wrapped_dek, kek_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(version.secret_id.0)
+        .bind(version.version)
+        .bind(&version.secret_type)
+        .bind(to_json_text(&version.metadata))
+        .bind(version.rotation_policy.as_ref().map(to_json_text))
+        .bind(version.expires_at.map(to_ms))
+        .bind(version.max_access_count)
+        .bind(version.access_count)
+        .bind(version.is_disabled)
+        .bind(version.deleted_at.map(to_ms))
+        .bind(version.created_by.kind.as_str())
+        .bind(version.created_by.id)
+        .bind(to_ms(version.created_at))
+        .bind(&sealed.ciphertext)
+        .bind(&sealed.wrapped_dek)
+        .bind(sealed.kek_version)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn secret_for_read(
+        &mut self,
+        vault: VaultId,
+        path: &str,
+        version: Option<i64>,
+    ) -> Result<Option<SecretRead>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            version_cols!(),
+            ", v.ciphertext, v.wrapped_dek, v.kek_version, k.provider, k.handle \
+             FROM secrets s \
+             JOIN secret_versions v ON v.secret_id = s.id AND v.version = COALESCE($3, s.current_version) \
+             JOIN vault_keys k ON k.vault_id = s.vault_id AND k.version = v.kek_version \
+             WHERE s.vault_id = $1 AND s.path = $2"
+        ))
+        .bind(vault.0)
+        .bind(path)
+        .bind(version)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let kek_version: i64 = get(&row, "kek_version")?;
+        Ok(Some(SecretRead {
+            version: version_from(&row)?,
+            sealed: SealedValue {
+                ciphertext: get(&row, "ciphertext")?,
+                wrapped_dek: get(&row, "wrapped_dek")?,
+                kek_version,
+            },
+            kek: KekRef {
+                vault_id: vault,
+                version: kek_version,
+                provider: get(&row, "provider")?,
+                handle: get(&row, "handle")?,
+            },
+        }))
+    }
+
+    async fn count_secret_access(&mut self, secret: SecretId, version: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE secret_versions SET access_count = access_count + 1 \
+             WHERE secret_id = $1 AND version = $2 AND (max_access_count IS NULL OR access_count < max_access_count)",
+        )
+        .bind(secret.0)
+        .bind(version)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn soft_delete_secret(&mut self, vault: VaultId, path: &str, now: OffsetDateTime) -> Result<bool> {
+        let id: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE secrets SET deleted_at = $3, updated_at = $3 \
+             WHERE vault_id = $1 AND path = $2 AND deleted_at IS NULL RETURNING id",
+        )
+        .bind(vault.0)
+        .bind(path)
+        .bind(to_ms(now))
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        let Some(id) = id else { return Ok(false) };
+        sqlx::query("UPDATE secret_versions SET deleted_at = $2 WHERE secret_id = $1 AND deleted_at IS NULL")
+            .bind(id)
+            .bind(to_ms(now))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn disable_secret_version(&mut self, vault: VaultId, path: &str, version: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE secret_versions SET is_disabled = TRUE \
+             WHERE version = $3 AND secret_id = (SELECT id FROM secrets WHERE vault_id = $1 AND path = $2)",
+        )
+        .bind(vault.0)
+        .bind(path)
+        .bind(version)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_api_key(&mut self, key: &ApiKey) -> Result<()> {
+        let scopes = serde_json::to_string(&key.scopes).map_err(|err| Error::Internal(format!("scopes: {err}")))?;
+        sqlx::query(concat!(
+            "INSERT INTO api_keys (",
+            api_key_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(key.id.0)
+        .bind(key.user_id.0)
+        .bind(key.org_id.0)
+        .bind(&key.name)
+        .bind(&key.key_prefix)
+        .bind(&key.digest)
+        .bind(scopes)
+        .bind(key.is_active)
+        .bind(to_ms(key.created_at))
+        .bind(key.expires_at.map(to_ms))
+        .bind(key.last_used_at.map(to_ms))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn deactivate_api_key(&mut self, user: UserId, id: ApiKeyId) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE api_keys SET is_active = FALSE WHERE id = $1 AND user_id = $2 AND is_active = TRUE")
+                .bind(id.0)
+                .bind(user.0)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn touch_api_key(&mut self, id: ApiKeyId, now: OffsetDateTime) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(to_ms(now))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn insert_session(&mut self, session: &Session) -> Result<()> {
+        sqlx::query(concat!("INSERT INTO sessions (", session_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            .bind(session.id.0)
+            .bind(session.user_id.0)
+            .bind(session.org_id.0)
+            .bind(session.refresh_digest.as_deref())
+            .bind(to_ms(session.created_at))
+            .bind(to_ms(session.expires_at))
+            .bind(session.revoked_at.map(to_ms))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn rotate_refresh_token(
+        &mut self,
+        id: SessionId,
+        old: &[u8],
+        new: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET refresh_digest = $3, expires_at = $4 \
+             WHERE id = $1 AND refresh_digest = $2 AND revoked_at IS NULL",
+        )
+        .bind(id.0)
+        .bind(old)
+        .bind(new)
+        .bind(to_ms(expires_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn revoke_session(&mut self, id: SessionId, now: OffsetDateTime) -> Result<()> {
+        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id.0)
+            .bind(to_ms(now))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn revoke_user_sessions(&mut self, user: UserId, now: OffsetDateTime) -> Result<Vec<(Uuid, i64)>> {
+        let rows = sqlx::query(
+            "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+             RETURNING id, expires_at",
+        )
+        .bind(user.0)
+        .bind(to_ms(now))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(|row| Ok((get(row, "id")?, get::<i64>(row, "expires_at")? / 1000))).collect()
+    }
+
+    async fn revoke_token(&mut self, jti: Uuid, forget_after: i64) -> Result<()> {
+        sqlx::query("INSERT INTO revoked_tokens (jti, forget_after) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+            .bind(jti)
+            .bind(forget_after.saturating_mul(1000))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn insert_system_secret(&mut self, purpose: &str, sealed: &[u8], now: OffsetDateTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO system_secrets (purpose, sealed, created_at) VALUES ($1, $2, $3) ON CONFLICT (purpose) DO NOTHING",
+        )
+        .bind(purpose)
+        .bind(sealed)
+        .bind(to_ms(now))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn update_user_role(&mut self, id: UserId, role: Role) -> Result<()> {
+        access::update_user_role(&mut self.tx, id, role).await
+    }
+
+    async fn disable_user(&mut self, id: UserId, now: OffsetDateTime) -> Result<()> {
+        access::set_user_disabled(&mut self.tx, id, Some(now), None).await
+    }
+
+    async fn enable_user(&mut self, id: UserId, role: Role) -> Result<()> {
+        access::set_user_disabled(&mut self.tx, id, None, Some(role)).await
+    }
+
+    async fn insert_invite(&mut self, invite: &Invite) -> Result<()> {
+        access::insert_invite(&mut self.tx, invite).await
+    }
+
+    async fn accept_invite(&mut self, invite: InviteId, now: OffsetDateTime) -> Result<()> {
+        access::accept_invite(&mut self.tx, invite, now).await
+    }
+
+    async fn insert_agent(&mut self, agent: &Agent) -> Result<()> {
+        access::upsert_agent(&mut self.tx, agent, true).await
+    }
+
+    async fn update_agent(&mut self, agent: &Agent) -> Result<()> {
+        access::upsert_agent(&mut self.tx, agent, false).await
+    }
+
+    async fn touch_agent(&mut self, id: AgentId, now: OffsetDateTime) -> Result<()> {
+        access::touch_agent(&mut self.tx, id, now).await
+    }
+
+    async fn insert_policy(&mut self, policy: &Policy) -> Result<()> {
+        access::upsert_policy(&mut self.tx, policy, true).await
+    }
+
+    async fn update_policy(&mut self, policy: &Policy) -> Result<()> {
+        access::upsert_policy(&mut self.tx, policy, false).await
+    }
+
+    async fn delete_policy(&mut self, vault: VaultId, id: PolicyId) -> Result<bool> {
+        access::delete_policy(&mut self.tx, vault, id).await
+    }
+
+    async fn insert_ip_rule(&mut self, rule: &IpRule) -> Result<()> {
+        access::insert_ip_rule(&mut self.tx, rule).await
+    }
+
+    async fn delete_ip_rule(&mut self, org: OrgId, id: IpRuleId) -> Result<bool> {
+        access::delete_ip_rule(&mut self.tx, org, id).await
+    }
+
+    async fn insert_share(&mut self, share: &Share) -> Result<()> {
+        access::insert_share(&mut self.tx, share).await
+    }
+
+    async fn update_share(&mut self, share: &Share) -> Result<()> {
+        access::update_share(&mut self.tx, share).await
+    }
+
+    async fn count_share_access(&mut self, id: ShareId) -> Result<bool> {
+        access::count_share_access(&mut self.tx, id).await
+    }
+
+    async fn append_audit(&mut self, event: &AuditEvent) -> Result<()> {
+        sqlx::query(concat!(
+            "INSERT INTO audit_events (",
+            audit_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(event.id.0)
+        .bind(event.org_id.0)
+        .bind(&event.actor_type)
+        .bind(event.actor_id)
+        .bind(&event.action)
+        .bind(&event.resource_type)
+        .bind(event.resource_id.as_deref())
+        .bind(to_json_text(&event.details))
+        .bind(event.ip_address.as_deref())
+        .bind(event.user_agent.as_deref())
+        .bind(&event.surface)
+        .bind(event.outcome.as_str())
+        .bind(to_ms(event.created_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await.map_err(db_error)
+    }
+}
