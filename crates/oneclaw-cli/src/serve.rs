@@ -40,6 +40,12 @@ pub struct ServeArgs {
     /// text or json [default: text].
     #[arg(long)]
     pub log_format: Option<String>,
+    /// Seconds between signed audit checkpoints [default: 60].
+    #[arg(long)]
+    pub audit_checkpoint_seconds: Option<String>,
+    /// Seconds before a request is abandoned with 503 [default: 30].
+    #[arg(long)]
+    pub request_timeout_seconds: Option<String>,
 }
 
 impl ServeArgs {
@@ -60,6 +66,8 @@ impl ServeArgs {
             .with_flag("max_body_bytes", self.max_body_bytes)?
             .with_flag("access_token_ttl_seconds", self.access_token_ttl_seconds)?
             .with_flag("log_format", self.log_format)?
+            .with_flag("audit_checkpoint_seconds", self.audit_checkpoint_seconds)?
+            .with_flag("request_timeout_seconds", self.request_timeout_seconds)?
             .build()
     }
 }

@@ -12,6 +12,8 @@ use zeroize::Zeroizing;
 
 /// Purpose name of the Ed25519 seed that signs access tokens.
 pub const JWT_SIGNING_SEED: &str = "jwt-signing-seed";
+/// Purpose name of the Ed25519 seed that signs audit checkpoints.
+pub const AUDIT_CHECKPOINT_SEED: &str = "audit-checkpoint-seed";
 /// Purpose name of the HMAC key that digests API keys and refresh tokens.
 pub const CREDENTIAL_PEPPER: &str = "credential-pepper";
 

@@ -3,8 +3,6 @@
 //! Only `EdDSA` is accepted on verification, so `alg: none`, HMAC-confusion and tokens signed
 //! with any other key fail. Expiry is checked by the domain against its clock, not here.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -12,7 +10,6 @@ use oneclaw_core::ports::{TokenSigner, VerifyingKeyInfo};
 use oneclaw_core::tokens::Claims;
 use oneclaw_core::{Error, Result};
 use oneclaw_types::SecretString;
-use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use zeroize::Zeroizing;
 
@@ -49,7 +46,7 @@ impl Ed25519Signer {
             .to_pkcs8_der()
             .map_err(|err| Error::Internal(format!("cannot encode the JWT signing key: {err}")))?;
         let public_key = signing.verifying_key().to_bytes().to_vec();
-        let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(&public_key)[..12]);
+        let kid = crate::jwt_key_id(&public_key);
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.clone());
         let mut validation = Validation::new(Algorithm::EdDSA);
@@ -89,6 +86,8 @@ impl TokenSigner for Ed25519Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use uuid::Uuid;
 
     fn claims() -> Claims {

@@ -9,12 +9,21 @@
 //! Key material lives in `Zeroizing` buffers and never appears in `Debug` output or errors.
 
 mod aead;
+pub mod checkpoint;
 pub mod envelope;
 pub mod hasher;
 pub mod jwt;
 pub mod local_keyring;
 
+pub use checkpoint::Ed25519ChainSigner;
 pub use envelope::Envelope;
 pub use hasher::Argon2Hasher;
 pub use jwt::Ed25519Signer;
 pub use local_keyring::{LocalKeyring, MasterKey};
+
+/// A short id for a public key: URL-safe base64 of the first 12 bytes of its SHA-256.
+pub(crate) fn jwt_key_id(public_key: &[u8]) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&sha2::Sha256::digest(public_key)[..12])
+}

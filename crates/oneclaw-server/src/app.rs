@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, header};
 use oneclaw_core::clock::Clock;
 use oneclaw_core::ports::KeyProvider;
 use oneclaw_core::{Core, CoreSettings, Deps, Error, Result, system};
-use oneclaw_crypto::{Argon2Hasher, Ed25519Signer, Envelope, LocalKeyring, MasterKey};
+use oneclaw_crypto::{Argon2Hasher, Ed25519ChainSigner, Ed25519Signer, Envelope, LocalKeyring, MasterKey};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -25,6 +25,7 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     core: Core,
+    checkpoint_every: std::time::Duration,
 }
 
 impl App {
@@ -46,7 +47,16 @@ impl App {
                 Ed25519Signer::generate_seed()
             })
             .await?;
+        let checkpoint_seed = system::load_or_create(
+            store.as_ref(),
+            keys.as_ref(),
+            clock.as_ref(),
+            system::AUDIT_CHECKPOINT_SEED,
+            Ed25519Signer::generate_seed,
+        )
+        .await?;
         let deps = Deps {
+            chain_signer: Arc::new(Ed25519ChainSigner::from_seed(&checkpoint_seed)?),
             cipher: Arc::new(Envelope::new(keys.clone())),
             tokens: Arc::new(Ed25519Signer::from_seed(&seed)?),
             hasher: Arc::new(Argon2Hasher::new(pepper)?),
@@ -63,8 +73,9 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|err| Error::Unavailable(format!("cannot listen on {}: {err}", config.listen)))?;
-        let router = router(AppState { core: core.clone() }, config.max_body_bytes);
-        Ok(Self { listener, router, core })
+        let router = router(AppState { core: core.clone() }, config);
+        let checkpoint_every = std::time::Duration::from_secs(config.audit_checkpoint_secs);
+        Ok(Self { listener, router, core, checkpoint_every })
     }
 
     /// The address actually bound (useful with port 0).
@@ -91,10 +102,23 @@ impl App {
                 }
             }
         });
+        let core = self.core.clone();
+        let checkpoint_every = self.checkpoint_every;
+        let checkpoints = tokio::spawn(async move {
+            let mut every = tokio::time::interval(checkpoint_every);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Err(err) = core.audit().checkpoint_all().await {
+                    tracing::warn!(error = %err, "could not sign audit checkpoints");
+                }
+            }
+        });
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         sync.abort();
+        checkpoints.abort();
         served
     }
 }
@@ -140,10 +164,15 @@ fn key_provider(config: &ServerConfig) -> Result<Arc<dyn KeyProvider>> {
 }
 
 /// The HTTP router with its middleware.
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+pub fn router(state: AppState, config: &ServerConfig) -> Router {
     routes::router()
         .with_state(state)
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        // A stalled dependency fails the request (503) instead of hanging it.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            std::time::Duration::from_secs(config.request_timeout_secs),
+        ))
         // Answers may carry secret values: no cache anywhere may keep them.
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -40,6 +40,10 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     pub access_token_ttl_secs: i64,
     pub log_format: LogFormat,
+    /// How often every org's audit chain head is signed as a checkpoint.
+    pub audit_checkpoint_secs: u64,
+    /// How long a request may take before it is answered 503.
+    pub request_timeout_secs: u64,
 }
 
 /// One setting: its TOML key, its environment variable, its flag, and what it means.
@@ -63,6 +67,16 @@ const SETTINGS: &[Setting] = &[
         flag: "--access-token-ttl-seconds",
     },
     Setting { key: "log_format", env: "ONECLAW_LOG_FORMAT", flag: "--log-format" },
+    Setting {
+        key: "audit_checkpoint_seconds",
+        env: "ONECLAW_AUDIT_CHECKPOINT_SECONDS",
+        flag: "--audit-checkpoint-seconds",
+    },
+    Setting {
+        key: "request_timeout_seconds",
+        env: "ONECLAW_REQUEST_TIMEOUT_SECONDS",
+        flag: "--request-timeout-seconds",
+    },
 ];
 
 /// `ONECLAW_*` variables that belong to other commands (clients, the MCP server, tests) and
@@ -177,6 +191,8 @@ impl ConfigSources {
             log_format: self
                 .choice("log_format", &[("text", LogFormat::Text), ("json", LogFormat::Json)])?
                 .unwrap_or(LogFormat::Text),
+            audit_checkpoint_secs: self.bounded("audit_checkpoint_seconds", 1, 86_400)?.unwrap_or(60),
+            request_timeout_secs: self.bounded("request_timeout_seconds", 1, 3600)?.unwrap_or(30),
         })
     }
 
@@ -245,6 +261,8 @@ impl ServerConfig {
             max_body_bytes: 1024 * 1024,
             access_token_ttl_secs: 900,
             log_format: LogFormat::Text,
+            audit_checkpoint_secs: 60,
+            request_timeout_secs: 30,
         }
     }
 }

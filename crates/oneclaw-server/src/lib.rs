@@ -8,7 +8,7 @@ pub mod app;
 pub mod config;
 pub mod error;
 pub mod extract;
-mod routes;
+pub mod routes;
 pub mod state;
 mod views;
 

@@ -9,12 +9,14 @@ use std::borrow::Cow;
 const SQLITE: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, "access model", include_str!("../migrations/sqlite/0002_access_model.sql")),
+    (3, "audit chain", include_str!("../migrations/sqlite/0003_audit_chain.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
     (2, "access model", include_str!("../migrations/postgres/0002_access_model.sql")),
+    (3, "audit chain", include_str!("../migrations/postgres/0003_audit_chain.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

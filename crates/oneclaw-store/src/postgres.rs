@@ -9,6 +9,8 @@ use std::time::Duration;
 
 type Db = sqlx::Postgres;
 const BACKEND: &str = "postgres";
+/// Reads an org's audit chain head inside a write transaction, locking the row so concurrent writers queue.
+const SELECT_HEAD_FOR_APPEND: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1 FOR UPDATE";
 
 async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>> {
     pool.begin().await.map_err(db_error)
@@ -32,6 +34,10 @@ mod sql_impl;
 #[path = "sql_tx.rs"]
 mod sql_tx;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_audit.rs"]
+mod sql_audit;
+
 // The access-model queries, compiled here for this backend as well.
 #[allow(clippy::duplicate_mod)]
 #[path = "sql_access.rs"]
@@ -53,6 +59,8 @@ impl PgStore {
             .await
             .map_err(db_error)?;
         migrator().run(&pool).await.map_err(migrate_error)?;
-        Ok(sql_impl::SqlStore::new(pool))
+        let store = sql_impl::SqlStore::new(pool);
+        store.chain_legacy_audit().await?;
+        Ok(store)
     }
 }

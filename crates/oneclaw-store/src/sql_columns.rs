@@ -30,6 +30,6 @@ macro_rules! session_cols {
 macro_rules! audit_cols {
     () => {
         "id, org_id, actor_type, actor_id, action, resource_type, resource_id, details, ip_address, user_agent, \
-         surface, outcome, created_at"
+         surface, outcome, created_at, seq, prev_hash, hash"
     };
 }

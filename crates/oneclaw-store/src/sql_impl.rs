@@ -10,6 +10,8 @@ use crate::errors::db_error;
 use async_trait::async_trait;
 use oneclaw_core::Result;
 use oneclaw_core::audit::AuditEvent;
+use oneclaw_core::audit::chain::Head;
+use oneclaw_core::audit::verify::Checkpoint;
 use oneclaw_core::ids::{AgentId, OrgId, SecretId, SessionId, ShareId, UserId, VaultId};
 use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
@@ -28,6 +30,12 @@ pub struct SqlStore {
 impl SqlStore {
     pub(super) fn new(pool: Pool<Db>) -> Self {
         Self { pool }
+    }
+
+    /// Chains audit events written before the chain existed (a no-op once done).
+    pub(super) async fn chain_legacy_audit(&self) -> Result<()> {
+        let pool = self.pool.clone();
+        super::sql_audit::chain_legacy_events(&self.pool, async || begin_write(&pool).await).await
     }
 
     /// The pool, for tests and maintenance commands that need raw access.
@@ -204,7 +212,7 @@ impl Store for SqlStore {
             " FROM audit_events WHERE org_id = $1 \
              AND ($2 IS NULL OR resource_id = $2) AND ($3 IS NULL OR actor_id = $3) AND ($4 IS NULL OR action = $4) \
              AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at <= $6) \
-             ORDER BY created_at DESC, id DESC LIMIT $7 OFFSET $8"
+             ORDER BY seq DESC LIMIT $7 OFFSET $8"
         ))
         .bind(org.0)
         .bind(query.resource_id.as_deref())
@@ -218,6 +226,26 @@ impl Store for SqlStore {
         .await
         .map_err(db_error)?;
         rows.iter().map(audit_from).collect()
+    }
+
+    async fn audit_head(&self, org: OrgId) -> Result<Head> {
+        super::sql_audit::head(&self.pool, org).await
+    }
+
+    async fn audit_heads(&self) -> Result<Vec<(OrgId, Head)>> {
+        super::sql_audit::heads(&self.pool).await
+    }
+
+    async fn audit_chain(&self, org: OrgId, after_seq: i64, limit: i64) -> Result<Vec<AuditEvent>> {
+        super::sql_audit::chain(&self.pool, org, after_seq, limit).await
+    }
+
+    async fn audit_link_at(&self, org: OrgId, seq: i64) -> Result<Option<Head>> {
+        super::sql_audit::link_at(&self.pool, org, seq).await
+    }
+
+    async fn audit_checkpoints(&self, org: OrgId) -> Result<Vec<Checkpoint>> {
+        super::sql_audit::checkpoints(&self.pool, org).await
     }
 
     async fn org_members(&self, org: OrgId) -> Result<Vec<User>> {

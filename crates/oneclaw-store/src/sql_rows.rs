@@ -3,6 +3,7 @@
 
 use super::Db;
 use crate::convert::{from_json_text, from_ms, opt_from_ms, principal};
+use oneclaw_core::audit::chain::Link;
 use oneclaw_core::audit::{AuditEvent, Outcome};
 use oneclaw_core::ids::{ApiKeyId, AuditEventId, OrgId, SecretId, SessionId, UserId, VaultId};
 use oneclaw_core::model::{ApiKey, Role, SecretVersion, Session, User, Vault};
@@ -122,5 +123,20 @@ pub(super) fn audit_from(row: &DbRow) -> Result<AuditEvent> {
             _ => Outcome::Failure,
         },
         created_at: from_ms(get(row, "created_at")?)?,
+        link: link_from(row)?,
     })
+}
+
+fn link_from(row: &DbRow) -> Result<Option<Link>> {
+    let seq: Option<i64> = get(row, "seq")?;
+    let prev: Option<Vec<u8>> = get(row, "prev_hash")?;
+    let hash: Option<Vec<u8>> = get(row, "hash")?;
+    match (seq, prev, hash) {
+        (Some(seq), Some(prev), Some(hash)) => Ok(Some(Link {
+            seq,
+            prev_hash: prev.try_into().map_err(|_| Error::Internal("stored prev_hash is not 32 bytes".to_owned()))?,
+            hash: hash.try_into().map_err(|_| Error::Internal("stored hash is not 32 bytes".to_owned()))?,
+        })),
+        _ => Ok(None),
+    }
 }

@@ -7,6 +7,7 @@ use crate::convert::{to_json_text, to_ms};
 use crate::errors::{conflict_or, db_error};
 use async_trait::async_trait;
 use oneclaw_core::audit::AuditEvent;
+use oneclaw_core::audit::verify::Checkpoint;
 use oneclaw_core::ids::{
     AgentId, ApiKeyId, InviteId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId,
 };
@@ -461,28 +462,11 @@ impl StoreTx for SqlTx {
     }
 
     async fn append_audit(&mut self, event: &AuditEvent) -> Result<()> {
-        sqlx::query(concat!(
-            "INSERT INTO audit_events (",
-            audit_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        ))
-        .bind(event.id.0)
-        .bind(event.org_id.0)
-        .bind(&event.actor_type)
-        .bind(event.actor_id)
-        .bind(&event.action)
-        .bind(&event.resource_type)
-        .bind(event.resource_id.as_deref())
-        .bind(to_json_text(&event.details))
-        .bind(event.ip_address.as_deref())
-        .bind(event.user_agent.as_deref())
-        .bind(&event.surface)
-        .bind(event.outcome.as_str())
-        .bind(to_ms(event.created_at))
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+        super::sql_audit::append(&mut self.tx, event).await
+    }
+
+    async fn insert_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()> {
+        super::sql_audit::insert_checkpoint(&mut self.tx, checkpoint).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

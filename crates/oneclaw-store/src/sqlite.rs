@@ -11,6 +11,8 @@ use std::time::Duration;
 
 type Db = sqlx::Sqlite;
 const BACKEND: &str = "sqlite";
+/// Reads an org's audit chain head inside a write transaction (SQLite writers already hold the database lock).
+const SELECT_HEAD_FOR_APPEND: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1";
 
 async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>> {
     pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)
@@ -33,6 +35,10 @@ mod sql_impl;
 #[allow(clippy::duplicate_mod)]
 #[path = "sql_tx.rs"]
 mod sql_tx;
+
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_audit.rs"]
+mod sql_audit;
 
 // The access-model queries, compiled here for this backend as well.
 #[allow(clippy::duplicate_mod)]
@@ -64,6 +70,8 @@ impl SqliteStore {
             .await
             .map_err(db_error)?;
         migrator().run(&pool).await.map_err(migrate_error)?;
-        Ok(sql_impl::SqlStore::new(pool))
+        let store = sql_impl::SqlStore::new(pool);
+        store.chain_legacy_audit().await?;
+        Ok(store)
     }
 }

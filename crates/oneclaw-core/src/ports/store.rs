@@ -4,6 +4,8 @@
 
 use crate::Result;
 use crate::audit::AuditEvent;
+use crate::audit::chain::Head;
+use crate::audit::verify::Checkpoint;
 use crate::ids::{AgentId, ApiKeyId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId};
 use crate::model::{Agent, ApiKey, Invite, IpRule, Org, Role, SealedValue, SecretVersion, Session, Share, User, Vault};
 use crate::path::PathPrefix;
@@ -71,6 +73,15 @@ pub trait Store: Send + Sync + 'static {
     async fn system_secret(&self, purpose: &str) -> Result<Option<Vec<u8>>>;
 
     async fn audit_events(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    /// The org's audit chain head.
+    async fn audit_head(&self, org: OrgId) -> Result<Head>;
+    /// Every org's audit chain head (the nil org holds events of no org).
+    async fn audit_heads(&self) -> Result<Vec<(OrgId, Head)>>;
+    /// Up to `limit` events of the org's chain after `after_seq`, in chain order.
+    async fn audit_chain(&self, org: OrgId, after_seq: i64, limit: i64) -> Result<Vec<AuditEvent>>;
+    /// The (seq, hash) of the event at `seq`, as stored.
+    async fn audit_link_at(&self, org: OrgId, seq: i64) -> Result<Option<Head>>;
+    async fn audit_checkpoints(&self, org: OrgId) -> Result<Vec<Checkpoint>>;
 
     /// Active (not removed) members of an org, oldest first.
     async fn org_members(&self, org: OrgId) -> Result<Vec<User>>;
@@ -177,7 +188,9 @@ pub trait StoreTx: Send {
     /// Counts one access against the limit; false when it was already used up.
     async fn count_share_access(&mut self, id: ShareId) -> Result<bool>;
 
+    /// Appends an event to its org's hash chain (locking the org's chain head).
     async fn append_audit(&mut self, event: &AuditEvent) -> Result<()>;
+    async fn insert_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()>;
 
     /// Commits. Only `services::Change` calls this, after appending the audit events.
     async fn commit(self: Box<Self>) -> Result<()>;

@@ -4,6 +4,7 @@
 mod access;
 mod agents;
 mod api_keys;
+mod audit;
 mod auth;
 pub(crate) mod change;
 mod generate;
@@ -16,6 +17,7 @@ mod vaults;
 
 pub use agents::{AgentSettings, AgentToken, Agents, DEFAULT_AGENT_TTL_SECS};
 pub use api_keys::{ApiKeys, CreatedApiKey};
+pub use audit::{Audit, MAX_PAGE};
 pub use auth::{Auth, IssuedToken, NewAccount};
 pub use generate::Charset;
 pub use ip_rules::{IpRuleCache, IpRules};
@@ -26,6 +28,7 @@ pub use team::Team;
 pub use vaults::Vaults;
 
 use crate::Result;
+use crate::audit::verify::ChainSigner;
 use crate::clock::Clock;
 use crate::ports::{CredentialHasher, KeyProvider, SecretCipher, Store, TokenSigner};
 use crate::revocation::RevocationList;
@@ -63,6 +66,8 @@ pub struct Deps {
     pub tokens: Arc<dyn TokenSigner>,
     pub hasher: Arc<dyn CredentialHasher>,
     pub clock: Arc<dyn Clock>,
+    /// Signs audit checkpoints with a key held by the key provider.
+    pub chain_signer: Arc<dyn ChainSigner>,
     pub settings: CoreSettings,
 }
 
@@ -127,6 +132,11 @@ impl Core {
     /// Org IP rules.
     pub fn ip_rules(&self) -> IpRules<'_> {
         IpRules::new(&self.inner.deps, &self.inner.ip_rules)
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> Audit<'_> {
+        Audit::new(&self.inner.deps)
     }
 
     /// Shares.

@@ -3,6 +3,7 @@
 
 mod agents;
 mod api_keys;
+pub mod audit;
 mod auth;
 mod health;
 mod org;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(policies::routes())
         .merge(org::routes())
         .merge(shares::routes())
+        .merge(audit::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

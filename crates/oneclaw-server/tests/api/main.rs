@@ -7,6 +7,7 @@
 mod agents;
 mod api_keys;
 mod audit;
+mod audit_chain;
 mod auth;
 mod authz;
 mod bad_input;

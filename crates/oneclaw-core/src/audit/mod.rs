@@ -1,5 +1,13 @@
 //! Audit events: what every action leaves behind. Details carry ids, paths and versions, never a
 //! value, key, token or password (the builders here take no such argument).
+//!
+//! Each org's events form a hash chain (`chain`): an event's hash covers a canonical encoding of
+//! its fields and the previous event's hash, so changing, removing, inserting or reordering
+//! events breaks it. Signed checkpoints of the chain head (`verify`) catch a rewrite of the whole
+//! chain by someone with database access.
+
+pub mod chain;
+pub mod verify;
 
 use crate::ids::{AuditEventId, OrgId};
 use crate::principal::{Caller, PrincipalRef, RequestMeta};
@@ -15,6 +23,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "success" => Self::Success,
+            "denied" => Self::Denied,
+            _ => Self::Failure,
+        }
+    }
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -86,6 +103,8 @@ pub struct AuditEvent {
     pub surface: String,
     pub outcome: Outcome,
     pub created_at: OffsetDateTime,
+    /// The event's place in its org's chain; `None` until the store appends it.
+    pub link: Option<chain::Link>,
 }
 
 impl AuditEvent {
@@ -139,6 +158,7 @@ impl AuditEvent {
             surface: meta.surface.as_str().to_owned(),
             outcome: Outcome::Success,
             created_at: now,
+            link: None,
         }
     }
 

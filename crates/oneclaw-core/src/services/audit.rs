@@ -1,0 +1,132 @@
+//! Reading and verifying the audit log, and signing checkpoints of every org's chain.
+
+use super::Deps;
+use super::change::Change;
+use crate::audit::AuditEvent;
+use crate::audit::chain::Head;
+use crate::audit::verify::{Chain, Checkpoint, Report, verify};
+use crate::ids::OrgId;
+use crate::ports::AuditQuery;
+use crate::principal::Caller;
+use crate::{Error, Result};
+use time::OffsetDateTime;
+
+/// Largest page of events.
+pub const MAX_PAGE: i64 = 1000;
+/// Events read per round trip while verifying.
+const VERIFY_BATCH: i64 = 5000;
+
+/// Audit service.
+pub struct Audit<'a> {
+    deps: &'a Deps,
+}
+
+impl<'a> Audit<'a> {
+    pub(crate) fn new(deps: &'a Deps) -> Self {
+        Self { deps }
+    }
+
+    /// The caller's org's events, newest first.
+    pub async fn list(&self, caller: &Caller, mut query: AuditQuery) -> Result<Vec<AuditEvent>> {
+        if !(1..=MAX_PAGE).contains(&query.limit) {
+            return Err(Error::invalid_field("limit", format!("must be between 1 and {MAX_PAGE}")));
+        }
+        if query.offset < 0 {
+            return Err(Error::invalid_field("offset", "must not be negative"));
+        }
+        if let (Some(from), Some(to)) = (query.from, query.to)
+            && from > to
+        {
+            return Err(Error::invalid_field("from", "must not be after to"));
+        }
+        query.limit = query.limit.min(MAX_PAGE);
+        self.deps.store.audit_events(caller.org_id(), &query).await
+    }
+
+    /// Verifies the caller's org's chain (humans only): up to `limit` events from the first at
+    /// or after `from` (or the start), stopping at `to`.
+    pub async fn verify(
+        &self,
+        caller: &Caller,
+        from: Option<OffsetDateTime>,
+        to: Option<OffsetDateTime>,
+        limit: i64,
+    ) -> Result<Report> {
+        if caller.principal.user_id().is_none() {
+            return Err(Error::Forbidden("Only humans verify the audit log".to_owned()));
+        }
+        if !(1..=1_000_000).contains(&limit) {
+            return Err(Error::invalid_field("limit", "must be between 1 and 1000000"));
+        }
+        self.verify_org(caller.org_id(), from, to, limit).await
+    }
+
+    /// Verifies one org's chain; also used by `oneclaw audit verify`, for every org.
+    pub async fn verify_org(
+        &self,
+        org: OrgId,
+        from: Option<OffsetDateTime>,
+        to: Option<OffsetDateTime>,
+        limit: i64,
+    ) -> Result<Report> {
+        let store = &self.deps.store;
+        let mut events: Vec<AuditEvent> = Vec::new();
+        let mut after = 0;
+        // Skip to the first event at or after `from`, keeping the link just before it.
+        let mut start = Head::EMPTY;
+        let mut reached_end = false;
+        loop {
+            let batch = store.audit_chain(org, after, VERIFY_BATCH).await?;
+            let last = batch.len() < usize::try_from(VERIFY_BATCH).unwrap_or(usize::MAX);
+            for event in batch {
+                let seq = event.link.map_or(after + 1, |l| l.seq);
+                after = seq;
+                if from.is_some_and(|from| event.created_at < from) {
+                    if let Some(link) = event.link {
+                        start = Head { seq: link.seq, hash: link.hash };
+                    }
+                    continue;
+                }
+                if to.is_some_and(|to| event.created_at > to)
+                    || i64::try_from(events.len()).unwrap_or(i64::MAX) >= limit
+                {
+                    break;
+                }
+                events.push(event);
+            }
+            if last {
+                reached_end = to.is_none() && i64::try_from(events.len()).unwrap_or(i64::MAX) < limit;
+                break;
+            }
+            if i64::try_from(events.len()).unwrap_or(i64::MAX) >= limit
+                || to.is_some_and(|to| events.last().is_some_and(|e| e.created_at > to))
+            {
+                break;
+            }
+        }
+        let head = if reached_end { Some(store.audit_head(org).await?) } else { None };
+        let checkpoints = store.audit_checkpoints(org).await?;
+        Ok(verify(&Chain { start, events: &events, head, checkpoints: &checkpoints }, self.deps.chain_signer.as_ref()))
+    }
+
+    /// Signs a checkpoint of every org whose chain moved since its last checkpoint. Returns how
+    /// many were signed.
+    pub async fn checkpoint_all(&self) -> Result<usize> {
+        let now = self.deps.clock.now();
+        let mut signed = 0;
+        for (org, head) in self.deps.store.audit_heads().await? {
+            let last = self.deps.store.audit_checkpoints(org).await?.last().map_or(0, |c| c.head.seq);
+            if head.seq <= last {
+                continue;
+            }
+            let checkpoint = Checkpoint::sign(self.deps.chain_signer.as_ref(), org, head, now);
+            let mut change = Change::begin(self.deps.store.as_ref()).await?;
+            change.tx().insert_checkpoint(&checkpoint).await?;
+            // A checkpoint is not an action: commit it without an event, so signing does not
+            // itself move the chain it vouches for.
+            change.commit([]).await?;
+            signed += 1;
+        }
+        Ok(signed)
+    }
+}

@@ -1,0 +1,136 @@
+//! `/v1/audit/events` and `/v1/audit/verify`.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Auth;
+use crate::state::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use oneclaw_core::audit::AuditEvent;
+use oneclaw_core::audit::chain::hex;
+use oneclaw_core::ports::AuditQuery;
+use oneclaw_types::audit::{AuditEventResponse, AuditEventsResponse, AuditVerifyResponse, ChainScheme};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/audit/events", get(events)).route("/v1/audit/verify", get(verify))
+}
+
+#[derive(serde::Deserialize)]
+struct EventsQuery {
+    resource_id: Option<String>,
+    actor_id: Option<String>,
+    action: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+fn time_param(name: &str, value: Option<&str>) -> ApiResult<Option<OffsetDateTime>> {
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            OffsetDateTime::parse(v, &Rfc3339)
+                .map_err(|_| ApiError::bad_request(format!("{name} must be an RFC 3339 time")))
+        })
+        .transpose()
+}
+
+fn int_param(name: &str, value: Option<&str>, default: i64) -> ApiResult<i64> {
+    value
+        .filter(|v| !v.is_empty())
+        .map_or(Ok(default), |v| v.parse().map_err(|_| ApiError::bad_request(format!("{name} must be a whole number"))))
+}
+
+async fn events(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> ApiResult<Json<AuditEventsResponse>> {
+    let Query(query) = query.map_err(|_| ApiError::bad_request("The query string is malformed"))?;
+    let actor_id = query
+        .actor_id
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .map(|v| uuid::Uuid::parse_str(v).map_err(|_| ApiError::bad_request("actor_id must be a UUID")))
+        .transpose()?;
+    let filter = AuditQuery {
+        resource_id: query.resource_id.filter(|v| !v.is_empty()),
+        actor_id,
+        action: query.action.filter(|v| !v.is_empty()),
+        from: time_param("from", query.from.as_deref())?,
+        to: time_param("to", query.to.as_deref())?,
+        limit: int_param("limit", query.limit.as_deref(), 100)?,
+        offset: int_param("offset", query.offset.as_deref(), 0)?,
+    };
+    let events = state.core.audit().list(&caller, filter).await?;
+    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    Ok(Json(AuditEventsResponse { events: events.iter().map(event).collect(), count }))
+}
+
+#[derive(serde::Deserialize)]
+struct VerifyQuery {
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<String>,
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    query: Result<Query<VerifyQuery>, QueryRejection>,
+) -> ApiResult<Json<AuditVerifyResponse>> {
+    let Query(query) = query.map_err(|_| ApiError::bad_request("The query string is malformed"))?;
+    let from = time_param("from", query.from.as_deref())?;
+    let to = time_param("to", query.to.as_deref())?;
+    let limit = int_param("limit", query.limit.as_deref(), 1000)?;
+    let report = state.core.audit().verify(&caller, from, to, limit).await?;
+    Ok(Json(AuditVerifyResponse {
+        chain_valid: report.chain_valid,
+        events_verified: report.events_verified,
+        events_checked: report.events_checked,
+        checkpoints_checked: report.checkpoints_checked,
+        broken_at_event_id: report.broken_at_event_id,
+        broken_at_seq: report.broken_at_seq,
+        reason: report.reason,
+        scheme: scheme(),
+    }))
+}
+
+/// How to check the chain without oneclaw.
+pub fn scheme() -> ChainScheme {
+    ChainScheme {
+        algorithm: "SHA-256".to_owned(),
+        chain_structure: "one linear chain per organization, ordered by seq; every event's hash covers the previous \
+                          event's hash; the chain head is signed (Ed25519) at intervals as checkpoints"
+            .to_owned(),
+        hash_field: "integrity_hash".to_owned(),
+        link_field: "prev_hash".to_owned(),
+        documentation: "docs/AUDIT.md".to_owned(),
+    }
+}
+
+/// An audit record on the wire.
+pub fn event(event: &AuditEvent) -> AuditEventResponse {
+    AuditEventResponse {
+        id: event.id.0,
+        action: event.action.clone(),
+        actor_id: event.actor_id,
+        actor_type: event.actor_type.clone(),
+        resource_type: event.resource_type.clone(),
+        resource_id: event.resource_id.clone(),
+        org_id: event.org_id.0,
+        details: event.details.clone(),
+        ip_address: event.ip_address.clone(),
+        user_agent: event.user_agent.clone(),
+        surface: event.surface.clone(),
+        outcome: event.outcome.as_str().to_owned(),
+        created_at: event.created_at,
+        seq: event.link.map(|l| l.seq),
+        integrity_hash: event.link.map(|l| hex(&l.hash)),
+        prev_hash: event.link.map(|l| hex(&l.prev_hash)),
+    }
+}

@@ -1,0 +1,192 @@
+//! The audit chain in SQL: appending under the org's head lock, reading chains, heads and
+//! checkpoints. Compiled once per backend like `sql_impl.rs`.
+
+use super::sql_rows::{DbRow, audit_from, get};
+use super::{Db, SELECT_HEAD_FOR_APPEND};
+use crate::convert::{from_ms, to_json_text, to_ms};
+use crate::errors::db_error;
+use oneclaw_core::audit::AuditEvent;
+use oneclaw_core::audit::chain::{GENESIS, Head};
+use oneclaw_core::audit::verify::Checkpoint;
+use oneclaw_core::ids::OrgId;
+use oneclaw_core::{Error, Result};
+use sqlx::Pool;
+
+type Conn = <Db as sqlx::Database>::Connection;
+
+/// Any failure to write the audit log refuses the action: the caller's transaction rolls back.
+fn audit_write_failed(err: sqlx::Error) -> Error {
+    match db_error(err) {
+        Error::Unavailable(detail) => Error::Unavailable(detail),
+        other => {
+            tracing::error!(error = %other, "audit log write failed");
+            Error::Unavailable(
+                "The audit log cannot be written, so the action was refused and nothing changed.".to_owned(),
+            )
+        }
+    }
+}
+
+fn hash32(bytes: Vec<u8>) -> Result<[u8; 32]> {
+    bytes.try_into().map_err(|_| Error::Internal("a stored audit hash is not 32 bytes".to_owned()))
+}
+
+fn head_from(row: &DbRow) -> Result<Head> {
+    Ok(Head { seq: get(row, "seq")?, hash: hash32(get(row, "hash")?)? })
+}
+
+/// Appends an event to its org's chain inside the caller's transaction.
+pub(super) async fn append(conn: &mut Conn, event: &AuditEvent) -> Result<()> {
+    sqlx::query("INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING")
+        .bind(event.org_id.0)
+        .bind(&GENESIS[..])
+        .execute(&mut *conn)
+        .await
+        .map_err(audit_write_failed)?;
+    let row = sqlx::query(SELECT_HEAD_FOR_APPEND)
+        .bind(event.org_id.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(audit_write_failed)?;
+    let (link, head) = head_from(&row)?.next(event);
+    sqlx::query(concat!(
+        "INSERT INTO audit_events (",
+        audit_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    ))
+    .bind(event.id.0)
+    .bind(event.org_id.0)
+    .bind(&event.actor_type)
+    .bind(event.actor_id)
+    .bind(&event.action)
+    .bind(&event.resource_type)
+    .bind(event.resource_id.as_deref())
+    .bind(to_json_text(&event.details))
+    .bind(event.ip_address.as_deref())
+    .bind(event.user_agent.as_deref())
+    .bind(&event.surface)
+    .bind(event.outcome.as_str())
+    .bind(to_ms(event.created_at))
+    .bind(link.seq)
+    .bind(&link.prev_hash[..])
+    .bind(&link.hash[..])
+    .execute(&mut *conn)
+    .await
+    .map_err(audit_write_failed)?;
+    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1")
+        .bind(event.org_id.0)
+        .bind(head.seq)
+        .bind(&head.hash[..])
+        .execute(&mut *conn)
+        .await
+        .map_err(audit_write_failed)?;
+    Ok(())
+}
+
+/// The org's chain head (`Head::EMPTY` for an org with no events).
+pub(super) async fn head(pool: &Pool<Db>, org: OrgId) -> Result<Head> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_heads WHERE org_id = $1")
+        .bind(org.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_error)?;
+    row.as_ref().map_or(Ok(Head::EMPTY), head_from)
+}
+
+/// Every org's head.
+pub(super) async fn heads(pool: &Pool<Db>) -> Result<Vec<(OrgId, Head)>> {
+    let rows = sqlx::query("SELECT org_id, seq, hash FROM audit_heads ORDER BY org_id")
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|row| Ok((OrgId(get(row, "org_id")?), head_from(row)?))).collect()
+}
+
+/// Up to `limit` events of the org's chain after `after_seq`, in chain order.
+pub(super) async fn chain(pool: &Pool<Db>, org: OrgId, after_seq: i64, limit: i64) -> Result<Vec<AuditEvent>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        audit_cols!(),
+        " FROM audit_events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+    ))
+    .bind(org.0)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(audit_from).collect()
+}
+
+/// The event at `seq` of the org's chain.
+pub(super) async fn link_at(pool: &Pool<Db>, org: OrgId, seq: i64) -> Result<Option<Head>> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_events WHERE org_id = $1 AND seq = $2")
+        .bind(org.0)
+        .bind(seq)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_error)?;
+    row.as_ref().map(head_from).transpose()
+}
+
+pub(super) async fn checkpoints(pool: &Pool<Db>, org: OrgId) -> Result<Vec<Checkpoint>> {
+    let rows = sqlx::query(
+        "SELECT org_id, seq, hash, signature, key_id, signed_at FROM audit_checkpoints WHERE org_id = $1 ORDER BY seq",
+    )
+    .bind(org.0)
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok(Checkpoint {
+                org_id: OrgId(get(row, "org_id")?),
+                head: head_from(row)?,
+                signature: get(row, "signature")?,
+                key_id: get(row, "key_id")?,
+                signed_at: from_ms(get(row, "signed_at")?)?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn insert_checkpoint(conn: &mut Conn, checkpoint: &Checkpoint) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (org_id, seq, hash, signature, key_id, signed_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (org_id, seq) DO NOTHING",
+    )
+    .bind(checkpoint.org_id.0)
+    .bind(checkpoint.head.seq)
+    .bind(&checkpoint.head.hash[..])
+    .bind(&checkpoint.signature)
+    .bind(&checkpoint.key_id)
+    .bind(to_ms(checkpoint.signed_at))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Chains events written before the chain existed (migration 3), oldest first, once.
+pub(super) async fn chain_legacy_events(
+    pool: &Pool<Db>,
+    mut begin: impl AsyncFnMut() -> Result<sqlx::Transaction<'static, Db>>,
+) -> Result<()> {
+    let rows =
+        sqlx::query(concat!("SELECT ", audit_cols!(), " FROM audit_events WHERE seq IS NULL ORDER BY created_at, id"))
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let events = rows.iter().map(audit_from).collect::<Result<Vec<_>>>()?;
+    let mut tx = begin().await?;
+    sqlx::query("DELETE FROM audit_events WHERE seq IS NULL").execute(&mut *tx).await.map_err(db_error)?;
+    for event in &events {
+        append(&mut tx, event).await?;
+    }
+    tx.commit().await.map_err(db_error)?;
+    tracing::info!(events = events.len(), "chained audit events written before the audit chain existed");
+    Ok(())
+}
