@@ -55,7 +55,12 @@ impl App {
             Ed25519Signer::generate_seed,
         )
         .await?;
+        let journal = Arc::new(oneclaw_store::GroupCommitJournal::start(
+            store.clone(),
+            std::time::Duration::from_secs(config.request_timeout_secs),
+        ));
         let deps = Deps {
+            journal,
             chain_signer: Arc::new(Ed25519ChainSigner::from_seed(&checkpoint_seed)?),
             cipher: Arc::new(Envelope::new(keys.clone())),
             tokens: Arc::new(Ed25519Signer::from_seed(&seed)?),

@@ -11,10 +11,12 @@
 
 mod convert;
 mod errors;
+pub mod journal;
 mod migrate;
 pub mod postgres;
 pub mod sqlite;
 
+pub use journal::GroupCommitJournal;
 use oneclaw_core::ports::Store;
 use oneclaw_core::{Error, Result};
 use std::path::Path;

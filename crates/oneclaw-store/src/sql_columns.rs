@@ -33,3 +33,19 @@ macro_rules! audit_cols {
          surface, outcome, created_at, seq, prev_hash, hash"
     };
 }
+
+/// One secret version with its sealed value and KEK reference: the whole read in one query.
+/// `$1` vault, `$2` path, `$3` version (NULL for the latest).
+macro_rules! secret_read_sql {
+    () => {
+        concat!(
+            "SELECT ",
+            version_cols!(),
+            ", v.ciphertext, v.wrapped_dek, v.kek_version, k.provider, k.handle \
+             FROM secrets s \
+             JOIN secret_versions v ON v.secret_id = s.id AND v.version = COALESCE($3, s.current_version) \
+             JOIN vault_keys k ON k.vault_id = s.vault_id AND k.version = v.kek_version \
+             WHERE s.vault_id = $1 AND s.path = $2"
+        )
+    };
+}

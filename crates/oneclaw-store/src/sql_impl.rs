@@ -16,7 +16,7 @@ use oneclaw_core::ids::{AgentId, OrgId, SecretId, SessionId, ShareId, UserId, Va
 use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
 use oneclaw_core::policy::Policy;
-use oneclaw_core::ports::{AuditQuery, KekRef, Store, StoreTx};
+use oneclaw_core::ports::{AuditQuery, KekRef, SecretRead, Store, StoreTx};
 use oneclaw_core::principal::PrincipalRef;
 use sqlx::Pool;
 use time::OffsetDateTime;
@@ -57,6 +57,17 @@ impl Store for SqlStore {
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>> {
         Ok(Box::new(SqlTx::new(begin_write(&self.pool).await?)))
+    }
+
+    async fn secret_for_read(&self, vault: VaultId, path: &str, version: Option<i64>) -> Result<Option<SecretRead>> {
+        let row = sqlx::query(secret_read_sql!())
+            .bind(vault.0)
+            .bind(path)
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| super::sql_rows::secret_read_from(&row, vault)).transpose()
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {

@@ -6,7 +6,8 @@ use crate::convert::{from_json_text, from_ms, opt_from_ms, principal};
 use oneclaw_core::audit::chain::Link;
 use oneclaw_core::audit::{AuditEvent, Outcome};
 use oneclaw_core::ids::{ApiKeyId, AuditEventId, OrgId, SecretId, SessionId, UserId, VaultId};
-use oneclaw_core::model::{ApiKey, Role, SecretVersion, Session, User, Vault};
+use oneclaw_core::model::{ApiKey, Role, SealedValue, SecretVersion, Session, User, Vault};
+use oneclaw_core::ports::{KekRef, SecretRead};
 use oneclaw_core::{Error, Result};
 use sqlx::Row;
 
@@ -139,4 +140,19 @@ fn link_from(row: &DbRow) -> Result<Option<Link>> {
         })),
         _ => Ok(None),
     }
+}
+
+/// Decodes a `secret_read_sql!()` row.
+pub(super) fn secret_read_from(row: &DbRow, vault: VaultId) -> Result<SecretRead> {
+    let kek_version: i64 = get(row, "kek_version")?;
+    Ok(SecretRead {
+        version: version_from(row)?,
+        sealed: SealedValue { ciphertext: get(row, "ciphertext")?, wrapped_dek: get(row, "wrapped_dek")?, kek_version },
+        kek: KekRef {
+            vault_id: vault,
+            version: kek_version,
+            provider: get(row, "provider")?,
+            handle: get(row, "handle")?,
+        },
+    })
 }

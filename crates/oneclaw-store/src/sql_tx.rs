@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Db;
-use super::sql_rows::version_from;
+use super::sql_rows::secret_read_from;
 
 /// One write transaction of this backend.
 pub(super) struct SqlTx {
@@ -189,37 +189,14 @@ impl StoreTx for SqlTx {
         path: &str,
         version: Option<i64>,
     ) -> Result<Option<SecretRead>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            version_cols!(),
-            ", v.ciphertext, v.wrapped_dek, v.kek_version, k.provider, k.handle \
-             FROM secrets s \
-             JOIN secret_versions v ON v.secret_id = s.id AND v.version = COALESCE($3, s.current_version) \
-             JOIN vault_keys k ON k.vault_id = s.vault_id AND k.version = v.kek_version \
-             WHERE s.vault_id = $1 AND s.path = $2"
-        ))
-        .bind(vault.0)
-        .bind(path)
-        .bind(version)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        let Some(row) = row else { return Ok(None) };
-        let kek_version: i64 = get(&row, "kek_version")?;
-        Ok(Some(SecretRead {
-            version: version_from(&row)?,
-            sealed: SealedValue {
-                ciphertext: get(&row, "ciphertext")?,
-                wrapped_dek: get(&row, "wrapped_dek")?,
-                kek_version,
-            },
-            kek: KekRef {
-                vault_id: vault,
-                version: kek_version,
-                provider: get(&row, "provider")?,
-                handle: get(&row, "handle")?,
-            },
-        }))
+        let row = sqlx::query(secret_read_sql!())
+            .bind(vault.0)
+            .bind(path)
+            .bind(version)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| secret_read_from(&row, vault)).transpose()
     }
 
     async fn count_secret_access(&mut self, secret: SecretId, version: i64) -> Result<bool> {

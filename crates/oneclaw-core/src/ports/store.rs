@@ -24,6 +24,14 @@ pub struct SecretRead {
     pub kek: KekRef,
 }
 
+/// Records audit events of actions that change nothing else (reads, refusals). `record`
+/// returns once the event is durable, so a caller never answers before its record exists;
+/// implementations batch concurrent events into one commit.
+#[async_trait]
+pub trait AuditJournal: Send + Sync + 'static {
+    async fn record(&self, event: AuditEvent) -> Result<()>;
+}
+
 /// A filter over one org's audit events, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
@@ -47,6 +55,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Starts a write transaction.
     async fn begin(&self) -> Result<Box<dyn StoreTx>>;
+
+    /// A version to read (the latest when `version` is `None`), outside any transaction.
+    async fn secret_for_read(&self, vault: VaultId, path: &str, version: Option<i64>) -> Result<Option<SecretRead>>;
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
     async fn user(&self, id: UserId) -> Result<Option<User>>;

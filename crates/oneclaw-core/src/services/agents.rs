@@ -217,7 +217,7 @@ impl<'a> Agents<'a> {
                 None => AuditEvent::anonymous(meta, action::AUTH_FAILURE, "agent", now),
             };
             let event = event.detail("method", "agent_key").detail("reason", refusal.unwrap_or_default());
-            record_alone(self.deps.store.as_ref(), event.outcome(Outcome::Failure)).await;
+            record_alone(self.deps.journal.as_ref(), event.outcome(Outcome::Failure)).await;
             return Err(Error::bad_credentials());
         };
         super::ip_rules::IpRules::new(self.deps, self.ip_rules)

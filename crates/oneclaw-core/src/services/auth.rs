@@ -122,7 +122,7 @@ impl<'a> Auth<'a> {
                     }
                     None => AuditEvent::anonymous(meta, action::AUTH_FAILURE, "user", now),
                 };
-                record_alone(self.deps.store.as_ref(), event.detail("method", "password").outcome(Outcome::Failure))
+                record_alone(self.deps.journal.as_ref(), event.detail("method", "password").outcome(Outcome::Failure))
                     .await;
                 return Err(Error::bad_credentials());
             }
@@ -294,7 +294,7 @@ impl<'a> Auth<'a> {
                 .resource(user.id)
                 .detail("reason", "current password is wrong")
                 .outcome(Outcome::Denied);
-            record_alone(self.deps.store.as_ref(), event).await;
+            record_alone(self.deps.journal.as_ref(), event).await;
             return Err(Error::invalid_field("current_password", "is not the current password"));
         }
         check_new_password(new, "new_password")?;
@@ -347,7 +347,7 @@ impl<'a> Auth<'a> {
                     .detail("reason", if key.is_active { "key expired" } else { "key revoked" }),
                     None => AuditEvent::anonymous(meta, action::AUTH_FAILURE, "api_key", now),
                 };
-                record_alone(self.deps.store.as_ref(), event.detail("method", "api_key").outcome(Outcome::Failure))
+                record_alone(self.deps.journal.as_ref(), event.detail("method", "api_key").outcome(Outcome::Failure))
                     .await;
                 return Err(Error::bad_credentials());
             }

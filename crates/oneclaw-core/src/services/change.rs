@@ -3,7 +3,7 @@
 
 use crate::Result;
 use crate::audit::AuditEvent;
-use crate::ports::{Store, StoreTx};
+use crate::ports::{AuditJournal, Store, StoreTx};
 
 pub(crate) struct Change {
     tx: Box<dyn StoreTx>,
@@ -29,13 +29,8 @@ impl Change {
 
 /// Records an event on its own, for actions that changed nothing (a denied or failed attempt).
 /// A failure to record is logged and does not hide the original answer from the caller.
-pub(crate) async fn record_alone(store: &dyn Store, event: AuditEvent) {
-    let result = async {
-        let change = Change::begin(store).await?;
-        change.commit([event]).await
-    }
-    .await;
-    if let Err(err) = result {
+pub(crate) async fn record_alone(journal: &dyn AuditJournal, event: AuditEvent) {
+    if let Err(err) = journal.record(event).await {
         tracing::error!(error = %err, "could not record an audit event for a refused request");
     }
 }

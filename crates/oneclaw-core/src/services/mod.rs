@@ -66,6 +66,8 @@ pub struct Deps {
     pub tokens: Arc<dyn TokenSigner>,
     pub hasher: Arc<dyn CredentialHasher>,
     pub clock: Arc<dyn Clock>,
+    /// Durable, batched recording of events that come with no other change.
+    pub journal: Arc<dyn crate::ports::AuditJournal>,
     /// Signs audit checkpoints with a key held by the key provider.
     pub chain_signer: Arc<dyn ChainSigner>,
     pub settings: CoreSettings,

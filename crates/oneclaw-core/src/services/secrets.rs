@@ -147,26 +147,30 @@ impl<'a> Secrets<'a> {
         let event = AuditEvent::by(caller, action::SECRET_READ, "secret", now)
             .detail("vault_id", vault.id.to_string())
             .detail("path", path.as_str());
-        let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        let found = change.tx().secret_for_read(vault.id, path.as_str(), version).await?;
-        let Some(found) = found else {
-            drop(change);
+        // The common read changes nothing: one indexed query outside any transaction, then the
+        // record goes through the group-committing journal and the value is answered only once
+        // that record is durable. A version with an access limit must count the read in the same
+        // transaction as its record, so it takes the transactional path.
+        let Some(found) = self.deps.store.secret_for_read(vault.id, path.as_str(), version).await? else {
             return Err(self.refuse(event, Error::NotFound(no_secret(path, version))).await);
         };
         let event = event.resource(found.version.secret_id).detail("version", found.version.version);
         if let Err(gone) = readable(&found.version, now) {
-            drop(change);
             return Err(self.refuse(event, gone).await);
         }
-        if found.version.max_access_count.is_some()
-            && !change.tx().count_secret_access(found.version.secret_id, found.version.version).await?
-        {
+        let binding = binding(&vault, path, found.version.version);
+        if found.version.max_access_count.is_none() {
+            let value = self.deps.cipher.open(&found.kek, binding, &found.sealed).await?;
+            self.deps.journal.record(event).await?;
+            return Ok(RevealedSecret { version: found.version, value });
+        }
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if !change.tx().count_secret_access(found.version.secret_id, found.version.version).await? {
             drop(change);
             return Err(self
                 .refuse(event, Error::Gone("Secret has reached its maximum access count".to_owned()))
                 .await);
         }
-        let binding = binding(&vault, path, found.version.version);
         let value = self.deps.cipher.open(&found.kek, binding, &found.sealed).await?;
         change.commit([event]).await?;
         Ok(RevealedSecret { version: found.version, value })
@@ -211,7 +215,7 @@ impl<'a> Secrets<'a> {
             .resource(vault.id)
             .detail("prefix", prefix.as_str())
             .detail("count", secrets.len());
-        Change::begin(self.deps.store.as_ref()).await?.commit([event]).await?;
+        self.deps.journal.record(event).await?;
         Ok(secrets)
     }
 
@@ -230,7 +234,7 @@ impl<'a> Secrets<'a> {
             .resource(last.secret_id)
             .detail("vault_id", vault.id.to_string())
             .detail("path", path.as_str());
-        Change::begin(self.deps.store.as_ref()).await?.commit([event]).await?;
+        self.deps.journal.record(event).await?;
         Ok(versions)
     }
 
@@ -330,7 +334,7 @@ impl<'a> Secrets<'a> {
     /// Records a refused attempt with its reason, then hands back the error.
     async fn refuse(&self, event: AuditEvent, error: Error) -> Error {
         let event = event.detail("reason", error.to_string()).outcome(Outcome::Denied);
-        record_alone(self.deps.store.as_ref(), event).await;
+        record_alone(self.deps.journal.as_ref(), event).await;
         error
     }
 }

@@ -385,7 +385,7 @@ impl<'a> Shares<'a> {
     }
 
     async fn refuse(&self, event: AuditEvent, error: Error) -> Error {
-        record_alone(self.deps.store.as_ref(), event.detail("reason", error.to_string()).outcome(Outcome::Denied))
+        record_alone(self.deps.journal.as_ref(), event.detail("reason", error.to_string()).outcome(Outcome::Denied))
             .await;
         error
     }

@@ -1,0 +1,76 @@
+//! Group commit of audit records that come with no other change (secret reads, lists,
+//! refusals): one writer task takes every event waiting, appends them to their chains in one
+//! transaction and commits once, so under load many reads share one fsync. Each caller is
+//! answered only after the commit that holds its event: no read is answered before its record
+//! is durable. If the batch cannot be written, every caller in it gets the error (fail closed).
+
+use async_trait::async_trait;
+use oneclaw_core::audit::AuditEvent;
+use oneclaw_core::ports::{AuditJournal, Store};
+use oneclaw_core::{Error, Result};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most events committed together.
+const MAX_BATCH: usize = 512;
+
+type Waiter = (AuditEvent, oneshot::Sender<Result<()>>);
+
+/// The group-committing journal over a store.
+pub struct GroupCommitJournal {
+    queue: mpsc::Sender<Waiter>,
+    timeout: Duration,
+}
+
+impl GroupCommitJournal {
+    /// Starts the writer task on the current runtime. `timeout` bounds how long a caller waits
+    /// for its record (a stalled database answers 503, not a hang).
+    pub fn start(store: Arc<dyn Store>, timeout: Duration) -> Self {
+        let (queue, mut incoming) = mpsc::channel::<Waiter>(MAX_BATCH * 4);
+        tokio::spawn(async move {
+            while let Some(first) = incoming.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match incoming.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let result = write(store.as_ref(), &batch).await;
+                for (_, waiter) in batch {
+                    let answer = match &result {
+                        Ok(()) => Ok(()),
+                        Err(err) => Err(Error::Unavailable(err.to_string())),
+                    };
+                    let _ = waiter.send(answer);
+                }
+            }
+        });
+        Self { queue, timeout }
+    }
+}
+
+async fn write(store: &dyn Store, batch: &[Waiter]) -> Result<()> {
+    let mut tx = store.begin().await?;
+    for (event, _) in batch {
+        tx.append_audit(event).await?;
+    }
+    tx.commit().await
+}
+
+fn unavailable() -> Error {
+    Error::Unavailable("The audit log could not record this request in time, so it was refused.".to_owned())
+}
+
+#[async_trait]
+impl AuditJournal for GroupCommitJournal {
+    async fn record(&self, event: AuditEvent) -> Result<()> {
+        let (done, answer) = oneshot::channel();
+        self.queue.send((event, done)).await.map_err(|_| unavailable())?;
+        match tokio::time::timeout(self.timeout, answer).await {
+            Ok(Ok(result)) => result,
+            _ => Err(unavailable()),
+        }
+    }
+}
