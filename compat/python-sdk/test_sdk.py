@@ -292,6 +292,21 @@ def org_members_invite_role_remove():
 
 
 @check
+def audit_list_and_verify():
+    client = STATE["client"]
+    events = ok(client.audit.list(action="secret.read", limit=5))
+    assert events["count"] == len(events["events"]) > 0
+    assert all(e["action"] == "secret.read" and "value" not in e["details"] for e in events["events"])
+    me = ok(client.auth.me())["id"]
+    mine = ok(client.audit.list(actor_id=me, limit=1000))["events"]
+    assert mine and all(e["actor_id"] == me for e in mine)
+    assert [e["seq"] for e in mine] == sorted((e["seq"] for e in mine), reverse=True), "newest (last recorded) first"
+    verified = ok(client.audit.verify())
+    assert verified["chain_valid"] is True and verified["events_verified"] > 10, verified
+    assert verified["scheme"]["algorithm"] == "SHA-256"
+
+
+@check
 def auth_change_password():
     client = STATE["client"]
     new_password = "sdk-new-password-" + uuid.uuid4().hex

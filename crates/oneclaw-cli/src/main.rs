@@ -1,5 +1,6 @@
 //! `oneclaw`: the server and its operator commands.
 
+mod audit;
 mod dev;
 mod serve;
 
@@ -22,6 +23,8 @@ enum Command {
     /// Run a development server on embedded defaults (SQLite, local keyring), creating a first
     /// user on an empty store and printing its credentials once.
     Dev(dev::DevArgs),
+    /// Verify or export the audit log, offline against the database.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Dev(args) => dev::run(args).await,
+            Command::Audit(args) => audit::run(args).await,
         }
     });
     match result {

@@ -31,50 +31,7 @@ pub struct App {
 impl App {
     /// Builds everything the configuration names, with the given clock.
     pub async fn build(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Self> {
-        prepare_data_dir(&config.data_dir)?;
-        let store = oneclaw_store::open(&config.database_url).await?;
-        let keys = key_provider(config)?;
-        let seed = system::load_or_create(
-            store.as_ref(),
-            keys.as_ref(),
-            clock.as_ref(),
-            system::JWT_SIGNING_SEED,
-            Ed25519Signer::generate_seed,
-        )
-        .await?;
-        let pepper =
-            system::load_or_create(store.as_ref(), keys.as_ref(), clock.as_ref(), system::CREDENTIAL_PEPPER, || {
-                Ed25519Signer::generate_seed()
-            })
-            .await?;
-        let checkpoint_seed = system::load_or_create(
-            store.as_ref(),
-            keys.as_ref(),
-            clock.as_ref(),
-            system::AUDIT_CHECKPOINT_SEED,
-            Ed25519Signer::generate_seed,
-        )
-        .await?;
-        let journal = Arc::new(oneclaw_store::GroupCommitJournal::start(
-            store.clone(),
-            std::time::Duration::from_secs(config.request_timeout_secs),
-        ));
-        let deps = Deps {
-            journal,
-            chain_signer: Arc::new(Ed25519ChainSigner::from_seed(&checkpoint_seed)?),
-            cipher: Arc::new(Envelope::new(keys.clone())),
-            tokens: Arc::new(Ed25519Signer::from_seed(&seed)?),
-            hasher: Arc::new(Argon2Hasher::new(pepper)?),
-            store,
-            keys,
-            clock,
-            settings: CoreSettings {
-                access_token_ttl_secs: config.access_token_ttl_secs,
-                signup_open: config.signup == Signup::Open,
-                ..CoreSettings::default()
-            },
-        };
-        let core = Core::start(deps).await?;
+        let core = open_core(config, clock).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|err| Error::Unavailable(format!("cannot listen on {}: {err}", config.listen)))?;
@@ -126,6 +83,56 @@ impl App {
         checkpoints.abort();
         served
     }
+}
+
+/// Opens the store and key provider the configuration names, unseals the server secrets and
+/// starts the domain: everything but the listener (the offline `oneclaw audit` commands use it).
+pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Core> {
+    prepare_data_dir(&config.data_dir)?;
+    let store = oneclaw_store::open(&config.database_url).await?;
+    let keys = key_provider(config)?;
+    let seed = system::load_or_create(
+        store.as_ref(),
+        keys.as_ref(),
+        clock.as_ref(),
+        system::JWT_SIGNING_SEED,
+        Ed25519Signer::generate_seed,
+    )
+    .await?;
+    let pepper =
+        system::load_or_create(store.as_ref(), keys.as_ref(), clock.as_ref(), system::CREDENTIAL_PEPPER, || {
+            Ed25519Signer::generate_seed()
+        })
+        .await?;
+    let checkpoint_seed = system::load_or_create(
+        store.as_ref(),
+        keys.as_ref(),
+        clock.as_ref(),
+        system::AUDIT_CHECKPOINT_SEED,
+        Ed25519Signer::generate_seed,
+    )
+    .await?;
+    let journal = Arc::new(oneclaw_store::GroupCommitJournal::start(
+        store.clone(),
+        std::time::Duration::from_secs(config.request_timeout_secs),
+    ));
+    let deps = Deps {
+        journal,
+        chain_signer: Arc::new(Ed25519ChainSigner::from_seed(&checkpoint_seed)?),
+        cipher: Arc::new(Envelope::new(keys.clone())),
+        tokens: Arc::new(Ed25519Signer::from_seed(&seed)?),
+        hasher: Arc::new(Argon2Hasher::new(pepper)?),
+        store,
+        keys,
+        clock,
+        settings: CoreSettings {
+            access_token_ttl_secs: config.access_token_ttl_secs,
+            signup_open: config.signup == Signup::Open,
+            ..CoreSettings::default()
+        },
+    };
+    let core = Core::start(deps).await?;
+    Ok(core)
 }
 
 /// Creates the data directory readable by its owner only (it holds the database and the master

@@ -202,3 +202,54 @@ async fn dev_creates_a_first_user_once_and_prints_its_credentials() {
     assert!(second.iter().any(|line| line.contains("already has users")), "{second:?}");
     assert!(!second.iter().any(|line| line.contains("password:")), "{second:?}");
 }
+
+#[tokio::test]
+async fn audit_verify_and_export_work_offline_and_catch_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+    wait_healthy(&server.base).await;
+    let (_, signup) = call(
+        reqwest::Method::POST,
+        format!("{}/v1/auth/signup", server.base),
+        None,
+        Some(json!({"email": "offline@example.com", "password": "offline password"})),
+    )
+    .await;
+    let token = signup["access_token"].as_str().unwrap().to_owned();
+    call(reqwest::Method::POST, format!("{}/v1/vaults", server.base), Some(&token), Some(json!({"name": "v"}))).await;
+    drop(server);
+
+    let verify = Command::new(BIN).args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
+    let stdout = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{stdout} {}", String::from_utf8_lossy(&verify.stderr));
+    assert!(stdout.contains("valid (2 events"), "{stdout}");
+
+    let export = Command::new(BIN).args(["audit", "export", "--data-dir"]).arg(&data).output().unwrap();
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&export.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.iter().any(|e| e["action"] == "vault.create" && e["integrity_hash"].is_string()), "{lines:?}");
+
+    assert!(tamper(&data.join("oneclaw.db")).await, "tampered");
+    let verify = Command::new(BIN).args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(!verify.status.success());
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("BROKEN"), "{}", String::from_utf8_lossy(&verify.stdout));
+}
+
+/// Changes one audit event of the user's org directly in the SQLite file.
+async fn tamper(db: &Path) -> bool {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let done = sqlx::query("UPDATE audit_events SET action = 'vault.delete' WHERE action = 'vault.create'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    done.rows_affected() == 1
+}
