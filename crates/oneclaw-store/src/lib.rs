@@ -10,6 +10,8 @@
 //! and applied forward-only at start-up (a database newer than the binary refuses to start).
 
 mod convert;
+#[cfg(feature = "danger-bench-skip-audit")]
+pub mod danger_bench;
 mod errors;
 pub mod journal;
 mod migrate;

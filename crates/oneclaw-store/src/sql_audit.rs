@@ -37,6 +37,10 @@ fn head_from(row: &DbRow) -> Result<Head> {
 
 /// Appends an event to its org's chain inside the caller's transaction.
 pub(super) async fn append(conn: &mut Conn, event: &AuditEvent) -> Result<()> {
+    #[cfg(feature = "danger-bench-skip-audit")]
+    if crate::danger_bench::skipping_audit() {
+        return Ok(());
+    }
     sqlx::query("INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING")
         .bind(event.org_id.0)
         .bind(&GENESIS[..])

@@ -1,0 +1,267 @@
+//! oneclaw benchmarks. Run from the repository root:
+//!
+//! ```sh
+//! cargo run --release --manifest-path bench/Cargo.toml -- secret-reads
+//! cargo run --release --manifest-path bench/Cargo.toml -- audit-query --events 10000000
+//! ```
+//!
+//! Both start a real server (SQLite, local keyring) in-process and drive it over HTTP.
+//! `secret-reads` measures reads with auditing on and, in the same run, with audit writes
+//! switched off (a benchmark-only store feature), and prints the ratio. `audit-query` fills the
+//! audit log with N chained events of one org and times `GET /v1/audit/events?actor_id=…`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use clap::{Parser, Subcommand};
+use oneclaw_core::audit::chain::Head;
+use oneclaw_core::audit::{AuditEvent, Outcome};
+use oneclaw_core::clock::SystemClock;
+use oneclaw_core::ids::{AuditEventId, OrgId};
+use oneclaw_server::{App, ServerConfig};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Concurrent secret reads, auditing on versus off, in one run.
+    SecretReads {
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20_000)]
+        reads: usize,
+    },
+    /// `GET /v1/audit/events` filtered by actor over a large audit log.
+    AuditQuery {
+        #[arg(long, default_value_t = 10_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 1000)]
+        actors: usize,
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+    },
+}
+
+struct Running {
+    base: String,
+    http: reqwest::Client,
+    token: String,
+    config: ServerConfig,
+    core: oneclaw_core::Core,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::for_data_dir(dir.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let app = App::build(&config, Arc::new(SystemClock)).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let core = app.core().clone();
+    tokio::spawn(app.serve(std::future::pending()));
+    let http = reqwest::Client::new();
+    let signup: serde_json::Value = http
+        .post(format!("{base}/v1/auth/signup"))
+        .json(&json!({"email": "bench@example.com", "password": "bench password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signup["access_token"].as_str().unwrap().to_owned();
+    Running { base, http, token, config, core, _dir: dir }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+async fn read_round(run: &Running, urls: &Arc<Vec<String>>, concurrency: usize, reads: usize) -> (f64, Vec<Duration>) {
+    let started = Instant::now();
+    let per_task = reads / concurrency;
+    let mut tasks = Vec::new();
+    for t in 0..concurrency {
+        let (http, token, urls) = (run.http.clone(), run.token.clone(), urls.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(per_task);
+            for i in 0..per_task {
+                let url = &urls[(t * per_task + i) % urls.len()];
+                let began = Instant::now();
+                let response = http.get(url).bearer_auth(&token).send().await.unwrap();
+                assert_eq!(response.status().as_u16(), 200);
+                let _ = response.bytes().await.unwrap();
+                latencies.push(began.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    (all.len() as f64 / elapsed, all)
+}
+
+async fn secret_reads(concurrency: usize, reads: usize) {
+    let run = start().await;
+    let vault: serde_json::Value = run
+        .http
+        .post(format!("{}/v1/vaults", run.base))
+        .bearer_auth(&run.token)
+        .json(&json!({"name": "bench"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let vault = vault["id"].as_str().unwrap().to_owned();
+    let mut urls = Vec::new();
+    for i in 0..100 {
+        let url = format!("{}/v1/vaults/{vault}/secrets/bench/secret-{i}", run.base);
+        let status = run.http.put(&url).bearer_auth(&run.token).json(&json!({"value": format!("value-{i}")})).send().await.unwrap().status();
+        assert_eq!(status.as_u16(), 201);
+        urls.push(url);
+    }
+    let urls = Arc::new(urls);
+    read_round(&run, &urls, concurrency, reads / 4).await; // warm-up
+    let mut on = Vec::new();
+    let mut off = Vec::new();
+    for _ in 0..2 {
+        oneclaw_store::danger_bench::danger_skip_audit(false);
+        on.push(read_round(&run, &urls, concurrency, reads).await);
+        oneclaw_store::danger_bench::danger_skip_audit(true);
+        off.push(read_round(&run, &urls, concurrency, reads).await);
+    }
+    oneclaw_store::danger_bench::danger_skip_audit(false);
+    let summarize = |rounds: &[(f64, Vec<Duration>)]| {
+        let rate = rounds.iter().map(|r| r.0).sum::<f64>() / rounds.len() as f64;
+        let mut all: Vec<Duration> = rounds.iter().flat_map(|r| r.1.iter().copied()).collect();
+        all.sort();
+        (rate, percentile(&all, 0.5), percentile(&all, 0.99))
+    };
+    let (on_rate, on_p50, on_p99) = summarize(&on);
+    let (off_rate, off_p50, off_p99) = summarize(&off);
+    println!("secret reads over HTTP, SQLite, {concurrency} concurrent clients, {reads} reads per round, 2 rounds each:");
+    println!("  auditing on : {on_rate:>9.0} reads/s  p50 {on_p50:?}  p99 {on_p99:?}");
+    println!("  auditing off: {off_rate:>9.0} reads/s  p50 {off_p50:?}  p99 {off_p99:?}");
+    println!("  ratio on/off: {:.2} of the throughput", on_rate / off_rate);
+}
+
+async fn audit_query(events: usize, actors: usize, queries: usize) {
+    let run = start().await;
+    let me: serde_json::Value =
+        run.http.get(format!("{}/v1/auth/me", run.base)).bearer_auth(&run.token).send().await.unwrap().json().await.unwrap();
+    let user = oneclaw_core::ids::UserId(me["id"].as_str().unwrap().parse().unwrap());
+    let org = run.core.deps().store.user(user).await.unwrap().unwrap().org_id;
+    let actor_ids: Vec<uuid::Uuid> = (0..actors).map(|_| uuid::Uuid::now_v7()).collect();
+    let filled = Instant::now();
+    fill(&run, org, &actor_ids, events).await;
+    println!("filled {events} chained events for one org in {:?}", filled.elapsed());
+
+    let target = actor_ids[actors / 2];
+    let mut latencies = Vec::new();
+    let mut returned = 0;
+    for i in 0..queries {
+        let offset = (i % 10) * 100;
+        let url = format!("{}/v1/audit/events?actor_id={target}&limit=100&offset={offset}", run.base);
+        let began = Instant::now();
+        let body: serde_json::Value = run.http.get(&url).bearer_auth(&run.token).send().await.unwrap().json().await.unwrap();
+        latencies.push(began.elapsed());
+        returned = body["count"].as_i64().unwrap();
+    }
+    latencies.sort();
+    println!(
+        "GET /v1/audit/events?actor_id=…&limit=100 over {events} events ({} per actor): p50 {:?}  p99 {:?}  ({} events per page)",
+        events / actors,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        returned
+    );
+}
+
+/// Appends chained events straight into the SQLite file, in large transactions.
+async fn fill(run: &Running, org: OrgId, actors: &[uuid::Uuid], events: usize) {
+    let pool = sqlx::SqlitePool::connect(&run.config.database_url).await.unwrap();
+    let mut head: Head = run.core.deps().store.audit_head(org).await.unwrap();
+    let base_time = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+    let batch = 5000;
+    let mut written = 0;
+    while written < events {
+        let mut tx = pool.begin().await.unwrap();
+        for i in written..(written + batch).min(events) {
+            let event = AuditEvent {
+                id: AuditEventId::generate(),
+                org_id: org,
+                actor_type: "agent".to_owned(),
+                actor_id: Some(actors[i % actors.len()]),
+                action: "secret.read".to_owned(),
+                resource_type: "secret".to_owned(),
+                resource_id: Some(uuid::Uuid::now_v7().to_string()),
+                details: json!({"path": format!("svc/key-{}", i % 500), "version": 1}),
+                ip_address: Some("10.0.0.7".to_owned()),
+                user_agent: Some("bench".to_owned()),
+                surface: "api".to_owned(),
+                outcome: Outcome::Success,
+                created_at: base_time + time::Duration::milliseconds(i as i64),
+                link: None,
+            };
+            let (link, next) = head.next(&event);
+            head = next;
+            sqlx::query(
+                "INSERT INTO audit_events (id, org_id, actor_type, actor_id, action, resource_type, resource_id, details, \
+                 ip_address, user_agent, surface, outcome, created_at, seq, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .bind(event.id.0)
+            .bind(org.0)
+            .bind(&event.actor_type)
+            .bind(event.actor_id)
+            .bind(&event.action)
+            .bind(&event.resource_type)
+            .bind(event.resource_id.as_deref())
+            .bind(event.details.to_string())
+            .bind(event.ip_address.as_deref())
+            .bind(event.user_agent.as_deref())
+            .bind(&event.surface)
+            .bind(event.outcome.as_str())
+            .bind((event.created_at.unix_timestamp_nanos() / 1_000_000) as i64)
+            .bind(link.seq)
+            .bind(link.prev_hash.to_vec())
+            .bind(link.hash.to_vec())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1")
+            .bind(org.0)
+            .bind(head.seq)
+            .bind(head.hash.to_vec())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        written = (written + batch).min(events);
+        if written % 1_000_000 == 0 {
+            eprintln!("  {written} events");
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    match Cli::parse().command {
+        Command::SecretReads { concurrency, reads } => secret_reads(concurrency, reads).await,
+        Command::AuditQuery { events, actors, queries } => audit_query(events, actors, queries).await,
+    }
+}
