@@ -58,6 +58,10 @@ pub struct Report {
     pub broken_at_event_id: Option<Uuid>,
     pub broken_at_seq: Option<i64>,
     pub reason: Option<String>,
+    /// The head after the last verified event (where the next batch continues).
+    pub verified_head: Head,
+    /// The seq of the last checkpoint that matched (or the start).
+    pub trusted_until: i64,
 }
 
 /// What to verify: events in `seq` order following `start`; `head` is the stored head when the
@@ -67,6 +71,8 @@ pub struct Chain<'a> {
     pub events: &'a [AuditEvent],
     pub head: Option<Head>,
     pub checkpoints: &'a [Checkpoint],
+    /// The seq of the last checkpoint already matched before `start` (`start.seq` if none).
+    pub trusted_until: i64,
 }
 
 struct Break {
@@ -121,7 +127,7 @@ pub fn verify(chain: &Chain<'_>, signer: &dyn ChainSigner) -> Report {
     let first_seq = chain.start.seq + 1;
     let last_seq = prev.seq;
     let mut checkpoints_checked = 0;
-    let mut trusted_until = chain.start.seq;
+    let mut trusted_until = chain.trusted_until;
     let mut sorted: Vec<&Checkpoint> = chain.checkpoints.iter().collect();
     sorted.sort_by_key(|c| c.head.seq);
     for checkpoint in sorted {
@@ -169,6 +175,8 @@ pub fn verify(chain: &Chain<'_>, signer: &dyn ChainSigner) -> Report {
         broken_at_event_id: first.as_ref().and_then(|b| b.event),
         broken_at_seq: first.as_ref().map(|b| b.seq),
         reason: first.map(|b| b.reason),
+        verified_head: prev,
+        trusted_until,
     }
 }
 
@@ -215,7 +223,7 @@ mod tests {
     }
 
     fn check(events: &[AuditEvent], head: Head, checkpoints: &[Checkpoint]) -> Report {
-        verify(&Chain { start: Head::EMPTY, events, head: Some(head), checkpoints }, &FakeSigner)
+        verify(&Chain { start: Head::EMPTY, events, head: Some(head), checkpoints, trusted_until: 0 }, &FakeSigner)
     }
 
     #[test]

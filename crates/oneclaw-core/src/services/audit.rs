@@ -5,6 +5,10 @@ use super::change::Change;
 use crate::audit::AuditEvent;
 use crate::audit::chain::Head;
 use crate::audit::verify::{Chain, Checkpoint, Report, verify};
+
+fn len(events: &[AuditEvent]) -> i64 {
+    i64::try_from(events.len()).unwrap_or(i64::MAX)
+}
 use crate::ids::OrgId;
 use crate::ports::AuditQuery;
 use crate::principal::Caller;
@@ -61,7 +65,8 @@ impl<'a> Audit<'a> {
         self.verify_org(caller.org_id(), from, to, limit).await
     }
 
-    /// Verifies one org's chain; also used by `oneclaw audit verify`, for every org.
+    /// Verifies one org's chain, reading it in batches (so a log of any size fits in memory);
+    /// also used by `oneclaw audit verify`, for every org.
     pub async fn verify_org(
         &self,
         org: OrgId,
@@ -70,43 +75,78 @@ impl<'a> Audit<'a> {
         limit: i64,
     ) -> Result<Report> {
         let store = &self.deps.store;
-        let mut events: Vec<AuditEvent> = Vec::new();
-        let mut after = 0;
-        // Skip to the first event at or after `from`, keeping the link just before it.
+        let checkpoints = store.audit_checkpoints(org).await?;
+        let signer = self.deps.chain_signer.as_ref();
         let mut start = Head::EMPTY;
-        let mut reached_end = false;
+        let mut trusted_until = 0;
+        let mut after = 0;
+        let mut started = from.is_none();
+        let mut total = Report {
+            chain_valid: true,
+            events_checked: 0,
+            events_verified: 0,
+            checkpoints_checked: 0,
+            broken_at_event_id: None,
+            broken_at_seq: None,
+            reason: None,
+            verified_head: start,
+            trusted_until,
+        };
         loop {
             let batch = store.audit_chain(org, after, VERIFY_BATCH).await?;
-            let last = batch.len() < usize::try_from(VERIFY_BATCH).unwrap_or(usize::MAX);
+            let at_end = batch.len() < usize::try_from(VERIFY_BATCH).unwrap_or(usize::MAX);
+            after = batch.last().and_then(|e| e.link).map_or(after, |l| l.seq);
+            let mut events = Vec::with_capacity(batch.len());
+            let mut stop = false;
             for event in batch {
-                let seq = event.link.map_or(after + 1, |l| l.seq);
-                after = seq;
-                if from.is_some_and(|from| event.created_at < from) {
-                    if let Some(link) = event.link {
-                        start = Head { seq: link.seq, hash: link.hash };
+                if !started {
+                    if from.is_some_and(|from| event.created_at < from) {
+                        if let Some(link) = event.link {
+                            start = Head { seq: link.seq, hash: link.hash };
+                            trusted_until = link.seq;
+                        }
+                        continue;
                     }
-                    continue;
+                    started = true;
                 }
-                if to.is_some_and(|to| event.created_at > to)
-                    || i64::try_from(events.len()).unwrap_or(i64::MAX) >= limit
-                {
+                if to.is_some_and(|to| event.created_at > to) || total.events_checked + len(&events) >= limit {
+                    stop = true;
                     break;
                 }
                 events.push(event);
             }
-            if last {
-                reached_end = to.is_none() && i64::try_from(events.len()).unwrap_or(i64::MAX) < limit;
-                break;
+            let last = at_end || stop;
+            let head = if at_end && !stop { Some(store.audit_head(org).await?) } else { None };
+            let upto = events.last().and_then(|e| e.link).map_or(start.seq, |l| l.seq);
+            let in_range: Vec<Checkpoint> = checkpoints
+                .iter()
+                .filter(|c| c.head.seq > start.seq && (head.is_some() || c.head.seq <= upto))
+                .cloned()
+                .collect();
+            let report = verify(&Chain { start, events: &events, head, checkpoints: &in_range, trusted_until }, signer);
+            total.events_checked += report.events_checked;
+            total.events_verified += report.events_verified;
+            total.checkpoints_checked += report.checkpoints_checked;
+            total.verified_head = report.verified_head;
+            if !report.chain_valid {
+                total.chain_valid = false;
+                total.broken_at_seq = report.broken_at_seq;
+                total.reason = report.reason;
+                total.broken_at_event_id = match (report.broken_at_event_id, report.broken_at_seq) {
+                    (Some(id), _) => Some(id),
+                    // The earliest suspect event lies in an earlier batch: look it up.
+                    (None, Some(seq)) => store.audit_chain(org, seq - 1, 1).await?.first().map(|e| e.id.0),
+                    (None, None) => None,
+                };
+                return Ok(total);
             }
-            if i64::try_from(events.len()).unwrap_or(i64::MAX) >= limit
-                || to.is_some_and(|to| events.last().is_some_and(|e| e.created_at > to))
-            {
-                break;
+            start = report.verified_head;
+            trusted_until = report.trusted_until;
+            total.trusted_until = trusted_until;
+            if last {
+                return Ok(total);
             }
         }
-        let head = if reached_end { Some(store.audit_head(org).await?) } else { None };
-        let checkpoints = store.audit_checkpoints(org).await?;
-        Ok(verify(&Chain { start, events: &events, head, checkpoints: &checkpoints }, self.deps.chain_signer.as_ref()))
     }
 
     /// Signs a checkpoint of every org whose chain moved since its last checkpoint. Returns how
