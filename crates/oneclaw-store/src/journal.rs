@@ -52,10 +52,9 @@ impl GroupCommitJournal {
 }
 
 async fn write(store: &dyn Store, batch: &[Waiter]) -> Result<()> {
+    let events: Vec<AuditEvent> = batch.iter().map(|(event, _)| event.clone()).collect();
     let mut tx = store.begin().await?;
-    for (event, _) in batch {
-        tx.append_audit(event).await?;
-    }
+    tx.append_audits(&events).await?;
     tx.commit().await
 }
 

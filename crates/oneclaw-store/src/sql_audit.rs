@@ -6,7 +6,7 @@ use super::{Db, SELECT_HEAD_FOR_APPEND};
 use crate::convert::{from_ms, to_json_text, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::audit::AuditEvent;
-use oneclaw_core::audit::chain::{GENESIS, Head};
+use oneclaw_core::audit::chain::{GENESIS, Head, Link};
 use oneclaw_core::audit::verify::Checkpoint;
 use oneclaw_core::ids::OrgId;
 use oneclaw_core::{Error, Result};
@@ -37,22 +37,55 @@ fn head_from(row: &DbRow) -> Result<Head> {
 
 /// Appends an event to its org's chain inside the caller's transaction.
 pub(super) async fn append(conn: &mut Conn, event: &AuditEvent) -> Result<()> {
+    append_many(conn, std::slice::from_ref(event)).await
+}
+
+/// Appends events to their orgs' chains inside the caller's transaction, in order. Each org's
+/// head is read (and locked) once and written once, however many of its events there are.
+pub(super) async fn append_many(conn: &mut Conn, events: &[AuditEvent]) -> Result<()> {
     #[cfg(feature = "danger-bench-skip-audit")]
     if crate::danger_bench::skipping_audit() {
         return Ok(());
     }
+    let mut heads: Vec<(OrgId, Head)> = Vec::new();
+    for event in events {
+        let position = match heads.iter().position(|(org, _)| *org == event.org_id) {
+            Some(position) => position,
+            None => {
+                heads.push((event.org_id, locked_head(conn, event.org_id).await?));
+                heads.len() - 1
+            }
+        };
+        let (link, next) = heads[position].1.next(event);
+        heads[position].1 = next;
+        insert_event(conn, event, link).await?;
+    }
+    for (org, head) in heads {
+        sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1")
+            .bind(org.0)
+            .bind(head.seq)
+            .bind(&head.hash[..])
+            .execute(&mut *conn)
+            .await
+            .map_err(audit_write_failed)?;
+    }
+    Ok(())
+}
+
+/// The org's head, created empty if needed, locked for the rest of the transaction.
+async fn locked_head(conn: &mut Conn, org: OrgId) -> Result<Head> {
     sqlx::query("INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING")
-        .bind(event.org_id.0)
+        .bind(org.0)
         .bind(&GENESIS[..])
         .execute(&mut *conn)
         .await
         .map_err(audit_write_failed)?;
-    let row = sqlx::query(SELECT_HEAD_FOR_APPEND)
-        .bind(event.org_id.0)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(audit_write_failed)?;
-    let (link, head) = head_from(&row)?.next(event);
+    let row =
+        sqlx::query(SELECT_HEAD_FOR_APPEND).bind(org.0).fetch_one(&mut *conn).await.map_err(audit_write_failed)?;
+    head_from(&row)
+}
+
+async fn insert_event(conn: &mut Conn, event: &AuditEvent, link: Link) -> Result<()> {
     sqlx::query(concat!(
         "INSERT INTO audit_events (",
         audit_cols!(),
@@ -77,13 +110,6 @@ pub(super) async fn append(conn: &mut Conn, event: &AuditEvent) -> Result<()> {
     .execute(&mut *conn)
     .await
     .map_err(audit_write_failed)?;
-    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1")
-        .bind(event.org_id.0)
-        .bind(head.seq)
-        .bind(&head.hash[..])
-        .execute(&mut *conn)
-        .await
-        .map_err(audit_write_failed)?;
     Ok(())
 }
 
@@ -187,9 +213,7 @@ pub(super) async fn chain_legacy_events(
     let events = rows.iter().map(audit_from).collect::<Result<Vec<_>>>()?;
     let mut tx = begin().await?;
     sqlx::query("DELETE FROM audit_events WHERE seq IS NULL").execute(&mut *tx).await.map_err(db_error)?;
-    for event in &events {
-        append(&mut tx, event).await?;
-    }
+    append_many(&mut tx, &events).await?;
     tx.commit().await.map_err(db_error)?;
     tracing::info!(events = events.len(), "chained audit events written before the audit chain existed");
     Ok(())

@@ -442,6 +442,10 @@ impl StoreTx for SqlTx {
         super::sql_audit::append(&mut self.tx, event).await
     }
 
+    async fn append_audits(&mut self, events: &[AuditEvent]) -> Result<()> {
+        super::sql_audit::append_many(&mut self.tx, events).await
+    }
+
     async fn insert_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()> {
         super::sql_audit::insert_checkpoint(&mut self.tx, checkpoint).await
     }

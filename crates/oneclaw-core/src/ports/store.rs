@@ -201,6 +201,8 @@ pub trait StoreTx: Send {
 
     /// Appends an event to its org's hash chain (locking the org's chain head).
     async fn append_audit(&mut self, event: &AuditEvent) -> Result<()>;
+    /// Appends several events, in order (one head read and write per org).
+    async fn append_audits(&mut self, events: &[AuditEvent]) -> Result<()>;
     async fn insert_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()>;
 
     /// Commits. Only `services::Change` calls this, after appending the audit events.

@@ -20,8 +20,9 @@ impl Change {
 
     /// Appends the events and commits, all or nothing.
     pub(crate) async fn commit(mut self, events: impl IntoIterator<Item = AuditEvent>) -> Result<()> {
-        for event in events {
-            self.tx.append_audit(&event).await?;
+        let events: Vec<AuditEvent> = events.into_iter().collect();
+        if !events.is_empty() {
+            self.tx.append_audits(&events).await?;
         }
         self.tx.commit().await
     }
