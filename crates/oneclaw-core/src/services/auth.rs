@@ -201,10 +201,15 @@ impl<'a> Auth<'a> {
     pub async fn authenticate(&self, token: &str, meta: RequestMeta) -> Result<Caller> {
         let principal = self.verify(token)?;
         let rules = IpRules::new(self.deps, self.ip_rules);
-        rules
-            .check(principal.org_id, meta.ip, principal.who.kind)
-            .await
-            .inspect_err(|_| tracing::info!(org = %principal.org_id, "request refused by the org's IP rules"))?;
+        if let Err(refused) = rules.check(principal.org_id, meta.ip, principal.who.kind).await {
+            let now = self.deps.clock.now();
+            let event =
+                AuditEvent::by_principal(principal.who, principal.org_id, &meta, action::IP_RULE_DENY, "request", now)
+                    .detail("reason", refused.to_string())
+                    .outcome(Outcome::Denied);
+            record_alone(self.deps.journal.as_ref(), event).await;
+            return Err(refused);
+        }
         Ok(Caller { principal, meta })
     }
 

@@ -166,6 +166,10 @@ async fn ip_rules_apply_to_every_request_and_cannot_lock_out_their_author() {
     assert_eq!(rule.status, 201, "{}", rule.text);
     assert_eq!(rule.body["cidr"], "127.0.0.0/8");
     assert_eq!(app.get("/v1/agents/me", &agent_token).await.status, 403, "the rule applies at once");
+    let events = app.audit_events(&owner).await;
+    let refused = events.iter().find(|e| e.action == "ip_rule.deny").expect("the refusal is audited");
+    assert_eq!(refused.actor_id.unwrap().to_string(), agent.id);
+    assert_eq!(refused.outcome.as_str(), "denied");
     assert_eq!(app.post("/v1/auth/agent-token", None, json!({"api_key": agent.key})).await.status, 403);
     assert_eq!(app.get("/v1/auth/me", &member.token).await.status, 200, "the rule is for agents only");
     let rules = app.get("/v1/security/ip-rules", &owner.token).await;
