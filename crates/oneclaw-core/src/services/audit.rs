@@ -74,6 +74,19 @@ impl<'a> Audit<'a> {
         to: Option<OffsetDateTime>,
         limit: i64,
     ) -> Result<Report> {
+        self.verify_org_in_batches(org, from, to, limit, VERIFY_BATCH).await
+    }
+
+    /// `verify_org` reading `batch_size` events per round trip (tests use small batches to
+    /// cross batch boundaries).
+    pub async fn verify_org_in_batches(
+        &self,
+        org: OrgId,
+        from: Option<OffsetDateTime>,
+        to: Option<OffsetDateTime>,
+        limit: i64,
+        batch_size: i64,
+    ) -> Result<Report> {
         let store = &self.deps.store;
         let checkpoints = store.audit_checkpoints(org).await?;
         let signer = self.deps.chain_signer.as_ref();
@@ -93,8 +106,8 @@ impl<'a> Audit<'a> {
             trusted_until,
         };
         loop {
-            let batch = store.audit_chain(org, after, VERIFY_BATCH).await?;
-            let at_end = batch.len() < usize::try_from(VERIFY_BATCH).unwrap_or(usize::MAX);
+            let batch = store.audit_chain(org, after, batch_size).await?;
+            let at_end = batch.len() < usize::try_from(batch_size).unwrap_or(usize::MAX);
             after = batch.last().and_then(|e| e.link).map_or(after, |l| l.seq);
             let mut events = Vec::with_capacity(batch.len());
             let mut stop = false;

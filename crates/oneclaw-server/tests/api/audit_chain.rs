@@ -61,6 +61,14 @@ async fn verify(app: &TestApp, account: &Account) -> serde_json::Value {
     // Verification reads the log without writing to it, so it cannot heal what it checks.
     let response = app.get("/v1/audit/verify?limit=100000", &account.token).await;
     assert_eq!(response.status, 200, "{}", response.text);
+    // The same verification read three events at a time must reach the same verdict.
+    let user = oneclaw_core::ids::UserId(app.user_id(&account.token).await.parse().unwrap());
+    let org = app.core.deps().store.user(user).await.unwrap().unwrap().org_id;
+    let small = app.core.audit().verify_org_in_batches(org, None, None, i64::MAX, 3).await.unwrap();
+    assert_eq!(small.chain_valid, response.body["chain_valid"].as_bool().unwrap(), "{}", response.body);
+    assert_eq!(small.broken_at_seq, response.body["broken_at_seq"].as_i64(), "{}", response.body);
+    let small_at = small.broken_at_event_id.map(|id| id.to_string());
+    assert_eq!(small_at.as_deref(), response.body["broken_at_event_id"].as_str(), "{}", response.body);
     response.body
 }
 
