@@ -10,6 +10,7 @@ pub(crate) mod change;
 mod generate;
 mod ip_rules;
 mod policies;
+mod rate;
 mod secrets;
 mod shares;
 mod team;
@@ -83,13 +84,20 @@ struct Inner {
     deps: Deps,
     revocations: RevocationList,
     ip_rules: IpRuleCache,
+    /// 1claw allows 10 new shares per minute per org.
+    share_rate: rate::OrgRateLimit,
 }
 
 impl Core {
     /// Builds the domain and loads what it keeps in memory (the revocation list).
     pub async fn start(deps: Deps) -> Result<Self> {
         let core = Self {
-            inner: Arc::new(Inner { deps, revocations: RevocationList::default(), ip_rules: IpRuleCache::default() }),
+            inner: Arc::new(Inner {
+                deps,
+                revocations: RevocationList::default(),
+                ip_rules: IpRuleCache::default(),
+                share_rate: rate::OrgRateLimit::new(10, time::Duration::minutes(1)),
+            }),
         };
         core.sync().await?;
         Ok(core)
@@ -143,7 +151,7 @@ impl Core {
 
     /// Shares.
     pub fn shares(&self) -> Shares<'_> {
-        Shares::new(&self.inner.deps)
+        Shares::new(&self.inner.deps, &self.inner.share_rate)
     }
 
     /// Personal API keys.

@@ -48,11 +48,12 @@ pub struct SharedSecret {
 /// Share service.
 pub struct Shares<'a> {
     deps: &'a Deps,
+    rate: &'a super::rate::OrgRateLimit,
 }
 
 impl<'a> Shares<'a> {
-    pub(crate) fn new(deps: &'a Deps) -> Self {
-        Self { deps }
+    pub(crate) fn new(deps: &'a Deps, rate: &'a super::rate::OrgRateLimit) -> Self {
+        Self { deps, rate }
     }
 
     /// Shares a secret the caller may read.
@@ -123,6 +124,7 @@ impl<'a> Shares<'a> {
             revoked_at: None,
             created_at: now,
         };
+        self.rate.take(caller.org_id(), now, "new shares")?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().insert_share(&share).await?;
         let event = AuditEvent::by(caller, action::SHARE_CREATE, "share", now)

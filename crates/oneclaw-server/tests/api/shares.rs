@@ -184,6 +184,28 @@ async fn user_agent_email_and_creator_shares_reach_only_their_recipient() {
 }
 
 #[tokio::test]
+async fn an_org_may_create_ten_shares_a_minute() {
+    let app = spawn_app().await;
+    let alice = app.signup("share-rate@example.com").await;
+    let vault = app.create_vault(&alice.token, "v").await;
+    let secret = secret_id(&app, &alice.token, &vault, "k", "v").await;
+    let link = json!({"recipient_type": "anyone_with_link", "expires_at": in_minutes(&app, 60)});
+    for _ in 0..10 {
+        assert_eq!(
+            app.post(&format!("/v1/secrets/{secret}/share"), Some(&alice.token), link.clone()).await.status,
+            201
+        );
+    }
+    let limited = app.post(&format!("/v1/secrets/{secret}/share"), Some(&alice.token), link.clone()).await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    assert!(limited.headers.contains_key("retry-after"));
+    assert_eq!(app.get("/v1/shares/outbound", &alice.token).await.body["shares"].as_array().unwrap().len(), 10);
+    app.clock.advance(time::Duration::seconds(61));
+    let link = json!({"recipient_type": "anyone_with_link", "expires_at": in_minutes(&app, 60)});
+    assert_eq!(app.post(&format!("/v1/secrets/{secret}/share"), Some(&alice.token), link).await.status, 201);
+}
+
+#[tokio::test]
 async fn sharing_needs_read_access_and_valid_input() {
     let app = spawn_app().await;
     let alice = app.signup("share-rules@example.com").await;
