@@ -169,6 +169,18 @@ async fn audit_query(events: usize, actors: usize, queries: usize) {
     fill(&run, org, &actor_ids, events).await;
     println!("filled {events} chained events for one org in {:?}", filled.elapsed());
 
+    // The fill outlives a user token: sign in again.
+    let login: serde_json::Value = run
+        .http
+        .post(format!("{}/v1/auth/token", run.base))
+        .json(&json!({"email": "bench@example.com", "password": "bench password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
     let target = actor_ids[actors / 2];
     let mut latencies = Vec::new();
     let mut returned = 0;
@@ -176,9 +188,9 @@ async fn audit_query(events: usize, actors: usize, queries: usize) {
         let offset = (i % 10) * 100;
         let url = format!("{}/v1/audit/events?actor_id={target}&limit=100&offset={offset}", run.base);
         let began = Instant::now();
-        let body: serde_json::Value = run.http.get(&url).bearer_auth(&run.token).send().await.unwrap().json().await.unwrap();
+        let body: serde_json::Value = run.http.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
         latencies.push(began.elapsed());
-        returned = body["count"].as_i64().unwrap();
+        returned = body["count"].as_i64().unwrap_or_else(|| panic!("unexpected answer: {body}"));
     }
     latencies.sort();
     println!(
@@ -196,52 +208,60 @@ async fn fill(run: &Running, org: OrgId, actors: &[uuid::Uuid], events: usize) {
     let mut head: Head = run.core.deps().store.audit_head(org).await.unwrap();
     let base_time = time::OffsetDateTime::now_utc() - time::Duration::days(30);
     let batch = 5000;
+    let rows_per_statement = 500;
     let mut written = 0;
     while written < events {
         let mut tx = pool.begin().await.unwrap();
-        for i in written..(written + batch).min(events) {
-            let event = AuditEvent {
-                id: AuditEventId::generate(),
-                org_id: org,
-                actor_type: "agent".to_owned(),
-                actor_id: Some(actors[i % actors.len()]),
-                action: "secret.read".to_owned(),
-                resource_type: "secret".to_owned(),
-                resource_id: Some(uuid::Uuid::now_v7().to_string()),
-                details: json!({"path": format!("svc/key-{}", i % 500), "version": 1}),
-                ip_address: Some("10.0.0.7".to_owned()),
-                user_agent: Some("bench".to_owned()),
-                surface: "api".to_owned(),
-                outcome: Outcome::Success,
-                created_at: base_time + time::Duration::milliseconds(i as i64),
-                link: None,
-            };
-            let (link, next) = head.next(&event);
-            head = next;
-            sqlx::query(
+        let end = (written + batch).min(events);
+        let mut start = written;
+        while start < end {
+            let stop = (start + rows_per_statement).min(end);
+            let mut rows = Vec::with_capacity(stop - start);
+            for i in start..stop {
+                let event = AuditEvent {
+                    id: AuditEventId::generate(),
+                    org_id: org,
+                    actor_type: "agent".to_owned(),
+                    actor_id: Some(actors[i % actors.len()]),
+                    action: "secret.read".to_owned(),
+                    resource_type: "secret".to_owned(),
+                    resource_id: Some(uuid::Uuid::now_v7().to_string()),
+                    details: json!({"path": format!("svc/key-{}", i % 500), "version": 1}),
+                    ip_address: Some("10.0.0.7".to_owned()),
+                    user_agent: Some("bench".to_owned()),
+                    surface: "api".to_owned(),
+                    outcome: Outcome::Success,
+                    created_at: base_time + time::Duration::milliseconds(i as i64),
+                    link: None,
+                };
+                let (link, next) = head.next(&event);
+                head = next;
+                rows.push((event, link));
+            }
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO audit_events (id, org_id, actor_type, actor_id, action, resource_type, resource_id, details, \
-                 ip_address, user_agent, surface, outcome, created_at, seq, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-            )
-            .bind(event.id.0)
-            .bind(org.0)
-            .bind(&event.actor_type)
-            .bind(event.actor_id)
-            .bind(&event.action)
-            .bind(&event.resource_type)
-            .bind(event.resource_id.as_deref())
-            .bind(event.details.to_string())
-            .bind(event.ip_address.as_deref())
-            .bind(event.user_agent.as_deref())
-            .bind(&event.surface)
-            .bind(event.outcome.as_str())
-            .bind((event.created_at.unix_timestamp_nanos() / 1_000_000) as i64)
-            .bind(link.seq)
-            .bind(link.prev_hash.to_vec())
-            .bind(link.hash.to_vec())
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+                 ip_address, user_agent, surface, outcome, created_at, seq, prev_hash, hash) ",
+            );
+            insert.push_values(&rows, |mut row, (event, link)| {
+                row.push_bind(event.id.0)
+                    .push_bind(org.0)
+                    .push_bind(event.actor_type.clone())
+                    .push_bind(event.actor_id)
+                    .push_bind(event.action.clone())
+                    .push_bind(event.resource_type.clone())
+                    .push_bind(event.resource_id.clone())
+                    .push_bind(event.details.to_string())
+                    .push_bind(event.ip_address.clone())
+                    .push_bind(event.user_agent.clone())
+                    .push_bind(event.surface.clone())
+                    .push_bind(event.outcome.as_str())
+                    .push_bind((event.created_at.unix_timestamp_nanos() / 1_000_000) as i64)
+                    .push_bind(link.seq)
+                    .push_bind(link.prev_hash.to_vec())
+                    .push_bind(link.hash.to_vec());
+            });
+            insert.build().execute(&mut *tx).await.unwrap();
+            start = stop;
         }
         sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1")
             .bind(org.0)
@@ -251,7 +271,7 @@ async fn fill(run: &Running, org: OrgId, actors: &[uuid::Uuid], events: usize) {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        written = (written + batch).min(events);
+        written = end;
         if written % 1_000_000 == 0 {
             eprintln!("  {written} events");
         }

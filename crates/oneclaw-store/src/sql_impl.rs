@@ -217,25 +217,28 @@ impl Store for SqlStore {
     }
 
     async fn audit_events(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            audit_cols!(),
-            " FROM audit_events WHERE org_id = $1 \
-             AND ($2 IS NULL OR resource_id = $2) AND ($3 IS NULL OR actor_id = $3) AND ($4 IS NULL OR action = $4) \
-             AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at <= $6) \
-             ORDER BY seq DESC LIMIT $7 OFFSET $8"
-        ))
-        .bind(org.0)
-        .bind(query.resource_id.as_deref())
-        .bind(query.actor_id)
-        .bind(query.action.as_deref())
-        .bind(query.from.map(to_ms))
-        .bind(query.to.map(to_ms))
-        .bind(query.limit)
-        .bind(query.offset)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
+        // Only the filters given become conditions (all bound, never spliced in), so the planner
+        // can use the (org_id, actor_id | resource_id | action, seq) indexes for each of them.
+        let mut sql =
+            sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", audit_cols!(), " FROM audit_events WHERE org_id = "));
+        sql.push_bind(org.0);
+        if let Some(resource) = &query.resource_id {
+            sql.push(" AND resource_id = ").push_bind(resource.clone());
+        }
+        if let Some(actor) = query.actor_id {
+            sql.push(" AND actor_id = ").push_bind(actor);
+        }
+        if let Some(action) = &query.action {
+            sql.push(" AND action = ").push_bind(action.clone());
+        }
+        if let Some(from) = query.from {
+            sql.push(" AND created_at >= ").push_bind(to_ms(from));
+        }
+        if let Some(to) = query.to {
+            sql.push(" AND created_at <= ").push_bind(to_ms(to));
+        }
+        sql.push(" ORDER BY seq DESC LIMIT ").push_bind(query.limit).push(" OFFSET ").push_bind(query.offset);
+        let rows = sql.build().fetch_all(&self.pool).await.map_err(db_error)?;
         rows.iter().map(audit_from).collect()
     }
 
