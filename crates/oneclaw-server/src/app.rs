@@ -135,6 +135,24 @@ pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<C
     Ok(core)
 }
 
+/// Answers 503 when a request takes longer than the configured limit. Dropping the handler's
+/// future rolls back any transaction still open, so nothing is left half done.
+async fn time_limit(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => crate::error::ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("The request took longer than {} seconds and was abandoned; try again", limit.as_secs()),
+        )
+        .into_response(),
+    }
+}
+
 /// Creates the data directory readable by its owner only (it holds the database and the master
 /// key); warns when an existing one is open to others.
 fn prepare_data_dir(dir: &std::path::Path) -> Result<()> {
@@ -180,10 +198,10 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
     routes::router()
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        // A stalled dependency fails the request (503) instead of hanging it.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        // A stalled dependency fails the request (503, ProblemDetails) instead of hanging it.
+        .layer(axum::middleware::from_fn_with_state(
             std::time::Duration::from_secs(config.request_timeout_secs),
+            time_limit,
         ))
         // Answers may carry secret values: no cache anywhere may keep them.
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))

@@ -81,3 +81,28 @@ async fn a_sqlite_database_locked_by_another_process_answers_503_not_a_hang() {
         (200, Some("acknowledged"), Some(1))
     );
 }
+
+#[tokio::test]
+async fn a_stalled_database_fails_requests_within_the_configured_time() {
+    if std::env::var("ONECLAW_TEST_DATABASE_URL").is_ok() {
+        return; // The SQLite file lock is the stall this test makes.
+    }
+    let app = oneclaw_testkit::spawn_app_with(|config| config.request_timeout_secs = 1).await;
+    let account = app.signup("stalled@example.com").await;
+    let vault = app.create_vault(&account.token, "v").await;
+    let mut other = sqlx::SqliteConnection::connect(&app.config.database_url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    let started = std::time::Instant::now();
+    let write = app.put_secret(&account.token, &vault, "k", "v").await;
+    let waited = started.elapsed();
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    assert_eq!(write.status, 503, "{}", write.text);
+    assert!(write.detail().contains("longer than 1 seconds"), "{}", write.text);
+    assert_eq!(write.headers["content-type"], "application/problem+json");
+    assert!(waited < std::time::Duration::from_secs(3), "answered after {waited:?}, not after the 5 s busy timeout");
+    assert_eq!(
+        app.get(&format!("/v1/vaults/{vault}/secrets/k"), &account.token).await.status,
+        404,
+        "nothing was stored"
+    );
+}
