@@ -46,6 +46,12 @@ pub struct ServeArgs {
     /// Seconds before a request is abandoned with 503 [default: 30].
     #[arg(long)]
     pub request_timeout_seconds: Option<String>,
+    /// Most unwrapped data keys cached in memory; 0 turns the cache off [default: 10000].
+    #[arg(long)]
+    pub dek_cache_size: Option<String>,
+    /// Seconds an unwrapped data key may be reused [default: 300].
+    #[arg(long)]
+    pub dek_cache_ttl_seconds: Option<String>,
 }
 
 impl ServeArgs {
@@ -68,6 +74,8 @@ impl ServeArgs {
             .with_flag("log_format", self.log_format)?
             .with_flag("audit_checkpoint_seconds", self.audit_checkpoint_seconds)?
             .with_flag("request_timeout_seconds", self.request_timeout_seconds)?
+            .with_flag("dek_cache_size", self.dek_cache_size)?
+            .with_flag("dek_cache_ttl_seconds", self.dek_cache_ttl_seconds)?
             .build()
     }
 }

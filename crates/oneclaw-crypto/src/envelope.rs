@@ -10,27 +10,41 @@
 //! touching the values.
 
 use crate::aead;
+use crate::dek_cache::{DekCache, DekCacheConfig, KeyOpCounters};
 use async_trait::async_trait;
 use oneclaw_core::model::SealedValue;
 use oneclaw_core::ports::{DataKey, KekRef, KeyProvider, SecretCipher, ValueBinding};
 use oneclaw_core::{Error, Result};
 use oneclaw_types::SecretString;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use zeroize::Zeroizing;
 
 const MAGIC: &[u8; 4] = b"OCW1";
 const HEADER_LEN: usize = 8;
 
-/// The `SecretCipher` over any key provider.
+/// The `SecretCipher` over any key provider, with a cache of unwrapped data keys.
 #[derive(Clone)]
 pub struct Envelope {
     keys: Arc<dyn KeyProvider>,
+    cache: Arc<DekCache>,
+    counters: Arc<KeyOpCounters>,
 }
 
 impl Envelope {
-    /// Envelope encryption with KEKs held by `keys`.
+    /// Envelope encryption with KEKs held by `keys` and the default DEK cache.
     pub fn new(keys: Arc<dyn KeyProvider>) -> Self {
-        Self { keys }
+        Self::with_cache(keys, DekCacheConfig::default())
+    }
+
+    /// Envelope encryption with a DEK cache of the given size (capacity 0: no cache).
+    pub fn with_cache(keys: Arc<dyn KeyProvider>, cache: DekCacheConfig) -> Self {
+        Self { keys, cache: Arc::new(DekCache::new(cache)), counters: Arc::new(KeyOpCounters::default()) }
+    }
+
+    /// How much work went to the key provider and how much the cache saved.
+    pub fn counters(&self) -> &KeyOpCounters {
+        &self.counters
     }
 }
 
@@ -72,8 +86,10 @@ impl SecretCipher for Envelope {
         rand::fill(&mut dek.0[..]);
         let ciphertext = aead::seal(&dek.0, &aad, plaintext.expose().as_bytes())?;
         let blob = self.keys.wrap_dek(kek, &dek, &aad).await?;
+        self.counters.wraps.fetch_add(1, Ordering::Relaxed);
         let mut wrapped_dek = header(kek.version)?.to_vec();
         wrapped_dek.extend_from_slice(&blob);
+        self.cache.put(DekCache::slot(&wrapped_dek), &dek);
         Ok(SealedValue { ciphertext, wrapped_dek, kek_version: kek.version })
     }
 
@@ -86,7 +102,20 @@ impl SecretCipher for Envelope {
             )));
         }
         let aad = binding_aad(binding);
-        let dek = self.keys.unwrap_dek(kek, blob, &aad).await?;
+        let slot = DekCache::slot(&sealed.wrapped_dek);
+        let dek = match self.cache.get(&slot) {
+            Some(dek) => {
+                self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+                dek
+            }
+            None => {
+                let dek = self.keys.unwrap_dek(kek, blob, &aad).await?;
+                self.counters.unwraps.fetch_add(1, Ordering::Relaxed);
+                self.cache.put(slot, &dek);
+                dek
+            }
+        };
+        // The value's own AES-GCM tag still checks the binding: a cached key opens nothing else.
         let plain = aead::open(&dek.0, &aad, &sealed.ciphertext)?;
         let text = String::from_utf8(plain.to_vec()).map_err(|_| aead::integrity())?;
         Ok(SecretString::new(text))
@@ -126,6 +155,28 @@ mod tests {
         let mut bad_header = sealed.clone();
         bad_header.wrapped_dek[0] = b'X';
         assert!(envelope.open(&kek, binding, &bad_header).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn repeated_reads_skip_the_key_provider_unless_the_cache_is_off() {
+        for (capacity, expected_unwraps) in [(100, 0), (0, 5)] {
+            let keys = Arc::new(LocalKeyring::new(MasterKey::from_hex(&"22".repeat(32)).unwrap()));
+            let envelope =
+                Envelope::with_cache(keys, DekCacheConfig { capacity, ttl: std::time::Duration::from_secs(60) });
+            let vault = VaultId::generate();
+            let kek = envelope.keys.create_kek(vault, 1).await.unwrap();
+            let binding = ValueBinding { org_id: OrgId::generate(), vault_id: vault, path: "hot", version: 1 };
+            let sealed = envelope.seal(&kek, binding, &SecretString::from("v")).await.unwrap();
+            for _ in 0..5 {
+                assert_eq!(envelope.open(&kek, binding, &sealed).await.unwrap().expose(), "v");
+            }
+            let (unwraps, wraps, hits) = envelope.counters().snapshot();
+            assert_eq!((unwraps, wraps), (expected_unwraps, 1), "capacity {capacity}");
+            assert_eq!(hits, 5 - expected_unwraps);
+            // A cached key still refuses a moved ciphertext.
+            let moved = ValueBinding { path: "elsewhere", ..binding };
+            assert!(envelope.open(&kek, moved, &sealed).await.is_err());
+        }
     }
 
     #[tokio::test]

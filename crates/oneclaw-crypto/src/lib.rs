@@ -10,12 +10,14 @@
 
 mod aead;
 pub mod checkpoint;
+pub mod dek_cache;
 pub mod envelope;
 pub mod hasher;
 pub mod jwt;
 pub mod local_keyring;
 
 pub use checkpoint::Ed25519ChainSigner;
+pub use dek_cache::{DekCache, DekCacheConfig, KeyOpCounters};
 pub use envelope::Envelope;
 pub use hasher::Argon2Hasher;
 pub use jwt::Ed25519Signer;

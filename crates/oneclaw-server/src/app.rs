@@ -10,7 +10,9 @@ use axum::http::{HeaderValue, header};
 use oneclaw_core::clock::Clock;
 use oneclaw_core::ports::KeyProvider;
 use oneclaw_core::{Core, CoreSettings, Deps, Error, Result, system};
-use oneclaw_crypto::{Argon2Hasher, Ed25519ChainSigner, Ed25519Signer, Envelope, LocalKeyring, MasterKey};
+use oneclaw_crypto::{
+    Argon2Hasher, DekCacheConfig, Ed25519ChainSigner, Ed25519Signer, Envelope, LocalKeyring, MasterKey,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -119,7 +121,13 @@ pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<C
     let deps = Deps {
         journal,
         chain_signer: Arc::new(Ed25519ChainSigner::from_seed(&checkpoint_seed)?),
-        cipher: Arc::new(Envelope::new(keys.clone())),
+        cipher: Arc::new(Envelope::with_cache(
+            keys.clone(),
+            DekCacheConfig {
+                capacity: config.dek_cache_size,
+                ttl: std::time::Duration::from_secs(config.dek_cache_ttl_secs),
+            },
+        )),
         tokens: Arc::new(Ed25519Signer::from_seed(&seed)?),
         hasher: Arc::new(Argon2Hasher::new(pepper)?),
         store,

@@ -44,6 +44,10 @@ pub struct ServerConfig {
     pub audit_checkpoint_secs: u64,
     /// How long a request may take before it is answered 503.
     pub request_timeout_secs: u64,
+    /// Most unwrapped data keys kept in memory (0: no cache).
+    pub dek_cache_size: usize,
+    /// How long an unwrapped data key may be reused.
+    pub dek_cache_ttl_secs: u64,
 }
 
 /// One setting: its TOML key, its environment variable, its flag, and what it means.
@@ -77,6 +81,8 @@ const SETTINGS: &[Setting] = &[
         env: "ONECLAW_REQUEST_TIMEOUT_SECONDS",
         flag: "--request-timeout-seconds",
     },
+    Setting { key: "dek_cache_size", env: "ONECLAW_DEK_CACHE_SIZE", flag: "--dek-cache-size" },
+    Setting { key: "dek_cache_ttl_seconds", env: "ONECLAW_DEK_CACHE_TTL_SECONDS", flag: "--dek-cache-ttl-seconds" },
 ];
 
 /// `ONECLAW_*` variables that belong to other commands (clients, the MCP server, tests) and
@@ -193,6 +199,8 @@ impl ConfigSources {
                 .unwrap_or(LogFormat::Text),
             audit_checkpoint_secs: self.bounded("audit_checkpoint_seconds", 1, 86_400)?.unwrap_or(60),
             request_timeout_secs: self.bounded("request_timeout_seconds", 1, 3600)?.unwrap_or(30),
+            dek_cache_size: self.bounded("dek_cache_size", 0, 10_000_000)?.unwrap_or(10_000),
+            dek_cache_ttl_secs: self.bounded("dek_cache_ttl_seconds", 1, 86_400)?.unwrap_or(300),
         })
     }
 
@@ -263,6 +271,8 @@ impl ServerConfig {
             log_format: LogFormat::Text,
             audit_checkpoint_secs: 60,
             request_timeout_secs: 30,
+            dek_cache_size: 10_000,
+            dek_cache_ttl_secs: 300,
         }
     }
 }
