@@ -180,6 +180,15 @@ pub(super) async fn checkpoints(pool: &Pool<Db>, org: OrgId) -> Result<Vec<Check
         .collect()
 }
 
+pub(super) async fn last_checkpoint_seq(pool: &Pool<Db>, org: OrgId) -> Result<i64> {
+    let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints WHERE org_id = $1")
+        .bind(org.0)
+        .fetch_one(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(seq.unwrap_or(0))
+}
+
 pub(super) async fn insert_checkpoint(conn: &mut Conn, checkpoint: &Checkpoint) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_checkpoints (org_id, seq, hash, signature, key_id, signed_at) VALUES ($1, $2, $3, $4, $5, $6) \

@@ -12,7 +12,7 @@ use oneclaw_core::Result;
 use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::chain::Head;
 use oneclaw_core::audit::verify::Checkpoint;
-use oneclaw_core::ids::{AgentId, OrgId, SecretId, SessionId, ShareId, UserId, VaultId};
+use oneclaw_core::ids::{AgentId, OrgId, SecretId, ShareId, UserId, VaultId};
 use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
 use oneclaw_core::policy::Policy;
@@ -178,15 +178,6 @@ impl Store for SqlStore {
         rows.iter().map(api_key_from).collect()
     }
 
-    async fn session(&self, id: SessionId) -> Result<Option<Session>> {
-        let row = sqlx::query(concat!("SELECT ", session_cols!(), " FROM sessions WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        row.as_ref().map(session_from).transpose()
-    }
-
     async fn session_by_refresh_digest(&self, digest: &[u8]) -> Result<Option<Session>> {
         let row = sqlx::query(concat!("SELECT ", session_cols!(), " FROM sessions WHERE refresh_digest = $1"))
             .bind(digest)
@@ -256,6 +247,10 @@ impl Store for SqlStore {
 
     async fn audit_link_at(&self, org: OrgId, seq: i64) -> Result<Option<Head>> {
         super::sql_audit::link_at(&self.pool, org, seq).await
+    }
+
+    async fn audit_last_checkpoint_seq(&self, org: OrgId) -> Result<i64> {
+        super::sql_audit::last_checkpoint_seq(&self.pool, org).await
     }
 
     async fn audit_checkpoints(&self, org: OrgId) -> Result<Vec<Checkpoint>> {

@@ -75,7 +75,6 @@ pub trait Store: Send + Sync + 'static {
     async fn api_keys_by_prefix(&self, key_prefix: &str) -> Result<Vec<ApiKey>>;
     async fn api_keys_of(&self, user: UserId) -> Result<Vec<ApiKey>>;
 
-    async fn session(&self, id: SessionId) -> Result<Option<Session>>;
     async fn session_by_refresh_digest(&self, digest: &[u8]) -> Result<Option<Session>>;
     /// Revoked sessions and tokens that could still be presented: (id, forget after, unix s).
     async fn live_revocations(&self, now: OffsetDateTime) -> Result<Vec<(Uuid, i64)>>;
@@ -93,6 +92,8 @@ pub trait Store: Send + Sync + 'static {
     /// The (seq, hash) of the event at `seq`, as stored.
     async fn audit_link_at(&self, org: OrgId, seq: i64) -> Result<Option<Head>>;
     async fn audit_checkpoints(&self, org: OrgId) -> Result<Vec<Checkpoint>>;
+    /// The seq of the org's last checkpoint (0 without one).
+    async fn audit_last_checkpoint_seq(&self, org: OrgId) -> Result<i64>;
 
     /// Active (not removed) members of an org, oldest first.
     async fn org_members(&self, org: OrgId) -> Result<Vec<User>>;

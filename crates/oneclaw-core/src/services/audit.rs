@@ -168,7 +168,7 @@ impl<'a> Audit<'a> {
         let now = self.deps.clock.now();
         let mut signed = 0;
         for (org, head) in self.deps.store.audit_heads().await? {
-            let last = self.deps.store.audit_checkpoints(org).await?.last().map_or(0, |c| c.head.seq);
+            let last = self.deps.store.audit_last_checkpoint_seq(org).await?;
             if head.seq <= last {
                 continue;
             }

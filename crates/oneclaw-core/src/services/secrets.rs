@@ -194,10 +194,10 @@ impl<'a> Secrets<'a> {
     pub async fn list(&self, caller: &Caller, vault_id: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>> {
         let access = Access::new(self.deps);
         let vault = access.vault(caller, vault_id).await?;
-        if !access.see(caller, &vault).await? {
+        let policies = access.policies(caller, &vault).await?;
+        if !access.see_with(caller, &vault, &policies).await? {
             return Err(Error::Forbidden("You have no access to this vault".to_owned()));
         }
-        let policies = access.policies(caller, &vault).await?;
         let now = self.deps.clock.now();
         // Only the paths the caller may read are listed.
         let secrets: Vec<SecretVersion> = self

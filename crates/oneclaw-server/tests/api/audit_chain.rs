@@ -42,6 +42,7 @@ async fn audited_org(app: &TestApp) -> (Account, OrgId) {
         app.put_secret(&account.token, &vault, &format!("k{i}"), "v").await;
     }
     assert_eq!(app.core.audit().checkpoint_all().await.unwrap(), 2, "this org and the system chain");
+    assert_eq!(app.core.audit().checkpoint_all().await.unwrap(), 0, "no chain moved since");
     for i in 0..5 {
         app.get(&format!("/v1/vaults/{vault}/secrets/k{}", i % 4), &account.token).await;
     }
