@@ -39,6 +39,16 @@ impl std::fmt::Debug for DataKey {
     }
 }
 
+/// How the key provider is doing, as `GET /v1/health/hsm` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyHealth {
+    Ok,
+    /// Answering, but calls failed recently; the detail says what.
+    Degraded(String),
+    /// Not answering; requests that need a key get 503.
+    Unavailable(String),
+}
+
 /// Holds vault KEKs and wraps data keys with them. KEKs never leave the provider in clear.
 #[async_trait]
 pub trait KeyProvider: Send + Sync + 'static {
@@ -62,6 +72,11 @@ pub trait KeyProvider: Send + Sync + 'static {
 
     /// Opens what `seal_system_secret` made.
     async fn unseal_system_secret(&self, purpose: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>>;
+
+    /// Whether the provider answers. A provider that lives in this process is always `Ok`.
+    async fn health(&self) -> KeyHealth {
+        KeyHealth::Ok
+    }
 }
 
 /// What a value is bound to: moved to another org, vault, path or version, it no longer opens.

@@ -5,5 +5,5 @@ pub mod keys;
 pub mod store;
 
 pub use credentials::{CredentialHasher, TokenSigner, VerifyingKeyInfo};
-pub use keys::{DataKey, KekRef, KeyProvider, SecretCipher, ValueBinding};
+pub use keys::{DataKey, KekRef, KeyHealth, KeyProvider, SecretCipher, ValueBinding};
 pub use store::{AuditJournal, AuditQuery, SecretRead, Store, StoreTx};
