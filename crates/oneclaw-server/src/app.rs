@@ -1,7 +1,7 @@
 //! The composition root: picks the store and key provider named by the configuration, unseals
 //! the server secrets, starts the domain and binds the listener.
 
-use crate::config::{KeyProviderKind, ServerConfig, Signup};
+use crate::config::{ServerConfig, Signup};
 use crate::routes;
 use crate::state::AppState;
 use axum::Router;
@@ -10,9 +10,7 @@ use axum::http::{HeaderValue, header};
 use oneclaw_core::clock::Clock;
 use oneclaw_core::ports::KeyProvider;
 use oneclaw_core::{Core, CoreSettings, Deps, Error, Result, system};
-use oneclaw_crypto::{
-    Argon2Hasher, DekCacheConfig, Ed25519ChainSigner, Ed25519Signer, Envelope, LocalKeyring, MasterKey,
-};
+use oneclaw_crypto::{Argon2Hasher, DekCacheConfig, Ed25519ChainSigner, Ed25519Signer, Envelope};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -92,7 +90,7 @@ impl App {
 pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Core> {
     prepare_data_dir(&config.data_dir)?;
     let store = oneclaw_store::open(&config.database_url).await?;
-    let keys = key_provider(config)?;
+    let keys: Arc<dyn KeyProvider> = crate::keys::key_provider(config).await?;
     let seed = system::load_or_create(
         store.as_ref(),
         keys.as_ref(),
@@ -183,22 +181,6 @@ fn prepare_data_dir(dir: &std::path::Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn key_provider(config: &ServerConfig) -> Result<Arc<dyn KeyProvider>> {
-    match config.key_provider {
-        KeyProviderKind::Local => {
-            let master = match std::env::var("ONECLAW_MASTER_KEY") {
-                Ok(hex) => MasterKey::from_hex(&zeroize::Zeroizing::new(hex))
-                    .map_err(|err| Error::invalid(format!("invalid setting ONECLAW_MASTER_KEY: {err}")))?,
-                Err(_) => MasterKey::load_or_create(&config.master_key_file)?,
-            };
-            Ok(Arc::new(LocalKeyring::new(master)))
-        }
-        KeyProviderKind::Pkcs11 => Err(Error::invalid(
-            "invalid setting ONECLAW_KEY_PROVIDER: \"pkcs11\" is not available in this build yet; use \"local\"",
-        )),
-    }
 }
 
 /// The HTTP router with its middleware.

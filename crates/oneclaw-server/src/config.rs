@@ -48,6 +48,20 @@ pub struct ServerConfig {
     pub dek_cache_size: usize,
     /// How long an unwrapped data key may be reused.
     pub dek_cache_ttl_secs: u64,
+    /// Where the PKCS#11 token is, if one is configured (required for `key_provider = pkcs11`).
+    pub pkcs11: Option<Pkcs11Settings>,
+}
+
+/// The PKCS#11 settings. The PIN is not among them: it comes from `ONECLAW_PKCS11_PIN` or the
+/// file `pin_file` names, never from a flag that `ps` would show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pkcs11Settings {
+    pub module: PathBuf,
+    pub token_label: String,
+    pub pin_file: Option<PathBuf>,
+    pub sessions: usize,
+    pub mechanism: String,
+    pub timeout_ms: u64,
 }
 
 /// One setting: its TOML key, its environment variable, its flag, and what it means.
@@ -83,6 +97,12 @@ const SETTINGS: &[Setting] = &[
     },
     Setting { key: "dek_cache_size", env: "ONECLAW_DEK_CACHE_SIZE", flag: "--dek-cache-size" },
     Setting { key: "dek_cache_ttl_seconds", env: "ONECLAW_DEK_CACHE_TTL_SECONDS", flag: "--dek-cache-ttl-seconds" },
+    Setting { key: "pkcs11_module", env: "ONECLAW_PKCS11_MODULE", flag: "--pkcs11-module" },
+    Setting { key: "pkcs11_token_label", env: "ONECLAW_PKCS11_TOKEN_LABEL", flag: "--pkcs11-token-label" },
+    Setting { key: "pkcs11_pin_file", env: "ONECLAW_PKCS11_PIN_FILE", flag: "--pkcs11-pin-file" },
+    Setting { key: "pkcs11_sessions", env: "ONECLAW_PKCS11_SESSIONS", flag: "--pkcs11-sessions" },
+    Setting { key: "pkcs11_mechanism", env: "ONECLAW_PKCS11_MECHANISM", flag: "--pkcs11-mechanism" },
+    Setting { key: "pkcs11_timeout_ms", env: "ONECLAW_PKCS11_TIMEOUT_MS", flag: "--pkcs11-timeout-ms" },
 ];
 
 /// `ONECLAW_*` variables that belong to other commands (clients, the MCP server, tests) and
@@ -100,6 +120,10 @@ const CLIENT_ENV: &[&str] = &[
     "ONECLAW_DPOP",
     "ONECLAW_TEST_DATABASE_URL",
     "ONECLAW_MASTER_KEY",
+    // Secrets and test switches read where they are used, never through a flag.
+    "ONECLAW_PKCS11_PIN",
+    "ONECLAW_TEST_KEY_PROVIDER",
+    "ONECLAW_REQUIRE_HSM_TESTS",
 ];
 
 /// A raw value and where it came from, so errors can name the source.
@@ -181,7 +205,7 @@ impl ConfigSources {
             }
             None => oneclaw_store::default_sqlite_url(&data_dir),
         };
-        Ok(ServerConfig {
+        let config = ServerConfig {
             listen: self.parse("listen", "is not an address such as 127.0.0.1:8443")?.unwrap_or_else(default_listen),
             master_key_file: self.path("master_key_file")?.unwrap_or_else(|| data_dir.join("master.key")),
             database_url,
@@ -201,7 +225,39 @@ impl ConfigSources {
             request_timeout_secs: self.bounded("request_timeout_seconds", 1, 3600)?.unwrap_or(30),
             dek_cache_size: self.bounded("dek_cache_size", 0, 10_000_000)?.unwrap_or(10_000),
             dek_cache_ttl_secs: self.bounded("dek_cache_ttl_seconds", 1, 86_400)?.unwrap_or(300),
-        })
+            pkcs11: self.pkcs11()?,
+        };
+        if config.key_provider == KeyProviderKind::Pkcs11 && config.pkcs11.is_none() {
+            return Err(Error::invalid(
+                "ONECLAW_KEY_PROVIDER is pkcs11 but ONECLAW_PKCS11_MODULE and ONECLAW_PKCS11_TOKEN_LABEL are not set",
+            ));
+        }
+        Ok(config)
+    }
+
+    /// The PKCS#11 settings, when a module and a token label are both given.
+    fn pkcs11(&self) -> Result<Option<Pkcs11Settings>> {
+        let module = self.path("pkcs11_module")?;
+        let token_label = self.values.get("pkcs11_token_label").map(|raw| raw.value.trim().to_owned());
+        let (module, token_label) = match (module, token_label) {
+            (Some(module), Some(label)) if !label.is_empty() => (module, label),
+            (None, None) => return Ok(None),
+            _ => {
+                return Err(Error::invalid(
+                    "ONECLAW_PKCS11_MODULE and ONECLAW_PKCS11_TOKEN_LABEL must be set together",
+                ));
+            }
+        };
+        let mechanism =
+            self.choice("pkcs11_mechanism", &[("aes-gcm", "aes-gcm"), ("aes-key-wrap-pad", "aes-key-wrap-pad")])?;
+        Ok(Some(Pkcs11Settings {
+            module,
+            token_label,
+            pin_file: self.path("pkcs11_pin_file")?,
+            sessions: self.bounded("pkcs11_sessions", 1, 256)?.unwrap_or(2),
+            mechanism: mechanism.unwrap_or("aes-gcm").to_owned(),
+            timeout_ms: self.bounded("pkcs11_timeout_ms", 10, 600_000)?.unwrap_or(5_000),
+        }))
     }
 
     fn invalid(&self, raw: &Raw, why: &str) -> Error {
@@ -273,6 +329,7 @@ impl ServerConfig {
             request_timeout_secs: 30,
             dek_cache_size: 10_000,
             dek_cache_ttl_secs: 300,
+            pkcs11: None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod app;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod keys;
 pub mod routes;
 pub mod state;
 mod views;

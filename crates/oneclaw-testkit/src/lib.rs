@@ -4,6 +4,9 @@
 //! Storage: SQLite in a temp directory by default. When `ONECLAW_TEST_DATABASE_URL` is set
 //! (CI sets it), each app gets its own fresh PostgreSQL schema instead, dropped afterwards; a
 //! PostgreSQL that cannot be reached then fails the test rather than skipping it.
+//!
+//! Keys: the local keyring by default. With `ONECLAW_TEST_KEY_PROVIDER=pkcs11` every app keeps
+//! its KEKs in the SoftHSM2 token that `ONECLAW_PKCS11_*` names (see `scripts/softhsm-token.sh`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,6 +18,7 @@ pub use clock::TestClock;
 pub use http::{Account, Response, TestAgent};
 
 use oneclaw_core::Core;
+use oneclaw_server::config::{KeyProviderKind, Pkcs11Settings};
 use oneclaw_server::{App, ServerConfig};
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -50,6 +54,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestApp {
         }
         _ => None,
     };
+    if std::env::var("ONECLAW_TEST_KEY_PROVIDER").as_deref() == Ok("pkcs11") {
+        config.key_provider = KeyProviderKind::Pkcs11;
+        config.pkcs11 = Some(hsm_settings().expect("ONECLAW_TEST_KEY_PROVIDER=pkcs11 needs ONECLAW_PKCS11_* set"));
+    }
     adjust(&mut config);
     let clock = Arc::new(TestClock::default());
     let app = App::build(&config, clock.clone()).await.unwrap_or_else(|err| panic!("server failed to start: {err}"));
@@ -70,6 +78,34 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestApp {
         shutdown: Some(shutdown),
         _schema: schema,
     }
+}
+
+/// The SoftHSM2 token in the environment (`scripts/softhsm-token.sh`), if there is one.
+pub fn hsm_settings() -> Option<Pkcs11Settings> {
+    let module = std::env::var("ONECLAW_PKCS11_MODULE").ok()?;
+    let token_label = std::env::var("ONECLAW_PKCS11_TOKEN_LABEL").ok()?;
+    Some(Pkcs11Settings {
+        module: module.into(),
+        token_label,
+        pin_file: None,
+        sessions: 2,
+        mechanism: "aes-gcm".to_owned(),
+        timeout_ms: 5_000,
+    })
+}
+
+/// The SoftHSM2 token for a test that needs one: `None` (and a note) without one, unless
+/// `ONECLAW_REQUIRE_HSM_TESTS=1` (CI), where a missing token fails the test.
+pub fn require_hsm() -> Option<Pkcs11Settings> {
+    let settings = hsm_settings();
+    if settings.is_none() {
+        assert!(
+            std::env::var("ONECLAW_REQUIRE_HSM_TESTS").as_deref() != Ok("1"),
+            "ONECLAW_REQUIRE_HSM_TESTS=1 but no token: eval \"$(scripts/softhsm-token.sh DIR)\" first"
+        );
+        eprintln!("no SoftHSM token in the environment (scripts/softhsm-token.sh): HSM part skipped");
+    }
+    settings
 }
 
 impl TestApp {

@@ -7,12 +7,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use oneclaw_core::ports::KeyHealth;
 use oneclaw_types::auth::{Jwk, JwkSet, JwtPublicKeyResponse};
-use oneclaw_types::health::HealthResponse;
+use oneclaw_types::health::{HealthResponse, HsmHealthResponse};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/health", get(health))
+        .route("/v1/health/hsm", get(key_provider_health))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/auth/jwt-public-key", get(jwt_public_key))
 }
@@ -24,6 +26,25 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRespon
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "degraded"),
     };
     (status, Json(HealthResponse { status: word.to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() }))
+}
+
+/// The key provider: 200 `ok` or `degraded` (answering, but calls failed in the last 30 s),
+/// 503 `unavailable` (requests that need a key are failing). Only the provider's kind is
+/// named, never its module, token or PIN.
+async fn key_provider_health(State(state): State<AppState>) -> (StatusCode, Json<HsmHealthResponse>) {
+    let keys = &state.core.deps().keys;
+    let (status, word) = match keys.health().await {
+        KeyHealth::Ok => (StatusCode::OK, "ok"),
+        KeyHealth::Degraded(detail) => {
+            tracing::warn!(%detail, "key provider degraded");
+            (StatusCode::OK, "degraded")
+        }
+        KeyHealth::Unavailable(detail) => {
+            tracing::warn!(%detail, "key provider unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        }
+    };
+    (status, Json(HsmHealthResponse { status: word.to_owned(), provider: keys.kind().to_owned() }))
 }
 
 async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
