@@ -93,6 +93,30 @@ impl SecretCipher for Envelope {
         Ok(SealedValue { ciphertext, wrapped_dek, kek_version: kek.version })
     }
 
+    async fn rewrap(
+        &self,
+        old: &KekRef,
+        new: &KekRef,
+        binding: ValueBinding<'_>,
+        wrapped_dek: &[u8],
+    ) -> Result<Vec<u8>> {
+        let (kek_version, blob) = parse_wrapped_dek(wrapped_dek)?;
+        if kek_version != old.version {
+            return Err(Error::Internal(format!(
+                "data key is wrapped by KEK version {kek_version}, not the version {} being rotated out",
+                old.version
+            )));
+        }
+        let aad = binding_aad(binding);
+        let dek = self.keys.unwrap_dek(old, blob, &aad).await?;
+        self.counters.unwraps.fetch_add(1, Ordering::Relaxed);
+        let blob = self.keys.wrap_dek(new, &dek, &aad).await?;
+        self.counters.wraps.fetch_add(1, Ordering::Relaxed);
+        let mut rewrapped = header(new.version)?.to_vec();
+        rewrapped.extend_from_slice(&blob);
+        Ok(rewrapped)
+    }
+
     async fn open(&self, kek: &KekRef, binding: ValueBinding<'_>, sealed: &SealedValue) -> Result<SecretString> {
         let (kek_version, blob) = parse_wrapped_dek(&sealed.wrapped_dek)?;
         if kek_version != kek.version {

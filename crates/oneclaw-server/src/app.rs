@@ -9,6 +9,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use oneclaw_core::clock::Clock;
 use oneclaw_core::ports::KeyProvider;
+use oneclaw_core::principal::{RequestMeta, Surface};
 use oneclaw_core::{Core, CoreSettings, Deps, Error, Result, system};
 use oneclaw_crypto::{Argon2Hasher, DekCacheConfig, Ed25519ChainSigner, Ed25519Signer, Envelope};
 use std::net::SocketAddr;
@@ -19,6 +20,9 @@ use tower_http::trace::TraceLayer;
 
 /// How often a node re-reads revocations and IP rules made by other nodes.
 const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How often a node looks for KEK rotations left unfinished.
+const KEY_MAINTENANCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A built server, bound to its address, not yet serving.
 pub struct App {
@@ -76,11 +80,31 @@ impl App {
                 }
             }
         });
+        // Finishes KEK rotations that a crash or a killed process left half done: at start, then
+        // every minute (another node may have died mid-rotation).
+        let core = self.core.clone();
+        let key_maintenance = tokio::spawn(async move {
+            let mut every = tokio::time::interval(KEY_MAINTENANCE_INTERVAL);
+            let meta = RequestMeta::internal(Surface::Api);
+            loop {
+                every.tick().await;
+                match core.keys().finish_pending(&meta).await {
+                    Ok(finished) => {
+                        for rotation in finished {
+                            tracing::info!(vault_id = %rotation.vault_id, kek_version = rotation.kek_version,
+                                rewrapped = rotation.rewrapped, "finished an interrupted KEK rotation");
+                        }
+                    }
+                    Err(err) => tracing::warn!(error = %err, "could not finish interrupted KEK rotations"),
+                }
+            }
+        });
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         sync.abort();
         checkpoints.abort();
+        key_maintenance.abort();
         served
     }
 }

@@ -12,6 +12,14 @@ const BACKEND: &str = "postgres";
 /// Reads an org's audit chain head inside a write transaction, locking the row so concurrent writers queue.
 const SELECT_HEAD_FOR_APPEND: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1 FOR UPDATE";
 
+/// Reads a vault's current KEK in a write transaction, holding it against retirement.
+const LOCK_CURRENT_KEK: &str = "SELECT k.version, k.provider, k.handle FROM vaults v \
+     JOIN vault_keys k ON k.vault_id = v.id AND k.version = v.kek_version \
+     WHERE v.id = $1 AND k.retired_at IS NULL FOR SHARE OF k";
+/// Takes an old KEK row before counting the data keys still under it.
+const LOCK_KEK_FOR_RETIRE: &str =
+    "SELECT version FROM vault_keys WHERE vault_id = $1 AND version = $2 AND destroyed_at IS NULL FOR UPDATE";
+
 async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>> {
     pool.begin().await.map_err(db_error)
 }
@@ -42,6 +50,10 @@ mod sql_audit;
 #[allow(clippy::duplicate_mod)]
 #[path = "sql_access.rs"]
 mod sql_access;
+
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_keys.rs"]
+mod sql_keys;
 
 /// The PostgreSQL store.
 pub type PgStore = sql_impl::SqlStore;

@@ -2,6 +2,7 @@
 //! `begin_write` come from the including module. Placeholders are `$N` throughout.
 
 use super::sql_access as access;
+use super::sql_keys as keys;
 use super::sql_rows::{api_key_from, audit_from, get, session_from, user_from, vault_from, version_from};
 use super::sql_tx::SqlTx;
 use super::{BACKEND, Db, begin_write};
@@ -16,7 +17,7 @@ use oneclaw_core::ids::{AgentId, OrgId, SecretId, ShareId, UserId, VaultId};
 use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
 use oneclaw_core::policy::Policy;
-use oneclaw_core::ports::{AuditQuery, KekRef, SecretRead, Store, StoreTx};
+use oneclaw_core::ports::{AuditQuery, KekRef, SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow};
 use oneclaw_core::principal::PrincipalRef;
 use sqlx::Pool;
 use time::OffsetDateTime;
@@ -102,6 +103,15 @@ impl Store for SqlStore {
         row.as_ref().map(vault_from).transpose()
     }
 
+    async fn vault_by_id(&self, id: VaultId) -> Result<Option<Vault>> {
+        let row = sqlx::query(concat!("SELECT ", vault_cols!(), " FROM vaults WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(vault_from).transpose()
+    }
+
     async fn vaults(&self, org: OrgId) -> Result<Vec<Vault>> {
         let rows =
             sqlx::query(concat!("SELECT ", vault_cols!(), " FROM vaults WHERE org_id = $1 ORDER BY created_at, id"))
@@ -123,6 +133,22 @@ impl Store for SqlStore {
             Ok(KekRef { vault_id: vault, version, provider: get(&row, "provider")?, handle: get(&row, "handle")? })
         })
         .transpose()
+    }
+
+    async fn vault_keys(&self, vault: VaultId) -> Result<Vec<VaultKeyRecord>> {
+        keys::vault_keys(&self.pool, vault).await
+    }
+
+    async fn vaults_with_old_keys(&self) -> Result<Vec<VaultId>> {
+        keys::vaults_with_old_keys(&self.pool).await
+    }
+
+    async fn vaults_off_provider(&self, provider: &str) -> Result<Vec<VaultId>> {
+        keys::vaults_off_provider(&self.pool, provider).await
+    }
+
+    async fn deks_under_kek(&self, vault: VaultId, kek_version: i64, limit: i64) -> Result<Vec<WrappedDekRow>> {
+        keys::deks_under_kek(&self.pool, vault, kek_version, limit).await
     }
 
     async fn latest_secrets(&self, vault: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>> {

@@ -2,6 +2,7 @@
 //! commits together with its audit events. Compiled once per backend like `sql_impl.rs`.
 
 use super::sql_access as access;
+use super::sql_keys as keys;
 use super::sql_rows::get;
 use crate::convert::{to_json_text, to_ms};
 use crate::errors::{conflict_or, db_error};
@@ -119,6 +120,37 @@ impl StoreTx for SqlTx {
         .await
         .map_err(db_error)?;
         Ok(())
+    }
+
+    async fn current_kek(&mut self, vault: VaultId) -> Result<Option<KekRef>> {
+        keys::current_kek(&mut self.tx, vault).await
+    }
+
+    async fn add_vault_key(&mut self, kek: &KekRef, from_version: i64, now: OffsetDateTime) -> Result<bool> {
+        keys::add_vault_key(&mut self.tx, kek, from_version, now).await
+    }
+
+    async fn rewrap_dek(
+        &mut self,
+        secret_id: SecretId,
+        version: i64,
+        old_wrapped: &[u8],
+        new_wrapped: &[u8],
+        new_kek_version: i64,
+    ) -> Result<bool> {
+        keys::rewrap_dek(&mut self.tx, secret_id, version, old_wrapped, new_wrapped, new_kek_version).await
+    }
+
+    async fn retire_vault_key(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool> {
+        keys::retire_vault_key(&mut self.tx, vault, version, now).await
+    }
+
+    async fn mark_vault_key_destroyed(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool> {
+        keys::mark_vault_key_destroyed(&mut self.tx, vault, version, now).await
+    }
+
+    async fn replace_system_secret(&mut self, purpose: &str, sealed: &[u8]) -> Result<()> {
+        keys::replace_system_secret(&mut self.tx, purpose, sealed).await
     }
 
     async fn delete_vault(&mut self, org: OrgId, id: VaultId) -> Result<bool> {

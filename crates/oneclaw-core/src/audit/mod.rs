@@ -56,6 +56,9 @@ pub mod action {
     pub const API_KEY_REVOKE: &str = "api_key.revoke";
     pub const VAULT_CREATE: &str = "vault.create";
     pub const VAULT_DELETE: &str = "vault.delete";
+    pub const VAULT_KEY_ROTATE: &str = "vault.key_rotate";
+    pub const VAULT_KEY_DESTROY: &str = "vault.key_destroy";
+    pub const SYSTEM_KEY_RESEAL: &str = "system.key_reseal";
     pub const SECRET_READ: &str = "secret.read";
     pub const SECRET_WRITE: &str = "secret.write";
     pub const SECRET_DELETE: &str = "secret.delete";
@@ -133,6 +136,18 @@ impl AuditEvent {
     /// An event by the server itself (key creation at first start, maintenance commands).
     pub fn system(meta: &RequestMeta, action: &str, resource_type: &str, now: OffsetDateTime) -> Self {
         Self::base(OrgId(Uuid::nil()), "system", None, meta, action, resource_type, now)
+    }
+
+    /// An event by the server or its operator (a `oneclaw keys` command, a resumed rotation)
+    /// that belongs to one org's chain.
+    pub fn system_in(
+        org_id: OrgId,
+        meta: &RequestMeta,
+        action: &str,
+        resource_type: &str,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self::base(org_id, "system", None, meta, action, resource_type, now)
     }
 
     fn base(

@@ -96,4 +96,14 @@ pub trait SecretCipher: Send + Sync + 'static {
 
     /// Decrypts it; fails if anything in the binding or the ciphertext differs.
     async fn open(&self, kek: &KekRef, binding: ValueBinding<'_>, sealed: &SealedValue) -> Result<SecretString>;
+
+    /// Re-wraps a stored data key from the `old` KEK to the `new` one (KEK rotation), without
+    /// touching the value it seals.
+    async fn rewrap(
+        &self,
+        old: &KekRef,
+        new: &KekRef,
+        binding: ValueBinding<'_>,
+        wrapped_dek: &[u8],
+    ) -> Result<Vec<u8>>;
 }

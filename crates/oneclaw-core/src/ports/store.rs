@@ -24,6 +24,25 @@ pub struct SecretRead {
     pub kek: KekRef,
 }
 
+/// One KEK version of a vault as the store records it. Retired: no data key is wrapped by it
+/// any more; destroyed: gone from its key provider too.
+#[derive(Debug, Clone)]
+pub struct VaultKeyRecord {
+    pub kek: KekRef,
+    pub created_at: OffsetDateTime,
+    pub retired_at: Option<OffsetDateTime>,
+    pub destroyed_at: Option<OffsetDateTime>,
+}
+
+/// A data key wrapped by some KEK version, with the path that (with the version) binds it.
+#[derive(Debug, Clone)]
+pub struct WrappedDekRow {
+    pub secret_id: SecretId,
+    pub version: i64,
+    pub path: String,
+    pub wrapped_dek: Vec<u8>,
+}
+
 /// Records audit events of actions that change nothing else (reads, refusals). `record`
 /// returns once the event is durable, so a caller never answers before its record exists;
 /// implementations batch concurrent events into one commit.
@@ -64,8 +83,23 @@ pub trait Store: Send + Sync + 'static {
     async fn count_users(&self) -> Result<i64>;
 
     async fn vault(&self, org: OrgId, id: VaultId) -> Result<Option<Vault>>;
+
+    /// A vault by id alone, for operator commands that act outside any org's request.
+    async fn vault_by_id(&self, id: VaultId) -> Result<Option<Vault>>;
     async fn vaults(&self, org: OrgId) -> Result<Vec<Vault>>;
     async fn vault_key(&self, vault: VaultId, version: i64) -> Result<Option<KekRef>>;
+
+    /// Every KEK version the vault ever had, oldest first.
+    async fn vault_keys(&self, vault: VaultId) -> Result<Vec<VaultKeyRecord>>;
+
+    /// Vaults with an old KEK version not yet destroyed: rotations still to finish.
+    async fn vaults_with_old_keys(&self) -> Result<Vec<VaultId>>;
+
+    /// Vaults whose current KEK is not held by `provider` (what a migration must move).
+    async fn vaults_off_provider(&self, provider: &str) -> Result<Vec<VaultId>>;
+
+    /// Up to `limit` data keys of the vault still wrapped by KEK `kek_version`.
+    async fn deks_under_kek(&self, vault: VaultId, kek_version: i64, limit: i64) -> Result<Vec<WrappedDekRow>>;
 
     /// The latest version of every live secret in a vault whose path starts with `prefix`.
     async fn latest_secrets(&self, vault: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>>;
@@ -134,6 +168,34 @@ pub trait StoreTx: Send {
     async fn update_password(&mut self, id: UserId, phc: &str) -> Result<()>;
 
     async fn insert_vault(&mut self, vault: &Vault, kek: &KekRef) -> Result<()>;
+
+    /// The vault's current KEK, held against retirement until this transaction ends; `None`
+    /// if the vault is gone (or, between two statements, its KEK was just rotated out).
+    async fn current_kek(&mut self, vault: VaultId) -> Result<Option<KekRef>>;
+
+    /// Records a new KEK version and makes it current, if `from_version` is still current.
+    /// False (and nothing to commit) if another rotation got there first.
+    async fn add_vault_key(&mut self, kek: &KekRef, from_version: i64, now: OffsetDateTime) -> Result<bool>;
+
+    /// Replaces one wrapped data key, if it is still `old_wrapped`. False if it changed.
+    async fn rewrap_dek(
+        &mut self,
+        secret_id: SecretId,
+        version: i64,
+        old_wrapped: &[u8],
+        new_wrapped: &[u8],
+        new_kek_version: i64,
+    ) -> Result<bool>;
+
+    /// Marks an old KEK version retired if no data key of the vault is wrapped by it any more
+    /// (and it is not current). False if some still are.
+    async fn retire_vault_key(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool>;
+
+    /// Records that a retired KEK is gone from its provider. False if that was already recorded.
+    async fn mark_vault_key_destroyed(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool>;
+
+    /// Replaces a sealed server secret (after resealing it with another key provider).
+    async fn replace_system_secret(&mut self, purpose: &str, sealed: &[u8]) -> Result<()>;
     /// Deletes a vault with its secrets and key references; false when there was none.
     async fn delete_vault(&mut self, org: OrgId, id: VaultId) -> Result<bool>;
 

@@ -9,6 +9,7 @@ mod auth;
 pub(crate) mod change;
 mod generate;
 mod ip_rules;
+mod keys;
 mod policies;
 mod rate;
 mod secrets;
@@ -22,6 +23,7 @@ pub use audit::{Audit, MAX_PAGE};
 pub use auth::{Auth, IssuedToken, NewAccount};
 pub use generate::Charset;
 pub use ip_rules::{IpRuleCache, IpRules};
+pub use keys::{KeyActor, KeyLifecycle, KeyMigration, KeyRotation};
 pub use policies::{Policies, PolicyDraft};
 pub use secrets::{NewSecret, RevealedSecret, Rotation, Secrets};
 pub use shares::{NewShare, SharedSecret, Shares};
@@ -117,6 +119,11 @@ impl Core {
         self.inner.revocations.prune(now.unix_timestamp());
         self.inner.ip_rules.clear();
         Ok(())
+    }
+
+    /// KEK rotation and migration between key providers.
+    pub fn keys(&self) -> KeyLifecycle<'_> {
+        KeyLifecycle::new(&self.inner.deps)
     }
 
     /// Sign-up, sign-in, tokens, profile.

@@ -160,7 +160,7 @@ impl<'a> Secrets<'a> {
         }
         let binding = binding(&vault, path, found.version.version);
         if found.version.max_access_count.is_none() {
-            let value = self.deps.cipher.open(&found.kek, binding, &found.sealed).await?;
+            let value = open_value(self.deps, binding, &found).await?;
             self.deps.journal.record(event).await?;
             return Ok(RevealedSecret { version: found.version, value });
         }
@@ -171,7 +171,7 @@ impl<'a> Secrets<'a> {
                 .refuse(event, Error::Gone("Secret has reached its maximum access count".to_owned()))
                 .await);
         }
-        let value = self.deps.cipher.open(&found.kek, binding, &found.sealed).await?;
+        let value = open_value(self.deps, binding, &found).await?;
         change.commit([event]).await?;
         Ok(RevealedSecret { version: found.version, value })
     }
@@ -269,12 +269,9 @@ impl<'a> Secrets<'a> {
         action: &str,
     ) -> Result<SecretVersion> {
         let now = self.deps.clock.now();
-        let kek =
-            self.deps.store.vault_key(vault.id, vault.kek_version).await?.ok_or_else(|| {
-                Error::Internal(format!("vault {} has no KEK version {}", vault.id, vault.kek_version))
-            })?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         let (secret_id, version) = change.tx().next_secret_version(vault.id, path.as_str(), now).await?;
+        let kek = current_kek(change.tx(), vault).await?;
         let sealed = self.deps.cipher.seal(&kek, binding(vault, path, version), value).await?;
         let record = SecretVersion {
             secret_id,
@@ -392,4 +389,37 @@ fn checked_json_size(field: &str, value: serde_json::Value) -> Result<serde_json
         return Err(Error::invalid_field(field, format!("must be at most {MAX_JSON_BYTES} bytes of JSON")));
     }
     Ok(value)
+}
+
+/// The vault's current KEK, read inside the write transaction that will seal under it, so a
+/// rotation cannot retire it before the new value is committed. Between two statements a
+/// rotation may have moved on (PostgreSQL); the next look finds the new version.
+async fn current_kek(tx: &mut dyn crate::ports::StoreTx, vault: &Vault) -> Result<crate::ports::KekRef> {
+    for _ in 0..3 {
+        if let Some(kek) = tx.current_kek(vault.id).await? {
+            return Ok(kek);
+        }
+    }
+    Err(Error::Unavailable(format!("vault {} has no usable KEK; try again", vault.id)))
+}
+
+/// Opens a value. If that fails because a KEK rotation moved its data key (and destroyed the
+/// KEK it was read with) in between, the fresh row opens; any other failure stands.
+pub(crate) async fn open_value(
+    deps: &Deps,
+    binding: crate::ports::ValueBinding<'_>,
+    found: &crate::ports::SecretRead,
+) -> Result<SecretString> {
+    match deps.cipher.open(&found.kek, binding, &found.sealed).await {
+        Ok(value) => Ok(value),
+        Err(first) => {
+            let again = deps.store.secret_for_read(binding.vault_id, binding.path, Some(binding.version)).await?;
+            match again {
+                Some(fresh) if fresh.sealed.wrapped_dek != found.sealed.wrapped_dek => {
+                    deps.cipher.open(&fresh.kek, binding, &fresh.sealed).await
+                }
+                _ => Err(first),
+            }
+        }
+    }
 }

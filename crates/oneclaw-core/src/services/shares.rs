@@ -8,7 +8,7 @@
 use super::Deps;
 use super::access::Access;
 use super::change::{Change, record_alone};
-use super::secrets::{binding, readable};
+use super::secrets::{binding, open_value, readable};
 use crate::audit::{AuditEvent, Outcome, action};
 use crate::ids::{AgentId, SecretId, ShareId, UserId};
 use crate::model::{RecipientType, SecretVersion, Share};
@@ -226,8 +226,7 @@ impl<'a> Shares<'a> {
             share.failed_attempts = 0;
             change.tx().update_share(&share).await?;
         }
-        let value =
-            self.deps.cipher.open(&found.kek, binding(&vault, &path, found.version.version), &found.sealed).await?;
+        let value = open_value(self.deps, binding(&vault, &path, found.version.version), &found).await?;
         change.commit([event.detail("version", found.version.version)]).await?;
         share.access_count += 1;
         Ok(SharedSecret { share, version: found.version, value })

@@ -105,7 +105,16 @@ impl<'a> Vaults<'a> {
         let access = Access::new(self.deps);
         let vault = access.vault(caller, id).await?;
         access.manage(caller, &vault).await?;
-        let keks = self.deps.store.vault_key(vault.id, vault.kek_version).await?;
+        // Every version not destroyed yet: an unfinished rotation may have left an old one.
+        let keks: Vec<_> = self
+            .deps
+            .store
+            .vault_keys(vault.id)
+            .await?
+            .into_iter()
+            .filter(|record| record.destroyed_at.is_none())
+            .map(|record| record.kek)
+            .collect();
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if !change.tx().delete_vault(caller.org_id(), id).await? {
@@ -115,10 +124,10 @@ impl<'a> Vaults<'a> {
             .resource(vault.id)
             .detail("name", vault.name.clone());
         change.commit([event]).await?;
-        if let Some(kek) = keks
-            && let Err(err) = self.deps.keys.destroy_kek(&kek).await
-        {
-            tracing::warn!(error = %err, vault_id = %vault.id, "vault deleted but its KEK could not be destroyed");
+        for kek in keks {
+            if let Err(err) = self.deps.keys.destroy_kek(&kek).await {
+                tracing::warn!(error = %err, vault_id = %vault.id, version = kek.version, "vault deleted but a KEK could not be destroyed");
+            }
         }
         Ok(())
     }
