@@ -35,7 +35,17 @@ pub struct App {
 impl App {
     /// Builds everything the configuration names, with the given clock.
     pub async fn build(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Self> {
-        let core = open_core(config, clock).await?;
+        let keys: Arc<dyn KeyProvider> = crate::keys::key_provider(config).await?;
+        Self::build_with_keys(config, clock, keys).await
+    }
+
+    /// Builds with a key provider made by the caller (the test kit wraps the configured one).
+    pub async fn build_with_keys(
+        config: &ServerConfig,
+        clock: Arc<dyn Clock>,
+        keys: Arc<dyn KeyProvider>,
+    ) -> Result<Self> {
+        let core = open_core_with_keys(config, clock, keys).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|err| Error::Unavailable(format!("cannot listen on {}: {err}", config.listen)))?;
@@ -112,9 +122,18 @@ impl App {
 /// Opens the store and key provider the configuration names, unseals the server secrets and
 /// starts the domain: everything but the listener (the offline `oneclaw audit` commands use it).
 pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Core> {
+    let keys: Arc<dyn KeyProvider> = crate::keys::key_provider(config).await?;
+    open_core_with_keys(config, clock, keys).await
+}
+
+/// `open_core` with a key provider made by the caller.
+pub async fn open_core_with_keys(
+    config: &ServerConfig,
+    clock: Arc<dyn Clock>,
+    keys: Arc<dyn KeyProvider>,
+) -> Result<Core> {
     prepare_data_dir(&config.data_dir)?;
     let store = oneclaw_store::open(&config.database_url).await?;
-    let keys: Arc<dyn KeyProvider> = crate::keys::key_provider(config).await?;
     let seed = system::load_or_create(
         store.as_ref(),
         keys.as_ref(),

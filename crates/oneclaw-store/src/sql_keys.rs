@@ -206,12 +206,14 @@ pub(super) async fn mark_vault_key_destroyed(
     now: OffsetDateTime,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE vault_keys SET destroyed_at = $3 \
+        // The handle goes too: for the local keyring it is the sealed KEK itself.
+        "UPDATE vault_keys SET destroyed_at = $3, handle = $4 \
          WHERE vault_id = $1 AND version = $2 AND retired_at IS NOT NULL AND destroyed_at IS NULL",
     )
     .bind(vault.0)
     .bind(version)
     .bind(to_ms(now))
+    .bind(Vec::<u8>::new())
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;

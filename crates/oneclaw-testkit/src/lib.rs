@@ -12,12 +12,15 @@
 
 mod clock;
 mod http;
+mod outage;
 mod postgres;
 
 pub use clock::TestClock;
 pub use http::{Account, Response, TestAgent};
+pub use outage::HsmOutageDouble;
 
 use oneclaw_core::Core;
+use oneclaw_core::ports::KeyProvider;
 use oneclaw_server::config::{KeyProviderKind, Pkcs11Settings};
 use oneclaw_server::{App, ServerConfig};
 use std::sync::Arc;
@@ -43,6 +46,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server after `adjust` has changed the test configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestApp {
+    spawn_app_with_keys(adjust, |keys| keys).await
+}
+
+/// Starts a server whose configured key provider first passes through `wrap` (to put a test
+/// double such as `HsmOutageDouble` in front of it).
+pub async fn spawn_app_with_keys(
+    adjust: impl FnOnce(&mut ServerConfig),
+    wrap: impl FnOnce(Arc<dyn KeyProvider>) -> Arc<dyn KeyProvider>,
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config = ServerConfig::for_data_dir(data_dir.path());
     config.listen = "127.0.0.1:0".parse().expect("address");
@@ -60,7 +72,12 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestApp {
     }
     adjust(&mut config);
     let clock = Arc::new(TestClock::default());
-    let app = App::build(&config, clock.clone()).await.unwrap_or_else(|err| panic!("server failed to start: {err}"));
+    let keys = oneclaw_server::keys::key_provider(&config)
+        .await
+        .unwrap_or_else(|err| panic!("key provider failed to start: {err}"));
+    let app = App::build_with_keys(&config, clock.clone(), wrap(keys))
+        .await
+        .unwrap_or_else(|err| panic!("server failed to start: {err}"));
     let addr = app.local_addr().expect("bound address");
     let core = app.core().clone();
     let (shutdown, stopped) = oneshot::channel::<()>();
@@ -106,6 +123,21 @@ pub fn require_hsm() -> Option<Pkcs11Settings> {
         eprintln!("no SoftHSM token in the environment (scripts/softhsm-token.sh): HSM part skipped");
     }
     settings
+}
+
+/// A second handle on the test token, to ask PKCS#11 itself about KEKs (`None` without one).
+pub fn hsm_probe() -> Option<oneclaw_pkcs11::Pkcs11Provider> {
+    let settings = require_hsm()?;
+    let pin = std::env::var("ONECLAW_PKCS11_PIN").expect("ONECLAW_PKCS11_PIN");
+    let config = oneclaw_pkcs11::Pkcs11Config {
+        module: settings.module,
+        token_label: settings.token_label,
+        pin: zeroize::Zeroizing::new(pin),
+        sessions: 1,
+        mechanism: oneclaw_pkcs11::WrapMechanism::AesGcm,
+        call_timeout: std::time::Duration::from_secs(5),
+    };
+    Some(oneclaw_pkcs11::Pkcs11Provider::connect(config).expect("connect to the test token"))
 }
 
 impl TestApp {

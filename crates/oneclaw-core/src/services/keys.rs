@@ -9,6 +9,7 @@
 //! 3. retire the old version once no data key uses it (checked under a lock that in-flight
 //!    writes hold, see `oneclaw-store`'s `sql_keys.rs`);
 //! 4. destroy it in the provider, then record that with its audit event.
+//!
 //! What is left undone is visible in the store (an old version neither retired nor destroyed),
 //! so any node, or `oneclaw keys rotate --resume`, finishes it.
 

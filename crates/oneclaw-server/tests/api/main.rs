@@ -13,6 +13,8 @@ mod authz;
 mod bad_input;
 mod faults;
 mod health;
+mod hsm_outage;
+mod key_rotation;
 mod policies;
 mod secrets;
 mod shares;
