@@ -2,6 +2,7 @@
 
 mod audit;
 mod dev;
+mod keys;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,8 @@ enum Command {
     Dev(dev::DevArgs),
     /// Verify or export the audit log, offline against the database.
     Audit(audit::AuditArgs),
+    /// Rotate vault keys, finish interrupted rotations, migrate between key providers.
+    Keys(keys::KeysArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Dev(args) => dev::run(args).await,
             Command::Audit(args) => audit::run(args).await,
+            Command::Keys(args) => keys::run(args).await,
         }
     });
     match result {

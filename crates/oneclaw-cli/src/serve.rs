@@ -52,6 +52,25 @@ pub struct ServeArgs {
     /// Seconds an unwrapped data key may be reused [default: 300].
     #[arg(long)]
     pub dek_cache_ttl_seconds: Option<String>,
+    /// PKCS#11 module (.so) of the HSM. The PIN comes from ONECLAW_PKCS11_PIN or
+    /// --pkcs11-pin-file, never from a flag.
+    #[arg(long)]
+    pub pkcs11_module: Option<String>,
+    /// Label of the HSM token that holds the keys.
+    #[arg(long)]
+    pub pkcs11_token_label: Option<String>,
+    /// File holding the token's user PIN (mode 0600).
+    #[arg(long)]
+    pub pkcs11_pin_file: Option<String>,
+    /// Logged-in HSM sessions kept open [default: 2].
+    #[arg(long)]
+    pub pkcs11_sessions: Option<String>,
+    /// aes-gcm or aes-key-wrap-pad [default: aes-gcm].
+    #[arg(long)]
+    pub pkcs11_mechanism: Option<String>,
+    /// Milliseconds one HSM call may take before the request fails with 503 [default: 5000].
+    #[arg(long)]
+    pub pkcs11_timeout_ms: Option<String>,
 }
 
 impl ServeArgs {
@@ -76,6 +95,12 @@ impl ServeArgs {
             .with_flag("request_timeout_seconds", self.request_timeout_seconds)?
             .with_flag("dek_cache_size", self.dek_cache_size)?
             .with_flag("dek_cache_ttl_seconds", self.dek_cache_ttl_seconds)?
+            .with_flag("pkcs11_module", self.pkcs11_module)?
+            .with_flag("pkcs11_token_label", self.pkcs11_token_label)?
+            .with_flag("pkcs11_pin_file", self.pkcs11_pin_file)?
+            .with_flag("pkcs11_sessions", self.pkcs11_sessions)?
+            .with_flag("pkcs11_mechanism", self.pkcs11_mechanism)?
+            .with_flag("pkcs11_timeout_ms", self.pkcs11_timeout_ms)?
             .build()
     }
 }

@@ -204,7 +204,7 @@ async fn time_limit(
 
 /// Creates the data directory readable by its owner only (it holds the database and the master
 /// key); warns when an existing one is open to others.
-fn prepare_data_dir(dir: &std::path::Path) -> Result<()> {
+pub(crate) fn prepare_data_dir(dir: &std::path::Path) -> Result<()> {
     if !dir.exists() {
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);

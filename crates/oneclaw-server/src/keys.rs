@@ -13,6 +13,8 @@ use zeroize::Zeroizing;
 
 /// The configured providers behind one router.
 pub async fn key_provider(config: &ServerConfig) -> Result<Arc<KeyRouter>> {
+    // The master key file lives in the data directory: make that private before anything in it.
+    crate::app::prepare_data_dir(&config.data_dir)?;
     let pkcs11 = match &config.pkcs11 {
         Some(settings) => Some(connect_pkcs11(settings).await?),
         None => None,

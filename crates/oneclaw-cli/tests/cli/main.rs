@@ -1,7 +1,9 @@
-//! Tests of the real `oneclaw` binary: start-up configuration, `dev`, and that no plaintext
-//! reaches the database files or the server log.
+//! Tests of the real `oneclaw` binary: start-up configuration, `dev`, that no plaintext
+//! reaches the database files or the server log, and `oneclaw keys` (in `keys`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod keys;
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -42,7 +44,7 @@ fn stop(child: &mut Child) {
 
 async fn wait_healthy(base: &str) {
     let client = reqwest::Client::new();
-    for _ in 0..200 {
+    for _ in 0..600 {
         if let Ok(response) = client.get(format!("{base}/v1/health")).send().await
             && response.status().is_success()
         {

@@ -72,11 +72,18 @@ pub struct KeyMigration {
 /// The KEK lifecycle service.
 pub struct KeyLifecycle<'a> {
     deps: &'a Deps,
+    page: i64,
 }
 
 impl<'a> KeyLifecycle<'a> {
     pub(crate) fn new(deps: &'a Deps) -> Self {
-        Self { deps }
+        Self { deps, page: REWRAP_PAGE }
+    }
+
+    /// Re-wraps `page` data keys per transaction instead of the default 200 (smaller pages hold
+    /// database locks for less time; larger ones finish sooner).
+    pub fn with_page_size(self, page: i64) -> Self {
+        Self { page: page.max(1), ..self }
     }
 
     /// Rotates a vault's KEK for a caller who may manage the vault (its owner or an org admin).
@@ -202,7 +209,7 @@ impl<'a> KeyLifecycle<'a> {
         let mut moved = 0;
         for _ in 0..MAX_SWEEPS {
             loop {
-                let page = self.deps.store.deks_under_kek(vault.id, old.version, REWRAP_PAGE).await?;
+                let page = self.deps.store.deks_under_kek(vault.id, old.version, self.page).await?;
                 if page.is_empty() {
                     break;
                 }
