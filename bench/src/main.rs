@@ -3,12 +3,17 @@
 //! ```sh
 //! cargo run --release --manifest-path bench/Cargo.toml -- secret-reads
 //! cargo run --release --manifest-path bench/Cargo.toml -- audit-query --events 10000000
+//! eval "$(scripts/softhsm-token.sh /tmp/bench-hsm)"
+//! cargo run --release --manifest-path bench/Cargo.toml -- hsm-reads
 //! ```
 //!
 //! Both start a real server (SQLite, local keyring) in-process and drive it over HTTP.
 //! `secret-reads` measures reads with auditing on and, in the same run, with audit writes
 //! switched off (a benchmark-only store feature), and prints the ratio. `audit-query` fills the
 //! audit log with N chained events of one org and times `GET /v1/audit/events?actor_id=…`.
+//! `hsm-reads` (in `hsm.rs`) measures the PKCS#11 provider and the DEK cache.
+
+mod hsm;
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -32,6 +37,15 @@ struct Cli {
 enum Command {
     /// Concurrent secret reads, auditing on versus off, in one run.
     SecretReads {
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20_000)]
+        reads: usize,
+    },
+    /// PKCS#11 wrap/unwrap throughput, and reads with the DEK cache on and off (needs a token).
+    HsmReads {
+        #[arg(long, default_value_t = 5_000)]
+        pairs: usize,
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
         #[arg(long, default_value_t = 20_000)]
@@ -66,6 +80,12 @@ async fn start() -> Running {
     let core = app.core().clone();
     tokio::spawn(app.serve(std::future::pending()));
     let http = reqwest::Client::new();
+    let token = signup(&http, &base).await;
+    Running { base, http, token, config, core, _dir: dir }
+}
+
+/// Signs up the benchmark's user and returns its access token.
+pub(crate) async fn signup(http: &reqwest::Client, base: &str) -> String {
     let signup: serde_json::Value = http
         .post(format!("{base}/v1/auth/signup"))
         .json(&json!({"email": "bench@example.com", "password": "bench password"}))
@@ -75,21 +95,31 @@ async fn start() -> Running {
         .json()
         .await
         .unwrap();
-    let token = signup["access_token"].as_str().unwrap().to_owned();
-    Running { base, http, token, config, core, _dir: dir }
+    signup["access_token"].as_str().unwrap().to_owned()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)]
 }
 
 async fn read_round(run: &Running, urls: &Arc<Vec<String>>, concurrency: usize, reads: usize) -> (f64, Vec<Duration>) {
+    read_round_with(&run.http, &run.token, urls, concurrency, reads).await
+}
+
+/// `reads` GETs of `urls` from `concurrency` clients: reads per second and every latency.
+pub(crate) async fn read_round_with(
+    http: &reqwest::Client,
+    token: &str,
+    urls: &Arc<Vec<String>>,
+    concurrency: usize,
+    reads: usize,
+) -> (f64, Vec<Duration>) {
     let started = Instant::now();
     let per_task = reads / concurrency;
     let mut tasks = Vec::new();
     for t in 0..concurrency {
-        let (http, token, urls) = (run.http.clone(), run.token.clone(), urls.clone());
+        let (http, token, urls) = (http.clone(), token.to_owned(), urls.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(per_task);
             for i in 0..per_task {
@@ -283,5 +313,6 @@ async fn main() {
     match Cli::parse().command {
         Command::SecretReads { concurrency, reads } => secret_reads(concurrency, reads).await,
         Command::AuditQuery { events, actors, queries } => audit_query(events, actors, queries).await,
+        Command::HsmReads { pairs, concurrency, reads } => hsm::hsm_reads(pairs, concurrency, reads).await,
     }
 }
