@@ -85,53 +85,78 @@ fn provider(mechanism: WrapMechanism) -> Arc<dyn KeyProvider> {
     )
 }
 
-/// Wrap+unwrap pairs per second with `callers` concurrent callers.
-async fn pairs_per_second(keys: Arc<dyn KeyProvider>, pairs: usize, callers: usize) -> f64 {
+/// Wraps per second, then unwraps per second, with `callers` concurrent callers.
+async fn operations_per_second(keys: Arc<dyn KeyProvider>, operations: usize, callers: usize) -> (f64, f64) {
     let kek = keys.create_kek(VaultId::generate(), 1).await.unwrap();
+    let per_caller = operations / callers;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..callers {
         let (keys, kek) = (keys.clone(), kek.clone());
         tasks.push(tokio::spawn(async move {
             let dek = DataKey(Zeroizing::new([42u8; 32]));
-            for _ in 0..pairs / callers {
-                let wrapped = keys.wrap_dek(&kek, &dek, b"bench|aad").await.unwrap();
-                let back = keys.unwrap_dek(&kek, &wrapped, b"bench|aad").await.unwrap();
-                assert_eq!(*back.0, *dek.0);
+            let mut blobs = Vec::with_capacity(per_caller);
+            for _ in 0..per_caller {
+                blobs.push(keys.wrap_dek(&kek, &dek, b"bench|aad").await.unwrap());
+            }
+            blobs
+        }));
+    }
+    let mut blobs = Vec::new();
+    for task in tasks {
+        blobs.push(task.await.unwrap());
+    }
+    let wraps = (per_caller * callers) as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for mine in blobs {
+        let (keys, kek) = (keys.clone(), kek.clone());
+        tasks.push(tokio::spawn(async move {
+            for blob in mine {
+                let back = keys.unwrap_dek(&kek, &blob, b"bench|aad").await.unwrap();
+                assert_eq!(*back.0, [42u8; 32]);
             }
         }));
     }
     for task in tasks {
         task.await.unwrap();
     }
-    let rate = pairs as f64 / started.elapsed().as_secs_f64();
+    let unwraps = (per_caller * callers) as f64 / started.elapsed().as_secs_f64();
     keys.destroy_kek(&kek).await.unwrap();
-    rate
+    (wraps, unwraps)
 }
 
-async fn provider_throughput(pairs: usize) {
+async fn provider_throughput(operations: usize) {
     let local: Arc<dyn KeyProvider> = Arc::new(LocalKeyring::new(MasterKey::from_hex(&"5a".repeat(32)).unwrap()));
     let gcm = provider(WrapMechanism::AesGcm);
     let kwp = provider(WrapMechanism::AesKeyWrapPad);
-    let local_rate = pairs_per_second(local, pairs, 1).await;
-    let gcm_one = pairs_per_second(gcm.clone(), pairs, 1).await;
-    let gcm_two = pairs_per_second(gcm, pairs, 2).await;
-    let kwp_one = pairs_per_second(kwp, pairs, 1).await;
-    println!("key-provider throughput, {pairs} wrap+unwrap pairs each (async API, blocking pool, release):");
-    println!("  local keyring, 1 caller           : {local_rate:>9.0} pairs/s  (baseline)");
-    println!("  SoftHSM2 AES-GCM, 1 caller        : {gcm_one:>9.0} pairs/s  ({:.3} of local)", gcm_one / local_rate);
-    println!("  SoftHSM2 AES-GCM, 2 callers       : {gcm_two:>9.0} pairs/s  ({:.3} of local)", gcm_two / local_rate);
-    println!("  SoftHSM2 AES key wrap pad, 1 call.: {kwp_one:>9.0} pairs/s  ({:.3} of local)", kwp_one / local_rate);
+    let runs = [
+        ("local keyring, 1 caller       ", operations_per_second(local, operations, 1).await),
+        ("SoftHSM2 AES-GCM, 1 caller    ", operations_per_second(gcm.clone(), operations, 1).await),
+        ("SoftHSM2 AES-GCM, 2 callers   ", operations_per_second(gcm, operations, 2).await),
+        ("SoftHSM2 key wrap pad, 1 call.", operations_per_second(kwp, operations, 1).await),
+    ];
+    let (base_wraps, base_unwraps) = runs[0].1;
+    println!("key-provider throughput, {operations} wraps then {operations} unwraps each (async API, release):");
+    for (name, (wraps, unwraps)) in runs {
+        println!(
+            "  {name}: {wraps:>8.0} wraps/s ({:.4} of local)  {unwraps:>8.0} unwraps/s ({:.4} of local)",
+            wraps / base_wraps,
+            unwraps / base_unwraps
+        );
+    }
 }
 
-struct ReadRun {
-    rate: f64,
-    p50: Duration,
-    p99: Duration,
-    operations_per_read: f64,
+/// A server with 100 secrets and a counter of key-provider calls.
+struct ReadServer {
+    http: reqwest::Client,
+    token: String,
+    urls: Arc<Vec<String>>,
+    counting: Arc<Counting>,
+    _dir: tempfile::TempDir,
 }
 
-async fn reads(kind: KeyProviderKind, cache: usize, concurrency: usize, reads: usize) -> ReadRun {
+async fn read_server(kind: KeyProviderKind, cache: usize) -> ReadServer {
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::for_data_dir(dir.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
@@ -161,42 +186,54 @@ async fn reads(kind: KeyProviderKind, cache: usize, concurrency: usize, reads: u
     let mut urls = Vec::new();
     for i in 0..100 {
         let url = format!("{base}/v1/vaults/{vault}/secrets/bench/secret-{i}");
-        let put = http.put(&url).bearer_auth(&token).json(&json!({"value": format!("value-{i}")})).send().await.unwrap();
+        let put =
+            http.put(&url).bearer_auth(&token).json(&json!({"value": format!("value-{i}")})).send().await.unwrap();
         assert_eq!(put.status().as_u16(), 201);
         urls.push(url);
     }
-    let urls = Arc::new(urls);
-    read_round_with(&http, &token, &urls, concurrency, reads / 4).await; // warm-up
-    let before = counting.operations.load(Ordering::Relaxed);
-    let (rate, mut latencies) = read_round_with(&http, &token, &urls, concurrency, reads).await;
-    let operations = counting.operations.load(Ordering::Relaxed) - before;
-    latencies.sort();
-    ReadRun {
-        rate,
-        p50: percentile(&latencies, 0.5),
-        p99: percentile(&latencies, 0.99),
-        operations_per_read: operations as f64 / latencies.len() as f64,
-    }
+    ReadServer { http, token, urls: Arc::new(urls), counting, _dir: dir }
+}
+
+/// Reads per second, latencies and key-provider calls of one round.
+async fn round(server: &ReadServer, concurrency: usize, reads: usize) -> (f64, Vec<Duration>, u64) {
+    let before = server.counting.operations.load(Ordering::Relaxed);
+    let (rate, latencies) = read_round_with(&server.http, &server.token, &server.urls, concurrency, reads).await;
+    (rate, latencies, server.counting.operations.load(Ordering::Relaxed) - before)
 }
 
 pub async fn hsm_reads(pairs: usize, concurrency: usize, count: usize) {
     provider_throughput(pairs).await;
-    let baseline = reads(KeyProviderKind::Local, 10_000, concurrency, count).await;
-    let cached = reads(KeyProviderKind::Pkcs11, 10_000, concurrency, count).await;
-    let uncached = reads(KeyProviderKind::Pkcs11, 0, concurrency, count).await;
-    println!("secret reads over HTTP, SQLite, {concurrency} clients, {count} reads of 100 secrets:");
-    for (name, run) in [
-        ("local keyring, cache on ", &baseline),
-        ("SoftHSM2, DEK cache on  ", &cached),
-        ("SoftHSM2, DEK cache off ", &uncached),
-    ] {
+    let servers = [
+        ("local keyring, cache on ", read_server(KeyProviderKind::Local, 10_000).await),
+        ("SoftHSM2, DEK cache on  ", read_server(KeyProviderKind::Pkcs11, 10_000).await),
+        ("SoftHSM2, DEK cache off ", read_server(KeyProviderKind::Pkcs11, 0).await),
+    ];
+    for (_, server) in &servers {
+        round(server, concurrency, count / 4).await; // warm-up
+    }
+    // Rounds alternate between the three, so drift on a shared machine hits each alike.
+    let mut results: Vec<(f64, Vec<Duration>, u64)> = servers.iter().map(|_| (0.0, Vec::new(), 0)).collect();
+    const ROUNDS: usize = 2;
+    for _ in 0..ROUNDS {
+        for ((_, server), result) in servers.iter().zip(results.iter_mut()) {
+            let (rate, latencies, operations) = round(server, concurrency, count).await;
+            result.0 += rate / ROUNDS as f64;
+            result.1.extend(latencies);
+            result.2 += operations;
+        }
+    }
+    println!(
+        "secret reads over HTTP, SQLite, {concurrency} clients, 100 secrets, {ROUNDS} alternating rounds of {count}:"
+    );
+    let baseline = results[0].0;
+    for ((name, _), (rate, latencies, operations)) in servers.iter().zip(results.iter_mut()) {
+        latencies.sort();
         println!(
-            "  {name}: {:>7.0} reads/s  p50 {:?}  p99 {:?}  HSM ops/read {:.3}  ({:.2} of baseline)",
-            run.rate,
-            run.p50,
-            run.p99,
-            run.operations_per_read,
-            run.rate / baseline.rate
+            "  {name}: {rate:>7.0} reads/s  p50 {:?}  p99 {:?}  HSM ops/read {:.3}  ({:.2} of baseline)",
+            percentile(latencies, 0.5),
+            percentile(latencies, 0.99),
+            *operations as f64 / latencies.len() as f64,
+            *rate / baseline
         );
     }
 }

@@ -13,9 +13,9 @@
 //! audit log with N chained events of one org and times `GET /v1/audit/events?actor_id=…`.
 //! `hsm-reads` (in `hsm.rs`) measures the PKCS#11 provider and the DEK cache.
 
-mod hsm;
-
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod hsm;
 
 use clap::{Parser, Subcommand};
 use oneclaw_core::audit::chain::Head;
@@ -159,7 +159,15 @@ async fn secret_reads(concurrency: usize, reads: usize) {
     let mut urls = Vec::new();
     for i in 0..100 {
         let url = format!("{}/v1/vaults/{vault}/secrets/bench/secret-{i}", run.base);
-        let status = run.http.put(&url).bearer_auth(&run.token).json(&json!({"value": format!("value-{i}")})).send().await.unwrap().status();
+        let status = run
+            .http
+            .put(&url)
+            .bearer_auth(&run.token)
+            .json(&json!({"value": format!("value-{i}")}))
+            .send()
+            .await
+            .unwrap()
+            .status();
         assert_eq!(status.as_u16(), 201);
         urls.push(url);
     }
@@ -182,7 +190,9 @@ async fn secret_reads(concurrency: usize, reads: usize) {
     };
     let (on_rate, on_p50, on_p99) = summarize(&on);
     let (off_rate, off_p50, off_p99) = summarize(&off);
-    println!("secret reads over HTTP, SQLite, {concurrency} concurrent clients, {reads} reads per round, 2 rounds each:");
+    println!(
+        "secret reads over HTTP, SQLite, {concurrency} concurrent clients, {reads} reads per round, 2 rounds each:"
+    );
     println!("  auditing on : {on_rate:>9.0} reads/s  p50 {on_p50:?}  p99 {on_p99:?}");
     println!("  auditing off: {off_rate:>9.0} reads/s  p50 {off_p50:?}  p99 {off_p99:?}");
     println!("  ratio on/off: {:.2} of the throughput", on_rate / off_rate);
@@ -190,8 +200,16 @@ async fn secret_reads(concurrency: usize, reads: usize) {
 
 async fn audit_query(events: usize, actors: usize, queries: usize) {
     let run = start().await;
-    let me: serde_json::Value =
-        run.http.get(format!("{}/v1/auth/me", run.base)).bearer_auth(&run.token).send().await.unwrap().json().await.unwrap();
+    let me: serde_json::Value = run
+        .http
+        .get(format!("{}/v1/auth/me", run.base))
+        .bearer_auth(&run.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let user = oneclaw_core::ids::UserId(me["id"].as_str().unwrap().parse().unwrap());
     let org = run.core.deps().store.user(user).await.unwrap().unwrap().org_id;
     let actor_ids: Vec<uuid::Uuid> = (0..actors).map(|_| uuid::Uuid::now_v7()).collect();
@@ -218,7 +236,8 @@ async fn audit_query(events: usize, actors: usize, queries: usize) {
         let offset = (i % 10) * 100;
         let url = format!("{}/v1/audit/events?actor_id={target}&limit=100&offset={offset}", run.base);
         let began = Instant::now();
-        let body: serde_json::Value = run.http.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let body: serde_json::Value =
+            run.http.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
         latencies.push(began.elapsed());
         returned = body["count"].as_i64().unwrap_or_else(|| panic!("unexpected answer: {body}"));
     }

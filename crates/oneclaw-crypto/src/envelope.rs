@@ -93,6 +93,10 @@ impl SecretCipher for Envelope {
         Ok(SealedValue { ciphertext, wrapped_dek, kek_version: kek.version })
     }
 
+    fn key_operations(&self) -> (u64, u64, u64) {
+        self.counters.snapshot()
+    }
+
     async fn rewrap(
         &self,
         old: &KekRef,

@@ -6,6 +6,7 @@
 //! every call off the async threads (`pool`), and the mechanisms live in `mechanism`.
 
 mod context;
+mod handles;
 mod mechanism;
 mod pool;
 mod provider;

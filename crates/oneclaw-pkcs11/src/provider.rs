@@ -4,6 +4,7 @@
 
 use crate::Pkcs11Config;
 use crate::context::{self, Overlap};
+use crate::handles::HandleCache;
 use crate::mechanism::{self, WrapMechanism};
 use crate::pool::{SessionPool, hsm_error};
 use async_trait::async_trait;
@@ -32,6 +33,7 @@ pub fn kek_label(vault_id: VaultId, version: i64) -> String {
 pub struct Pkcs11Provider {
     pool: Arc<SessionPool>,
     mechanism: WrapMechanism,
+    handles: Arc<HandleCache>,
 }
 
 impl std::fmt::Debug for Pkcs11Provider {
@@ -63,7 +65,7 @@ impl Pkcs11Provider {
         let context = context::shared(&config.module)?;
         let pool = SessionPool::new(context, config.token_label, config.pin, config.sessions, config.call_timeout);
         pool.warm_up()?;
-        Ok(Self { pool: Arc::new(pool), mechanism: config.mechanism })
+        Ok(Self { pool: Arc::new(pool), mechanism: config.mechanism, handles: Arc::new(HandleCache::default()) })
     }
 
     /// Closes the sessions and logs out; later calls log in again.
@@ -114,6 +116,29 @@ fn find_by_id(session: &Session, label: &str, id: &[u8]) -> Result<Option<Object
 fn require_kek(session: &Session, kek_label: &str, id: &[u8]) -> Result<ObjectHandle> {
     find_by_id(session, kek_label, id)?
         .ok_or_else(|| Error::Internal(format!("the HSM has no key {kek_label:?} with the stored id")))
+}
+
+/// Unwraps with the KEK's cached handle if there is one, else a freshly found one. An unwrap
+/// with a stale handle (or one now naming another key) fails its integrity check, so a refusal
+/// with a cached handle is retried once after a fresh find: a stale handle costs a retry,
+/// never a wrong result. Wraps never use the cache (see `handles.rs`).
+fn unwrap_with_kek<T>(
+    handles: &HandleCache,
+    session: &Session,
+    label: &str,
+    id: &[u8],
+    use_key: impl Fn(ObjectHandle) -> Result<T>,
+) -> Result<T> {
+    if let Some(handle) = handles.get(label, id) {
+        match use_key(handle) {
+            Ok(value) => return Ok(value),
+            Err(outage @ Error::Unavailable(_)) => return Err(outage),
+            Err(_) => handles.forget(label, id),
+        }
+    }
+    let handle = require_kek(session, label, id)?;
+    handles.put(label, id, handle);
+    use_key(handle)
 }
 
 fn inspect(session: &Session, key: ObjectHandle) -> Result<KekInspection> {
@@ -210,8 +235,11 @@ impl KeyProvider for Pkcs11Provider {
         Self::check_owner(kek)?;
         let label = kek_label(kek.vault_id, kek.version);
         let id = kek.handle.clone();
+        self.handles.forget(&label, &id);
+        let handles = Arc::clone(&self.handles);
         self.pool
             .run("destroy a KEK", Overlap::Exclusive, move |session| {
+                handles.forget(&label, &id);
                 // Already gone is fine: destruction is retried after a crash.
                 if let Some(key) = find_by_id(session, &label, &id)? {
                     session.destroy_object(key).map_err(|err| hsm_error("destroy a KEK", &err))?;
@@ -243,11 +271,11 @@ impl KeyProvider for Pkcs11Provider {
         let wrapped = wrapped.to_vec();
         let aad = aad.to_vec();
         let overlap = mechanism::unwrap_overlap(&wrapped);
+        let handles = Arc::clone(&self.handles);
         let plain = self
             .pool
             .run("unwrap a data key", overlap, move |session| {
-                let key = require_kek(session, &label, &id)?;
-                mechanism::unwrap(session, key, &wrapped, &aad)
+                unwrap_with_kek(&handles, session, &label, &id, |key| mechanism::unwrap(session, key, &wrapped, &aad))
             })
             .await?;
         let bytes: [u8; 32] = plain.as_slice().try_into().map_err(|_| mechanism::integrity())?;

@@ -87,7 +87,12 @@ async fn a_destroyed_kek_is_gone_and_destroying_again_is_harmless() {
     let dek = DataKey(Zeroizing::new([1u8; 32]));
     let wrapped = hsm.wrap_dek(&kek, &dek, b"a").await.unwrap();
     assert_eq!(hsm.count_kek_objects(vault, 3).await.unwrap(), 1);
+    // Another node (here: another provider) has the KEK's handle cached when it is destroyed.
+    let other_node = provider(WrapMechanism::AesGcm).unwrap();
+    assert_eq!(*other_node.unwrap_dek(&kek, &wrapped, b"a").await.unwrap().0, [1u8; 32]);
     hsm.destroy_kek(&kek).await.unwrap();
+    assert!(other_node.unwrap_dek(&kek, &wrapped, b"a").await.is_err(), "a cached handle outlived its key");
+    assert!(other_node.wrap_dek(&kek, &dek, b"a").await.is_err(), "wrapped under a destroyed key");
     assert_eq!(hsm.count_kek_objects(vault, 3).await.unwrap(), 0);
     assert!(hsm.inspect_kek(&kek).await.unwrap().is_none());
     assert!(hsm.unwrap_dek(&kek, &wrapped, b"a").await.is_err());

@@ -91,13 +91,26 @@ impl App {
             }
         });
         // Finishes KEK rotations that a crash or a killed process left half done: at start, then
-        // every minute (another node may have died mid-rotation).
+        // every minute (another node may have died mid-rotation). Also logs the minute's
+        // key-provider operations (the HSM metric: unwraps, wraps, DEK cache hits).
         let core = self.core.clone();
         let key_maintenance = tokio::spawn(async move {
             let mut every = tokio::time::interval(KEY_MAINTENANCE_INTERVAL);
             let meta = RequestMeta::internal(Surface::Api);
+            let mut last = core.deps().cipher.key_operations();
             loop {
                 every.tick().await;
+                let now = core.deps().cipher.key_operations();
+                if now != last {
+                    tracing::info!(
+                        provider = core.deps().keys.kind(),
+                        unwraps = now.0 - last.0,
+                        wraps = now.1 - last.1,
+                        dek_cache_hits = now.2 - last.2,
+                        "key-provider operations in the last minute"
+                    );
+                    last = now;
+                }
                 match core.keys().finish_pending(&meta).await {
                     Ok(finished) => {
                         for rotation in finished {

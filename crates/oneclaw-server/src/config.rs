@@ -409,6 +409,61 @@ mod tests {
         assert!(ConfigSources::default().with_env(env(&[("ONECLAW_BASE_URL", "http://x")])).is_ok());
     }
 
+    #[test]
+    fn pkcs11_settings_come_together_and_are_checked() {
+        let config = ConfigSources::default()
+            .with_env(env(&[
+                ("ONECLAW_KEY_PROVIDER", "pkcs11"),
+                ("ONECLAW_PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
+                ("ONECLAW_PKCS11_TOKEN_LABEL", "prod"),
+                ("ONECLAW_PKCS11_PIN", "not-a-setting"),
+            ]))
+            .unwrap()
+            .build()
+            .unwrap();
+        let pkcs11 = config.pkcs11.unwrap();
+        assert_eq!((pkcs11.token_label.as_str(), pkcs11.sessions, pkcs11.timeout_ms), ("prod", 2, 5_000));
+        assert_eq!(pkcs11.mechanism, "aes-gcm");
+        assert!(!format!("{pkcs11:?}").contains("not-a-setting"), "the PIN is never a setting");
+
+        let err = ConfigSources::default()
+            .with_env(env(&[("ONECLAW_KEY_PROVIDER", "pkcs11")]))
+            .unwrap()
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ONECLAW_PKCS11_MODULE"), "{err}");
+        let err = ConfigSources::default()
+            .with_env(env(&[("ONECLAW_PKCS11_MODULE", "/x.so")]))
+            .unwrap()
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must be set together"), "{err}");
+        let err = ConfigSources::default()
+            .with_env(env(&[
+                ("ONECLAW_PKCS11_MODULE", "/x.so"),
+                ("ONECLAW_PKCS11_TOKEN_LABEL", "t"),
+                ("ONECLAW_PKCS11_MECHANISM", "des"),
+            ]))
+            .unwrap()
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ONECLAW_PKCS11_MECHANISM") && err.contains("aes-key-wrap-pad"), "{err}");
+        let err = ConfigSources::default()
+            .with_flag("pkcs11_sessions", Some("0".to_owned()))
+            .unwrap()
+            .with_flag("pkcs11_module", Some("/x.so".to_owned()))
+            .unwrap()
+            .with_flag("pkcs11_token_label", Some("t".to_owned()))
+            .unwrap()
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--pkcs11-sessions"), "{err}");
+    }
+
     fn tempfile_dir() -> PathBuf {
         let dir = std::env::temp_dir().join(format!("oneclaw-config-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();

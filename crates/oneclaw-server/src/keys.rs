@@ -51,7 +51,7 @@ fn local_keyring(config: &ServerConfig, create: bool) -> Result<Arc<dyn KeyProvi
 }
 
 async fn connect_pkcs11(settings: &Pkcs11Settings) -> Result<Arc<Pkcs11Provider>> {
-    let pin = read_pin(settings)?;
+    let pin = read_pin(settings, std::env::var("ONECLAW_PKCS11_PIN").ok())?;
     let config = Pkcs11Config {
         module: settings.module.clone(),
         token_label: settings.token_label.clone(),
@@ -66,9 +66,10 @@ async fn connect_pkcs11(settings: &Pkcs11Settings) -> Result<Arc<Pkcs11Provider>
     Ok(Arc::new(provider))
 }
 
-/// The PIN from `ONECLAW_PKCS11_PIN`, else from the PIN file (first line, which must be private).
-fn read_pin(settings: &Pkcs11Settings) -> Result<Zeroizing<String>> {
-    if let Ok(pin) = std::env::var("ONECLAW_PKCS11_PIN") {
+/// The PIN from `ONECLAW_PKCS11_PIN` (`from_env`), else from the PIN file (first line, which
+/// must be private).
+fn read_pin(settings: &Pkcs11Settings, from_env: Option<String>) -> Result<Zeroizing<String>> {
+    if let Some(pin) = from_env {
         return Ok(Zeroizing::new(pin));
     }
     let Some(path) = &settings.pin_file else {
@@ -98,4 +99,39 @@ fn read_pin(settings: &Pkcs11Settings) -> Result<Zeroizing<String>> {
         return Err(Error::invalid(format!("the PKCS#11 PIN file {} is empty", path.display())));
     }
     Ok(Zeroizing::new(pin.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pin_file: Option<std::path::PathBuf>) -> Pkcs11Settings {
+        Pkcs11Settings {
+            module: "/x.so".into(),
+            token_label: "t".to_owned(),
+            pin_file,
+            sessions: 1,
+            mechanism: "aes-gcm".to_owned(),
+            timeout_ms: 100,
+        }
+    }
+
+    #[test]
+    fn the_pin_file_must_be_private_and_not_empty() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("oneclaw-pin-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pin");
+        std::fs::write(&file, "4321\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_pin(&settings(Some(file.clone())), None).unwrap().as_str(), "4321");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = read_pin(&settings(Some(file.clone())), None).unwrap_err().to_string();
+        assert!(err.contains("chmod 600") && !err.contains("4321"), "{err}");
+        std::fs::write(&file, "\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(read_pin(&settings(Some(file)), None).unwrap_err().to_string().contains("empty"));
+        assert!(read_pin(&settings(None), None).unwrap_err().to_string().contains("ONECLAW_PKCS11_PIN_FILE"));
+        assert_eq!(read_pin(&settings(None), Some("from-env".to_owned())).unwrap().as_str(), "from-env");
+    }
 }

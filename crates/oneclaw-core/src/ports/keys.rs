@@ -106,4 +106,9 @@ pub trait SecretCipher: Send + Sync + 'static {
         binding: ValueBinding<'_>,
         wrapped_dek: &[u8],
     ) -> Result<Vec<u8>>;
+
+    /// Key-provider operations since start: (unwraps, wraps, reads served by the DEK cache).
+    fn key_operations(&self) -> (u64, u64, u64) {
+        (0, 0, 0)
+    }
 }

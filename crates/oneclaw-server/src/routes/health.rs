@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use oneclaw_core::ports::KeyHealth;
 use oneclaw_types::auth::{Jwk, JwkSet, JwtPublicKeyResponse};
-use oneclaw_types::health::{HealthResponse, HsmHealthResponse};
+use oneclaw_types::health::{HealthResponse, HsmHealthResponse, HsmOperations};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -29,8 +29,8 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRespon
 }
 
 /// The key provider: 200 `ok` or `degraded` (answering, but calls failed in the last 30 s),
-/// 503 `unavailable` (requests that need a key are failing). Only the provider's kind is
-/// named, never its module, token or PIN.
+/// 503 `unavailable` (requests that need a key are failing), and its operation counts since
+/// start. Only the provider's kind is named, never its module, token or PIN.
 async fn key_provider_health(State(state): State<AppState>) -> (StatusCode, Json<HsmHealthResponse>) {
     let keys = &state.core.deps().keys;
     let (status, word) = match keys.health().await {
@@ -44,7 +44,15 @@ async fn key_provider_health(State(state): State<AppState>) -> (StatusCode, Json
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
         }
     };
-    (status, Json(HsmHealthResponse { status: word.to_owned(), provider: keys.kind().to_owned() }))
+    let (unwraps, wraps, cache_hits) = state.core.deps().cipher.key_operations();
+    (
+        status,
+        Json(HsmHealthResponse {
+            status: word.to_owned(),
+            provider: keys.kind().to_owned(),
+            operations: HsmOperations { unwraps, wraps, dek_cache_hits: cache_hits },
+        }),
+    )
 }
 
 async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
