@@ -9,7 +9,7 @@
 //!
 //! Needs a token in the environment: `eval "$(scripts/softhsm-token.sh /tmp/bench-hsm)"`.
 
-use crate::{percentile, read_round_with, signup};
+use crate::{percentile, read_round_with, seed_secrets, signup};
 use async_trait::async_trait;
 use oneclaw_core::clock::SystemClock;
 use oneclaw_core::ids::VaultId;
@@ -18,7 +18,6 @@ use oneclaw_crypto::{LocalKeyring, MasterKey};
 use oneclaw_pkcs11::{Pkcs11Config, Pkcs11Provider, WrapMechanism};
 use oneclaw_server::config::{KeyProviderKind, Pkcs11Settings};
 use oneclaw_server::{App, ServerConfig};
-use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -172,25 +171,7 @@ async fn read_server(kind: KeyProviderKind, cache: usize) -> ReadServer {
     tokio::spawn(app.serve(std::future::pending()));
     let http = reqwest::Client::new();
     let token = signup(&http, &base).await;
-    let vault: serde_json::Value = http
-        .post(format!("{base}/v1/vaults"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "bench"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let vault = vault["id"].as_str().unwrap().to_owned();
-    let mut urls = Vec::new();
-    for i in 0..100 {
-        let url = format!("{base}/v1/vaults/{vault}/secrets/bench/secret-{i}");
-        let put =
-            http.put(&url).bearer_auth(&token).json(&json!({"value": format!("value-{i}")})).send().await.unwrap();
-        assert_eq!(put.status().as_u16(), 201);
-        urls.push(url);
-    }
+    let urls = seed_secrets(&http, &base, &token).await;
     ReadServer { http, token, urls: Arc::new(urls), counting, _dir: dir }
 }
 

@@ -142,12 +142,11 @@ pub(crate) async fn read_round_with(
     (all.len() as f64 / elapsed, all)
 }
 
-async fn secret_reads(concurrency: usize, reads: usize) {
-    let run = start().await;
-    let vault: serde_json::Value = run
-        .http
-        .post(format!("{}/v1/vaults", run.base))
-        .bearer_auth(&run.token)
+/// Makes a vault with 100 secrets and returns their URLs.
+pub(crate) async fn seed_secrets(http: &reqwest::Client, base: &str, token: &str) -> Vec<String> {
+    let vault: serde_json::Value = http
+        .post(format!("{base}/v1/vaults"))
+        .bearer_auth(token)
         .json(&json!({"name": "bench"}))
         .send()
         .await
@@ -158,19 +157,17 @@ async fn secret_reads(concurrency: usize, reads: usize) {
     let vault = vault["id"].as_str().unwrap().to_owned();
     let mut urls = Vec::new();
     for i in 0..100 {
-        let url = format!("{}/v1/vaults/{vault}/secrets/bench/secret-{i}", run.base);
-        let status = run
-            .http
-            .put(&url)
-            .bearer_auth(&run.token)
-            .json(&json!({"value": format!("value-{i}")}))
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status.as_u16(), 201);
+        let url = format!("{base}/v1/vaults/{vault}/secrets/bench/secret-{i}");
+        let put = http.put(&url).bearer_auth(token).json(&json!({"value": format!("value-{i}")})).send().await.unwrap();
+        assert_eq!(put.status().as_u16(), 201);
         urls.push(url);
     }
+    urls
+}
+
+async fn secret_reads(concurrency: usize, reads: usize) {
+    let run = start().await;
+    let urls = seed_secrets(&run.http, &run.base, &run.token).await;
     let urls = Arc::new(urls);
     read_round(&run, &urls, concurrency, reads / 4).await; // warm-up
     let mut on = Vec::new();

@@ -4,39 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{config, provider};
 use oneclaw_core::ids::VaultId;
 use oneclaw_core::ports::{DataKey, KeyHealth, KeyProvider};
 use oneclaw_pkcs11::{Pkcs11Config, Pkcs11Provider, WrapMechanism};
-use std::time::Duration;
 use zeroize::Zeroizing;
-
-fn config(mechanism: WrapMechanism) -> Option<Pkcs11Config> {
-    let module = std::env::var("ONECLAW_PKCS11_MODULE").ok();
-    let label = std::env::var("ONECLAW_PKCS11_TOKEN_LABEL").ok();
-    let pin = std::env::var("ONECLAW_PKCS11_PIN").ok();
-    match (module, label, pin) {
-        (Some(module), Some(token_label), Some(pin)) => Some(Pkcs11Config {
-            module: module.into(),
-            token_label,
-            pin: Zeroizing::new(pin),
-            sessions: 2,
-            mechanism,
-            call_timeout: Duration::from_secs(5),
-        }),
-        _ => {
-            assert!(
-                std::env::var("ONECLAW_REQUIRE_HSM_TESTS").as_deref() != Ok("1"),
-                "ONECLAW_REQUIRE_HSM_TESTS=1 but no token: eval \"$(scripts/softhsm-token.sh DIR)\" first"
-            );
-            eprintln!("no SoftHSM token in the environment; see scripts/softhsm-token.sh");
-            None
-        }
-    }
-}
-
-fn provider(mechanism: WrapMechanism) -> Option<Pkcs11Provider> {
-    config(mechanism).map(|config| Pkcs11Provider::connect(config).unwrap())
-}
 
 #[tokio::test]
 async fn every_kek_is_sensitive_and_can_never_leave_the_hsm() {

@@ -124,6 +124,12 @@ pub(super) async fn add_vault_key(
     if moved != 1 {
         return Ok(false);
     }
+    insert_vault_key(conn, kek, now).await?;
+    Ok(true)
+}
+
+/// Records a KEK version (the first one with its vault, later ones by rotation).
+pub(super) async fn insert_vault_key(conn: &mut Conn, kek: &KekRef, now: OffsetDateTime) -> Result<()> {
     sqlx::query("INSERT INTO vault_keys (vault_id, version, provider, handle, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(kek.vault_id.0)
         .bind(kek.version)
@@ -133,7 +139,7 @@ pub(super) async fn add_vault_key(
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;
-    Ok(true)
+    Ok(())
 }
 
 pub(super) async fn rewrap_dek(

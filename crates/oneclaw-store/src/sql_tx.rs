@@ -108,18 +108,7 @@ impl StoreTx for SqlTx {
             .execute(&mut *self.tx)
             .await
             .map_err(conflict_or("A vault with this name already exists"))?;
-        sqlx::query(
-            "INSERT INTO vault_keys (vault_id, version, provider, handle, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(kek.vault_id.0)
-        .bind(kek.version)
-        .bind(&kek.provider)
-        .bind(&kek.handle)
-        .bind(to_ms(vault.created_at))
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+        keys::insert_vault_key(&mut self.tx, kek, vault.created_at).await
     }
 
     async fn current_kek(&mut self, vault: VaultId) -> Result<Option<KekRef>> {
