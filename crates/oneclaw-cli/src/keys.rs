@@ -111,6 +111,9 @@ async fn status(core: &Core) -> Result<(), String> {
     // Every vault: no provider is called "".
     let mut vaults = store.vaults_off_provider("").await.map_err(text)?;
     vaults.sort_by_key(|id| id.0);
+    if vaults.is_empty() {
+        println!("no vaults");
+    }
     for vault in vaults {
         let (current, keys) = core.keys().history_as_operator(vault).await.map_err(text)?;
         let provider = keys.iter().find(|k| k.kek.version == current).map_or("?", |k| k.kek.provider.as_str());

@@ -29,7 +29,9 @@ pub async fn key_provider(config: &ServerConfig) -> Result<Arc<KeyRouter>> {
             (local.ok_or_else(|| Error::Internal("local keyring missing".to_owned()))?, pkcs11.map(as_dyn))
         }
         KeyProviderKind::Pkcs11 => (
-            pkcs11.map(as_dyn).ok_or_else(|| Error::invalid("ONECLAW_KEY_PROVIDER is pkcs11 but no token is set"))?,
+            pkcs11.map(as_dyn).ok_or_else(|| {
+                Error::invalid("the pkcs11 key provider needs ONECLAW_PKCS11_MODULE and ONECLAW_PKCS11_TOKEN_LABEL")
+            })?,
             local,
         ),
     };

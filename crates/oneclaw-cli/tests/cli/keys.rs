@@ -209,7 +209,11 @@ fn reader(
 async fn migrate_while_reading(data: &Path, server: &Server, token: &str, vault: &str, to: &str, serving_with: &str) {
     let (stop, reads, failures, task) = reader(server.base.clone(), token.to_owned(), vault.to_owned(), 40);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let migrate = oneclaw(data, serving_with, &["keys", "migrate", "--to", to, "--batch-size", "5"]).output().unwrap();
+    let before = reads.load(Ordering::SeqCst);
+    // On a blocking thread: the reader task must keep running meanwhile.
+    let mut command = oneclaw(data, serving_with, &["keys", "migrate", "--to", to, "--batch-size", "5"]);
+    let migrate = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
+    let during = reads.load(Ordering::SeqCst) - before;
     let stdout = String::from_utf8_lossy(&migrate.stdout).to_string();
     assert!(migrate.status.success(), "{stdout} {}", String::from_utf8_lossy(&migrate.stderr));
     assert!(stdout.contains(&format!("now on {to}")) && stdout.contains("3 server secret(s) resealed"), "{stdout}");
@@ -217,7 +221,7 @@ async fn migrate_while_reading(data: &Path, server: &Server, token: &str, vault:
     stop.store(true, Ordering::SeqCst);
     task.await.unwrap();
     assert_eq!(failures.load(Ordering::SeqCst), 0, "reads failed during the migration to {to}");
-    assert!(reads.load(Ordering::SeqCst) > 40, "the reader kept reading");
+    assert!(during > 0, "no read overlapped the migration");
     let keys = key_state(&server.base, token, vault).await;
     let current = keys["current_version"].as_i64().unwrap();
     let entry = keys["keys"].as_array().unwrap().iter().find(|k| k["version"] == current).unwrap().clone();
@@ -263,6 +267,11 @@ async fn a_running_deployment_moves_to_the_hsm_and_back_without_failing_a_read()
     let server = serve(&data, "local");
     wait_healthy(&server.base).await;
     all_values_read_back(&server.base, &token, &vault, 40).await;
+    drop(server);
+    let status = oneclaw(&data, "local", &["keys", "status"]).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout).to_string();
+    let line = status.lines().find(|line| line.starts_with(&vault)).unwrap_or_default().to_owned();
+    assert!(line.contains("KEK v3") && line.contains("local") && line.ends_with("ok"), "{status}");
 }
 
 #[test]
