@@ -20,9 +20,11 @@ env -u ONECLAW_DATABASE_URL "$bin" serve --listen "127.0.0.1:$port" --data-dir "
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data"' EXIT
 
-for _ in $(seq 1 100); do
-  if "$venv/bin/python" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "http://127.0.0.1:$port/v1/health" 2>/dev/null; then break; fi
+healthy=no
+for _ in $(seq 1 300); do
+  if "$venv/bin/python" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "http://127.0.0.1:$port/v1/health" 2>/dev/null; then healthy=yes; break; fi
   sleep 0.1
 done
+[ "$healthy" = yes ] || { echo "the server did not become healthy within 30 s:"; cat "$data/server.log"; exit 1; }
 
 ONECLAW_COMPAT_BASE_URL="http://127.0.0.1:$port" "$venv/bin/python" "$here/test_sdk.py"

@@ -3,6 +3,7 @@
 mod audit;
 mod dev;
 mod keys;
+mod mcp;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,9 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Rotate vault keys, finish interrupted rotations, migrate between key providers.
     Keys(keys::KeysArgs),
+    /// Serve the MCP tools over stdio as one agent (ONECLAW_BASE_URL, ONECLAW_VAULT_ID,
+    /// ONECLAW_AGENT_ID + ONECLAW_AGENT_API_KEY, or ONECLAW_AGENT_TOKEN).
+    Mcp,
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
             Command::Dev(args) => dev::run(args).await,
             Command::Audit(args) => audit::run(args).await,
             Command::Keys(args) => keys::run(args).await,
+            Command::Mcp => mcp::run().await,
         }
     });
     match result {

@@ -71,6 +71,9 @@ pub struct ServeArgs {
     /// Milliseconds one HSM call may take before the request fails with 503 [default: 5000].
     #[arg(long)]
     pub pkcs11_timeout_ms: Option<String>,
+    /// Host values /mcp accepts, comma-separated; * for any [default: localhost,127.0.0.1,::1].
+    #[arg(long)]
+    pub mcp_allowed_hosts: Option<String>,
 }
 
 impl ServeArgs {
@@ -101,6 +104,7 @@ impl ServeArgs {
             .with_flag("pkcs11_sessions", self.pkcs11_sessions)?
             .with_flag("pkcs11_mechanism", self.pkcs11_mechanism)?
             .with_flag("pkcs11_timeout_ms", self.pkcs11_timeout_ms)?
+            .with_flag("mcp_allowed_hosts", self.mcp_allowed_hosts)?
             .build()
     }
 }

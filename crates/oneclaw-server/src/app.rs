@@ -241,14 +241,17 @@ pub(crate) fn prepare_data_dir(dir: &std::path::Path) -> Result<()> {
 
 /// The HTTP router with its middleware.
 pub fn router(state: AppState, config: &ServerConfig) -> Router {
-    routes::router()
+    // A stalled dependency fails the request (503, ProblemDetails) instead of hanging it. Not
+    // on /mcp: its SSE streams live as long as the client wants, and each tool call is a core
+    // call that has its own store and key-provider time limits.
+    let api = routes::router().layer(axum::middleware::from_fn_with_state(
+        std::time::Duration::from_secs(config.request_timeout_secs),
+        time_limit,
+    ));
+    let mcp = crate::mcp::routes(state.clone(), &config.mcp_allowed_hosts);
+    api.merge(mcp)
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        // A stalled dependency fails the request (503, ProblemDetails) instead of hanging it.
-        .layer(axum::middleware::from_fn_with_state(
-            std::time::Duration::from_secs(config.request_timeout_secs),
-            time_limit,
-        ))
         // Answers may carry secret values: no cache anywhere may keep them.
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

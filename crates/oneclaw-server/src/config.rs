@@ -50,6 +50,8 @@ pub struct ServerConfig {
     pub dek_cache_ttl_secs: u64,
     /// Where the PKCS#11 token is, if one is configured (required for `key_provider = pkcs11`).
     pub pkcs11: Option<Pkcs11Settings>,
+    /// `Host` values `/mcp` accepts (DNS-rebinding protection); `*` accepts any.
+    pub mcp_allowed_hosts: Vec<String>,
 }
 
 /// The PKCS#11 settings. The PIN is not among them: it comes from `ONECLAW_PKCS11_PIN` or the
@@ -103,6 +105,7 @@ const SETTINGS: &[Setting] = &[
     Setting { key: "pkcs11_sessions", env: "ONECLAW_PKCS11_SESSIONS", flag: "--pkcs11-sessions" },
     Setting { key: "pkcs11_mechanism", env: "ONECLAW_PKCS11_MECHANISM", flag: "--pkcs11-mechanism" },
     Setting { key: "pkcs11_timeout_ms", env: "ONECLAW_PKCS11_TIMEOUT_MS", flag: "--pkcs11-timeout-ms" },
+    Setting { key: "mcp_allowed_hosts", env: "ONECLAW_MCP_ALLOWED_HOSTS", flag: "--mcp-allowed-hosts" },
 ];
 
 /// `ONECLAW_*` variables that belong to other commands (clients, the MCP server, tests) and
@@ -226,6 +229,7 @@ impl ConfigSources {
             dek_cache_size: self.bounded("dek_cache_size", 0, 10_000_000)?.unwrap_or(10_000),
             dek_cache_ttl_secs: self.bounded("dek_cache_ttl_seconds", 1, 86_400)?.unwrap_or(300),
             pkcs11: self.pkcs11()?,
+            mcp_allowed_hosts: self.list("mcp_allowed_hosts")?.unwrap_or_else(default_mcp_hosts),
         };
         if config.key_provider == KeyProviderKind::Pkcs11 && config.pkcs11.is_none() {
             return Err(Error::invalid(
@@ -281,6 +285,16 @@ impl ConfigSources {
             .transpose()
     }
 
+    /// A comma-separated list of non-empty items.
+    fn list(&self, key: &str) -> Result<Option<Vec<String>>> {
+        let Some(raw) = self.values.get(key) else { return Ok(None) };
+        let items: Vec<String> = raw.value.split(',').map(|item| item.trim().to_owned()).collect();
+        if items.iter().any(String::is_empty) {
+            return Err(self.invalid(raw, "must be a comma-separated list with no empty items"));
+        }
+        Ok(Some(items))
+    }
+
     fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)]) -> Result<Option<T>> {
         let Some(raw) = self.values.get(key) else { return Ok(None) };
         let wanted = raw.value.trim().to_ascii_lowercase();
@@ -302,6 +316,10 @@ impl ConfigSources {
         }
         Ok(Some(value))
     }
+}
+
+fn default_mcp_hosts() -> Vec<String> {
+    ["localhost", "127.0.0.1", "::1"].map(str::to_owned).to_vec()
 }
 
 fn default_listen() -> SocketAddr {
@@ -330,6 +348,7 @@ impl ServerConfig {
             dek_cache_size: 10_000,
             dek_cache_ttl_secs: 300,
             pkcs11: None,
+            mcp_allowed_hosts: default_mcp_hosts(),
         }
     }
 }

@@ -25,6 +25,16 @@ impl ApiError {
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, detail)
     }
+
+    /// The status it will be answered with (the MCP layer reuses this mapping).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// What the client is told.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
 }
 
 impl From<Error> for ApiError {

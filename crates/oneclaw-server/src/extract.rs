@@ -4,9 +4,9 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use oneclaw_core::principal::{Caller, Principal, RequestMeta, Surface};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
@@ -31,12 +31,21 @@ fn request_meta(parts: &Parts) -> RequestMeta {
         .get(USER_AGENT)
         .and_then(|value| value.to_str().ok())
         .map(|text| text.chars().take(MAX_USER_AGENT_CHARS).collect());
-    RequestMeta { ip, user_agent, surface: Surface::Api }
+    // `oneclaw mcp` (stdio) reaches the server through this API and says so, so its calls are
+    // recorded as MCP calls. A label the client asserts, like the user agent: it grants nothing.
+    let surface = match parts.headers.get(SURFACE_HEADER).and_then(|value| value.to_str().ok()) {
+        Some(claimed) if claimed.eq_ignore_ascii_case("mcp") => Surface::Mcp,
+        _ => Surface::Api,
+    };
+    RequestMeta { ip, user_agent, surface }
 }
 
+/// The header through which `oneclaw mcp` marks its REST calls as MCP calls.
+pub const SURFACE_HEADER: &str = "x-oneclaw-surface";
+
 /// The bearer token of a request, if it has one.
-pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    let Some(value) = parts.headers.get(AUTHORIZATION) else { return Ok(None) };
+pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(AUTHORIZATION) else { return Ok(None) };
     let text = value.to_str().map_err(|_| unauthenticated("The Authorization header is not valid text"))?;
     match text.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
@@ -57,8 +66,8 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token =
-            bearer_token(parts)?.ok_or_else(|| unauthenticated("Authentication required: send a Bearer token"))?;
+        let token = bearer_token(&parts.headers)?
+            .ok_or_else(|| unauthenticated("Authentication required: send a Bearer token"))?;
         Ok(Self(state.core.auth().authenticate(token, request_meta(parts)).await?))
     }
 }
@@ -70,7 +79,7 @@ impl FromRequestParts<AppState> for MaybeAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match bearer_token(parts)? {
+        match bearer_token(&parts.headers)? {
             Some(token) => Ok(Self(Some(state.core.auth().verify(token)?))),
             None => Ok(Self(None)),
         }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod mcp;
 pub mod routes;
 pub mod state;
 mod views;

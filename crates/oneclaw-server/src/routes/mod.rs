@@ -8,9 +8,9 @@ mod auth;
 mod health;
 mod org;
 mod params;
-mod policies;
-mod secrets;
-mod shares;
+pub(crate) mod policies;
+pub(crate) mod secrets;
+pub(crate) mod shares;
 mod vaults;
 
 use crate::error::ApiError;

@@ -19,7 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/vaults/{vault_id}/policies/{policy_id}", put(update).delete(remove))
 }
 
-fn draft(request: PolicyRequest) -> PolicyDraft {
+pub(crate) fn draft(request: PolicyRequest) -> PolicyDraft {
     PolicyDraft {
         secret_path_pattern: request.secret_path_pattern,
         principal_type: request.principal_type,

@@ -56,17 +56,25 @@ async fn put(
     body: JsonBody<PutSecretRequest>,
 ) -> ApiResult<(StatusCode, Json<SecretMetadataResponse>)> {
     let (vault, secret_path) = (route.vault, route.path()?);
-    let request = body.required()?;
-    let new = NewSecret {
+    let stored = state.core.secrets().put(&caller, vault, &secret_path, new_secret(body.required()?)).await?;
+    Ok((StatusCode::CREATED, Json(views::secret_metadata(&stored, false))))
+}
+
+/// The domain's new version.
+pub(crate) fn new_secret(request: PutSecretRequest) -> NewSecret {
+    NewSecret {
         secret_type: request.secret_type,
         value: request.value,
         metadata: request.metadata,
         expires_at: request.expires_at,
         rotation_policy: request.rotation_policy,
         max_access_count: request.max_access_count,
-    };
-    let stored = state.core.secrets().put(&caller, vault, &secret_path, new).await?;
-    Ok((StatusCode::CREATED, Json(views::secret_metadata(&stored, false))))
+    }
+}
+
+/// The domain's server-side rotation.
+pub(crate) fn rotation(request: RotateSecretRequest) -> Rotation {
+    Rotation { length: request.length, charset: request.charset, secret_type: request.secret_type }
 }
 
 async fn read(
@@ -124,8 +132,7 @@ async fn rotate(
     body: JsonBody<RotateSecretRequest>,
 ) -> ApiResult<(StatusCode, Json<SecretMetadataResponse>)> {
     let (vault, secret_path) = (route.vault, route.path()?);
-    let request = body.0.unwrap_or_default();
-    let rotation = Rotation { length: request.length, charset: request.charset, secret_type: request.secret_type };
-    let stored = state.core.secrets().rotate(&caller, vault, &secret_path, rotation).await?;
+    let stored =
+        state.core.secrets().rotate(&caller, vault, &secret_path, rotation(body.0.unwrap_or_default())).await?;
     Ok((StatusCode::CREATED, Json(views::secret_metadata(&stored, false))))
 }

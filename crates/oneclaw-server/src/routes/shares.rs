@@ -41,8 +41,14 @@ async fn create(
     body: JsonBody<CreateShareRequest>,
 ) -> ApiResult<(StatusCode, Json<ShareResponse>)> {
     let secret = SecretId(params::uuid(&path, "secret_id")?);
-    let request = body.required()?;
-    let new = NewShare {
+    let share = state.core.shares().create(&caller, secret, new_share(body.required()?)).await?;
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    Ok((StatusCode::CREATED, Json(share_response(share, host))))
+}
+
+/// The domain's share request.
+pub(crate) fn new_share(request: CreateShareRequest) -> NewShare {
+    NewShare {
         recipient_type: request.recipient_type,
         recipient_id: request.recipient_id,
         email: request.email,
@@ -51,20 +57,19 @@ async fn create(
         expires_at: request.expires_at,
         passphrase: request.passphrase,
         ip_allowlist: request.ip_allowlist,
-    };
-    let share = state.core.shares().create(&caller, secret, new).await?;
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    Ok((
-        StatusCode::CREATED,
-        Json(ShareResponse {
-            id: share.id.0,
-            share_url: format!("http://{host}/v1/share/{}", share.id),
-            recipient_type: share.recipient_type.as_str().to_owned(),
-            recipient_email: share.recipient_email,
-            expires_at: share.expires_at,
-            max_access_count: share.max_access_count,
-        }),
-    ))
+    }
+}
+
+/// A created share as the API shows it, its link on `host`.
+pub(crate) fn share_response(share: oneclaw_core::model::Share, host: &str) -> ShareResponse {
+    ShareResponse {
+        id: share.id.0,
+        share_url: format!("http://{host}/v1/share/{}", share.id),
+        recipient_type: share.recipient_type.as_str().to_owned(),
+        recipient_email: share.recipient_email,
+        expires_at: share.expires_at,
+        max_access_count: share.max_access_count,
+    }
 }
 
 async fn access(

@@ -1,0 +1,110 @@
+//! The port the tools run against: what an agent may do with a vault, and how it fails.
+//!
+//! Two implementations: `HttpBackend` (this crate) calls a oneclaw server's REST API, for
+//! `oneclaw mcp` over stdio; the server's hosted `/mcp` endpoint calls the core services
+//! in-process as the authenticated agent (`oneclaw-server`), so policy, audit and metering are
+//! the REST API's own.
+
+use async_trait::async_trait;
+use oneclaw_types::policies::{PolicyRequest, PolicyResponse};
+use oneclaw_types::secrets::{PutSecretRequest, RotateSecretRequest, SecretMetadataResponse, SecretResponse};
+use oneclaw_types::sharing::{CreateShareRequest, ShareResponse};
+use oneclaw_types::vaults::VaultResponse;
+use uuid::Uuid;
+
+/// What went wrong, in the categories a model can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad input (400).
+    Invalid,
+    /// Missing or expired credentials (401).
+    Unauthenticated,
+    /// The org's quota is used up (402).
+    PaymentRequired,
+    /// A policy does not allow it (403).
+    Forbidden,
+    /// Nothing there, or not visible to this agent (404).
+    NotFound,
+    /// It conflicts with what exists (409).
+    Conflict,
+    /// Expired, used up, deleted or disabled (410).
+    Gone,
+    /// Too many attempts (429).
+    TooManyRequests,
+    /// The vault service or a dependency is down (5xx).
+    Unavailable,
+}
+
+/// A failed backend call: its category and the service's own words (never a secret value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendError {
+    pub kind: ErrorKind,
+    pub detail: String,
+}
+
+impl BackendError {
+    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        Self { kind, detail: detail.into() }
+    }
+
+    /// The category of an HTTP status.
+    pub fn from_status(status: u16, detail: impl Into<String>) -> Self {
+        let kind = match status {
+            400 | 413 | 422 => ErrorKind::Invalid,
+            401 => ErrorKind::Unauthenticated,
+            402 => ErrorKind::PaymentRequired,
+            403 => ErrorKind::Forbidden,
+            404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            410 => ErrorKind::Gone,
+            429 => ErrorKind::TooManyRequests,
+            _ => ErrorKind::Unavailable,
+        };
+        Self::new(kind, detail)
+    }
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// What the MCP tools need from a vault service, as one agent.
+#[async_trait]
+pub trait VaultBackend: Send + Sync + 'static {
+    /// Every live secret's latest version, metadata only.
+    async fn list_secrets(&self, vault: Uuid) -> BackendResult<Vec<SecretMetadataResponse>>;
+    /// The latest version with its value (a fresh read each time; counted and audited).
+    async fn get_secret(&self, vault: Uuid, path: &str) -> BackendResult<SecretResponse>;
+    /// Stores a new version.
+    async fn put_secret(
+        &self,
+        vault: Uuid,
+        path: &str,
+        request: PutSecretRequest,
+    ) -> BackendResult<SecretMetadataResponse>;
+    /// Soft-deletes every version.
+    async fn delete_secret(&self, vault: Uuid, path: &str) -> BackendResult<()>;
+    /// Every version, metadata only.
+    async fn list_versions(&self, vault: Uuid, path: &str) -> BackendResult<Vec<SecretMetadataResponse>>;
+    /// A new version with a value the server generates (the agent never sees it).
+    async fn rotate_generate(
+        &self,
+        vault: Uuid,
+        path: &str,
+        request: RotateSecretRequest,
+    ) -> BackendResult<SecretMetadataResponse>;
+    /// Creates a vault owned by the agent.
+    async fn create_vault(&self, name: &str, description: &str) -> BackendResult<VaultResponse>;
+    /// The vaults the agent can see.
+    async fn list_vaults(&self) -> BackendResult<Vec<VaultResponse>>;
+    /// Creates an access policy on a vault.
+    async fn create_policy(&self, vault: Uuid, request: PolicyRequest) -> BackendResult<PolicyResponse>;
+    /// Shares a secret (by id) with a user, an agent, an email or a link.
+    async fn share_secret(&self, secret_id: Uuid, request: CreateShareRequest) -> BackendResult<ShareResponse>;
+}

@@ -1,0 +1,236 @@
+//! `VaultBackend` over a oneclaw (or 1claw) server's REST API, as one agent: what `oneclaw mcp`
+//! uses on stdio. An agent API key is exchanged for a short-lived token, which is renewed a
+//! minute before it expires (and once more if the server refuses it early).
+
+use crate::backend::{BackendError, BackendResult, ErrorKind, VaultBackend};
+use async_trait::async_trait;
+use oneclaw_types::SecretString;
+use oneclaw_types::policies::{PolicyRequest, PolicyResponse};
+use oneclaw_types::secrets::{
+    PutSecretRequest, RotateSecretRequest, SecretListResponse, SecretMetadataResponse, SecretResponse,
+    SecretVersionListResponse,
+};
+use oneclaw_types::sharing::{CreateShareRequest, ShareResponse};
+use oneclaw_types::vaults::{CreateVaultRequest, VaultListResponse, VaultResponse};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+/// Marks these calls as MCP calls in the server's audit log (surface `mcp`).
+const SURFACE_HEADER: &str = "x-oneclaw-surface";
+
+/// Renew an exchanged token this long before it expires.
+const RENEW_BEFORE: Duration = Duration::from_secs(60);
+
+/// Characters left as they are in a path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// How the agent proves who it is.
+pub enum Credentials {
+    /// A token from `POST /v1/auth/agent-token`, used as is until it expires.
+    Token(SecretString),
+    /// An `ocv_` agent key (and optionally the agent's id), exchanged for tokens as needed.
+    AgentKey { agent_id: Option<String>, api_key: SecretString },
+}
+
+struct Issued {
+    token: SecretString,
+    renew_at: Instant,
+}
+
+/// The REST API of one server, as one agent.
+pub struct HttpBackend {
+    http: reqwest::Client,
+    base: String,
+    credentials: Credentials,
+    issued: Mutex<Option<Issued>>,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenAnswer {
+    access_token: SecretString,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct Problem {
+    #[serde(default)]
+    detail: Option<String>,
+}
+
+impl HttpBackend {
+    pub fn new(base_url: &str, credentials: Credentials) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .user_agent(concat!("oneclaw-mcp/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default(),
+            base: base_url.trim_end_matches('/').to_owned(),
+            credentials,
+            issued: Mutex::new(None),
+        }
+    }
+
+    /// Checks the credentials now (so a bad key stops start-up, not the first tool call).
+    pub async fn sign_in(&self) -> BackendResult<()> {
+        self.bearer(false).await.map(|_| ())
+    }
+
+    async fn bearer(&self, renew: bool) -> BackendResult<SecretString> {
+        let (agent_id, api_key) = match &self.credentials {
+            Credentials::Token(token) => return Ok(token.clone()),
+            Credentials::AgentKey { agent_id, api_key } => (agent_id, api_key),
+        };
+        let mut issued = self.issued.lock().await;
+        if let Some(current) = issued.as_ref()
+            && !renew
+            && Instant::now() < current.renew_at
+        {
+            return Ok(current.token.clone());
+        }
+        let mut body = serde_json::json!({ "api_key": api_key.expose() });
+        if let Some(agent_id) = agent_id {
+            body["agent_id"] = serde_json::Value::String(agent_id.clone());
+        }
+        let response = self
+            .http
+            .post(format!("{}/v1/auth/agent-token", self.base))
+            .header(SURFACE_HEADER, "mcp")
+            .json(&body)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let answer: TokenAnswer = read(response).await?;
+        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3600));
+        let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE);
+        *issued = Some(Issued { token: answer.access_token.clone(), renew_at });
+        Ok(answer.access_token)
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> BackendResult<T> {
+        let mut renewed = false;
+        loop {
+            let token = self.bearer(renewed).await?;
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{}{path}", self.base))
+                .bearer_auth(token.expose())
+                .header(SURFACE_HEADER, "mcp");
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let response = request.send().await.map_err(unreachable)?;
+            // A token refused early (revoked, rotated key) is renewed once.
+            if response.status().as_u16() == 401 && !renewed && matches!(self.credentials, Credentials::AgentKey { .. })
+            {
+                renewed = true;
+                continue;
+            }
+            return read(response).await;
+        }
+    }
+
+    async fn call_empty(&self, method: Method, path: &str) -> BackendResult<()> {
+        let _: serde_json::Value = self.call(method, path, None).await?;
+        Ok(())
+    }
+}
+
+fn unreachable(err: reqwest::Error) -> BackendError {
+    BackendError::new(ErrorKind::Unavailable, format!("the vault service could not be reached ({})", err.without_url()))
+}
+
+/// The body of a 2xx answer (an empty one reads as JSON null), or the answer's error.
+async fn read<T: DeserializeOwned>(response: reqwest::Response) -> BackendResult<T> {
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.map_err(unreachable)?;
+    if (200..300).contains(&status) {
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        return serde_json::from_slice(bytes).map_err(|err| {
+            BackendError::new(ErrorKind::Unavailable, format!("unexpected answer from the vault service: {err}"))
+        });
+    }
+    let detail = serde_json::from_slice::<Problem>(&bytes)
+        .ok()
+        .and_then(|problem| problem.detail)
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    Err(BackendError::from_status(status, detail))
+}
+
+/// `/v1/vaults/{vault}/{kind}/{path}` with each path segment encoded and the `/` kept.
+fn secret_url(vault: Uuid, kind: &str, path: &str) -> String {
+    let encoded: Vec<String> =
+        path.split('/').map(|segment| utf8_percent_encode(segment, SEGMENT).to_string()).collect();
+    format!("/v1/vaults/{vault}/{kind}/{}", encoded.join("/"))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> BackendResult<serde_json::Value> {
+    serde_json::to_value(value).map_err(|err| BackendError::new(ErrorKind::Invalid, err.to_string()))
+}
+
+#[async_trait]
+impl VaultBackend for HttpBackend {
+    async fn list_secrets(&self, vault: Uuid) -> BackendResult<Vec<SecretMetadataResponse>> {
+        let list: SecretListResponse = self.call(Method::GET, &format!("/v1/vaults/{vault}/secrets"), None).await?;
+        Ok(list.secrets)
+    }
+
+    async fn get_secret(&self, vault: Uuid, path: &str) -> BackendResult<SecretResponse> {
+        self.call(Method::GET, &secret_url(vault, "secrets", path), None).await
+    }
+
+    async fn put_secret(
+        &self,
+        vault: Uuid,
+        path: &str,
+        request: PutSecretRequest,
+    ) -> BackendResult<SecretMetadataResponse> {
+        self.call(Method::PUT, &secret_url(vault, "secrets", path), Some(to_json(&request)?)).await
+    }
+
+    async fn delete_secret(&self, vault: Uuid, path: &str) -> BackendResult<()> {
+        self.call_empty(Method::DELETE, &secret_url(vault, "secrets", path)).await
+    }
+
+    async fn list_versions(&self, vault: Uuid, path: &str) -> BackendResult<Vec<SecretMetadataResponse>> {
+        let list: SecretVersionListResponse =
+            self.call(Method::GET, &secret_url(vault, "secret-versions", path), None).await?;
+        Ok(list.versions)
+    }
+
+    async fn rotate_generate(
+        &self,
+        vault: Uuid,
+        path: &str,
+        request: RotateSecretRequest,
+    ) -> BackendResult<SecretMetadataResponse> {
+        self.call(Method::POST, &secret_url(vault, "secret-rotate", path), Some(to_json(&request)?)).await
+    }
+
+    async fn create_vault(&self, name: &str, description: &str) -> BackendResult<VaultResponse> {
+        let request = CreateVaultRequest { name: name.to_owned(), description: Some(description.to_owned()) };
+        self.call(Method::POST, "/v1/vaults", Some(to_json(&request)?)).await
+    }
+
+    async fn list_vaults(&self) -> BackendResult<Vec<VaultResponse>> {
+        let list: VaultListResponse = self.call(Method::GET, "/v1/vaults", None).await?;
+        Ok(list.vaults)
+    }
+
+    async fn create_policy(&self, vault: Uuid, request: PolicyRequest) -> BackendResult<PolicyResponse> {
+        self.call(Method::POST, &format!("/v1/vaults/{vault}/policies"), Some(to_json(&request)?)).await
+    }
+
+    async fn share_secret(&self, secret_id: Uuid, request: CreateShareRequest) -> BackendResult<ShareResponse> {
+        self.call(Method::POST, &format!("/v1/secrets/{secret_id}/share"), Some(to_json(&request)?)).await
+    }
+}
