@@ -6,6 +6,8 @@
 mod auth;
 mod backend;
 
+pub use backend::CoreBackend;
+
 use crate::state::AppState;
 use axum::Router;
 use oneclaw_mcp::VaultTools;

@@ -15,6 +15,7 @@ mod faults;
 mod health;
 mod hsm_outage;
 mod key_rotation;
+mod mcp_tools;
 mod policies;
 mod secrets;
 mod shares;

@@ -1,0 +1,159 @@
+//! The MCP tool layer against both implementations of its `VaultBackend` port: `HttpBackend`
+//! (what `oneclaw mcp` uses, over this server's REST API) and `CoreBackend` (what `/mcp` uses,
+//! in-process). Each is driven through a real rmcp client over an in-memory transport, so the
+//! tool names, answers and `isError` results are exactly what an MCP client sees.
+
+use oneclaw_core::principal::{RequestMeta, Surface};
+use oneclaw_mcp::http_backend::{Credentials, HttpBackend};
+use oneclaw_mcp::{AgentSession, VaultBackend, VaultTools};
+use oneclaw_server::mcp::CoreBackend;
+use oneclaw_testkit::{TestAgent, TestApp, spawn_app};
+use oneclaw_types::SecretString;
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+async fn connect(session: AgentSession) -> RunningService<RoleClient, ()> {
+    let (server_io, client_io) = tokio::io::duplex(1 << 16);
+    tokio::spawn(async move {
+        if let Ok(running) = VaultTools::for_session(session).serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    ().serve(client_io).await.expect("MCP client connects")
+}
+
+async fn call(client: &RunningService<RoleClient, ()>, tool: &'static str, args: Value) -> CallToolResult {
+    let Value::Object(args) = args else { panic!("arguments must be an object") };
+    client.call_tool(CallToolRequestParams::new(tool).with_arguments(args)).await.expect("tools/call answered")
+}
+
+fn text(result: &CallToolResult) -> String {
+    result.content.first().and_then(|c| c.as_text()).map(|t| t.text.clone()).unwrap_or_default()
+}
+
+struct Fixture {
+    vault: String,
+    agent: TestAgent,
+    stranger: TestAgent,
+}
+
+async fn fixture(app: &TestApp, email: &str) -> (oneclaw_testkit::Account, Fixture) {
+    let owner = app.signup(email).await;
+    let vault = app.create_vault(&owner.token, "mcp").await;
+    let put = app
+        .put(
+            &format!("/v1/vaults/{vault}/secrets/api-keys/stripe"),
+            &owner.token,
+            json!({"value": "sk_live_tool", "type": "api_key"}),
+        )
+        .await;
+    assert_eq!(put.status, 201);
+    let bundle = json!({"value": "A=1\n# c\nB=x=y\n", "type": "env_bundle"});
+    assert_eq!(app.put(&format!("/v1/vaults/{vault}/secrets/env/app"), &owner.token, bundle).await.status, 201);
+    let agent = app.register_agent(&owner.token, "tool-bot", json!({})).await;
+    let granted =
+        app.grant(&owner.token, &vault, ("agent", &agent.id), "**", &["read", "write", "delete"], json!({})).await;
+    assert_eq!(granted.status, 201, "{}", granted.text);
+    let stranger = app.register_agent(&owner.token, "no-policy", json!({})).await;
+    (owner, Fixture { vault, agent, stranger })
+}
+
+async fn http_session(app: &TestApp, vault: &str, agent: &TestAgent) -> AgentSession {
+    let credentials =
+        Credentials::AgentKey { agent_id: Some(agent.id.clone()), api_key: SecretString::new(agent.key.clone()) };
+    let backend: Arc<dyn VaultBackend> = Arc::new(HttpBackend::new(&app.base_url, credentials));
+    AgentSession { backend, vault_id: vault.parse().unwrap() }
+}
+
+async fn core_session(app: &TestApp, vault: &str, agent: &TestAgent) -> AgentSession {
+    let token = app.agent_token(agent).await;
+    let meta = RequestMeta { ip: None, user_agent: None, surface: Surface::Mcp };
+    let caller = app.core.auth().authenticate(&token, meta).await.unwrap();
+    let backend: Arc<dyn VaultBackend> = Arc::new(CoreBackend::new(app.core.clone(), caller, "localhost".to_owned()));
+    AgentSession { backend, vault_id: vault.parse().unwrap() }
+}
+
+/// The same checks for either backend.
+async fn tools_behave(
+    app: &TestApp,
+    owner: &oneclaw_testkit::Account,
+    f: &Fixture,
+    agent: AgentSession,
+    stranger: AgentSession,
+) {
+    let client = connect(agent).await;
+    let tools = client.list_all_tools().await.unwrap();
+    assert_eq!(tools.len(), 13, "{:?}", tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
+
+    let got = call(&client, "get_secret", json!({"path": "api-keys/stripe"})).await;
+    assert_eq!(got.is_error, Some(false));
+    assert_eq!(text(&got), r#"{"path":"api-keys/stripe","type":"api_key","version":1,"value":"sk_live_tool"}"#);
+    let missing = call(&client, "get_secret", json!({"path": "api-keys/none"})).await;
+    assert_eq!((missing.is_error, text(&missing)), (Some(true), "No secret found at path 'api-keys/none'.".to_owned()));
+
+    let listing = text(&call(&client, "list_secrets", json!({})).await);
+    assert!(listing.starts_with("Found 2 secret(s):") && !listing.contains("sk_live"), "{listing}");
+    let bundle: Value =
+        serde_json::from_str(&text(&call(&client, "get_env_bundle", json!({"path": "env/app"})).await)).unwrap();
+    assert_eq!(bundle, json!({"A": "1", "B": "x=y"}));
+
+    let stored = call(&client, "put_secret", json!({"path": "once", "value": "v", "max_access_count": 1})).await;
+    assert_eq!(text(&stored), "Secret stored at 'once' (version 1, type: api_key).");
+    assert_eq!(call(&client, "get_secret", json!({"path": "once"})).await.is_error, Some(false));
+    let used_up = call(&client, "get_secret", json!({"path": "once"})).await;
+    assert_eq!(text(&used_up), "Secret at path 'once' is expired or has exceeded its maximum access count.");
+
+    let bad_args = call(&client, "put_secret", json!({"path": "x"})).await;
+    assert_eq!(bad_args.is_error, Some(true), "missing value is an isError result, not a protocol error");
+    let foreign = call(
+        &client,
+        "grant_access",
+        json!({"vault_id": f.vault, "principal_type": "agent", "principal_id": f.stranger.id}),
+    )
+    .await;
+    assert!(text(&foreign).starts_with("Access denied:"), "{}", text(&foreign));
+
+    let denied = connect(stranger).await;
+    let refused = call(&denied, "get_secret", json!({"path": "api-keys/stripe"})).await;
+    assert_eq!(refused.is_error, Some(true));
+    assert!(text(&refused).starts_with("Access denied:") && !text(&refused).contains("sk_live"), "{}", text(&refused));
+
+    let events = app.audit_events(owner).await;
+    let reads: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "secret.read" && e.actor_id.map(|id| id.to_string()) == Some(f.agent.id.clone()))
+        .collect();
+    assert!(!reads.is_empty() && reads.iter().all(|e| e.surface == "mcp"), "{reads:?}");
+}
+
+#[tokio::test]
+async fn the_tools_over_the_rest_backend() {
+    let app = spawn_app().await;
+    let (owner, f) = fixture(&app, "mcp-http@example.com").await;
+    let agent = http_session(&app, &f.vault, &f.agent).await;
+    let stranger = http_session(&app, &f.vault, &f.stranger).await;
+    tools_behave(&app, &owner, &f, agent, stranger).await;
+}
+
+#[tokio::test]
+async fn the_tools_over_the_in_process_backend() {
+    let app = spawn_app().await;
+    let (owner, f) = fixture(&app, "mcp-core@example.com").await;
+    let agent = core_session(&app, &f.vault, &f.agent).await;
+    let stranger = core_session(&app, &f.vault, &f.stranger).await;
+    tools_behave(&app, &owner, &f, agent, stranger).await;
+}
+
+#[tokio::test]
+async fn a_bad_agent_key_stops_the_stdio_server_before_it_serves() {
+    let app = spawn_app().await;
+    let backend = HttpBackend::new(
+        &app.base_url,
+        Credentials::AgentKey { agent_id: None, api_key: SecretString::new("ocv_not_a_real_key".to_owned()) },
+    );
+    let err = backend.sign_in().await.unwrap_err();
+    assert_eq!(err.kind, oneclaw_mcp::ErrorKind::Unauthenticated, "{err}");
+}
