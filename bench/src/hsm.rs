@@ -159,6 +159,8 @@ async fn read_server(kind: KeyProviderKind, cache: usize) -> ReadServer {
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::for_data_dir(dir.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
+    // Measured without billing: a metered free-tier org would be asked to pay after 1,000 reads.
+    config.billing = false;
     config.dek_cache_size = cache;
     if kind == KeyProviderKind::Pkcs11 {
         config.key_provider = KeyProviderKind::Pkcs11;

@@ -75,6 +75,8 @@ async fn start() -> Running {
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::for_data_dir(dir.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
+    // Measured without billing: a metered free-tier org would be asked to pay after 1,000 reads.
+    config.billing = false;
     let app = App::build(&config, Arc::new(SystemClock)).await.unwrap();
     let base = format!("http://{}", app.local_addr().unwrap());
     let core = app.core().clone();

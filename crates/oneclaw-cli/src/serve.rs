@@ -74,6 +74,18 @@ pub struct ServeArgs {
     /// Host values /mcp accepts, comma-separated; * for any [default: localhost,127.0.0.1,::1].
     #[arg(long)]
     pub mcp_allowed_hosts: Option<String>,
+    /// on or off: metering, tier limits and payments [default: on].
+    #[arg(long)]
+    pub billing: Option<String>,
+    /// Requests a month in the free tier [default: 1000].
+    #[arg(long)]
+    pub free_tier_requests: Option<String>,
+    /// Address (0x…) that x402 payments go to; unset: overage only with credits.
+    #[arg(long)]
+    pub x402_pay_to: Option<String>,
+    /// x402 facilitator that settles payments [default: https://x402.org/facilitator].
+    #[arg(long)]
+    pub x402_facilitator_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -105,6 +117,10 @@ impl ServeArgs {
             .with_flag("pkcs11_mechanism", self.pkcs11_mechanism)?
             .with_flag("pkcs11_timeout_ms", self.pkcs11_timeout_ms)?
             .with_flag("mcp_allowed_hosts", self.mcp_allowed_hosts)?
+            .with_flag("billing", self.billing)?
+            .with_flag("free_tier_requests", self.free_tier_requests)?
+            .with_flag("x402_pay_to", self.x402_pay_to)?
+            .with_flag("x402_facilitator_url", self.x402_facilitator_url)?
             .build()
     }
 }

@@ -29,6 +29,12 @@ pub enum Error {
     /// It existed but is gone: deleted, expired, used up or disabled (410).
     #[error("{0}")]
     Gone(String),
+    /// The org's plan allows no more of this resource (403, type `resource_limit_exceeded`).
+    #[error("{0}")]
+    ResourceLimit(String),
+    /// The monthly allowance is used up and this operation must be paid for (402).
+    #[error("{0}")]
+    PaymentRequired(String),
     /// Too many attempts; try again after the given number of seconds (429).
     #[error("{detail}")]
     TooManyRequests { detail: String, retry_after_secs: i64 },

@@ -5,6 +5,7 @@
 //! a database driver or an HSM library: the server crate composes concrete implementations.
 
 pub mod audit;
+pub mod billing;
 pub mod clock;
 pub mod error;
 pub mod ids;

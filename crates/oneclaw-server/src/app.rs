@@ -190,6 +190,10 @@ pub async fn open_core_with_keys(
         settings: CoreSettings {
             access_token_ttl_secs: config.access_token_ttl_secs,
             signup_open: config.signup == Signup::Open,
+            billing: oneclaw_core::services::BillingSettings {
+                enabled: config.billing,
+                free_requests: config.free_tier_requests,
+            },
             ..CoreSettings::default()
         },
     };

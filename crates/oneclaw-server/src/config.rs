@@ -52,6 +52,15 @@ pub struct ServerConfig {
     pub pkcs11: Option<Pkcs11Settings>,
     /// `Host` values `/mcp` accepts (DNS-rebinding protection); `*` accepts any.
     pub mcp_allowed_hosts: Vec<String>,
+    /// Metering, tier limits and payments (off for a private deployment).
+    pub billing: bool,
+    /// Requests a month in the free tier.
+    pub free_tier_requests: i64,
+    /// The address x402 payments go to; without it, requests past the allowance can only be
+    /// paid with credits.
+    pub x402_pay_to: Option<String>,
+    /// The x402 facilitator that settles payments.
+    pub x402_facilitator_url: String,
 }
 
 /// The PKCS#11 settings. The PIN is not among them: it comes from `ONECLAW_PKCS11_PIN` or the
@@ -106,6 +115,10 @@ const SETTINGS: &[Setting] = &[
     Setting { key: "pkcs11_mechanism", env: "ONECLAW_PKCS11_MECHANISM", flag: "--pkcs11-mechanism" },
     Setting { key: "pkcs11_timeout_ms", env: "ONECLAW_PKCS11_TIMEOUT_MS", flag: "--pkcs11-timeout-ms" },
     Setting { key: "mcp_allowed_hosts", env: "ONECLAW_MCP_ALLOWED_HOSTS", flag: "--mcp-allowed-hosts" },
+    Setting { key: "billing", env: "ONECLAW_BILLING", flag: "--billing" },
+    Setting { key: "free_tier_requests", env: "ONECLAW_FREE_TIER_REQUESTS", flag: "--free-tier-requests" },
+    Setting { key: "x402_pay_to", env: "ONECLAW_X402_PAY_TO", flag: "--x402-pay-to" },
+    Setting { key: "x402_facilitator_url", env: "ONECLAW_X402_FACILITATOR_URL", flag: "--x402-facilitator-url" },
 ];
 
 /// `ONECLAW_*` variables that belong to other commands (clients, the MCP server, tests) and
@@ -230,6 +243,14 @@ impl ConfigSources {
             dek_cache_ttl_secs: self.bounded("dek_cache_ttl_seconds", 1, 86_400)?.unwrap_or(300),
             pkcs11: self.pkcs11()?,
             mcp_allowed_hosts: self.list("mcp_allowed_hosts")?.unwrap_or_else(default_mcp_hosts),
+            billing: self.choice("billing", &[("on", true), ("off", false)])?.unwrap_or(true),
+            free_tier_requests: self.bounded("free_tier_requests", 0, i64::MAX)?.unwrap_or(1_000),
+            x402_pay_to: self.pay_to()?,
+            x402_facilitator_url: self
+                .values
+                .get("x402_facilitator_url")
+                .map(|raw| raw.value.trim().trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| DEFAULT_FACILITATOR.to_owned()),
         };
         if config.key_provider == KeyProviderKind::Pkcs11 && config.pkcs11.is_none() {
             return Err(Error::invalid(
@@ -285,6 +306,17 @@ impl ConfigSources {
             .transpose()
     }
 
+    /// An EVM address: 0x and 40 hex digits.
+    fn pay_to(&self) -> Result<Option<String>> {
+        let Some(raw) = self.values.get("x402_pay_to") else { return Ok(None) };
+        let text = raw.value.trim();
+        let hex = text.strip_prefix("0x").unwrap_or_default();
+        if hex.len() != 40 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(self.invalid(raw, "must be an address: 0x and 40 hex digits"));
+        }
+        Ok(Some(text.to_owned()))
+    }
+
     /// A comma-separated list of non-empty items.
     fn list(&self, key: &str) -> Result<Option<Vec<String>>> {
         let Some(raw) = self.values.get(key) else { return Ok(None) };
@@ -318,6 +350,9 @@ impl ConfigSources {
     }
 }
 
+/// The public x402 facilitator.
+const DEFAULT_FACILITATOR: &str = "https://x402.org/facilitator";
+
 fn default_mcp_hosts() -> Vec<String> {
     ["localhost", "127.0.0.1", "::1"].map(str::to_owned).to_vec()
 }
@@ -349,6 +384,10 @@ impl ServerConfig {
             dek_cache_ttl_secs: 300,
             pkcs11: None,
             mcp_allowed_hosts: default_mcp_hosts(),
+            billing: true,
+            free_tier_requests: 1_000,
+            x402_pay_to: None,
+            x402_facilitator_url: DEFAULT_FACILITATOR.to_owned(),
         }
     }
 }

@@ -10,6 +10,8 @@ use oneclaw_types::ProblemDetails;
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
+    /// The ProblemDetails `type` (`about:blank` unless a client must tell the case apart).
+    kind: &'static str,
     detail: String,
     fields: Option<std::collections::BTreeMap<String, String>>,
     retry_after_secs: Option<i64>,
@@ -18,7 +20,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with an explicit status (for HTTP-level problems the domain never sees).
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self { status, detail: detail.into(), fields: None, retry_after_secs: None }
+        Self { status, kind: "about:blank", detail: detail.into(), fields: None, retry_after_secs: None }
     }
 
     /// 400.
@@ -46,15 +48,18 @@ impl From<Error> for ApiError {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Gone(_) => StatusCode::GONE,
+            Error::ResourceLimit(_) => StatusCode::FORBIDDEN,
+            Error::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match err {
-            Error::Invalid { detail, fields } => Self { status, detail, fields, retry_after_secs: None },
+            Error::Invalid { detail, fields } => Self { fields, ..Self::new(status, detail) },
             Error::TooManyRequests { detail, retry_after_secs } => {
-                Self { status, detail, fields: None, retry_after_secs: Some(retry_after_secs) }
+                Self { retry_after_secs: Some(retry_after_secs), ..Self::new(status, detail) }
             }
+            Error::ResourceLimit(detail) => Self { kind: "resource_limit_exceeded", ..Self::new(status, detail) },
             Error::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 Self::new(status, "An internal error occurred; it has been logged.")
@@ -71,7 +76,7 @@ impl From<Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ProblemDetails {
-            kind: "about:blank".to_owned(),
+            kind: self.kind.to_owned(),
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             detail: self.detail,

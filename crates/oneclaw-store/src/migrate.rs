@@ -11,6 +11,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (2, "access model", include_str!("../migrations/sqlite/0002_access_model.sql")),
     (3, "audit chain", include_str!("../migrations/sqlite/0003_audit_chain.sql")),
     (4, "key lifecycle", include_str!("../migrations/sqlite/0004_key_lifecycle.sql")),
+    (5, "billing", include_str!("../migrations/sqlite/0005_billing.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -19,6 +20,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (2, "access model", include_str!("../migrations/postgres/0002_access_model.sql")),
     (3, "audit chain", include_str!("../migrations/postgres/0003_audit_chain.sql")),
     (4, "key lifecycle", include_str!("../migrations/postgres/0004_key_lifecycle.sql")),
+    (5, "billing", include_str!("../migrations/postgres/0005_billing.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -55,6 +55,10 @@ mod sql_access;
 #[path = "sql_keys.rs"]
 mod sql_keys;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_billing.rs"]
+mod sql_billing;
+
 /// The PostgreSQL store.
 pub type PgStore = sql_impl::SqlStore;
 

@@ -2,6 +2,7 @@
 //! `begin_write` come from the including module. Placeholders are `$N` throughout.
 
 use super::sql_access as access;
+use super::sql_billing as billing;
 use super::sql_keys as keys;
 use super::sql_rows::{api_key_from, audit_from, get, session_from, user_from, vault_from, version_from};
 use super::sql_tx::SqlTx;
@@ -13,6 +14,7 @@ use oneclaw_core::Result;
 use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::chain::Head;
 use oneclaw_core::audit::verify::Checkpoint;
+use oneclaw_core::billing::{CreditEntry, PaidRequest, ResourceCounts};
 use oneclaw_core::ids::{AgentId, OrgId, SecretId, ShareId, UserId, VaultId};
 use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
@@ -133,6 +135,34 @@ impl Store for SqlStore {
             Ok(KekRef { vault_id: vault, version, provider: get(&row, "provider")?, handle: get(&row, "handle")? })
         })
         .transpose()
+    }
+
+    async fn count_request(&self, org: OrgId, month: &str) -> Result<i64> {
+        billing::count_request(&self.pool, org, month).await
+    }
+
+    async fn requests_in(&self, org: OrgId, month: &str) -> Result<i64> {
+        billing::requests_in(&self.pool, org, month).await
+    }
+
+    async fn org_billing(&self, org: OrgId) -> Result<Option<(String, String)>> {
+        billing::org_billing(&self.pool, org).await
+    }
+
+    async fn resource_counts(&self, org: OrgId) -> Result<ResourceCounts> {
+        billing::resource_counts(&self.pool, org).await
+    }
+
+    async fn credit_balance(&self, org: OrgId) -> Result<i64> {
+        billing::credit_balance(&self.pool, org).await
+    }
+
+    async fn credit_ledger(&self, org: OrgId, limit: i64, offset: i64) -> Result<Vec<CreditEntry>> {
+        billing::credit_ledger(&self.pool, org, limit, offset).await
+    }
+
+    async fn paid_requests(&self, org: OrgId, limit: i64) -> Result<Vec<PaidRequest>> {
+        billing::paid_requests(&self.pool, org, limit).await
     }
 
     async fn vault_keys(&self, vault: VaultId) -> Result<Vec<VaultKeyRecord>> {

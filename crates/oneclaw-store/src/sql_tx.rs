@@ -2,6 +2,7 @@
 //! commits together with its audit events. Compiled once per backend like `sql_impl.rs`.
 
 use super::sql_access as access;
+use super::sql_billing as billing;
 use super::sql_keys as keys;
 use super::sql_rows::get;
 use crate::convert::{to_json_text, to_ms};
@@ -9,6 +10,7 @@ use crate::errors::{conflict_or, db_error};
 use async_trait::async_trait;
 use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::verify::Checkpoint;
+use oneclaw_core::billing::{CreditEntry, PaidRequest};
 use oneclaw_core::ids::{
     AgentId, ApiKeyId, InviteId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId,
 };
@@ -136,6 +138,35 @@ impl StoreTx for SqlTx {
 
     async fn mark_vault_key_destroyed(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool> {
         keys::mark_vault_key_destroyed(&mut self.tx, vault, version, now).await
+    }
+
+    async fn set_org_tier(&mut self, org: OrgId, tier: &str) -> Result<bool> {
+        billing::set_org_tier(&mut self.tx, org, tier).await
+    }
+
+    async fn set_overage_method(&mut self, org: OrgId, method: &str) -> Result<()> {
+        billing::set_overage_method(&mut self.tx, org, method).await
+    }
+
+    async fn move_credits(&mut self, entry: &CreditEntry) -> Result<Option<i64>> {
+        billing::move_credits(&mut self.tx, entry).await
+    }
+
+    async fn consume_payment_nonce(
+        &mut self,
+        org: OrgId,
+        chain_id: i64,
+        asset: &str,
+        payer: &str,
+        nonce: &str,
+        valid_before: i64,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        billing::consume_payment_nonce(&mut self.tx, org, chain_id, asset, payer, nonce, valid_before, now).await
+    }
+
+    async fn insert_paid_request(&mut self, paid: &PaidRequest) -> Result<()> {
+        billing::insert_paid_request(&mut self.tx, paid).await
     }
 
     async fn replace_system_secret(&mut self, purpose: &str, sealed: &[u8]) -> Result<()> {

@@ -57,6 +57,10 @@ mod sql_access;
 #[path = "sql_keys.rs"]
 mod sql_keys;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_billing.rs"]
+mod sql_billing;
+
 /// The SQLite store.
 pub type SqliteStore = sql_impl::SqlStore;
 

@@ -58,6 +58,8 @@ pub async fn spawn_app_with_keys(
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config = ServerConfig::for_data_dir(data_dir.path());
     config.listen = "127.0.0.1:0".parse().expect("address");
+    // Billing is off unless a test turns it on: suites about other features are not metered.
+    config.billing = false;
     let schema = match std::env::var("ONECLAW_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             let schema = postgres::TestSchema::create(&url).await;

@@ -59,6 +59,10 @@ pub mod action {
     pub const VAULT_KEY_ROTATE: &str = "vault.key_rotate";
     pub const VAULT_KEY_DESTROY: &str = "vault.key_destroy";
     pub const SYSTEM_KEY_RESEAL: &str = "system.key_reseal";
+    pub const BILLING_PAYMENT: &str = "billing.payment";
+    pub const BILLING_TIER: &str = "billing.tier_change";
+    pub const BILLING_CREDITS: &str = "billing.credits_grant";
+    pub const BILLING_OVERAGE_METHOD: &str = "billing.overage_method";
     pub const SECRET_READ: &str = "secret.read";
     pub const SECRET_WRITE: &str = "secret.write";
     pub const SECRET_DELETE: &str = "secret.delete";

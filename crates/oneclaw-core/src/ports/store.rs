@@ -6,6 +6,7 @@ use crate::Result;
 use crate::audit::AuditEvent;
 use crate::audit::chain::Head;
 use crate::audit::verify::Checkpoint;
+use crate::billing::{CreditEntry, PaidRequest, ResourceCounts};
 use crate::ids::{AgentId, ApiKeyId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId};
 use crate::model::{Agent, ApiKey, Invite, IpRule, Org, Role, SealedValue, SecretVersion, Session, Share, User, Vault};
 use crate::path::PathPrefix;
@@ -88,6 +89,28 @@ pub trait Store: Send + Sync + 'static {
     async fn vault_by_id(&self, id: VaultId) -> Result<Option<Vault>>;
     async fn vaults(&self, org: OrgId) -> Result<Vec<Vault>>;
     async fn vault_key(&self, vault: VaultId, version: i64) -> Result<Option<KekRef>>;
+
+    /// Counts one request of the org in `month` (`YYYY-MM`) and returns the month's count so
+    /// far: one atomic statement, correct with many processes on one database.
+    async fn count_request(&self, org: OrgId, month: &str) -> Result<i64>;
+
+    /// Requests of the org counted in `month`.
+    async fn requests_in(&self, org: OrgId, month: &str) -> Result<i64>;
+
+    /// The org's tier and overage method as stored (`free`, `credits` by default).
+    async fn org_billing(&self, org: OrgId) -> Result<Option<(String, String)>>;
+
+    /// What the org holds now: vaults, live secrets, active agents.
+    async fn resource_counts(&self, org: OrgId) -> Result<ResourceCounts>;
+
+    /// The org's prepaid credit balance in micro-dollars.
+    async fn credit_balance(&self, org: OrgId) -> Result<i64>;
+
+    /// The org's credit movements, newest first.
+    async fn credit_ledger(&self, org: OrgId, limit: i64, offset: i64) -> Result<Vec<CreditEntry>>;
+
+    /// The org's paid requests, newest first.
+    async fn paid_requests(&self, org: OrgId, limit: i64) -> Result<Vec<PaidRequest>>;
 
     /// Every KEK version the vault ever had, oldest first.
     async fn vault_keys(&self, vault: VaultId) -> Result<Vec<VaultKeyRecord>>;
@@ -193,6 +216,31 @@ pub trait StoreTx: Send {
 
     /// Records that a retired KEK is gone from its provider. False if that was already recorded.
     async fn mark_vault_key_destroyed(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool>;
+
+    /// Sets the org's tier. False if there is no such org.
+    async fn set_org_tier(&mut self, org: OrgId, tier: &str) -> Result<bool>;
+
+    /// Sets how the org pays past its allowance.
+    async fn set_overage_method(&mut self, org: OrgId, method: &str) -> Result<()>;
+
+    /// Moves credits (`amount` > 0 grants, < 0 spends) and records the movement; `None`, and
+    /// nothing changed, if a spend would take the balance below zero.
+    async fn move_credits(&mut self, entry: &CreditEntry) -> Result<Option<i64>>;
+
+    /// Spends an x402 authorization: true the first time (chain, asset, payer, nonce) is seen.
+    async fn consume_payment_nonce(
+        &mut self,
+        org: OrgId,
+        chain_id: i64,
+        asset: &str,
+        payer: &str,
+        nonce: &str,
+        valid_before: i64,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+
+    /// Records a paid request.
+    async fn insert_paid_request(&mut self, paid: &PaidRequest) -> Result<()>;
 
     /// Replaces a sealed server secret (after resealing it with another key provider).
     async fn replace_system_secret(&mut self, purpose: &str, sealed: &[u8]) -> Result<()>;

@@ -66,6 +66,7 @@ impl<'a> Agents<'a> {
     pub async fn create(&self, caller: &Caller, settings: AgentSettings) -> Result<(Agent, SecretString)> {
         let creator = human(caller)?;
         let name = settings.name.as_deref().ok_or_else(|| Error::invalid_field("name", "is required"))?;
+        super::Billing::new(self.deps).check_resource(caller.org_id(), crate::billing::Resource::Agents).await?;
         let now = self.deps.clock.now();
         let key = random_credential(AGENT_API_KEY_PREFIX);
         let mut agent = Agent {

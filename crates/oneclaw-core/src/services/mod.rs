@@ -6,6 +6,7 @@ mod agents;
 mod api_keys;
 mod audit;
 mod auth;
+mod billing;
 pub(crate) mod change;
 mod generate;
 mod ip_rules;
@@ -21,6 +22,7 @@ pub use agents::{AgentSettings, AgentToken, Agents, DEFAULT_AGENT_TTL_SECS};
 pub use api_keys::{ApiKeys, CreatedApiKey};
 pub use audit::{Audit, MAX_PAGE};
 pub use auth::{Auth, IssuedToken, NewAccount};
+pub use billing::{Billing, BillingSettings, Subscription, Usage};
 pub use generate::Charset;
 pub use ip_rules::{IpRuleCache, IpRules};
 pub use keys::{KeyActor, KeyLifecycle, KeyMigration, KeyRotation};
@@ -48,6 +50,8 @@ pub struct CoreSettings {
     pub signup_open: bool,
     /// Largest secret value accepted, in bytes.
     pub max_secret_bytes: usize,
+    /// Metering, tier limits and payment; off for a private deployment.
+    pub billing: BillingSettings,
 }
 
 impl Default for CoreSettings {
@@ -57,6 +61,7 @@ impl Default for CoreSettings {
             session_ttl_secs: 30 * 24 * 3600,
             signup_open: true,
             max_secret_bytes: 256 * 1024,
+            billing: BillingSettings::default(),
         }
     }
 }
@@ -119,6 +124,11 @@ impl Core {
         self.inner.revocations.prune(now.unix_timestamp());
         self.inner.ip_rules.clear();
         Ok(())
+    }
+
+    /// Metering, tiers, credits and payments.
+    pub fn billing(&self) -> Billing<'_> {
+        Billing::new(&self.inner.deps)
     }
 
     /// KEK rotation and migration between key providers.

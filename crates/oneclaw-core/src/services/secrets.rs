@@ -10,6 +10,7 @@ use super::access::{Access, evaluate};
 use super::change::{Change, record_alone};
 use super::generate::{Charset, DEFAULT_LENGTH, random_value};
 use crate::audit::{AuditEvent, Outcome, action};
+use crate::billing::Resource;
 use crate::ids::VaultId;
 use crate::model::{SecretVersion, Vault};
 use crate::path::{PathPrefix, SecretPath};
@@ -100,6 +101,13 @@ impl<'a> Secrets<'a> {
             expires_at: new.expires_at,
             max_access_count: new.max_access_count,
         };
+        // A new path (or one that was deleted) is one more secret against the plan's limit.
+        if super::Billing::new(self.deps).enabled() {
+            let existing = self.deps.store.secret_versions(vault.id, path.as_str()).await?;
+            if existing.last().is_none_or(|latest| latest.deleted_at.is_some()) {
+                super::Billing::new(self.deps).check_resource(vault.org_id, Resource::Secrets).await?;
+            }
+        }
         self.store_version(caller, &vault, path, draft, &new.value, action::SECRET_WRITE).await
     }
 

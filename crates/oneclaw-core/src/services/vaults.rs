@@ -37,6 +37,7 @@ impl<'a> Vaults<'a> {
                 format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
             ));
         }
+        super::Billing::new(self.deps).check_resource(caller.org_id(), crate::billing::Resource::Vaults).await?;
         let now = self.deps.clock.now();
         let owner_user_id = match caller.principal.agent_id() {
             None => UserId(caller.principal.who.id),

@@ -1,0 +1,312 @@
+//! Billing rules: one request counter per org and calendar month (UTC) across every surface,
+//! the tiers' request and resource limits, prepaid credits spent before x402 is asked, and
+//! the record of every paid request. The HTTP side (402s, quota headers, x402 settlement)
+//! lives in `oneclaw-server/src/billing`.
+
+use crate::audit::{AuditEvent, action};
+use crate::billing::{
+    CreditEntry, OverageMethod, PaidOperation, PaidRequest, Resource, ResourceCounts, Tier, month_of,
+};
+use crate::ids::OrgId;
+use crate::principal::{Caller, PrincipalRef, RequestMeta};
+use crate::services::Deps;
+use crate::services::access::Access;
+use crate::services::change::Change;
+use crate::{Error, Result};
+use uuid::Uuid;
+
+/// Billing switches, fixed at start-up.
+#[derive(Debug, Clone)]
+pub struct BillingSettings {
+    /// Off: nothing is metered, limited or charged (a private deployment).
+    pub enabled: bool,
+    /// Requests a month in the free tier.
+    pub free_requests: i64,
+}
+
+impl Default for BillingSettings {
+    fn default() -> Self {
+        Self { enabled: true, free_requests: 1_000 }
+    }
+}
+
+/// An org's consumption this month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub tier: Tier,
+    pub overage_method: OverageMethod,
+    pub used: i64,
+    /// `None`: unlimited.
+    pub limit: Option<i64>,
+}
+
+impl Usage {
+    /// Past the monthly allowance: paid operations must be paid for.
+    pub fn over_allowance(&self) -> bool {
+        self.limit.is_some_and(|limit| self.used > limit)
+    }
+
+    /// Whole percent of the allowance used.
+    pub fn percent(&self) -> Option<i64> {
+        self.limit.map(|limit| if limit <= 0 { 100 } else { self.used.saturating_mul(100) / limit })
+    }
+}
+
+/// What `GET /v1/billing/subscription` shows.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub usage: Usage,
+    pub resources: ResourceCounts,
+    pub credit_balance_micros: i64,
+}
+
+/// The billing service.
+pub struct Billing<'a> {
+    deps: &'a Deps,
+}
+
+impl<'a> Billing<'a> {
+    pub(crate) fn new(deps: &'a Deps) -> Self {
+        Self { deps }
+    }
+
+    /// Whether billing is on at all.
+    pub fn enabled(&self) -> bool {
+        self.deps.settings.billing.enabled
+    }
+
+    async fn plan(&self, org: OrgId) -> Result<(Tier, OverageMethod)> {
+        let (tier, method) = self.deps.store.org_billing(org).await?.unwrap_or_default();
+        Ok((Tier::parse(&tier).unwrap_or(Tier::Free), OverageMethod::parse(&method).unwrap_or(OverageMethod::Credits)))
+    }
+
+    fn usage_of(&self, tier: Tier, overage_method: OverageMethod, used: i64) -> Usage {
+        let limit = tier.limits(self.deps.settings.billing.free_requests).requests_per_month;
+        Usage { tier, overage_method, used, limit }
+    }
+
+    /// Counts one request of the org (every surface calls this once per request) and returns
+    /// the month's usage including it.
+    pub async fn meter(&self, org: OrgId) -> Result<Usage> {
+        let (tier, method) = self.plan(org).await?;
+        let month = month_of(self.deps.clock.now());
+        let used = self.deps.store.count_request(org, &month).await?;
+        Ok(self.usage_of(tier, method, used))
+    }
+
+    /// The month's usage, without counting.
+    pub async fn usage(&self, org: OrgId) -> Result<Usage> {
+        let (tier, method) = self.plan(org).await?;
+        let used = self.deps.store.requests_in(org, &month_of(self.deps.clock.now())).await?;
+        Ok(self.usage_of(tier, method, used))
+    }
+
+    /// Refuses (403 `resource_limit_exceeded`) one more of `resource` past the tier's limit.
+    pub async fn check_resource(&self, org: OrgId, resource: Resource) -> Result<()> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        let (tier, _) = self.plan(org).await?;
+        let limits = tier.limits(self.deps.settings.billing.free_requests);
+        let counts = self.deps.store.resource_counts(org).await?;
+        let (have, limit, noun) = match resource {
+            Resource::Vaults => (counts.vaults, limits.vaults, "Vault"),
+            Resource::Secrets => (counts.secrets, limits.secrets, "Secret"),
+            Resource::Agents => (counts.agents, limits.agents, "Agent"),
+        };
+        match limit {
+            Some(limit) if have >= limit => Err(Error::ResourceLimit(format!(
+                "{noun} limit reached ({have}/{limit} on the {} tier). Ask an org owner to upgrade the plan.",
+                tier.as_str()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Pays for one operation past the allowance with prepaid credits, if the org uses them
+    /// and has enough; records the spend, the paid request and its audit event together.
+    pub async fn pay_with_credits(
+        &self,
+        org: OrgId,
+        who: PrincipalRef,
+        meta: &RequestMeta,
+        operation: PaidOperation,
+        method: &str,
+        endpoint: &str,
+    ) -> Result<bool> {
+        let (_, overage) = self.plan(org).await?;
+        if overage != OverageMethod::Credits {
+            return Ok(false);
+        }
+        let now = self.deps.clock.now();
+        let price = operation.price_micros();
+        let entry = CreditEntry {
+            id: Uuid::now_v7(),
+            org_id: org,
+            kind: "usage".to_owned(),
+            amount_micros: -price,
+            balance_after_micros: 0,
+            description: operation.name().to_owned(),
+            created_at: now,
+        };
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if change.tx().move_credits(&entry).await?.is_none() {
+            return Ok(false);
+        }
+        let paid = PaidRequest {
+            id: Uuid::now_v7(),
+            org_id: org,
+            principal: who,
+            method: method.to_owned(),
+            endpoint: endpoint.to_owned(),
+            status_code: 0,
+            price_micros: price,
+            paid_with: "credits".to_owned(),
+            reference: None,
+            created_at: now,
+        };
+        change.tx().insert_paid_request(&paid).await?;
+        let event = AuditEvent::by_principal(who, org, meta, action::BILLING_PAYMENT, "billing", now)
+            .detail("operation", operation.name())
+            .detail("paid_with", "credits")
+            .detail("price_micros", price);
+        change.commit([event]).await?;
+        Ok(true)
+    }
+
+    /// Spends an x402 authorization once: false if (chain, asset, payer, nonce) was used.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn consume_payment(
+        &self,
+        org: OrgId,
+        chain_id: i64,
+        asset: &str,
+        payer: &str,
+        nonce: &str,
+        valid_before: i64,
+    ) -> Result<bool> {
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        let fresh = change
+            .tx()
+            .consume_payment_nonce(org, chain_id, asset, payer, nonce, valid_before, self.deps.clock.now())
+            .await?;
+        if fresh {
+            change.commit([]).await?;
+        }
+        Ok(fresh)
+    }
+
+    /// Records a settled x402 payment and its audit event.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_x402(
+        &self,
+        org: OrgId,
+        who: PrincipalRef,
+        meta: &RequestMeta,
+        operation: PaidOperation,
+        method: &str,
+        endpoint: &str,
+        status_code: i64,
+        payer: &str,
+        transaction: &str,
+    ) -> Result<()> {
+        let now = self.deps.clock.now();
+        let paid = PaidRequest {
+            id: Uuid::now_v7(),
+            org_id: org,
+            principal: who,
+            method: method.to_owned(),
+            endpoint: endpoint.to_owned(),
+            status_code,
+            price_micros: operation.price_micros(),
+            paid_with: "x402".to_owned(),
+            reference: Some(transaction.to_owned()),
+            created_at: now,
+        };
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        change.tx().insert_paid_request(&paid).await?;
+        let event = AuditEvent::by_principal(who, org, meta, action::BILLING_PAYMENT, "billing", now)
+            .detail("operation", operation.name())
+            .detail("paid_with", "x402")
+            .detail("price_micros", operation.price_micros())
+            .detail("payer", payer)
+            .detail("transaction", transaction);
+        change.commit([event]).await
+    }
+
+    /// Sets an org's tier (operators: `oneclaw org set-tier`).
+    pub async fn set_tier(&self, org: OrgId, tier: Tier, meta: &RequestMeta) -> Result<()> {
+        let now = self.deps.clock.now();
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if !change.tx().set_org_tier(org, tier.as_str()).await? {
+            return Err(Error::NotFound("No such org".to_owned()));
+        }
+        let event = AuditEvent::system_in(org, meta, action::BILLING_TIER, "org", now)
+            .resource(org)
+            .detail("tier", tier.as_str());
+        change.commit([event]).await
+    }
+
+    /// Grants prepaid credits (operators: `oneclaw billing grant-credits`).
+    pub async fn grant_credits(&self, org: OrgId, micros: i64, description: &str, meta: &RequestMeta) -> Result<i64> {
+        if micros <= 0 {
+            return Err(Error::invalid("the amount of credits must be positive"));
+        }
+        let now = self.deps.clock.now();
+        let entry = CreditEntry {
+            id: Uuid::now_v7(),
+            org_id: org,
+            kind: "topup".to_owned(),
+            amount_micros: micros,
+            balance_after_micros: 0,
+            description: description.to_owned(),
+            created_at: now,
+        };
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        let balance = change
+            .tx()
+            .move_credits(&entry)
+            .await?
+            .ok_or_else(|| Error::Internal("a grant of credits was refused".to_owned()))?;
+        let event = AuditEvent::system_in(org, meta, action::BILLING_CREDITS, "org", now)
+            .resource(org)
+            .detail("amount_micros", micros)
+            .detail("balance_micros", balance);
+        change.commit([event]).await?;
+        Ok(balance)
+    }
+
+    /// Chooses how the caller's org pays past its allowance (owners and admins).
+    pub async fn set_overage_method(&self, caller: &Caller, method: OverageMethod) -> Result<()> {
+        if !Access::new(self.deps).is_admin(caller).await? {
+            return Err(Error::Forbidden("Only org owners and admins may change billing settings".to_owned()));
+        }
+        let now = self.deps.clock.now();
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        change.tx().set_overage_method(caller.org_id(), method.as_str()).await?;
+        let event = AuditEvent::by(caller, action::BILLING_OVERAGE_METHOD, "org", now)
+            .resource(caller.org_id())
+            .detail("overage_method", method.as_str());
+        change.commit([event]).await
+    }
+
+    /// The caller's org's plan, usage, resources and credits.
+    pub async fn subscription(&self, caller: &Caller) -> Result<Subscription> {
+        let org = caller.org_id();
+        Ok(Subscription {
+            usage: self.usage(org).await?,
+            resources: self.deps.store.resource_counts(org).await?,
+            credit_balance_micros: self.deps.store.credit_balance(org).await?,
+        })
+    }
+
+    /// The caller's org's credit movements, newest first.
+    pub async fn credit_ledger(&self, caller: &Caller, limit: i64, offset: i64) -> Result<Vec<CreditEntry>> {
+        self.deps.store.credit_ledger(caller.org_id(), limit.clamp(1, 200), offset.max(0)).await
+    }
+
+    /// The caller's org's paid requests, newest first.
+    pub async fn history(&self, caller: &Caller, limit: i64) -> Result<Vec<PaidRequest>> {
+        self.deps.store.paid_requests(caller.org_id(), limit.clamp(1, 200)).await
+    }
+}

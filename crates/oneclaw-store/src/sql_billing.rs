@@ -1,0 +1,226 @@
+//! Queries of billing (request counters, tiers, credits, x402 nonces, paid requests), compiled
+//! once per backend like `sql_impl.rs` and `sql_tx.rs`, which delegate to these.
+
+use super::Db;
+use super::sql_rows::{DbRow, get};
+use crate::convert::{from_ms, principal, to_ms};
+use crate::errors::db_error;
+use oneclaw_core::Result;
+use oneclaw_core::billing::{CreditEntry, PaidRequest, ResourceCounts};
+use oneclaw_core::ids::OrgId;
+use sqlx::Pool;
+use time::OffsetDateTime;
+
+type Conn = <Db as sqlx::Database>::Connection;
+
+pub(super) async fn count_request(pool: &Pool<Db>, org: OrgId, month: &str) -> Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO usage_counters (org_id, month, requests) VALUES ($1, $2, 1) \
+         ON CONFLICT (org_id, month) DO UPDATE SET requests = usage_counters.requests + 1 RETURNING requests",
+    )
+    .bind(org.0)
+    .bind(month)
+    .fetch_one(pool)
+    .await
+    .map_err(db_error)
+}
+
+pub(super) async fn requests_in(pool: &Pool<Db>, org: OrgId, month: &str) -> Result<i64> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT requests FROM usage_counters WHERE org_id = $1 AND month = $2")
+        .bind(org.0)
+        .bind(month)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(found.unwrap_or(0))
+}
+
+pub(super) async fn org_billing(pool: &Pool<Db>, org: OrgId) -> Result<Option<(String, String)>> {
+    let row = sqlx::query("SELECT tier, overage_method FROM orgs WHERE id = $1")
+        .bind(org.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_error)?;
+    row.map(|row| Ok((get(&row, "tier")?, get(&row, "overage_method")?))).transpose()
+}
+
+pub(super) async fn resource_counts(pool: &Pool<Db>, org: OrgId) -> Result<ResourceCounts> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM vaults WHERE org_id = $1) AS vaults, \
+         (SELECT COUNT(*) FROM secrets s JOIN vaults v ON v.id = s.vault_id \
+            WHERE v.org_id = $1 AND s.deleted_at IS NULL) AS secrets, \
+         (SELECT COUNT(*) FROM agents WHERE org_id = $1 AND deleted_at IS NULL) AS agents",
+    )
+    .bind(org.0)
+    .fetch_one(pool)
+    .await
+    .map_err(db_error)?;
+    Ok(ResourceCounts { vaults: get(&row, "vaults")?, secrets: get(&row, "secrets")?, agents: get(&row, "agents")? })
+}
+
+pub(super) async fn credit_balance(pool: &Pool<Db>, org: OrgId) -> Result<i64> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT balance_micros FROM credit_balances WHERE org_id = $1")
+        .bind(org.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(found.unwrap_or(0))
+}
+
+fn credit_from(row: &DbRow) -> Result<CreditEntry> {
+    Ok(CreditEntry {
+        id: get(row, "id")?,
+        org_id: OrgId(get(row, "org_id")?),
+        kind: get(row, "kind")?,
+        amount_micros: get(row, "amount_micros")?,
+        balance_after_micros: get(row, "balance_after_micros")?,
+        description: get(row, "description")?,
+        created_at: from_ms(get(row, "created_at")?)?,
+    })
+}
+
+pub(super) async fn credit_ledger(pool: &Pool<Db>, org: OrgId, limit: i64, offset: i64) -> Result<Vec<CreditEntry>> {
+    let rows = sqlx::query(
+        "SELECT id, org_id, kind, amount_micros, balance_after_micros, description, created_at FROM credit_ledger \
+         WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+    )
+    .bind(org.0)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(credit_from).collect()
+}
+
+pub(super) async fn paid_requests(pool: &Pool<Db>, org: OrgId, limit: i64) -> Result<Vec<PaidRequest>> {
+    let rows = sqlx::query(
+        "SELECT id, org_id, principal_type, principal_id, method, endpoint, status_code, price_micros, paid_with, \
+         reference, created_at FROM paid_requests WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(org.0)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok(PaidRequest {
+                id: get(row, "id")?,
+                org_id: OrgId(get(row, "org_id")?),
+                principal: principal(&get::<String>(row, "principal_type")?, get(row, "principal_id")?)?,
+                method: get(row, "method")?,
+                endpoint: get(row, "endpoint")?,
+                status_code: get(row, "status_code")?,
+                price_micros: get(row, "price_micros")?,
+                paid_with: get(row, "paid_with")?,
+                reference: get(row, "reference")?,
+                created_at: from_ms(get(row, "created_at")?)?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn set_org_tier(conn: &mut Conn, org: OrgId, tier: &str) -> Result<bool> {
+    let done = sqlx::query("UPDATE orgs SET tier = $2 WHERE id = $1")
+        .bind(org.0)
+        .bind(tier)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn set_overage_method(conn: &mut Conn, org: OrgId, method: &str) -> Result<()> {
+    sqlx::query("UPDATE orgs SET overage_method = $2 WHERE id = $1")
+        .bind(org.0)
+        .bind(method)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn move_credits(conn: &mut Conn, entry: &CreditEntry) -> Result<Option<i64>> {
+    sqlx::query("INSERT INTO credit_balances (org_id, balance_micros) VALUES ($1, 0) ON CONFLICT (org_id) DO NOTHING")
+        .bind(entry.org_id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    // One statement, guarded: concurrent spends queue on the row and none goes below zero.
+    let balance: Option<i64> = sqlx::query_scalar(
+        "UPDATE credit_balances SET balance_micros = balance_micros + $2 \
+         WHERE org_id = $1 AND balance_micros + $2 >= 0 RETURNING balance_micros",
+    )
+    .bind(entry.org_id.0)
+    .bind(entry.amount_micros)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let Some(balance) = balance else { return Ok(None) };
+    sqlx::query(
+        "INSERT INTO credit_ledger (id, org_id, kind, amount_micros, balance_after_micros, description, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(entry.id)
+    .bind(entry.org_id.0)
+    .bind(&entry.kind)
+    .bind(entry.amount_micros)
+    .bind(balance)
+    .bind(&entry.description)
+    .bind(to_ms(entry.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(Some(balance))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn consume_payment_nonce(
+    conn: &mut Conn,
+    org: OrgId,
+    chain_id: i64,
+    asset: &str,
+    payer: &str,
+    nonce: &str,
+    valid_before: i64,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO x402_nonces (chain_id, asset, payer, nonce, org_id, valid_before, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (chain_id, asset, payer, nonce) DO NOTHING",
+    )
+    .bind(chain_id)
+    .bind(asset.to_ascii_lowercase())
+    .bind(payer.to_ascii_lowercase())
+    .bind(nonce.to_ascii_lowercase())
+    .bind(org.0)
+    .bind(valid_before)
+    .bind(to_ms(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn insert_paid_request(conn: &mut Conn, paid: &PaidRequest) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO paid_requests (id, org_id, principal_type, principal_id, method, endpoint, status_code, \
+         price_micros, paid_with, reference, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(paid.id)
+    .bind(paid.org_id.0)
+    .bind(paid.principal.kind.as_str())
+    .bind(paid.principal.id)
+    .bind(&paid.method)
+    .bind(&paid.endpoint)
+    .bind(paid.status_code)
+    .bind(paid.price_micros)
+    .bind(&paid.paid_with)
+    .bind(&paid.reference)
+    .bind(to_ms(paid.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
