@@ -177,3 +177,15 @@ pub fn month_of(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
     format!("{:04}-{:02}", at.year(), u8::from(at.month()))
 }
+
+/// An x402 authorization, as spent: once per (chain, asset, payer, nonce).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentNonce {
+    pub org_id: OrgId,
+    pub chain_id: i64,
+    pub asset: String,
+    pub payer: String,
+    pub nonce: String,
+    /// Unix seconds after which the authorization cannot settle anyway.
+    pub valid_before: i64,
+}

@@ -6,7 +6,7 @@ use super::sql_rows::{DbRow, get};
 use crate::convert::{from_ms, principal, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::Result;
-use oneclaw_core::billing::{CreditEntry, PaidRequest, ResourceCounts};
+use oneclaw_core::billing::{CreditEntry, PaidRequest, PaymentNonce, ResourceCounts};
 use oneclaw_core::ids::OrgId;
 use sqlx::Pool;
 use time::OffsetDateTime;
@@ -175,27 +175,17 @@ pub(super) async fn move_credits(conn: &mut Conn, entry: &CreditEntry) -> Result
     Ok(Some(balance))
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn consume_payment_nonce(
-    conn: &mut Conn,
-    org: OrgId,
-    chain_id: i64,
-    asset: &str,
-    payer: &str,
-    nonce: &str,
-    valid_before: i64,
-    now: OffsetDateTime,
-) -> Result<bool> {
+pub(super) async fn consume_payment_nonce(conn: &mut Conn, spent: &PaymentNonce, now: OffsetDateTime) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO x402_nonces (chain_id, asset, payer, nonce, org_id, valid_before, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (chain_id, asset, payer, nonce) DO NOTHING",
     )
-    .bind(chain_id)
-    .bind(asset.to_ascii_lowercase())
-    .bind(payer.to_ascii_lowercase())
-    .bind(nonce.to_ascii_lowercase())
-    .bind(org.0)
-    .bind(valid_before)
+    .bind(spent.chain_id)
+    .bind(spent.asset.to_ascii_lowercase())
+    .bind(spent.payer.to_ascii_lowercase())
+    .bind(spent.nonce.to_ascii_lowercase())
+    .bind(spent.org_id.0)
+    .bind(spent.valid_before)
     .bind(to_ms(now))
     .execute(&mut *conn)
     .await

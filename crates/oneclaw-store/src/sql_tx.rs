@@ -10,7 +10,7 @@ use crate::errors::{conflict_or, db_error};
 use async_trait::async_trait;
 use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::verify::Checkpoint;
-use oneclaw_core::billing::{CreditEntry, PaidRequest};
+use oneclaw_core::billing::{CreditEntry, PaidRequest, PaymentNonce};
 use oneclaw_core::ids::{
     AgentId, ApiKeyId, InviteId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId,
 };
@@ -152,17 +152,8 @@ impl StoreTx for SqlTx {
         billing::move_credits(&mut self.tx, entry).await
     }
 
-    async fn consume_payment_nonce(
-        &mut self,
-        org: OrgId,
-        chain_id: i64,
-        asset: &str,
-        payer: &str,
-        nonce: &str,
-        valid_before: i64,
-        now: OffsetDateTime,
-    ) -> Result<bool> {
-        billing::consume_payment_nonce(&mut self.tx, org, chain_id, asset, payer, nonce, valid_before, now).await
+    async fn consume_payment_nonce(&mut self, spent: &PaymentNonce, now: OffsetDateTime) -> Result<bool> {
+        billing::consume_payment_nonce(&mut self.tx, spent, now).await
     }
 
     async fn insert_paid_request(&mut self, paid: &PaidRequest) -> Result<()> {

@@ -6,7 +6,7 @@ use crate::Result;
 use crate::audit::AuditEvent;
 use crate::audit::chain::Head;
 use crate::audit::verify::Checkpoint;
-use crate::billing::{CreditEntry, PaidRequest, ResourceCounts};
+use crate::billing::{CreditEntry, PaidRequest, PaymentNonce, ResourceCounts};
 use crate::ids::{AgentId, ApiKeyId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId};
 use crate::model::{Agent, ApiKey, Invite, IpRule, Org, Role, SealedValue, SecretVersion, Session, Share, User, Vault};
 use crate::path::PathPrefix;
@@ -228,16 +228,7 @@ pub trait StoreTx: Send {
     async fn move_credits(&mut self, entry: &CreditEntry) -> Result<Option<i64>>;
 
     /// Spends an x402 authorization: true the first time (chain, asset, payer, nonce) is seen.
-    async fn consume_payment_nonce(
-        &mut self,
-        org: OrgId,
-        chain_id: i64,
-        asset: &str,
-        payer: &str,
-        nonce: &str,
-        valid_before: i64,
-        now: OffsetDateTime,
-    ) -> Result<bool>;
+    async fn consume_payment_nonce(&mut self, spent: &PaymentNonce, now: OffsetDateTime) -> Result<bool>;
 
     /// Records a paid request.
     async fn insert_paid_request(&mut self, paid: &PaidRequest) -> Result<()>;

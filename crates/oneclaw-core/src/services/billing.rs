@@ -5,7 +5,7 @@
 
 use crate::audit::{AuditEvent, action};
 use crate::billing::{
-    CreditEntry, OverageMethod, PaidOperation, PaidRequest, Resource, ResourceCounts, Tier, month_of,
+    CreditEntry, OverageMethod, PaidOperation, PaidRequest, PaymentNonce, Resource, ResourceCounts, Tier, month_of,
 };
 use crate::ids::OrgId;
 use crate::principal::{Caller, PrincipalRef, RequestMeta};
@@ -175,21 +175,9 @@ impl<'a> Billing<'a> {
     }
 
     /// Spends an x402 authorization once: false if (chain, asset, payer, nonce) was used.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn consume_payment(
-        &self,
-        org: OrgId,
-        chain_id: i64,
-        asset: &str,
-        payer: &str,
-        nonce: &str,
-        valid_before: i64,
-    ) -> Result<bool> {
+    pub async fn consume_payment(&self, spent: &PaymentNonce) -> Result<bool> {
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        let fresh = change
-            .tx()
-            .consume_payment_nonce(org, chain_id, asset, payer, nonce, valid_before, self.deps.clock.now())
-            .await?;
+        let fresh = change.tx().consume_payment_nonce(spent, self.deps.clock.now()).await?;
         if fresh {
             change.commit([]).await?;
         }
