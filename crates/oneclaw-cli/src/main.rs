@@ -4,6 +4,7 @@ mod audit;
 mod dev;
 mod keys;
 mod mcp;
+mod org;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,10 @@ enum Command {
     /// Serve the MCP tools over stdio as one agent (ONECLAW_BASE_URL, ONECLAW_VAULT_ID,
     /// ONECLAW_AGENT_ID + ONECLAW_AGENT_API_KEY, or ONECLAW_AGENT_TOKEN).
     Mcp,
+    /// Operator commands on an org (its tier).
+    Org(org::OrgArgs),
+    /// Operator commands on billing (prepaid credits).
+    Billing(org::BillingArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +55,8 @@ fn main() -> ExitCode {
             Command::Audit(args) => audit::run(args).await,
             Command::Keys(args) => keys::run(args).await,
             Command::Mcp => mcp::run().await,
+            Command::Org(args) => org::run_org(args).await,
+            Command::Billing(args) => org::run_billing(args).await,
         }
     });
     match result {

@@ -248,10 +248,16 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
     // A stalled dependency fails the request (503, ProblemDetails) instead of hanging it. Not
     // on /mcp: its SSE streams live as long as the client wants, and each tool call is a core
     // call that has its own store and key-provider time limits.
-    let api = routes::router().layer(axum::middleware::from_fn_with_state(
-        std::time::Duration::from_secs(config.request_timeout_secs),
-        time_limit,
-    ));
+    let billing =
+        crate::billing::BillingLayer::new(state.core.clone(), config.x402_pay_to.clone(), &config.x402_facilitator_url);
+    let api = routes::router()
+        .merge(crate::billing::routes())
+        // Metered inside the time limit: a stalled counter is a 503 like any stalled dependency.
+        .layer(axum::middleware::from_fn_with_state(billing, crate::billing::meter))
+        .layer(axum::middleware::from_fn_with_state(
+            std::time::Duration::from_secs(config.request_timeout_secs),
+            time_limit,
+        ));
     let mcp = crate::mcp::routes(state.clone(), &config.mcp_allowed_hosts);
     api.merge(mcp)
         .with_state(state)

@@ -5,6 +5,7 @@
 //! domain error becomes an HTTP status; `extract` turns requests into callers and bodies.
 
 pub mod app;
+pub mod billing;
 pub mod config;
 pub mod error;
 pub mod extract;

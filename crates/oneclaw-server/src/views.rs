@@ -181,3 +181,8 @@ pub fn share_item(share: &Share, now: time::OffsetDateTime) -> ShareListItem {
         is_accepted: share.accepted_at.is_some(),
     }
 }
+
+/// A time as RFC 3339 text, for answers built as JSON values.
+pub fn timestamp(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}

@@ -121,8 +121,23 @@ pub async fn admit(State(admissions): State<Admissions>, mut request: Request, n
     let Some(vault_id) = vault else {
         return unauthenticated("Missing X-Vault-ID header").into_response();
     };
+    // One count per MCP request, on the same counter as REST and the dashboard.
+    let billing = admissions.state.core.billing();
+    let usage = if billing.enabled() {
+        match billing.meter(caller.org_id()).await {
+            Ok(usage) => Some(usage),
+            Err(err) => return ApiError::from(err).into_response(),
+        }
+    } else {
+        None
+    };
     let host = header(request.headers(), "host").unwrap_or("localhost").to_owned();
-    let backend = CoreBackend::new(admissions.state.core.clone(), caller, host);
+    let over_allowance = usage.is_some_and(|usage| usage.over_allowance());
+    let backend = CoreBackend::new(admissions.state.core.clone(), caller, host).over_allowance(over_allowance);
     request.extensions_mut().insert(AgentSession { backend: Arc::new(backend), vault_id });
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if let Some(usage) = usage {
+        crate::billing::quota_headers(response.headers_mut(), &usage);
+    }
+    response
 }

@@ -1,0 +1,148 @@
+//! `/v1/billing`: usage, subscription, credits and paid-request history of the caller's org,
+//! and the choice of overage method. Shapes follow 1claw-api.md section 10.
+
+use crate::error::ApiResult;
+use crate::extract::{Auth, JsonBody};
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use oneclaw_core::Error;
+use oneclaw_core::billing::OverageMethod;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/billing/usage", get(usage))
+        .route("/v1/billing/history", get(history))
+        .route("/v1/billing/subscription", get(subscription))
+        .route("/v1/billing/credits/balance", get(balance))
+        .route("/v1/billing/credits/transactions", get(transactions))
+        .route("/v1/billing/overage-method", patch(overage_method))
+}
+
+/// Micro-dollars as a USD string.
+fn usd(micros: i64) -> String {
+    format!("{:.6}", micros as f64 / 1_000_000.0).trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn cents(micros: i64) -> i64 {
+    micros / 10_000
+}
+
+async fn usage(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<Value>> {
+    let billing = state.core.billing();
+    let usage = billing.usage(caller.org_id()).await?;
+    let paid = billing.history(&caller, 200).await?;
+    let month = oneclaw_core::billing::month_of(state.core.deps().clock.now());
+    let paid_this_month: Vec<_> =
+        paid.iter().filter(|p| oneclaw_core::billing::month_of(p.created_at) == month).collect();
+    let cost: i64 = paid_this_month.iter().map(|p| p.price_micros).sum();
+    let free = usage.limit.map_or(usage.used, |limit| usage.used.min(limit));
+    Ok(Json(json!({
+        "billing_tier": usage.tier.as_str(),
+        "free_tier_limit": usage.limit,
+        "current_month": {
+            "total_requests": usage.used,
+            "free_requests": free,
+            "paid_requests": paid_this_month.len(),
+            "total_cost_usd": usd(cost),
+        },
+    })))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    limit: Option<i64>,
+    offset: Option<i64>,
+    page: Option<i64>,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<Value>> {
+    let paid = state.core.billing().history(&caller, page.limit.unwrap_or(50)).await?;
+    let events: Vec<Value> = paid
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id, "principal_type": p.principal.kind.as_str(), "principal_id": p.principal.id,
+                "method": p.method, "endpoint": p.endpoint, "status_code": p.status_code,
+                "price_usd": usd(p.price_micros), "is_paid": true, "paid_with": p.paid_with,
+                "reference": p.reference, "created_at": crate::views::timestamp(p.created_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "events": events })))
+}
+
+async fn subscription(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<Value>> {
+    let sub = state.core.billing().subscription(&caller).await?;
+    let limits = sub.usage.tier.limits(sub.usage.limit.unwrap_or(0));
+    let meter = |used: i64, limit: Option<i64>| json!({ "used": used, "limit": limit });
+    Ok(Json(json!({
+        "tier": sub.usage.tier.as_str(),
+        "status": "active",
+        "overage_method": sub.usage.overage_method.as_str(),
+        "credit_balance_cents": cents(sub.credit_balance_micros),
+        "credit_balance_usd": usd(sub.credit_balance_micros),
+        "usage": {
+            "requests": meter(sub.usage.used, sub.usage.limit),
+            "vaults": meter(sub.resources.vaults, limits.vaults),
+            "secrets": meter(sub.resources.secrets, limits.secrets),
+            "agents": meter(sub.resources.agents, limits.agents),
+        },
+    })))
+}
+
+async fn balance(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<Value>> {
+    let sub = state.core.billing().subscription(&caller).await?;
+    Ok(Json(json!({
+        "balance_cents": cents(sub.credit_balance_micros),
+        "balance_usd": usd(sub.credit_balance_micros),
+        "balance_micros": sub.credit_balance_micros,
+    })))
+}
+
+async fn transactions(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<Value>> {
+    let limit = page.limit.unwrap_or(50).clamp(1, 200);
+    let offset = page.offset.unwrap_or_else(|| page.page.unwrap_or(1).max(1).saturating_sub(1).saturating_mul(limit));
+    let entries = state.core.billing().credit_ledger(&caller, limit, offset).await?;
+    let transactions: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id, "type": e.kind, "amount_cents": cents(e.amount_micros), "amount_micros": e.amount_micros,
+                "balance_after_cents": cents(e.balance_after_micros), "description": e.description,
+                "created_at": crate::views::timestamp(e.created_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "transactions": transactions, "limit": limit, "offset": offset })))
+}
+
+#[derive(Deserialize)]
+struct OverageRequest {
+    method: Option<String>,
+    overage_method: Option<String>,
+}
+
+async fn overage_method(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: JsonBody<OverageRequest>,
+) -> ApiResult<Json<Value>> {
+    let request = body.required()?;
+    let text = request.method.or(request.overage_method).unwrap_or_default();
+    let method =
+        OverageMethod::parse(&text).ok_or_else(|| Error::invalid_field("method", "must be credits or x402"))?;
+    state.core.billing().set_overage_method(&caller, method).await?;
+    Ok(Json(json!({ "overage_method": method.as_str() })))
+}
