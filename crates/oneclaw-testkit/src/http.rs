@@ -59,7 +59,7 @@ impl TestApp {
         Self::read(request.send().await.expect("request sent")).await
     }
 
-    async fn read(response: reqwest::Response) -> Response {
+    pub async fn read(response: reqwest::Response) -> Response {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");

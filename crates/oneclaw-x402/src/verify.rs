@@ -96,3 +96,51 @@ pub fn verify(payment: &PaymentPayload, offered: &PaymentRequirements, now: u64)
         amount,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::decode;
+    use crate::requirements::PaymentRequired;
+
+    const PAY_TO: &str = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
+    const SIGNATURE: &str = "0x5f618409fd922c4beb68c648de00901bc1e1c4c6e0b1446312b1e6ac09124de2359eaf9a04047bc3d61e636adaeecd0683ecdac038b7eae600bd9ab85e0166ef1b";
+
+    /// The reference vector's payment, claiming `offered` as accepted.
+    fn vector_payment(offered: &PaymentRequirements) -> PaymentPayload {
+        let json = serde_json::json!({"x402Version": 2, "accepted": offered, "payload": {"signature": SIGNATURE,
+            "authorization": {"from": "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A", "to": PAY_TO, "value": "1000",
+            "validAfter": "0", "validBefore": "1900000000",
+            "nonce": "0x0000000000000000000000000000000000000000000000000000000000000000"}}});
+        decode(&json.to_string()).unwrap()
+    }
+
+    fn offer(amount: u64, pay_to: &str) -> PaymentRequirements {
+        PaymentRequired::usdc_on_base(amount, pay_to, "http://h/x", "read_secret", "").accepts.remove(0)
+    }
+
+    #[test]
+    fn the_reference_payment_verifies_and_each_wrong_field_is_named() {
+        let now = 1_800_000_000;
+        let good = offer(1000, PAY_TO);
+        let verified = verify(&vector_payment(&good), &good, now).unwrap();
+        assert_eq!(verified.payer, "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A");
+        assert_eq!((verified.amount, verified.valid_before), (1000, 1_900_000_000));
+
+        let dearer = offer(5000, PAY_TO);
+        assert_eq!(
+            verify(&vector_payment(&dearer), &dearer, now).unwrap_err().code,
+            "invalid_exact_evm_payload_authorization_value_mismatch"
+        );
+        let elsewhere = offer(1000, "0x000000000000000000000000000000000000dEaD");
+        assert_eq!(
+            verify(&vector_payment(&elsewhere), &elsewhere, now).unwrap_err().code,
+            "invalid_exact_evm_payload_recipient_mismatch"
+        );
+        assert_eq!(verify(&vector_payment(&good), &dearer, now).unwrap_err().code, "invalid_payment_requirements");
+        assert_eq!(
+            verify(&vector_payment(&good), &good, 1_899_999_999).unwrap_err().code,
+            "invalid_exact_evm_payload_authorization_valid_before"
+        );
+    }
+}

@@ -11,6 +11,7 @@ mod audit_chain;
 mod auth;
 mod authz;
 mod bad_input;
+mod billing;
 mod faults;
 mod health;
 mod hsm_outage;
