@@ -157,3 +157,29 @@ async fn a_bad_agent_key_stops_the_stdio_server_before_it_serves() {
     let err = backend.sign_in().await.unwrap_err();
     assert_eq!(err.kind, oneclaw_mcp::ErrorKind::Unauthenticated, "{err}");
 }
+
+#[tokio::test]
+async fn past_the_allowance_mcp_tools_spend_credits_or_answer_402_as_is_error() {
+    let app = oneclaw_testkit::spawn_app_with(|config| config.billing = true).await;
+    let (owner, f) = fixture(&app, "mcp-quota@example.com").await;
+    let token = app.agent_token(&f.agent).await;
+    let meta = RequestMeta { ip: None, user_agent: None, surface: Surface::Mcp };
+    let caller = app.core.auth().authenticate(&token, meta).await.unwrap();
+    let org = caller.org_id();
+    let backend = CoreBackend::new(app.core.clone(), caller, "localhost".to_owned()).over_allowance(true);
+    let client = connect(AgentSession { backend: Arc::new(backend), vault_id: f.vault.parse().unwrap() }).await;
+
+    let refused = call(&client, "get_secret", json!({"path": "api-keys/stripe"})).await;
+    assert_eq!(refused.is_error, Some(true));
+    assert!(text(&refused).starts_with("Quota exhausted. Ask your human"), "{}", text(&refused));
+    assert!(!text(&refused).contains("sk_live"));
+    let listing = call(&client, "list_secrets", json!({})).await;
+    assert_eq!(listing.is_error, Some(false), "listing is free");
+
+    let cli = RequestMeta::internal(Surface::Cli);
+    app.core.billing().grant_credits(org, 2_000, "test", &cli).await.unwrap();
+    let paid = call(&client, "get_secret", json!({"path": "api-keys/stripe"})).await;
+    assert_eq!(paid.is_error, Some(false), "{}", text(&paid));
+    let balance = app.get("/v1/billing/credits/balance", &owner.token).await;
+    assert_eq!(balance.body["balance_micros"], 1_000);
+}
