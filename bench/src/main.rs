@@ -51,6 +51,13 @@ enum Command {
         #[arg(long, default_value_t = 20_000)]
         reads: usize,
     },
+    /// Secret reads with billing metering on versus off (two servers, alternating rounds).
+    Metering {
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20_000)]
+        reads: usize,
+    },
     /// `GET /v1/audit/events` filtered by actor over a large audit log.
     AuditQuery {
         #[arg(long, default_value_t = 10_000_000)]
@@ -72,11 +79,17 @@ struct Running {
 }
 
 async fn start() -> Running {
+    start_with(false).await
+}
+
+/// A server; with `metered`, billing counts every request (with an allowance nothing exceeds).
+async fn start_with(metered: bool) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::for_data_dir(dir.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
-    // Measured without billing: a metered free-tier org would be asked to pay after 1,000 reads.
-    config.billing = false;
+    // Unmetered unless asked: a metered free-tier org would be asked to pay after 1,000 reads.
+    config.billing = metered;
+    config.free_tier_requests = i64::MAX / 2;
     let app = App::build(&config, Arc::new(SystemClock)).await.unwrap();
     let base = format!("http://{}", app.local_addr().unwrap());
     let core = app.core().clone();
@@ -165,6 +178,53 @@ pub(crate) async fn seed_secrets(http: &reqwest::Client, base: &str, token: &str
         urls.push(url);
     }
     urls
+}
+
+async fn metering(concurrency: usize, reads: usize) {
+    let mut servers = Vec::new();
+    for metered in [false, true] {
+        let run = start_with(metered).await;
+        if metered {
+            // Enterprise: metered like any org, but no resource limit stops the 100 secrets.
+            let me: serde_json::Value = run
+                .http
+                .get(format!("{}/v1/auth/me", run.base))
+                .bearer_auth(&run.token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let user = oneclaw_core::ids::UserId(me["id"].as_str().unwrap().parse().unwrap());
+            let org = run.core.deps().store.user(user).await.unwrap().unwrap().org_id;
+            let meta = oneclaw_core::principal::RequestMeta::internal(oneclaw_core::principal::Surface::Cli);
+            run.core.billing().set_tier(org, oneclaw_core::billing::Tier::Enterprise, &meta).await.unwrap();
+        }
+        let urls = Arc::new(seed_secrets(&run.http, &run.base, &run.token).await);
+        read_round(&run, &urls, concurrency, reads / 4).await; // warm-up
+        servers.push((run, urls));
+    }
+    let mut rates = [0.0f64; 2];
+    let mut latencies = [Vec::new(), Vec::new()];
+    for _ in 0..2 {
+        for (i, (run, urls)) in servers.iter().enumerate() {
+            let (rate, lat) = read_round(run, urls, concurrency, reads).await;
+            rates[i] += rate / 2.0;
+            latencies[i].extend(lat);
+        }
+    }
+    println!("secret reads over HTTP, SQLite, {concurrency} clients, 2 alternating rounds of {reads}:");
+    for (i, name) in ["billing off (baseline)", "billing on (metered)  "].iter().enumerate() {
+        latencies[i].sort();
+        println!(
+            "  {name}: {:>7.0} reads/s  p50 {:?}  p99 {:?}  ({:.2} of baseline)",
+            rates[i],
+            percentile(&latencies[i], 0.5),
+            percentile(&latencies[i], 0.99),
+            rates[i] / rates[0]
+        );
+    }
 }
 
 async fn secret_reads(concurrency: usize, reads: usize) {
@@ -332,5 +392,6 @@ async fn main() {
         Command::SecretReads { concurrency, reads } => secret_reads(concurrency, reads).await,
         Command::AuditQuery { events, actors, queries } => audit_query(events, actors, queries).await,
         Command::HsmReads { pairs, concurrency, reads } => hsm::hsm_reads(pairs, concurrency, reads).await,
+        Command::Metering { concurrency, reads } => metering(concurrency, reads).await,
     }
 }

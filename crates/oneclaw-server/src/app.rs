@@ -172,8 +172,13 @@ pub async fn open_core_with_keys(
         store.clone(),
         std::time::Duration::from_secs(config.request_timeout_secs),
     ));
+    let counter = Arc::new(oneclaw_store::GroupCommitMeter::start(
+        store.clone(),
+        std::time::Duration::from_secs(config.request_timeout_secs),
+    ));
     let deps = Deps {
         journal,
+        counter,
         chain_signer: Arc::new(Ed25519ChainSigner::from_seed(&checkpoint_seed)?),
         cipher: Arc::new(Envelope::with_cache(
             keys.clone(),

@@ -14,11 +14,13 @@ mod convert;
 pub mod danger_bench;
 mod errors;
 pub mod journal;
+pub mod meter;
 mod migrate;
 pub mod postgres;
 pub mod sqlite;
 
 pub use journal::GroupCommitJournal;
+pub use meter::GroupCommitMeter;
 use oneclaw_core::ports::Store;
 use oneclaw_core::{Error, Result};
 use std::path::Path;

@@ -13,14 +13,15 @@ use time::OffsetDateTime;
 
 type Conn = <Db as sqlx::Database>::Connection;
 
-pub(super) async fn count_request(pool: &Pool<Db>, org: OrgId, month: &str) -> Result<i64> {
+pub(super) async fn add_requests(conn: &mut Conn, org: OrgId, month: &str, n: i64) -> Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO usage_counters (org_id, month, requests) VALUES ($1, $2, 1) \
-         ON CONFLICT (org_id, month) DO UPDATE SET requests = usage_counters.requests + 1 RETURNING requests",
+        "INSERT INTO usage_counters (org_id, month, requests) VALUES ($1, $2, $3) \
+         ON CONFLICT (org_id, month) DO UPDATE SET requests = usage_counters.requests + $3 RETURNING requests",
     )
     .bind(org.0)
     .bind(month)
-    .fetch_one(pool)
+    .bind(n)
+    .fetch_one(&mut *conn)
     .await
     .map_err(db_error)
 }

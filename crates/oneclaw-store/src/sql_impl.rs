@@ -137,10 +137,6 @@ impl Store for SqlStore {
         .transpose()
     }
 
-    async fn count_request(&self, org: OrgId, month: &str) -> Result<i64> {
-        billing::count_request(&self.pool, org, month).await
-    }
-
     async fn requests_in(&self, org: OrgId, month: &str) -> Result<i64> {
         billing::requests_in(&self.pool, org, month).await
     }

@@ -140,6 +140,10 @@ impl StoreTx for SqlTx {
         keys::mark_vault_key_destroyed(&mut self.tx, vault, version, now).await
     }
 
+    async fn add_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64> {
+        billing::add_requests(&mut self.tx, org, month, n).await
+    }
+
     async fn set_org_tier(&mut self, org: OrgId, tier: &str) -> Result<bool> {
         billing::set_org_tier(&mut self.tx, org, tier).await
     }

@@ -6,4 +6,4 @@ pub mod store;
 
 pub use credentials::{CredentialHasher, TokenSigner, VerifyingKeyInfo};
 pub use keys::{DataKey, KekRef, KeyHealth, KeyProvider, SecretCipher, ValueBinding};
-pub use store::{AuditJournal, AuditQuery, SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow};
+pub use store::{AuditJournal, AuditQuery, RequestCounter, SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow};

@@ -52,6 +52,14 @@ pub trait AuditJournal: Send + Sync + 'static {
     async fn record(&self, event: AuditEvent) -> Result<()>;
 }
 
+/// Counts requests per org and month. `count` returns once the count is durable, with the
+/// month's total including this request; implementations batch concurrent requests into one
+/// commit (`oneclaw-store`'s `GroupCommitMeter`).
+#[async_trait]
+pub trait RequestCounter: Send + Sync + 'static {
+    async fn count(&self, org: OrgId, month: &str) -> Result<i64>;
+}
+
 /// A filter over one org's audit events, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
@@ -89,10 +97,6 @@ pub trait Store: Send + Sync + 'static {
     async fn vault_by_id(&self, id: VaultId) -> Result<Option<Vault>>;
     async fn vaults(&self, org: OrgId) -> Result<Vec<Vault>>;
     async fn vault_key(&self, vault: VaultId, version: i64) -> Result<Option<KekRef>>;
-
-    /// Counts one request of the org in `month` (`YYYY-MM`) and returns the month's count so
-    /// far: one atomic statement, correct with many processes on one database.
-    async fn count_request(&self, org: OrgId, month: &str) -> Result<i64>;
 
     /// Requests of the org counted in `month`.
     async fn requests_in(&self, org: OrgId, month: &str) -> Result<i64>;
@@ -216,6 +220,10 @@ pub trait StoreTx: Send {
 
     /// Records that a retired KEK is gone from its provider. False if that was already recorded.
     async fn mark_vault_key_destroyed(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool>;
+
+    /// Adds `n` requests to the org's count for `month` (`YYYY-MM`) and returns the new total:
+    /// one atomic statement, correct with many processes on one database.
+    async fn add_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64>;
 
     /// Sets the org's tier. False if there is no such org.
     async fn set_org_tier(&mut self, org: OrgId, tier: &str) -> Result<bool>;

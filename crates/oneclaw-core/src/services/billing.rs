@@ -90,7 +90,7 @@ impl<'a> Billing<'a> {
     pub async fn meter(&self, org: OrgId) -> Result<Usage> {
         let (tier, method) = self.plan(org).await?;
         let month = month_of(self.deps.clock.now());
-        let used = self.deps.store.count_request(org, &month).await?;
+        let used = self.deps.counter.count(org, &month).await?;
         Ok(self.usage_of(tier, method, used))
     }
 

@@ -76,6 +76,8 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     /// Durable, batched recording of events that come with no other change.
     pub journal: Arc<dyn crate::ports::AuditJournal>,
+    /// Durable, batched counting of requests for billing.
+    pub counter: Arc<dyn crate::ports::RequestCounter>,
     /// Signs audit checkpoints with a key held by the key provider.
     pub chain_signer: Arc<dyn ChainSigner>,
     pub settings: CoreSettings,
