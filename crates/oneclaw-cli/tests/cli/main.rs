@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod keys;
+mod metering;
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
