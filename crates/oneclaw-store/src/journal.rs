@@ -27,16 +27,9 @@ impl GroupCommitJournal {
     /// Starts the writer task on the current runtime. `timeout` bounds how long a caller waits
     /// for its record (a stalled database answers 503, not a hang).
     pub fn start(store: Arc<dyn Store>, timeout: Duration) -> Self {
-        let (queue, mut incoming) = mpsc::channel::<Waiter>(MAX_BATCH * 4);
-        tokio::spawn(async move {
-            while let Some(first) = incoming.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match incoming.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
-                }
+        let queue = crate::batch::start(MAX_BATCH, move |batch: Vec<Waiter>| {
+            let store = Arc::clone(&store);
+            async move {
                 let result = write(store.as_ref(), &batch).await;
                 for (_, waiter) in batch {
                     let answer = match &result {

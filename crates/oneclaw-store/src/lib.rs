@@ -9,6 +9,7 @@
 //! Only the DDL differs, so each backend has its own migration folder, embedded in the binary
 //! and applied forward-only at start-up (a database newer than the binary refuses to start).
 
+mod batch;
 mod convert;
 #[cfg(feature = "danger-bench-skip-audit")]
 pub mod danger_bench;

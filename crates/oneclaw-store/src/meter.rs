@@ -27,18 +27,9 @@ pub struct GroupCommitMeter {
 impl GroupCommitMeter {
     /// Starts the writer task on the current runtime; `timeout` bounds a caller's wait.
     pub fn start(store: Arc<dyn Store>, timeout: Duration) -> Self {
-        let (queue, mut incoming) = mpsc::channel::<Waiter>(MAX_BATCH * 4);
-        tokio::spawn(async move {
-            while let Some(first) = incoming.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match incoming.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
-                }
-                answer(store.as_ref(), batch).await;
-            }
+        let queue = crate::batch::start(MAX_BATCH, move |batch: Vec<Waiter>| {
+            let store = Arc::clone(&store);
+            async move { answer(store.as_ref(), batch).await }
         });
         Self { queue, timeout }
     }

@@ -153,18 +153,7 @@ impl<'a> Billing<'a> {
         if change.tx().move_credits(&entry).await?.is_none() {
             return Ok(false);
         }
-        let paid = PaidRequest {
-            id: Uuid::now_v7(),
-            org_id: org,
-            principal: who,
-            method: method.to_owned(),
-            endpoint: endpoint.to_owned(),
-            status_code: 0,
-            price_micros: price,
-            paid_with: "credits".to_owned(),
-            reference: None,
-            created_at: now,
-        };
+        let paid = paid_request(org, who, operation, (method, endpoint, 0), "credits", None, now);
         change.tx().insert_paid_request(&paid).await?;
         let event = AuditEvent::by_principal(who, org, meta, action::BILLING_PAYMENT, "billing", now)
             .detail("operation", operation.name())
@@ -199,18 +188,7 @@ impl<'a> Billing<'a> {
         transaction: &str,
     ) -> Result<()> {
         let now = self.deps.clock.now();
-        let paid = PaidRequest {
-            id: Uuid::now_v7(),
-            org_id: org,
-            principal: who,
-            method: method.to_owned(),
-            endpoint: endpoint.to_owned(),
-            status_code,
-            price_micros: operation.price_micros(),
-            paid_with: "x402".to_owned(),
-            reference: Some(transaction.to_owned()),
-            created_at: now,
-        };
+        let paid = paid_request(org, who, operation, (method, endpoint, status_code), "x402", Some(transaction), now);
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().insert_paid_request(&paid).await?;
         let event = AuditEvent::by_principal(who, org, meta, action::BILLING_PAYMENT, "billing", now)
@@ -296,5 +274,29 @@ impl<'a> Billing<'a> {
     /// The caller's org's paid requests, newest first.
     pub async fn history(&self, caller: &Caller, limit: i64) -> Result<Vec<PaidRequest>> {
         self.deps.store.paid_requests(caller.org_id(), limit.clamp(1, 200)).await
+    }
+}
+
+/// The record of one paid request; `call` is (method, endpoint, status code).
+fn paid_request(
+    org: OrgId,
+    who: PrincipalRef,
+    operation: PaidOperation,
+    call: (&str, &str, i64),
+    paid_with: &str,
+    reference: Option<&str>,
+    now: time::OffsetDateTime,
+) -> PaidRequest {
+    PaidRequest {
+        id: Uuid::now_v7(),
+        org_id: org,
+        principal: who,
+        method: call.0.to_owned(),
+        endpoint: call.1.to_owned(),
+        status_code: call.2,
+        price_micros: operation.price_micros(),
+        paid_with: paid_with.to_owned(),
+        reference: reference.map(str::to_owned),
+        created_at: now,
     }
 }
