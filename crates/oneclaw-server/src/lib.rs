@@ -7,6 +7,7 @@
 pub mod app;
 pub mod billing;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod keys;

@@ -12,6 +12,7 @@ mod auth;
 mod authz;
 mod bad_input;
 mod billing;
+mod dashboard;
 mod faults;
 mod health;
 mod hsm_outage;

@@ -1,0 +1,62 @@
+//! The page frame: head (one stylesheet, htmx, both embedded in the binary), the sidebar, the
+//! main area. Forms get their CSRF token from `csrf_field`.
+
+use maud::{DOCTYPE, Markup, html};
+
+/// The sidebar's entries: (path, label). Only pages that exist are listed.
+const NAV: &[(&str, &str)] = &[("/dashboard", "Dashboard"), ("/vaults", "Vaults")];
+
+/// A bare page (sign-in).
+pub fn bare(title: &str, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · oneclaw" }
+                link rel="stylesheet" href="/assets/style.css";
+                script src="/assets/htmx.min.js" defer {}
+            }
+            body { (content) }
+        }
+    }
+}
+
+/// A signed-in page with the sidebar; `active` is the current section's path.
+pub fn page(title: &str, active: &str, email: &str, csrf: &str, content: Markup) -> Markup {
+    bare(
+        title,
+        html! {
+            div.shell {
+                nav.side aria-label="Main" {
+                    a.brand href="/dashboard" { "oneclaw" }
+                    ul {
+                        @for (path, label) in NAV {
+                            li {
+                                @if *path == active { a href=(path) aria-current="page" { (label) } }
+                                @else { a href=(path) { (label) } }
+                            }
+                        }
+                    }
+                    p.muted { (email) }
+                    form method="post" action="/signout" {
+                        (csrf_field(csrf))
+                        button.quiet type="submit" { "Sign out" }
+                    }
+                }
+                main id="main" { h1 { (title) } (content) }
+            }
+        },
+    )
+}
+
+/// The hidden CSRF field every form carries.
+pub fn csrf_field(csrf: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(csrf); }
+}
+
+/// An error in words, next to what caused it.
+pub fn error(message: Option<&str>) -> Markup {
+    html! { @if let Some(message) = message { p.error role="alert" { (message) } } }
+}

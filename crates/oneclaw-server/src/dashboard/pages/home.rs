@@ -1,0 +1,60 @@
+//! The Dashboard page: what the org holds, this month's usage against its quota, and the
+//! latest activity.
+
+use crate::dashboard::layout::page;
+use crate::dashboard::session::Session;
+use crate::state::AppState;
+use crate::views::timestamp;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use oneclaw_core::ports::AuditQuery;
+
+pub async fn show(State(state): State<AppState>, session: Session) -> Response {
+    let caller = &session.caller;
+    let core = &state.core;
+    let me = core.auth().me(caller).await.ok();
+    let email = me.as_ref().map(|u| u.email.clone()).unwrap_or_default();
+    let counts = core.deps().store.resource_counts(caller.org_id()).await.unwrap_or_default();
+    let usage = core.billing().usage(caller.org_id()).await.ok();
+    let recent = core.audit().list(caller, AuditQuery { limit: 10, ..AuditQuery::default() }).await.ok();
+    let content = html! {
+        div.cards {
+            div.panel.card { b { (counts.vaults) } "vaults" }
+            div.panel.card { b { (counts.secrets) } "secrets" }
+            div.panel.card { b { (counts.agents) } "agents" }
+            @if let Some(usage) = usage.filter(|_| core.billing().enabled()) {
+                div.panel.card {
+                    b { (usage.used) }
+                    @match usage.limit {
+                        Some(limit) => { "of " (limit) " requests this month (" (usage.tier.as_str()) ")" }
+                        None => { "requests this month (" (usage.tier.as_str()) ")" }
+                    }
+                }
+            }
+        }
+        section.panel aria-labelledby="recent" {
+            h2 id="recent" { "Recent activity" }
+            @match &recent {
+                Some(events) if !events.is_empty() => {
+                    table {
+                        thead { tr { th { "When" } th { "Who" } th { "Action" } th { "Outcome" } } }
+                        tbody {
+                            @for event in events {
+                                tr {
+                                    td { (timestamp(event.created_at)) }
+                                    td { (event.actor_type) }
+                                    td { (event.action) }
+                                    td { (event.outcome.as_str()) }
+                                }
+                            }
+                        }
+                    }
+                }
+                Some(_) => { p.muted { "Nothing yet." } }
+                None => { p.muted { "Only org owners and admins see the activity log." } }
+            }
+        }
+    };
+    (session.jar, page("Dashboard", "/dashboard", &email, &session.csrf, content)).into_response()
+}

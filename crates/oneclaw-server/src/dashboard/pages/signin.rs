@@ -1,0 +1,86 @@
+//! Sign in (email and password) and sign out.
+
+use crate::dashboard::layout::{bare, error};
+use crate::dashboard::session::{self, Session, cleared, with_tokens};
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Form;
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use maud::{Markup, html};
+use oneclaw_types::SecretString;
+use serde::Deserialize;
+
+fn form(email: &str, problem: Option<&str>) -> Markup {
+    bare(
+        "Sign in",
+        html! {
+            main.signin {
+                div.panel {
+                    h1 { "Sign in to oneclaw" }
+                    (error(problem))
+                    form method="post" action="/signin" {
+                        label for="email" { "Email" }
+                        input id="email" name="email" type="email" autocomplete="username" required value=(email);
+                        label for="password" { "Password" }
+                        input id="password" name="password" type="password" autocomplete="current-password" required;
+                        p { button type="submit" { "Sign in" } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub async fn show() -> Markup {
+    form("", None)
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    email: String,
+    password: String,
+}
+
+/// Checks the password (the same login as the API, surface `dashboard`) and sets the cookies.
+pub async fn submit(State(state): State<AppState>, jar: CookieJar, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let request = Request::from_parts(parts.clone(), body);
+    let Ok(Form(credentials)) = Form::<Credentials>::from_request(request, &state).await else {
+        return form("", Some("Enter an email and a password.")).into_response();
+    };
+    let meta = session::meta(&parts);
+    let password = SecretString::new(credentials.password);
+    match state.core.auth().login(&meta, credentials.email.trim(), &password).await {
+        Ok(tokens) => (with_tokens(jar, &tokens, is_tls(&parts)), Redirect::to("/dashboard")).into_response(),
+        Err(err) => {
+            let problem = ApiError::from(err);
+            form(&credentials.email, Some(problem.detail())).into_response()
+        }
+    }
+}
+
+fn is_tls(parts: &Parts) -> bool {
+    parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    /// Missing counts as wrong: the answer is the same 403.
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Ends the session on the server, then in the browser.
+pub async fn sign_out(State(state): State<AppState>, session: Session, Form(form): Form<CsrfOnly>) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return ApiError::new(axum::http::StatusCode::FORBIDDEN, "This form has expired; reload the page.")
+            .into_response();
+    }
+    let _ = state.core.auth().sign_out(&session.caller).await;
+    (cleared(session.jar), Redirect::to("/signin")).into_response()
+}
+
+use axum::extract::FromRequest;

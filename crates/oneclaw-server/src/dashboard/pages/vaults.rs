@@ -1,0 +1,312 @@
+//! Vaults: the list and a form to create one; a vault's secrets as a path tree with a form to
+//! add a version, delete, and reveal a value on click. A value is fetched only when asked (an
+//! audited read, like the API's), and the page hides it again after 30 seconds.
+
+use crate::dashboard::layout::{csrf_field, error, page};
+use crate::dashboard::session::Session;
+use crate::error::ApiError;
+use crate::routes::secrets::new_secret;
+use crate::state::AppState;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use oneclaw_core::ids::VaultId;
+use oneclaw_core::path::{PathPrefix, SecretPath};
+use oneclaw_types::SecretString;
+use oneclaw_types::secrets::PutSecretRequest;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// How long a revealed value stays on the page.
+const REVEAL_SECONDS: u32 = 30;
+const SECRET_TYPES: &[&str] =
+    &["generic", "api_key", "password", "private_key", "certificate", "ssh_key", "note", "env_bundle"];
+
+async fn email(state: &AppState, session: &Session) -> String {
+    state.core.auth().me(&session.caller).await.map(|u| u.email).unwrap_or_default()
+}
+
+fn forbidden_form() -> Response {
+    ApiError::new(StatusCode::FORBIDDEN, "This form has expired or did not come from this page; reload and try again.")
+        .into_response()
+}
+
+pub async fn list(State(state): State<AppState>, session: Session) -> Response {
+    render_list(&state, session, None).await
+}
+
+async fn render_list(state: &AppState, session: Session, problem: Option<&str>) -> Response {
+    let vaults = state.core.vaults().list(&session.caller).await.unwrap_or_default();
+    let content = html! {
+        section.panel aria-labelledby="new-vault" {
+            h2 id="new-vault" { "New vault" }
+            (error(problem))
+            form method="post" action="/vaults" {
+                (csrf_field(&session.csrf))
+                label for="name" { "Name" }
+                input id="name" name="name" required maxlength="255";
+                label for="description" { "Description" }
+                input id="description" name="description";
+                p { button type="submit" { "Create vault" } }
+            }
+        }
+        section.panel aria-labelledby="your-vaults" {
+            h2 id="your-vaults" { "Vaults" }
+            @if vaults.is_empty() { p.muted { "No vaults yet." } }
+            @else {
+                table {
+                    thead { tr { th { "Name" } th { "Description" } th { "Created by" } } }
+                    tbody {
+                        @for vault in &vaults {
+                            tr {
+                                td { a href={ "/vaults/" (vault.id) } { (vault.name) } }
+                                td { (vault.description) }
+                                td { (vault.created_by.kind.as_str()) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let email = email(state, &session).await;
+    (session.jar, page("Vaults", "/vaults", &email, &session.csrf, content)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct NewVault {
+    /// Missing counts as wrong: the answer is the same 403.
+    #[serde(default)]
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+pub async fn create(State(state): State<AppState>, session: Session, Form(form): Form<NewVault>) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    match state.core.vaults().create(&session.caller, &form.name, Some(&form.description)).await {
+        Ok(vault) => (session.jar, Redirect::to(&format!("/vaults/{}", vault.id))).into_response(),
+        Err(err) => {
+            let problem = ApiError::from(err);
+            let detail = problem.detail().to_owned();
+            render_list(&state, session, Some(&detail)).await
+        }
+    }
+}
+
+pub async fn show(State(state): State<AppState>, session: Session, Path(id): Path<Uuid>) -> Response {
+    render_vault(&state, session, id, None, None).await
+}
+
+fn reveal_button(vault: Uuid, path: &str, csrf: &str) -> Markup {
+    html! {
+        form.inline hx-post={ "/vaults/" (vault) "/reveal" } hx-swap="outerHTML" method="post" action={ "/vaults/" (vault) "/reveal" } {
+            (csrf_field(csrf))
+            input type="hidden" name="path" value=(path);
+            button.quiet type="submit" aria-label={ "Reveal the value of " (path) } { "Reveal" }
+        }
+    }
+}
+
+/// The value, replaced by the reveal button again after a while (htmx `load delay`).
+fn revealed(vault: Uuid, path: &str, value: &SecretString) -> Markup {
+    html! {
+        span hx-get={ "/vaults/" (vault) "/hide?path=" (path) } hx-trigger={ "load delay:" (REVEAL_SECONDS) "s" } hx-swap="outerHTML" {
+            code.value { (value.expose()) }
+        }
+    }
+}
+
+async fn render_vault(
+    state: &AppState,
+    session: Session,
+    id: Uuid,
+    problem: Option<&str>,
+    reveal: Option<(&str, &SecretString)>,
+) -> Response {
+    let vault = match state.core.vaults().get(&session.caller, VaultId(id)).await {
+        Ok(vault) => vault,
+        Err(err) => return ApiError::from(err).into_response(),
+    };
+    let everything = PathPrefix::parse("").ok();
+    let secrets = match everything {
+        Some(prefix) => state.core.secrets().list(&session.caller, vault.id, &prefix).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let csrf = session.csrf.clone();
+    let content = html! {
+        p.muted { (vault.description) }
+        section.panel aria-labelledby="secrets" {
+            h2 id="secrets" { "Secrets" }
+            @if secrets.is_empty() { p.muted { "No secrets in this vault yet." } }
+            @else {
+                table {
+                    thead { tr { th { "Path" } th { "Type" } th { "Version" } th { "Value" } th {} } }
+                    tbody {
+                        @for secret in &secrets {
+                            tr {
+                                td {
+                                    // The path as a tree: folders muted, the name bold.
+                                    @let (folder, name) = secret.path.rsplit_once('/').map_or(("", secret.path.as_str()), |(f, n)| (f, n));
+                                    @if !folder.is_empty() { span.muted { (folder) "/" } }
+                                    b { (name) }
+                                }
+                                td { (secret.secret_type) }
+                                td { (secret.version) }
+                                td {
+                                    @match reveal {
+                                        Some((path, value)) if path == secret.path => { (revealed(vault.id.0, path, value)) }
+                                        _ => { (reveal_button(vault.id.0, &secret.path, &csrf)) }
+                                    }
+                                }
+                                td {
+                                    form.inline method="post" action={ "/vaults/" (vault.id) "/delete" } {
+                                        (csrf_field(&csrf))
+                                        input type="hidden" name="path" value=(secret.path);
+                                        button.danger type="submit" aria-label={ "Delete " (secret.path) } { "Delete" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.panel aria-labelledby="add" {
+            h2 id="add" { "Add or update a secret" }
+            (error(problem))
+            form method="post" action={ "/vaults/" (vault.id) "/secrets" } {
+                (csrf_field(&csrf))
+                label for="path" { "Path" }
+                input id="path" name="path" required placeholder="api-keys/stripe";
+                label for="type" { "Type" }
+                select id="type" name="type" { @for t in SECRET_TYPES { option value=(t) { (t) } } }
+                label for="value" { "Value" }
+                textarea id="value" name="value" required rows="3" autocomplete="off" {}
+                p { button type="submit" { "Save new version" } }
+            }
+        }
+    };
+    let email = email(state, &session).await;
+    (session.jar, page(&vault.name, "/vaults", &email, &csrf, content)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct NewSecretForm {
+    /// Missing counts as wrong: the answer is the same 403.
+    #[serde(default)]
+    csrf: String,
+    path: String,
+    #[serde(rename = "type", default)]
+    secret_type: Option<String>,
+    value: String,
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    Form(form): Form<NewSecretForm>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    let path = match SecretPath::parse(form.path.trim()) {
+        Ok(path) => path,
+        Err(err) => {
+            let detail = ApiError::from(err).detail().to_owned();
+            return render_vault(&state, session, id, Some(&detail), None).await;
+        }
+    };
+    let request = PutSecretRequest {
+        secret_type: form.secret_type,
+        value: SecretString::new(form.value),
+        metadata: None,
+        expires_at: None,
+        rotation_policy: None,
+        max_access_count: None,
+    };
+    match state.core.secrets().put(&session.caller, VaultId(id), &path, new_secret(request)).await {
+        Ok(_) => (session.jar, Redirect::to(&format!("/vaults/{id}"))).into_response(),
+        Err(err) => {
+            let detail = ApiError::from(err).detail().to_owned();
+            render_vault(&state, session, id, Some(&detail), None).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PathForm {
+    /// Missing counts as wrong: the answer is the same 403.
+    #[serde(default)]
+    csrf: String,
+    path: String,
+}
+
+/// Reveals one value: an htmx fragment, or the whole page without JavaScript.
+pub async fn reveal(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(form): Form<PathForm>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    let read = match SecretPath::parse(&form.path) {
+        Ok(path) => state.core.secrets().read(&session.caller, VaultId(id), &path, None).await,
+        Err(err) => Err(err),
+    };
+    match read {
+        Ok(secret) if headers.contains_key("hx-request") => {
+            (session.jar, revealed(id, &form.path, &secret.value)).into_response()
+        }
+        Ok(secret) => render_vault(&state, session, id, None, Some((&form.path, &secret.value))).await,
+        Err(err) => {
+            let detail = ApiError::from(err).detail().to_owned();
+            (session.jar, html! { span.error role="alert" { (detail) } }).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct HideQuery {
+    path: String,
+}
+
+/// The reveal button again, when a revealed value's time is up.
+pub async fn hide(
+    session: Session,
+    Path(id): Path<Uuid>,
+    axum::extract::Query(query): axum::extract::Query<HideQuery>,
+) -> Response {
+    (session.jar.clone(), reveal_button(id, &query.path, &session.csrf)).into_response()
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    Form(form): Form<PathForm>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    let result = match SecretPath::parse(&form.path) {
+        Ok(path) => state.core.secrets().delete(&session.caller, VaultId(id), &path).await,
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(()) => (session.jar, Redirect::to(&format!("/vaults/{id}"))).into_response(),
+        Err(err) => {
+            let detail = ApiError::from(err).detail().to_owned();
+            render_vault(&state, session, id, Some(&detail), None).await
+        }
+    }
+}

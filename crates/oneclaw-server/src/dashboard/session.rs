@@ -1,0 +1,129 @@
+//! Dashboard sessions. Signing in opens an ordinary login session (the same as the API's):
+//! the access token and the refresh token travel in two cookies, HttpOnly, SameSite=Strict,
+//! Secure when the request came over TLS. An expired access token is renewed from the refresh
+//! token on the way in. Every form carries a CSRF token bound to the session (a keyed digest of
+//! the session id) and every POST must echo it. Each page request is metered like any other.
+
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use oneclaw_core::principal::{Caller, RequestMeta, Surface};
+use oneclaw_core::services::IssuedToken;
+use oneclaw_types::SecretString;
+use std::net::SocketAddr;
+
+pub const ACCESS_COOKIE: &str = "oc_access";
+pub const REFRESH_COOKIE: &str = "oc_refresh";
+
+/// Where the request came from, marked as the dashboard.
+pub fn meta(parts: &Parts) -> RequestMeta {
+    RequestMeta {
+        ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()),
+        user_agent: parts
+            .headers
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(256).collect()),
+        surface: Surface::Dashboard,
+    }
+}
+
+fn secure(parts: &Parts) -> bool {
+    parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+        || parts.uri.scheme_str() == Some("https")
+}
+
+fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((name, value)).http_only(true).same_site(SameSite::Strict).secure(secure).path("/").build()
+}
+
+/// The cookies of a freshly issued session.
+pub fn with_tokens(jar: CookieJar, tokens: &IssuedToken, secure: bool) -> CookieJar {
+    let jar = jar.add(cookie(ACCESS_COOKIE, tokens.access_token.expose().to_owned(), secure));
+    match &tokens.refresh_token {
+        Some(refresh) => jar.add(cookie(REFRESH_COOKIE, refresh.expose().to_owned(), secure)),
+        None => jar,
+    }
+}
+
+/// Cookies that end the session in the browser.
+pub fn cleared(jar: CookieJar) -> CookieJar {
+    jar.remove(Cookie::build(ACCESS_COOKIE).path("/")).remove(Cookie::build(REFRESH_COOKIE).path("/"))
+}
+
+/// A signed-in human, with what a page needs: the caller, the CSRF token of its forms, and
+/// the cookies to send back (renewed if the access token had expired).
+pub struct Session {
+    pub caller: Caller,
+    pub csrf: String,
+    pub jar: CookieJar,
+}
+
+impl Session {
+    /// True if `token` is this session's CSRF token.
+    pub fn csrf_ok(&self, token: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.csrf.as_bytes().ct_eq(token.as_bytes()))
+    }
+}
+
+/// The CSRF token of a session: a keyed digest of its id (or of the token, for sessionless
+/// tokens), so it cannot be made without the server's key.
+pub fn csrf_token(state: &AppState, caller: &Caller) -> String {
+    let bound = caller.principal.session_id.map_or_else(|| caller.principal.token_id.to_string(), |id| id.to_string());
+    let digest = state.core.deps().hasher.digest_credential(&format!("dashboard-csrf:{bound}"));
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Not signed in: to the sign-in page.
+pub struct SignInFirst;
+
+impl IntoResponse for SignInFirst {
+    fn into_response(self) -> Response {
+        Redirect::to("/signin").into_response()
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let meta = meta(parts);
+        let auth = state.core.auth();
+        let mut jar_out = jar.clone();
+        let caller = match jar.get(ACCESS_COOKIE).map(|c| c.value().to_owned()) {
+            Some(token) => auth.authenticate(&token, meta.clone()).await.ok(),
+            None => None,
+        };
+        let caller = match caller {
+            Some(caller) => caller,
+            None => {
+                // The access token is missing or expired: renew it from the refresh token.
+                let Some(refresh) = jar.get(REFRESH_COOKIE).map(|c| SecretString::new(c.value().to_owned())) else {
+                    return Err(SignInFirst.into_response());
+                };
+                let renewed = auth
+                    .refresh(&meta, Some(&refresh), None)
+                    .await
+                    .map_err(|_| (cleared(jar.clone()), SignInFirst).into_response())?;
+                jar_out = with_tokens(jar_out, &renewed, secure(parts));
+                auth.authenticate(renewed.access_token.expose(), meta.clone())
+                    .await
+                    .map_err(|_| (cleared(jar.clone()), SignInFirst).into_response())?
+            }
+        };
+        if caller.principal.user_id().is_none() {
+            return Err((cleared(jar), SignInFirst).into_response());
+        }
+        let billing = state.core.billing();
+        if billing.enabled() {
+            // Pages count against the org's month like API requests do.
+            billing.meter(caller.org_id()).await.map_err(|err| crate::error::ApiError::from(err).into_response())?;
+        }
+        let csrf = csrf_token(state, &caller);
+        Ok(Self { caller, csrf, jar: jar_out })
+    }
+}

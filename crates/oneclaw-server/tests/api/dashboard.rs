@@ -1,0 +1,178 @@
+//! The dashboard over HTTP, as a browser without JavaScript (and with htmx's header where a
+//! page uses it): sign-in and cookies, a vault, a secret added and revealed on request (and
+//! audited as a dashboard read), CSRF refusals, org isolation, sign-out ending the session,
+//! and an expired access cookie renewed from the refresh cookie.
+
+use oneclaw_testkit::{TestApp, spawn_app};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use std::collections::BTreeMap;
+
+/// A browser's cookie jar and a client that does not follow redirects.
+struct Browser<'a> {
+    app: &'a TestApp,
+    http: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    html: String,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { app, http, cookies: BTreeMap::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let response = request.header(COOKIE, self.cookie_header()).send().await.unwrap();
+        let status = response.status().as_u16();
+        let location = response.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
+        let set_cookies: Vec<String> =
+            response.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        for cookie in &set_cookies {
+            let pair = cookie.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Page { status, location, set_cookies, html: response.text().await.unwrap() }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.http.get(format!("{}{path}", self.app.base_url));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)], htmx: bool) -> Page {
+        let mut request = self.http.post(format!("{}{path}", self.app.base_url)).form(form);
+        if htmx {
+            request = request.header("HX-Request", "true");
+        }
+        self.send(request).await
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        self.post("/signin", &[("email", email), ("password", password)], false).await
+    }
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    html[at..at + 32].to_owned()
+}
+
+#[tokio::test]
+async fn sign_in_add_and_reveal_a_secret_and_sign_out() {
+    let app = spawn_app().await;
+    let owner = app.signup("dash@example.com").await;
+    let mut browser = Browser::new(&app);
+
+    let away = browser.get("/dashboard").await;
+    assert_eq!((away.status, away.location.as_deref()), (303, Some("/signin")));
+    let wrong = browser.sign_in(&owner.email, "not the password").await;
+    assert_eq!(wrong.status, 200);
+    assert!(wrong.html.contains("role=\"alert\"") && wrong.html.contains("Invalid credentials"), "{}", wrong.html);
+
+    let signed_in = browser.sign_in(&owner.email, &owner.password).await;
+    assert_eq!((signed_in.status, signed_in.location.as_deref()), (303, Some("/dashboard")));
+    for cookie in &signed_in.set_cookies {
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    }
+    let home = browser.get("/dashboard").await;
+    assert_eq!(home.status, 200);
+    assert!(home.html.contains("Recent activity") && home.html.contains("dash@example.com"));
+
+    let vaults = browser.get("/vaults").await;
+    let csrf = csrf_of(&vaults.html);
+    let created = browser
+        .post("/vaults", &[("csrf", &csrf), ("name", "web"), ("description", "made in the browser")], false)
+        .await;
+    assert_eq!(created.status, 303);
+    let vault_page_path = created.location.unwrap();
+    let added = browser
+        .post(
+            &format!("{vault_page_path}/secrets"),
+            &[("csrf", &csrf), ("path", "db/password"), ("type", "password"), ("value", "s3cret-in-browser")],
+            false,
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.html);
+    let vault_page = browser.get(&vault_page_path).await;
+    assert!(vault_page.html.contains("password") && vault_page.html.contains(">password<"));
+    assert!(!vault_page.html.contains("s3cret-in-browser"), "a value is never in the page until asked for");
+
+    let shown =
+        browser.post(&format!("{vault_page_path}/reveal"), &[("csrf", &csrf), ("path", "db/password")], true).await;
+    assert_eq!(shown.status, 200);
+    assert!(shown.html.contains("s3cret-in-browser") && shown.html.contains("load delay:30s"), "{}", shown.html);
+    let events = app.audit_events(&owner).await;
+    assert!(
+        events.iter().any(|e| e.action == "secret.read" && e.surface == "dashboard"),
+        "the reveal is an audited read"
+    );
+
+    let bad = browser
+        .post(&format!("{vault_page_path}/secrets"), &[("csrf", &csrf), ("path", "../x"), ("value", "v")], false)
+        .await;
+    assert_eq!(bad.status, 200);
+    assert!(bad.html.contains("role=\"alert\""), "the error is shown next to the form");
+
+    let out = browser.post("/signout", &[("csrf", &csrf)], false).await;
+    assert_eq!((out.status, out.location.as_deref()), (303, Some("/signin")));
+    assert_eq!(browser.get("/dashboard").await.status, 303, "signed out");
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let owner = app.signup("csrf@example.com").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&owner.email, &owner.password).await;
+    for form in [vec![("name", "sneaky")], vec![("name", "sneaky"), ("csrf", "0123456789abcdef0123456789abcdef")]] {
+        let refused = browser.post("/vaults", &form, false).await;
+        assert_eq!(refused.status, 403, "{}", refused.html);
+    }
+    assert_eq!(app.get("/v1/vaults", &owner.token).await.body["vaults"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test]
+async fn a_session_of_another_org_sees_nothing_of_this_one() {
+    let app = spawn_app().await;
+    let owner = app.signup("mine@example.com").await;
+    let vault = app.create_vault(&owner.token, "private").await;
+    app.put_secret(&owner.token, &vault, "k", "not-yours").await;
+    let stranger = app.signup("theirs@example.com").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&stranger.email, &stranger.password).await;
+    let list = browser.get("/vaults").await;
+    assert!(!list.html.contains("private"));
+    let other = browser.get(&format!("/vaults/{vault}")).await;
+    assert_eq!(other.status, 404);
+    let csrf = csrf_of(&list.html);
+    let reveal = browser.post(&format!("/vaults/{vault}/reveal"), &[("csrf", &csrf), ("path", "k")], true).await;
+    assert!(!reveal.html.contains("not-yours"));
+}
+
+#[tokio::test]
+async fn an_expired_access_cookie_is_renewed_from_the_refresh_cookie() {
+    let app = spawn_app().await;
+    let owner = app.signup("renew@example.com").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&owner.email, &owner.password).await;
+    let before = browser.cookies.get("oc_access").cloned();
+    app.clock.advance(time::Duration::minutes(20));
+    let page = browser.get("/dashboard").await;
+    assert_eq!(page.status, 200);
+    assert_ne!(browser.cookies.get("oc_access").cloned(), before, "a new access cookie was set");
+}
