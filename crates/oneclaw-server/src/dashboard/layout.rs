@@ -4,7 +4,17 @@
 use maud::{DOCTYPE, Markup, html};
 
 /// The sidebar's entries: (path, label). Only pages that exist are listed.
-const NAV: &[(&str, &str)] = &[("/dashboard", "Dashboard"), ("/vaults", "Vaults")];
+const NAV: &[(&str, &str)] = &[
+    ("/dashboard", "Dashboard"),
+    ("/vaults", "Vaults"),
+    ("/agents", "Agents"),
+    ("/sharing", "Sharing"),
+    ("/audit", "Audit Log"),
+    ("/security", "Security"),
+    ("/api-keys", "API Keys"),
+    ("/billing", "Billing"),
+    ("/team", "Team"),
+];
 
 /// A bare page (sign-in).
 pub fn bare(title: &str, content: Markup) -> Markup {

@@ -1,5 +1,13 @@
-//! One module per page.
+//! One module per page (and `common` for what they share).
 
+pub mod agents;
+pub mod audit;
+pub mod billing;
+mod common;
 pub mod home;
+pub mod keys;
+pub mod security;
+pub mod sharing;
 pub mod signin;
+pub mod team;
 pub mod vaults;

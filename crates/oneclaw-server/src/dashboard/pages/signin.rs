@@ -28,6 +28,7 @@ fn form(email: &str, problem: Option<&str>) -> Markup {
                         input id="password" name="password" type="password" autocomplete="current-password" required;
                         p { button type="submit" { "Sign in" } }
                     }
+                    p { "New here? " a href="/signup" { "Create an account" } }
                 }
             }
         },
@@ -84,3 +85,48 @@ pub async fn sign_out(State(state): State<AppState>, session: Session, Form(form
 }
 
 use axum::extract::FromRequest;
+
+fn signup_form(email: &str, problem: Option<&str>) -> Markup {
+    bare(
+        "Sign up",
+        html! {
+            main.signin {
+                div.panel {
+                    h1 { "Create your oneclaw account" }
+                    (error(problem))
+                    form method="post" action="/signup" {
+                        label for="email" { "Email" }
+                        input id="email" name="email" type="email" autocomplete="username" required value=(email);
+                        label for="password" { "Password" }
+                        input id="password" name="password" type="password" autocomplete="new-password" required minlength="8";
+                        p { button type="submit" { "Sign up" } }
+                    }
+                    p { "Have an account? " a href="/signin" { "Sign in" } }
+                }
+            }
+        },
+    )
+}
+
+pub async fn show_signup() -> Markup {
+    signup_form("", None)
+}
+
+/// Creates the account (and its org, or joins the org that invited it), signed in at once.
+pub async fn submit_signup(State(state): State<AppState>, jar: CookieJar, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let request = Request::from_parts(parts.clone(), body);
+    let Ok(Form(credentials)) = Form::<Credentials>::from_request(request, &state).await else {
+        return signup_form("", Some("Enter an email and a password.")).into_response();
+    };
+    let meta = session::meta(&parts);
+    let account = oneclaw_core::services::NewAccount {
+        email: credentials.email.trim().to_owned(),
+        password: SecretString::new(credentials.password),
+        display_name: None,
+    };
+    match state.core.auth().signup(&meta, account).await {
+        Ok((_, tokens)) => (with_tokens(jar, &tokens, is_tls(&parts)), Redirect::to("/dashboard")).into_response(),
+        Err(err) => signup_form(&credentials.email, Some(ApiError::from(err).detail())).into_response(),
+    }
+}

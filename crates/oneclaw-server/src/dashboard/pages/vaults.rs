@@ -2,6 +2,7 @@
 //! add a version, delete, and reveal a value on click. A value is fetched only when asked (an
 //! audited read, like the API's), and the page hides it again after 30 seconds.
 
+use super::common::{email, forbidden_form};
 use crate::dashboard::layout::{csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::error::ApiError;
@@ -9,7 +10,7 @@ use crate::routes::secrets::new_secret;
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use oneclaw_core::ids::VaultId;
@@ -23,15 +24,6 @@ use uuid::Uuid;
 const REVEAL_SECONDS: u32 = 30;
 const SECRET_TYPES: &[&str] =
     &["generic", "api_key", "password", "private_key", "certificate", "ssh_key", "note", "env_bundle"];
-
-async fn email(state: &AppState, session: &Session) -> String {
-    state.core.auth().me(&session.caller).await.map(|u| u.email).unwrap_or_default()
-}
-
-fn forbidden_form() -> Response {
-    ApiError::new(StatusCode::FORBIDDEN, "This form has expired or did not come from this page; reload and try again.")
-        .into_response()
-}
 
 pub async fn list(State(state): State<AppState>, session: Session) -> Response {
     render_list(&state, session, None).await

@@ -1,0 +1,22 @@
+//! What every page handler needs: the signed-in person's email (for the sidebar), the answer
+//! to a form without its CSRF token, and an error's words.
+
+use crate::dashboard::session::Session;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+pub async fn email(state: &AppState, session: &Session) -> String {
+    state.core.auth().me(&session.caller).await.map(|u| u.email).unwrap_or_default()
+}
+
+pub fn forbidden_form() -> Response {
+    ApiError::new(StatusCode::FORBIDDEN, "This form has expired or did not come from this page; reload and try again.")
+        .into_response()
+}
+
+/// What the API would say about `err`.
+pub fn words(err: oneclaw_core::Error) -> String {
+    ApiError::from(err).detail().to_owned()
+}

@@ -1,0 +1,146 @@
+//! Security: change the password, and the org's IP rules.
+
+use super::common::{email, forbidden_form, words};
+use crate::dashboard::layout::{csrf_field, error, page};
+use crate::dashboard::session::Session;
+use crate::state::AppState;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use oneclaw_core::ids::IpRuleId;
+use oneclaw_types::SecretString;
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub async fn show(State(state): State<AppState>, session: Session) -> Response {
+    render(&state, session, None, None).await
+}
+
+async fn render(state: &AppState, session: Session, problem: Option<&str>, rule_problem: Option<&str>) -> Response {
+    let rules = state.core.ip_rules().list(&session.caller).await;
+    let csrf = session.csrf.clone();
+    let content = html! {
+        section.panel aria-labelledby="password" {
+            h2 id="password" { "Change password" }
+            p.muted { "Changing it signs you out everywhere, here included." }
+            (error(problem))
+            form method="post" action="/security/password" {
+                (csrf_field(&csrf))
+                label for="current" { "Current password" }
+                input id="current" name="current" type="password" autocomplete="current-password" required;
+                label for="new" { "New password" }
+                input id="new" name="new" type="password" autocomplete="new-password" required minlength="8";
+                p { button type="submit" { "Change password" } }
+            }
+        }
+        section.panel aria-labelledby="ip-rules" {
+            h2 id="ip-rules" { "IP rules" }
+            (error(rule_problem))
+            @match &rules {
+                Ok(rules) => {
+                    @if rules.is_empty() { p.muted { "No IP rules: every address may connect." } }
+                    @else {
+                        table {
+                            thead { tr { th { "Rule" } th { "CIDR" } th { "Label" } th { "Applies to" } th {} } }
+                            tbody {
+                                @for rule in rules.iter() {
+                                    tr {
+                                        td { (rule.rule_type.as_str()) } td { (rule.cidr) } td { (rule.label) } td { (rule.applies_to) }
+                                        td {
+                                            form.inline method="post" action={ "/security/ip-rules/" (rule.id) "/delete" } {
+                                                (csrf_field(&csrf))
+                                                button.danger type="submit" aria-label={ "Delete rule " (rule.cidr) } { "Delete" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    form method="post" action="/security/ip-rules" {
+                        (csrf_field(&csrf))
+                        label for="rule-type" { "Rule" }
+                        select id="rule-type" name="rule_type" { option value="allow" { "allow" } option value="deny" { "deny" } }
+                        label for="cidr" { "CIDR" }
+                        input id="cidr" name="cidr" required placeholder="203.0.113.0/24";
+                        label for="rule-label" { "Label" }
+                        input id="rule-label" name="label";
+                        p { button type="submit" { "Add rule" } }
+                    }
+                }
+                Err(err) => { p.muted { (words(clone_err(err))) } }
+            }
+        }
+    };
+    let email = email(state, &session).await;
+    (session.jar, page("Security", "/security", &email, &csrf, content)).into_response()
+}
+
+fn clone_err(err: &oneclaw_core::Error) -> oneclaw_core::Error {
+    match err {
+        oneclaw_core::Error::Forbidden(detail) => oneclaw_core::Error::Forbidden(detail.clone()),
+        other => oneclaw_core::Error::Unavailable(other.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    current: String,
+    new: String,
+}
+
+pub async fn password(State(state): State<AppState>, session: Session, Form(form): Form<PasswordForm>) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    let (current, new) = (SecretString::new(form.current), SecretString::new(form.new));
+    match state.core.auth().change_password(&session.caller, &current, &new).await {
+        Ok(()) => (crate::dashboard::session::cleared(session.jar), Redirect::to("/signin")).into_response(),
+        Err(err) => render(&state, session, Some(&words(err)), None).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RuleForm {
+    #[serde(default)]
+    csrf: String,
+    rule_type: String,
+    cidr: String,
+    #[serde(default)]
+    label: String,
+}
+
+pub async fn add_rule(State(state): State<AppState>, session: Session, Form(form): Form<RuleForm>) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    let label = (!form.label.is_empty()).then_some(form.label.as_str());
+    match state.core.ip_rules().create(&session.caller, &form.rule_type, &form.cidr, label, None).await {
+        Ok(_) => (session.jar, Redirect::to("/security")).into_response(),
+        Err(err) => render(&state, session, None, Some(&words(err))).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    match state.core.ip_rules().delete(&session.caller, IpRuleId(id)).await {
+        Ok(()) => (session.jar, Redirect::to("/security")).into_response(),
+        Err(err) => render(&state, session, None, Some(&words(err))).await,
+    }
+}
