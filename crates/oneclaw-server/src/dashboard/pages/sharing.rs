@@ -38,6 +38,15 @@ async fn render(state: &AppState, session: Session, vault: Option<Uuid>, problem
     let members = core.team().members(&session.caller).await.unwrap_or_default();
     let shares = core.shares().outbound(&session.caller).await.unwrap_or_default();
     let now = core.deps().clock.now();
+    // Names instead of ids where this person can see them.
+    let who = |principal: &oneclaw_core::principal::PrincipalRef| -> String {
+        let name = agents
+            .iter()
+            .find(|a| a.id.0 == principal.id)
+            .map(|a| format!("agent {}", a.name))
+            .or_else(|| members.iter().find(|m| m.id.0 == principal.id).map(|m| format!("user {}", m.email)));
+        name.unwrap_or_else(|| format!("{}:{}", principal.kind.as_str(), principal.id))
+    };
     let csrf = session.csrf.clone();
     let content = html! {
         form method="get" action="/sharing" {
@@ -62,7 +71,7 @@ async fn render(state: &AppState, session: Session, vault: Option<Uuid>, problem
                                 tbody {
                                     @for policy in policies {
                                         tr {
-                                            td { (policy.principal.kind.as_str()) ":" (policy.principal.id) }
+                                            td { (who(&policy.principal)) }
                                             td { code { (policy.pattern.as_str()) } }
                                             td { (policy.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) }
                                             td { (policy.effect.as_str()) }

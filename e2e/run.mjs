@@ -1,0 +1,166 @@
+// End-to-end tests of the oneclaw dashboard in headless Chromium (Debian's /usr/bin/chromium,
+// driven by playwright-core; no browser is downloaded). Starts `oneclaw serve` on a free port
+// with a temp data dir, walks through what a person does, and saves a screenshot of every page
+// at desktop and phone width under docs/screenshots/.
+// Usage: node e2e/run.mjs [path/to/oneclaw]        Prints 'N passed, N failed'.
+
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(new URL(".", import.meta.url).pathname, "..");
+const bin = resolve(process.argv[2] ?? join(root, "target/debug/oneclaw"));
+const shots = join(root, "docs/screenshots");
+const results = { passed: 0, failed: 0 };
+
+async function freePort() {
+  return new Promise((ok) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+async function check(name, fn) {
+  try {
+    await fn();
+    results.passed += 1;
+    console.log(`ok   ${name}`);
+  } catch (err) {
+    results.failed += 1;
+    console.log(`FAIL ${name}\n${err.stack ?? err}`);
+  }
+}
+
+function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const port = await freePort();
+const data = mkdtempSync(join(tmpdir(), "oneclaw-e2e-"));
+const env = { ...process.env };
+for (const name of Object.keys(env)) if (name.startsWith("ONECLAW_")) delete env[name];
+const server = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", data], { env, stdio: "ignore" });
+const base = `http://127.0.0.1:${port}`;
+for (let i = 0; i < 300; i++) {
+  try {
+    if ((await fetch(`${base}/v1/health`)).ok) break;
+  } catch {}
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const page = await context.newPage();
+const email = `e2e-${Date.now()}@example.com`;
+const password = "e2e password that is long";
+const pages = ["dashboard", "vaults", "agents", "sharing", "audit", "security", "api-keys", "billing", "team"];
+
+try {
+  await check("sign up lands on the dashboard", async () => {
+    await page.goto(`${base}/signup`);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign up" }).click();
+    await page.waitForURL(`${base}/dashboard`);
+    expect(await page.getByRole("heading", { name: "Dashboard" }).isVisible(), "no dashboard heading");
+  });
+
+  await check("sign out, then a wrong password is explained, then sign in", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(`${base}/signin`);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("wrong password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    expect((await page.getByRole("alert").textContent()).includes("Invalid credentials"), "no error shown");
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${base}/dashboard`);
+  });
+
+  await check("create a vault, add a secret, reveal it on click", async () => {
+    await page.getByRole("link", { name: "Vaults" }).click();
+    await page.getByLabel("Name").fill("e2e-vault");
+    await page.getByRole("button", { name: "Create vault" }).click();
+    await page.waitForURL(/\/vaults\/[0-9a-f-]+$/);
+    await page.getByLabel("Path").fill("db/password");
+    await page.getByLabel("Type").selectOption("password");
+    await page.getByLabel("Value").fill("e2e-secret-value");
+    await page.getByRole("button", { name: "Save new version" }).click();
+    expect(!(await page.content()).includes("e2e-secret-value"), "the value was in the page before it was asked for");
+    await page.getByRole("button", { name: "Reveal the value of db/password" }).click();
+    await page.getByText("e2e-secret-value").waitFor();
+  });
+
+  let agentName = `bot-${Date.now()}`;
+  await check("register an agent (key and MCP config shown once) and grant it a path", async () => {
+    await page.getByRole("link", { name: "Agents" }).click();
+    await page.getByLabel("Name").fill(agentName);
+    await page.getByRole("button", { name: "Register" }).click();
+    const key = await page.locator("#agent-key").textContent();
+    expect(key.startsWith("ocv_"), `no agent key shown: ${key}`);
+    expect((await page.locator("#mcp-config").inputValue()).includes(key), "the MCP config lacks the key");
+    await page.getByRole("link", { name: "Sharing" }).click();
+    await page.getByLabel("To").selectOption({ label: `agent ${agentName}` });
+    await page.getByLabel("Paths (glob: * one segment, ** any)").fill("db/**");
+    await page.getByRole("button", { name: "Grant" }).click();
+    await page.getByRole("cell", { name: "db/**" }).waitFor();
+  });
+
+  await check("the Audit Log shows the events and an intact chain", async () => {
+    await page.getByRole("link", { name: "Audit Log" }).click();
+    await page.getByText("The chain is intact").waitFor();
+    await page.getByRole("cell", { name: "secret.read" }).first().waitFor();
+    await page.getByRole("cell", { name: "policy.create" }).first().waitFor();
+  });
+
+  await check("create an API key (shown once) and revoke it", async () => {
+    await page.getByRole("link", { name: "API Keys" }).click();
+    await page.getByLabel("Name").fill("ci");
+    await page.getByRole("button", { name: "Create key" }).click();
+    expect((await page.locator("#api-key").textContent()).startsWith("1ck_"), "no key shown");
+    await page.getByRole("button", { name: "Revoke ci" }).click();
+    await page.getByText("revoked").waitFor();
+  });
+
+  await check("invite a member", async () => {
+    await page.getByRole("link", { name: "Team" }).click();
+    await page.getByLabel("Email").fill(`member-${Date.now()}@example.com`);
+    await page.getByRole("button", { name: "Invite" }).click();
+    await page.getByRole("status").waitFor();
+  });
+
+  await check("a form posted without its CSRF token is refused", async () => {
+    const response = await page.request.post(`${base}/vaults`, { form: { name: "forged" } });
+    expect(response.status() === 403, `status ${response.status()}`);
+  });
+
+  await check("every page renders at desktop and phone width (screenshots saved)", async () => {
+    mkdirSync(shots, { recursive: true });
+    for (const [width, height, suffix] of [[1280, 800, "desktop"], [390, 844, "phone"]]) {
+      await page.setViewportSize({ width, height });
+      for (const name of pages) {
+        await page.goto(`${base}/${name}`);
+        expect(await page.locator("main h1").isVisible(), `${name} has no heading`);
+        await page.screenshot({ path: join(shots, `${name}-${suffix}.png`), fullPage: true });
+      }
+    }
+    await page.goto(`${base}/signin`);
+    await page.screenshot({ path: join(shots, "signin-desktop.png") });
+  });
+} finally {
+  await browser.close();
+  server.kill();
+  rmSync(data, { recursive: true, force: true });
+}
+
+console.log(`${results.passed} passed, ${results.failed} failed`);
+process.exit(results.failed ? 1 : 0);
