@@ -7,6 +7,7 @@
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createHmac } from "node:crypto";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -23,6 +24,20 @@ async function freePort() {
       server.close(() => ok(port));
     });
   });
+}
+
+/// RFC 6238 code (SHA-1, 6 digits, 30 s) for a base32 secret at unix time `seconds`.
+function totp(base32, seconds) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of base32.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(seconds / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(value).padStart(6, "0");
 }
 
 async function check(name, fn) {
@@ -136,6 +151,26 @@ try {
     await page.getByLabel("Email").fill(`member-${Date.now()}@example.com`);
     await page.getByRole("button", { name: "Invite" }).click();
     await page.getByRole("status").waitFor();
+  });
+
+  await check("turn on TOTP, then sign in with a code", async () => {
+    await page.getByRole("link", { name: "Security" }).click();
+    await page.getByRole("button", { name: "Set up two-factor sign-in" }).click();
+    const secret = (await page.locator("#totp-secret").textContent()).trim();
+    await page.getByLabel("Code from the app").fill(totp(secret, Date.now() / 1000));
+    await page.getByRole("button", { name: "Turn on" }).click();
+    await page.getByText("Keep these recovery codes").waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Enter your code" }).waitFor();
+    // The code that turned TOTP on is spent: use the next time step's.
+    const now = Date.now() / 1000;
+    await new Promise((r) => setTimeout(r, (30 - (now % 30) + 1) * 1000));
+    await page.getByLabel("Code").fill(totp(secret, Date.now() / 1000));
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.waitForURL(`${base}/dashboard`);
   });
 
   await check("a form posted without its CSRF token is refused", async () => {

@@ -12,6 +12,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (3, "audit chain", include_str!("../migrations/sqlite/0003_audit_chain.sql")),
     (4, "key lifecycle", include_str!("../migrations/sqlite/0004_key_lifecycle.sql")),
     (5, "billing", include_str!("../migrations/sqlite/0005_billing.sql")),
+    (6, "mfa", include_str!("../migrations/sqlite/0006_mfa.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -21,6 +22,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (3, "audit chain", include_str!("../migrations/postgres/0003_audit_chain.sql")),
     (4, "key lifecycle", include_str!("../migrations/postgres/0004_key_lifecycle.sql")),
     (5, "billing", include_str!("../migrations/postgres/0005_billing.sql")),
+    (6, "mfa", include_str!("../migrations/postgres/0006_mfa.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

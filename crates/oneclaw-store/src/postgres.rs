@@ -59,6 +59,10 @@ mod sql_keys;
 #[path = "sql_billing.rs"]
 mod sql_billing;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_mfa.rs"]
+mod sql_mfa;
+
 /// The PostgreSQL store.
 pub type PgStore = sql_impl::SqlStore;
 

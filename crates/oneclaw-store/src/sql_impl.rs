@@ -4,6 +4,7 @@
 use super::sql_access as access;
 use super::sql_billing as billing;
 use super::sql_keys as keys;
+use super::sql_mfa as mfa;
 use super::sql_rows::{api_key_from, audit_from, get, session_from, user_from, vault_from, version_from};
 use super::sql_tx::SqlTx;
 use super::{BACKEND, Db, begin_write};
@@ -19,7 +20,7 @@ use oneclaw_core::ids::{AgentId, OrgId, SecretId, ShareId, UserId, VaultId};
 use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
 use oneclaw_core::policy::Policy;
-use oneclaw_core::ports::{AuditQuery, KekRef, SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow};
+use oneclaw_core::ports::{AuditQuery, KekRef, MfaState, SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow};
 use oneclaw_core::principal::PrincipalRef;
 use sqlx::Pool;
 use time::OffsetDateTime;
@@ -135,6 +136,14 @@ impl Store for SqlStore {
             Ok(KekRef { vault_id: vault, version, provider: get(&row, "provider")?, handle: get(&row, "handle")? })
         })
         .transpose()
+    }
+
+    async fn mfa_state(&self, user: UserId) -> Result<MfaState> {
+        mfa::mfa_state(&self.pool, user).await
+    }
+
+    async fn mfa_challenge(&self, digest: &[u8]) -> Result<Option<(UserId, OffsetDateTime, bool)>> {
+        mfa::mfa_challenge(&self.pool, digest).await
     }
 
     async fn requests_in(&self, org: OrgId, month: &str) -> Result<i64> {

@@ -4,6 +4,7 @@
 use super::sql_access as access;
 use super::sql_billing as billing;
 use super::sql_keys as keys;
+use super::sql_mfa as mfa;
 use super::sql_rows::get;
 use crate::convert::{to_json_text, to_ms};
 use crate::errors::{conflict_or, db_error};
@@ -138,6 +139,34 @@ impl StoreTx for SqlTx {
 
     async fn mark_vault_key_destroyed(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool> {
         keys::mark_vault_key_destroyed(&mut self.tx, vault, version, now).await
+    }
+
+    async fn set_totp_pending(&mut self, user: UserId, sealed: &[u8]) -> Result<()> {
+        mfa::set_totp_pending(&mut self.tx, user, sealed).await
+    }
+
+    async fn enable_totp(&mut self, user: UserId, sealed: &[u8], recovery_digests: &[Vec<u8>]) -> Result<()> {
+        mfa::enable_totp(&mut self.tx, user, sealed, recovery_digests).await
+    }
+
+    async fn disable_totp(&mut self, user: UserId) -> Result<()> {
+        mfa::disable_totp(&mut self.tx, user).await
+    }
+
+    async fn accept_totp_step(&mut self, user: UserId, step: i64) -> Result<bool> {
+        mfa::accept_totp_step(&mut self.tx, user, step).await
+    }
+
+    async fn use_recovery_code(&mut self, user: UserId, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
+        mfa::use_recovery_code(&mut self.tx, user, digest, now).await
+    }
+
+    async fn insert_mfa_challenge(&mut self, digest: &[u8], user: UserId, expires_at: OffsetDateTime) -> Result<()> {
+        mfa::insert_mfa_challenge(&mut self.tx, digest, user, expires_at).await
+    }
+
+    async fn use_mfa_challenge(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
+        mfa::use_mfa_challenge(&mut self.tx, digest, now).await
     }
 
     async fn add_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64> {

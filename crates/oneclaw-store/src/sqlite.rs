@@ -61,6 +61,10 @@ mod sql_keys;
 #[path = "sql_billing.rs"]
 mod sql_billing;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_mfa.rs"]
+mod sql_mfa;
+
 /// The SQLite store.
 pub type SqliteStore = sql_impl::SqlStore;
 

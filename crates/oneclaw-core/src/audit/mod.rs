@@ -51,6 +51,9 @@ pub mod action {
     pub const AUTH_API_KEY_EXCHANGE: &str = "auth.api_key_token";
     pub const AUTH_SIGN_OUT: &str = "auth.token_revoke";
     pub const AUTH_PASSWORD_CHANGE: &str = "auth.password_change";
+    pub const AUTH_MFA_ENABLE: &str = "auth.mfa_enable";
+    pub const AUTH_MFA_DISABLE: &str = "auth.mfa_disable";
+    pub const AUTH_MFA_CHALLENGE: &str = "auth.mfa_challenge";
     pub const AUTH_PROFILE_UPDATE: &str = "auth.profile_update";
     pub const API_KEY_CREATE: &str = "api_key.create";
     pub const API_KEY_REVOKE: &str = "api_key.revoke";

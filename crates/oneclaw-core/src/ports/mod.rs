@@ -6,4 +6,6 @@ pub mod store;
 
 pub use credentials::{CredentialHasher, TokenSigner, VerifyingKeyInfo};
 pub use keys::{DataKey, KekRef, KeyHealth, KeyProvider, SecretCipher, ValueBinding};
-pub use store::{AuditJournal, AuditQuery, RequestCounter, SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow};
+pub use store::{
+    AuditJournal, AuditQuery, MfaState, RequestCounter, SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow,
+};

@@ -44,6 +44,14 @@ pub struct WrappedDekRow {
     pub wrapped_dek: Vec<u8>,
 }
 
+/// A user's TOTP state as stored (sealed by the key provider).
+#[derive(Debug, Clone, Default)]
+pub struct MfaState {
+    pub totp_sealed: Option<Vec<u8>>,
+    pub pending_sealed: Option<Vec<u8>>,
+    pub last_step: Option<i64>,
+}
+
 /// Records audit events of actions that change nothing else (reads, refusals). `record`
 /// returns once the event is durable, so a caller never answers before its record exists;
 /// implementations batch concurrent events into one commit.
@@ -100,6 +108,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Requests of the org counted in `month`.
     async fn requests_in(&self, org: OrgId, month: &str) -> Result<i64>;
+
+    /// A user's second-factor state: the sealed TOTP secret, one awaiting confirmation, and the
+    /// last time step accepted.
+    async fn mfa_state(&self, user: UserId) -> Result<MfaState>;
+
+    /// A login challenge waiting for its second factor: (user, expires at, used).
+    async fn mfa_challenge(&self, digest: &[u8]) -> Result<Option<(UserId, OffsetDateTime, bool)>>;
 
     /// The org's tier and overage method as stored (`free`, `credits` by default).
     async fn org_billing(&self, org: OrgId) -> Result<Option<(String, String)>>;
@@ -224,6 +239,27 @@ pub trait StoreTx: Send {
     /// Adds `n` requests to the org's count for `month` (`YYYY-MM`) and returns the new total:
     /// one atomic statement, correct with many processes on one database.
     async fn add_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64>;
+
+    /// Keeps a TOTP secret until its first code confirms it.
+    async fn set_totp_pending(&mut self, user: UserId, sealed: &[u8]) -> Result<()>;
+
+    /// Turns TOTP on with the confirmed secret and the digests of fresh recovery codes.
+    async fn enable_totp(&mut self, user: UserId, sealed: &[u8], recovery_digests: &[Vec<u8>]) -> Result<()>;
+
+    /// Turns TOTP off and forgets its secret and recovery codes.
+    async fn disable_totp(&mut self, user: UserId) -> Result<()>;
+
+    /// Accepts time step `step` for the user once: false if it (or a later one) was used.
+    async fn accept_totp_step(&mut self, user: UserId, step: i64) -> Result<bool>;
+
+    /// Spends a recovery code: false if unknown or used.
+    async fn use_recovery_code(&mut self, user: UserId, digest: &[u8], now: OffsetDateTime) -> Result<bool>;
+
+    /// Records a login challenge waiting for its second factor.
+    async fn insert_mfa_challenge(&mut self, digest: &[u8], user: UserId, expires_at: OffsetDateTime) -> Result<()>;
+
+    /// Uses a challenge once, if it has not expired: false otherwise.
+    async fn use_mfa_challenge(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool>;
 
     /// Sets the org's tier. False if there is no such org.
     async fn set_org_tier(&mut self, org: OrgId, tier: &str) -> Result<bool>;

@@ -29,6 +29,17 @@ pub struct NewAccount {
     pub display_name: Option<String>,
 }
 
+/// What signing in gave: tokens, or a challenge for the second factor.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    Signed(IssuedToken),
+    /// TOTP is on: send the code with this token to `verify_mfa`.
+    MfaRequired(SecretString),
+}
+
+/// How long a sign-in waits for its second factor.
+const MFA_CHALLENGE_TTL: time::Duration = time::Duration::minutes(5);
+
 /// A signed access token and, for sessions, a refresh token.
 #[derive(Debug)]
 pub struct IssuedToken {
@@ -106,7 +117,8 @@ impl<'a> Auth<'a> {
     }
 
     /// Signs in with email and password. Unknown accounts and wrong passwords answer alike.
-    pub async fn login(&self, meta: &RequestMeta, email: &str, password: &SecretString) -> Result<IssuedToken> {
+    /// With TOTP on, the answer is a challenge for `verify_mfa` instead of tokens.
+    pub async fn login(&self, meta: &RequestMeta, email: &str, password: &SecretString) -> Result<LoginOutcome> {
         let email = normalize_email(email)?;
         let user = self.deps.store.user_by_email(&email).await?;
         let phc = user.as_ref().and_then(|u| u.password_hash.as_deref());
@@ -129,10 +141,51 @@ impl<'a> Auth<'a> {
         };
         IpRules::new(self.deps, self.ip_rules).check(user.org_id, meta.ip, PrincipalKind::User).await?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if user.totp_enabled {
+            // The password was right; the session waits for the second factor.
+            let challenge = random_credential("mfa_");
+            let digest = self.deps.hasher.digest_credential(challenge.expose());
+            change.tx().insert_mfa_challenge(&digest, user.id, now + MFA_CHALLENGE_TTL).await?;
+            let event =
+                AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_MFA_CHALLENGE, "user", now)
+                    .resource(user.id);
+            change.commit([event]).await?;
+            return Ok(LoginOutcome::MfaRequired(challenge));
+        }
         let (session, token) = self.open_session(&mut change, &user, now).await?;
         let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_SUCCESS, "user", now)
             .resource(user.id)
             .detail("method", "password")
+            .detail("session_id", session.to_string());
+        change.commit([event]).await?;
+        Ok(LoginOutcome::Signed(token))
+    }
+
+    /// Completes a sign-in that waits for its second factor. A challenge is good for one try:
+    /// a wrong code spends it, so guessing means entering the password again each time.
+    pub async fn verify_mfa(&self, meta: &RequestMeta, mfa_token: &SecretString, code: &str) -> Result<IssuedToken> {
+        let now = self.deps.clock.now();
+        let digest = self.deps.hasher.digest_credential(mfa_token.expose());
+        let Some((user_id, _, _)) = self.deps.store.mfa_challenge(&digest).await? else {
+            return Err(Error::Unauthenticated("The sign-in has expired; enter your password again".to_owned()));
+        };
+        let user = self.live_user(user_id).await?;
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if !change.tx().use_mfa_challenge(&digest, now).await? {
+            return Err(Error::Unauthenticated("The sign-in has expired; enter your password again".to_owned()));
+        }
+        if !super::Mfa::new(self.deps).check_code(change.tx(), user.id, code).await? {
+            let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_FAILURE, "user", now)
+                .resource(user.id)
+                .detail("method", "totp")
+                .outcome(Outcome::Failure);
+            change.commit([event]).await?;
+            return Err(Error::Unauthenticated("Wrong or already used code; sign in again".to_owned()));
+        }
+        let (session, token) = self.open_session(&mut change, &user, now).await?;
+        let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_SUCCESS, "user", now)
+            .resource(user.id)
+            .detail("method", "password+totp")
             .detail("session_id", session.to_string());
         change.commit([event]).await?;
         Ok(token)

@@ -11,6 +11,7 @@ pub(crate) mod change;
 mod generate;
 mod ip_rules;
 mod keys;
+mod mfa;
 mod policies;
 mod rate;
 mod secrets;
@@ -21,11 +22,12 @@ mod vaults;
 pub use agents::{AgentSettings, AgentToken, Agents, DEFAULT_AGENT_TTL_SECS};
 pub use api_keys::{ApiKeys, CreatedApiKey};
 pub use audit::{Audit, MAX_PAGE};
-pub use auth::{Auth, IssuedToken, NewAccount};
+pub use auth::{Auth, IssuedToken, LoginOutcome, NewAccount};
 pub use billing::{Billing, BillingSettings, Subscription, Usage};
 pub use generate::Charset;
 pub use ip_rules::{IpRuleCache, IpRules};
 pub use keys::{KeyActor, KeyLifecycle, KeyMigration, KeyRotation};
+pub use mfa::{Mfa, TotpEnrolment};
 pub use policies::{Policies, PolicyDraft};
 pub use secrets::{NewSecret, RevealedSecret, Rotation, Secrets};
 pub use shares::{NewShare, SharedSecret, Shares};
@@ -126,6 +128,11 @@ impl Core {
         self.inner.revocations.prune(now.unix_timestamp());
         self.inner.ip_rules.clear();
         Ok(())
+    }
+
+    /// The TOTP second factor.
+    pub fn mfa(&self) -> Mfa<'_> {
+        Mfa::new(&self.inner.deps)
     }
 
     /// Metering, tiers, credits and payments.

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use oneclaw_core::services::LoginOutcome;
 use oneclaw_core::services::NewAccount;
 use oneclaw_types::auth::{
     ApiKeyTokenRequest, ChangePasswordRequest, LoginRequest, RefreshRequest, SignupRequest, SignupResponse,
@@ -44,10 +45,15 @@ async fn login(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: JsonBody<LoginRequest>,
-) -> ApiResult<Json<TokenResponse>> {
+) -> ApiResult<Json<serde_json::Value>> {
     let request = body.required()?;
-    let issued = state.core.auth().login(&meta, &request.email, &request.password).await?;
-    Ok(Json(views::token(issued)))
+    match state.core.auth().login(&meta, &request.email, &request.password).await? {
+        LoginOutcome::Signed(issued) => Ok(Json(serde_json::to_value(views::token(issued)).unwrap_or_default())),
+        // With TOTP on: no token yet, a challenge for POST /v1/auth/mfa/verify.
+        LoginOutcome::MfaRequired(challenge) => {
+            Ok(Json(serde_json::json!({ "mfa_required": true, "mfa_token": challenge.expose() })))
+        }
+    }
 }
 
 async fn refresh(

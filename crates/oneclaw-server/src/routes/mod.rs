@@ -6,6 +6,7 @@ mod api_keys;
 pub mod audit;
 mod auth;
 mod health;
+mod mfa;
 mod org;
 mod params;
 pub(crate) mod policies;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::routes())
         .merge(auth::routes())
+        .merge(mfa::routes())
         .merge(api_keys::routes())
         .merge(vaults::routes())
         .merge(secrets::routes())

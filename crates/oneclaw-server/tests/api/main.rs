@@ -18,6 +18,7 @@ mod health;
 mod hsm_outage;
 mod key_rotation;
 mod mcp_tools;
+mod mfa;
 mod policies;
 mod secrets;
 mod shares;

@@ -17,10 +17,63 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Response {
     render(&state, session, None, None).await
 }
 
+/// What the TOTP panel shows besides its state.
+#[derive(Default)]
+struct TotpView {
+    problem: Option<String>,
+    enrolment: Option<(String, String)>,
+    recovery_codes: Option<Vec<String>>,
+}
+
 async fn render(state: &AppState, session: Session, problem: Option<&str>, rule_problem: Option<&str>) -> Response {
+    render_with(state, session, problem, rule_problem, TotpView::default()).await
+}
+
+async fn render_with(
+    state: &AppState,
+    session: Session,
+    problem: Option<&str>,
+    rule_problem: Option<&str>,
+    totp: TotpView,
+) -> Response {
     let rules = state.core.ip_rules().list(&session.caller).await;
+    let totp_on = state.core.mfa().enabled(&session.caller).await.unwrap_or(false);
     let csrf = session.csrf.clone();
     let content = html! {
+        section.panel aria-labelledby="totp" {
+            h2 id="totp" { "Two-factor sign-in (TOTP)" }
+            (error(totp.problem.as_deref()))
+            @if let Some(codes) = &totp.recovery_codes {
+                div role="status" {
+                    p.ok { "Two-factor sign-in is on. Keep these recovery codes somewhere safe: each works once, and they are shown only now." }
+                    ul { @for code in codes { li { code { (code) } } } }
+                }
+            } @else if totp_on {
+                p.ok { "On: signing in asks for a code from your authenticator app." }
+                form method="post" action="/security/totp/disable" {
+                    (csrf_field(&csrf))
+                    label for="disable-code" { "Current code or a recovery code" }
+                    input id="disable-code" name="code" required autocomplete="one-time-code";
+                    p { button.danger type="submit" { "Turn off two-factor sign-in" } }
+                }
+            } @else if let Some((secret, uri)) = &totp.enrolment {
+                p { "Add this key to your authenticator app (or open the link on your phone), then enter the code it shows." }
+                p { "Key: " code.value id="totp-secret" { (secret) } }
+                p { a href=(uri) { "otpauth link" } }
+                form method="post" action="/security/totp/confirm" {
+                    (csrf_field(&csrf))
+                    label for="totp-code" { "Code from the app" }
+                    input id="totp-code" name="code" required autocomplete="one-time-code" inputmode="numeric";
+                    p { button type="submit" { "Turn on" } }
+                }
+            } @else {
+                p.muted { "Off." }
+                form method="post" action="/security/totp/setup" {
+                    (csrf_field(&csrf))
+                    button type="submit" { "Set up two-factor sign-in" }
+                }
+            }
+        }
         section.panel aria-labelledby="password" {
             h2 id="password" { "Change password" }
             p.muted { "Changing it signs you out everywhere, here included." }
@@ -142,5 +195,62 @@ pub async fn delete_rule(
     match state.core.ip_rules().delete(&session.caller, IpRuleId(id)).await {
         Ok(()) => (session.jar, Redirect::to("/security")).into_response(),
         Err(err) => render(&state, session, None, Some(&words(err))).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn totp_setup(State(state): State<AppState>, session: Session, Form(form): Form<CsrfForm>) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    match state.core.mfa().setup(&session.caller).await {
+        Ok(enrolment) => {
+            let view = TotpView {
+                enrolment: Some((enrolment.secret_base32.to_string(), enrolment.otpauth_uri.to_string())),
+                ..TotpView::default()
+            };
+            render_with(&state, session, None, None, view).await
+        }
+        Err(err) => {
+            render_with(&state, session, None, None, TotpView { problem: Some(words(err)), ..TotpView::default() })
+                .await
+        }
+    }
+}
+
+pub async fn totp_confirm(State(state): State<AppState>, session: Session, Form(form): Form<CodeForm>) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    match state.core.mfa().verify_setup(&session.caller, &form.code).await {
+        Ok(codes) => {
+            let view =
+                TotpView { recovery_codes: Some(codes.iter().map(|c| c.to_string()).collect()), ..TotpView::default() };
+            render_with(&state, session, None, None, view).await
+        }
+        Err(err) => {
+            render_with(&state, session, None, None, TotpView { problem: Some(words(err)), ..TotpView::default() })
+                .await
+        }
+    }
+}
+
+pub async fn totp_disable(State(state): State<AppState>, session: Session, Form(form): Form<CodeForm>) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    match state.core.mfa().disable(&session.caller, &form.code).await {
+        Ok(()) => (session.jar, Redirect::to("/security")).into_response(),
+        Err(err) => {
+            render_with(&state, session, None, None, TotpView { problem: Some(words(err)), ..TotpView::default() })
+                .await
+        }
     }
 }

@@ -175,7 +175,8 @@ pub async fn grant(
         match time::OffsetDateTime::parse(expires_text.trim(), &Rfc3339) {
             Ok(at) => Some(at),
             Err(_) => {
-                return render(&state, session, Some(vault), Some("Expires must look like 2027-01-31T00:00:00Z.")).await;
+                return render(&state, session, Some(vault), Some("Expires must look like 2027-01-31T00:00:00Z."))
+                    .await;
             }
         }
     };

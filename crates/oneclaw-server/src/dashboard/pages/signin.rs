@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use maud::{Markup, html};
+use oneclaw_core::services::LoginOutcome;
 use oneclaw_types::SecretString;
 use serde::Deserialize;
 
@@ -55,7 +56,10 @@ pub async fn submit(State(state): State<AppState>, jar: CookieJar, request: Requ
     let meta = session::meta(&parts);
     let password = SecretString::new(credentials.password);
     match state.core.auth().login(&meta, credentials.email.trim(), &password).await {
-        Ok(tokens) => (with_tokens(jar, &tokens, is_tls(&parts)), Redirect::to("/dashboard")).into_response(),
+        Ok(LoginOutcome::Signed(tokens)) => {
+            (with_tokens(jar, &tokens, is_tls(&parts)), Redirect::to("/dashboard")).into_response()
+        }
+        Ok(LoginOutcome::MfaRequired(challenge)) => code_form(challenge.expose(), None).into_response(),
         Err(err) => {
             let problem = ApiError::from(err);
             form(&credentials.email, Some(problem.detail())).into_response()
@@ -128,5 +132,50 @@ pub async fn submit_signup(State(state): State<AppState>, jar: CookieJar, reques
     match state.core.auth().signup(&meta, account).await {
         Ok((_, tokens)) => (with_tokens(jar, &tokens, is_tls(&parts)), Redirect::to("/dashboard")).into_response(),
         Err(err) => signup_form(&credentials.email, Some(ApiError::from(err).detail())).into_response(),
+    }
+}
+
+/// The second step of signing in with TOTP on.
+fn code_form(challenge: &str, problem: Option<&str>) -> Markup {
+    bare(
+        "Two-factor code",
+        html! {
+            main.signin {
+                div.panel {
+                    h1 { "Enter your code" }
+                    p { "Open your authenticator app and enter the 6-digit code for oneclaw, or a recovery code." }
+                    (error(problem))
+                    form method="post" action="/signin/code" {
+                        input type="hidden" name="mfa_token" value=(challenge);
+                        label for="code" { "Code" }
+                        input id="code" name="code" required autocomplete="one-time-code" inputmode="numeric";
+                        p { button type="submit" { "Verify" } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    mfa_token: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// Completes a sign-in with its TOTP or recovery code.
+pub async fn submit_code(State(state): State<AppState>, jar: CookieJar, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let request = Request::from_parts(parts.clone(), body);
+    let Ok(Form(submitted)) = Form::<CodeForm>::from_request(request, &state).await else {
+        return form("", Some("Sign in again.")).into_response();
+    };
+    let meta = session::meta(&parts);
+    match state.core.auth().verify_mfa(&meta, &SecretString::new(submitted.mfa_token), &submitted.code).await {
+        Ok(tokens) => (with_tokens(jar, &tokens, is_tls(&parts)), Redirect::to("/dashboard")).into_response(),
+        // A challenge is good for one try: back to the password.
+        Err(err) => form("", Some(ApiError::from(err).detail())).into_response(),
     }
 }
