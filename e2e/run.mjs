@@ -11,6 +11,7 @@ import { createHmac } from "node:crypto";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { CLIENT_ID, CLIENT_SECRET, startProvider } from "./oidc.mjs";
 
 const root = resolve(new URL(".", import.meta.url).pathname, "..");
 const bin = resolve(process.argv[2] ?? join(root, "target/debug/oneclaw"));
@@ -56,11 +57,13 @@ function expect(condition, message) {
 }
 
 const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const oidc = await startProvider(await freePort(), `${base}/signin/google/callback`);
 const data = mkdtempSync(join(tmpdir(), "oneclaw-e2e-"));
 const env = { ...process.env };
 for (const name of Object.keys(env)) if (name.startsWith("ONECLAW_")) delete env[name];
+Object.assign(env, { ONECLAW_OIDC_ISSUER: oidc.issuer, ONECLAW_OIDC_CLIENT_ID: CLIENT_ID, ONECLAW_OIDC_CLIENT_SECRET: CLIENT_SECRET });
 const server = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", data], { env, stdio: "ignore" });
-const base = `http://127.0.0.1:${port}`;
 for (let i = 0; i < 300; i++) {
   try {
     if ((await fetch(`${base}/v1/health`)).ok) break;
@@ -178,6 +181,41 @@ try {
     expect(response.status() === 403, `status ${response.status()}`);
   });
 
+  await check("sign in with Google against a real OpenID provider (code flow with PKCE)", async () => {
+    const google = await browser.newContext();
+    const tab = await google.newPage();
+    await tab.goto(`${base}/signin`);
+    await tab.getByRole("link", { name: "Sign in with Google" }).click();
+    await tab.waitForURL(new RegExp(`^${oidc.issuer}`));
+    await tab.locator("input[name=login]").fill("google-person@example.com");
+    await tab.locator("input[name=password]").fill("anything");
+    await tab.locator("button[type=submit]").click();
+    const consent = tab.locator("button[type=submit]");
+    if (await consent.isVisible().catch(() => false)) await consent.click();
+    await tab.waitForURL(`${base}/dashboard`, { timeout: 10000 }).catch(async (err) => {
+      throw new Error(`stopped at ${tab.url()}: ${(await tab.content()).replace(/\s+/g, " ").slice(0, 900)}`);
+    });
+    expect((await tab.content()).includes("google-person@example.com"), "not signed in as the provider's person");
+    await google.close();
+  });
+
+  await check("POST /v1/auth/google accepts the issuer's ID token and refuses forged or wrong-audience ones", async () => {
+    const claims = { iss: oidc.issuer, sub: "api-person@example.com", email: "api-person@example.com", email_verified: true };
+    const good = await fetch(`${base}/v1/auth/google`, { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id_token: await oidc.sign({ ...claims, aud: CLIENT_ID }) }) });
+    expect(good.status === 200 && (await good.json()).access_token, `a valid ID token was refused: ${good.status}`);
+    for (const [what, token] of [
+      ["forged (a stranger's key)", await oidc.sign({ ...claims, aud: CLIENT_ID }, oidc.stranger)],
+      ["wrong audience", await oidc.sign({ ...claims, aud: "someone-else" })],
+      ["wrong issuer", await oidc.sign({ ...claims, aud: CLIENT_ID, iss: "http://evil.example" })],
+      ["unverified email", await oidc.sign({ ...claims, aud: CLIENT_ID, email_verified: false })],
+    ]) {
+      const refused = await fetch(`${base}/v1/auth/google`, { method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify({ id_token: token }) });
+      expect(refused.status === 401, `${what}: status ${refused.status}`);
+    }
+  });
+
   await check("every page renders at desktop and phone width (screenshots saved)", async () => {
     mkdirSync(shots, { recursive: true });
     for (const [width, height, suffix] of [[1280, 800, "desktop"], [390, 844, "phone"]]) {
@@ -194,6 +232,7 @@ try {
 } finally {
   await browser.close();
   server.kill();
+  oidc.server.close();
   rmSync(data, { recursive: true, force: true });
 }
 

@@ -86,6 +86,13 @@ pub struct ServeArgs {
     /// x402 facilitator that settles payments [default: https://x402.org/facilitator].
     #[arg(long)]
     pub x402_facilitator_url: Option<String>,
+    /// OpenID Connect issuer for "Sign in with Google" [default: https://accounts.google.com].
+    #[arg(long)]
+    pub oidc_issuer: Option<String>,
+    /// OpenID Connect client id; sign-in with the provider is on when set (the secret comes
+    /// from ONECLAW_OIDC_CLIENT_SECRET).
+    #[arg(long)]
+    pub oidc_client_id: Option<String>,
 }
 
 impl ServeArgs {
@@ -121,6 +128,8 @@ impl ServeArgs {
             .with_flag("free_tier_requests", self.free_tier_requests)?
             .with_flag("x402_pay_to", self.x402_pay_to)?
             .with_flag("x402_facilitator_url", self.x402_facilitator_url)?
+            .with_flag("oidc_issuer", self.oidc_issuer)?
+            .with_flag("oidc_client_id", self.oidc_client_id)?
             .build()
     }
 }

@@ -49,7 +49,7 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|err| Error::Unavailable(format!("cannot listen on {}: {err}", config.listen)))?;
-        let router = router(AppState { core: core.clone() }, config);
+        let router = router(AppState { core: core.clone(), oidc: crate::oidc::Oidc::from_config(config) }, config);
         let checkpoint_every = std::time::Duration::from_secs(config.audit_checkpoint_secs);
         Ok(Self { listener, router, core, checkpoint_every })
     }

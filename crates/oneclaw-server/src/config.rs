@@ -61,6 +61,10 @@ pub struct ServerConfig {
     pub x402_pay_to: Option<String>,
     /// The x402 facilitator that settles payments.
     pub x402_facilitator_url: String,
+    /// OpenID Connect sign-in ("Sign in with Google"): on when a client id is set. The client
+    /// secret comes from `ONECLAW_OIDC_CLIENT_SECRET`, never from a flag.
+    pub oidc_issuer: String,
+    pub oidc_client_id: Option<String>,
 }
 
 /// The PKCS#11 settings. The PIN is not among them: it comes from `ONECLAW_PKCS11_PIN` or the
@@ -119,6 +123,8 @@ const SETTINGS: &[Setting] = &[
     Setting { key: "free_tier_requests", env: "ONECLAW_FREE_TIER_REQUESTS", flag: "--free-tier-requests" },
     Setting { key: "x402_pay_to", env: "ONECLAW_X402_PAY_TO", flag: "--x402-pay-to" },
     Setting { key: "x402_facilitator_url", env: "ONECLAW_X402_FACILITATOR_URL", flag: "--x402-facilitator-url" },
+    Setting { key: "oidc_issuer", env: "ONECLAW_OIDC_ISSUER", flag: "--oidc-issuer" },
+    Setting { key: "oidc_client_id", env: "ONECLAW_OIDC_CLIENT_ID", flag: "--oidc-client-id" },
 ];
 
 /// `ONECLAW_*` variables that belong to other commands (clients, the MCP server, tests) and
@@ -138,6 +144,7 @@ const CLIENT_ENV: &[&str] = &[
     "ONECLAW_MASTER_KEY",
     // Secrets and test switches read where they are used, never through a flag.
     "ONECLAW_PKCS11_PIN",
+    "ONECLAW_OIDC_CLIENT_SECRET",
     "ONECLAW_TEST_KEY_PROVIDER",
     "ONECLAW_REQUIRE_HSM_TESTS",
 ];
@@ -246,6 +253,16 @@ impl ConfigSources {
             billing: self.choice("billing", &[("on", true), ("off", false)])?.unwrap_or(true),
             free_tier_requests: self.bounded("free_tier_requests", 0, i64::MAX)?.unwrap_or(1_000),
             x402_pay_to: self.pay_to()?,
+            oidc_issuer: self
+                .values
+                .get("oidc_issuer")
+                .map(|raw| raw.value.trim().trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| DEFAULT_OIDC_ISSUER.to_owned()),
+            oidc_client_id: self
+                .values
+                .get("oidc_client_id")
+                .map(|raw| raw.value.trim().to_owned())
+                .filter(|id| !id.is_empty()),
             x402_facilitator_url: self
                 .values
                 .get("x402_facilitator_url")
@@ -350,6 +367,9 @@ impl ConfigSources {
     }
 }
 
+/// Google's OpenID Connect issuer.
+const DEFAULT_OIDC_ISSUER: &str = "https://accounts.google.com";
+
 /// The public x402 facilitator.
 const DEFAULT_FACILITATOR: &str = "https://x402.org/facilitator";
 
@@ -388,6 +408,8 @@ impl ServerConfig {
             free_tier_requests: 1_000,
             x402_pay_to: None,
             x402_facilitator_url: DEFAULT_FACILITATOR.to_owned(),
+            oidc_issuer: DEFAULT_OIDC_ISSUER.to_owned(),
+            oidc_client_id: None,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod keys;
 pub mod mcp;
+pub mod oidc;
 pub mod routes;
 pub mod state;
 mod views;

@@ -6,4 +6,6 @@ use oneclaw_core::Core;
 #[derive(Clone)]
 pub struct AppState {
     pub core: Core,
+    /// The OpenID Connect provider, when one is configured.
+    pub oidc: Option<std::sync::Arc<crate::oidc::Oidc>>,
 }

@@ -64,7 +64,37 @@ impl<'a> Auth<'a> {
     /// invited role (even when sign-up is closed); anyone else gets an org of their own, as owner.
     /// With sign-up closed, only invited emails and the first account of an empty server may.
     pub async fn signup(&self, meta: &RequestMeta, account: NewAccount) -> Result<(User, IssuedToken)> {
-        let email = normalize_email(&account.email)?;
+        check_new_password(&account.password, "password")?;
+        self.register(meta, &account.email, account.display_name, Some(&account.password), "password").await
+    }
+
+    /// Signs in a person whose identity provider (OpenID Connect) vouched for `email`: an
+    /// existing account of that email, or a new one (no password; sign-up rules as usual).
+    pub async fn sign_in_federated(&self, meta: &RequestMeta, email: &str, method: &str) -> Result<LoginOutcome> {
+        let normalized = normalize_email(email)?;
+        match self.deps.store.user_by_email(&normalized).await? {
+            Some(user) if user.disabled_at.is_none() => {
+                IpRules::new(self.deps, self.ip_rules).check(user.org_id, meta.ip, PrincipalKind::User).await?;
+                self.after_first_factor(meta, &user, method).await
+            }
+            Some(_) => Err(Error::bad_credentials()),
+            None => {
+                let (_, token) = self.register(meta, &normalized, None, None, method).await?;
+                Ok(LoginOutcome::Signed(token))
+            }
+        }
+    }
+
+    /// Creates the account: with a password, or federated (`method`, no password).
+    async fn register(
+        &self,
+        meta: &RequestMeta,
+        email: &str,
+        display_name: Option<String>,
+        password: Option<&SecretString>,
+        method: &str,
+    ) -> Result<(User, IssuedToken)> {
+        let email = normalize_email(email)?;
         let invite = self.deps.store.open_invite(&email).await?;
         // Closed sign-up admits invited emails, and the very first account of an empty server
         // (someone has to be able to send the first invitation).
@@ -73,12 +103,14 @@ impl<'a> Auth<'a> {
                 "Sign-up is closed on this server; ask an admin for an invitation".to_owned(),
             ));
         }
-        check_new_password(&account.password, "password")?;
-        let display_name = match account.display_name {
+        let display_name = match display_name {
             Some(name) => clean_display_name(&name)?,
             None => email.split('@').next().unwrap_or_default().to_owned(),
         };
-        let phc = self.deps.hasher.hash_password(&account.password).await?;
+        let phc = match password {
+            Some(password) => Some(self.deps.hasher.hash_password(password).await?),
+            None => None,
+        };
         let now = self.deps.clock.now();
         let org = Org { id: OrgId::generate(), name: format!("{display_name}'s organization"), created_at: now };
         let (org_id, role) = invite.as_ref().map_or((org.id, Role::Owner), |i| (i.org_id, i.role));
@@ -87,10 +119,11 @@ impl<'a> Auth<'a> {
             org_id,
             email,
             display_name,
-            password_hash: Some(phc),
+            password_hash: phc,
             role,
-            auth_method: "password".to_owned(),
-            email_verified: false,
+            auth_method: method.to_owned(),
+            // An identity provider vouched for a federated email.
+            email_verified: password.is_none(),
             marketing_emails: false,
             totp_enabled: false,
             created_at: now,
@@ -140,22 +173,29 @@ impl<'a> Auth<'a> {
             }
         };
         IpRules::new(self.deps, self.ip_rules).check(user.org_id, meta.ip, PrincipalKind::User).await?;
+        self.after_first_factor(meta, &user, "password").await
+    }
+
+    /// The first factor held (password or identity provider): a session, or with TOTP on a
+    /// challenge for the second.
+    async fn after_first_factor(&self, meta: &RequestMeta, user: &User, method: &str) -> Result<LoginOutcome> {
+        let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if user.totp_enabled {
-            // The password was right; the session waits for the second factor.
+            // The first factor held; the session waits for the second.
             let challenge = random_credential("mfa_");
             let digest = self.deps.hasher.digest_credential(challenge.expose());
             change.tx().insert_mfa_challenge(&digest, user.id, now + MFA_CHALLENGE_TTL).await?;
             let event =
-                AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_MFA_CHALLENGE, "user", now)
+                AuditEvent::by_principal(user_ref(user), user.org_id, meta, action::AUTH_MFA_CHALLENGE, "user", now)
                     .resource(user.id);
             change.commit([event]).await?;
             return Ok(LoginOutcome::MfaRequired(challenge));
         }
-        let (session, token) = self.open_session(&mut change, &user, now).await?;
-        let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_SUCCESS, "user", now)
+        let (session, token) = self.open_session(&mut change, user, now).await?;
+        let event = AuditEvent::by_principal(user_ref(user), user.org_id, meta, action::AUTH_SUCCESS, "user", now)
             .resource(user.id)
-            .detail("method", "password")
+            .detail("method", method)
             .detail("session_id", session.to_string());
         change.commit([event]).await?;
         Ok(LoginOutcome::Signed(token))

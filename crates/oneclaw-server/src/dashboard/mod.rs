@@ -27,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/signin", get(pages::signin::show).post(pages::signin::submit))
         .route("/signup", get(pages::signin::show_signup).post(pages::signin::submit_signup))
         .route("/signin/code", post(pages::signin::submit_code))
+        .route("/signin/google", get(pages::google::start))
+        .route("/signin/google/callback", get(pages::google::callback))
         .route("/security/totp/setup", post(pages::security::totp_setup))
         .route("/security/totp/confirm", post(pages::security::totp_confirm))
         .route("/security/totp/disable", post(pages::security::totp_disable))

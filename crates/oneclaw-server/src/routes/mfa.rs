@@ -1,5 +1,5 @@
 //! `/v1/auth/mfa`: TOTP enrolment, status, turning it off, and completing a sign-in that
-//! waits for its second factor.
+//! waits for its second factor; `/v1/auth/google`: sign-in with an OpenID Connect ID token.
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, JsonBody, Meta};
@@ -22,6 +22,37 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/auth/mfa/verify-setup", post(verify_setup))
         .route("/v1/auth/mfa/verify", post(verify))
         .route("/v1/auth/mfa", delete(disable))
+        .route("/v1/auth/google", post(google))
+}
+
+#[derive(Deserialize)]
+struct GoogleRequest {
+    #[serde(default)]
+    id_token: Option<String>,
+}
+
+/// Signs in with an ID token from the configured issuer (Google by default), checked against
+/// the issuer's published keys and our client id.
+async fn google(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: JsonBody<GoogleRequest>,
+) -> ApiResult<Json<Value>> {
+    let oidc = state
+        .oidc
+        .as_ref()
+        .ok_or_else(|| Error::NotFound("Sign-in with an identity provider is not set up on this server".to_owned()))?;
+    let request = body.required()?;
+    let id_token = request.id_token.ok_or_else(|| Error::invalid_field("id_token", "is required"))?;
+    let identity = oidc.verify(&id_token, None).await?;
+    match state.core.auth().sign_in_federated(&meta, &identity.email, "google").await? {
+        oneclaw_core::services::LoginOutcome::Signed(issued) => {
+            Ok(Json(serde_json::to_value(views::token(issued)).unwrap_or_default()))
+        }
+        oneclaw_core::services::LoginOutcome::MfaRequired(challenge) => {
+            Ok(Json(json!({ "mfa_required": true, "mfa_token": challenge.expose() })))
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@ pub mod agents;
 pub mod audit;
 pub mod billing;
 mod common;
+pub mod google;
 pub mod home;
 pub mod keys;
 pub mod security;

@@ -14,7 +14,7 @@ use oneclaw_core::services::LoginOutcome;
 use oneclaw_types::SecretString;
 use serde::Deserialize;
 
-fn form(email: &str, problem: Option<&str>) -> Markup {
+pub(super) fn form(email: &str, problem: Option<&str>) -> Markup {
     bare(
         "Sign in",
         html! {
@@ -29,6 +29,7 @@ fn form(email: &str, problem: Option<&str>) -> Markup {
                         input id="password" name="password" type="password" autocomplete="current-password" required;
                         p { button type="submit" { "Sign in" } }
                     }
+                    p { a href="/signin/google" { "Sign in with Google" } }
                     p { "New here? " a href="/signup" { "Create an account" } }
                 }
             }
@@ -56,14 +57,19 @@ pub async fn submit(State(state): State<AppState>, jar: CookieJar, request: Requ
     let meta = session::meta(&parts);
     let password = SecretString::new(credentials.password);
     match state.core.auth().login(&meta, credentials.email.trim(), &password).await {
+        Err(err) => form(&credentials.email, Some(ApiError::from(err).detail())).into_response(),
+        outcome => sign_in_with(jar, outcome, &parts),
+    }
+}
+
+/// After the first factor: the session's cookies, or the code step when TOTP is on.
+pub(super) fn sign_in_with(jar: CookieJar, outcome: oneclaw_core::Result<LoginOutcome>, parts: &Parts) -> Response {
+    match outcome {
         Ok(LoginOutcome::Signed(tokens)) => {
-            (with_tokens(jar, &tokens, is_tls(&parts)), Redirect::to("/dashboard")).into_response()
+            (with_tokens(jar, &tokens, is_tls(parts)), Redirect::to("/dashboard")).into_response()
         }
-        Ok(LoginOutcome::MfaRequired(challenge)) => code_form(challenge.expose(), None).into_response(),
-        Err(err) => {
-            let problem = ApiError::from(err);
-            form(&credentials.email, Some(problem.detail())).into_response()
-        }
+        Ok(LoginOutcome::MfaRequired(challenge)) => (jar, code_form(challenge.expose(), None)).into_response(),
+        Err(err) => (jar, form("", Some(ApiError::from(err).detail()))).into_response(),
     }
 }
 
