@@ -118,6 +118,14 @@ try {
     await page.getByText("e2e-secret-value").waitFor();
   });
 
+  await check("rotate a secret to a generated value and see its versions", async () => {
+    await page.getByRole("button", { name: "Rotate db/password to a generated value" }).click();
+    await page.getByRole("link", { name: "Versions of db/password" }).click();
+    await page.getByRole("heading", { name: "Versions of db/password" }).waitFor();
+    expect((await page.locator("tbody tr").count()) === 2, "two versions expected");
+    await page.getByRole("link", { name: "Back to the vault" }).click();
+  });
+
   let agentName = `bot-${Date.now()}`;
   await check("register an agent (key and MCP config shown once) and grant it a path", async () => {
     await page.getByRole("link", { name: "Agents" }).click();

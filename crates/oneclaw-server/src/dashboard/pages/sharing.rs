@@ -103,6 +103,8 @@ async fn render(state: &AppState, session: Session, vault: Option<Uuid>, problem
                                     label.inline { input type="checkbox" name="permissions" value=(perm) checked[perm == "read"]; " " (perm) }
                                 }
                             }
+                            label for="ip-allowlist" { "Only from these addresses (optional, comma-separated IPs or CIDRs)" }
+                            input id="ip-allowlist" name="ip_allowlist" placeholder="203.0.113.0/24";
                             label for="expires" { "Expires (optional, e.g. 2027-01-31T00:00:00Z)" }
                             input id="expires" name="expires_at";
                             p { button type="submit" { "Grant" } }
@@ -181,11 +183,15 @@ pub async fn grant(
         }
     };
     let permissions: Vec<String> = pairs.iter().filter(|(k, _)| k == "permissions").map(|(_, v)| v.clone()).collect();
+    let allow: Vec<String> =
+        field("ip_allowlist").split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect();
+    let conditions = (!allow.is_empty()).then(|| serde_json::json!({ "ip_allowlist": allow }));
     let draft = PolicyDraft {
         secret_path_pattern: Some(field("pattern")),
         principal_type: Some(kind.to_owned()),
         principal_id: Some(id.to_owned()),
         permissions: Some(permissions),
+        conditions,
         expires_at,
         ..PolicyDraft::default()
     };

@@ -157,6 +157,14 @@ async fn render_vault(
                                     }
                                 }
                                 td {
+                                    a href={ "/vaults/" (vault.id) "/versions?path=" (secret.path) } aria-label={ "Versions of " (secret.path) } { "Versions" }
+                                    " "
+                                    form.inline method="post" action={ "/vaults/" (vault.id) "/generate" } {
+                                        (csrf_field(&csrf))
+                                        input type="hidden" name="path" value=(secret.path);
+                                        button.quiet type="submit" aria-label={ "Rotate " (secret.path) " to a generated value" } { "Generate new" }
+                                    }
+                                    " "
                                     form.inline method="post" action={ "/vaults/" (vault.id) "/delete" } {
                                         (csrf_field(&csrf))
                                         input type="hidden" name="path" value=(secret.path);
@@ -300,5 +308,76 @@ pub async fn delete(
             let detail = ApiError::from(err).detail().to_owned();
             render_vault(&state, session, id, Some(&detail), None).await
         }
+    }
+}
+
+/// Rotates a secret to a value the server generates (the value is not shown until revealed).
+pub async fn generate(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    Form(form): Form<PathForm>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    let rotation = oneclaw_core::services::Rotation { length: None, charset: None, secret_type: None };
+    let result = match SecretPath::parse(&form.path) {
+        Ok(path) => state.core.secrets().rotate(&session.caller, VaultId(id), &path, rotation).await.map(|_| ()),
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(()) => (session.jar, Redirect::to(&format!("/vaults/{id}"))).into_response(),
+        Err(err) => {
+            let detail = ApiError::from(err).detail().to_owned();
+            render_vault(&state, session, id, Some(&detail), None).await
+        }
+    }
+}
+
+/// Every version of one secret, never a value.
+pub async fn versions(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    axum::extract::Query(query): axum::extract::Query<HideQuery>,
+) -> Response {
+    let listed = match SecretPath::parse(&query.path) {
+        Ok(path) => state.core.secrets().versions(&session.caller, VaultId(id), &path).await,
+        Err(err) => Err(err),
+    };
+    let content = html! {
+        p { a href={ "/vaults/" (id) } { "Back to the vault" } }
+        @match &listed {
+            Ok(versions) => {
+                table {
+                    thead { tr { th { "Version" } th { "Type" } th { "Created" } th { "Expires" } th { "State" } } }
+                    tbody {
+                        @for v in versions.iter().rev() {
+                            tr {
+                                td { (v.version) }
+                                td { (v.secret_type) }
+                                td { (crate::views::timestamp(v.created_at)) }
+                                td { (v.expires_at.map(crate::views::timestamp).unwrap_or_else(|| "never".to_owned())) }
+                                td { @if v.is_disabled { "disabled" } @else { "active" } }
+                            }
+                        }
+                    }
+                }
+            }
+            Err(err) => { (error(Some(crate::error::ApiError::from(clone(err)).detail()))) }
+        }
+    };
+    let email = email(&state, &session).await;
+    let title = format!("Versions of {}", query.path);
+    (session.jar, page(&title, "/vaults", &email, &session.csrf, content)).into_response()
+}
+
+fn clone(err: &oneclaw_core::Error) -> oneclaw_core::Error {
+    match err {
+        oneclaw_core::Error::NotFound(d) => oneclaw_core::Error::NotFound(d.clone()),
+        oneclaw_core::Error::Gone(d) => oneclaw_core::Error::Gone(d.clone()),
+        oneclaw_core::Error::Forbidden(d) => oneclaw_core::Error::Forbidden(d.clone()),
+        other => oneclaw_core::Error::Unavailable(other.to_string()),
     }
 }
