@@ -70,3 +70,17 @@ pub fn csrf_field(csrf: &str) -> Markup {
 pub fn error(message: Option<&str>) -> Markup {
     html! { @if let Some(message) = message { p.error role="alert" { (message) } } }
 }
+
+/// A credential shown once, with a copy button (the only script on any page).
+pub fn shown_once(title: &str, id: &str, value: &str) -> Markup {
+    html! {
+        section.panel role="status" {
+            h2 { (title) }
+            p { "Copy it now: it is shown only this once." }
+            p {
+                code.value id=(id) { (value) } " "
+                button.quiet type="button" onclick={ "navigator.clipboard.writeText(document.getElementById('" (id) "').textContent)" } { "Copy" }
+            }
+        }
+    }
+}

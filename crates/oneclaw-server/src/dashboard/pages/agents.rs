@@ -1,8 +1,8 @@
 //! Agents: register one (its key shown once, with the MCP configuration to paste), enable or
 //! disable it, rotate its key, bind it to vaults and set its token lifetime.
 
-use super::common::{email, forbidden_form, words};
-use crate::dashboard::layout::{csrf_field, error, page};
+use super::common::{CsrfForm, email, forbidden_form, words};
+use crate::dashboard::layout::{self, csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
 use axum::Form;
@@ -33,12 +33,10 @@ fn mcp_config(agent: &Agent, key: &str, vault: Option<Uuid>) -> String {
 fn shown_once(agent: &Agent, key: &str) -> Markup {
     let config = mcp_config(agent, key, agent.vault_ids.first().copied());
     html! {
-        section.panel role="status" aria-labelledby="new-key" {
-            h2 id="new-key" { "Key for " (agent.name) }
-            p { "Copy it now: it is shown only this once." }
-            p { code.value id="agent-key" { (key) } " "
-                button.quiet type="button" onclick="navigator.clipboard.writeText(document.getElementById('agent-key').textContent)" { "Copy key" } }
-            label for="mcp-config" { "MCP configuration (Claude Desktop, Cursor)" }
+        (layout::shown_once(&format!("Key for {}", agent.name), "agent-key", key))
+        section.panel aria-labelledby="mcp-config-title" {
+            h2 id="mcp-config-title" { "MCP configuration" }
+            label for="mcp-config" { "For Claude Desktop or Cursor" }
             textarea id="mcp-config" readonly rows="12" { (config) }
         }
     }
@@ -142,12 +140,6 @@ pub async fn create(State(state): State<AppState>, session: Session, Form(form):
         }
         Err(err) => render(&state, session, Some(&words(err)), None).await,
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 pub async fn toggle(

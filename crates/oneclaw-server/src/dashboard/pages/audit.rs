@@ -1,7 +1,7 @@
 //! Audit Log: the org's events, newest first, filtered by action and paged, with the result of
 //! verifying the hash chain.
 
-use super::common::{email, words};
+use super::common::{email, words_of};
 use crate::dashboard::layout::{error, page};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
@@ -78,11 +78,4 @@ pub async fn list(State(state): State<AppState>, session: Session, Query(filter)
     };
     let email = email(&state, &session).await;
     (session.jar, page("Audit Log", "/audit", &email, &session.csrf, content)).into_response()
-}
-
-fn words_of(err: &oneclaw_core::Error) -> String {
-    words(match err {
-        oneclaw_core::Error::Forbidden(detail) => oneclaw_core::Error::Forbidden(detail.clone()),
-        other => oneclaw_core::Error::Unavailable(other.to_string()),
-    })
 }

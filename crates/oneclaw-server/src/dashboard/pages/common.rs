@@ -20,3 +20,27 @@ pub fn forbidden_form() -> Response {
 pub fn words(err: oneclaw_core::Error) -> String {
     ApiError::from(err).detail().to_owned()
 }
+
+/// What the API would say about `err`, from a borrowed error (internal causes stay in the log).
+pub fn words_of(err: &oneclaw_core::Error) -> String {
+    match err {
+        oneclaw_core::Error::Internal(_) => "An internal error occurred; it has been logged.".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// A form that carries only its CSRF token.
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    /// Missing counts as wrong: the answer is the same 403.
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// A form about one secret path.
+#[derive(serde::Deserialize)]
+pub struct PathForm {
+    #[serde(default)]
+    pub csrf: String,
+    pub path: String,
+}

@@ -1,7 +1,7 @@
 //! API Keys: personal `1ck_` keys, created (shown once) and revoked.
 
-use super::common::{email, forbidden_form, words};
-use crate::dashboard::layout::{csrf_field, error, page};
+use super::common::{CsrfForm, email, forbidden_form, words};
+use crate::dashboard::layout::{csrf_field, error, page, shown_once};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
 use crate::views::timestamp;
@@ -21,14 +21,7 @@ async fn render(state: &AppState, session: Session, problem: Option<&str>, new_k
     let keys = state.core.api_keys().list(&session.caller).await.unwrap_or_default();
     let csrf = session.csrf.clone();
     let content = html! {
-        @if let Some(key) = &new_key {
-            section.panel role="status" {
-                h2 { "Your new key" }
-                p { "Copy it now: it is shown only this once." }
-                p { code.value id="api-key" { (key) } " "
-                    button.quiet type="button" onclick="navigator.clipboard.writeText(document.getElementById('api-key').textContent)" { "Copy" } }
-            }
-        }
+        @if let Some(key) = &new_key { (shown_once("Your new key", "api-key", key)) }
         section.panel aria-labelledby="new-api-key" {
             h2 id="new-api-key" { "Create an API key" }
             (error(problem))
@@ -89,12 +82,6 @@ pub async fn create(State(state): State<AppState>, session: Session, Form(form):
         }
         Err(err) => render(&state, session, Some(&words(err)), None).await,
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 pub async fn revoke(

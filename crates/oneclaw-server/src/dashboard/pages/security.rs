@@ -1,6 +1,6 @@
 //! Security: change the password, and the org's IP rules.
 
-use super::common::{email, forbidden_form, words};
+use super::common::{CsrfForm, email, forbidden_form, words, words_of};
 use crate::dashboard::layout::{csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
@@ -122,19 +122,12 @@ async fn render_with(
                         p { button type="submit" { "Add rule" } }
                     }
                 }
-                Err(err) => { p.muted { (words(clone_err(err))) } }
+                Err(err) => { p.muted { (words_of(err)) } }
             }
         }
     };
     let email = email(state, &session).await;
     (session.jar, page("Security", "/security", &email, &csrf, content)).into_response()
-}
-
-fn clone_err(err: &oneclaw_core::Error) -> oneclaw_core::Error {
-    match err {
-        oneclaw_core::Error::Forbidden(detail) => oneclaw_core::Error::Forbidden(detail.clone()),
-        other => oneclaw_core::Error::Unavailable(other.to_string()),
-    }
 }
 
 #[derive(Deserialize)]
@@ -175,12 +168,6 @@ pub async fn add_rule(State(state): State<AppState>, session: Session, Form(form
         Ok(_) => (session.jar, Redirect::to("/security")).into_response(),
         Err(err) => render(&state, session, None, Some(&words(err))).await,
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 pub async fn delete_rule(

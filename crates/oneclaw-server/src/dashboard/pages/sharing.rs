@@ -1,7 +1,7 @@
 //! Sharing: the policies of a vault (grant with a path glob, permissions and an optional
 //! expiry, revoke) and the share links this person made (revoke).
 
-use super::common::{email, forbidden_form, words};
+use super::common::{CsrfForm, email, forbidden_form, words, words_of};
 use crate::dashboard::layout::{csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
@@ -110,7 +110,7 @@ async fn render(state: &AppState, session: Session, vault: Option<Uuid>, problem
                             p { button type="submit" { "Grant" } }
                         }
                     }
-                    Some(Err(err)) => { p.muted { (words(clone_err(err))) } }
+                    Some(Err(err)) => { p.muted { (words_of(err)) } }
                     None => {}
                 }
             }
@@ -145,14 +145,6 @@ async fn render(state: &AppState, session: Session, vault: Option<Uuid>, problem
     };
     let email = email(state, &session).await;
     (session.jar, page("Sharing", "/sharing", &email, &csrf, content)).into_response()
-}
-
-fn clone_err(err: &oneclaw_core::Error) -> oneclaw_core::Error {
-    match err {
-        oneclaw_core::Error::Forbidden(detail) => oneclaw_core::Error::Forbidden(detail.clone()),
-        oneclaw_core::Error::NotFound(detail) => oneclaw_core::Error::NotFound(detail.clone()),
-        other => oneclaw_core::Error::Unavailable(other.to_string()),
-    }
 }
 
 /// Form fields; `permissions` repeats, so the body is read as pairs.
@@ -199,12 +191,6 @@ pub async fn grant(
         Ok(_) => (session.jar, Redirect::to(&format!("/sharing?vault={vault}"))).into_response(),
         Err(err) => render(&state, session, Some(vault), Some(&words(err))).await,
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 pub async fn revoke_policy(

@@ -2,7 +2,7 @@
 //! add a version, delete, and reveal a value on click. A value is fetched only when asked (an
 //! audited read, like the API's), and the page hides it again after 30 seconds.
 
-use super::common::{email, forbidden_form};
+use super::common::{PathForm, email, forbidden_form, words_of};
 use crate::dashboard::layout::{csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::error::ApiError;
@@ -240,14 +240,6 @@ pub async fn put(
     }
 }
 
-#[derive(Deserialize)]
-pub struct PathForm {
-    /// Missing counts as wrong: the answer is the same 403.
-    #[serde(default)]
-    csrf: String,
-    path: String,
-}
-
 /// Reveals one value: an htmx fragment, or the whole page without JavaScript.
 pub async fn reveal(
     State(state): State<AppState>,
@@ -365,19 +357,10 @@ pub async fn versions(
                     }
                 }
             }
-            Err(err) => { (error(Some(crate::error::ApiError::from(clone(err)).detail()))) }
+            Err(err) => { (error(Some(&words_of(err)))) }
         }
     };
     let email = email(&state, &session).await;
     let title = format!("Versions of {}", query.path);
     (session.jar, page(&title, "/vaults", &email, &session.csrf, content)).into_response()
-}
-
-fn clone(err: &oneclaw_core::Error) -> oneclaw_core::Error {
-    match err {
-        oneclaw_core::Error::NotFound(d) => oneclaw_core::Error::NotFound(d.clone()),
-        oneclaw_core::Error::Gone(d) => oneclaw_core::Error::Gone(d.clone()),
-        oneclaw_core::Error::Forbidden(d) => oneclaw_core::Error::Forbidden(d.clone()),
-        other => oneclaw_core::Error::Unavailable(other.to_string()),
-    }
 }
