@@ -124,6 +124,13 @@ try {
     await page.getByRole("heading", { name: "Versions of db/password" }).waitFor();
     expect((await page.locator("tbody tr").count()) === 2, "two versions expected");
     await page.getByRole("link", { name: "Back to the vault" }).click();
+    await page.getByRole("button", { name: "Share a link to db/password" }).click();
+    const link = (await page.locator("#share-link").textContent()).trim();
+    expect(link.startsWith("/v1/share/"), `no share link: ${link}`);
+    const opened = await (await fetch(`${base}${link}`)).json();
+    expect(opened.value && opened.value !== "e2e-secret-value", "the link opens the current (generated) value");
+    expect((await fetch(`${base}${link}`)).status === 410, "the link opens once");
+    await page.getByRole("link", { name: "Back to the vault" }).click();
   });
 
   let agentName = `bot-${Date.now()}`;

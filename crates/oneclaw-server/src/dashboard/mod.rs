@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/vaults/{id}/hide", get(pages::vaults::hide))
         .route("/vaults/{id}/delete", post(pages::vaults::delete))
         .route("/vaults/{id}/generate", post(pages::vaults::generate))
+        .route("/vaults/{id}/share", post(pages::vaults::share))
         .route("/vaults/{id}/versions", get(pages::vaults::versions))
         .route("/agents", get(pages::agents::list).post(pages::agents::create))
         .route("/agents/{id}/toggle", post(pages::agents::toggle))

@@ -159,6 +159,12 @@ async fn render_vault(
                                 td {
                                     a href={ "/vaults/" (vault.id) "/versions?path=" (secret.path) } aria-label={ "Versions of " (secret.path) } { "Versions" }
                                     " "
+                                    form.inline method="post" action={ "/vaults/" (vault.id) "/share" } {
+                                        (csrf_field(&csrf))
+                                        input type="hidden" name="path" value=(secret.path);
+                                        button.quiet type="submit" aria-label={ "Share a link to " (secret.path) } { "Share link" }
+                                    }
+                                    " "
                                     form.inline method="post" action={ "/vaults/" (vault.id) "/generate" } {
                                         (csrf_field(&csrf))
                                         input type="hidden" name="path" value=(secret.path);
@@ -363,4 +369,49 @@ pub async fn versions(
     let email = email(&state, &session).await;
     let title = format!("Versions of {}", query.path);
     (session.jar, page(&title, "/vaults", &email, &session.csrf, content)).into_response()
+}
+
+/// Makes a one-time link to a secret, valid for a day, and shows it once.
+pub async fn share(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    Form(form): Form<PathForm>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    let core = &state.core;
+    let found = match SecretPath::parse(&form.path) {
+        Ok(path) => core.secrets().versions(&session.caller, VaultId(id), &path).await,
+        Err(err) => Err(err),
+    };
+    let secret_id = match found.map(|versions| versions.last().map(|v| v.secret_id)) {
+        Ok(Some(secret_id)) => secret_id,
+        Ok(None) => return render_vault(&state, session, id, Some("That secret has no versions."), None).await,
+        Err(err) => return render_vault(&state, session, id, Some(&words_of(&err)), None).await,
+    };
+    let new = oneclaw_core::services::NewShare {
+        recipient_type: "anyone_with_link".to_owned(),
+        recipient_id: None,
+        email: None,
+        permissions: None,
+        max_access_count: Some(1),
+        expires_at: Some(core.deps().clock.now() + time::Duration::days(1)),
+        passphrase: None,
+        ip_allowlist: None,
+    };
+    match core.shares().create(&session.caller, secret_id, new).await {
+        Ok(share) => {
+            let link = format!("/v1/share/{}", share.id);
+            let content = html! {
+                (crate::dashboard::layout::shown_once(&format!("Link to {}", form.path), "share-link", &link))
+                p { "It opens once, within a day. Revoke it under Sharing." }
+                p { a href={ "/vaults/" (id) } { "Back to the vault" } }
+            };
+            let email = email(&state, &session).await;
+            (session.jar, page("Share link", "/vaults", &email, &session.csrf, content)).into_response()
+        }
+        Err(err) => render_vault(&state, session, id, Some(&words_of(&err)), None).await,
+    }
 }
