@@ -78,6 +78,11 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 const page = await context.newPage();
+// Anything the Content-Security-Policy blocks is a bug in a page.
+const cspViolations = [];
+page.on("console", (message) => {
+  if (message.text().includes("Content Security Policy")) cspViolations.push(message.text());
+});
 const email = `e2e-${Date.now()}@example.com`;
 const password = "e2e password that is long";
 const pages = ["dashboard", "vaults", "agents", "sharing", "audit", "security", "api-keys", "billing", "team"];
@@ -229,6 +234,13 @@ try {
         body: JSON.stringify({ id_token: token }) });
       expect(refused.status === 401, `${what}: status ${refused.status}`);
     }
+  });
+
+  await check("the pages run under a strict Content-Security-Policy without violations", async () => {
+    const response = await page.goto(`${base}/vaults`);
+    const policy = response.headers()["content-security-policy"] ?? "";
+    expect(policy.includes("script-src 'self'") && policy.includes("frame-ancestors 'none'"), `policy: ${policy}`);
+    expect(cspViolations.length === 0, `violations: ${cspViolations.join(" | ")}`);
   });
 
   await check("every page renders at desktop and phone width (screenshots saved)", async () => {

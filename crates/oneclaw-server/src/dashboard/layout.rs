@@ -25,8 +25,11 @@ pub fn bare(title: &str, content: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · oneclaw" }
+                // htmx must not inject styles or evaluate code: the CSP forbids both.
+                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
                 link rel="stylesheet" href="/assets/style.css";
                 script src="/assets/htmx.min.js" defer {}
+                script src="/assets/dashboard.js" defer {}
             }
             body { (content) }
         }
@@ -71,7 +74,7 @@ pub fn error(message: Option<&str>) -> Markup {
     html! { @if let Some(message) = message { p.error role="alert" { (message) } } }
 }
 
-/// A credential shown once, with a copy button (the only script on any page).
+/// A credential shown once, with a copy button (`assets/dashboard.js`).
 pub fn shown_once(title: &str, id: &str, value: &str) -> Markup {
     html! {
         section.panel role="status" {
@@ -79,7 +82,7 @@ pub fn shown_once(title: &str, id: &str, value: &str) -> Markup {
             p { "Copy it now: it is shown only this once." }
             p {
                 code.value id=(id) { (value) } " "
-                button.quiet type="button" onclick={ "navigator.clipboard.writeText(document.getElementById('" (id) "').textContent)" } { "Copy" }
+                button.quiet type="button" data-copy=(id) { "Copy" }
             }
         }
     }

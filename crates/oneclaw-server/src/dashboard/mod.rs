@@ -9,12 +9,19 @@ pub mod session;
 
 use crate::state::AppState;
 use axum::Router;
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 const STYLE: &str = include_str!("../../assets/style.css");
 const HTMX: &str = include_str!("../../assets/htmx-2.0.7.min.js");
+const SCRIPT: &str = include_str!("../../assets/dashboard.js");
+
+/// Scripts, styles and form posts only from this server; never framed. Pages hold revealed
+/// secrets, so injected markup must not be able to run or send anything anywhere.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -23,6 +30,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/assets/htmx.min.js",
             get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], HTMX).into_response() }),
+        )
+        .route(
+            "/assets/dashboard.js",
+            get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], SCRIPT).into_response() }),
         )
         .route("/signin", get(pages::signin::show).post(pages::signin::submit))
         .route("/signup", get(pages::signin::show_signup).post(pages::signin::submit_signup))
@@ -61,4 +72,8 @@ pub fn routes() -> Router<AppState> {
         .route("/team", get(pages::team::list))
         .route("/team/invite", post(pages::team::invite))
         .route("/team/{id}/role", post(pages::team::set_role))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
 }

@@ -51,7 +51,7 @@ async fn render(state: &AppState, session: Session, vault: Option<Uuid>, problem
     let content = html! {
         form method="get" action="/sharing" {
             label for="vault" { "Vault" }
-            select id="vault" name="vault" onchange="this.form.submit()" {
+            select id="vault" name="vault" data-autosubmit {
                 @for v in &vaults {
                     @if Some(v.id.0) == chosen { option value=(v.id) selected { (v.name) } } @else { option value=(v.id) { (v.name) } }
                 }
