@@ -60,14 +60,52 @@ pub struct Subscription {
     pub credit_balance_micros: i64,
 }
 
+/// How long a node trusts what it read of an org's plan: a tier or overage-method change
+/// made on another node (or by `oneclaw org set-tier`) applies within this time.
+const PLAN_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Recently read plans, so the metered hot path does not read the org row on every request.
+#[derive(Default)]
+pub struct PlanCache {
+    plans: std::sync::Mutex<std::collections::HashMap<OrgId, (Tier, OverageMethod, std::time::Instant)>>,
+}
+
+impl PlanCache {
+    fn get(&self, org: OrgId) -> Option<(Tier, OverageMethod)> {
+        let plans = self.plans.lock().ok()?;
+        plans.get(&org).filter(|(_, _, at)| at.elapsed() < PLAN_TTL).map(|(tier, method, _)| (*tier, *method))
+    }
+
+    fn put(&self, org: OrgId, plan: (Tier, OverageMethod)) {
+        if let Ok(mut plans) = self.plans.lock() {
+            if plans.len() > 100_000 {
+                plans.clear();
+            }
+            plans.insert(org, (plan.0, plan.1, std::time::Instant::now()));
+        }
+    }
+
+    fn forget(&self, org: OrgId) {
+        if let Ok(mut plans) = self.plans.lock() {
+            plans.remove(&org);
+        }
+    }
+}
+
 /// The billing service.
 pub struct Billing<'a> {
     deps: &'a Deps,
+    plans: Option<&'a PlanCache>,
 }
 
 impl<'a> Billing<'a> {
+    /// Without a plan cache (resource checks on creation, which are rare).
     pub(crate) fn new(deps: &'a Deps) -> Self {
-        Self { deps }
+        Self { deps, plans: None }
+    }
+
+    pub(crate) fn with_cache(deps: &'a Deps, plans: &'a PlanCache) -> Self {
+        Self { deps, plans: Some(plans) }
     }
 
     /// Whether billing is on at all.
@@ -76,8 +114,16 @@ impl<'a> Billing<'a> {
     }
 
     async fn plan(&self, org: OrgId) -> Result<(Tier, OverageMethod)> {
+        if let Some(plan) = self.plans.and_then(|plans| plans.get(org)) {
+            return Ok(plan);
+        }
         let (tier, method) = self.deps.store.org_billing(org).await?.unwrap_or_default();
-        Ok((Tier::parse(&tier).unwrap_or(Tier::Free), OverageMethod::parse(&method).unwrap_or(OverageMethod::Credits)))
+        let plan =
+            (Tier::parse(&tier).unwrap_or(Tier::Free), OverageMethod::parse(&method).unwrap_or(OverageMethod::Credits));
+        if let Some(plans) = self.plans {
+            plans.put(org, plan);
+        }
+        Ok(plan)
     }
 
     fn usage_of(&self, tier: Tier, overage_method: OverageMethod, used: i64) -> Usage {
@@ -210,7 +256,11 @@ impl<'a> Billing<'a> {
         let event = AuditEvent::system_in(org, meta, action::BILLING_TIER, "org", now)
             .resource(org)
             .detail("tier", tier.as_str());
-        change.commit([event]).await
+        change.commit([event]).await?;
+        if let Some(plans) = self.plans {
+            plans.forget(org);
+        }
+        Ok(())
     }
 
     /// Grants prepaid credits (operators: `oneclaw billing grant-credits`).
@@ -253,7 +303,11 @@ impl<'a> Billing<'a> {
         let event = AuditEvent::by(caller, action::BILLING_OVERAGE_METHOD, "org", now)
             .resource(caller.org_id())
             .detail("overage_method", method.as_str());
-        change.commit([event]).await
+        change.commit([event]).await?;
+        if let Some(plans) = self.plans {
+            plans.forget(caller.org_id());
+        }
+        Ok(())
     }
 
     /// The caller's org's plan, usage, resources and credits.

@@ -97,6 +97,8 @@ struct Inner {
     ip_rules: IpRuleCache,
     /// 1claw allows 10 new shares per minute per org.
     share_rate: rate::OrgRateLimit,
+    /// Orgs' plans as recently read (metering reads them on every request).
+    plans: billing::PlanCache,
 }
 
 impl Core {
@@ -108,6 +110,7 @@ impl Core {
                 revocations: RevocationList::default(),
                 ip_rules: IpRuleCache::default(),
                 share_rate: rate::OrgRateLimit::new(10, time::Duration::minutes(1)),
+                plans: billing::PlanCache::default(),
             }),
         };
         core.sync().await?;
@@ -137,7 +140,7 @@ impl Core {
 
     /// Metering, tiers, credits and payments.
     pub fn billing(&self) -> Billing<'_> {
-        Billing::new(&self.inner.deps)
+        Billing::with_cache(&self.inner.deps, &self.inner.plans)
     }
 
     /// KEK rotation and migration between key providers.
