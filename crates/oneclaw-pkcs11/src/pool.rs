@@ -19,6 +19,9 @@ use zeroize::Zeroizing;
 /// How long after a failed call the provider still reports itself degraded.
 const DEGRADED_FOR: Duration = Duration::from_secs(30);
 
+/// How long start-up looks for the token before saying it is not there.
+const TOKEN_SEARCH: Duration = Duration::from_secs(2);
+
 pub(crate) struct SessionPool {
     context: Pkcs11,
     token_label: String,
@@ -53,6 +56,7 @@ impl SessionPool {
 
     /// Opens the pool's sessions now, so a wrong label or PIN stops start-up with a clear message.
     pub(crate) fn warm_up(&self) -> Result<()> {
+        self.await_token()?;
         let mut opened = Vec::with_capacity(self.size);
         for _ in 0..self.size {
             opened.push(self.open_session()?);
@@ -182,6 +186,23 @@ impl SessionPool {
                 Err(Error::Unavailable(format!("the PIN for HSM token {:?} is locked", self.token_label)))
             }
             Err(err) => Err(hsm_error("log in", &err)),
+        }
+    }
+
+    /// Looks for the token for up to [`TOKEN_SEARCH`] before giving up: a file-backed token
+    /// (SoftHSM2) can be unreadable for a moment while another process (a second node,
+    /// `oneclaw keys`) rewrites it, and that must not stop a start-up.
+    fn await_token(&self) -> Result<()> {
+        let deadline = Instant::now() + TOKEN_SEARCH;
+        loop {
+            match self.find_slot() {
+                Ok(_) => return Ok(()),
+                Err(err) if Instant::now() >= deadline => return Err(err),
+                Err(err) => {
+                    tracing::warn!(error = %err, "HSM token not found yet; looking again");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
         }
     }
 

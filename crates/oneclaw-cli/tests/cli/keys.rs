@@ -2,7 +2,7 @@
 //! server start; a running deployment moves from the local keyring to the SoftHSM2 token and
 //! back while reads keep succeeding; a wrong PIN stops start-up without showing the PIN.
 
-use super::{BIN, Server, call, free_port, wait_healthy};
+use super::{BIN, Server, call};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -43,14 +43,10 @@ fn hsm_wanted_as_secondary() -> bool {
     std::env::var("ONECLAW_PKCS11_MODULE").is_ok()
 }
 
-fn serve(data: &Path, provider: &str) -> Server {
-    let port = free_port();
-    let child = oneclaw(data, provider, &["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Server { child, base: format!("http://127.0.0.1:{port}") }
+/// Starts `serve` on `data` and waits until it is healthy; its log goes next to `data`.
+async fn serve(data: &Path, provider: &str) -> Server {
+    let log = data.with_extension("log");
+    Server::start(|| oneclaw(data, provider, &["serve"]), &log).await
 }
 
 /// Signs up, makes a vault and `count` secrets; returns the token and the vault id.
@@ -123,8 +119,7 @@ async fn killed_rotation_is_finished_after_restart(provider: &str) {
     const COUNT: usize = 300;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = serve(&data, provider);
-    wait_healthy(&server.base).await;
+    let server = serve(&data, provider).await;
     let (token, vault) = seed(&server.base, &format!("kill-{provider}@example.com"), COUNT).await;
     drop(server);
 
@@ -150,8 +145,7 @@ async fn killed_rotation_is_finished_after_restart(provider: &str) {
     let (old, new) = versions_by_kek(&db).await;
     assert!(old > 0 && new >= moved && old + new == COUNT as i64, "killed half way: {old} under v1, {new} under v2");
 
-    let server = serve(&data, provider);
-    wait_healthy(&server.base).await;
+    let server = serve(&data, provider).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let keys = key_state(&server.base, &token, &vault).await;
@@ -245,14 +239,12 @@ async fn a_running_deployment_moves_to_the_hsm_and_back_without_failing_a_read()
     }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = serve(&data, "local");
-    wait_healthy(&server.base).await;
+    let server = serve(&data, "local").await;
     let (token, vault) = seed(&server.base, "migrate@example.com", 40).await;
 
     migrate_while_reading(&data, &server, &token, &vault, "pkcs11", "local").await;
     drop(server);
-    let server = serve(&data, "pkcs11");
-    wait_healthy(&server.base).await;
+    let server = serve(&data, "pkcs11").await;
     all_values_read_back(&server.base, &token, &vault, 40).await;
     let (_, other) = call(
         reqwest::Method::POST,
@@ -266,8 +258,7 @@ async fn a_running_deployment_moves_to_the_hsm_and_back_without_failing_a_read()
 
     migrate_while_reading(&data, &server, &token, &vault, "local", "pkcs11").await;
     drop(server);
-    let server = serve(&data, "local");
-    wait_healthy(&server.base).await;
+    let server = serve(&data, "local").await;
     all_values_read_back(&server.base, &token, &vault, 40).await;
     drop(server);
     let status = oneclaw(&data, "local", &["keys", "status"]).output().unwrap();

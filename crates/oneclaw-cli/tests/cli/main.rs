@@ -24,6 +24,54 @@ struct Server {
     base: String,
 }
 
+impl Server {
+    /// Runs `serve` as `command` sets it up, adding `--listen` on a free port, with stderr appended
+    /// to `log`, and waits until `/v1/health` answers. A port can be taken between `free_port` and
+    /// the server's bind (another test's outgoing connection may get it), so a server that exits
+    /// saying its address is in use is started again on another port; any other early exit fails
+    /// the test with what the server wrote.
+    async fn start(command: impl Fn() -> Command, log: &Path) -> Server {
+        for _ in 0..5 {
+            let port = free_port();
+            let stderr = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+            let child = command()
+                .arg("--listen")
+                .arg(format!("127.0.0.1:{port}"))
+                .stdout(Stdio::null())
+                .stderr(stderr)
+                .spawn()
+                .unwrap();
+            let mut server = Server { child, base: format!("http://127.0.0.1:{port}") };
+            match server.wait_healthy().await {
+                Ok(()) => return server,
+                Err(status) => {
+                    let written = std::fs::read_to_string(log).unwrap_or_default();
+                    assert!(written.contains("Address already in use"), "server exited ({status}): {written}");
+                }
+            }
+        }
+        panic!("no free port found for the server in five tries");
+    }
+
+    /// Polls `/v1/health` for up to a minute; `Err` with the exit status if the process ends first.
+    async fn wait_healthy(&mut self) -> Result<(), std::process::ExitStatus> {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(response) = client.get(format!("{}/v1/health", self.base)).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Err(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server at {} never became healthy in a minute", self.base);
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         stop(&mut self.child);
@@ -41,19 +89,6 @@ fn stop(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
-}
-
-async fn wait_healthy(base: &str) {
-    let client = reqwest::Client::new();
-    for _ in 0..600 {
-        if let Ok(response) = client.get(format!("{base}/v1/health")).send().await
-            && response.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server at {base} never became healthy");
 }
 
 async fn call(method: reqwest::Method, url: String, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
@@ -77,19 +112,16 @@ fn file_contains(path: &Path, needle: &str) -> bool {
 async fn plaintext_reaches_neither_the_database_files_nor_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("server.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let port = free_port();
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env("RUST_LOG", "debug")
-        .env_remove("ONECLAW_DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
-    wait_healthy(&server.base).await;
+    let command = || {
+        let mut command = Command::new(BIN);
+        command
+            .args(["serve", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .env("RUST_LOG", "debug")
+            .env_remove("ONECLAW_DATABASE_URL");
+        command
+    };
+    let server = Server::start(command, &log_path).await;
 
     let value = "PLAINTEXT-canary-5d0c4e21b9";
     let password = "PASSWORD-canary-8a7f";
@@ -165,10 +197,10 @@ fn unknown_and_invalid_settings_stop_start_up_by_name() {
 #[tokio::test]
 async fn dev_creates_a_first_user_once_and_prints_its_credentials() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    // Port 0: the server picks a free port and `dev` prints the address it got.
     let spawn = || {
         Command::new(BIN)
-            .args(["dev", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path().join("data"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -185,9 +217,10 @@ async fn dev_creates_a_first_user_once_and_prints_its_credentials() {
             break password.trim().to_owned();
         }
     };
-    assert!(printed[0].contains(&format!("http://127.0.0.1:{port}")), "{printed:?}");
-    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
-    wait_healthy(&server.base).await;
+    let base = printed[0].split_whitespace().last().unwrap_or_default().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"), "{printed:?}");
+    let mut server = Server { child, base };
+    server.wait_healthy().await.unwrap();
     let (status, login) = call(
         reqwest::Method::POST,
         format!("{}/v1/auth/token", server.base),
@@ -210,16 +243,12 @@ async fn dev_creates_a_first_user_once_and_prints_its_credentials() {
 async fn audit_verify_and_export_work_offline_and_catch_tampering() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let port = free_port();
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(&data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
-    wait_healthy(&server.base).await;
+    let command = || {
+        let mut command = Command::new(BIN);
+        command.args(["serve", "--data-dir"]).arg(&data);
+        command
+    };
+    let server = Server::start(command, &dir.path().join("server.log")).await;
     let (_, signup) = call(
         reqwest::Method::POST,
         format!("{}/v1/auth/signup", server.base),

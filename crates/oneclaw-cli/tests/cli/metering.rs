@@ -1,25 +1,25 @@
 //! Two real `oneclaw serve` processes on one PostgreSQL count one org's requests exactly.
 //! Runs when `ONECLAW_TEST_DATABASE_URL` is set (CI's PostgreSQL step); says so otherwise.
 
-use super::{BIN, Server, call, free_port, wait_healthy};
+use super::{BIN, Server, call};
 use serde_json::json;
 use sqlx::Connection;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-fn serve(url: &str, data: &std::path::Path, master_key: &str) -> Server {
-    let port = free_port();
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", url, "--data-dir"])
-        .arg(data)
-        .env("ONECLAW_MASTER_KEY", master_key)
-        .env("ONECLAW_BILLING", "on")
-        .env("ONECLAW_FREE_TIER_REQUESTS", "1000000")
-        .env_remove("ONECLAW_KEY_PROVIDER")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Server { child, base: format!("http://127.0.0.1:{port}") }
+/// Starts `serve` on the shared database and waits until it is healthy; its log goes next to `data`.
+async fn serve(url: &str, data: &std::path::Path, master_key: &str) -> Server {
+    let command = || {
+        let mut command = Command::new(BIN);
+        command
+            .args(["serve", "--database-url", url, "--data-dir"])
+            .arg(data)
+            .env("ONECLAW_MASTER_KEY", master_key)
+            .env("ONECLAW_BILLING", "on")
+            .env("ONECLAW_FREE_TIER_REQUESTS", "1000000")
+            .env_remove("ONECLAW_KEY_PROVIDER");
+        command
+    };
+    Server::start(command, &data.with_extension("log")).await
 }
 
 #[tokio::test]
@@ -35,10 +35,8 @@ async fn two_server_processes_on_one_postgresql_count_exactly() {
     let url = format!("{base_url}{separator}options[search_path]={schema}");
     let dir = tempfile::tempdir().unwrap();
     let key = "ab".repeat(32);
-    let first = serve(&url, &dir.path().join("a"), &key);
-    wait_healthy(&first.base).await;
-    let second = serve(&url, &dir.path().join("b"), &key);
-    wait_healthy(&second.base).await;
+    let first = serve(&url, &dir.path().join("a"), &key).await;
+    let second = serve(&url, &dir.path().join("b"), &key).await;
 
     let (status, signup) = call(
         reqwest::Method::POST,
