@@ -12,6 +12,7 @@ With MCP_COMPAT_LATENCY=N it also times N get_secret round trips per transport.
 
 import asyncio
 import json
+import logging
 import os
 import statistics
 import sys
@@ -27,6 +28,21 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 BASE = os.environ["ONECLAW_COMPAT_BASE_URL"].rstrip("/")
 BIN = os.environ["ONECLAW_COMPAT_BIN"]
 RESULTS = {"passed": 0, "failed": 0}
+
+
+class ClientWarnings(logging.Handler):
+    """Keeps what the SDK's own loggers warn about, so a check can say the client saw no trouble."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+CLIENT_WARNINGS = ClientWarnings()
+logging.getLogger("mcp").addHandler(CLIENT_WARNINGS)
 
 SEED_TOOLS = {"list_secrets", "get_secret", "put_secret", "delete_secret", "describe_secret", "rotate_and_store",
               "get_env_bundle", "create_vault", "list_vaults", "grant_access"}
@@ -313,6 +329,23 @@ def check_http_auth(ctx):
     assert human.status_code == 401 and "agents" in human.json()["detail"], human.text
 
 
+def check_session_end(ctx):
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+               "Authorization": f"Bearer {ctx['agent_key']}", "X-Vault-ID": ctx["vault"]}
+    r = httpx.post(f"{BASE}/mcp", json=init, headers=headers)
+    session = r.headers.get("mcp-session-id")
+    assert r.status_code == 200 and session, (r.status_code, r.headers)
+    session_headers = {**headers, "Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
+    ended = httpx.delete(f"{BASE}/mcp", headers=session_headers)
+    assert ended.status_code == 204, ended.status_code
+    after = httpx.post(f"{BASE}/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, headers=session_headers)
+    assert after.status_code == 404, (after.status_code, after.text[:200])
+    trouble = [m for m in CLIENT_WARNINGS.messages if "termination" in m]
+    assert not trouble, trouble
+
+
 def check_audit(ctx):
     r = httpx.get(f"{BASE}/v1/audit/events", params={"limit": 500, "actor_id": ctx["agent_id"]}, headers=ctx["human"])
     assert r.status_code == 200, r.text
@@ -373,6 +406,8 @@ async def main():
         for mode in ("auto", "legacy"):
             await run_mode(ctx, transport, mode)
     record("hosted: missing or bad credentials, a bad X-Vault-ID and human tokens get 401", lambda: check_http_auth(ctx))
+    record("hosted: DELETE ends a legacy session with 204, and the SDK saw no termination trouble",
+           lambda: check_session_end(ctx))
     record("stdio: a missing setting exits 1 naming it, nothing on stdout", check_stdio_refuses_missing_settings)
     record("audit: every call recorded with surface mcp, refusals included", lambda: check_audit(ctx))
     rounds = int(os.environ.get("MCP_COMPAT_LATENCY", "0"))

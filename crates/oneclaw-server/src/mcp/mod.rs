@@ -10,6 +10,10 @@ pub use backend::CoreBackend;
 
 use crate::state::AppState;
 use axum::Router;
+use axum::extract::Request;
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 use oneclaw_mcp::VaultTools;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -28,5 +32,20 @@ pub fn routes(state: AppState, allowed_hosts: &[String]) -> Router<AppState> {
     let service =
         StreamableHttpService::new(|| Ok(VaultTools::per_request()), Arc::new(LocalSessionManager::default()), config);
     let guard = auth::Admissions::new(state.clone());
-    Router::new().nest_service("/mcp", service).layer(axum::middleware::from_fn_with_state(guard, auth::admit))
+    Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn(ended_session_is_no_content))
+        .layer(axum::middleware::from_fn_with_state(guard, auth::admit))
+}
+
+/// rmcp answers the DELETE that ends a legacy session with 202 Accepted; the official MCP
+/// clients expect 200 or 204 and log "Session termination failed" otherwise. The session is
+/// closed by then, so the answer is 204 No Content.
+async fn ended_session_is_no_content(request: Request, next: Next) -> Response {
+    let ends_session = request.method() == Method::DELETE;
+    let mut response = next.run(request).await;
+    if ends_session && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+    }
+    response
 }
