@@ -2,7 +2,8 @@
 //! the access token and the refresh token travel in two cookies, HttpOnly, SameSite=Strict,
 //! Secure when the request came over TLS. An expired access token is renewed from the refresh
 //! token on the way in. Every form carries a CSRF token bound to the session (a keyed digest of
-//! the session id) and every POST must echo it. Each page request is metered like any other.
+//! the session id) and every POST must echo it. Each page request is metered like any other; past
+//! the allowance a paid operation spends credits (`common::pay`).
 
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -59,6 +60,8 @@ pub struct Session {
     pub caller: Caller,
     pub csrf: String,
     pub jar: CookieJar,
+    /// The org's month is past its allowance: paid operations spend credits or are refused.
+    pub over_allowance: bool,
 }
 
 impl Session {
@@ -119,11 +122,17 @@ impl FromRequestParts<AppState> for Session {
             return Err((cleared(jar), SignInFirst).into_response());
         }
         let billing = state.core.billing();
-        if billing.enabled() {
+        let over_allowance = if billing.enabled() {
             // Pages count against the org's month like API requests do.
-            billing.meter(caller.org_id()).await.map_err(|err| crate::error::ApiError::from(err).into_response())?;
-        }
+            let usage = billing
+                .meter(caller.org_id())
+                .await
+                .map_err(|err| crate::error::ApiError::from(err).into_response())?;
+            usage.over_allowance()
+        } else {
+            false
+        };
         let csrf = csrf_token(state, &caller);
-        Ok(Self { caller, csrf, jar: jar_out })
+        Ok(Self { caller, csrf, jar: jar_out, over_allowance })
     }
 }

@@ -8,21 +8,21 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use std::collections::BTreeMap;
 
 /// A browser's cookie jar and a client that does not follow redirects.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
     http: reqwest::Client,
     cookies: BTreeMap<String, String>,
 }
 
-struct Page {
-    status: u16,
-    location: Option<String>,
-    set_cookies: Vec<String>,
-    html: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) set_cookies: Vec<String>,
+    pub(crate) html: String,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub(crate) fn new(app: &'a TestApp) -> Self {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { app, http, cookies: BTreeMap::new() }
     }
@@ -49,12 +49,12 @@ impl<'a> Browser<'a> {
         Page { status, location, set_cookies, html: response.text().await.unwrap() }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let request = self.http.get(format!("{}{path}", self.app.base_url));
         self.send(request).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)], htmx: bool) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)], htmx: bool) -> Page {
         let mut request = self.http.post(format!("{}{path}", self.app.base_url)).form(form);
         if htmx {
             request = request.header("HX-Request", "true");
@@ -62,12 +62,12 @@ impl<'a> Browser<'a> {
         self.send(request).await
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+    pub(crate) async fn sign_in(&mut self, email: &str, password: &str) -> Page {
         self.post("/signin", &[("email", email), ("password", password)], false).await
     }
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
     html[at..at + 32].to_owned()
 }

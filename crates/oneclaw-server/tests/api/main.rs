@@ -13,6 +13,7 @@ mod authz;
 mod bad_input;
 mod billing;
 mod dashboard;
+mod dashboard_billing;
 mod faults;
 mod health;
 mod hsm_outage;

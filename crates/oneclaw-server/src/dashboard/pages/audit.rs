@@ -1,7 +1,7 @@
 //! Audit Log: the org's events, newest first, filtered by action and paged, with the result of
 //! verifying the hash chain.
 
-use super::common::{email, words_of};
+use super::common::{email, pay, words_of};
 use crate::dashboard::layout::{error, page};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
@@ -9,6 +9,7 @@ use crate::views::timestamp;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
+use oneclaw_core::billing::PaidOperation;
 use oneclaw_core::ports::AuditQuery;
 use serde::Deserialize;
 
@@ -30,8 +31,13 @@ pub async fn list(State(state): State<AppState>, session: Session, Query(filter)
         offset: page_number * PAGE,
         ..AuditQuery::default()
     };
-    let events = state.core.audit().list(&session.caller, query).await;
-    let verified = state.core.audit().verify(&session.caller, None, None, 1_000_000).await;
+    let (events, verified) = match pay(&state, &session, PaidOperation::AuditQuery, "read the audit log").await {
+        Ok(()) => (
+            state.core.audit().list(&session.caller, query).await.map_err(|err| words_of(&err)),
+            state.core.audit().verify(&session.caller, None, None, 1_000_000).await.map_err(|err| words_of(&err)),
+        ),
+        Err(refused) => (Err(refused.clone()), Err(refused)),
+    };
     let content = html! {
         section.panel aria-labelledby="chain" {
             h2 id="chain" { "Chain verification" }
@@ -40,7 +46,7 @@ pub async fn list(State(state): State<AppState>, session: Session, Query(filter)
                     @if report.chain_valid { p.ok { "The chain is intact (" (report.events_checked) " events, " (report.checkpoints_checked) " signed checkpoints checked)." } }
                     @else { p.error role="alert" { "The chain is BROKEN at event " (report.broken_at_seq.unwrap_or_default()) ": " (report.reason.clone().unwrap_or_default()) } }
                 }
-                Err(err) => { p.muted { (words_of(err)) } }
+                Err(refused) => { p.muted { (refused) } }
             }
         }
         section.panel aria-labelledby="events" {
@@ -72,7 +78,7 @@ pub async fn list(State(state): State<AppState>, session: Session, Query(filter)
                         @if i64::try_from(events.len()).unwrap_or(0) == PAGE { a href={ "/audit?action=" (filter.action) "&page=" (page_number + 1) } { "Older" } }
                     }
                 }
-                Err(err) => { (error(Some(&words_of(err)))) }
+                Err(refused) => { (error(Some(refused))) }
             }
         }
     };

@@ -2,7 +2,7 @@
 //! add a version, delete, and reveal a value on click. A value is fetched only when asked (an
 //! audited read, like the API's), and the page hides it again after 30 seconds.
 
-use super::common::{PathForm, email, forbidden_form, words_of};
+use super::common::{PathForm, email, forbidden_form, pay, words_of};
 use crate::dashboard::layout::{csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::error::ApiError;
@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use oneclaw_core::billing::PaidOperation;
 use oneclaw_core::ids::VaultId;
 use oneclaw_core::path::{PathPrefix, SecretPath};
 use oneclaw_types::SecretString;
@@ -237,6 +238,9 @@ pub async fn put(
         rotation_policy: None,
         max_access_count: None,
     };
+    if let Err(refused) = pay(&state, &session, PaidOperation::WriteSecret, "add a secret").await {
+        return render_vault(&state, session, id, Some(&refused), None).await;
+    }
     match state.core.secrets().put(&session.caller, VaultId(id), &path, new_secret(request)).await {
         Ok(_) => (session.jar, Redirect::to(&format!("/vaults/{id}"))).into_response(),
         Err(err) => {
@@ -256,6 +260,9 @@ pub async fn reveal(
 ) -> Response {
     if !session.csrf_ok(&form.csrf) {
         return forbidden_form();
+    }
+    if let Err(refused) = pay(&state, &session, PaidOperation::ReadSecret, "reveal a secret").await {
+        return (session.jar, html! { span.error role="alert" { (refused) } }).into_response();
     }
     let read = match SecretPath::parse(&form.path) {
         Ok(path) => state.core.secrets().read(&session.caller, VaultId(id), &path, None).await,
@@ -318,6 +325,9 @@ pub async fn generate(
 ) -> Response {
     if !session.csrf_ok(&form.csrf) {
         return forbidden_form();
+    }
+    if let Err(refused) = pay(&state, &session, PaidOperation::WriteSecret, "rotate a secret").await {
+        return render_vault(&state, session, id, Some(&refused), None).await;
     }
     let rotation = oneclaw_core::services::Rotation { length: None, charset: None, secret_type: None };
     let result = match SecretPath::parse(&form.path) {
@@ -391,6 +401,9 @@ pub async fn share(
         Ok(None) => return render_vault(&state, session, id, Some("That secret has no versions."), None).await,
         Err(err) => return render_vault(&state, session, id, Some(&words_of(&err)), None).await,
     };
+    if let Err(refused) = pay(&state, &session, PaidOperation::CreateShare, "make a share link").await {
+        return render_vault(&state, session, id, Some(&refused), None).await;
+    }
     let new = oneclaw_core::services::NewShare {
         recipient_type: "anyone_with_link".to_owned(),
         recipient_id: None,
