@@ -179,6 +179,8 @@ try {
   await check("turn on TOTP, then sign in with a code", async () => {
     await page.getByRole("link", { name: "Security" }).click();
     await page.getByRole("button", { name: "Set up two-factor sign-in" }).click();
+    const qr = await page.locator("figure.qr svg").boundingBox();
+    if (!qr || qr.width < 150 || qr.height < 150) throw new Error(`no QR code to scan: ${JSON.stringify(qr)}`);
     const secret = (await page.locator("#totp-secret").textContent()).trim();
     await page.getByLabel("Code from the app").fill(totp(secret, Date.now() / 1000));
     await page.getByRole("button", { name: "Turn on" }).click();

@@ -176,3 +176,24 @@ async fn an_expired_access_cookie_is_renewed_from_the_refresh_cookie() {
     assert_eq!(page.status, 200);
     assert_ne!(browser.cookies.get("oc_access").cloned(), before, "a new access cookie was set");
 }
+
+#[tokio::test]
+async fn totp_enrolment_shows_a_qr_code_of_the_otpauth_link() {
+    let app = spawn_app().await;
+    let owner = app.signup("qr@example.com").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&owner.email, &owner.password).await;
+    let csrf = csrf_of(&browser.get("/security").await.html);
+    let page = browser.post("/security/totp/setup", &[("csrf", &csrf)], false).await;
+    let link_at = page.html.find("href=\"otpauth://").expect("the otpauth link") + 6;
+    let link = page.html[link_at..].split('"').next().unwrap().replace("&amp;", "&");
+    assert!(link.contains("secret=") && link.contains("qr%40example.com"), "{link}");
+    // The page's QR code is the one that encodes exactly that link.
+    let expected = qrcode::QrCode::new(link.as_bytes())
+        .unwrap()
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(192, 192)
+        .build();
+    let expected_svg = expected.split_once("?>").unwrap().1;
+    assert!(page.html.contains(&format!("<figure class=\"qr\">{expected_svg}")), "{}", page.html);
+}

@@ -1,4 +1,5 @@
-//! Security: change the password, and the org's IP rules.
+//! Security: two-factor sign-in (TOTP: enrol with a QR code or the key, recovery codes, turn
+//! off), change the password, and the org's IP rules.
 
 use super::common::{CsrfForm, email, forbidden_form, words, words_of};
 use crate::dashboard::layout::{csrf_field, error, page};
@@ -7,7 +8,7 @@ use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::html;
+use maud::{Markup, PreEscaped, html};
 use oneclaw_core::ids::IpRuleId;
 use oneclaw_types::SecretString;
 use serde::Deserialize;
@@ -15,6 +16,21 @@ use uuid::Uuid;
 
 pub async fn show(State(state): State<AppState>, session: Session) -> Response {
     render(&state, session, None, None).await
+}
+
+/// The enrolment link as a QR code (inline SVG, so no image request and nothing for the CSP to
+/// allow) for an authenticator app's camera. The key is shown next to it for typing.
+fn enrolment_qr(uri: &str) -> Markup {
+    let Ok(code) = qrcode::QrCode::new(uri.as_bytes()) else { return html! {} };
+    let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(192, 192).build();
+    // Inline SVG in HTML takes no XML declaration.
+    let svg = svg.split_once("?>").map_or(svg.as_str(), |(_, element)| element);
+    html! {
+        figure.qr {
+            (PreEscaped(svg))
+            figcaption { "Scan with your authenticator app" }
+        }
+    }
 }
 
 /// What the TOTP panel shows besides its state.
@@ -58,6 +74,7 @@ async fn render_with(
                 }
             } @else if let Some((secret, uri)) = &totp.enrolment {
                 p { "Add this key to your authenticator app (or open the link on your phone), then enter the code it shows." }
+                (enrolment_qr(uri))
                 p { "Key: " code.value id="totp-secret" { (secret) } }
                 p { a href=(uri) { "otpauth link" } }
                 form method="post" action="/security/totp/confirm" {
