@@ -17,6 +17,7 @@ const root = resolve(new URL(".", import.meta.url).pathname, "..");
 const bin = resolve(process.argv[2] ?? join(root, "target/debug/oneclaw"));
 const shots = join(root, "docs/screenshots");
 const results = { passed: 0, failed: 0 };
+let vaultUrl = null; // the vault the walk-through makes, for its screenshot
 
 async function freePort() {
   return new Promise((ok) => {
@@ -114,6 +115,7 @@ try {
     await page.getByLabel("Name").fill("e2e-vault");
     await page.getByRole("button", { name: "Create vault" }).click();
     await page.waitForURL(/\/vaults\/[0-9a-f-]+$/);
+    vaultUrl = page.url();
     await page.getByLabel("Path").fill("db/password");
     await page.getByLabel("Type").selectOption("password");
     await page.getByLabel("Value").fill("e2e-secret-value");
@@ -254,6 +256,10 @@ try {
         expect(await page.locator("main h1").isVisible(), `${name} has no heading`);
         await page.screenshot({ path: join(shots, `${name}-${suffix}.png`), fullPage: true });
       }
+      // One vault's path tree, inside its db/ folder.
+      await page.goto(`${vaultUrl}?folder=db/`);
+      expect(await page.getByRole("navigation", { name: "Folder" }).isVisible(), "no breadcrumbs");
+      await page.screenshot({ path: join(shots, `vault-folder-${suffix}.png`), fullPage: true });
     }
     await page.goto(`${base}/signin`);
     await page.screenshot({ path: join(shots, "signin-desktop.png") });

@@ -108,9 +108,17 @@ async fn sign_in_add_and_reveal_a_secret_and_sign_out() {
         )
         .await;
     assert_eq!(added.status, 303, "{}", added.html);
-    let vault_page = browser.get(&vault_page_path).await;
-    assert!(vault_page.html.contains("password") && vault_page.html.contains(">password<"));
+    assert_eq!(added.location.as_deref(), Some(format!("{vault_page_path}?folder=db/").as_str()), "back to its folder");
+    // The path tree: the root holds the folder, the folder holds the secret.
+    let root = browser.get(&vault_page_path).await;
+    assert!(root.html.contains(&format!("href=\"{vault_page_path}?folder=db/\"><b>db/</b>")), "{}", root.html);
+    assert!(root.html.contains("1 secret") && !root.html.contains("Reveal the value of db/password"));
+    let vault_page = browser.get(&format!("{vault_page_path}?folder=db/")).await;
+    assert!(vault_page.html.contains("<td><b>password</b></td>"), "{}", vault_page.html);
+    assert!(vault_page.html.contains("Reveal the value of db/password") && vault_page.html.contains("aria-current"));
     assert!(!vault_page.html.contains("s3cret-in-browser"), "a value is never in the page until asked for");
+    let not_a_folder = browser.get(&format!("{vault_page_path}?folder=../")).await;
+    assert!(not_a_folder.html.contains("That is not a folder of this vault."), "{}", not_a_folder.html);
 
     let shown =
         browser.post(&format!("{vault_page_path}/reveal"), &[("csrf", &csrf), ("path", "db/password")], true).await;

@@ -11,4 +11,5 @@ pub mod security;
 pub mod sharing;
 pub mod signin;
 pub mod team;
+mod vault_tree;
 pub mod vaults;

@@ -3,6 +3,7 @@
 //! audited read, like the API's), and the page hides it again after 30 seconds.
 
 use super::common::{PathForm, email, forbidden_form, pay, words_of};
+use super::vault_tree;
 use crate::dashboard::layout::{csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::error::ApiError;
@@ -92,8 +93,22 @@ pub async fn create(State(state): State<AppState>, session: Session, Form(form):
     }
 }
 
-pub async fn show(State(state): State<AppState>, session: Session, Path(id): Path<Uuid>) -> Response {
-    render_vault(&state, session, id, None, None).await
+#[derive(Deserialize)]
+pub struct Browse {
+    folder: Option<String>,
+}
+
+/// One folder of a vault (the root unless `?folder=` names another).
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    axum::extract::Query(browse): axum::extract::Query<Browse>,
+) -> Response {
+    match vault_tree::parse_folder(browse.folder.as_deref()) {
+        Some(folder) => render_vault(&state, session, id, &folder, None, None).await,
+        None => render_vault(&state, session, id, "", Some("That is not a folder of this vault."), None).await,
+    }
 }
 
 fn reveal_button(vault: Uuid, path: &str, csrf: &str) -> Markup {
@@ -119,6 +134,7 @@ async fn render_vault(
     state: &AppState,
     session: Session,
     id: Uuid,
+    folder: &str,
     problem: Option<&str>,
     reveal: Option<(&str, &SecretString)>,
 ) -> Response {
@@ -126,29 +142,40 @@ async fn render_vault(
         Ok(vault) => vault,
         Err(err) => return ApiError::from(err).into_response(),
     };
-    let everything = PathPrefix::parse("").ok();
-    let secrets = match everything {
-        Some(prefix) => state.core.secrets().list(&session.caller, vault.id, &prefix).await.unwrap_or_default(),
-        None => Vec::new(),
+    let under = match PathPrefix::parse(folder) {
+        Ok(prefix) => state.core.secrets().list(&session.caller, vault.id, &prefix).await,
+        Err(err) => Err(err),
     };
+    let (secrets, list_problem) = match under {
+        Ok(secrets) => (secrets, None),
+        Err(err) => (Vec::new(), Some(words_of(&err))),
+    };
+    let level = vault_tree::level(folder, &secrets);
     let csrf = session.csrf.clone();
     let content = html! {
         p.muted { (vault.description) }
         section.panel aria-labelledby="secrets" {
             h2 id="secrets" { "Secrets" }
-            @if secrets.is_empty() { p.muted { "No secrets in this vault yet." } }
+            (vault_tree::breadcrumbs(vault.id.0, &vault.name, folder))
+            (error(list_problem.as_deref()))
+            @if level.folders.is_empty() && level.secrets.is_empty() {
+                p.muted { @if folder.is_empty() { "No secrets in this vault yet." } @else { "No secrets in this folder." } }
+            }
             @else {
                 table {
-                    thead { tr { th { "Path" } th { "Type" } th { "Version" } th { "Value" } th {} } }
+                    thead { tr { th { "Name" } th { "Type" } th { "Version" } th { "Value" } th {} } }
                     tbody {
-                        @for secret in &secrets {
+                        @for (name, count) in &level.folders {
                             tr {
-                                td {
-                                    // The path as a tree: folders muted, the name bold.
-                                    @let (folder, name) = secret.path.rsplit_once('/').map_or(("", secret.path.as_str()), |(f, n)| (f, n));
-                                    @if !folder.is_empty() { span.muted { (folder) "/" } }
-                                    b { (name) }
+                                td colspan="5" {
+                                    a href=(vault_tree::folder_url(vault.id.0, &format!("{folder}{name}/"))) { b { (name) "/" } }
+                                    " " span.muted { (count) @if *count == 1 { " secret" } @else { " secrets" } }
                                 }
+                            }
+                        }
+                        @for secret in &level.secrets {
+                            tr {
+                                td { b { (secret.path.strip_prefix(folder).unwrap_or(&secret.path)) } }
                                 td { (secret.secret_type) }
                                 td { (secret.version) }
                                 td {
@@ -190,7 +217,7 @@ async fn render_vault(
             form method="post" action={ "/vaults/" (vault.id) "/secrets" } {
                 (csrf_field(&csrf))
                 label for="path" { "Path" }
-                input id="path" name="path" required placeholder="api-keys/stripe";
+                input id="path" name="path" required value=(folder) placeholder="api-keys/stripe";
                 label for="type" { "Type" }
                 select id="type" name="type" { @for t in SECRET_TYPES { option value=(t) { (t) } } }
                 label for="value" { "Value" }
@@ -227,9 +254,10 @@ pub async fn put(
         Ok(path) => path,
         Err(err) => {
             let detail = ApiError::from(err).detail().to_owned();
-            return render_vault(&state, session, id, Some(&detail), None).await;
+            return render_vault(&state, session, id, "", Some(&detail), None).await;
         }
     };
+    let folder = vault_tree::folder_of(path.as_str()).to_owned();
     let request = PutSecretRequest {
         secret_type: form.secret_type,
         value: SecretString::new(form.value),
@@ -239,13 +267,13 @@ pub async fn put(
         max_access_count: None,
     };
     if let Err(refused) = pay(&state, &session, PaidOperation::WriteSecret, "add a secret").await {
-        return render_vault(&state, session, id, Some(&refused), None).await;
+        return render_vault(&state, session, id, &folder, Some(&refused), None).await;
     }
     match state.core.secrets().put(&session.caller, VaultId(id), &path, new_secret(request)).await {
-        Ok(_) => (session.jar, Redirect::to(&format!("/vaults/{id}"))).into_response(),
+        Ok(_) => (session.jar, Redirect::to(&vault_tree::folder_url(id, &folder))).into_response(),
         Err(err) => {
             let detail = ApiError::from(err).detail().to_owned();
-            render_vault(&state, session, id, Some(&detail), None).await
+            render_vault(&state, session, id, &folder, Some(&detail), None).await
         }
     }
 }
@@ -272,12 +300,20 @@ pub async fn reveal(
         Ok(secret) if headers.contains_key("hx-request") => {
             (session.jar, revealed(id, &form.path, &secret.value)).into_response()
         }
-        Ok(secret) => render_vault(&state, session, id, None, Some((&form.path, &secret.value))).await,
+        Ok(secret) => {
+            let folder = vault_tree::folder_of(&form.path);
+            render_vault(&state, session, id, folder, None, Some((&form.path, &secret.value))).await
+        }
         Err(err) => {
             let detail = ApiError::from(err).detail().to_owned();
             (session.jar, html! { span.error role="alert" { (detail) } }).into_response()
         }
     }
+}
+
+/// The folder of a posted path, or the root if the path is not valid (its error says why).
+fn form_folder(path: &str) -> &str {
+    if SecretPath::parse(path).is_ok() { vault_tree::folder_of(path) } else { "" }
 }
 
 #[derive(Deserialize)]
@@ -308,10 +344,10 @@ pub async fn delete(
         Err(err) => Err(err),
     };
     match result {
-        Ok(()) => (session.jar, Redirect::to(&format!("/vaults/{id}"))).into_response(),
+        Ok(()) => (session.jar, Redirect::to(&vault_tree::folder_url(id, form_folder(&form.path)))).into_response(),
         Err(err) => {
             let detail = ApiError::from(err).detail().to_owned();
-            render_vault(&state, session, id, Some(&detail), None).await
+            render_vault(&state, session, id, form_folder(&form.path), Some(&detail), None).await
         }
     }
 }
@@ -327,7 +363,7 @@ pub async fn generate(
         return forbidden_form();
     }
     if let Err(refused) = pay(&state, &session, PaidOperation::WriteSecret, "rotate a secret").await {
-        return render_vault(&state, session, id, Some(&refused), None).await;
+        return render_vault(&state, session, id, form_folder(&form.path), Some(&refused), None).await;
     }
     let rotation = oneclaw_core::services::Rotation { length: None, charset: None, secret_type: None };
     let result = match SecretPath::parse(&form.path) {
@@ -335,10 +371,10 @@ pub async fn generate(
         Err(err) => Err(err),
     };
     match result {
-        Ok(()) => (session.jar, Redirect::to(&format!("/vaults/{id}"))).into_response(),
+        Ok(()) => (session.jar, Redirect::to(&vault_tree::folder_url(id, form_folder(&form.path)))).into_response(),
         Err(err) => {
             let detail = ApiError::from(err).detail().to_owned();
-            render_vault(&state, session, id, Some(&detail), None).await
+            render_vault(&state, session, id, form_folder(&form.path), Some(&detail), None).await
         }
     }
 }
@@ -355,7 +391,7 @@ pub async fn versions(
         Err(err) => Err(err),
     };
     let content = html! {
-        p { a href={ "/vaults/" (id) } { "Back to the vault" } }
+        p { a href=(vault_tree::folder_url(id, form_folder(&query.path))) { "Back to the vault" } }
         @match &listed {
             Ok(versions) => {
                 table {
@@ -398,11 +434,23 @@ pub async fn share(
     };
     let secret_id = match found.map(|versions| versions.last().map(|v| v.secret_id)) {
         Ok(Some(secret_id)) => secret_id,
-        Ok(None) => return render_vault(&state, session, id, Some("That secret has no versions."), None).await,
-        Err(err) => return render_vault(&state, session, id, Some(&words_of(&err)), None).await,
+        Ok(None) => {
+            return render_vault(
+                &state,
+                session,
+                id,
+                form_folder(&form.path),
+                Some("That secret has no versions."),
+                None,
+            )
+            .await;
+        }
+        Err(err) => {
+            return render_vault(&state, session, id, form_folder(&form.path), Some(&words_of(&err)), None).await;
+        }
     };
     if let Err(refused) = pay(&state, &session, PaidOperation::CreateShare, "make a share link").await {
-        return render_vault(&state, session, id, Some(&refused), None).await;
+        return render_vault(&state, session, id, form_folder(&form.path), Some(&refused), None).await;
     }
     let new = oneclaw_core::services::NewShare {
         recipient_type: "anyone_with_link".to_owned(),
@@ -420,11 +468,11 @@ pub async fn share(
             let content = html! {
                 (crate::dashboard::layout::shown_once(&format!("Link to {}", form.path), "share-link", &link))
                 p { "It opens once, within a day. Revoke it under Sharing." }
-                p { a href={ "/vaults/" (id) } { "Back to the vault" } }
+                p { a href=(vault_tree::folder_url(id, form_folder(&form.path))) { "Back to the vault" } }
             };
             let email = email(&state, &session).await;
             (session.jar, page("Share link", "/vaults", &email, &session.csrf, content)).into_response()
         }
-        Err(err) => render_vault(&state, session, id, Some(&words_of(&err)), None).await,
+        Err(err) => render_vault(&state, session, id, form_folder(&form.path), Some(&words_of(&err)), None).await,
     }
 }
