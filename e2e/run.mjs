@@ -11,7 +11,7 @@ import { createHmac } from "node:crypto";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { CLIENT_ID, CLIENT_SECRET, startProvider } from "./oidc.mjs";
+import { CLIENT_ID, CLIENT_SECRET, makeCertificates, startProvider } from "./oidc.mjs";
 
 const root = resolve(new URL(".", import.meta.url).pathname, "..");
 const bin = resolve(process.argv[2] ?? join(root, "target/debug/oneclaw"));
@@ -59,11 +59,14 @@ function expect(condition, message) {
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const oidc = await startProvider(await freePort(), `${base}/signin/google/callback`);
 const data = mkdtempSync(join(tmpdir(), "oneclaw-e2e-"));
+const certificates = makeCertificates(mkdtempSync(join(tmpdir(), "oneclaw-e2e-tls-")));
+const oidc = await startProvider(await freePort(), `${base}/signin/google/callback`, certificates);
 const env = { ...process.env };
 for (const name of Object.keys(env)) if (name.startsWith("ONECLAW_")) delete env[name];
-Object.assign(env, { ONECLAW_OIDC_ISSUER: oidc.issuer, ONECLAW_OIDC_CLIENT_ID: CLIENT_ID, ONECLAW_OIDC_CLIENT_SECRET: CLIENT_SECRET });
+Object.assign(env, { ONECLAW_OIDC_ISSUER: oidc.issuer, ONECLAW_OIDC_CLIENT_ID: CLIENT_ID, ONECLAW_OIDC_CLIENT_SECRET: CLIENT_SECRET,
+  // The server trusts the test CA (and only it) for its HTTPS calls to the identity provider.
+  SSL_CERT_FILE: certificates.ca });
 const server = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", data], { env, stdio: "ignore" });
 for (let i = 0; i < 300; i++) {
   try {
@@ -206,7 +209,8 @@ try {
   });
 
   await check("sign in with Google against a real OpenID provider (code flow with PKCE)", async () => {
-    const google = await browser.newContext();
+    // The browser is not the subject here: it may accept the test CA's certificate.
+    const google = await browser.newContext({ ignoreHTTPSErrors: true });
     const tab = await google.newPage();
     await tab.goto(`${base}/signin`);
     await tab.getByRole("link", { name: "Sign in with Google" }).click();
@@ -217,7 +221,8 @@ try {
     const consent = tab.locator("button[type=submit]");
     if (await consent.isVisible().catch(() => false)) await consent.click();
     await tab.waitForURL(`${base}/dashboard`, { timeout: 10000 }).catch(async (err) => {
-      throw new Error(`stopped at ${tab.url()}: ${(await tab.content()).replace(/\s+/g, " ").slice(0, 900)}`);
+      const alerts = await tab.locator("[role=alert]").allTextContents();
+      throw new Error(`stopped at ${tab.url()}: ${alerts.join(" | ") || (await tab.content()).replace(/\s+/g, " ").slice(0, 900)}`);
     });
     expect((await tab.content()).includes("google-person@example.com"), "not signed in as the provider's person");
     await google.close();

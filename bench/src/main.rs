@@ -388,6 +388,9 @@ async fn fill(run: &Running, org: OrgId, actors: &[uuid::Uuid], events: usize) {
 
 #[tokio::main]
 async fn main() {
+    // reqwest speaks TLS through rustls without a built-in provider: make ring the process's
+    // provider first (a second install is refused, harmlessly).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
         Command::SecretReads { concurrency, reads } => secret_reads(concurrency, reads).await,
         Command::AuditQuery { events, actors, queries } => audit_query(events, actors, queries).await,

@@ -41,6 +41,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // reqwest speaks TLS through rustls without a built-in provider: make ring the process's
+    // provider first (a second install is refused, harmlessly).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {

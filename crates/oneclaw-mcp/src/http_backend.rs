@@ -64,6 +64,9 @@ struct Problem {
 
 impl HttpBackend {
     pub fn new(base_url: &str, credentials: Credentials) -> Self {
+        // reqwest speaks TLS through rustls without a built-in provider: make ring the process's
+        // provider first (a second install is refused, harmlessly).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Self {
             http: reqwest::Client::builder()
                 .user_agent(concat!("oneclaw-mcp/", env!("CARGO_PKG_VERSION")))

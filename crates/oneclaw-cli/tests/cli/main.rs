@@ -14,6 +14,12 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_oneclaw");
 
+/// An HTTP client (reqwest's TLS needs a crypto provider installed first).
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -55,7 +61,7 @@ impl Server {
 
     /// Polls `/v1/health` for up to a minute; `Err` with the exit status if the process ends first.
     async fn wait_healthy(&mut self) -> Result<(), std::process::ExitStatus> {
-        let client = reqwest::Client::new();
+        let client = http_client();
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(response) = client.get(format!("{}/v1/health", self.base)).send().await
@@ -92,7 +98,7 @@ fn stop(child: &mut Child) {
 }
 
 async fn call(method: reqwest::Method, url: String, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, url);
+    let mut request = http_client().request(method, url);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }

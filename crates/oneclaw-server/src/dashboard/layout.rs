@@ -18,6 +18,20 @@ const NAV: &[(&str, &str)] = &[
 
 /// A bare page (sign-in).
 pub fn bare(title: &str, content: Markup) -> Markup {
+    with_head(title, html! {}, content)
+}
+
+/// A page that moves on to `to` by itself as soon as it loads (with a link for the rare
+/// browser that does not). The move is a navigation started by this page, so it is same-site.
+pub fn moving_on(title: &str, to: &str, content: Markup) -> Markup {
+    with_head(
+        title,
+        html! { meta http-equiv="refresh" content={ "0; url=" (to) }; },
+        html! { main.signin { div.panel { (content) p { a href=(to) { "Continue" } } } } },
+    )
+}
+
+fn with_head(title: &str, extra_head: Markup, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -30,6 +44,7 @@ pub fn bare(title: &str, content: Markup) -> Markup {
                 link rel="stylesheet" href="/assets/style.css";
                 script src="/assets/htmx.min.js" defer {}
                 script src="/assets/dashboard.js" defer {}
+                (extra_head)
             }
             body { (content) }
         }

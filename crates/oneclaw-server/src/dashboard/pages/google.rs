@@ -1,7 +1,7 @@
 //! "Sign in with Google" (any configured OpenID Connect issuer): to the provider with state,
 //! nonce and a PKCE challenge kept in a short-lived cookie, and back.
 
-use super::signin::{form, sign_in_with};
+use super::signin::{Arrival, form, sign_in_with};
 use crate::dashboard::session;
 use crate::error::ApiError;
 use crate::oidc::Pending;
@@ -82,7 +82,7 @@ pub async fn callback(
         Ok(identity) => {
             let meta = session::meta(&parts);
             let outcome = state.core.auth().sign_in_federated(&meta, &identity.email, "google").await;
-            sign_in_with(jar_cleared, outcome, &parts)
+            sign_in_with(jar_cleared, outcome, &parts, Arrival::FromProvider)
         }
         Err(err) => (jar_cleared, form("", Some(ApiError::from(err).detail()))).into_response(),
     }

@@ -1,6 +1,6 @@
 //! Sign in (email and password) and sign out.
 
-use crate::dashboard::layout::{bare, error};
+use crate::dashboard::layout::{bare, error, moving_on};
 use crate::dashboard::session::{self, Session, cleared, with_tokens};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -58,15 +58,39 @@ pub async fn submit(State(state): State<AppState>, jar: CookieJar, request: Requ
     let password = SecretString::new(credentials.password);
     match state.core.auth().login(&meta, credentials.email.trim(), &password).await {
         Err(err) => form(&credentials.email, Some(ApiError::from(err).detail())).into_response(),
-        outcome => sign_in_with(jar, outcome, &parts),
+        outcome => sign_in_with(jar, outcome, &parts, Arrival::FromThisSite),
     }
 }
 
 /// After the first factor: the session's cookies, or the code step when TOTP is on.
-pub(super) fn sign_in_with(jar: CookieJar, outcome: oneclaw_core::Result<LoginOutcome>, parts: &Parts) -> Response {
+/// How the browser got to the sign-in answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Arrival {
+    /// A form of this site was posted.
+    FromThisSite,
+    /// Redirected back from an identity provider: a cross-site redirect chain, in which the
+    /// browser withholds SameSite=Strict cookies, so a redirect to the dashboard would arrive
+    /// signed out. The answer is a page that moves on by itself (a same-site navigation).
+    FromProvider,
+}
+
+pub(super) fn sign_in_with(
+    jar: CookieJar,
+    outcome: oneclaw_core::Result<LoginOutcome>,
+    parts: &Parts,
+    arrival: Arrival,
+) -> Response {
     match outcome {
         Ok(LoginOutcome::Signed(tokens)) => {
-            (with_tokens(jar, &tokens, is_tls(parts)), Redirect::to("/dashboard")).into_response()
+            let jar = with_tokens(jar, &tokens, is_tls(parts));
+            match arrival {
+                Arrival::FromThisSite => (jar, Redirect::to("/dashboard")).into_response(),
+                Arrival::FromProvider => {
+                    let moving =
+                        moving_on("Signed in", "/dashboard", html! { p { "Signed in; opening the dashboard…" } });
+                    (jar, moving).into_response()
+                }
+            }
         }
         Ok(LoginOutcome::MfaRequired(challenge)) => (jar, code_form(challenge.expose(), None)).into_response(),
         Err(err) => (jar, form("", Some(ApiError::from(err).detail()))).into_response(),
