@@ -247,3 +247,27 @@ async fn an_unreachable_database_is_a_clear_503_class_error() {
     let err = oneclaw_store::open("mysql://x").await.err().unwrap();
     assert!(matches!(err, Error::Invalid { .. }));
 }
+
+#[tokio::test]
+async fn postgresql_connections_can_require_tls() {
+    let Ok(base) = std::env::var("ONECLAW_TEST_DATABASE_URL") else {
+        eprintln!("skipped: needs ONECLAW_TEST_DATABASE_URL (CI runs it on PostgreSQL)");
+        return;
+    };
+    let db = test_db().await;
+    let name = format!("oneclaw_tls_{}", uuid::Uuid::new_v4().simple());
+    let store = oneclaw_store::open(&format!("{}&sslmode=require&application_name={name}", db.url)).await.unwrap();
+    let (_, user, _) = seed(&store).await;
+    assert!(store.user(user).await.unwrap().is_some(), "the store works over TLS");
+    // Every connection the store holds, seen from the server's side, is encrypted.
+    let mut observer = sqlx::PgConnection::connect(&base).await.unwrap();
+    let (connections, encrypted): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE s.ssl) FROM pg_stat_activity a \
+         JOIN pg_stat_ssl s ON s.pid = a.pid WHERE a.application_name = $1",
+    )
+    .bind(&name)
+    .fetch_one(&mut observer)
+    .await
+    .unwrap();
+    assert!(connections > 0 && encrypted == connections, "{encrypted} of {connections} connections use TLS");
+}
