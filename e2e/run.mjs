@@ -245,6 +245,16 @@ try {
     }
   });
 
+  await check("keyboard: the first Tab stop skips the sidebar to the page's content", async () => {
+    await page.goto(`${base}/vaults`);
+    await page.keyboard.press("Tab");
+    const first = await page.evaluate(() => document.activeElement?.textContent?.trim());
+    expect(first === "Skip to content", `first Tab stop: ${first}`);
+    await page.keyboard.press("Enter");
+    const focused = await page.evaluate(() => document.activeElement?.id);
+    expect(focused === "main", `after the skip link, focus is on ${focused}`);
+  });
+
   await check("the pages run under a strict Content-Security-Policy without violations", async () => {
     const response = await page.goto(`${base}/vaults`);
     const policy = response.headers()["content-security-policy"] ?? "";

@@ -56,6 +56,8 @@ pub fn page(title: &str, active: &str, email: &str, csrf: &str, content: Markup)
     bare(
         title,
         html! {
+            // The first Tab stop: past the sidebar's ten links, straight to the page.
+            a.skip href="#main" { "Skip to content" }
             div.shell {
                 nav.side aria-label="Main" {
                     a.brand href="/dashboard" { "oneclaw" }
@@ -73,7 +75,7 @@ pub fn page(title: &str, active: &str, email: &str, csrf: &str, content: Markup)
                         button.quiet type="submit" { "Sign out" }
                     }
                 }
-                main id="main" { h1 { (title) } (content) }
+                main id="main" tabindex="-1" { h1 { (title) } (content) }
             }
         },
     )
