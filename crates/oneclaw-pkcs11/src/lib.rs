@@ -7,6 +7,8 @@
 
 mod context;
 mod handles;
+#[cfg(test)]
+mod hung_hsm_tests;
 mod mechanism;
 mod pool;
 mod provider;
