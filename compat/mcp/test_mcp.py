@@ -346,6 +346,74 @@ def check_session_end(ctx):
     assert not trouble, trouble
 
 
+# ---- stdio MCP to a server behind HTTPS ------------------------------------------------------
+
+def make_certificates(directory):
+    """A throwaway CA and a certificate for 127.0.0.1 it signed (openssl command)."""
+    import subprocess
+    path = lambda name: os.path.join(directory, name)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True)
+    run("req", "-x509", *ec, "-keyout", path("ca.key"), "-out", path("ca.pem"), "-days", "1", "-subj", "/CN=mcp compat CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", *ec, "-keyout", path("tls.key"), "-out", path("tls.csr"), "-subj", "/CN=127.0.0.1")
+    with open(path("tls.ext"), "w") as ext:
+        ext.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    run("x509", "-req", "-in", path("tls.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"), "-CAcreateserial",
+        "-out", path("tls.pem"), "-days", "1", "-extfile", path("tls.ext"))
+    return path("ca.pem"), path("tls.pem"), path("tls.key")
+
+
+async def tls_front(cert, key):
+    """A TLS terminator in front of the server (as a reverse proxy would be); returns its https URL."""
+    import ssl
+    from urllib.parse import urlparse
+    backend = urlparse(BASE)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def pipe(reader, writer):
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    async def handle(client_reader, client_writer):
+        server_reader, server_writer = await asyncio.open_connection(backend.hostname, backend.port)
+        await asyncio.gather(pipe(client_reader, server_writer), pipe(server_reader, client_writer), return_exceptions=True)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
+    return server, f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+async def check_stdio_over_https(ctx):
+    import tempfile
+    with tempfile.TemporaryDirectory() as directory:
+        ca, cert, key = make_certificates(directory)
+        server, url = await tls_front(cert, key)
+        try:
+            def env_for(trust):
+                return {"PATH": os.environ.get("PATH", ""), "ONECLAW_BASE_URL": url, "ONECLAW_VAULT_ID": ctx["vault"],
+                        "ONECLAW_AGENT_ID": ctx["agent_id"], "ONECLAW_AGENT_API_KEY": ctx["agent_key"], "RUST_LOG": "off",
+                        **({"SSL_CERT_FILE": trust} if trust else {})}
+
+            params = StdioServerParameters(command=BIN, args=["mcp"], env=env_for(ca))
+            async with Client(params, mode="auto") as c:
+                value = json.loads(good(await c.call_tool("get_secret", {"path": "api-keys/stripe"})))
+                assert value["value"] == "sk_live_compat_1", value
+            # A certificate the client does not trust: `oneclaw mcp` stops at sign-in and says why.
+            untrusted = await asyncio.create_subprocess_exec(
+                BIN, "mcp", env=env_for(None), stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(untrusted.communicate(), timeout=60)
+            assert untrusted.returncode == 1 and out == b"", (untrusted.returncode, out)
+            assert b"certificate" in err and b"sk_live" not in err, err
+        finally:
+            server.close()
+
+
 def check_audit(ctx):
     r = httpx.get(f"{BASE}/v1/audit/events", params={"limit": 500, "actor_id": ctx["agent_id"]}, headers=ctx["human"])
     assert r.status_code == 200, r.text
@@ -409,6 +477,8 @@ async def main():
     record("hosted: DELETE ends a legacy session with 204, and the SDK saw no termination trouble",
            lambda: check_session_end(ctx))
     record("stdio: a missing setting exits 1 naming it, nothing on stdout", check_stdio_refuses_missing_settings)
+    await arecord("stdio to a server behind HTTPS: trusted CA reads the secret, an untrusted certificate is refused",
+                  check_stdio_over_https(ctx))
     record("audit: every call recorded with surface mcp, refusals included", lambda: check_audit(ctx))
     rounds = int(os.environ.get("MCP_COMPAT_LATENCY", "0"))
     if rounds:

@@ -149,7 +149,12 @@ impl HttpBackend {
 }
 
 fn unreachable(err: reqwest::Error) -> BackendError {
-    BackendError::new(ErrorKind::Unavailable, format!("the vault service could not be reached ({})", err.without_url()))
+    // The innermost cause says why: a refused connection, an untrusted certificate…
+    let err = err.without_url();
+    let cause =
+        std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source()).last().map(|e| e.to_string());
+    let cause = cause.unwrap_or_default();
+    BackendError::new(ErrorKind::Unavailable, format!("the vault service could not be reached ({cause})"))
 }
 
 /// The body of a 2xx answer (an empty one reads as JSON null), or the answer's error.

@@ -70,7 +70,11 @@ fn refused(why: impl Into<String>) -> Error {
 }
 
 fn unreachable(err: reqwest::Error) -> Error {
-    Error::Unavailable(format!("the identity provider could not be reached ({})", err.without_url()))
+    // The innermost cause says why: a refused connection, an untrusted certificate…
+    let err = err.without_url();
+    let cause =
+        std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source()).last().map(|e| e.to_string());
+    Error::Unavailable(format!("the identity provider could not be reached ({})", cause.unwrap_or_default()))
 }
 
 impl Oidc {

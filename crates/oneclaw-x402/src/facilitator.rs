@@ -58,9 +58,7 @@ impl Facilitator {
             "paymentPayload": payment.raw,
             "paymentRequirements": requirements,
         });
-        let response = self.http.post(format!("{}{path}", self.base)).json(&body).send().await.map_err(|err| {
-            Refusal::new("unexpected_settle_error", format!("the facilitator is unreachable ({})", err.without_url()))
-        })?;
+        let response = self.http.post(format!("{}{path}", self.base)).json(&body).send().await.map_err(unreachable)?;
         if !response.status().is_success() {
             return Err(Refusal::new(
                 "unexpected_settle_error",
@@ -98,4 +96,12 @@ impl Facilitator {
             Err(Refusal::new("unexpected_settle_error", format!("settlement failed: {reason}")))
         }
     }
+}
+
+fn unreachable(err: reqwest::Error) -> Refusal {
+    // The innermost cause says why: a refused connection, an untrusted certificate…
+    let err = err.without_url();
+    let cause =
+        std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source()).last().map(|e| e.to_string());
+    Refusal::new("unexpected_settle_error", format!("the facilitator is unreachable ({})", cause.unwrap_or_default()))
 }
