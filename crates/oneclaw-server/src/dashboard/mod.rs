@@ -55,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .route("/vaults/{id}/share", post(pages::vaults::share))
         .route("/vaults/{id}/versions", get(pages::vaults::versions))
         .route("/agents", get(pages::agents::list).post(pages::agents::create))
+        .route("/agents/{id}", get(pages::agents::settings).post(pages::agents::save_settings))
         .route("/agents/{id}/toggle", post(pages::agents::toggle))
         .route("/agents/{id}/rotate", post(pages::agents::rotate))
         .route("/sharing", get(pages::sharing::show))

@@ -205,3 +205,58 @@ async fn totp_enrolment_shows_a_qr_code_of_the_otpauth_link() {
     let expected_svg = expected.split_once("?>").unwrap().1;
     assert!(page.html.contains(&format!("<figure class=\"qr\">{expected_svg}")), "{}", page.html);
 }
+
+#[tokio::test]
+async fn an_agents_vault_binding_and_token_lifetime_are_edited_in_its_settings() {
+    let app = spawn_app().await;
+    let owner = app.signup("agent-settings@example.com").await;
+    let (first, second) = (app.create_vault(&owner.token, "one").await, app.create_vault(&owner.token, "two").await);
+    let agent = app.register_agent(&owner.token, "editable", serde_json::json!({})).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&owner.email, &owner.password).await;
+
+    let list = browser.get("/agents").await;
+    assert!(list.html.contains(&format!("href=\"/agents/{}\"", agent.id)), "a settings link per agent");
+    let form = browser.get(&format!("/agents/{}", agent.id)).await;
+    assert!(form.html.contains(&format!("value=\"{first}\"")) && form.html.contains(&format!("value=\"{second}\"")));
+    let csrf = csrf_of(&form.html);
+    let path = format!("/agents/{}", agent.id);
+    let saved =
+        browser.post(&path, &[("csrf", &csrf), ("vault", &first), ("vault", &second), ("ttl", "900")], false).await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    let stored = app.get(&format!("/v1/agents/{}", agent.id), &owner.token).await;
+    let mut bound: Vec<String> =
+        stored.body["vault_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    bound.sort();
+    let mut expected = vec![first.clone(), second.clone()];
+    expected.sort();
+    assert_eq!((bound, stored.body["token_ttl_seconds"].as_i64()), (expected, Some(900)), "{}", stored.text);
+    let shown = browser.get(&path).await;
+    assert!(shown.html.contains("value=\"900\"") && shown.html.matches(" checked>").count() == 2, "{}", shown.html);
+
+    // Bad input is explained and changes nothing.
+    let stranger = app.signup("agent-settings-other@example.com").await;
+    let foreign = app.create_vault(&stranger.token, "theirs").await;
+    for (fields, words) in [
+        (vec![("ttl", "soon")], "whole number of seconds"),
+        (vec![("ttl", "30")], "between 61 and 86400"),
+        (vec![("vault", foreign.as_str())], "is not a vault of this org"),
+        (vec![("vault", "not-a-uuid")], "not a vault id"),
+    ] {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend(fields);
+        let refused = browser.post(&path, &form, false).await;
+        assert!(refused.status == 200 && refused.html.contains(words), "{words}: {}", refused.html);
+    }
+    let unchanged = app.get(&format!("/v1/agents/{}", agent.id), &owner.token).await;
+    assert_eq!(unchanged.body["token_ttl_seconds"], 900);
+    assert_eq!(unchanged.body["vault_ids"].as_array().unwrap().len(), 2);
+
+    // The MCP configuration of a new key points at this server, as the browser reached it.
+    let registered = browser.post("/agents", &[("csrf", &csrf), ("name", "fresh")], false).await;
+    assert!(
+        registered.html.contains(&format!("&quot;ONECLAW_BASE_URL&quot;: &quot;{}&quot;", app.base_url)),
+        "{}",
+        registered.html
+    );
+}

@@ -1,12 +1,13 @@
 //! Agents: register one (its key shown once, with the MCP configuration to paste), enable or
 //! disable it, rotate its key, bind it to vaults and set its token lifetime.
 
-use super::common::{CsrfForm, email, forbidden_form, words};
+use super::common::{CsrfForm, email, forbidden_form, public_base_url, words};
 use crate::dashboard::layout::{self, csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use oneclaw_core::ids::AgentId;
@@ -19,19 +20,28 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
     render(&state, session, None, None).await
 }
 
-/// The MCP client configuration for a new key (stdio, as README shows).
-fn mcp_config(agent: &Agent, key: &str, vault: Option<Uuid>) -> String {
+/// The MCP client configuration for a new key (stdio, as README shows), pointing at this
+/// server as the browser reached it.
+fn mcp_config(agent: &Agent, key: &str, vault: Option<Uuid>, base_url: &str) -> String {
     let vault = vault.map_or_else(|| "VAULT_UUID".to_owned(), |v| v.to_string());
     format!(
         "{{\n  \"mcpServers\": {{\n    \"oneclaw\": {{\n      \"command\": \"oneclaw\",\n      \"args\": [\"mcp\"],\n      \"env\": {{\n        \
-         \"ONECLAW_BASE_URL\": \"http://127.0.0.1:8443\",\n        \"ONECLAW_VAULT_ID\": \"{vault}\",\n        \
+         \"ONECLAW_BASE_URL\": \"{base_url}\",\n        \"ONECLAW_VAULT_ID\": \"{vault}\",\n        \
          \"ONECLAW_AGENT_ID\": \"{}\",\n        \"ONECLAW_AGENT_API_KEY\": \"{key}\"\n      }}\n    }}\n  }}\n}}",
         agent.id
     )
 }
 
-fn shown_once(agent: &Agent, key: &str) -> Markup {
-    let config = mcp_config(agent, key, agent.vault_ids.first().copied());
+/// A key just made: the agent, the key, and this server's address for the MCP configuration.
+struct NewKey {
+    agent: Agent,
+    key: String,
+    base_url: String,
+}
+
+fn shown_once(new: &NewKey) -> Markup {
+    let (agent, key) = (&new.agent, new.key.as_str());
+    let config = mcp_config(agent, key, agent.vault_ids.first().copied(), &new.base_url);
     html! {
         (layout::shown_once(&format!("Key for {}", agent.name), "agent-key", key))
         section.panel aria-labelledby="mcp-config-title" {
@@ -42,17 +52,12 @@ fn shown_once(agent: &Agent, key: &str) -> Markup {
     }
 }
 
-async fn render(
-    state: &AppState,
-    session: Session,
-    problem: Option<&str>,
-    new_key: Option<(Agent, String)>,
-) -> Response {
+async fn render(state: &AppState, session: Session, problem: Option<&str>, new_key: Option<NewKey>) -> Response {
     let agents = state.core.agents().list(&session.caller).await.unwrap_or_default();
     let vaults = state.core.vaults().list(&session.caller).await.unwrap_or_default();
     let csrf = session.csrf.clone();
     let content = html! {
-        @if let Some((agent, key)) = &new_key { (shown_once(agent, key)) }
+        @if let Some(new) = &new_key { (shown_once(new)) }
         section.panel aria-labelledby="register" {
             h2 id="register" { "Register an agent" }
             (error(problem))
@@ -66,7 +71,7 @@ async fn render(
                     @for vault in &vaults { option value=(vault.id) { (vault.name) } }
                 }
                 label for="agent-ttl" { "Token lifetime (seconds)" }
-                input id="agent-ttl" name="ttl" type="number" min="60" max="86400" placeholder="3600";
+                input id="agent-ttl" name="ttl" type="number" min="61" max="86400" placeholder="3600";
                 p { button type="submit" { "Register" } }
             }
         }
@@ -75,7 +80,7 @@ async fn render(
             @if agents.is_empty() { p.muted { "No agents yet." } }
             @else {
                 table {
-                    thead { tr { th { "Name" } th { "Key" } th { "Status" } th { "Vaults" } th {} } }
+                    thead { tr { th { "Name" } th { "Key" } th { "Status" } th { "Vaults" } th { "Token lifetime" } th {} } }
                     tbody {
                         @for agent in &agents {
                             tr {
@@ -83,7 +88,10 @@ async fn render(
                                 td { code { (agent.key_prefix) "…" } }
                                 td { @if agent.is_active { span.ok { "active" } } @else { span.error { "disabled" } } }
                                 td { @if agent.vault_ids.is_empty() { "any" } @else { (agent.vault_ids.len()) } }
+                                td { @match agent.token_ttl_seconds { Some(secs) => { (secs) " s" } None => { "default" } } }
                                 td {
+                                    a href={ "/agents/" (agent.id) } aria-label={ "Settings of " (agent.name) } { "Settings" }
+                                    " "
                                     form.inline method="post" action={ "/agents/" (agent.id) "/toggle" } {
                                         (csrf_field(&csrf))
                                         button.quiet type="submit" { @if agent.is_active { "Disable" } @else { "Enable" } }
@@ -116,7 +124,12 @@ pub struct NewAgent {
     ttl: String,
 }
 
-pub async fn create(State(state): State<AppState>, session: Session, Form(form): Form<NewAgent>) -> Response {
+pub async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<NewAgent>,
+) -> Response {
     if !session.csrf_ok(&form.csrf) {
         return forbidden_form();
     }
@@ -135,8 +148,8 @@ pub async fn create(State(state): State<AppState>, session: Session, Form(form):
     let settings = AgentSettings { name: Some(form.name), vault_ids, token_ttl_seconds, ..AgentSettings::default() };
     match state.core.agents().create(&session.caller, settings).await {
         Ok((agent, key)) => {
-            let key = key.expose().to_owned();
-            render(&state, session, None, Some((agent, key))).await
+            let new = NewKey { agent, key: key.expose().to_owned(), base_url: public_base_url(&headers) };
+            render(&state, session, None, Some(new)).await
         }
         Err(err) => render(&state, session, Some(&words(err)), None).await,
     }
@@ -168,6 +181,7 @@ pub async fn toggle(
 pub async fn rotate(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     Path(id): Path<Uuid>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
@@ -176,9 +190,90 @@ pub async fn rotate(
     }
     match state.core.agents().rotate_key(&session.caller, AgentId(id)).await {
         Ok((agent, key)) => {
-            let key = key.expose().to_owned();
-            render(&state, session, None, Some((agent, key))).await
+            let new = NewKey { agent, key: key.expose().to_owned(), base_url: public_base_url(&headers) };
+            render(&state, session, None, Some(new)).await
         }
         Err(err) => render(&state, session, Some(&words(err)), None).await,
+    }
+}
+
+/// One agent's settings: the vaults its tokens are bound to and its token lifetime.
+pub async fn settings(State(state): State<AppState>, session: Session, Path(id): Path<Uuid>) -> Response {
+    render_settings(&state, session, id, None).await
+}
+
+async fn render_settings(state: &AppState, session: Session, id: Uuid, problem: Option<&str>) -> Response {
+    let agent = match state.core.agents().get(&session.caller, AgentId(id)).await {
+        Ok(agent) => agent,
+        Err(err) => return render(state, session, Some(&words(err)), None).await,
+    };
+    let vaults = state.core.vaults().list(&session.caller).await.unwrap_or_default();
+    let csrf = session.csrf.clone();
+    let content = html! {
+        section.panel aria-labelledby="agent-settings" {
+            h2 id="agent-settings" { "Settings" }
+            (error(problem))
+            form method="post" action={ "/agents/" (agent.id) } {
+                (csrf_field(&csrf))
+                fieldset {
+                    legend { "Bound to vaults (none checked: any vault its policies allow)" }
+                    @for vault in &vaults {
+                        @let field = format!("bind-{}", vault.id);
+                        div {
+                            input id=(field) type="checkbox" name="vault" value=(vault.id) checked[agent.vault_ids.contains(&vault.id.0)];
+                            " " label for=(field) { (vault.name) }
+                        }
+                    }
+                }
+                label for="agent-ttl" { "Token lifetime (seconds)" }
+                input id="agent-ttl" name="ttl" type="number" min="61" max="86400"
+                    value=[agent.token_ttl_seconds] placeholder="3600";
+                p.muted { "Saving ends the agent's current tokens; it signs in again with its key." }
+                p { button type="submit" { "Save settings" } }
+            }
+            p { a href="/agents" { "Back to the agents" } }
+        }
+    };
+    let email = email(state, &session).await;
+    let title = format!("Agent {}", agent.name);
+    (session.jar, page(&title, "/agents", &email, &csrf, content)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    /// Each checked vault (a repeated field).
+    #[serde(default)]
+    vault: Vec<String>,
+    #[serde(default)]
+    ttl: String,
+}
+
+pub async fn save_settings(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    axum_extra::extract::Form(form): axum_extra::extract::Form<SettingsForm>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    let Ok(vault_ids) = form.vault.iter().map(|v| v.parse::<Uuid>()).collect::<Result<Vec<_>, _>>() else {
+        return render_settings(&state, session, id, Some("A vault in the form is not a vault id.")).await;
+    };
+    let ttl = form.ttl.trim();
+    let token_ttl_seconds = match ttl.parse::<i64>() {
+        _ if ttl.is_empty() => None,
+        Ok(secs) => Some(secs),
+        Err(_) => {
+            return render_settings(&state, session, id, Some("Token lifetime must be a whole number of seconds."))
+                .await;
+        }
+    };
+    let settings = AgentSettings { vault_ids: Some(vault_ids), token_ttl_seconds, ..AgentSettings::default() };
+    match state.core.agents().update(&session.caller, AgentId(id), settings).await {
+        Ok(_) => (session.jar, Redirect::to("/agents")).into_response(),
+        Err(err) => render_settings(&state, session, id, Some(&words(err))).await,
     }
 }

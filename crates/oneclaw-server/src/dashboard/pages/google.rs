@@ -1,6 +1,7 @@
 //! "Sign in with Google" (any configured OpenID Connect issuer): to the provider with state,
 //! nonce and a PKCE challenge kept in a short-lived cookie, and back.
 
+use super::common::public_base_url;
 use super::signin::{Arrival, form, sign_in_with};
 use crate::dashboard::session;
 use crate::error::ApiError;
@@ -17,13 +18,7 @@ use serde::Deserialize;
 const FLOW_COOKIE: &str = "oc_oidc";
 
 fn callback_url(parts: &Parts) -> String {
-    let host = parts.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme = if parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https") {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}/signin/google/callback")
+    format!("{}/signin/google/callback", public_base_url(&parts.headers))
 }
 
 pub async fn start(State(state): State<AppState>, jar: CookieJar, parts: Parts) -> Response {
