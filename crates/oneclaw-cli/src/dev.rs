@@ -39,6 +39,7 @@ pub async fn run(args: DevArgs) -> Result<(), String> {
             email: DEV_EMAIL.to_owned(),
             password: password.clone(),
             display_name: Some("Admin".to_owned()),
+            invite_token: None,
         };
         app.core()
             .auth()

@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// Host values /mcp accepts, comma-separated; * for any [default: localhost,127.0.0.1,::1].
     #[arg(long)]
     pub mcp_allowed_hosts: Option<String>,
+    /// Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For and
+    /// X-Forwarded-Proto are believed [default: none].
+    #[arg(long)]
+    pub trusted_proxies: Option<String>,
     /// on or off: metering, tier limits and payments [default: on].
     #[arg(long)]
     pub billing: Option<String>,
@@ -124,6 +128,7 @@ impl ServeArgs {
             .with_flag("pkcs11_mechanism", self.pkcs11_mechanism)?
             .with_flag("pkcs11_timeout_ms", self.pkcs11_timeout_ms)?
             .with_flag("mcp_allowed_hosts", self.mcp_allowed_hosts)?
+            .with_flag("trusted_proxies", self.trusted_proxies)?
             .with_flag("billing", self.billing)?
             .with_flag("free_tier_requests", self.free_tier_requests)?
             .with_flag("x402_pay_to", self.x402_pay_to)?

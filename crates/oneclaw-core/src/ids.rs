@@ -45,6 +45,13 @@ id_type!(/// An agent.
     AgentId);
 id_type!(/// A share of a secret.
     ShareId);
+
+impl ShareId {
+    /// A fully random id: share ids appear in URLs and lists, so they reveal no creation time.
+    pub fn random() -> Self {
+        Self(Uuid::new_v4())
+    }
+}
 id_type!(/// An org IP rule.
     IpRuleId);
 id_type!(/// An invitation to join an org.

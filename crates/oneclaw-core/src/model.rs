@@ -59,6 +59,9 @@ pub struct User {
     pub created_at: OffsetDateTime,
     /// Set when the user was removed from the org; they can no longer sign in.
     pub disabled_at: Option<OffsetDateTime>,
+    /// Bumped on password change, TOTP change and removal; every user token carries the
+    /// generation it was issued under, and older ones stop working.
+    pub credential_generation: i64,
 }
 
 impl std::fmt::Debug for User {
@@ -202,6 +205,9 @@ pub struct Agent {
     /// Bumped whenever tokens already issued must stop working (disable, key rotation, scope
     /// change, deletion); tokens carry the generation they were issued under.
     pub token_generation: i64,
+    /// Bumped by every change: an update applies only to the revision it was read at, so a
+    /// stale write can never undo a concurrent deletion or key rotation.
+    pub revision: i64,
 }
 
 impl std::fmt::Debug for Agent {
@@ -215,7 +221,8 @@ impl std::fmt::Debug for Agent {
     }
 }
 
-/// An invitation: the email joins the org with the role when it signs up.
+/// An invitation: whoever presents its token (shown to the inviter once) joins the org with
+/// the role, once, before it expires. The email says whom it was meant for; it admits nobody.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invite {
     pub id: InviteId,
@@ -225,6 +232,16 @@ pub struct Invite {
     pub invited_by: UserId,
     pub created_at: OffsetDateTime,
     pub accepted_at: Option<OffsetDateTime>,
+    /// When it stops working (7 days after it was made).
+    pub expires_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl Invite {
+    /// True while it can still be accepted.
+    pub fn is_open(&self, now: OffsetDateTime) -> bool {
+        self.accepted_at.is_none() && self.revoked_at.is_none() && self.expires_at.is_some_and(|at| at > now)
+    }
 }
 
 /// Whether an IP rule allows or denies.
@@ -319,6 +336,8 @@ pub struct Share {
     pub declined_at: Option<OffsetDateTime>,
     pub revoked_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
+    /// For link shares: the keyed digest of the link's token, the only thing that opens it.
+    pub link_digest: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Share {

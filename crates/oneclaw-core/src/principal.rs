@@ -40,6 +40,11 @@ pub struct PrincipalRef {
 }
 
 impl PrincipalRef {
+    /// A human.
+    pub fn user(id: crate::ids::UserId) -> Self {
+        Self { kind: PrincipalKind::User, id: id.0 }
+    }
+
     /// The prefixed form `user:<uuid>` that secret responses carry.
     pub fn prefixed(&self) -> String {
         format!("{}:{}", self.kind.as_str(), self.id)
@@ -67,6 +72,8 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// Vaults the token is limited to; empty means every vault of the org.
     pub vault_ids: Vec<Uuid>,
+    /// The personal API key a user token was exchanged for.
+    pub api_key_id: Option<Uuid>,
 }
 
 impl Principal {
@@ -85,6 +92,12 @@ impl Principal {
     /// True for a human.
     pub fn is_user(&self) -> bool {
         self.who.kind == PrincipalKind::User
+    }
+
+    /// True for a human token limited by its API key's scopes: it may do secret operations
+    /// within them and nothing else.
+    pub fn is_scoped_user(&self) -> bool {
+        self.is_user() && !self.scopes.is_empty()
     }
 }
 

@@ -12,8 +12,9 @@ use uuid::Uuid;
 #[derive(Debug, Default)]
 pub struct RevocationList {
     revoked: RwLock<HashMap<Uuid, i64>>,
-    /// Per agent, the oldest token generation still accepted.
-    agent_generations: RwLock<HashMap<Uuid, i64>>,
+    /// Per agent (token generation) and per user (credential generation), the oldest
+    /// generation still accepted.
+    generations: RwLock<HashMap<Uuid, i64>>,
 }
 
 impl RevocationList {
@@ -30,26 +31,20 @@ impl RevocationList {
         self.revoked.read().map(|map| map.contains_key(id)).unwrap_or(true)
     }
 
-    /// Forgets a revocation (a removed member invited back).
-    pub fn unrevoke(&self, id: &Uuid) {
-        if let Ok(mut map) = self.revoked.write() {
-            map.remove(id);
-        }
-    }
-
-    /// Records an agent's current token generation; older tokens stop working.
-    pub fn set_agent_generation(&self, agent: Uuid, generation: i64) {
-        if let Ok(mut map) = self.agent_generations.write() {
-            let slot = map.entry(agent).or_insert(generation);
+    /// Records a principal's current generation (an agent's token generation, a user's
+    /// credential generation); tokens of older generations stop working. Never goes back.
+    pub fn set_generation(&self, principal: Uuid, generation: i64) {
+        if let Ok(mut map) = self.generations.write() {
+            let slot = map.entry(principal).or_insert(generation);
             *slot = (*slot).max(generation);
         }
     }
 
-    /// True when an agent token of this generation is still accepted.
-    pub fn agent_generation_current(&self, agent: &Uuid, generation: i64) -> bool {
-        self.agent_generations
+    /// True when a token of this generation is still accepted for the principal.
+    pub fn generation_current(&self, principal: &Uuid, generation: i64) -> bool {
+        self.generations
             .read()
-            .map(|map| map.get(agent).is_none_or(|current| generation >= *current))
+            .map(|map| map.get(principal).is_none_or(|current| generation >= *current))
             .unwrap_or(false)
     }
 
@@ -81,11 +76,11 @@ mod tests {
     fn agent_tokens_of_older_generations_are_refused() {
         let list = RevocationList::default();
         let agent = Uuid::now_v7();
-        assert!(list.agent_generation_current(&agent, 0));
-        list.set_agent_generation(agent, 2);
-        assert!(!list.agent_generation_current(&agent, 1));
-        assert!(list.agent_generation_current(&agent, 2));
-        list.set_agent_generation(agent, 1);
-        assert!(!list.agent_generation_current(&agent, 1), "generations never go back");
+        assert!(list.generation_current(&agent, 0));
+        list.set_generation(agent, 2);
+        assert!(!list.generation_current(&agent, 1));
+        assert!(list.generation_current(&agent, 2));
+        list.set_generation(agent, 1);
+        assert!(!list.generation_current(&agent, 1), "generations never go back");
     }
 }

@@ -24,10 +24,14 @@ pub struct Claims {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub vault_ids: Vec<Uuid>,
-    /// For agents: the token generation the token was issued under (see `model::Agent`).
+    /// The generation the token was issued under: an agent's token generation or a user's
+    /// credential generation (see `model::Agent`, `model::User`). Older ones stop working.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(rename = "gen")]
     pub generation: Option<i64>,
+    /// The personal API key a user token was exchanged for: revoking the key ends the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub akid: Option<Uuid>,
 }
 
 impl Claims {
@@ -43,6 +47,10 @@ pub const USER_API_KEY_PREFIX: &str = "1ck_";
 pub const AGENT_API_KEY_PREFIX: &str = "ocv_";
 /// Prefix of refresh tokens.
 pub const REFRESH_TOKEN_PREFIX: &str = "ocr_";
+/// Prefix of link-share tokens (the only thing that opens an `anyone_with_link` share).
+pub const SHARE_LINK_PREFIX: &str = "ocs_";
+/// Prefix of invitation tokens.
+pub const INVITE_TOKEN_PREFIX: &str = "oci_";
 /// How many characters of a key (prefix included) are stored in clear to find it again.
 pub const API_KEY_LOOKUP_CHARS: usize = 12;
 

@@ -101,6 +101,7 @@ mod tests {
             scopes: vec![],
             vault_ids: vec![],
             generation: None,
+            akid: None,
         }
     }
 

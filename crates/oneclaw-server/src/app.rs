@@ -271,5 +271,24 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         // Answers may carry secret values: no cache anywhere may keep them.
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(TraceLayer::new_for_http())
+        // Before anything reads the client's address or scheme.
+        .layer(axum::middleware::from_fn_with_state(
+            crate::proxy::TrustedProxies::new(config.trusted_proxies.clone()),
+            crate::proxy::resolve,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// The span of a request: its method and path, never its query (it may carry an invitation
+/// token) and never a share link's token.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!("request", method = %request.method(), path = %loggable_path(request.uri().path()))
+}
+
+/// The path with any credential in it replaced by a placeholder.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/v1/share/") {
+        Some(rest) if rest.starts_with(oneclaw_core::tokens::SHARE_LINK_PREFIX) => "/v1/share/<link token>".into(),
+        _ => path.into(),
+    }
 }

@@ -52,6 +52,8 @@ pub struct ServerConfig {
     pub pkcs11: Option<Pkcs11Settings>,
     /// `Host` values `/mcp` accepts (DNS-rebinding protection); `*` accepts any.
     pub mcp_allowed_hosts: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (none by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Metering, tier limits and payments (off for a private deployment).
     pub billing: bool,
     /// Requests a month in the free tier.
@@ -119,6 +121,7 @@ const SETTINGS: &[Setting] = &[
     Setting { key: "pkcs11_mechanism", env: "ONECLAW_PKCS11_MECHANISM", flag: "--pkcs11-mechanism" },
     Setting { key: "pkcs11_timeout_ms", env: "ONECLAW_PKCS11_TIMEOUT_MS", flag: "--pkcs11-timeout-ms" },
     Setting { key: "mcp_allowed_hosts", env: "ONECLAW_MCP_ALLOWED_HOSTS", flag: "--mcp-allowed-hosts" },
+    Setting { key: "trusted_proxies", env: "ONECLAW_TRUSTED_PROXIES", flag: "--trusted-proxies" },
     Setting { key: "billing", env: "ONECLAW_BILLING", flag: "--billing" },
     Setting { key: "free_tier_requests", env: "ONECLAW_FREE_TIER_REQUESTS", flag: "--free-tier-requests" },
     Setting { key: "x402_pay_to", env: "ONECLAW_X402_PAY_TO", flag: "--x402-pay-to" },
@@ -250,6 +253,7 @@ impl ConfigSources {
             dek_cache_ttl_secs: self.bounded("dek_cache_ttl_seconds", 1, 86_400)?.unwrap_or(300),
             pkcs11: self.pkcs11()?,
             mcp_allowed_hosts: self.list("mcp_allowed_hosts")?.unwrap_or_else(default_mcp_hosts),
+            trusted_proxies: self.networks("trusted_proxies")?,
             billing: self.choice("billing", &[("on", true), ("off", false)])?.unwrap_or(true),
             free_tier_requests: self.bounded("free_tier_requests", 0, i64::MAX)?.unwrap_or(1_000),
             x402_pay_to: self.pay_to()?,
@@ -344,6 +348,20 @@ impl ConfigSources {
         Ok(Some(items))
     }
 
+    /// A comma-separated list of IP addresses and CIDRs (an address is its own /32 or /128).
+    fn networks(&self, key: &str) -> Result<Vec<ipnet::IpNet>> {
+        let Some(items) = self.list(key)? else { return Ok(Vec::new()) };
+        let Some(raw) = self.values.get(key) else { return Ok(Vec::new()) };
+        items
+            .iter()
+            .map(|item| {
+                item.parse::<ipnet::IpNet>()
+                    .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| self.invalid(raw, &format!("{item:?} is not an IP address or CIDR")))
+            })
+            .collect()
+    }
+
     fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)]) -> Result<Option<T>> {
         let Some(raw) = self.values.get(key) else { return Ok(None) };
         let wanted = raw.value.trim().to_ascii_lowercase();
@@ -404,6 +422,7 @@ impl ServerConfig {
             dek_cache_ttl_secs: 300,
             pkcs11: None,
             mcp_allowed_hosts: default_mcp_hosts(),
+            trusted_proxies: Vec::new(),
             billing: true,
             free_tier_requests: 1_000,
             x402_pay_to: None,

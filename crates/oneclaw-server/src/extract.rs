@@ -3,13 +3,12 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use oneclaw_core::principal::{Caller, Principal, RequestMeta, Surface};
 use serde::de::DeserializeOwned;
-use std::net::SocketAddr;
 
 const MAX_USER_AGENT_CHARS: usize = 256;
 
@@ -25,7 +24,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
 }
 
 fn request_meta(parts: &Parts) -> RequestMeta {
-    let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let ip = crate::proxy::client_ip(&parts.extensions);
     let user_agent = parts
         .headers
         .get(USER_AGENT)
@@ -59,10 +58,33 @@ fn unauthenticated(detail: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, detail)
 }
 
-/// An authenticated caller; answers 401 without a valid bearer token.
+/// An authenticated caller with a token that is not limited by scopes; answers 401 without a
+/// valid bearer token. A human token limited by its API key's scopes may do secret operations
+/// within them and nothing else (`SecretAuth`): here it is refused with 403, whatever the
+/// route, so no handler can forget the check.
 pub struct Auth(pub Caller);
 
 impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let SecretAuth(caller) = SecretAuth::from_request_parts(parts, state).await?;
+        if caller.principal.is_scoped_user() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "This token comes from an API key limited to secret paths by its scopes; it may read and write \
+                 secrets within them and nothing else",
+            ));
+        }
+        Ok(Self(caller))
+    }
+}
+
+/// An authenticated caller for secret operations (and the vault reads they need): scoped
+/// tokens are admitted, and the access layer holds them to their scopes.
+pub struct SecretAuth(pub Caller);
+
+impl FromRequestParts<AppState> for SecretAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {

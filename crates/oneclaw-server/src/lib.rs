@@ -13,6 +13,7 @@ pub mod extract;
 pub mod keys;
 pub mod mcp;
 pub mod oidc;
+pub mod proxy;
 pub mod routes;
 pub mod state;
 mod views;

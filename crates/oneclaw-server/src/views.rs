@@ -186,3 +186,24 @@ pub fn share_item(share: &Share, now: time::OffsetDateTime) -> ShareListItem {
 pub fn timestamp(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
+
+/// An invitation as `GET /v1/org/invites` lists it (never its token).
+pub fn invite(invite: &oneclaw_core::model::Invite, now: time::OffsetDateTime) -> oneclaw_types::org::InviteItem {
+    let status = if invite.accepted_at.is_some() {
+        "accepted"
+    } else if invite.revoked_at.is_some() {
+        "revoked"
+    } else if invite.is_open(now) {
+        "open"
+    } else {
+        "expired"
+    };
+    oneclaw_types::org::InviteItem {
+        id: invite.id.0,
+        email: invite.email.clone(),
+        role: invite.role.as_str().to_owned(),
+        status: status.to_owned(),
+        created_at: invite.created_at,
+        expires_at: invite.expires_at,
+    }
+}

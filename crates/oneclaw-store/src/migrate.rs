@@ -13,6 +13,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (4, "key lifecycle", include_str!("../migrations/sqlite/0004_key_lifecycle.sql")),
     (5, "billing", include_str!("../migrations/sqlite/0005_billing.sql")),
     (6, "mfa", include_str!("../migrations/sqlite/0006_mfa.sql")),
+    (7, "trust", include_str!("../migrations/sqlite/0007_trust.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -23,6 +24,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (4, "key lifecycle", include_str!("../migrations/postgres/0004_key_lifecycle.sql")),
     (5, "billing", include_str!("../migrations/postgres/0005_billing.sql")),
     (6, "mfa", include_str!("../migrations/postgres/0006_mfa.sql")),
+    (7, "trust", include_str!("../migrations/postgres/0007_trust.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

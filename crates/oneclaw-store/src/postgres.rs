@@ -63,6 +63,10 @@ mod sql_billing;
 #[path = "sql_mfa.rs"]
 mod sql_mfa;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_trust.rs"]
+mod sql_trust;
+
 /// The PostgreSQL store.
 pub type PgStore = sql_impl::SqlStore;
 

@@ -5,8 +5,8 @@ use super::Db;
 use super::sql_rows::{DbRow, get};
 use crate::convert::{from_json_text, from_ms, opt_from_ms, principal, to_json_text, to_ms};
 use crate::errors::db_error;
-use oneclaw_core::ids::{AgentId, InviteId, IpRuleId, OrgId, PolicyId, SecretId, ShareId, UserId, VaultId};
-use oneclaw_core::model::{Agent, Invite, IpRule, IpRuleType, RecipientType, Role, Share};
+use oneclaw_core::ids::{AgentId, IpRuleId, OrgId, PolicyId, SecretId, ShareId, UserId, VaultId};
+use oneclaw_core::model::{Agent, IpRule, IpRuleType, RecipientType, Role, Share};
 use oneclaw_core::policy::{Conditions, Effect, PathGlob, Permission, Policy};
 use oneclaw_core::principal::PrincipalRef;
 use oneclaw_core::{Error, Result};
@@ -20,7 +20,7 @@ macro_rules! agent_cols {
     () => {
         "id, org_id, name, description, auth_method, scopes, is_active, token_ttl_seconds, vault_ids, expires_at, \
          api_key_expires_at, intents_api_enabled, created_by, created_at, last_active_at, deleted_at, key_prefix, \
-         key_digest, token_generation"
+         key_digest, token_generation, revision"
     };
 }
 macro_rules! policy_cols {
@@ -34,7 +34,7 @@ macro_rules! share_cols {
         "sh.id, sh.org_id, sh.secret_id, s.path AS secret_path, sh.created_by_type, sh.created_by, sh.recipient_type, \
          sh.recipient_id, sh.recipient_email, sh.permissions, sh.expires_at, sh.max_access_count, sh.access_count, \
          sh.passphrase_hash, sh.ip_allowlist, sh.failed_attempts, sh.locked_until, sh.accepted_at, sh.declined_at, \
-         sh.revoked_at, sh.created_at"
+         sh.revoked_at, sh.created_at, sh.link_digest"
     };
 }
 
@@ -69,6 +69,7 @@ fn agent_from(row: &DbRow) -> Result<Agent> {
         key_prefix: get(row, "key_prefix")?,
         key_digest: get(row, "key_digest")?,
         token_generation: get(row, "token_generation")?,
+        revision: get(row, "revision")?,
     })
 }
 
@@ -142,34 +143,11 @@ fn share_from(row: &DbRow) -> Result<Share> {
         declined_at: opt_from_ms(get(row, "declined_at")?)?,
         revoked_at: opt_from_ms(get(row, "revoked_at")?)?,
         created_at: from_ms(get(row, "created_at")?)?,
+        link_digest: get(row, "link_digest")?,
     })
 }
 
 // ---- reads -------------------------------------------------------------------------------
-
-pub(super) async fn open_invite(pool: &Pool<Db>, email: &str) -> Result<Option<Invite>> {
-    let row = sqlx::query(
-        "SELECT id, org_id, email, role, invited_by, created_at, accepted_at FROM invites \
-         WHERE email = $1 AND accepted_at IS NULL ORDER BY created_at DESC LIMIT 1",
-    )
-    .bind(email)
-    .fetch_optional(pool)
-    .await
-    .map_err(db_error)?;
-    row.map(|row| {
-        let role: String = get(&row, "role")?;
-        Ok(Invite {
-            id: InviteId(get(&row, "id")?),
-            org_id: OrgId(get(&row, "org_id")?),
-            email: get(&row, "email")?,
-            role: Role::parse(&role).ok_or_else(|| Error::Internal(format!("stored role {role:?}")))?,
-            invited_by: UserId(get(&row, "invited_by")?),
-            created_at: from_ms(get(&row, "created_at")?)?,
-            accepted_at: opt_from_ms(get(&row, "accepted_at")?)?,
-        })
-    })
-    .transpose()
-}
 
 pub(super) async fn agent(pool: &Pool<Db>, org: OrgId, id: AgentId) -> Result<Option<Agent>> {
     let row = sqlx::query(concat!("SELECT ", agent_cols!(), " FROM agents WHERE id = $1 AND org_id = $2"))
@@ -291,6 +269,19 @@ pub(super) async fn share(pool: &Pool<Db>, id: ShareId) -> Result<Option<Share>>
     row.as_ref().map(share_from).transpose()
 }
 
+pub(super) async fn share_by_link_digest(pool: &Pool<Db>, digest: &[u8]) -> Result<Option<Share>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        share_cols!(),
+        " FROM shares sh JOIN secrets s ON s.id = sh.secret_id WHERE sh.link_digest = $1"
+    ))
+    .bind(digest)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_error)?;
+    row.as_ref().map(share_from).transpose()
+}
+
 pub(super) async fn shares_created_by(pool: &Pool<Db>, who: PrincipalRef) -> Result<Vec<Share>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
@@ -357,47 +348,22 @@ pub(super) async fn set_user_disabled(
     Ok(())
 }
 
-pub(super) async fn insert_invite(conn: &mut Conn, invite: &Invite) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO invites (id, org_id, email, role, invited_by, created_at, accepted_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(invite.id.0)
-    .bind(invite.org_id.0)
-    .bind(&invite.email)
-    .bind(invite.role.as_str())
-    .bind(invite.invited_by.0)
-    .bind(to_ms(invite.created_at))
-    .bind(invite.accepted_at.map(to_ms))
-    .execute(conn)
-    .await
-    .map_err(db_error)?;
-    Ok(())
-}
-
-pub(super) async fn accept_invite(conn: &mut Conn, id: InviteId, now: OffsetDateTime) -> Result<()> {
-    sqlx::query("UPDATE invites SET accepted_at = $2 WHERE id = $1")
-        .bind(id.0)
-        .bind(to_ms(now))
-        .execute(conn)
-        .await
-        .map_err(db_error)?;
-    Ok(())
-}
-
-pub(super) async fn upsert_agent(conn: &mut Conn, agent: &Agent, insert: bool) -> Result<()> {
+/// Inserts an agent, or (with `insert` false) writes it over the row at revision
+/// `agent.revision - 1` that is not deleted: false when another change got there first.
+pub(super) async fn upsert_agent(conn: &mut Conn, agent: &Agent, insert: bool) -> Result<bool> {
     let sql = if insert {
         concat!(
             "INSERT INTO agents (",
             agent_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         )
     } else {
         "UPDATE agents SET org_id = $2, name = $3, description = $4, auth_method = $5, scopes = $6, is_active = $7, \
          token_ttl_seconds = $8, vault_ids = $9, expires_at = $10, api_key_expires_at = $11, intents_api_enabled = $12, \
          created_by = $13, created_at = $14, last_active_at = $15, deleted_at = $16, key_prefix = $17, key_digest = $18, \
-         token_generation = $19 WHERE id = $1"
+         token_generation = $19, revision = $20 WHERE id = $1 AND revision = $20 - 1 AND deleted_at IS NULL"
     };
-    sqlx::query(sql)
+    let done = sqlx::query(sql)
         .bind(agent.id.0)
         .bind(agent.org_id.0)
         .bind(&agent.name)
@@ -417,10 +383,11 @@ pub(super) async fn upsert_agent(conn: &mut Conn, agent: &Agent, insert: bool) -
         .bind(&agent.key_prefix)
         .bind(&agent.key_digest)
         .bind(agent.token_generation)
+        .bind(agent.revision)
         .execute(conn)
         .await
         .map_err(db_error)?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 pub(super) async fn touch_agent(conn: &mut Conn, id: AgentId, now: OffsetDateTime) -> Result<()> {
@@ -512,8 +479,8 @@ pub(super) async fn insert_share(conn: &mut Conn, share: &Share) -> Result<()> {
     sqlx::query(
         "INSERT INTO shares (id, org_id, secret_id, created_by_type, created_by, recipient_type, recipient_id, \
          recipient_email, permissions, expires_at, max_access_count, access_count, passphrase_hash, ip_allowlist, \
-         failed_attempts, locked_until, accepted_at, declined_at, revoked_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+         failed_attempts, locked_until, accepted_at, declined_at, revoked_at, created_at, link_digest) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(share.id.0)
     .bind(share.org_id.0)
@@ -535,35 +502,21 @@ pub(super) async fn insert_share(conn: &mut Conn, share: &Share) -> Result<()> {
     .bind(share.declined_at.map(to_ms))
     .bind(share.revoked_at.map(to_ms))
     .bind(to_ms(share.created_at))
+    .bind(share.link_digest.as_deref())
     .execute(conn)
     .await
     .map_err(db_error)?;
     Ok(())
 }
 
-pub(super) async fn update_share(conn: &mut Conn, share: &Share) -> Result<()> {
-    sqlx::query(
-        "UPDATE shares SET failed_attempts = $2, locked_until = $3, accepted_at = $4, declined_at = $5, revoked_at = $6 \
-         WHERE id = $1",
-    )
-    .bind(share.id.0)
-    .bind(share.failed_attempts)
-    .bind(share.locked_until.map(to_ms))
-    .bind(share.accepted_at.map(to_ms))
-    .bind(share.declined_at.map(to_ms))
-    .bind(share.revoked_at.map(to_ms))
-    .execute(conn)
-    .await
-    .map_err(db_error)?;
-    Ok(())
-}
-
-pub(super) async fn count_share_access(conn: &mut Conn, id: ShareId) -> Result<bool> {
+pub(super) async fn count_share_access(conn: &mut Conn, id: ShareId, now: OffsetDateTime) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE shares SET access_count = access_count + 1 \
-         WHERE id = $1 AND (max_access_count IS NULL OR access_count < max_access_count)",
+         WHERE id = $1 AND (max_access_count IS NULL OR access_count < max_access_count) \
+           AND revoked_at IS NULL AND expires_at > $2",
     )
     .bind(id.0)
+    .bind(to_ms(now))
     .execute(conn)
     .await
     .map_err(db_error)?;

@@ -3,7 +3,7 @@
 macro_rules! user_cols {
     () => {
         "id, org_id, email, display_name, password_hash, role, auth_method, email_verified, marketing_emails, \
-         totp_enabled, created_at, disabled_at"
+         totp_enabled, created_at, disabled_at, credential_generation"
     };
 }
 macro_rules! vault_cols {

@@ -6,6 +6,7 @@ use super::sql_billing as billing;
 use super::sql_keys as keys;
 use super::sql_mfa as mfa;
 use super::sql_rows::{api_key_from, audit_from, get, session_from, user_from, vault_from, version_from};
+use super::sql_trust as trust;
 use super::sql_tx::SqlTx;
 use super::{BACKEND, Db, begin_write};
 use crate::convert::to_ms;
@@ -16,7 +17,7 @@ use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::chain::Head;
 use oneclaw_core::audit::verify::Checkpoint;
 use oneclaw_core::billing::{CreditEntry, PaidRequest, ResourceCounts};
-use oneclaw_core::ids::{AgentId, OrgId, SecretId, ShareId, UserId, VaultId};
+use oneclaw_core::ids::{AgentId, OrgId, SecretId, SessionId, ShareId, UserId, VaultId};
 use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
 use oneclaw_core::policy::Policy;
@@ -248,6 +249,15 @@ impl Store for SqlStore {
         row.as_ref().map(session_from).transpose()
     }
 
+    async fn session(&self, id: SessionId) -> Result<Option<Session>> {
+        let row = sqlx::query(concat!("SELECT ", session_cols!(), " FROM sessions WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(session_from).transpose()
+    }
+
     async fn live_revocations(&self, now: OffsetDateTime) -> Result<Vec<(Uuid, i64)>> {
         let rows = sqlx::query(
             "SELECT id, expires_at AS forget_after FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > $1 \
@@ -279,6 +289,10 @@ impl Store for SqlStore {
         }
         if let Some(actor) = query.actor_id {
             sql.push(" AND actor_id = ").push_bind(actor);
+        }
+        if let Some(about) = query.about {
+            sql.push(" AND (actor_id = ").push_bind(about);
+            sql.push(" OR resource_id = ").push_bind(about.to_string()).push(")");
         }
         if let Some(action) = &query.action {
             sql.push(" AND action = ").push_bind(action.clone());
@@ -331,8 +345,24 @@ impl Store for SqlStore {
         rows.iter().map(user_from).collect()
     }
 
-    async fn open_invite(&self, email: &str) -> Result<Option<Invite>> {
-        access::open_invite(&self.pool, email).await
+    async fn invite_by_token(&self, digest: &[u8]) -> Result<Option<Invite>> {
+        trust::invite_by_token(&self.pool, digest).await
+    }
+
+    async fn invites(&self, org: OrgId) -> Result<Vec<Invite>> {
+        trust::invites(&self.pool, org).await
+    }
+
+    async fn user_generations(&self) -> Result<Vec<(Uuid, i64)>> {
+        trust::user_generations(&self.pool).await
+    }
+
+    async fn count_attempt(&self, account: &str, window_start: OffsetDateTime, now: OffsetDateTime) -> Result<i64> {
+        trust::count_attempt(&self.pool, account, window_start, now).await
+    }
+
+    async fn clear_attempts(&self, account: &str) -> Result<()> {
+        trust::clear_attempts(&self.pool, account).await
     }
 
     async fn agent(&self, org: OrgId, id: AgentId) -> Result<Option<Agent>> {
@@ -373,6 +403,10 @@ impl Store for SqlStore {
 
     async fn share(&self, id: ShareId) -> Result<Option<Share>> {
         access::share(&self.pool, id).await
+    }
+
+    async fn share_by_link_digest(&self, digest: &[u8]) -> Result<Option<Share>> {
+        access::share_by_link_digest(&self.pool, digest).await
     }
 
     async fn shares_created_by(&self, principal: PrincipalRef) -> Result<Vec<Share>> {

@@ -35,6 +35,7 @@ pub(super) fn user_from(row: &DbRow) -> Result<User> {
         totp_enabled: get(row, "totp_enabled")?,
         created_at: from_ms(get(row, "created_at")?)?,
         disabled_at: opt_from_ms(get(row, "disabled_at")?)?,
+        credential_generation: get(row, "credential_generation")?,
     })
 }
 

@@ -6,6 +6,7 @@ use super::sql_billing as billing;
 use super::sql_keys as keys;
 use super::sql_mfa as mfa;
 use super::sql_rows::get;
+use super::sql_trust as trust;
 use crate::convert::{to_json_text, to_ms};
 use crate::errors::{conflict_or, db_error};
 use async_trait::async_trait;
@@ -20,6 +21,7 @@ use oneclaw_core::model::{
 };
 use oneclaw_core::policy::Policy;
 use oneclaw_core::ports::{KekRef, SecretRead, StoreTx};
+use oneclaw_core::principal::PrincipalRef;
 use oneclaw_core::{Error, Result};
 use sqlx::Transaction;
 use time::OffsetDateTime;
@@ -56,7 +58,7 @@ impl StoreTx for SqlTx {
         sqlx::query(concat!(
             "INSERT INTO users (",
             user_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(user.id.0)
         .bind(user.org_id.0)
@@ -70,6 +72,7 @@ impl StoreTx for SqlTx {
         .bind(user.totp_enabled)
         .bind(to_ms(user.created_at))
         .bind(user.disabled_at.map(to_ms))
+        .bind(user.credential_generation)
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_or("An account with this email already exists"))?;
@@ -306,6 +309,8 @@ impl StoreTx for SqlTx {
             .execute(&mut *self.tx)
             .await
             .map_err(db_error)?;
+        // The secret keeps its id if the path is written again; its old shares must not revive.
+        trust::revoke_shares_of_secret(&mut self.tx, SecretId(id), now).await?;
         Ok(true)
     }
 
@@ -462,19 +467,31 @@ impl StoreTx for SqlTx {
         access::set_user_disabled(&mut self.tx, id, None, Some(role)).await
     }
 
-    async fn insert_invite(&mut self, invite: &Invite) -> Result<()> {
-        access::insert_invite(&mut self.tx, invite).await
+    async fn insert_invite(&mut self, invite: &Invite, token_digest: &[u8]) -> Result<()> {
+        trust::insert_invite(&mut self.tx, invite, token_digest).await
     }
 
-    async fn accept_invite(&mut self, invite: InviteId, now: OffsetDateTime) -> Result<()> {
-        access::accept_invite(&mut self.tx, invite, now).await
+    async fn accept_invite(&mut self, invite: InviteId, now: OffsetDateTime) -> Result<bool> {
+        trust::accept_invite(&mut self.tx, invite, now).await
+    }
+
+    async fn revoke_invite(&mut self, org: OrgId, invite: InviteId, now: OffsetDateTime) -> Result<bool> {
+        trust::revoke_invite(&mut self.tx, org, invite, now).await
+    }
+
+    async fn bump_credential_generation(&mut self, id: UserId) -> Result<i64> {
+        trust::bump_credential_generation(&mut self.tx, id).await
+    }
+
+    async fn disable_agents_of(&mut self, creator: UserId) -> Result<Vec<(AgentId, i64)>> {
+        trust::disable_agents_of(&mut self.tx, creator).await
     }
 
     async fn insert_agent(&mut self, agent: &Agent) -> Result<()> {
-        access::upsert_agent(&mut self.tx, agent, true).await
+        access::upsert_agent(&mut self.tx, agent, true).await.map(drop)
     }
 
-    async fn update_agent(&mut self, agent: &Agent) -> Result<()> {
+    async fn update_agent(&mut self, agent: &Agent) -> Result<bool> {
         access::upsert_agent(&mut self.tx, agent, false).await
     }
 
@@ -506,12 +523,28 @@ impl StoreTx for SqlTx {
         access::insert_share(&mut self.tx, share).await
     }
 
-    async fn update_share(&mut self, share: &Share) -> Result<()> {
-        access::update_share(&mut self.tx, share).await
+    async fn count_share_failure(&mut self, id: ShareId, max: i64, lock_until: OffsetDateTime) -> Result<()> {
+        trust::count_share_failure(&mut self.tx, id, max, lock_until).await
     }
 
-    async fn count_share_access(&mut self, id: ShareId) -> Result<bool> {
-        access::count_share_access(&mut self.tx, id).await
+    async fn clear_share_failures(&mut self, id: ShareId) -> Result<()> {
+        trust::clear_share_failures(&mut self.tx, id).await
+    }
+
+    async fn revoke_share(&mut self, id: ShareId, now: OffsetDateTime) -> Result<bool> {
+        trust::revoke_share(&mut self.tx, id, now).await
+    }
+
+    async fn respond_share(&mut self, id: ShareId, accept: bool, now: OffsetDateTime) -> Result<bool> {
+        trust::respond_share(&mut self.tx, id, accept, now).await
+    }
+
+    async fn revoke_shares_by(&mut self, creator: PrincipalRef, now: OffsetDateTime) -> Result<u64> {
+        trust::revoke_shares_by(&mut self.tx, creator, now).await
+    }
+
+    async fn count_share_access(&mut self, id: ShareId, now: OffsetDateTime) -> Result<bool> {
+        access::count_share_access(&mut self.tx, id, now).await
     }
 
     async fn append_audit(&mut self, event: &AuditEvent) -> Result<()> {

@@ -65,6 +65,10 @@ mod sql_billing;
 #[path = "sql_mfa.rs"]
 mod sql_mfa;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_trust.rs"]
+mod sql_trust;
+
 /// The SQLite store.
 pub type SqliteStore = sql_impl::SqlStore;
 

@@ -211,10 +211,32 @@ impl TestApp {
         self.post(&format!("/v1/vaults/{vault}/policies"), Some(token), body).await
     }
 
-    /// Invites an email into the org of `token` and signs it up; returns the new member.
+    /// Invites an email into the org of `token` and signs it up with the invitation's token;
+    /// returns the new member.
     pub async fn invite_and_join(&self, token: &str, email: &str, role: &str) -> Account {
+        let invite_token = self.invite(token, email, role).await;
+        self.signup_invited(email, &invite_token).await
+    }
+
+    /// Invites an email into the org of `token`; the invitation's token.
+    pub async fn invite(&self, token: &str, email: &str, role: &str) -> String {
         let invited = self.post("/v1/org/invite", Some(token), json!({"email": email, "role": role})).await;
         assert_eq!(invited.status, 200, "invite failed: {}", invited.text);
-        self.signup(email).await
+        invited.body["invite_token"].as_str().expect("invite_token").to_owned()
+    }
+
+    /// Signs up with an invitation's token.
+    pub async fn signup_invited(&self, email: &str, invite_token: &str) -> Account {
+        let password = format!("pw-{}", uuid::Uuid::new_v4());
+        let response = self
+            .post(
+                "/v1/auth/signup",
+                None,
+                json!({"email": email, "password": password, "display_name": "Test", "invite_token": invite_token}),
+            )
+            .await;
+        assert_eq!(response.status, 200, "invited signup failed: {}", response.text);
+        let token = response.body["access_token"].as_str().expect("access_token").to_owned();
+        Account { email: email.to_owned(), password, token }
     }
 }

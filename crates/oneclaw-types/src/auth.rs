@@ -11,6 +11,9 @@ pub struct SignupRequest {
     pub password: SecretString,
     #[serde(default)]
     pub display_name: Option<String>,
+    /// The token of an invitation: the account joins the inviting org with the invited role.
+    #[serde(default)]
+    pub invite_token: Option<SecretString>,
 }
 
 /// Answer to a signup: oneclaw logs the new user in at once.

@@ -30,11 +30,37 @@ pub struct InviteRequest {
     pub role: Option<String>,
 }
 
-/// `POST /v1/org/invite` answer.
+/// `POST /v1/org/invite` answer. `invite_token` is shown this once: whoever presents it at
+/// sign-up (`invite_token`) joins, so hand it only to the person invited.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InviteResponse {
     pub message: String,
     pub email: String,
+    pub id: uuid::Uuid,
+    pub role: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: time::OffsetDateTime,
+    pub invite_token: crate::SecretString,
+}
+
+/// One invitation in `GET /v1/org/invites` (never its token).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteItem {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub role: String,
+    /// `open`, `accepted`, `revoked` or `expired`.
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<time::OffsetDateTime>,
+}
+
+/// `GET /v1/org/invites`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteListResponse {
+    pub invites: Vec<InviteItem>,
 }
 
 /// `PATCH /v1/org/members/{user_id}`.

@@ -56,6 +56,7 @@ pub mod action {
     pub const AUTH_MFA_CHALLENGE: &str = "auth.mfa_challenge";
     pub const AUTH_PROFILE_UPDATE: &str = "auth.profile_update";
     pub const API_KEY_CREATE: &str = "api_key.create";
+    pub const MEMBER_INVITE_REVOKE: &str = "member.invite_revoke";
     pub const API_KEY_REVOKE: &str = "api_key.revoke";
     pub const VAULT_CREATE: &str = "vault.create";
     pub const VAULT_DELETE: &str = "vault.delete";

@@ -12,8 +12,9 @@ pub trait CredentialHasher: Send + Sync + 'static {
     async fn hash_password(&self, password: &SecretString) -> Result<String>;
 
     /// True when the password matches. With `None` it still spends the same time, so unknown
-    /// accounts cannot be told from wrong passwords by timing.
-    async fn verify_password(&self, password: &SecretString, phc: Option<&str>) -> bool;
+    /// accounts cannot be told from wrong passwords by timing. `Unavailable` (a 503) when too
+    /// many hashes already wait: a flood is refused instead of queued without bound.
+    async fn verify_password(&self, password: &SecretString, phc: Option<&str>) -> Result<bool>;
 
     /// A keyed digest of a high-entropy credential (API key, refresh token), for storage.
     fn digest_credential(&self, credential: &str) -> Vec<u8>;

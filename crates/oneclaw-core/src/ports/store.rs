@@ -73,6 +73,8 @@ pub trait RequestCounter: Send + Sync + 'static {
 pub struct AuditQuery {
     pub resource_id: Option<String>,
     pub actor_id: Option<Uuid>,
+    /// Only events this principal did or that are about it (its actor or its resource).
+    pub about: Option<Uuid>,
     pub action: Option<String>,
     pub from: Option<OffsetDateTime>,
     pub to: Option<OffsetDateTime>,
@@ -173,8 +175,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Active (not removed) members of an org, oldest first.
     async fn org_members(&self, org: OrgId) -> Result<Vec<User>>;
-    /// The newest unaccepted invitation for an email.
-    async fn open_invite(&self, email: &str) -> Result<Option<Invite>>;
+    /// A login session by id.
+    async fn session(&self, id: SessionId) -> Result<Option<Session>>;
+    /// The invitation whose token has this keyed digest.
+    async fn invite_by_token(&self, digest: &[u8]) -> Result<Option<Invite>>;
+    /// The org's invitations, newest first (accepted, revoked and expired ones included).
+    async fn invites(&self, org: OrgId) -> Result<Vec<Invite>>;
+    /// (user id, credential generation) of every user whose generation moved from its first.
+    async fn user_generations(&self) -> Result<Vec<(Uuid, i64)>>;
+    /// Counts one attempt against `account` in the window that started after `window_start`
+    /// (older counts start again at 1); the attempts in the window, this one included. One
+    /// atomic statement, so parallel attempts each count and the limit holds across nodes.
+    async fn count_attempt(&self, account: &str, window_start: OffsetDateTime, now: OffsetDateTime) -> Result<i64>;
+    /// Forgets an account's attempts (a success).
+    async fn clear_attempts(&self, account: &str) -> Result<()>;
 
     /// An agent of the org (deleted ones included; callers decide).
     async fn agent(&self, org: OrgId, id: AgentId) -> Result<Option<Agent>>;
@@ -195,6 +209,8 @@ pub trait Store: Send + Sync + 'static {
     /// (vault, path) of a live secret of the org by its id.
     async fn secret_location(&self, org: OrgId, secret: SecretId) -> Result<Option<(VaultId, String)>>;
     async fn share(&self, id: ShareId) -> Result<Option<Share>>;
+    /// The link share whose token has this keyed digest.
+    async fn share_by_link_digest(&self, digest: &[u8]) -> Result<Option<Share>>;
     async fn shares_created_by(&self, principal: PrincipalRef) -> Result<Vec<Share>>;
     /// Shares addressed to a principal by id, or (for users) by email.
     async fn shares_received_by(&self, principal: PrincipalRef, email: Option<&str>) -> Result<Vec<Share>>;
@@ -292,6 +308,7 @@ pub trait StoreTx: Send {
     /// Counts one read against `max_access_count`; false when the limit was already reached.
     async fn count_secret_access(&mut self, secret: SecretId, version: i64) -> Result<bool>;
     /// Soft-deletes every version at a path; false when there was no live secret.
+    /// Also revokes the secret's shares: a path made again later is a new secret to them.
     async fn soft_delete_secret(&mut self, vault: VaultId, path: &str, now: OffsetDateTime) -> Result<bool>;
     /// Disables one version; false when it does not exist.
     async fn disable_secret_version(&mut self, vault: VaultId, path: &str, version: i64) -> Result<bool>;
@@ -323,12 +340,22 @@ pub trait StoreTx: Send {
     async fn disable_user(&mut self, id: UserId, now: OffsetDateTime) -> Result<()>;
     /// Re-admits a removed user (an invitation accepted again).
     async fn enable_user(&mut self, id: UserId, role: Role) -> Result<()>;
-    async fn insert_invite(&mut self, invite: &Invite) -> Result<()>;
-    async fn accept_invite(&mut self, invite: crate::ids::InviteId, now: OffsetDateTime) -> Result<()>;
+    /// Stores an invitation with the keyed digest of its token.
+    async fn insert_invite(&mut self, invite: &Invite, token_digest: &[u8]) -> Result<()>;
+    /// Marks an open invitation accepted; false when it was already accepted, revoked or expired.
+    async fn accept_invite(&mut self, invite: crate::ids::InviteId, now: OffsetDateTime) -> Result<bool>;
+    /// Revokes an open invitation of the org; false when there is none.
+    async fn revoke_invite(&mut self, org: OrgId, invite: crate::ids::InviteId, now: OffsetDateTime) -> Result<bool>;
+    /// Bumps a user's credential generation (every older token stops); the new generation.
+    async fn bump_credential_generation(&mut self, id: UserId) -> Result<i64>;
+    /// Deactivates every live agent the user registered, bumping each one's token generation:
+    /// (agent id, new generation) of each.
+    async fn disable_agents_of(&mut self, creator: UserId) -> Result<Vec<(AgentId, i64)>>;
 
     async fn insert_agent(&mut self, agent: &Agent) -> Result<()>;
-    /// Writes every mutable field of an agent (settings, key, generation, deletion).
-    async fn update_agent(&mut self, agent: &Agent) -> Result<()>;
+    /// Writes every mutable field of an agent (settings, key, generation, deletion) if it is still
+    /// at `agent.revision - 1` and not deleted; false when something changed it meanwhile.
+    async fn update_agent(&mut self, agent: &Agent) -> Result<bool>;
     async fn touch_agent(&mut self, id: AgentId, now: OffsetDateTime) -> Result<()>;
 
     async fn insert_policy(&mut self, policy: &Policy) -> Result<()>;
@@ -340,10 +367,19 @@ pub trait StoreTx: Send {
     async fn delete_ip_rule(&mut self, org: OrgId, id: IpRuleId) -> Result<bool>;
 
     async fn insert_share(&mut self, share: &Share) -> Result<()>;
-    /// Writes the mutable state of a share (counts, lockout, accept/decline/revoke).
-    async fn update_share(&mut self, share: &Share) -> Result<()>;
-    /// Counts one access against the limit; false when it was already used up.
-    async fn count_share_access(&mut self, id: ShareId) -> Result<bool>;
+    /// Counts one wrong passphrase; the `max`-th locks the share until `lock_until` and starts
+    /// the count again. One statement, so parallel wrong guesses each count.
+    async fn count_share_failure(&mut self, id: ShareId, max: i64, lock_until: OffsetDateTime) -> Result<()>;
+    /// Forgets the wrong passphrases of a share (a right one was given).
+    async fn clear_share_failures(&mut self, id: ShareId) -> Result<()>;
+    /// Revokes a live share; false when it was already revoked.
+    async fn revoke_share(&mut self, id: ShareId, now: OffsetDateTime) -> Result<bool>;
+    /// Accepts or declines a live share; false when it was revoked meanwhile.
+    async fn respond_share(&mut self, id: ShareId, accept: bool, now: OffsetDateTime) -> Result<bool>;
+    /// Revokes every live share a principal created (a removed member); how many.
+    async fn revoke_shares_by(&mut self, creator: PrincipalRef, now: OffsetDateTime) -> Result<u64>;
+    /// Counts one access against the limit; false when it was used up, revoked or expired.
+    async fn count_share_access(&mut self, id: ShareId, now: OffsetDateTime) -> Result<bool>;
 
     /// Appends an event to its org's hash chain (locking the org's chain head).
     async fn append_audit(&mut self, event: &AuditEvent) -> Result<()>;

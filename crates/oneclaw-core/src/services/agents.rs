@@ -55,11 +55,17 @@ pub struct Agents<'a> {
     deps: &'a Deps,
     revocations: &'a RevocationList,
     ip_rules: &'a IpRuleCache,
+    throttle: &'a super::Throttle,
 }
 
 impl<'a> Agents<'a> {
-    pub(crate) fn new(deps: &'a Deps, revocations: &'a RevocationList, ip_rules: &'a IpRuleCache) -> Self {
-        Self { deps, revocations, ip_rules }
+    pub(crate) fn new(
+        deps: &'a Deps,
+        revocations: &'a RevocationList,
+        ip_rules: &'a IpRuleCache,
+        throttle: &'a super::Throttle,
+    ) -> Self {
+        Self { deps, revocations, ip_rules, throttle }
     }
 
     /// Registers an agent; the key is returned this once.
@@ -89,6 +95,7 @@ impl<'a> Agents<'a> {
             key_prefix: key_prefix(&key)?,
             key_digest: self.deps.hasher.digest_credential(key.expose()),
             token_generation: 0,
+            revision: 0,
         };
         self.apply(caller, &mut agent, settings, now).await?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
@@ -137,13 +144,13 @@ impl<'a> Agents<'a> {
             agent.token_generation += 1;
         }
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().update_agent(&agent).await?;
+        save(&mut change, &mut agent).await?;
         let mut event = AuditEvent::by(caller, action::AGENT_UPDATE, "agent", now).resource(agent.id);
         if before.is_active != agent.is_active {
             event = event.detail("is_active", agent.is_active);
         }
         change.commit([event.detail("tokens_revoked", revoke)]).await?;
-        self.revocations.set_agent_generation(agent.id.0, agent.token_generation);
+        self.revocations.set_generation(agent.id.0, agent.token_generation);
         Ok(agent)
     }
 
@@ -155,9 +162,9 @@ impl<'a> Agents<'a> {
         agent.deleted_at = Some(now);
         agent.token_generation += 1;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().update_agent(&agent).await?;
+        save(&mut change, &mut agent).await?;
         change.commit([AuditEvent::by(caller, action::AGENT_DEACTIVATE, "agent", now).resource(agent.id)]).await?;
-        self.revocations.set_agent_generation(agent.id.0, agent.token_generation);
+        self.revocations.set_generation(agent.id.0, agent.token_generation);
         Ok(())
     }
 
@@ -170,12 +177,12 @@ impl<'a> Agents<'a> {
         agent.key_digest = self.deps.hasher.digest_credential(key.expose());
         agent.token_generation += 1;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().update_agent(&agent).await?;
+        save(&mut change, &mut agent).await?;
         let event = AuditEvent::by(caller, action::AGENT_ROTATE_KEY, "agent", now)
             .resource(agent.id)
             .detail("key_prefix", agent.key_prefix.clone());
         change.commit([event]).await?;
-        self.revocations.set_agent_generation(agent.id.0, agent.token_generation);
+        self.revocations.set_generation(agent.id.0, agent.token_generation);
         Ok((agent, key))
     }
 
@@ -186,6 +193,7 @@ impl<'a> Agents<'a> {
         api_key: &SecretString,
         agent_id: Option<Uuid>,
     ) -> Result<AgentToken> {
+        self.throttle.check_ip(meta.ip)?;
         let now = self.deps.clock.now();
         let key = api_key.expose();
         let found = match (key.starts_with(AGENT_API_KEY_PREFIX), lookup_prefix(key)) {
@@ -200,6 +208,12 @@ impl<'a> Agents<'a> {
             }
             _ => None,
         };
+        // An agent works only while the human who registered it is a member: removal disables
+        // it, and this check holds even for a row that escaped that (defence in depth).
+        let creator_live = match &found {
+            Some(agent) => self.deps.store.user(agent.created_by).await?.is_some_and(|u| u.disabled_at.is_none()),
+            None => false,
+        };
         let refusal = match &found {
             None => Some("unknown key"),
             Some(agent) if agent_id.is_some_and(|id| id != agent.id.0) => Some("key belongs to another agent"),
@@ -207,6 +221,7 @@ impl<'a> Agents<'a> {
             Some(agent) if !agent.is_active => Some("agent disabled"),
             Some(agent) if agent.expires_at.is_some_and(|at| at <= now) => Some("agent expired"),
             Some(agent) if agent.api_key_expires_at.is_some_and(|at| at <= now) => Some("key expired"),
+            Some(_) if !creator_live => Some("creator removed"),
             Some(_) => None,
         };
         let (Some(agent), None) = (found.as_ref(), refusal) else {
@@ -238,6 +253,7 @@ impl<'a> Agents<'a> {
             scopes,
             vault_ids: agent.vault_ids.clone(),
             generation: Some(agent.token_generation),
+            akid: None,
         };
         let access_token = self.deps.tokens.sign(&claims)?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
@@ -352,6 +368,17 @@ impl<'a> Agents<'a> {
             agent.intents_api_enabled = flag;
         }
         Ok(())
+    }
+}
+
+/// Writes the agent over the revision it was read at; a concurrent change (a deletion, a key
+/// rotation, another update) makes this one fail instead of being undone by it.
+async fn save(change: &mut Change, agent: &mut Agent) -> Result<()> {
+    agent.revision += 1;
+    if change.tx().update_agent(agent).await? {
+        Ok(())
+    } else {
+        Err(Error::Conflict("The agent was changed or deleted meanwhile; read it again and retry".to_owned()))
     }
 }
 

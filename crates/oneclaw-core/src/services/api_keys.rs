@@ -6,6 +6,7 @@ use crate::audit::{AuditEvent, action};
 use crate::ids::{ApiKeyId, UserId};
 use crate::model::ApiKey;
 use crate::principal::{Caller, PrincipalKind};
+use crate::revocation::RevocationList;
 use crate::tokens::{USER_API_KEY_PREFIX, lookup_prefix, random_credential};
 use crate::{Error, Result};
 use oneclaw_types::SecretString;
@@ -24,11 +25,12 @@ pub struct CreatedApiKey {
 /// API key service.
 pub struct ApiKeys<'a> {
     deps: &'a Deps,
+    revocations: &'a RevocationList,
 }
 
 impl<'a> ApiKeys<'a> {
-    pub(crate) fn new(deps: &'a Deps) -> Self {
-        Self { deps }
+    pub(crate) fn new(deps: &'a Deps, revocations: &'a RevocationList) -> Self {
+        Self { deps, revocations }
     }
 
     /// Creates a key for the calling human.
@@ -84,16 +86,22 @@ impl<'a> ApiKeys<'a> {
         self.deps.store.api_keys_of(user).await
     }
 
-    /// Revokes one of the caller's keys; it stops working at once.
+    /// Revokes one of the caller's keys; it and every token exchanged for it stop at once
+    /// (on other nodes at their next sync).
     pub async fn revoke(&self, caller: &Caller, id: ApiKeyId) -> Result<()> {
         let user = human(caller)?;
         let now = self.deps.clock.now();
+        // Tokens exchanged for the key live at most one access-token lifetime from now.
+        let forget_after = now.unix_timestamp() + self.deps.settings.access_token_ttl_secs;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if !change.tx().deactivate_api_key(user, id).await? {
             return Err(Error::NotFound("API key not found".to_owned()));
         }
+        change.tx().revoke_token(id.0, forget_after).await?;
         let event = AuditEvent::by(caller, action::API_KEY_REVOKE, "api_key", now).resource(id);
-        change.commit([event]).await
+        change.commit([event]).await?;
+        self.revocations.revoke(id.0, forget_after);
+        Ok(())
     }
 }
 

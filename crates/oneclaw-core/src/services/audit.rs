@@ -1,6 +1,7 @@
 //! Reading and verifying the audit log, and signing checkpoints of every org's chain.
 
 use super::Deps;
+use super::access::Access;
 use super::change::Change;
 use crate::audit::AuditEvent;
 use crate::audit::chain::Head;
@@ -30,7 +31,8 @@ impl<'a> Audit<'a> {
         Self { deps }
     }
 
-    /// The caller's org's events, newest first.
+    /// The caller's org's events, newest first. Owners and admins see all of them; members and
+    /// agents only the events they did or that are about them (see docs/ACCESS.md).
     pub async fn list(&self, caller: &Caller, mut query: AuditQuery) -> Result<Vec<AuditEvent>> {
         if !(1..=MAX_PAGE).contains(&query.limit) {
             return Err(Error::invalid_field("limit", format!("must be between 1 and {MAX_PAGE}")));
@@ -44,6 +46,9 @@ impl<'a> Audit<'a> {
             return Err(Error::invalid_field("from", "must not be after to"));
         }
         query.limit = query.limit.min(MAX_PAGE);
+        if !Access::new(self.deps).is_admin(caller).await? {
+            query.about = Some(caller.principal.who.id);
+        }
         self.deps.store.audit_events(caller.org_id(), &query).await
     }
 
@@ -56,8 +61,8 @@ impl<'a> Audit<'a> {
         to: Option<OffsetDateTime>,
         limit: i64,
     ) -> Result<Report> {
-        if caller.principal.user_id().is_none() {
-            return Err(Error::Forbidden("Only humans verify the audit log".to_owned()));
+        if caller.principal.user_id().is_none() || !Access::new(self.deps).is_admin(caller).await? {
+            return Err(Error::Forbidden("Only org owners and admins verify the audit log".to_owned()));
         }
         if !(1..=1_000_000).contains(&limit) {
             return Err(Error::invalid_field("limit", "must be between 1 and 1000000"));

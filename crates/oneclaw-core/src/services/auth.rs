@@ -27,6 +27,8 @@ pub struct NewAccount {
     pub email: String,
     pub password: SecretString,
     pub display_name: Option<String>,
+    /// The token of an invitation: the account joins the inviting org with its role.
+    pub invite_token: Option<SecretString>,
 }
 
 /// What signing in gave: tokens, or a challenge for the second factor.
@@ -53,33 +55,56 @@ pub struct Auth<'a> {
     deps: &'a Deps,
     revocations: &'a RevocationList,
     ip_rules: &'a IpRuleCache,
+    throttle: &'a super::Throttle,
 }
 
 impl<'a> Auth<'a> {
-    pub(crate) fn new(deps: &'a Deps, revocations: &'a RevocationList, ip_rules: &'a IpRuleCache) -> Self {
-        Self { deps, revocations, ip_rules }
+    pub(crate) fn new(
+        deps: &'a Deps,
+        revocations: &'a RevocationList,
+        ip_rules: &'a IpRuleCache,
+        throttle: &'a super::Throttle,
+    ) -> Self {
+        Self { deps, revocations, ip_rules, throttle }
     }
 
     /// Creates a user and a first session. An invited email joins the inviting org with the
     /// invited role (even when sign-up is closed); anyone else gets an org of their own, as owner.
     /// With sign-up closed, only invited emails and the first account of an empty server may.
     pub async fn signup(&self, meta: &RequestMeta, account: NewAccount) -> Result<(User, IssuedToken)> {
+        self.throttle.check_ip(meta.ip)?;
         check_new_password(&account.password, "password")?;
-        self.register(meta, &account.email, account.display_name, Some(&account.password), "password").await
+        self.register(
+            meta,
+            &account.email,
+            account.display_name,
+            Some(&account.password),
+            "password",
+            account.invite_token.as_ref(),
+        )
+        .await
     }
 
     /// Signs in a person whose identity provider (OpenID Connect) vouched for `email`: an
     /// existing account of that email, or a new one (no password; sign-up rules as usual).
     pub async fn sign_in_federated(&self, meta: &RequestMeta, email: &str, method: &str) -> Result<LoginOutcome> {
+        self.throttle.check_ip(meta.ip)?;
         let normalized = normalize_email(email)?;
         match self.deps.store.user_by_email(&normalized).await? {
+            // An unverified email proves nothing: whoever signed up with it first may not own
+            // it, so the provider's word does not merge into that account (pre-hijacking).
+            Some(user) if !user.email_verified => Err(Error::Conflict(
+                "An account with this email exists but its email address is not verified; sign in with its \
+                 password"
+                    .to_owned(),
+            )),
             Some(user) if user.disabled_at.is_none() => {
                 IpRules::new(self.deps, self.ip_rules).check(user.org_id, meta.ip, PrincipalKind::User).await?;
                 self.after_first_factor(meta, &user, method).await
             }
             Some(_) => Err(Error::bad_credentials()),
             None => {
-                let (_, token) = self.register(meta, &normalized, None, None, method).await?;
+                let (_, token) = self.register(meta, &normalized, None, None, method, None).await?;
                 Ok(LoginOutcome::Signed(token))
             }
         }
@@ -93,9 +118,13 @@ impl<'a> Auth<'a> {
         display_name: Option<String>,
         password: Option<&SecretString>,
         method: &str,
+        invite_token: Option<&SecretString>,
     ) -> Result<(User, IssuedToken)> {
         let email = normalize_email(email)?;
-        let invite = self.deps.store.open_invite(&email).await?;
+        let invite = match invite_token {
+            Some(token) => Some(self.open_invite(token).await?),
+            None => None,
+        };
         // Closed sign-up admits invited emails, and the very first account of an empty server
         // (someone has to be able to send the first invitation).
         if !self.deps.settings.signup_open && invite.is_none() && self.deps.store.count_users().await? > 0 {
@@ -112,6 +141,13 @@ impl<'a> Auth<'a> {
             None => None,
         };
         let now = self.deps.clock.now();
+        if let Some(invite) = &invite
+            && let Some(removed) = self.deps.store.user_by_email(&email).await?
+            && removed.org_id == invite.org_id
+            && removed.disabled_at.is_some()
+        {
+            return self.readmit(meta, removed, invite, phc.as_deref(), now).await;
+        }
         let org = Org { id: OrgId::generate(), name: format!("{display_name}'s organization"), created_at: now };
         let (org_id, role) = invite.as_ref().map_or((org.id, Role::Owner), |i| (i.org_id, i.role));
         let user = User {
@@ -128,11 +164,15 @@ impl<'a> Auth<'a> {
             totp_enabled: false,
             created_at: now,
             disabled_at: None,
+            credential_generation: 0,
         };
         let who = user_ref(&user);
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if let Some(invite) = &invite {
-            change.tx().accept_invite(invite.id, now).await?;
+            // One statement decides: of two sign-ups racing with one token, one joins.
+            if !change.tx().accept_invite(invite.id, now).await? {
+                return Err(invalid_invite());
+            }
         } else {
             change.tx().insert_org(&org).await?;
         }
@@ -149,13 +189,62 @@ impl<'a> Auth<'a> {
         Ok((user, token))
     }
 
+    /// A removed member comes back through an invitation's token: the account is enabled with
+    /// the invited role (and the new password). Their old tokens stay dead: removal bumped
+    /// their credential generation, and nothing puts it back.
+    async fn readmit(
+        &self,
+        meta: &RequestMeta,
+        mut user: User,
+        invite: &crate::model::Invite,
+        phc: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(User, IssuedToken)> {
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if !change.tx().accept_invite(invite.id, now).await? {
+            return Err(invalid_invite());
+        }
+        change.tx().enable_user(user.id, invite.role).await?;
+        if let Some(phc) = phc {
+            change.tx().update_password(user.id, phc).await?;
+        }
+        user.role = invite.role;
+        user.disabled_at = None;
+        let (session, token) = self.open_session(&mut change, &user, now).await?;
+        let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::MEMBER_JOIN, "user", now)
+            .resource(user.id)
+            .detail("invite_id", invite.id.to_string())
+            .detail("role", invite.role.as_str())
+            .detail("readmitted", true)
+            .detail("session_id", session.to_string());
+        change.commit([event]).await?;
+        Ok((user, token))
+    }
+
+    /// The open invitation a token names, or a 400 that says nothing more about it.
+    async fn open_invite(&self, token: &SecretString) -> Result<crate::model::Invite> {
+        if !token.expose().starts_with(crate::tokens::INVITE_TOKEN_PREFIX) {
+            return Err(invalid_invite());
+        }
+        let digest = self.deps.hasher.digest_credential(token.expose());
+        self.deps
+            .store
+            .invite_by_token(&digest)
+            .await?
+            .filter(|invite| invite.is_open(self.deps.clock.now()))
+            .ok_or_else(invalid_invite)
+    }
+
     /// Signs in with email and password. Unknown accounts and wrong passwords answer alike.
     /// With TOTP on, the answer is a challenge for `verify_mfa` instead of tokens.
     pub async fn login(&self, meta: &RequestMeta, email: &str, password: &SecretString) -> Result<LoginOutcome> {
+        self.throttle.check_ip(meta.ip)?;
         let email = normalize_email(email)?;
+        let account = format!("login:{email}");
+        self.throttle.count_account(self.deps, &account).await?;
         let user = self.deps.store.user_by_email(&email).await?;
         let phc = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        let password_ok = self.deps.hasher.verify_password(password, phc).await;
+        let password_ok = self.deps.hasher.verify_password(password, phc).await?;
         let now = self.deps.clock.now();
         let user = match user {
             Some(user) if password_ok && user.disabled_at.is_none() => user,
@@ -172,6 +261,7 @@ impl<'a> Auth<'a> {
                 return Err(Error::bad_credentials());
             }
         };
+        self.throttle.clear_account(self.deps, &account).await?;
         IpRules::new(self.deps, self.ip_rules).check(user.org_id, meta.ip, PrincipalKind::User).await?;
         self.after_first_factor(meta, &user, "password").await
     }
@@ -204,17 +294,20 @@ impl<'a> Auth<'a> {
     /// Completes a sign-in that waits for its second factor. A challenge is good for one try:
     /// a wrong code spends it, so guessing means entering the password again each time.
     pub async fn verify_mfa(&self, meta: &RequestMeta, mfa_token: &SecretString, code: &str) -> Result<IssuedToken> {
+        self.throttle.check_ip(meta.ip)?;
         let now = self.deps.clock.now();
         let digest = self.deps.hasher.digest_credential(mfa_token.expose());
         let Some((user_id, _, _)) = self.deps.store.mfa_challenge(&digest).await? else {
             return Err(Error::Unauthenticated("The sign-in has expired; enter your password again".to_owned()));
         };
         let user = self.live_user(user_id).await?;
+        let account = format!("mfa:{}", user.id);
+        self.throttle.count_account(self.deps, &account).await?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if !change.tx().use_mfa_challenge(&digest, now).await? {
             return Err(Error::Unauthenticated("The sign-in has expired; enter your password again".to_owned()));
         }
-        if !super::Mfa::new(self.deps).check_code(change.tx(), user.id, code).await? {
+        if !super::Mfa::new(self.deps, self.throttle).check_code(change.tx(), user.id, code).await? {
             let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_FAILURE, "user", now)
                 .resource(user.id)
                 .detail("method", "totp")
@@ -222,6 +315,7 @@ impl<'a> Auth<'a> {
             change.commit([event]).await?;
             return Err(Error::Unauthenticated("Wrong or already used code; sign in again".to_owned()));
         }
+        self.throttle.clear_account(self.deps, &account).await?;
         let (session, token) = self.open_session(&mut change, &user, now).await?;
         let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_SUCCESS, "user", now)
             .resource(user.id)
@@ -238,12 +332,35 @@ impl<'a> Auth<'a> {
         refresh_token: Option<&SecretString>,
         bearer: Option<&Principal>,
     ) -> Result<IssuedToken> {
+        self.throttle.check_ip(meta.ip)?;
         let now = self.deps.clock.now();
         match (refresh_token, bearer) {
             (Some(refresh), _) => self.refresh_with_token(meta, refresh, now).await,
             (None, Some(principal)) if principal.who.kind == PrincipalKind::User => {
                 let user = self.live_user(UserId(principal.who.id)).await?;
-                let (token, expires_in) = self.sign_user_token(&user, principal.session_id, &principal.scopes, now)?;
+                // The new token is bound to what issued the old one, and only while that lives:
+                // an ended or expired session, or a revoked or expired API key, renews nothing.
+                let ended = || Error::Unauthenticated("The session or API key behind this token has ended".to_owned());
+                if let Some(sid) = principal.session_id {
+                    let session = self.deps.store.session(sid).await?.ok_or_else(ended)?;
+                    if session.revoked_at.is_some() || session.expires_at <= now || session.user_id != user.id {
+                        return Err(ended());
+                    }
+                }
+                let key = match principal.api_key_id {
+                    Some(id) => Some(
+                        self.deps
+                            .store
+                            .api_keys_of(user.id)
+                            .await?
+                            .into_iter()
+                            .find(|key| key.id.0 == id && key.is_active && key.expires_at.is_none_or(|at| at > now))
+                            .ok_or_else(ended)?,
+                    ),
+                    None => None,
+                };
+                let (token, expires_in) =
+                    self.sign_user_token(&user, principal.session_id, &principal.scopes, key.as_ref(), now)?;
                 let event =
                     AuditEvent::by_principal(principal.who, user.org_id, meta, action::AUTH_REFRESH, "user", now)
                         .resource(user.id)
@@ -280,7 +397,7 @@ impl<'a> Auth<'a> {
         if !change.tx().rotate_refresh_token(session.id, &digest, &next_digest, expires).await? {
             return Err(invalid());
         }
-        let (token, expires_in) = self.sign_user_token(&user, Some(session.id), &[], now)?;
+        let (token, expires_in) = self.sign_user_token(&user, Some(session.id), &[], None, now)?;
         let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_REFRESH, "user", now)
             .resource(user.id)
             .detail("method", "refresh_token")
@@ -315,11 +432,12 @@ impl<'a> Auth<'a> {
         if claims.exp <= now {
             return Err(Error::Unauthenticated("Token has expired".to_owned()));
         }
+        // A token ends with whatever issued it: its session, its API key, or the generation of
+        // its agent's key or its user's credentials.
         let revoked = self.revocations.is_revoked(&claims.jti)
-            || self.revocations.is_revoked(&who.id)
             || claims.sid.is_some_and(|sid| self.revocations.is_revoked(&sid))
-            || (who.kind == PrincipalKind::Agent
-                && !self.revocations.agent_generation_current(&who.id, claims.generation.unwrap_or(-1)));
+            || claims.akid.is_some_and(|key| self.revocations.is_revoked(&key))
+            || !self.revocations.generation_current(&who.id, claims.generation.unwrap_or(-1));
         if revoked {
             return Err(Error::Unauthenticated("Token has been revoked".to_owned()));
         }
@@ -331,6 +449,7 @@ impl<'a> Auth<'a> {
             expires_at: claims.exp,
             scopes: claims.scopes,
             vault_ids: claims.vault_ids,
+            api_key_id: claims.akid,
         })
     }
 
@@ -386,7 +505,7 @@ impl<'a> Auth<'a> {
     /// Changes the password and ends every session of the user, the current one included.
     pub async fn change_password(&self, caller: &Caller, current: &SecretString, new: &SecretString) -> Result<()> {
         let user = self.live_user(human(caller)?).await?;
-        if !self.deps.hasher.verify_password(current, user.password_hash.as_deref()).await {
+        if !self.deps.hasher.verify_password(current, user.password_hash.as_deref()).await? {
             let now = self.deps.clock.now();
             let event = AuditEvent::by(caller, action::AUTH_PASSWORD_CHANGE, "user", now)
                 .resource(user.id)
@@ -401,7 +520,8 @@ impl<'a> Auth<'a> {
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().update_password(user.id, &phc).await?;
         let ended = change.tx().revoke_user_sessions(user.id, now).await?;
-        change.tx().revoke_token(caller.principal.token_id, caller.principal.expires_at).await?;
+        // Every token of the user ends, those exchanged for API keys included (the keys stay).
+        let generation = change.tx().bump_credential_generation(user.id).await?;
         let event = AuditEvent::by(caller, action::AUTH_PASSWORD_CHANGE, "user", now)
             .resource(user.id)
             .detail("sessions_ended", ended.len());
@@ -409,12 +529,13 @@ impl<'a> Auth<'a> {
         for (id, forget_after) in ended {
             self.revocations.revoke(id, forget_after);
         }
-        self.revocations.revoke(caller.principal.token_id, caller.principal.expires_at);
+        self.revocations.set_generation(user.id.0, generation);
         Ok(())
     }
 
     /// Exchanges a personal API key (`1ck_…`) for an access token limited to the key's scopes.
     pub async fn api_key_token(&self, meta: &RequestMeta, api_key: &SecretString) -> Result<IssuedToken> {
+        self.throttle.check_ip(meta.ip)?;
         let now = self.deps.clock.now();
         let key_text = api_key.expose();
         let found = match (key_text.starts_with(USER_API_KEY_PREFIX), lookup_prefix(key_text)) {
@@ -451,7 +572,9 @@ impl<'a> Auth<'a> {
             }
         };
         let user = self.live_user(key.user_id).await?;
-        let (token, expires_in) = self.sign_user_token(&user, None, &key.scopes, now)?;
+        // The org's IP rules hold for keys as for passwords.
+        IpRules::new(self.deps, self.ip_rules).check(user.org_id, meta.ip, PrincipalKind::User).await?;
+        let (token, expires_in) = self.sign_user_token(&user, None, &key.scopes, Some(&key), now)?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().touch_api_key(key.id, now).await?;
         let event =
@@ -479,31 +602,38 @@ impl<'a> Auth<'a> {
             revoked_at: None,
         };
         change.tx().insert_session(&session).await?;
-        let (token, expires_in) = self.sign_user_token(user, Some(session.id), &[], now)?;
+        let (token, expires_in) = self.sign_user_token(user, Some(session.id), &[], None, now)?;
         Ok((session.id, IssuedToken { access_token: token, expires_in, refresh_token: Some(refresh) }))
     }
 
+    /// A user token bound to the user's credential generation and to what issued it (a session
+    /// or an API key, whose expiry it never outlives).
     fn sign_user_token(
         &self,
         user: &User,
         session: Option<SessionId>,
         scopes: &[String],
+        api_key: Option<&crate::model::ApiKey>,
         now: OffsetDateTime,
     ) -> Result<(SecretString, i64)> {
-        let ttl = self.deps.settings.access_token_ttl_secs;
         let iat = now.unix_timestamp();
+        let mut exp = iat + self.deps.settings.access_token_ttl_secs;
+        if let Some(key_expiry) = api_key.and_then(|key| key.expires_at) {
+            exp = exp.min(key_expiry.unix_timestamp());
+        }
         let claims = Claims {
             sub: user_ref(user).prefixed(),
             org: user.org_id.0,
             iat,
-            exp: iat + ttl,
+            exp,
             jti: Uuid::now_v7(),
             sid: session.map(|s| s.0),
             scopes: scopes.to_vec(),
             vault_ids: Vec::new(),
-            generation: None,
+            generation: Some(user.credential_generation),
+            akid: api_key.map(|key| key.id.0),
         };
-        Ok((self.deps.tokens.sign(&claims)?, ttl))
+        Ok((self.deps.tokens.sign(&claims)?, exp - iat))
     }
 
     async fn live_user(&self, id: UserId) -> Result<User> {
@@ -514,6 +644,10 @@ impl<'a> Auth<'a> {
             .filter(|user| user.disabled_at.is_none())
             .ok_or_else(|| Error::Unauthenticated("The account no longer exists".to_owned()))
     }
+}
+
+fn invalid_invite() -> Error {
+    Error::invalid_field("invite_token", "is not a valid invitation: it may have expired, been used or been revoked")
 }
 
 fn human(caller: &Caller) -> Result<UserId> {

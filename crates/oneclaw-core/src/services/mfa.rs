@@ -41,6 +41,7 @@ pub struct TotpEnrolment {
 /// The second-factor service.
 pub struct Mfa<'a> {
     deps: &'a Deps,
+    throttle: &'a super::Throttle,
 }
 
 fn human(caller: &Caller) -> Result<UserId> {
@@ -48,8 +49,8 @@ fn human(caller: &Caller) -> Result<UserId> {
 }
 
 impl<'a> Mfa<'a> {
-    pub(crate) fn new(deps: &'a Deps) -> Self {
-        Self { deps }
+    pub(crate) fn new(deps: &'a Deps, throttle: &'a super::Throttle) -> Self {
+        Self { deps, throttle }
     }
 
     /// Whether the caller has TOTP on.
@@ -61,9 +62,21 @@ impl<'a> Mfa<'a> {
         Ok(self.deps.store.user(user).await?.map(|u| u.email).unwrap_or_default())
     }
 
-    /// Starts enrolment: a fresh secret, kept sealed until a first code confirms it.
-    pub async fn setup(&self, caller: &Caller) -> Result<TotpEnrolment> {
+    /// Starts enrolment: a fresh secret, kept sealed until a first code confirms it. While
+    /// TOTP is on, replacing it needs a current code (or a recovery code): a stolen access
+    /// token alone must not be able to move the second factor to the thief's phone.
+    pub async fn setup(&self, caller: &Caller, code: Option<&str>) -> Result<TotpEnrolment> {
         let user = human(caller)?;
+        if self.deps.store.mfa_state(user).await?.totp_sealed.is_some() {
+            let code = code.ok_or_else(|| {
+                Error::invalid_field("code", "is required: TOTP is on, so re-enrolling needs a current code")
+            })?;
+            let mut change = Change::begin(self.deps.store.as_ref()).await?;
+            if !self.checked_code(caller, change.tx(), user, code, "re-enrol").await? {
+                return Err(Error::invalid_field("code", "is not a current code or an unused recovery code"));
+            }
+            change.commit([]).await?;
+        }
         let mut secret = Zeroizing::new([0u8; 20]);
         rand::fill(&mut secret[..]);
         let sealed = self.deps.keys.seal_system_secret(&purpose(user), &secret[..]).await?;
@@ -90,9 +103,11 @@ impl<'a> Mfa<'a> {
             .ok_or_else(|| Error::invalid("Start TOTP setup first: there is no secret waiting for a code"))?;
         let secret = self.deps.keys.unseal_system_secret(&purpose(user), &pending).await?;
         let now = self.now_secs();
-        let step = totp(&secret, "")?
-            .check(code.trim(), now)
-            .ok_or_else(|| Error::invalid_field("code", "is not the current code"))?;
+        self.throttle.count_account(self.deps, &format!("mfa:{user}")).await?;
+        let Some(step) = totp(&secret, "")?.check(code.trim(), now) else {
+            self.record_failure(caller, user, "verify-setup").await;
+            return Err(Error::invalid_field("code", "is not the current code"));
+        };
         let codes: Vec<Zeroizing<String>> =
             (0..RECOVERY_CODES).map(|_| Zeroizing::new(random_credential("rc_").expose().to_owned())).collect();
         let digests: Vec<Vec<u8>> =
@@ -109,12 +124,41 @@ impl<'a> Mfa<'a> {
     pub async fn disable(&self, caller: &Caller, code: &str) -> Result<()> {
         let user = human(caller)?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        if !self.check_code(change.tx(), user, code).await? {
+        if !self.checked_code(caller, change.tx(), user, code, "disable").await? {
             return Err(Error::invalid_field("code", "is not a current code or an unused recovery code"));
         }
         change.tx().disable_totp(user).await?;
         let event = AuditEvent::by(caller, action::AUTH_MFA_DISABLE, "user", self.deps.clock.now()).resource(user);
         change.commit([event]).await
+    }
+
+    /// `check_code` behind the per-account attempt limit, with every failure audited.
+    async fn checked_code(
+        &self,
+        caller: &Caller,
+        tx: &mut dyn crate::ports::StoreTx,
+        user: UserId,
+        code: &str,
+        step: &str,
+    ) -> Result<bool> {
+        let account = format!("mfa:{user}");
+        self.throttle.count_account(self.deps, &account).await?;
+        if self.check_code(tx, user, code).await? {
+            self.throttle.clear_account(self.deps, &account).await?;
+            Ok(true)
+        } else {
+            self.record_failure(caller, user, step).await;
+            Ok(false)
+        }
+    }
+
+    async fn record_failure(&self, caller: &Caller, user: UserId, step: &str) {
+        let event = AuditEvent::by(caller, action::AUTH_FAILURE, "user", self.deps.clock.now())
+            .resource(user)
+            .detail("method", "totp")
+            .detail("step", step.to_owned())
+            .outcome(crate::audit::Outcome::Failure);
+        super::change::record_alone(self.deps.journal.as_ref(), event).await;
     }
 
     fn now_secs(&self) -> u64 {

@@ -17,6 +17,7 @@ mod rate;
 mod secrets;
 mod shares;
 mod team;
+mod throttle;
 mod vaults;
 
 pub use agents::{AgentSettings, AgentToken, Agents, DEFAULT_AGENT_TTL_SECS};
@@ -30,8 +31,9 @@ pub use keys::{KeyActor, KeyLifecycle, KeyMigration, KeyRotation};
 pub use mfa::{Mfa, TotpEnrolment};
 pub use policies::{Policies, PolicyDraft};
 pub use secrets::{NewSecret, RevealedSecret, Rotation, Secrets};
-pub use shares::{NewShare, SharedSecret, Shares};
+pub use shares::{CreatedShare, NewShare, ShareKey, SharedSecret, Shares};
 pub use team::Team;
+pub use throttle::Throttle;
 pub use vaults::Vaults;
 
 use crate::Result;
@@ -99,6 +101,8 @@ struct Inner {
     share_rate: rate::OrgRateLimit,
     /// Orgs' plans as recently read (metering reads them on every request).
     plans: billing::PlanCache,
+    /// Abuse limits on credential checks.
+    throttle: Throttle,
 }
 
 impl Core {
@@ -111,6 +115,7 @@ impl Core {
                 ip_rules: IpRuleCache::default(),
                 share_rate: rate::OrgRateLimit::new(10, time::Duration::minutes(1)),
                 plans: billing::PlanCache::default(),
+                throttle: Throttle::default(),
             }),
         };
         core.sync().await?;
@@ -126,16 +131,20 @@ impl Core {
             self.inner.revocations.revoke(id, forget_after);
         }
         for (agent, generation) in deps.store.agent_generations().await? {
-            self.inner.revocations.set_agent_generation(agent, generation);
+            self.inner.revocations.set_generation(agent, generation);
+        }
+        for (user, generation) in deps.store.user_generations().await? {
+            self.inner.revocations.set_generation(user, generation);
         }
         self.inner.revocations.prune(now.unix_timestamp());
+        self.inner.throttle.prune();
         self.inner.ip_rules.clear();
         Ok(())
     }
 
     /// The TOTP second factor.
     pub fn mfa(&self) -> Mfa<'_> {
-        Mfa::new(&self.inner.deps)
+        Mfa::new(&self.inner.deps, &self.inner.throttle)
     }
 
     /// Metering, tiers, credits and payments.
@@ -150,12 +159,12 @@ impl Core {
 
     /// Sign-up, sign-in, tokens, profile.
     pub fn auth(&self) -> Auth<'_> {
-        Auth::new(&self.inner.deps, &self.inner.revocations, &self.inner.ip_rules)
+        Auth::new(&self.inner.deps, &self.inner.revocations, &self.inner.ip_rules, &self.inner.throttle)
     }
 
     /// Agents and their token exchange.
     pub fn agents(&self) -> Agents<'_> {
-        Agents::new(&self.inner.deps, &self.inner.revocations, &self.inner.ip_rules)
+        Agents::new(&self.inner.deps, &self.inner.revocations, &self.inner.ip_rules, &self.inner.throttle)
     }
 
     /// Vault policies.
@@ -180,12 +189,12 @@ impl Core {
 
     /// Shares.
     pub fn shares(&self) -> Shares<'_> {
-        Shares::new(&self.inner.deps, &self.inner.share_rate)
+        Shares::new(&self.inner.deps, &self.inner.share_rate, &self.inner.throttle)
     }
 
     /// Personal API keys.
     pub fn api_keys(&self) -> ApiKeys<'_> {
-        ApiKeys::new(&self.inner.deps)
+        ApiKeys::new(&self.inner.deps, &self.inner.revocations)
     }
 
     /// Vaults.

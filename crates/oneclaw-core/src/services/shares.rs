@@ -4,6 +4,10 @@
 //!
 //! Answers: unknown, revoked, declined or not-for-you shares are 404; expired or used up 410;
 //! a wrong passphrase or address 403; five wrong passphrases lock the share for 15 minutes (429).
+//!
+//! Identifiers are not credentials: a link share opens only with its own random token (the
+//! `share_url` handed to its creator once), kept as a keyed digest; its id opens nothing. An
+//! `external_email` share opens only for an account whose email is verified.
 
 use super::Deps;
 use super::access::Access;
@@ -15,6 +19,7 @@ use crate::model::{RecipientType, SecretVersion, Share};
 use crate::path::SecretPath;
 use crate::policy::{Operation, conditions_net, ip_in};
 use crate::principal::{Caller, Principal, PrincipalKind, PrincipalRef, RequestMeta};
+use crate::tokens::{SHARE_LINK_PREFIX, random_credential};
 use crate::{Error, Result};
 use oneclaw_types::SecretString;
 use time::{Duration, OffsetDateTime};
@@ -37,6 +42,22 @@ pub struct NewShare {
     pub ip_allowlist: Option<Vec<String>>,
 }
 
+/// How a share is named when it is opened.
+#[derive(Debug)]
+pub enum ShareKey {
+    /// By id: for shares addressed to a user or an agent, who must be the caller.
+    Id(ShareId),
+    /// By the link token of an `anyone_with_link` share.
+    Link(SecretString),
+}
+
+/// A share just made, and for a link share its token (never available again).
+#[derive(Debug)]
+pub struct CreatedShare {
+    pub share: Share,
+    pub link_token: Option<SecretString>,
+}
+
 /// What an accessed share reveals.
 #[derive(Debug)]
 pub struct SharedSecret {
@@ -49,15 +70,16 @@ pub struct SharedSecret {
 pub struct Shares<'a> {
     deps: &'a Deps,
     rate: &'a super::rate::OrgRateLimit,
+    throttle: &'a super::Throttle,
 }
 
 impl<'a> Shares<'a> {
-    pub(crate) fn new(deps: &'a Deps, rate: &'a super::rate::OrgRateLimit) -> Self {
-        Self { deps, rate }
+    pub(crate) fn new(deps: &'a Deps, rate: &'a super::rate::OrgRateLimit, throttle: &'a super::Throttle) -> Self {
+        Self { deps, rate, throttle }
     }
 
     /// Shares a secret the caller may read.
-    pub async fn create(&self, caller: &Caller, secret: SecretId, new: NewShare) -> Result<Share> {
+    pub async fn create(&self, caller: &Caller, secret: SecretId, new: NewShare) -> Result<CreatedShare> {
         let (vault_id, path) = self
             .deps
             .store
@@ -102,8 +124,10 @@ impl<'a> Shares<'a> {
                     .collect::<Result<Vec<_>>>()?,
             ),
         };
+        let link_token =
+            (recipient_type == RecipientType::AnyoneWithLink).then(|| random_credential(SHARE_LINK_PREFIX));
         let share = Share {
-            id: ShareId::generate(),
+            id: ShareId::random(),
             org_id: caller.org_id(),
             secret_id: secret,
             secret_path: path.clone(),
@@ -123,6 +147,7 @@ impl<'a> Shares<'a> {
             declined_at: None,
             revoked_at: None,
             created_at: now,
+            link_digest: link_token.as_ref().map(|token| self.deps.hasher.digest_credential(token.expose())),
         };
         self.rate.take(caller.org_id(), now, "new shares")?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
@@ -134,7 +159,7 @@ impl<'a> Shares<'a> {
             .detail("recipient_type", recipient_type.as_str())
             .detail("has_passphrase", share.passphrase_hash.is_some());
         change.commit([event]).await?;
-        Ok(share)
+        Ok(CreatedShare { share, link_token })
     }
 
     /// Opens a share. Link shares need no caller; the others need their recipient.
@@ -142,11 +167,24 @@ impl<'a> Shares<'a> {
         &self,
         meta: &RequestMeta,
         caller: Option<&Principal>,
-        id: ShareId,
+        key: ShareKey,
         passphrase: Option<&SecretString>,
     ) -> Result<SharedSecret> {
         let not_found = || Error::NotFound("Share not found".to_owned());
-        let mut share = self.deps.store.share(id).await?.ok_or_else(not_found)?;
+        let mut share = match &key {
+            ShareKey::Id(id) => self
+                .deps
+                .store
+                .share(*id)
+                .await?
+                .filter(|share| share.recipient_type != RecipientType::AnyoneWithLink)
+                .ok_or_else(not_found)?,
+            ShareKey::Link(token) if token.expose().starts_with(SHARE_LINK_PREFIX) => {
+                let digest = self.deps.hasher.digest_credential(token.expose());
+                self.deps.store.share_by_link_digest(&digest).await?.ok_or_else(not_found)?
+            }
+            ShareKey::Link(_) => return Err(not_found()),
+        };
         if share.revoked_at.is_some() || share.declined_at.is_some() || !self.is_recipient(&share, caller).await? {
             return Err(not_found());
         }
@@ -183,15 +221,11 @@ impl<'a> Shares<'a> {
                 .await);
         }
         if let Some(phc) = share.passphrase_hash.clone() {
+            self.throttle.check_ip(meta.ip)?;
             let given = passphrase.cloned().unwrap_or_default();
-            if !self.deps.hasher.verify_password(&given, Some(&phc)).await {
-                share.failed_attempts += 1;
-                if share.failed_attempts >= MAX_FAILED_PASSPHRASES {
-                    share.failed_attempts = 0;
-                    share.locked_until = Some(now + LOCKOUT);
-                }
+            if !self.deps.hasher.verify_password(&given, Some(&phc)).await? {
                 let mut change = Change::begin(self.deps.store.as_ref()).await?;
-                change.tx().update_share(&share).await?;
+                change.tx().count_share_failure(share.id, MAX_FAILED_PASSPHRASES, now + LOCKOUT).await?;
                 let event = event.detail("reason", "wrong passphrase").outcome(Outcome::Denied);
                 change.commit([event]).await?;
                 return Err(Error::Forbidden("Wrong or missing passphrase".to_owned()));
@@ -215,7 +249,7 @@ impl<'a> Shares<'a> {
             drop(change);
             return Err(self.refuse(event, gone).await);
         }
-        if !change.tx().count_share_access(share.id).await?
+        if !change.tx().count_share_access(share.id, now).await?
             || (found.version.max_access_count.is_some()
                 && !change.tx().count_secret_access(found.version.secret_id, found.version.version).await?)
         {
@@ -223,8 +257,8 @@ impl<'a> Shares<'a> {
             return Err(self.refuse(event, Error::Gone("Share has reached its maximum access count".to_owned())).await);
         }
         if share.failed_attempts > 0 {
+            change.tx().clear_share_failures(share.id).await?;
             share.failed_attempts = 0;
-            change.tx().update_share(&share).await?;
         }
         let value = open_value(self.deps, binding(&vault, &path, found.version.version), &found).await?;
         change.commit([event.detail("version", found.version.version)]).await?;
@@ -232,12 +266,26 @@ impl<'a> Shares<'a> {
         Ok(SharedSecret { share, version: found.version, value })
     }
 
-    /// Revokes a share (its creator only).
+    /// Revokes a share: its creator, or an owner or admin of its org.
     pub async fn revoke(&self, caller: &Caller, id: ShareId) -> Result<()> {
-        let mut share = self.owned(caller, id).await?;
+        let not_found = || Error::NotFound("Share not found".to_owned());
+        let share = self
+            .deps
+            .store
+            .share(id)
+            .await?
+            .filter(|s| s.org_id == caller.org_id() && s.revoked_at.is_none())
+            .ok_or_else(not_found)?;
+        if share.created_by != caller.principal.who && !Access::new(self.deps).is_admin(caller).await? {
+            return Err(not_found());
+        }
         let now = self.deps.clock.now();
-        share.revoked_at = Some(now);
-        self.save(caller, &share, action::SHARE_REVOKE, now).await
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if !change.tx().revoke_share(share.id, now).await? {
+            return Err(not_found());
+        }
+        let event = AuditEvent::by(caller, action::SHARE_REVOKE, "share", now).resource(share.id);
+        change.commit([event]).await
     }
 
     /// Shares the caller made.
@@ -267,37 +315,22 @@ impl<'a> Shares<'a> {
 
     /// Accepts (`true`) or declines a share addressed to the caller.
     pub async fn respond(&self, caller: &Caller, id: ShareId, accept: bool) -> Result<()> {
-        let mut share =
-            self.deps.store.share(id).await?.ok_or_else(|| Error::NotFound("Share not found".to_owned()))?;
+        let share = self.deps.store.share(id).await?.ok_or_else(|| Error::NotFound("Share not found".to_owned()))?;
         let for_me = share.recipient_type != RecipientType::AnyoneWithLink
             && self.is_recipient(&share, Some(&caller.principal)).await?;
         if !for_me || share.revoked_at.is_some() {
             return Err(Error::NotFound("Share not found".to_owned()));
         }
         let now = self.deps.clock.now();
-        if accept {
-            share.accepted_at = Some(now);
-        } else {
-            share.declined_at = Some(now);
-        }
-        self.save(caller, &share, if accept { action::SHARE_ACCEPT } else { action::SHARE_DECLINE }, now).await
-    }
-
-    async fn save(&self, caller: &Caller, share: &Share, action: &str, now: OffsetDateTime) -> Result<()> {
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().update_share(share).await?;
+        // Conditional on the share being live, so a response can never undo a revocation.
+        if !change.tx().respond_share(share.id, accept, now).await? {
+            return Err(Error::NotFound("Share not found".to_owned()));
+        }
+        let action = if accept { action::SHARE_ACCEPT } else { action::SHARE_DECLINE };
         let mut event = AuditEvent::by(caller, action, "share", now).resource(share.id);
         event.org_id = share.org_id;
         change.commit([event]).await
-    }
-
-    async fn owned(&self, caller: &Caller, id: ShareId) -> Result<Share> {
-        self.deps
-            .store
-            .share(id)
-            .await?
-            .filter(|s| s.created_by == caller.principal.who && s.revoked_at.is_none())
-            .ok_or_else(|| Error::NotFound("Share not found".to_owned()))
     }
 
     async fn recipient(
@@ -378,9 +411,11 @@ impl<'a> Shares<'a> {
         })
     }
 
+    /// The caller's email, only once it is verified: an unverified address proves nothing
+    /// (anyone can sign up with someone else's), so it opens no `external_email` share.
     async fn caller_email(&self, caller: Option<&Principal>) -> Result<Option<String>> {
         match caller.and_then(Principal::user_id) {
-            Some(user) => Ok(self.deps.store.user(user).await?.map(|u| u.email)),
+            Some(user) => Ok(self.deps.store.user(user).await?.filter(|u| u.email_verified).map(|u| u.email)),
             None => Ok(None),
         }
     }

@@ -11,9 +11,14 @@ use super::change::Change;
 use crate::audit::{AuditEvent, action};
 use crate::ids::{InviteId, UserId};
 use crate::model::{Invite, Role, User};
-use crate::principal::Caller;
+use crate::principal::{Caller, PrincipalRef};
 use crate::revocation::RevocationList;
+use crate::tokens::{INVITE_TOKEN_PREFIX, random_credential};
 use crate::{Error, Result};
+use oneclaw_types::SecretString;
+
+/// How long an invitation can be accepted.
+const INVITE_LIFETIME: time::Duration = time::Duration::days(7);
 
 /// Team service.
 pub struct Team<'a> {
@@ -32,52 +37,64 @@ impl<'a> Team<'a> {
         self.deps.store.org_members(caller.org_id()).await
     }
 
-    /// Invites an email: it joins this org with `role` when it signs up. A removed member is
-    /// re-admitted at once.
-    pub async fn invite(&self, caller: &Caller, email: &str, role: Option<&str>) -> Result<String> {
+    /// Invites someone: a single-use token, good for seven days, that joins this org with
+    /// `role` when presented at sign-up (`invite_token`). The email names whom it is for; it
+    /// admits nobody by itself. The token is returned once (the inviter hands it on) and kept
+    /// only as a keyed digest.
+    pub async fn invite(&self, caller: &Caller, email: &str, role: Option<&str>) -> Result<(Invite, SecretString)> {
         let (inviter, inviter_role) = self.admin(caller).await?;
         let role = parse_role(role.unwrap_or("member"))?;
         if role == Role::Owner && inviter_role != Role::Owner {
             return Err(Error::Forbidden("Only owners may invite owners".to_owned()));
         }
         let email = super::auth::normalize_email(email)?;
+        // Whether the email has an account elsewhere is not said: that would let any admin
+        // probe which addresses use this server. Sign-up with the token settles it.
+        if let Some(user) = self.deps.store.user_by_email(&email).await?
+            && user.org_id == caller.org_id()
+            && user.disabled_at.is_none()
+        {
+            return Err(Error::Conflict("That email is already a member of this organization".to_owned()));
+        }
+        let now = self.deps.clock.now();
+        let token = random_credential(INVITE_TOKEN_PREFIX);
+        let digest = self.deps.hasher.digest_credential(token.expose());
+        let invite = Invite {
+            id: InviteId::generate(),
+            org_id: caller.org_id(),
+            email: email.clone(),
+            role,
+            invited_by: inviter,
+            created_at: now,
+            accepted_at: None,
+            expires_at: Some(now + INVITE_LIFETIME),
+            revoked_at: None,
+        };
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        change.tx().insert_invite(&invite, &digest).await?;
+        let event = AuditEvent::by(caller, action::MEMBER_INVITE, "invite", now)
+            .resource(invite.id)
+            .detail("email", email)
+            .detail("role", role.as_str());
+        change.commit([event]).await?;
+        Ok((invite, token))
+    }
+
+    /// The org's invitations (owners and admins), newest first.
+    pub async fn invites(&self, caller: &Caller) -> Result<Vec<Invite>> {
+        self.admin(caller).await?;
+        self.deps.store.invites(caller.org_id()).await
+    }
+
+    /// Revokes an invitation that has not been accepted.
+    pub async fn revoke_invite(&self, caller: &Caller, id: InviteId) -> Result<()> {
+        self.admin(caller).await?;
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        match self.deps.store.user_by_email(&email).await? {
-            Some(user) if user.org_id != caller.org_id() => {
-                return Err(Error::Conflict("That email already belongs to another organization".to_owned()));
-            }
-            Some(user) if user.disabled_at.is_none() => {
-                return Err(Error::Conflict("That email is already a member of this organization".to_owned()));
-            }
-            Some(user) => {
-                change.tx().enable_user(user.id, role).await?;
-                let event = AuditEvent::by(caller, action::MEMBER_JOIN, "user", now)
-                    .resource(user.id)
-                    .detail("role", role.as_str())
-                    .detail("readmitted", true);
-                change.commit([event]).await?;
-                self.revocations.unrevoke(&user.id.0);
-            }
-            None => {
-                let invite = Invite {
-                    id: InviteId::generate(),
-                    org_id: caller.org_id(),
-                    email: email.clone(),
-                    role,
-                    invited_by: inviter,
-                    created_at: now,
-                    accepted_at: None,
-                };
-                change.tx().insert_invite(&invite).await?;
-                let event = AuditEvent::by(caller, action::MEMBER_INVITE, "invite", now)
-                    .resource(invite.id)
-                    .detail("email", email.clone())
-                    .detail("role", role.as_str());
-                change.commit([event]).await?;
-            }
+        if !change.tx().revoke_invite(caller.org_id(), id, now).await? {
+            return Err(Error::NotFound("Invitation not found or no longer open".to_owned()));
         }
-        Ok(email)
+        change.commit([AuditEvent::by(caller, action::MEMBER_INVITE_REVOKE, "invite", now).resource(id)]).await
     }
 
     /// Changes a member's role.
@@ -115,17 +132,26 @@ impl<'a> Team<'a> {
             self.keep_an_owner(caller, &target).await?;
         }
         let now = self.deps.clock.now();
-        let forget_after = now.unix_timestamp() + self.deps.settings.session_ttl_secs;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().disable_user(target.id, now).await?;
         let ended = change.tx().revoke_user_sessions(target.id, now).await?;
-        // Revoking the user id itself ends tokens that belong to no session (API-key exchanges).
-        change.tx().revoke_token(target.id.0, forget_after).await?;
-        change.commit([AuditEvent::by(caller, action::MEMBER_REMOVE, "user", now).resource(target.id)]).await?;
+        // Every token of theirs ends (API-key exchanges included), and so does everything they
+        // left behind that could still act or open a secret: their agents and their shares.
+        let generation = change.tx().bump_credential_generation(target.id).await?;
+        let agents = change.tx().disable_agents_of(target.id).await?;
+        let shares = change.tx().revoke_shares_by(PrincipalRef::user(target.id), now).await?;
+        let event = AuditEvent::by(caller, action::MEMBER_REMOVE, "user", now)
+            .resource(target.id)
+            .detail("agents_disabled", agents.len())
+            .detail("shares_revoked", shares);
+        change.commit([event]).await?;
         for (id, until) in ended {
             self.revocations.revoke(id, until);
         }
-        self.revocations.revoke(target.id.0, forget_after);
+        self.revocations.set_generation(target.id.0, generation);
+        for (agent, generation) in agents {
+            self.revocations.set_generation(agent.0, generation);
+        }
         Ok(())
     }
 

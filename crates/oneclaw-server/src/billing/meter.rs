@@ -6,14 +6,13 @@ use super::paid_operation;
 use super::x402::{self, X402};
 use crate::error::ApiError;
 use crate::extract::bearer_token;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use oneclaw_core::Core;
 use oneclaw_core::principal::{RequestMeta, Surface};
 use oneclaw_core::services::Usage;
-use std::net::SocketAddr;
 
 /// What the metering layer needs.
 #[derive(Clone)]
@@ -52,7 +51,7 @@ pub fn quota_headers(headers: &mut HeaderMap, usage: &Usage) {
 
 fn meta_of(request: &Request) -> RequestMeta {
     RequestMeta {
-        ip: request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()),
+        ip: crate::proxy::client_ip(request.extensions()),
         user_agent: request
             .headers()
             .get("user-agent")

@@ -6,14 +6,13 @@
 //! the allowance a paid operation spends credits (`common::pay`).
 
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use oneclaw_core::principal::{Caller, RequestMeta, Surface};
 use oneclaw_core::services::IssuedToken;
 use oneclaw_types::SecretString;
-use std::net::SocketAddr;
 
 pub const ACCESS_COOKIE: &str = "oc_access";
 pub const REFRESH_COOKIE: &str = "oc_refresh";
@@ -21,7 +20,7 @@ pub const REFRESH_COOKIE: &str = "oc_refresh";
 /// Where the request came from, marked as the dashboard.
 pub fn meta(parts: &Parts) -> RequestMeta {
     RequestMeta {
-        ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()),
+        ip: crate::proxy::client_ip(&parts.extensions),
         user_agent: parts
             .headers
             .get("user-agent")

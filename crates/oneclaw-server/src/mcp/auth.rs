@@ -8,7 +8,7 @@ use super::backend::CoreBackend;
 use crate::error::ApiError;
 use crate::extract::bearer_token;
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::USER_AGENT;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
@@ -18,7 +18,6 @@ use oneclaw_core::principal::{Caller, PrincipalKind, RequestMeta, Surface};
 use oneclaw_mcp::AgentSession;
 use oneclaw_types::SecretString;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
@@ -104,7 +103,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn meta_of(request: &Request) -> RequestMeta {
     RequestMeta {
-        ip: request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()),
+        ip: crate::proxy::client_ip(request.extensions()),
         user_agent: header(request.headers(), USER_AGENT.as_str()).map(|ua| ua.chars().take(256).collect()),
         surface: Surface::Mcp,
     }

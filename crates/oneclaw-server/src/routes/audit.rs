@@ -60,6 +60,7 @@ async fn events(
     let filter = AuditQuery {
         resource_id: query.resource_id.filter(|v| !v.is_empty()),
         actor_id,
+        about: None,
         action: query.action.filter(|v| !v.is_empty()),
         from: time_param("from", query.from.as_deref())?,
         to: time_param("to", query.to.as_deref())?,

@@ -1,7 +1,7 @@
 //! `/v1/auth/*`: sign-up, sign-in, refresh, sign-out, profile, password, API-key exchange.
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, JsonBody, MaybeAuth, Meta};
+use crate::extract::{Auth, JsonBody, Meta, SecretAuth};
 use crate::state::AppState;
 use crate::views;
 use axum::extract::State;
@@ -31,7 +31,12 @@ async fn signup(
     body: JsonBody<SignupRequest>,
 ) -> ApiResult<Json<SignupResponse>> {
     let request = body.required()?;
-    let account = NewAccount { email: request.email, password: request.password, display_name: request.display_name };
+    let account = NewAccount {
+        email: request.email,
+        password: request.password,
+        display_name: request.display_name,
+        invite_token: request.invite_token,
+    };
     let (user, token) = state.core.auth().signup(&meta, account).await?;
     Ok(Json(SignupResponse {
         message: "Account created".to_owned(),
@@ -59,15 +64,21 @@ async fn login(
 async fn refresh(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    MaybeAuth(bearer): MaybeAuth,
+    headers: axum::http::HeaderMap,
     body: JsonBody<RefreshRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let refresh_token = body.0.and_then(|request| request.refresh_token);
+    // With a refresh token in the body the bearer is not needed, and an expired one (the usual
+    // reason to refresh) must not stand in the way.
+    let bearer = match (&refresh_token, crate::extract::bearer_token(&headers)?) {
+        (None, Some(token)) => Some(state.core.auth().verify(token)?),
+        _ => None,
+    };
     let issued = state.core.auth().refresh(&meta, refresh_token.as_ref(), bearer.as_ref()).await?;
     Ok(Json(views::token(issued)))
 }
 
-async fn sign_out(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<StatusCode> {
+async fn sign_out(State(state): State<AppState>, SecretAuth(caller): SecretAuth) -> ApiResult<StatusCode> {
     state.core.auth().sign_out(&caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }

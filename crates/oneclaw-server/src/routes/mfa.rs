@@ -71,8 +71,14 @@ async fn status(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<
     Ok(Json(json!({ "enabled": state.core.mfa().enabled(&caller).await? })))
 }
 
-async fn setup(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<Value>> {
-    let enrolment = state.core.mfa().setup(&caller).await?;
+async fn setup(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: JsonBody<CodeRequest>,
+) -> ApiResult<Json<Value>> {
+    // A code is needed only to replace a second factor that is on.
+    let code = body.0.and_then(|request| request.code.clone());
+    let enrolment = state.core.mfa().setup(&caller, code.as_deref()).await?;
     Ok(Json(json!({ "otpauth_uri": enrolment.otpauth_uri.as_str(), "secret": enrolment.secret_base32.as_str() })))
 }
 

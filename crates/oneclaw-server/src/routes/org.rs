@@ -9,10 +9,10 @@ use axum::extract::{RawPathParams, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
-use oneclaw_core::ids::{IpRuleId, UserId};
+use oneclaw_core::ids::{InviteId, IpRuleId, UserId};
 use oneclaw_types::org::{
-    CreateIpRuleRequest, InviteRequest, InviteResponse, IpRuleListResponse, IpRuleResponse, OrgMemberResponse,
-    OrgMembersResponse, UpdateMemberRequest,
+    CreateIpRuleRequest, InviteListResponse, InviteRequest, InviteResponse, IpRuleListResponse, IpRuleResponse,
+    OrgMemberResponse, OrgMembersResponse, UpdateMemberRequest,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -20,6 +20,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/org/members", get(members))
         .route("/v1/org/members/{user_id}", patch(set_role).delete(remove_member))
         .route("/v1/org/invite", post(invite))
+        .route("/v1/org/invites", get(invites))
+        .route("/v1/org/invites/{invite_id}", delete(revoke_invite))
         .route("/v1/security/ip-rules", get(ip_rules).post(create_ip_rule))
         .route("/v1/security/ip-rules/{rule_id}", delete(delete_ip_rule))
 }
@@ -35,11 +37,33 @@ async fn invite(
     body: JsonBody<InviteRequest>,
 ) -> ApiResult<Json<InviteResponse>> {
     let request = body.required()?;
-    let email = state.core.team().invite(&caller, &request.email, request.role.as_deref()).await?;
+    let (invite, token) = state.core.team().invite(&caller, &request.email, request.role.as_deref()).await?;
+    let expires_at = invite.expires_at.unwrap_or(invite.created_at);
     Ok(Json(InviteResponse {
-        message: "Invitation recorded; the address joins this organization when it signs up".to_owned(),
-        email,
+        message: "Invitation made: hand the invite_token to the person invited; signing up with it \
+                  (invite_token) joins this organization, once, within 7 days"
+            .to_owned(),
+        email: invite.email,
+        id: invite.id.0,
+        role: invite.role.as_str().to_owned(),
+        expires_at,
+        invite_token: token,
     }))
+}
+
+async fn invites(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<InviteListResponse>> {
+    let now = state.core.deps().clock.now();
+    let invites = state.core.team().invites(&caller).await?;
+    Ok(Json(InviteListResponse { invites: invites.iter().map(|invite| views::invite(invite, now)).collect() }))
+}
+
+async fn revoke_invite(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    path: RawPathParams,
+) -> ApiResult<StatusCode> {
+    state.core.team().revoke_invite(&caller, InviteId(params::uuid(&path, "invite_id")?)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn set_role(

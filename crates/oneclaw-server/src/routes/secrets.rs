@@ -2,7 +2,7 @@
 
 use super::params::{self, SecretRoute};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, JsonBody};
+use crate::extract::{JsonBody, SecretAuth};
 use crate::state::AppState;
 use crate::views;
 use axum::extract::rejection::QueryRejection;
@@ -39,7 +39,7 @@ struct ListQuery {
 
 async fn list(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SecretAuth(caller): SecretAuth,
     path: RawPathParams,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Json<SecretListResponse>> {
@@ -51,7 +51,7 @@ async fn list(
 
 async fn put(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SecretAuth(caller): SecretAuth,
     route: SecretRoute,
     body: JsonBody<PutSecretRequest>,
 ) -> ApiResult<(StatusCode, Json<SecretMetadataResponse>)> {
@@ -79,7 +79,7 @@ pub(crate) fn rotation(request: RotateSecretRequest) -> Rotation {
 
 async fn read(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SecretAuth(caller): SecretAuth,
     route: SecretRoute,
 ) -> ApiResult<Json<SecretResponse>> {
     let (vault, secret_path) = (route.vault, route.path()?);
@@ -89,7 +89,7 @@ async fn read(
 
 async fn read_version(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SecretAuth(caller): SecretAuth,
     route: SecretRoute,
 ) -> ApiResult<Json<SecretResponse>> {
     let vault = route.vault;
@@ -98,7 +98,11 @@ async fn read_version(
     Ok(Json(views::secret(revealed)))
 }
 
-async fn remove(State(state): State<AppState>, Auth(caller): Auth, route: SecretRoute) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    SecretAuth(caller): SecretAuth,
+    route: SecretRoute,
+) -> ApiResult<StatusCode> {
     let (vault, secret_path) = (route.vault, route.path()?);
     state.core.secrets().delete(&caller, vault, &secret_path).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -106,7 +110,7 @@ async fn remove(State(state): State<AppState>, Auth(caller): Auth, route: Secret
 
 async fn versions(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SecretAuth(caller): SecretAuth,
     route: SecretRoute,
 ) -> ApiResult<Json<SecretVersionListResponse>> {
     let (vault, secret_path) = (route.vault, route.path()?);
@@ -116,7 +120,7 @@ async fn versions(
 
 async fn disable_version(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SecretAuth(caller): SecretAuth,
     route: SecretRoute,
 ) -> ApiResult<StatusCode> {
     let vault = route.vault;
@@ -127,7 +131,7 @@ async fn disable_version(
 
 async fn rotate(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SecretAuth(caller): SecretAuth,
     route: SecretRoute,
     body: JsonBody<RotateSecretRequest>,
 ) -> ApiResult<(StatusCode, Json<SecretMetadataResponse>)> {

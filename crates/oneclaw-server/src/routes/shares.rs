@@ -10,7 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use oneclaw_core::ids::{SecretId, ShareId};
-use oneclaw_core::services::NewShare;
+use oneclaw_core::services::{CreatedShare, NewShare, ShareKey};
+use oneclaw_core::tokens::SHARE_LINK_PREFIX;
 use oneclaw_types::SecretString;
 use oneclaw_types::sharing::{
     AccessShareRequest, CreateShareRequest, ShareListResponse, ShareResponse, SharedSecretResponse,
@@ -31,6 +32,14 @@ pub fn routes() -> Router<AppState> {
 
 fn share_id(path: &RawPathParams) -> ApiResult<ShareId> {
     Ok(ShareId(params::uuid(path, "share_id")?))
+}
+
+/// `/v1/share/{x}` opens a link share by its token (`ocs_…`), any other share by its id.
+fn share_key(path: &RawPathParams) -> ApiResult<ShareKey> {
+    match path.iter().find(|(name, _)| *name == "share_id") {
+        Some((_, text)) if text.starts_with(SHARE_LINK_PREFIX) => Ok(ShareKey::Link(SecretString::from(text))),
+        _ => Ok(ShareKey::Id(share_id(path)?)),
+    }
 }
 
 async fn create(
@@ -60,11 +69,14 @@ pub(crate) fn new_share(request: CreateShareRequest) -> NewShare {
     }
 }
 
-/// A created share as the API shows it, its link on `host`.
-pub(crate) fn share_response(share: oneclaw_core::model::Share, host: &str) -> ShareResponse {
+/// A created share as the API shows it, its link on `host`. A link share's URL carries its
+/// token, the only thing that opens it; this answer is the one place it ever appears.
+pub(crate) fn share_response(created: CreatedShare, host: &str) -> ShareResponse {
+    let share = created.share;
+    let opener = created.link_token.map_or_else(|| share.id.to_string(), |token| token.expose().to_owned());
     ShareResponse {
         id: share.id.0,
-        share_url: format!("http://{host}/v1/share/{}", share.id),
+        share_url: format!("http://{host}/v1/share/{opener}"),
         recipient_type: share.recipient_type.as_str().to_owned(),
         recipient_email: share.recipient_email,
         expires_at: share.expires_at,
@@ -80,12 +92,12 @@ async fn access(
     path: RawPathParams,
     body: JsonBody<AccessShareRequest>,
 ) -> ApiResult<Json<SharedSecretResponse>> {
-    let id = share_id(&path)?;
+    let key = share_key(&path)?;
     let passphrase = body
         .0
         .and_then(|b| b.passphrase)
         .or_else(|| headers.get(PASSPHRASE_HEADER).and_then(|v| v.to_str().ok()).map(SecretString::from));
-    let opened = state.core.shares().access(&meta, caller.as_ref(), id, passphrase.as_ref()).await?;
+    let opened = state.core.shares().access(&meta, caller.as_ref(), key, passphrase.as_ref()).await?;
     Ok(Json(SharedSecretResponse {
         id: opened.share.id.0,
         path: opened.version.path,

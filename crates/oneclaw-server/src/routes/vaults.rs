@@ -2,7 +2,7 @@
 
 use super::params;
 use crate::error::ApiResult;
-use crate::extract::{Auth, JsonBody};
+use crate::extract::{Auth, JsonBody, SecretAuth};
 use crate::state::AppState;
 use crate::views;
 use axum::extract::{RawPathParams, State};
@@ -76,14 +76,14 @@ async fn create(
     Ok((StatusCode::CREATED, Json(views::vault(&vault))))
 }
 
-async fn list(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<VaultListResponse>> {
+async fn list(State(state): State<AppState>, SecretAuth(caller): SecretAuth) -> ApiResult<Json<VaultListResponse>> {
     let vaults = state.core.vaults().list(&caller).await?;
     Ok(Json(VaultListResponse { vaults: vaults.iter().map(views::vault).collect() }))
 }
 
 async fn show(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SecretAuth(caller): SecretAuth,
     path: RawPathParams,
 ) -> ApiResult<Json<VaultResponse>> {
     let id = VaultId(params::uuid(&path, "vault_id")?);

@@ -73,6 +73,7 @@ async fn seed(store: &Arc<dyn Store>) -> (OrgId, UserId, VaultId) {
         totp_enabled: false,
         created_at: now,
         disabled_at: None,
+        credential_generation: 0,
     };
     let vault = Vault {
         id: VaultId::generate(),

@@ -214,7 +214,7 @@ pub async fn totp_setup(State(state): State<AppState>, session: Session, Form(fo
     if !session.csrf_ok(&form.csrf) {
         return forbidden_form();
     }
-    match state.core.mfa().setup(&session.caller).await {
+    match state.core.mfa().setup(&session.caller, None).await {
         Ok(enrolment) => {
             let view = TotpView {
                 enrolment: Some((enrolment.secret_base32.to_string(), enrolment.otpauth_uri.to_string())),

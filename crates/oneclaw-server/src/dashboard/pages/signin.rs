@@ -45,6 +45,9 @@ pub async fn show() -> Markup {
 pub struct Credentials {
     email: String,
     password: String,
+    /// On sign-up: the token of an invitation (from the invite link's `?invite=`).
+    #[serde(default)]
+    invite_token: Option<String>,
 }
 
 /// Checks the password (the same login as the API, surface `dashboard`) and sets the cookies.
@@ -158,6 +161,7 @@ pub async fn submit_signup(State(state): State<AppState>, jar: CookieJar, reques
         email: credentials.email.trim().to_owned(),
         password: SecretString::new(credentials.password),
         display_name: None,
+        invite_token: credentials.invite_token.filter(|token| !token.trim().is_empty()).map(SecretString::new),
     };
     match state.core.auth().signup(&meta, account).await {
         Ok((_, tokens)) => (with_tokens(jar, &tokens, is_tls(&parts)), Redirect::to("/dashboard")).into_response(),

@@ -463,8 +463,12 @@ pub async fn share(
         ip_allowlist: None,
     };
     match core.shares().create(&session.caller, secret_id, new).await {
-        Ok(share) => {
-            let link = format!("/v1/share/{}", share.id);
+        Ok(created) => {
+            let Some(token) = created.link_token else {
+                return ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "the link share has no token")
+                    .into_response();
+            };
+            let link = format!("/v1/share/{}", token.expose());
             let content = html! {
                 (crate::dashboard::layout::shown_once(&format!("Link to {}", form.path), "share-link", &link))
                 p { "It opens once, within a day. Revoke it under Sharing." }
