@@ -43,8 +43,9 @@ pub(super) async fn invite_by_token(pool: &Pool<Db>, digest: &[u8]) -> Result<Op
 }
 
 pub(super) async fn invites(pool: &Pool<Db>, org: OrgId) -> Result<Vec<Invite>> {
-    let sql =
-        sqlx::AssertSqlSafe(format!("SELECT {INVITE_COLS} FROM invites WHERE org_id = $1 ORDER BY created_at DESC"));
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {INVITE_COLS} FROM invites WHERE org_id = $1 ORDER BY created_at DESC, id DESC"
+    ));
     let rows = sqlx::query(sql).bind(org.0).fetch_all(pool).await.map_err(db_error)?;
     rows.iter().map(invite_from).collect()
 }

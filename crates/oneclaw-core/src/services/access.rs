@@ -148,7 +148,8 @@ impl<'a> Access<'a> {
         }
         let now = self.deps.clock.now();
         Ok(is_owner(&caller.principal, vault)
-            || policies.iter().any(|p| p.in_force(now, caller.meta.ip))
+            // Only an allow shows a vault: a deny-only policy must not reveal that it exists.
+            || policies.iter().any(|p| p.effect == crate::policy::Effect::Allow && p.in_force(now, caller.meta.ip))
             || self.is_admin(caller).await?)
     }
 }

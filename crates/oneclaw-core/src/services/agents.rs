@@ -320,8 +320,8 @@ impl<'a> Agents<'a> {
             agent.name = checked_name(&name)?;
         }
         if let Some(description) = settings.description {
-            if description.chars().count() > 1000 {
-                return Err(Error::invalid_field("description", "must be at most 1000 characters"));
+            if description.chars().count() > 1000 || description.contains('\0') {
+                return Err(Error::invalid_field("description", "must be at most 1000 characters, with no NUL"));
             }
             agent.description = description.trim().to_owned();
         }

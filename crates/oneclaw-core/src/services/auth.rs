@@ -301,7 +301,7 @@ impl<'a> Auth<'a> {
             return Err(Error::Unauthenticated("The sign-in has expired; enter your password again".to_owned()));
         };
         let user = self.live_user(user_id).await?;
-        let account = format!("mfa:{}", user.id);
+        let account = super::mfa::attempts_account(user.id);
         self.throttle.count_account(self.deps, &account).await?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if !change.tx().use_mfa_challenge(&digest, now).await? {
@@ -315,13 +315,13 @@ impl<'a> Auth<'a> {
             change.commit([event]).await?;
             return Err(Error::Unauthenticated("Wrong or already used code; sign in again".to_owned()));
         }
-        self.throttle.clear_account(self.deps, &account).await?;
         let (session, token) = self.open_session(&mut change, &user, now).await?;
         let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_SUCCESS, "user", now)
             .resource(user.id)
             .detail("method", "password+totp")
             .detail("session_id", session.to_string());
         change.commit([event]).await?;
+        self.throttle.clear_account(self.deps, &account).await?;
         Ok(token)
     }
 
@@ -666,7 +666,10 @@ pub(crate) fn normalize_email(email: &str) -> Result<String> {
     let email = email.trim().to_lowercase();
     let well_formed = email.len() <= MAX_EMAIL_BYTES
         && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@') && !email.chars().any(char::is_whitespace)
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         });
     if well_formed { Ok(email) } else { Err(Error::invalid_field("email", "is not a valid email address")) }
 }
@@ -699,7 +702,7 @@ mod tests {
     #[test]
     fn emails_are_lower_cased_and_checked() {
         assert_eq!(normalize_email(" Ada@Example.COM ").unwrap(), "ada@example.com");
-        for bad in ["", "ada", "@x", "ada@", "a@b@c", "a b@c"] {
+        for bad in ["", "ada", "@x", "ada@", "a@b@c", "a b@c", "a\0@b.c", "a@b.c\u{7}"] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

@@ -44,6 +44,11 @@ pub struct Mfa<'a> {
     throttle: &'a super::Throttle,
 }
 
+/// The per-account attempt counter shared by every second-factor check of a user.
+pub(crate) fn attempts_account(user: UserId) -> String {
+    format!("mfa:{user}")
+}
+
 fn human(caller: &Caller) -> Result<UserId> {
     caller.principal.user_id().ok_or_else(|| Error::Forbidden("Only people have a second factor".to_owned()))
 }
@@ -71,11 +76,7 @@ impl<'a> Mfa<'a> {
             let code = code.ok_or_else(|| {
                 Error::invalid_field("code", "is required: TOTP is on, so re-enrolling needs a current code")
             })?;
-            let mut change = Change::begin(self.deps.store.as_ref()).await?;
-            if !self.checked_code(caller, change.tx(), user, code, "re-enrol").await? {
-                return Err(Error::invalid_field("code", "is not a current code or an unused recovery code"));
-            }
-            change.commit([]).await?;
+            self.spend_code(caller, user, code, "re-enrol").await?;
         }
         let mut secret = Zeroizing::new([0u8; 20]);
         rand::fill(&mut secret[..]);
@@ -103,7 +104,7 @@ impl<'a> Mfa<'a> {
             .ok_or_else(|| Error::invalid("Start TOTP setup first: there is no secret waiting for a code"))?;
         let secret = self.deps.keys.unseal_system_secret(&purpose(user), &pending).await?;
         let now = self.now_secs();
-        self.throttle.count_account(self.deps, &format!("mfa:{user}")).await?;
+        self.throttle.count_account(self.deps, &attempts_account(user)).await?;
         let Some(step) = totp(&secret, "")?.check(code.trim(), now) else {
             self.record_failure(caller, user, "verify-setup").await;
             return Err(Error::invalid_field("code", "is not the current code"));
@@ -123,33 +124,34 @@ impl<'a> Mfa<'a> {
     /// Turns TOTP off; needs a current code or a recovery code.
     pub async fn disable(&self, caller: &Caller, code: &str) -> Result<()> {
         let user = human(caller)?;
+        let account = attempts_account(user);
+        self.throttle.count_account(self.deps, &account).await?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        if !self.checked_code(caller, change.tx(), user, code, "disable").await? {
+        if !self.check_code(change.tx(), user, code).await? {
+            drop(change);
+            self.record_failure(caller, user, "disable").await;
             return Err(Error::invalid_field("code", "is not a current code or an unused recovery code"));
         }
         change.tx().disable_totp(user).await?;
         let event = AuditEvent::by(caller, action::AUTH_MFA_DISABLE, "user", self.deps.clock.now()).resource(user);
-        change.commit([event]).await
+        change.commit([event]).await?;
+        self.throttle.clear_account(self.deps, &account).await
     }
 
-    /// `check_code` behind the per-account attempt limit, with every failure audited.
-    async fn checked_code(
-        &self,
-        caller: &Caller,
-        tx: &mut dyn crate::ports::StoreTx,
-        user: UserId,
-        code: &str,
-        step: &str,
-    ) -> Result<bool> {
-        let account = format!("mfa:{user}");
+    /// Spends a current code (or a recovery code) behind the per-account attempt limit; a
+    /// wrong one is audited and refused. The count and the audit record are written outside
+    /// the code's own transaction (SQLite has one writer at a time).
+    async fn spend_code(&self, caller: &Caller, user: UserId, code: &str, step: &str) -> Result<()> {
+        let account = attempts_account(user);
         self.throttle.count_account(self.deps, &account).await?;
-        if self.check_code(tx, user, code).await? {
-            self.throttle.clear_account(self.deps, &account).await?;
-            Ok(true)
-        } else {
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if !self.check_code(change.tx(), user, code).await? {
+            drop(change);
             self.record_failure(caller, user, step).await;
-            Ok(false)
+            return Err(Error::invalid_field("code", "is not a current code or an unused recovery code"));
         }
+        change.commit([]).await?;
+        self.throttle.clear_account(self.deps, &account).await
     }
 
     async fn record_failure(&self, caller: &Caller, user: UserId, step: &str) {

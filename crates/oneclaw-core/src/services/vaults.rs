@@ -31,10 +31,11 @@ impl<'a> Vaults<'a> {
             return Err(Error::invalid_field("name", format!("must be 1 to {MAX_NAME_CHARS} printable characters")));
         }
         let description = description.unwrap_or_default().trim();
-        if description.chars().count() > MAX_DESCRIPTION_CHARS {
+        // A NUL is never text a person meant, and PostgreSQL refuses it (a 500 before).
+        if description.chars().count() > MAX_DESCRIPTION_CHARS || description.contains('\0') {
             return Err(Error::invalid_field(
                 "description",
-                format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+                format!("must be at most {MAX_DESCRIPTION_CHARS} characters, with no NUL"),
             ));
         }
         super::Billing::new(self.deps).check_resource(caller.org_id(), crate::billing::Resource::Vaults).await?;
@@ -96,7 +97,8 @@ impl<'a> Vaults<'a> {
         let access = Access::new(self.deps);
         let vault = access.vault(caller, id).await?;
         if !access.see(caller, &vault).await? {
-            return Err(Error::Forbidden("You have no access to this vault".to_owned()));
+            // As if it did not exist: whether it does is itself something to protect.
+            return Err(Error::NotFound("Vault not found".to_owned()));
         }
         Ok(vault)
     }

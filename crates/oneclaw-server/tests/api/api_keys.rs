@@ -24,8 +24,10 @@ async fn a_key_is_shown_once_listed_masked_and_exchanged_for_a_token() {
     assert_eq!(exchanged.status, 200, "{}", exchanged.text);
     assert!(exchanged.body.get("refresh_token").is_none());
     let token = exchanged.body["access_token"].as_str().unwrap();
-    let me = app.get("/v1/auth/me", token).await;
-    assert_eq!(me.body["email"], "keys@example.com");
+    // A scoped key's token does secret operations only (issue 12): listing vaults yes, the
+    // profile no.
+    assert_eq!(app.get("/v1/vaults", token).await.status, 200);
+    assert_eq!(app.get("/v1/auth/me", token).await.status, 403);
     let listed = app.get("/v1/auth/api-keys", &account.token).await;
     assert!(listed.body["keys"][0]["last_used_at"].is_string(), "{}", listed.text);
 }

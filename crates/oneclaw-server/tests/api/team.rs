@@ -12,7 +12,8 @@ async fn an_invited_email_joins_the_org_with_its_role() {
         .await;
     assert_eq!(invited.status, 200, "{}", invited.text);
     assert_eq!(invited.body["email"], "admin-team@example.com");
-    let admin = app.signup("admin-team@example.com").await;
+    assert_eq!(invited.body["role"], "admin");
+    let admin = app.signup_invited("admin-team@example.com", invited.body["invite_token"].as_str().unwrap()).await;
     let members = app.get("/v1/org/members", &owner.token).await;
     let roles: Vec<(String, String)> = members.body["members"]
         .as_array()
@@ -32,7 +33,8 @@ async fn an_invited_email_joins_the_org_with_its_role() {
     let outsider = app.signup("elsewhere@example.com").await;
     assert_eq!(
         app.post("/v1/org/invite", Some(&owner.token), json!({"email": "elsewhere@example.com"})).await.status,
-        409
+        200,
+        "whether an address has an account elsewhere is not told"
     );
     assert_eq!(
         app.post("/v1/org/invite", Some(&owner.token), json!({"email": "admin-team@example.com"})).await.status,
@@ -57,8 +59,8 @@ async fn closed_signup_admits_the_first_account_and_invited_emails_only() {
         app.post("/v1/auth/signup", None, json!({"email": "walk-in@example.com", "password": "long enough"})).await;
     assert_eq!(walk_in.status, 403);
     assert!(walk_in.detail().contains("invitation"));
-    app.post("/v1/org/invite", Some(&owner.token), json!({"email": "invitee@example.com"})).await;
-    let invitee = app.signup("invitee@example.com").await;
+    let invite_token = app.invite(&owner.token, "invitee@example.com", "member").await;
+    let invitee = app.signup_invited("invitee@example.com", &invite_token).await;
     assert_eq!(app.get("/v1/auth/me", &invitee.token).await.body["role"], "member");
     assert_eq!(app.get("/v1/org/members", &owner.token).await.body["members"].as_array().unwrap().len(), 2);
 }
@@ -122,10 +124,17 @@ async fn a_removed_member_loses_every_way_in() {
     );
     assert_eq!(app.get("/v1/org/members", &owner.token).await.body["members"].as_array().unwrap().len(), 1);
 
-    // Invited back: the same account works again.
-    assert_eq!(app.post("/v1/org/invite", Some(&owner.token), json!({"email": member.email})).await.status, 200);
+    // An invitation alone re-admits nobody; its token, presented at sign-up, brings the same
+    // account back (with the password chosen then).
+    let invite_token = app.invite(&owner.token, &member.email, "member").await;
     assert_eq!(
         app.post("/v1/auth/token", None, json!({"email": member.email, "password": member.password})).await.status,
+        401
+    );
+    let back = app.signup_invited(&member.email, &invite_token).await;
+    assert_eq!(app.user_id(&back.token).await, member_id, "the same account");
+    assert_eq!(
+        app.post("/v1/auth/token", None, json!({"email": member.email, "password": back.password})).await.status,
         200
     );
 }

@@ -1,0 +1,38 @@
+//! Item 7: no brute-force limit. Sign-in, key exchanges, MFA and share passphrases could be
+//! guessed at line speed. (The memory half of the item is a benchmark, not a test:
+//! `bench` `login-flood`, see bench/RESULTS.md.)
+
+use oneclaw_testkit::spawn_app;
+use serde_json::json;
+
+#[tokio::test]
+async fn one_account_gets_ten_guesses_then_429_even_for_the_right_password_until_the_window_passes() {
+    let app = spawn_app().await;
+    let victim = app.signup("guessed@example.com").await;
+    for n in 0..10 {
+        let wrong =
+            app.post("/v1/auth/token", None, json!({"email": victim.email, "password": format!("guess-{n}")})).await;
+        assert_eq!(wrong.status, 401, "guess {n}: {}", wrong.text);
+    }
+    let limited = app.post("/v1/auth/token", None, json!({"email": victim.email, "password": victim.password})).await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    let retry: i64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1, "{retry}");
+    app.clock.advance(time::Duration::minutes(16));
+    let later = app.post("/v1/auth/token", None, json!({"email": victim.email, "password": victim.password})).await;
+    assert_eq!(later.status, 200, "the window passed: {}", later.text);
+}
+
+#[tokio::test]
+async fn one_address_gets_a_burst_of_credential_checks_then_429() {
+    let app = spawn_app().await;
+    let mut statuses = Vec::new();
+    for n in 0..40 {
+        let guess = app.post("/v1/auth/agent-token", None, json!({"api_key": format!("ocv_guess_{n:040}")})).await;
+        statuses.push(guess.status);
+    }
+    assert!(statuses[..30].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[30..].iter().all(|s| *s == 429), "{statuses:?}");
+    let key = app.post("/v1/auth/api-key-token", None, json!({"api_key": "1ck_guess"})).await;
+    assert_eq!(key.status, 429, "one budget for every credential check of an address");
+}

@@ -1,0 +1,36 @@
+//! Item 13: the smaller holes.
+
+use oneclaw_testkit::spawn_app;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_nul_byte_in_an_email_or_a_description_is_a_400_that_changes_nothing() {
+    let app = spawn_app().await;
+    let signup =
+        app.post("/v1/auth/signup", None, json!({"email": "nul\u{0}@example.com", "password": "long enough"})).await;
+    assert_eq!(signup.status, 400, "{}", signup.text);
+    let owner = app.signup("nul-owner@example.com").await;
+    let vault = app.post("/v1/vaults", Some(&owner.token), json!({"name": "v", "description": "a\u{0}b"})).await;
+    assert_eq!(vault.status, 400, "{}", vault.text);
+    let agent = app.post("/v1/agents", Some(&owner.token), json!({"name": "bot", "description": "a\u{0}b"})).await;
+    assert_eq!(agent.status, 400, "{}", agent.text);
+    let invite = app.post("/v1/org/invite", Some(&owner.token), json!({"email": "x\u{0}@example.com"})).await;
+    assert_eq!(invite.status, 400, "{}", invite.text);
+    assert_eq!(app.get("/v1/vaults", &owner.token).await.body["vaults"], json!([]));
+    assert_eq!(app.get("/v1/agents", &owner.token).await.body["agents"], json!([]));
+}
+
+#[tokio::test]
+async fn a_deny_only_policy_does_not_reveal_the_vault() {
+    let app = spawn_app().await;
+    let owner = app.signup("deny-only@example.com").await;
+    let vault = app.create_vault(&owner.token, "hidden").await;
+    let agent = app.register_agent(&owner.token, "bot", json!({})).await;
+    let denied =
+        app.grant(&owner.token, &vault, ("agent", &agent.id), "**", &["read"], json!({"effect": "deny"})).await;
+    assert_eq!(denied.status, 201, "{}", denied.text);
+    let token = app.agent_token(&agent).await;
+    let listed = app.get("/v1/vaults", &token).await;
+    assert!(!listed.text.contains(&vault), "{}", listed.text);
+    assert_eq!(app.get(&format!("/v1/vaults/{vault}"), &token).await.status, 404);
+}
