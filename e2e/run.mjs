@@ -160,6 +160,7 @@ try {
 
   await check("the Audit Log shows the events and an intact chain", async () => {
     await page.getByRole("link", { name: "Audit Log" }).click();
+    await page.getByRole("button", { name: "Verify the chain" }).click();
     await page.getByText("The chain is intact").waitFor();
     await page.getByRole("cell", { name: "secret.read" }).first().waitFor();
     await page.getByRole("cell", { name: "policy.create" }).first().waitFor();
@@ -174,11 +175,26 @@ try {
     await page.getByText("revoked").waitFor();
   });
 
-  await check("invite a member", async () => {
+  await check("invite a member: the link is shown once and joins the org when used", async () => {
     await page.getByRole("link", { name: "Team" }).click();
-    await page.getByLabel("Email").fill(`member-${Date.now()}@example.com`);
+    const invitee = `member-${Date.now()}@example.com`;
+    await page.getByLabel("Email").fill(invitee);
     await page.getByRole("button", { name: "Invite" }).click();
-    await page.getByRole("status").waitFor();
+    const link = (await page.locator("#invite-link").textContent()).trim();
+    expect(link.includes("/signup?invite=oci_"), `no invitation link: ${link}`);
+    await page.getByRole("cell", { name: invitee }).waitFor();
+    const other = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const guest = await other.newPage();
+    await guest.goto(link);
+    await guest.getByText("You were invited").waitFor();
+    await guest.getByLabel("Email").fill(invitee);
+    await guest.getByLabel("Password").fill("invited member password");
+    await guest.getByRole("button", { name: "Sign up" }).click();
+    await guest.waitForURL(/\/dashboard/);
+    await other.close();
+    await page.getByRole("link", { name: "Team" }).click();
+    expect(!(await page.content()).includes("Open invitations"), "the used invitation is still open");
+    await page.getByRole("cell", { name: invitee }).waitFor();
   });
 
   await check("turn on TOTP, then sign in with a code", async () => {

@@ -233,8 +233,12 @@ def sharing_create_access_lists_revoke():
     expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)).isoformat()
     link = ok(client.sharing.create(secret_id, recipient_type="anyone_with_link", expires_at=expires, passphrase="compat pass", max_access_count=3), 201)
     anonymous = create_client(base_url=BASE)
-    assert anonymous.sharing.access(link["id"]).meta.status == 403, "the passphrase is required"
-    opened = ok(anonymous.sharing.access(link["id"], passphrase="compat pass"))
+    # The id alone opens nothing; the link carries its own token, which the SDK passes as the id.
+    assert anonymous.sharing.access(link["id"], passphrase="compat pass").meta.status == 404
+    token = link["share_url"].rsplit("/", 1)[1]
+    assert token.startswith("ocs_"), link["share_url"]
+    assert anonymous.sharing.access(token).meta.status == 403, "the passphrase is required"
+    opened = ok(anonymous.sharing.access(token, passphrase="compat pass"))
     assert opened["value"] == "agent-visible" and opened["access_count"] == 1
     to_agent = ok(client.sharing.create(secret_id, recipient_type="agent", recipient_id=STATE["agent_id"], expires_at=expires), 201)
     inbound = ok(STATE["agent_client"].sharing.list_inbound())["shares"]
@@ -244,7 +248,7 @@ def sharing_create_access_lists_revoke():
     assert sorted(s["id"] for s in outbound) == sorted([link["id"], to_agent["id"]])
     r = client.sharing.revoke(link["id"])
     assert r.error is None and r.meta.status == 204
-    assert anonymous.sharing.access(link["id"], passphrase="compat pass").meta.status == 404
+    assert anonymous.sharing.access(token, passphrase="compat pass").meta.status == 404
 
 
 @check

@@ -174,11 +174,19 @@ async fn read<T: DeserializeOwned>(response: reqwest::Response) -> BackendResult
     Err(BackendError::from_status(status, detail))
 }
 
-/// `/v1/vaults/{vault}/{kind}/{path}` with each path segment encoded and the `/` kept.
-fn secret_url(vault: Uuid, kind: &str, path: &str) -> String {
+/// `/v1/vaults/{vault}/{kind}/{path}` with each path segment encoded and the `/` kept. A path
+/// with an empty, `.` or `..` segment is refused here: URL resolution would otherwise turn
+/// `../..` into another route of the API before the server could refuse it.
+fn secret_url(vault: Uuid, kind: &str, path: &str) -> BackendResult<String> {
+    if path.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..") {
+        return Err(BackendError::new(
+            ErrorKind::Invalid,
+            "a secret path is segments separated by '/', none of them empty, '.' or '..'".to_owned(),
+        ));
+    }
     let encoded: Vec<String> =
         path.split('/').map(|segment| utf8_percent_encode(segment, SEGMENT).to_string()).collect();
-    format!("/v1/vaults/{vault}/{kind}/{}", encoded.join("/"))
+    Ok(format!("/v1/vaults/{vault}/{kind}/{}", encoded.join("/")))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> BackendResult<serde_json::Value> {
@@ -193,7 +201,7 @@ impl VaultBackend for HttpBackend {
     }
 
     async fn get_secret(&self, vault: Uuid, path: &str) -> BackendResult<SecretResponse> {
-        self.call(Method::GET, &secret_url(vault, "secrets", path), None).await
+        self.call(Method::GET, &secret_url(vault, "secrets", path)?, None).await
     }
 
     async fn put_secret(
@@ -202,16 +210,16 @@ impl VaultBackend for HttpBackend {
         path: &str,
         request: PutSecretRequest,
     ) -> BackendResult<SecretMetadataResponse> {
-        self.call(Method::PUT, &secret_url(vault, "secrets", path), Some(to_json(&request)?)).await
+        self.call(Method::PUT, &secret_url(vault, "secrets", path)?, Some(to_json(&request)?)).await
     }
 
     async fn delete_secret(&self, vault: Uuid, path: &str) -> BackendResult<()> {
-        self.call_empty(Method::DELETE, &secret_url(vault, "secrets", path)).await
+        self.call_empty(Method::DELETE, &secret_url(vault, "secrets", path)?).await
     }
 
     async fn list_versions(&self, vault: Uuid, path: &str) -> BackendResult<Vec<SecretMetadataResponse>> {
         let list: SecretVersionListResponse =
-            self.call(Method::GET, &secret_url(vault, "secret-versions", path), None).await?;
+            self.call(Method::GET, &secret_url(vault, "secret-versions", path)?, None).await?;
         Ok(list.versions)
     }
 
@@ -221,7 +229,7 @@ impl VaultBackend for HttpBackend {
         path: &str,
         request: RotateSecretRequest,
     ) -> BackendResult<SecretMetadataResponse> {
-        self.call(Method::POST, &secret_url(vault, "secret-rotate", path), Some(to_json(&request)?)).await
+        self.call(Method::POST, &secret_url(vault, "secret-rotate", path)?, Some(to_json(&request)?)).await
     }
 
     async fn create_vault(&self, name: &str, description: &str) -> BackendResult<VaultResponse> {
@@ -240,5 +248,22 @@ impl VaultBackend for HttpBackend {
 
     async fn share_secret(&self, secret_id: Uuid, request: CreateShareRequest) -> BackendResult<ShareResponse> {
         self.call(Method::POST, &format!("/v1/secrets/{secret_id}/share"), Some(to_json(&request)?)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_segments_never_reach_the_server() {
+        let vault = Uuid::nil();
+        for bad in ["../..", "a/../b", ".", "a//b", "", "a/."] {
+            assert!(secret_url(vault, "secrets", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            secret_url(vault, "secrets", "db/pass word.v1").unwrap(),
+            format!("/v1/vaults/{vault}/secrets/db/pass%20word.v1")
+        );
     }
 }

@@ -32,7 +32,13 @@ pub struct Oidc {
     http: reqwest::Client,
     discovery: RwLock<Option<Discovery>>,
     keys: RwLock<Option<JwkSet>>,
+    /// When the key set was last fetched: a token naming an unknown key refetches it at most
+    /// once a minute, so forged `kid`s cannot make us hammer the issuer.
+    fetched_at: RwLock<Option<std::time::Instant>>,
 }
+
+/// How often an unknown `kid` may trigger a new fetch of the issuer's keys.
+const KEY_REFETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What a verified ID token says of its person.
 #[derive(Debug, Clone)]
@@ -93,6 +99,7 @@ impl Oidc {
             http,
             discovery: RwLock::new(None),
             keys: RwLock::new(None),
+            fetched_at: RwLock::new(None),
         }))
     }
 
@@ -109,10 +116,14 @@ impl Oidc {
 
     /// The issuer's keys; fetched again when a token names a key we do not have (rotation).
     async fn key_set(&self, refresh: bool) -> Result<JwkSet> {
-        if !refresh && let Some(keys) = self.keys.read().await.clone() {
+        let recent = self.fetched_at.read().await.is_some_and(|at| at.elapsed() < KEY_REFETCH_INTERVAL);
+        if (!refresh || recent)
+            && let Some(keys) = self.keys.read().await.clone()
+        {
             return Ok(keys);
         }
         let uri = self.discovery().await?.jwks_uri;
+        *self.fetched_at.write().await = Some(std::time::Instant::now());
         let keys: JwkSet = self.http.get(uri).send().await.map_err(unreachable)?.json().await.map_err(unreachable)?;
         *self.keys.write().await = Some(keys.clone());
         Ok(keys)

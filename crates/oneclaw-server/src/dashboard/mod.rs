@@ -72,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         .route("/billing", get(pages::billing::show))
         .route("/team", get(pages::team::list))
         .route("/team/invite", post(pages::team::invite))
+        .route("/team/invites/{id}/revoke", post(pages::team::revoke_invite))
         .route("/team/{id}/role", post(pages::team::set_role))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

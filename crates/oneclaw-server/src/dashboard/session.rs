@@ -30,7 +30,28 @@ pub fn meta(parts: &Parts) -> RequestMeta {
     }
 }
 
-fn secure(parts: &Parts) -> bool {
+/// True when a form post came from another site: the browser says so (`Sec-Fetch-Site`), or its
+/// `Origin` is not this server. Sign-in and sign-up refuse such posts, so no other site can
+/// sign a visitor into an account of the attacker's choosing (login CSRF), before any session
+/// (and so any CSRF token) exists.
+pub(crate) fn cross_site(parts: &Parts) -> bool {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return true;
+    }
+    match (header("origin"), header("host")) {
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            !origin_host.eq_ignore_ascii_case(host)
+        }
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+pub(crate) fn secure(parts: &Parts) -> bool {
     parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
         || parts.uri.scheme_str() == Some("https")
 }

@@ -60,7 +60,7 @@ async fn past_the_allowance_the_dashboard_spends_credits_or_refuses_in_words() {
     app.core.billing().grant_credits(org, 10_000, "test grant", &RequestMeta::internal(Surface::Cli)).await.unwrap();
     let shown = browser.post(&format!("{vault_path}/reveal"), &[("csrf", &csrf), ("path", "db/password")], true).await;
     assert!(shown.html.contains("quota-protected-value"), "{}", shown.html);
-    let audit = browser.get("/audit").await;
+    let audit = browser.get("/audit?verify=true").await;
     assert!(audit.html.contains("secret.read") && audit.html.contains("The chain is intact"), "{}", audit.html);
     let balance = app.get("/v1/billing/credits/balance", &owner.token).await;
     assert_eq!(

@@ -21,6 +21,9 @@ pub struct Filter {
     action: String,
     #[serde(default)]
     page: i64,
+    /// Verify the whole chain (on request only: it reads every event of the org).
+    #[serde(default)]
+    verify: bool,
 }
 
 pub async fn list(State(state): State<AppState>, session: Session, Query(filter): Query<Filter>) -> Response {
@@ -32,21 +35,40 @@ pub async fn list(State(state): State<AppState>, session: Session, Query(filter)
         ..AuditQuery::default()
     };
     let (events, verified) = match pay(&state, &session, PaidOperation::AuditQuery, "read the audit log").await {
-        Ok(()) => (
-            state.core.audit().list(&session.caller, query).await.map_err(|err| words_of(&err)),
-            state.core.audit().verify(&session.caller, None, None, 1_000_000).await.map_err(|err| words_of(&err)),
-        ),
-        Err(refused) => (Err(refused.clone()), Err(refused)),
+        Ok(()) => {
+            let events = state.core.audit().list(&session.caller, query).await.map_err(|err| words_of(&err));
+            let verified = if filter.verify {
+                Some(
+                    state
+                        .core
+                        .audit()
+                        .verify(&session.caller, None, None, 1_000_000)
+                        .await
+                        .map_err(|err| words_of(&err)),
+                )
+            } else {
+                None
+            };
+            (events, verified)
+        }
+        Err(refused) => (Err(refused.clone()), Some(Err(refused))),
     };
     let content = html! {
         section.panel aria-labelledby="chain" {
             h2 id="chain" { "Chain verification" }
             @match &verified {
-                Ok(report) => {
+                None => {
+                    form method="get" action="/audit" {
+                        input type="hidden" name="verify" value="true";
+                        p { "Checks every event and signed checkpoint of the organization's chain." }
+                        p { button type="submit" { "Verify the chain" } }
+                    }
+                }
+                Some(Ok(report)) => {
                     @if report.chain_valid { p.ok { "The chain is intact (" (report.events_checked) " events, " (report.checkpoints_checked) " signed checkpoints checked)." } }
                     @else { p.error role="alert" { "The chain is BROKEN at event " (report.broken_at_seq.unwrap_or_default()) ": " (report.reason.clone().unwrap_or_default()) } }
                 }
-                Err(refused) => { p.muted { (refused) } }
+                Some(Err(refused)) => { p.muted { (refused) } }
             }
         }
         section.panel aria-labelledby="events" {

@@ -33,6 +33,7 @@ pub async fn start(State(state): State<AppState>, jar: CookieJar, parts: Parts) 
                 .same_site(SameSite::Lax)
                 .path("/signin/google")
                 .max_age(time::Duration::minutes(10))
+                .secure(crate::dashboard::session::secure(&parts))
                 .build();
             (jar.add(cookie), Redirect::to(&url)).into_response()
         }

@@ -50,10 +50,15 @@ pub struct Credentials {
     invite_token: Option<String>,
 }
 
+const CROSS_SITE: &str = "This form was sent from another site; open this page here and sign in again.";
+
 /// Checks the password (the same login as the API, surface `dashboard`) and sets the cookies.
 pub async fn submit(State(state): State<AppState>, jar: CookieJar, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let request = Request::from_parts(parts.clone(), body);
+    if session::cross_site(&parts) {
+        return form("", Some(CROSS_SITE)).into_response();
+    }
     let Ok(Form(credentials)) = Form::<Credentials>::from_request(request, &state).await else {
         return form("", Some("Enter an email and a password.")).into_response();
     };
@@ -123,15 +128,17 @@ pub async fn sign_out(State(state): State<AppState>, session: Session, Form(form
 
 use axum::extract::FromRequest;
 
-fn signup_form(email: &str, problem: Option<&str>) -> Markup {
+fn signup_form(email: &str, invite: Option<&str>, problem: Option<&str>) -> Markup {
     bare(
         "Sign up",
         html! {
             main.signin {
                 div.panel {
                     h1 { "Create your oneclaw account" }
+                    @if invite.is_some() { p { "You were invited: signing up joins the organization that invited you." } }
                     (error(problem))
                     form method="post" action="/signup" {
+                        @if let Some(invite) = invite { input type="hidden" name="invite_token" value=(invite); }
                         label for="email" { "Email" }
                         input id="email" name="email" type="email" autocomplete="username" required value=(email);
                         label for="password" { "Password" }
@@ -145,27 +152,40 @@ fn signup_form(email: &str, problem: Option<&str>) -> Markup {
     )
 }
 
-pub async fn show_signup() -> Markup {
-    signup_form("", None)
+/// `?invite=` carries an invitation's token from the link the inviter handed on.
+#[derive(Deserialize)]
+pub struct SignupQuery {
+    #[serde(default)]
+    invite: Option<String>,
+}
+
+pub async fn show_signup(axum::extract::Query(query): axum::extract::Query<SignupQuery>) -> Markup {
+    signup_form("", query.invite.as_deref().filter(|token| !token.is_empty()), None)
 }
 
 /// Creates the account (and its org, or joins the org that invited it), signed in at once.
 pub async fn submit_signup(State(state): State<AppState>, jar: CookieJar, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let request = Request::from_parts(parts.clone(), body);
+    if session::cross_site(&parts) {
+        return signup_form("", None, Some(CROSS_SITE)).into_response();
+    }
     let Ok(Form(credentials)) = Form::<Credentials>::from_request(request, &state).await else {
-        return signup_form("", Some("Enter an email and a password.")).into_response();
+        return signup_form("", None, Some("Enter an email and a password.")).into_response();
     };
     let meta = session::meta(&parts);
     let account = oneclaw_core::services::NewAccount {
         email: credentials.email.trim().to_owned(),
         password: SecretString::new(credentials.password),
         display_name: None,
-        invite_token: credentials.invite_token.filter(|token| !token.trim().is_empty()).map(SecretString::new),
+        invite_token: credentials.invite_token.clone().filter(|token| !token.trim().is_empty()).map(SecretString::new),
     };
     match state.core.auth().signup(&meta, account).await {
         Ok((_, tokens)) => (with_tokens(jar, &tokens, is_tls(&parts)), Redirect::to("/dashboard")).into_response(),
-        Err(err) => signup_form(&credentials.email, Some(ApiError::from(err).detail())).into_response(),
+        Err(err) => {
+            signup_form(&credentials.email, credentials.invite_token.as_deref(), Some(ApiError::from(err).detail()))
+                .into_response()
+        }
     }
 }
 
@@ -203,6 +223,9 @@ pub struct CodeForm {
 pub async fn submit_code(State(state): State<AppState>, jar: CookieJar, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let request = Request::from_parts(parts.clone(), body);
+    if session::cross_site(&parts) {
+        return form("", Some(CROSS_SITE)).into_response();
+    }
     let Ok(Form(submitted)) = Form::<CodeForm>::from_request(request, &state).await else {
         return form("", Some("Sign in again.")).into_response();
     };

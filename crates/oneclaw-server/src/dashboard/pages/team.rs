@@ -1,14 +1,15 @@
 //! Team: the org's members, invitations and roles.
 
-use super::common::{email, forbidden_form, words};
-use crate::dashboard::layout::{csrf_field, error, page};
+use super::common::{CsrfForm, email, forbidden_form, public_base_url, words};
+use crate::dashboard::layout::{csrf_field, error, page, shown_once};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
-use oneclaw_core::ids::UserId;
+use oneclaw_core::ids::{InviteId, UserId};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -18,14 +19,33 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
     render(&state, session, None, None).await
 }
 
-async fn render(state: &AppState, session: Session, problem: Option<&str>, notice: Option<&str>) -> Response {
+/// A just-made invitation's link, shown once (its token is in it).
+struct NewInvite {
+    email: String,
+    link: String,
+}
+
+async fn render(state: &AppState, session: Session, problem: Option<&str>, new: Option<NewInvite>) -> Response {
     let members = state.core.team().members(&session.caller).await.unwrap_or_default();
+    let now = state.core.deps().clock.now();
+    let open: Vec<_> = state
+        .core
+        .team()
+        .invites(&session.caller)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| i.is_open(now))
+        .collect();
     let csrf = session.csrf.clone();
     let content = html! {
+        @if let Some(new) = &new {
+            (shown_once(&format!("Invitation link for {}", new.email), "invite-link", &new.link))
+            p { "Hand it to them yourself: whoever opens it and signs up joins this organization, once, within 7 days." }
+        }
         section.panel aria-labelledby="invite" {
             h2 id="invite" { "Invite someone" }
             (error(problem))
-            @if let Some(notice) = notice { p.ok role="status" { (notice) } }
             form method="post" action="/team/invite" {
                 (csrf_field(&csrf))
                 label for="invite-email" { "Email" }
@@ -33,6 +53,29 @@ async fn render(state: &AppState, session: Session, problem: Option<&str>, notic
                 label for="invite-role" { "Role" }
                 select id="invite-role" name="role" { @for role in ROLES { option value=(role) { (role) } } }
                 p { button type="submit" { "Invite" } }
+            }
+        }
+        @if !open.is_empty() {
+            section.panel aria-labelledby="open-invites" {
+                h2 id="open-invites" { "Open invitations" }
+                table {
+                    thead { tr { th { "Email" } th { "Role" } th { "Expires" } th {} } }
+                    tbody {
+                        @for invite in &open {
+                            tr {
+                                td { (invite.email) }
+                                td { (invite.role.as_str()) }
+                                td { (invite.expires_at.map(|at| at.date().to_string()).unwrap_or_default()) }
+                                td {
+                                    form.inline method="post" action={ "/team/invites/" (invite.id) "/revoke" } {
+                                        (csrf_field(&csrf))
+                                        button.quiet type="submit" aria-label={ "Revoke the invitation for " (invite.email) } { "Revoke" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         section.panel aria-labelledby="members" {
@@ -77,16 +120,36 @@ pub struct Invite {
     role: String,
 }
 
-pub async fn invite(State(state): State<AppState>, session: Session, Form(form): Form<Invite>) -> Response {
+pub async fn invite(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    session: Session,
+    Form(form): Form<Invite>,
+) -> Response {
     if !session.csrf_ok(&form.csrf) {
         return forbidden_form();
     }
     let role = (!form.role.is_empty()).then_some(form.role.as_str());
     match state.core.team().invite(&session.caller, &form.email, role).await {
-        Ok(_) => {
-            let notice = format!("Invited {}: they join this org when they sign up.", form.email.trim());
-            render(&state, session, None, Some(&notice)).await
+        Ok((invite, token)) => {
+            let link = format!("{}/signup?invite={}", public_base_url(&headers), token.expose());
+            render(&state, session, None, Some(NewInvite { email: invite.email, link })).await
         }
+        Err(err) => render(&state, session, Some(&words(err)), None).await,
+    }
+}
+
+pub async fn revoke_invite(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    match state.core.team().revoke_invite(&session.caller, InviteId(id)).await {
+        Ok(()) => (session.jar, Redirect::to("/team")).into_response(),
         Err(err) => render(&state, session, Some(&words(err)), None).await,
     }
 }

@@ -34,3 +34,37 @@ async fn a_deny_only_policy_does_not_reveal_the_vault() {
     assert!(!listed.text.contains(&vault), "{}", listed.text);
     assert_eq!(app.get(&format!("/v1/vaults/{vault}"), &token).await.status, 404);
 }
+
+#[tokio::test]
+async fn another_site_cannot_sign_a_visitor_in_or_up_login_csrf() {
+    let app = spawn_app().await;
+    let attacker = app.signup("login-csrf@example.com").await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for (path, origin, fetch_site) in [
+        ("/signin", Some("https://evil.example"), None),
+        ("/signin", None, Some("cross-site")),
+        ("/signup", Some("https://evil.example"), None),
+    ] {
+        let mut request = client
+            .post(format!("{}{path}", app.base_url))
+            .form(&[("email", attacker.email.as_str()), ("password", attacker.password.as_str())]);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(site) = fetch_site {
+            request = request.header("sec-fetch-site", site);
+        }
+        let answer = request.send().await.unwrap();
+        assert!(answer.headers().get_all("set-cookie").iter().next().is_none(), "{path}: a session was set");
+        assert_eq!(answer.status().as_u16(), 200, "{path}: the form again, with the reason");
+    }
+    let same_site = client
+        .post(format!("{}/signin", app.base_url))
+        .header("origin", app.base_url.clone())
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("email", attacker.email.as_str()), ("password", attacker.password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_site.status().as_u16(), 303, "the server's own form still signs in");
+}
