@@ -64,6 +64,7 @@ pub mod action {
     pub const VAULT_KEY_DESTROY: &str = "vault.key_destroy";
     pub const SYSTEM_KEY_RESEAL: &str = "system.key_reseal";
     pub const BILLING_PAYMENT: &str = "billing.payment";
+    pub const BILLING_REFUND: &str = "billing.refund";
     pub const BILLING_TIER: &str = "billing.tier_change";
     pub const BILLING_CREDITS: &str = "billing.credits_grant";
     pub const BILLING_OVERAGE_METHOD: &str = "billing.overage_method";

@@ -209,6 +209,37 @@ impl<'a> Billing<'a> {
         Ok(true)
     }
 
+    /// Gives back what `pay_with_credits` took for an operation that was then not served (it
+    /// was refused, not found, or failed): only successful answers are charged, so nobody can
+    /// drain an org's credits with requests that fail.
+    pub async fn refund_credits(
+        &self,
+        org: OrgId,
+        who: PrincipalRef,
+        meta: &RequestMeta,
+        operation: PaidOperation,
+        status: u16,
+    ) -> Result<()> {
+        let now = self.deps.clock.now();
+        let price = operation.price_micros();
+        let entry = CreditEntry {
+            id: Uuid::now_v7(),
+            org_id: org,
+            kind: "refund".to_owned(),
+            amount_micros: price,
+            balance_after_micros: 0,
+            description: format!("{} not served ({status})", operation.name()),
+            created_at: now,
+        };
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        change.tx().move_credits(&entry).await?;
+        let event = AuditEvent::by_principal(who, org, meta, action::BILLING_REFUND, "billing", now)
+            .detail("operation", operation.name())
+            .detail("status", status)
+            .detail("price_micros", price);
+        change.commit([event]).await
+    }
+
     /// Spends an x402 authorization once: false if (chain, asset, payer, nonce) was used.
     pub async fn consume_payment(&self, spent: &PaymentNonce) -> Result<bool> {
         let mut change = Change::begin(self.deps.store.as_ref()).await?;

@@ -79,11 +79,12 @@ pub async fn meter(State(layer): State<BillingLayer>, request: Request, next: Ne
     };
     let operation = paid_operation(request.method(), request.uri().path());
     let mut x402_payment = None;
+    let mut paid_with_credits = None;
     if let Some(operation) = operation.filter(|_| usage.over_allowance()) {
         let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
         let meta = meta_of(&request);
         match billing.pay_with_credits(principal.org_id, principal.who, &meta, operation, &method, &path).await {
-            Ok(true) => {}
+            Ok(true) => paid_with_credits = Some(operation),
             Ok(false) => match &layer.x402 {
                 None => {
                     let mut refused = ApiError::new(
@@ -110,6 +111,13 @@ pub async fn meter(State(layer): State<BillingLayer>, request: Request, next: Ne
     }
     let (method, path, meta) = (request.method().to_string(), request.uri().path().to_owned(), meta_of(&request));
     let mut response = next.run(request).await;
+    if let Some(operation) = paid_with_credits
+        && !response.status().is_success()
+        && let Err(err) =
+            billing.refund_credits(principal.org_id, principal.who, &meta, operation, response.status().as_u16()).await
+    {
+        tracing::warn!(error = %err, "could not refund the credits of a request that was not served");
+    }
     if let (Some(payment), Some(x402)) = (x402_payment, &layer.x402) {
         response =
             x402::settle(x402, &layer.core, payment, principal.org_id, principal.who, &meta, &method, &path, response)

@@ -2,6 +2,7 @@
 //! test fails on the code before the fix (see the CHANGELOG) and passes after it, on SQLite
 //! and PostgreSQL. docs/THREAT_MODEL.md names them.
 
+mod billing;
 mod email_trust;
 mod floods;
 mod invites;
