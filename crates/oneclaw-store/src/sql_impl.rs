@@ -126,6 +126,15 @@ impl Store for SqlStore {
         rows.iter().map(vault_from).collect()
     }
 
+    async fn secret_current_version(&self, vault: VaultId, path: &str) -> Result<Option<i64>> {
+        sqlx::query_scalar("SELECT current_version FROM secrets WHERE vault_id = $1 AND path = $2")
+            .bind(vault.0)
+            .bind(path)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
     async fn vault_key(&self, vault: VaultId, version: i64) -> Result<Option<KekRef>> {
         let row = sqlx::query("SELECT provider, handle FROM vault_keys WHERE vault_id = $1 AND version = $2")
             .bind(vault.0)

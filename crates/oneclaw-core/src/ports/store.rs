@@ -107,6 +107,8 @@ pub trait Store: Send + Sync + 'static {
     async fn vault_by_id(&self, id: VaultId) -> Result<Option<Vault>>;
     async fn vaults(&self, org: OrgId) -> Result<Vec<Vault>>;
     async fn vault_key(&self, vault: VaultId, version: i64) -> Result<Option<KekRef>>;
+    /// The newest version number a path has had (deleted ones included), if it ever had one.
+    async fn secret_current_version(&self, vault: VaultId, path: &str) -> Result<Option<i64>>;
 
     /// Requests of the org counted in `month`.
     async fn requests_in(&self, org: OrgId, month: &str) -> Result<i64>;

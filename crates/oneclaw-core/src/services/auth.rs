@@ -307,7 +307,7 @@ impl<'a> Auth<'a> {
         if !change.tx().use_mfa_challenge(&digest, now).await? {
             return Err(Error::Unauthenticated("The sign-in has expired; enter your password again".to_owned()));
         }
-        if !super::Mfa::new(self.deps, self.throttle).check_code(change.tx(), user.id, code).await? {
+        if !super::Mfa::new(self.deps, self.throttle, self.revocations).check_code(change.tx(), user.id, code).await? {
             let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_FAILURE, "user", now)
                 .resource(user.id)
                 .detail("method", "totp")

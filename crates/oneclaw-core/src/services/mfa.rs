@@ -42,6 +42,7 @@ pub struct TotpEnrolment {
 pub struct Mfa<'a> {
     deps: &'a Deps,
     throttle: &'a super::Throttle,
+    revocations: &'a crate::revocation::RevocationList,
 }
 
 /// The per-account attempt counter shared by every second-factor check of a user.
@@ -54,8 +55,12 @@ fn human(caller: &Caller) -> Result<UserId> {
 }
 
 impl<'a> Mfa<'a> {
-    pub(crate) fn new(deps: &'a Deps, throttle: &'a super::Throttle) -> Self {
-        Self { deps, throttle }
+    pub(crate) fn new(
+        deps: &'a Deps,
+        throttle: &'a super::Throttle,
+        revocations: &'a crate::revocation::RevocationList,
+    ) -> Self {
+        Self { deps, throttle, revocations }
     }
 
     /// Whether the caller has TOTP on.
@@ -116,8 +121,11 @@ impl<'a> Mfa<'a> {
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().enable_totp(user, &pending, &digests).await?;
         change.tx().accept_totp_step(user, i64::try_from(step).unwrap_or(i64::MAX)).await?;
+        // Access tokens issued before the change stop (a thief's among them); sessions renew.
+        let generation = change.tx().bump_credential_generation(user).await?;
         let event = AuditEvent::by(caller, action::AUTH_MFA_ENABLE, "user", self.deps.clock.now()).resource(user);
         change.commit([event]).await?;
+        self.revocations.set_generation(user.0, generation);
         Ok(codes)
     }
 
@@ -133,8 +141,10 @@ impl<'a> Mfa<'a> {
             return Err(Error::invalid_field("code", "is not a current code or an unused recovery code"));
         }
         change.tx().disable_totp(user).await?;
+        let generation = change.tx().bump_credential_generation(user).await?;
         let event = AuditEvent::by(caller, action::AUTH_MFA_DISABLE, "user", self.deps.clock.now()).resource(user);
         change.commit([event]).await?;
+        self.revocations.set_generation(user.0, generation);
         self.throttle.clear_account(self.deps, &account).await
     }
 

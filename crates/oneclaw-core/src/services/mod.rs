@@ -144,7 +144,7 @@ impl Core {
 
     /// The TOTP second factor.
     pub fn mfa(&self) -> Mfa<'_> {
-        Mfa::new(&self.inner.deps, &self.inner.throttle)
+        Mfa::new(&self.inner.deps, &self.inner.throttle, &self.inner.revocations)
     }
 
     /// Metering, tiers, credits and payments.

@@ -11,7 +11,7 @@ use super::change::{Change, record_alone};
 use super::generate::{Charset, DEFAULT_LENGTH, random_value};
 use crate::audit::{AuditEvent, Outcome, action};
 use crate::billing::Resource;
-use crate::ids::VaultId;
+use crate::ids::{SecretId, VaultId};
 use crate::model::{SecretVersion, Vault};
 use crate::path::{PathPrefix, SecretPath};
 use crate::policy::Operation;
@@ -277,10 +277,58 @@ impl<'a> Secrets<'a> {
         action: &str,
     ) -> Result<SecretVersion> {
         let now = self.deps.clock.now();
-        let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        let (secret_id, version) = change.tx().next_secret_version(vault.id, path.as_str(), now).await?;
-        let kek = current_kek(change.tx(), vault).await?;
-        let sealed = self.deps.cipher.seal(&kek, binding(vault, path, version), value).await?;
+        let mut kek_version = vault.kek_version;
+        for attempt in 1..=SEAL_ATTEMPTS {
+            // Sealed before the write transaction, under the version number and KEK it will most
+            // likely get, so the key provider's call (an HSM round trip) holds no write lock.
+            // The transaction then checks both; a concurrent write or a KEK rotation in between
+            // means another try, and the last try seals inside the transaction.
+            let early = if attempt < SEAL_ATTEMPTS {
+                let version =
+                    self.deps.store.secret_current_version(vault.id, path.as_str()).await?.map_or(1, |v| v + 1);
+                match self.deps.store.vault_key(vault.id, kek_version).await? {
+                    Some(kek) => {
+                        let sealed = self.deps.cipher.seal(&kek, binding(vault, path, version), value).await?;
+                        Some((version, kek, sealed))
+                    }
+                    None => None,
+                }
+            } else {
+                None
+            };
+            let mut change = Change::begin(self.deps.store.as_ref()).await?;
+            let (secret_id, version) = change.tx().next_secret_version(vault.id, path.as_str(), now).await?;
+            let kek = current_kek(change.tx(), vault).await?;
+            let sealed = match early {
+                Some((sealed_for, sealed_under, sealed)) if sealed_for == version && sealed_under == kek => sealed,
+                Some(_) => {
+                    kek_version = kek.version;
+                    continue;
+                }
+                None => self.deps.cipher.seal(&kek, binding(vault, path, version), value).await?,
+            };
+            return self
+                .insert_version(change, caller, vault, path, &draft, (secret_id, version), sealed, action)
+                .await;
+        }
+        Err(Error::Internal("a secret write found no version to seal under".to_owned()))
+    }
+
+    /// Records a sealed version and its audit event in `change`, and commits.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_version(
+        &self,
+        mut change: Change,
+        caller: &Caller,
+        vault: &Vault,
+        path: &SecretPath,
+        draft: &Draft,
+        (secret_id, version): (SecretId, i64),
+        sealed: crate::model::SealedValue,
+        action: &str,
+    ) -> Result<SecretVersion> {
+        let now = self.deps.clock.now();
+        let draft = draft.clone();
         let record = SecretVersion {
             secret_id,
             vault_id: vault.id,
@@ -345,6 +393,7 @@ impl<'a> Secrets<'a> {
 }
 
 /// The settings of a version about to be stored.
+#[derive(Clone)]
 struct Draft {
     secret_type: String,
     metadata: serde_json::Value,
@@ -398,6 +447,9 @@ fn checked_json_size(field: &str, value: serde_json::Value) -> Result<serde_json
     }
     Ok(value)
 }
+
+/// Tries at a write sealed before its transaction; the last one seals inside it.
+const SEAL_ATTEMPTS: u32 = 3;
 
 /// The vault's current KEK, read inside the write transaction that will seal under it, so a
 /// rotation cannot retire it before the new value is committed. Between two statements a

@@ -32,6 +32,7 @@ async fn totp_guards_sign_in_and_every_code_works_once() {
     let recovery: Vec<String> =
         confirmed.body["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
     assert_eq!(recovery.len(), 10);
+    assert_eq!(app.get("/v1/auth/me", &owner.token).await.status, 401, "turning TOTP on ends older tokens");
 
     // Sign-in now answers a challenge, not tokens.
     let challenge = login(&app, &owner.email, &owner.password).await;
@@ -72,8 +73,9 @@ async fn totp_guards_sign_in_and_every_code_works_once() {
         .call(reqwest::Method::DELETE, "/v1/auth/mfa", Some(&access), Some(json!({"code": code_at(&app, &secret)})))
         .await;
     assert_eq!(off.status, 204, "{}", off.text);
-    assert!(login(&app, &owner.email, &owner.password).await["access_token"].is_string());
-    let events = app.audit_events(&owner).await;
+    let fresh = login(&app, &owner.email, &owner.password).await["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/v1/auth/me", &access).await.status, 401, "turning TOTP off ends older tokens");
+    let events = app.audit_events(&oneclaw_testkit::Account { token: fresh, ..owner.clone() }).await;
     assert!(
         events.iter().any(|e| e.action == "auth.mfa_enable") && events.iter().any(|e| e.action == "auth.mfa_disable")
     );

@@ -19,8 +19,22 @@ async fn re_enrolment_needs_a_current_code_and_wrong_codes_are_audited_and_limit
     let secret = setup.body["secret"].as_str().unwrap().to_owned();
     let on = app.post("/v1/auth/mfa/verify-setup", Some(&owner.token), json!({"code": code_at(&app, &secret)})).await;
     assert_eq!(on.status, 200, "{}", on.text);
+    assert_eq!(app.get("/v1/auth/me", &owner.token).await.status, 401, "tokens from before TOTP end");
 
-    // A thief with only the access token tries to move the factor to their own phone.
+    // A thief steals an access token of a session signed in with TOTP, and tries to move the
+    // factor to their own phone with it alone.
+    app.clock.advance(time::Duration::seconds(30));
+    let challenge = app.post("/v1/auth/token", None, json!({"email": owner.email, "password": owner.password})).await;
+    let signed = app
+        .post(
+            "/v1/auth/mfa/verify",
+            None,
+            json!({"mfa_token": challenge.body["mfa_token"], "code": code_at(&app, &secret)}),
+        )
+        .await;
+    assert_eq!(signed.status, 200, "{}", signed.text);
+    let owner =
+        oneclaw_testkit::Account { token: signed.body["access_token"].as_str().unwrap().to_owned(), ..owner.clone() };
     let stolen = app.post("/v1/auth/mfa/setup", Some(&owner.token), json!({})).await;
     assert_eq!(stolen.status, 400, "{}", stolen.text);
     assert!(stolen.body.get("secret").is_none());
