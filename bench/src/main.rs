@@ -5,6 +5,7 @@
 //! cargo run --release --manifest-path bench/Cargo.toml -- audit-query --events 10000000
 //! eval "$(scripts/softhsm-token.sh /tmp/bench-hsm)"
 //! cargo run --release --manifest-path bench/Cargo.toml -- hsm-reads
+//! cargo run --release --manifest-path bench/Cargo.toml -- login-flood
 //! ```
 //!
 //! Both start a real server (SQLite, local keyring) in-process and drive it over HTTP.
@@ -15,6 +16,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod flood;
 mod hsm;
 
 use clap::{Parser, Subcommand};
@@ -56,6 +58,16 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
         #[arg(long, default_value_t = 20_000)]
+        reads: usize,
+    },
+    /// Parallel wrong-password sign-ins from many addresses while clients read secrets: peak
+    /// RSS, and reads during the flood against reads just before it.
+    LoginFlood {
+        #[arg(long, default_value_t = 2_000)]
+        logins: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10_000)]
         reads: usize,
     },
     /// `GET /v1/audit/events` filtered by actor over a large audit log.
@@ -396,5 +408,6 @@ async fn main() {
         Command::AuditQuery { events, actors, queries } => audit_query(events, actors, queries).await,
         Command::HsmReads { pairs, concurrency, reads } => hsm::hsm_reads(pairs, concurrency, reads).await,
         Command::Metering { concurrency, reads } => metering(concurrency, reads).await,
+        Command::LoginFlood { logins, concurrency, reads } => flood::login_flood(logins, concurrency, reads).await,
     }
 }

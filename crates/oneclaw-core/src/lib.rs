@@ -19,5 +19,8 @@ pub mod services;
 pub mod system;
 pub mod tokens;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use error::{Error, Result};
 pub use services::{Core, CoreSettings, Deps};

@@ -82,3 +82,46 @@ pub fn decode(header: &str) -> Result<PaymentPayload, Refusal> {
         raw: json,
     })
 }
+
+#[cfg(test)]
+mod fuzz_tests {
+    //! Payment headers come from anyone: decoding and verifying arbitrary ones never panics.
+    //! A short seeded pass runs in CI; the long run is in docs/FUZZING.md.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,200}",
+            "[A-Za-z0-9+/=]{0,300}",
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(r#""x402Version":2"#.to_owned()),
+                    Just(r#""x402Version":1"#.to_owned()),
+                    Just(r#""scheme":"exact""#.to_owned()),
+                    Just(r#""network":"base""#.to_owned()),
+                    Just(r#""accepted":{"scheme":"exact","network":"eip155:8453"}"#.to_owned()),
+                    Just(r#""payload":{"signature":"0x00","authorization":{"from":"0x1","to":"0x2","value":"1","validAfter":"0","validBefore":"99999999999","nonce":"0x3"}}"#.to_owned()),
+                    "\"[a-zA-Z]{1,8}\":[0-9]{1,20}",
+                ],
+                0..6,
+            )
+            .prop_map(|fields| format!("{{{}}}", fields.join(","))),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn fuzz_payment_headers_never_panic(text in header(), base64 in any::<bool>()) {
+            let sent = if base64 { STANDARD.encode(text.as_bytes()) } else { text };
+            if let Ok(payment) = decode(&sent) {
+                let offered = crate::requirements::PaymentRequired::usdc_on_base(
+                    1000, "0x0000000000000000000000000000000000000001", "/v1/x", "read_secret", "",
+                );
+                for requirements in offered.accepts.iter() {
+                    let _ = crate::verify::verify(&payment, requirements, 1_700_000_000);
+                }
+            }
+        }
+    }
+}
