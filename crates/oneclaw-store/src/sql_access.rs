@@ -313,7 +313,8 @@ pub(super) async fn shares_received_by(pool: &Pool<Db>, who: PrincipalRef, email
     .bind(who.id)
     .bind(kinds[0])
     .bind(kinds.get(1).copied().unwrap_or(kinds[0]))
-    .bind(email.unwrap_or("\u{0}"))
+    // No address matches the empty string (PostgreSQL refuses a NUL, so it cannot be the marker).
+    .bind(email.unwrap_or(""))
     .fetch_all(pool)
     .await
     .map_err(db_error)?;
