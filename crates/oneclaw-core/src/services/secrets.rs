@@ -286,11 +286,14 @@ impl<'a> Secrets<'a> {
             let early = if attempt < SEAL_ATTEMPTS {
                 let version =
                     self.deps.store.secret_current_version(vault.id, path.as_str()).await?.map_or(1, |v| v + 1);
+                // A KEK read here may be retired and destroyed by a rotation before the seal; a
+                // failed early seal just leaves the sealing to the transaction, which holds it.
                 match self.deps.store.vault_key(vault.id, kek_version).await? {
-                    Some(kek) => {
-                        let sealed = self.deps.cipher.seal(&kek, binding(vault, path, version), value).await?;
-                        Some((version, kek, sealed))
-                    }
+                    Some(kek) if kek.handle.is_empty() => None,
+                    Some(kek) => match self.deps.cipher.seal(&kek, binding(vault, path, version), value).await {
+                        Ok(sealed) => Some((version, kek, sealed)),
+                        Err(_) => None,
+                    },
                     None => None,
                 }
             } else {
