@@ -1,7 +1,7 @@
 //! Password hashing (Argon2id, OWASP parameters) and keyed digests of high-entropy credentials.
 //!
 //! Argon2 is slow on purpose (about 30 ms, 19 MiB each), so it runs on the blocking thread pool,
-//! never on an async worker, and at most one hash per core at a time: a flood of sign-ins
+//! never on an async worker, and on at most half the cores at a time: a flood of sign-ins
 //! would otherwise start hundreds of hashes at once (gigabytes of memory, and the HSM calls that
 //! share the blocking pool starved). Past a bounded queue the answer is 503 at once. A caller
 //! that gives up while queued (a timed-out request) leaves the queue without hashing. API keys and refresh tokens carry 256 random bits, so a keyed HMAC-SHA256 is
@@ -26,8 +26,8 @@ fn argon2() -> Result<Argon2<'static>> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Hashes that may wait for a core, per core, before further ones are refused.
-const QUEUE_PER_CORE: usize = 32;
+/// Hashes that may wait for a hashing slot, per slot, before further ones are refused.
+const QUEUE_PER_CORE: usize = 16;
 
 /// The `CredentialHasher` used in production and in tests.
 pub struct Argon2Hasher {
@@ -58,13 +58,16 @@ impl Argon2Hasher {
         rand::fill(&mut decoy[..]);
         let decoy_phc =
             argon2()?.hash_password(&decoy[..]).map_err(|err| Error::Internal(format!("argon2: {err}")))?.to_string();
+        // Half the cores at most (one on a 2-core machine): a flood of sign-ins must leave the
+        // rest to the requests that are not guessing passwords.
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let hashers = (cores / 2).max(1);
         Ok(Self {
             pepper,
             decoy_phc: Arc::new(decoy_phc),
-            running: Arc::new(tokio::sync::Semaphore::new(cores)),
+            running: Arc::new(tokio::sync::Semaphore::new(hashers)),
             admitted: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-            capacity: cores * (1 + QUEUE_PER_CORE),
+            capacity: hashers * (1 + QUEUE_PER_CORE),
         })
     }
 

@@ -276,7 +276,8 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
             crate::proxy::TrustedProxies::new(config.trusted_proxies.clone()),
             crate::proxy::resolve,
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // No failure event per 5xx: error.rs logs internal errors and (rate-limited) 503s itself.
+        .layer(TraceLayer::new_for_http().make_span_with(request_span).on_failure(()))
 }
 
 /// The span of a request: its method and path, never its query (it may carry an invitation

@@ -65,8 +65,8 @@ impl From<Error> for ApiError {
                 Self::new(status, "An internal error occurred; it has been logged.")
             }
             Error::Unavailable(detail) => {
-                tracing::warn!(%detail, "service unavailable");
-                Self::new(status, detail)
+                log_unavailable(&detail);
+                Self { retry_after_secs: Some(1), ..Self::new(status, detail) }
             }
             other => Self::new(status, other.to_string()),
         }
@@ -99,3 +99,19 @@ impl IntoResponse for ApiError {
 
 /// Handler result.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Logs a 503 at most once a second, with how many were not logged since: a flood answered
+/// 503 (a full password-hashing queue, a stalled dependency) must not flood the log too.
+fn log_unavailable(detail: &str) {
+    use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+    static LAST_LOGGED: AtomicI64 = AtomicI64::new(0);
+    static SUPPRESSED: AtomicU64 = AtomicU64::new(0);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let last = LAST_LOGGED.load(Ordering::Relaxed);
+    if now > last && LAST_LOGGED.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        let suppressed = SUPPRESSED.swap(0, Ordering::Relaxed);
+        tracing::warn!(%detail, suppressed, "service unavailable");
+    } else {
+        SUPPRESSED.fetch_add(1, Ordering::Relaxed);
+    }
+}

@@ -9,7 +9,6 @@ use crate::convert::{from_ms, opt_from_ms, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::ids::{AgentId, InviteId, OrgId, SecretId, ShareId, UserId};
 use oneclaw_core::model::{Invite, Role};
-use oneclaw_core::principal::PrincipalRef;
 use oneclaw_core::{Error, Result};
 use sqlx::Pool;
 use time::OffsetDateTime;
@@ -158,33 +157,41 @@ pub(super) async fn disable_agents_of(conn: &mut Conn, creator: UserId) -> Resul
     rows.iter().map(|row| Ok((AgentId(get(row, "id")?), get(row, "token_generation")?))).collect()
 }
 
-pub(super) async fn count_share_failure(
+pub(super) async fn claim_share_attempt(
     conn: &mut Conn,
     id: ShareId,
     max: i64,
+    now: OffsetDateTime,
     lock_until: OffsetDateTime,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<bool> {
+    // An expired lock starts the count again at this attempt.
+    let done = sqlx::query(
         "UPDATE shares SET \
-           locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END, \
-           failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END \
-         WHERE id = $1",
+           failed_attempts = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_attempts + 1 END, \
+           locked_until = CASE \
+             WHEN (CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_attempts + 1 END) >= $2 THEN $4 \
+             ELSE NULL END \
+         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $3)",
     )
     .bind(id.0)
     .bind(max)
+    .bind(to_ms(now))
     .bind(to_ms(lock_until))
     .execute(conn)
     .await
     .map_err(db_error)?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 pub(super) async fn clear_share_failures(conn: &mut Conn, id: ShareId) -> Result<()> {
-    sqlx::query("UPDATE shares SET failed_attempts = 0 WHERE id = $1 AND failed_attempts > 0")
-        .bind(id.0)
-        .execute(conn)
-        .await
-        .map_err(db_error)?;
+    sqlx::query(
+        "UPDATE shares SET failed_attempts = 0, locked_until = NULL \
+         WHERE id = $1 AND (failed_attempts > 0 OR locked_until IS NOT NULL)",
+    )
+    .bind(id.0)
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
     Ok(())
 }
 
@@ -218,15 +225,26 @@ pub(super) async fn revoke_shares_of_secret(conn: &mut Conn, secret: SecretId, n
     Ok(done.rows_affected())
 }
 
-pub(super) async fn revoke_shares_by(conn: &mut Conn, creator: PrincipalRef, now: OffsetDateTime) -> Result<u64> {
+pub(super) async fn revoke_shares_of_member(conn: &mut Conn, member: UserId, now: OffsetDateTime) -> Result<u64> {
     let done = sqlx::query(
-        "UPDATE shares SET revoked_at = $3 WHERE created_by = $1 AND created_by_type = $2 AND revoked_at IS NULL",
+        "UPDATE shares SET revoked_at = $2 WHERE revoked_at IS NULL AND ( \
+           (created_by_type = 'user' AND created_by = $1) \
+           OR (created_by_type = 'agent' AND created_by IN (SELECT id FROM agents WHERE created_by = $1)))",
     )
-    .bind(creator.id)
-    .bind(creator.kind.as_str())
+    .bind(member.0)
     .bind(to_ms(now))
     .execute(conn)
     .await
     .map_err(db_error)?;
     Ok(done.rows_affected())
+}
+
+pub(super) async fn deactivate_api_keys_of(conn: &mut Conn, user: UserId) -> Result<Vec<Uuid>> {
+    let rows =
+        sqlx::query("UPDATE api_keys SET is_active = FALSE WHERE user_id = $1 AND is_active = TRUE RETURNING id")
+            .bind(user.0)
+            .fetch_all(conn)
+            .await
+            .map_err(db_error)?;
+    rows.iter().map(|row| get(row, "id")).collect()
 }

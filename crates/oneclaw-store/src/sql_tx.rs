@@ -21,7 +21,6 @@ use oneclaw_core::model::{
 };
 use oneclaw_core::policy::Policy;
 use oneclaw_core::ports::{KekRef, SecretRead, StoreTx};
-use oneclaw_core::principal::PrincipalRef;
 use oneclaw_core::{Error, Result};
 use sqlx::Transaction;
 use time::OffsetDateTime;
@@ -523,8 +522,14 @@ impl StoreTx for SqlTx {
         access::insert_share(&mut self.tx, share).await
     }
 
-    async fn count_share_failure(&mut self, id: ShareId, max: i64, lock_until: OffsetDateTime) -> Result<()> {
-        trust::count_share_failure(&mut self.tx, id, max, lock_until).await
+    async fn claim_share_attempt(
+        &mut self,
+        id: ShareId,
+        max: i64,
+        now: OffsetDateTime,
+        lock_until: OffsetDateTime,
+    ) -> Result<bool> {
+        trust::claim_share_attempt(&mut self.tx, id, max, now, lock_until).await
     }
 
     async fn clear_share_failures(&mut self, id: ShareId) -> Result<()> {
@@ -539,8 +544,12 @@ impl StoreTx for SqlTx {
         trust::respond_share(&mut self.tx, id, accept, now).await
     }
 
-    async fn revoke_shares_by(&mut self, creator: PrincipalRef, now: OffsetDateTime) -> Result<u64> {
-        trust::revoke_shares_by(&mut self.tx, creator, now).await
+    async fn revoke_shares_of_member(&mut self, member: UserId, now: OffsetDateTime) -> Result<u64> {
+        trust::revoke_shares_of_member(&mut self.tx, member, now).await
+    }
+
+    async fn deactivate_api_keys_of(&mut self, user: UserId) -> Result<Vec<Uuid>> {
+        trust::deactivate_api_keys_of(&mut self.tx, user).await
     }
 
     async fn count_share_access(&mut self, id: ShareId, now: OffsetDateTime) -> Result<bool> {

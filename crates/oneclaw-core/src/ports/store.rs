@@ -369,17 +369,27 @@ pub trait StoreTx: Send {
     async fn delete_ip_rule(&mut self, org: OrgId, id: IpRuleId) -> Result<bool>;
 
     async fn insert_share(&mut self, share: &Share) -> Result<()>;
-    /// Counts one wrong passphrase; the `max`-th locks the share until `lock_until` and starts
-    /// the count again. One statement, so parallel wrong guesses each count.
-    async fn count_share_failure(&mut self, id: ShareId, max: i64, lock_until: OffsetDateTime) -> Result<()>;
-    /// Forgets the wrong passphrases of a share (a right one was given).
+    /// Claims one passphrase attempt before it is checked: false while the share is locked.
+    /// The `max`-th attempt since the last success (or lock) locks it until `lock_until`. One
+    /// statement, so parallel guesses each count and at most `max` are ever checked per lock.
+    async fn claim_share_attempt(
+        &mut self,
+        id: ShareId,
+        max: i64,
+        now: OffsetDateTime,
+        lock_until: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Forgets a share's attempts and lock (a right passphrase was given).
     async fn clear_share_failures(&mut self, id: ShareId) -> Result<()>;
     /// Revokes a live share; false when it was already revoked.
     async fn revoke_share(&mut self, id: ShareId, now: OffsetDateTime) -> Result<bool>;
     /// Accepts or declines a live share; false when it was revoked meanwhile.
     async fn respond_share(&mut self, id: ShareId, accept: bool, now: OffsetDateTime) -> Result<bool>;
-    /// Revokes every live share a principal created (a removed member); how many.
-    async fn revoke_shares_by(&mut self, creator: PrincipalRef, now: OffsetDateTime) -> Result<u64>;
+    /// Revokes every live share a user created, and every live share made by the agents they
+    /// registered (a removed member); how many.
+    async fn revoke_shares_of_member(&mut self, member: UserId, now: OffsetDateTime) -> Result<u64>;
+    /// Deactivates every API key of a user; the ids of those that were active.
+    async fn deactivate_api_keys_of(&mut self, user: UserId) -> Result<Vec<Uuid>>;
     /// Counts one access against the limit; false when it was used up, revoked or expired.
     async fn count_share_access(&mut self, id: ShareId, now: OffsetDateTime) -> Result<bool>;
 

@@ -43,8 +43,8 @@ impl<'a> ApiKeys<'a> {
     ) -> Result<CreatedApiKey> {
         let user = human(caller)?;
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-            return Err(Error::invalid_field("name", format!("must be 1 to {MAX_NAME_CHARS} characters")));
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+            return Err(Error::invalid_field("name", format!("must be 1 to {MAX_NAME_CHARS} printable characters")));
         }
         if scopes.len() > MAX_SCOPES || scopes.iter().any(|s| s.trim().is_empty() || s.len() > 512) {
             return Err(Error::invalid_field("scopes", "must be at most 64 non-empty strings"));

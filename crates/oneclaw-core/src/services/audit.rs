@@ -45,6 +45,10 @@ impl<'a> Audit<'a> {
         {
             return Err(Error::invalid_field("from", "must not be after to"));
         }
+        let filters = [query.action.as_deref(), query.resource_id.as_deref()];
+        if filters.into_iter().flatten().any(|text| text.contains('\0')) {
+            return Err(Error::invalid("A filter may not contain a NUL character"));
+        }
         query.limit = query.limit.min(MAX_PAGE);
         if !Access::new(self.deps).is_admin(caller).await? {
             query.about = Some(caller.principal.who.id);

@@ -122,9 +122,13 @@ impl<'a> Auth<'a> {
     ) -> Result<(User, IssuedToken)> {
         let email = normalize_email(email)?;
         let invite = match invite_token {
-            Some(token) => Some(self.open_invite(token).await?),
+            // An invitation is for the address it names: a leaked link is no use to anyone else.
+            Some(token) => Some(self.open_invite(token).await?).filter(|invite| invite.email == email),
             None => None,
         };
+        if invite_token.is_some() && invite.is_none() {
+            return Err(invalid_invite());
+        }
         // Closed sign-up admits invited emails, and the very first account of an empty server
         // (someone has to be able to send the first invitation).
         if !self.deps.settings.signup_open && invite.is_none() && self.deps.store.count_users().await? > 0 {
@@ -647,7 +651,10 @@ impl<'a> Auth<'a> {
 }
 
 fn invalid_invite() -> Error {
-    Error::invalid_field("invite_token", "is not a valid invitation: it may have expired, been used or been revoked")
+    Error::invalid_field(
+        "invite_token",
+        "is not a valid invitation for this address: it may have expired, been used or been revoked",
+    )
 }
 
 fn human(caller: &Caller) -> Result<UserId> {

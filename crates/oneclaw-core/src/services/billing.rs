@@ -140,6 +140,16 @@ impl<'a> Billing<'a> {
         Ok(self.usage_of(tier, method, used))
     }
 
+    /// Takes back the count of a request that was not served (refused, not found, failed):
+    /// only answered requests use the allowance, so an agent with no access cannot use up its
+    /// org's month with refusals.
+    pub async fn uncount(&self, org: OrgId) -> Result<()> {
+        let month = month_of(self.deps.clock.now());
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        change.tx().add_requests(org, &month, -1).await?;
+        change.commit([]).await
+    }
+
     /// The month's usage, without counting.
     pub async fn usage(&self, org: OrgId) -> Result<Usage> {
         let (tier, method) = self.plan(org).await?;

@@ -120,8 +120,8 @@ impl<'a> IpRules<'a> {
             return Err(Error::invalid_field("applies_to", "must be all, users or agents"));
         }
         let label = label.unwrap_or_default().trim();
-        if label.chars().count() > 200 {
-            return Err(Error::invalid_field("label", "must be at most 200 characters"));
+        if label.chars().count() > 200 || label.chars().any(char::is_control) {
+            return Err(Error::invalid_field("label", "must be at most 200 printable characters"));
         }
         let now = self.deps.clock.now();
         let rule = IpRule {

@@ -444,9 +444,13 @@ fn checked_type(secret_type: &str) -> Result<String> {
 }
 
 fn checked_json_size(field: &str, value: serde_json::Value) -> Result<serde_json::Value> {
-    let size = serde_json::to_vec(&value).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
-    if size > MAX_JSON_BYTES {
+    let text = serde_json::to_string(&value).unwrap_or_default();
+    if text.len() > MAX_JSON_BYTES || text.is_empty() {
         return Err(Error::invalid_field(field, format!("must be at most {MAX_JSON_BYTES} bytes of JSON")));
+    }
+    // A NUL anywhere (a key or a string) is never meant, and PostgreSQL refuses it.
+    if text.contains("\\u0000") {
+        return Err(Error::invalid_field(field, "must not contain NUL characters"));
     }
     Ok(value)
 }

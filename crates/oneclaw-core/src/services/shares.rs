@@ -220,14 +220,25 @@ impl<'a> Shares<'a> {
                 .refuse(event, Error::Forbidden("Your IP address may not open this share".to_owned()))
                 .await);
         }
+        let guarded = share.passphrase_hash.is_some();
         if let Some(phc) = share.passphrase_hash.clone() {
             self.throttle.check_ip(meta.ip)?;
+            // The attempt is counted before the (slow) check, in one statement: guesses sent in
+            // parallel each count, and no more than five are ever checked per lock.
+            let mut change = Change::begin(self.deps.store.as_ref()).await?;
+            let claimed = change.tx().claim_share_attempt(share.id, MAX_FAILED_PASSPHRASES, now, now + LOCKOUT).await?;
+            change.commit([]).await?;
+            if !claimed {
+                let locked = Error::TooManyRequests {
+                    detail: "Too many wrong passphrases; the share is locked for now".to_owned(),
+                    retry_after_secs: LOCKOUT.whole_seconds(),
+                };
+                return Err(self.refuse(event, locked).await);
+            }
             let given = passphrase.cloned().unwrap_or_default();
             if !self.deps.hasher.verify_password(&given, Some(&phc)).await? {
-                let mut change = Change::begin(self.deps.store.as_ref()).await?;
-                change.tx().count_share_failure(share.id, MAX_FAILED_PASSPHRASES, now + LOCKOUT).await?;
                 let event = event.detail("reason", "wrong passphrase").outcome(Outcome::Denied);
-                change.commit([event]).await?;
+                record_alone(self.deps.journal.as_ref(), event).await;
                 return Err(Error::Forbidden("Wrong or missing passphrase".to_owned()));
             }
         }
@@ -256,7 +267,7 @@ impl<'a> Shares<'a> {
             drop(change);
             return Err(self.refuse(event, Error::Gone("Share has reached its maximum access count".to_owned())).await);
         }
-        if share.failed_attempts > 0 {
+        if guarded {
             change.tx().clear_share_failures(share.id).await?;
             share.failed_attempts = 0;
         }

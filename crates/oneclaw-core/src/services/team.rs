@@ -11,7 +11,7 @@ use super::change::Change;
 use crate::audit::{AuditEvent, action};
 use crate::ids::{InviteId, UserId};
 use crate::model::{Invite, Role, User};
-use crate::principal::{Caller, PrincipalRef};
+use crate::principal::Caller;
 use crate::revocation::RevocationList;
 use crate::tokens::{INVITE_TOKEN_PREFIX, random_credential};
 use crate::{Error, Result};
@@ -139,14 +139,25 @@ impl<'a> Team<'a> {
         // left behind that could still act or open a secret: their agents and their shares.
         let generation = change.tx().bump_credential_generation(target.id).await?;
         let agents = change.tx().disable_agents_of(target.id).await?;
-        let shares = change.tx().revoke_shares_by(PrincipalRef::user(target.id), now).await?;
+        let shares = change.tx().revoke_shares_of_member(target.id, now).await?;
+        // Their keys end too, for good: being invited back must not revive a key that may have
+        // been copied before the removal.
+        let keys = change.tx().deactivate_api_keys_of(target.id).await?;
+        let key_tokens_until = now.unix_timestamp() + self.deps.settings.access_token_ttl_secs;
+        for key in &keys {
+            change.tx().revoke_token(*key, key_tokens_until).await?;
+        }
         let event = AuditEvent::by(caller, action::MEMBER_REMOVE, "user", now)
             .resource(target.id)
             .detail("agents_disabled", agents.len())
-            .detail("shares_revoked", shares);
+            .detail("shares_revoked", shares)
+            .detail("api_keys_revoked", keys.len());
         change.commit([event]).await?;
         for (id, until) in ended {
             self.revocations.revoke(id, until);
+        }
+        for key in keys {
+            self.revocations.revoke(key, key_tokens_until);
         }
         self.revocations.set_generation(target.id.0, generation);
         for (agent, generation) in agents {

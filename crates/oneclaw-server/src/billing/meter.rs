@@ -111,6 +111,11 @@ pub async fn meter(State(layer): State<BillingLayer>, request: Request, next: Ne
     }
     let (method, path, meta) = (request.method().to_string(), request.uri().path().to_owned(), meta_of(&request));
     let mut response = next.run(request).await;
+    if !response.status().is_success()
+        && let Err(err) = billing.uncount(principal.org_id).await
+    {
+        tracing::warn!(error = %err, "could not take back the count of a request that was not served");
+    }
     if let Some(operation) = paid_with_credits
         && !response.status().is_success()
         && let Err(err) =

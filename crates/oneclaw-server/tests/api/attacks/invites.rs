@@ -21,7 +21,8 @@ async fn an_attackers_invite_does_not_capture_a_new_hire_who_signs_up_on_their_o
     let attackers_members = app.get("/v1/org/members", &attacker.token).await;
     assert!(!attackers_members.text.contains("newhire@victim.example"), "{}", attackers_members.text);
 
-    // The real invitation still works, but only with its token, and only for a new account.
+    // The real invitation works only with its token, only for its own address, only for a new
+    // account; the attacker's token (for the same address) is useless to the attacker too.
     let taken = app
         .post(
             "/v1/auth/signup",
@@ -30,7 +31,16 @@ async fn an_attackers_invite_does_not_capture_a_new_hire_who_signs_up_on_their_o
         )
         .await;
     assert_eq!(taken.status, 409, "the address already has an account: {}", taken.text);
-    let other = app.signup_invited("second-hire@victim.example", &real).await;
+    let elsewhere = app
+        .post(
+            "/v1/auth/signup",
+            None,
+            json!({"email": "other@attacker.example", "password": "long enough pw", "invite_token": real}),
+        )
+        .await;
+    assert_eq!(elsewhere.status, 400, "a leaked link is no use to another address: {}", elsewhere.text);
+    let fresh = app.invite(&victim_owner.token, "second-hire@victim.example", "member").await;
+    let other = app.signup_invited("second-hire@victim.example", &fresh).await;
     let members = app.get("/v1/org/members", &victim_owner.token).await;
     assert!(members.text.contains("second-hire@victim.example"), "{}", members.text);
     assert_eq!(app.get("/v1/auth/me", &other.token).await.body["role"], "member");
@@ -54,10 +64,10 @@ async fn invitation_tokens_are_single_use_expire_and_can_be_revoked() {
         }
     };
     // Two sign-ups race with one token: one joins.
-    let (first, second) = tokio::join!(signup("a@example.com", token.clone()), signup("b@example.com", token.clone()));
+    let (first, second) = tokio::join!(signup("a@example.com", token.clone()), signup("a@example.com", token.clone()));
     let statuses = [first.status, second.status];
     assert!(statuses.contains(&200) && statuses.iter().filter(|s| **s == 200).count() == 1, "{statuses:?}");
-    assert_eq!(signup("c@example.com", token).await.status, 400, "used once");
+    assert_eq!(signup("a@example.com", token).await.status, 400, "used once");
 
     let listed = app.get("/v1/org/invites", &owner.token).await;
     assert_eq!(listed.status, 200, "{}", listed.text);

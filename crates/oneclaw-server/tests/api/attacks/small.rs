@@ -18,6 +18,27 @@ async fn a_nul_byte_in_an_email_or_a_description_is_a_400_that_changes_nothing()
     assert_eq!(invite.status, 400, "{}", invite.text);
     assert_eq!(app.get("/v1/vaults", &owner.token).await.body["vaults"], json!([]));
     assert_eq!(app.get("/v1/agents", &owner.token).await.body["agents"], json!([]));
+    // Found by the red team after the first fix: the same byte in other fields.
+    let key = app.post("/v1/auth/api-keys", Some(&owner.token), json!({"name": "k\u{0}"})).await;
+    assert_eq!(key.status, 400, "{}", key.text);
+    let rule = app
+        .post(
+            "/v1/security/ip-rules",
+            Some(&owner.token),
+            json!({"rule_type": "deny", "cidr": "192.0.2.0/24", "label": "l\u{0}"}),
+        )
+        .await;
+    assert_eq!(rule.status, 400, "{}", rule.text);
+    let vault = app.create_vault(&owner.token, "v").await;
+    for metadata in [json!({"k\u{0}": 1}), json!({"k": "v\u{0}"}), json!({"k": ["\u{0}"]})] {
+        let put = app
+            .put(&format!("/v1/vaults/{vault}/secrets/p"), &owner.token, json!({"value": "x", "metadata": metadata}))
+            .await;
+        assert_eq!(put.status, 400, "{}", put.text);
+    }
+    assert_eq!(app.get("/v1/audit/events?action=a%00b", &owner.token).await.status, 400);
+    assert_eq!(app.get("/v1/auth/api-keys", &owner.token).await.body["keys"], json!([]));
+    assert_eq!(app.get(&format!("/v1/vaults/{vault}/secrets"), &owner.token).await.body["secrets"], json!([]));
 }
 
 #[tokio::test]
