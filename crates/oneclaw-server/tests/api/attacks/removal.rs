@@ -25,6 +25,19 @@ async fn removing_a_member_disables_their_agents_and_revokes_their_shares() {
     let url = link.body["share_url"].as_str().unwrap();
     let path = format!("/v1/share/{}", url.rsplit('/').next().unwrap());
     assert_eq!(app.call(Method::GET, &path, None, None).await.status, 200);
+    // Found by the red team: a link the member's agent made, to a vault the agent made.
+    let agent_vault = app.create_vault(&agent_token, "bots").await;
+    let agent_secret = secret_id(&app, &agent_token, &agent_vault, "k", "agent-made").await;
+    let agent_link = app
+        .post(
+            &format!("/v1/secrets/{agent_secret}/share"),
+            Some(&agent_token),
+            json!({"recipient_type": "anyone_with_link", "expires_at": in_minutes(&app, 60)}),
+        )
+        .await;
+    let agent_path =
+        format!("/v1/share/{}", agent_link.body["share_url"].as_str().unwrap().rsplit('/').next().unwrap());
+    assert_eq!(app.call(Method::GET, &agent_path, None, None).await.status, 200);
 
     let member_id = app.user_id(&member.token).await;
     assert_eq!(app.delete(&format!("/v1/org/members/{member_id}"), &owner.token).await.status, 204);
@@ -33,6 +46,7 @@ async fn removing_a_member_disables_their_agents_and_revokes_their_shares() {
     assert_eq!(exchange.status, 401, "the agent's key no longer works: {}", exchange.text);
     assert_eq!(app.get("/v1/agents/me", &agent_token).await.status, 401, "nor its live token");
     assert_eq!(app.call(Method::GET, &path, None, None).await.status, 404, "the link share is revoked");
+    assert_eq!(app.call(Method::GET, &agent_path, None, None).await.status, 404, "and so is their agent's");
     app.core.sync().await.unwrap();
     assert_eq!(app.get("/v1/agents/me", &agent_token).await.status, 401);
 }

@@ -68,6 +68,10 @@ async fn a_readmitted_member_stays_admitted_and_their_old_tokens_stay_dead() {
     let owner = app.signup("readmit-owner@example.com").await;
     let member = app.invite_and_join(&owner.token, "readmit@example.com", "member").await;
     let member_id = app.user_id(&member.token).await;
+    let old_key = app.post("/v1/auth/api-keys", Some(&member.token), json!({"name": "copied"})).await.body["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(app.delete(&format!("/v1/org/members/{member_id}"), &owner.token).await.status, 204);
     assert_eq!(app.get("/v1/auth/me", &member.token).await.status, 401);
 
@@ -77,6 +81,8 @@ async fn a_readmitted_member_stays_admitted_and_their_old_tokens_stay_dead() {
     app.core.sync().await.unwrap();
     assert_eq!(app.get("/v1/auth/me", &back.token).await.status, 200, "the sync does not lock them out again");
     assert_eq!(app.get("/v1/auth/me", &member.token).await.status, 401, "tokens from before removal stay dead");
+    let revived = app.post("/v1/auth/api-key-token", None, json!({"api_key": old_key})).await;
+    assert_eq!(revived.status, 401, "and so do keys made before it (red team): {}", revived.text);
     let login = app.post("/v1/auth/token", None, json!({"email": back.email, "password": back.password})).await;
     assert_eq!(login.status, 200, "{}", login.text);
 }
