@@ -65,6 +65,9 @@ enum Command {
     LoginFlood {
         #[arg(long, default_value_t = 2_000)]
         logins: usize,
+        /// Distinct emails guessed at (1: one account, stopped by its limit).
+        #[arg(long, default_value_t = 2_000)]
+        accounts: usize,
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
         #[arg(long, default_value_t = 10_000)]
@@ -408,6 +411,8 @@ async fn main() {
         Command::AuditQuery { events, actors, queries } => audit_query(events, actors, queries).await,
         Command::HsmReads { pairs, concurrency, reads } => hsm::hsm_reads(pairs, concurrency, reads).await,
         Command::Metering { concurrency, reads } => metering(concurrency, reads).await,
-        Command::LoginFlood { logins, concurrency, reads } => flood::login_flood(logins, concurrency, reads).await,
+        Command::LoginFlood { logins, accounts, concurrency, reads } => {
+            flood::login_flood(logins, accounts, concurrency, reads).await
+        }
     }
 }
