@@ -26,7 +26,7 @@ for target in "${targets[@]}"; do
   deadline=$(( $(date +%s) + minutes * 60 )); rounds=0
   while (( $(date +%s) < deadline )); do
     PROPTEST_CASES=20000 PROPTEST_RNG_SEED=$RANDOM$RANDOM cargo test --release --locked -q -p "$crate" --lib "$name" \
-      >/tmp/oneclaw-fuzz.log 2>&1 || { cat /tmp/oneclaw-fuzz.log; echo "FAILED: $crate $name"; exit 1; }
+      >"/tmp/oneclaw-fuzz-$name.log" 2>&1 || { cat "/tmp/oneclaw-fuzz-$name.log"; echo "FAILED: $crate $name"; exit 1; }
     rounds=$((rounds + 1))
   done
   echo "$crate $name: $((rounds * 20000)) cases in $minutes min, 0 failures"
