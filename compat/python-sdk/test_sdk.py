@@ -283,7 +283,10 @@ def org_members_invite_role_remove():
     invitee = f"invitee-{uuid.uuid4().hex[:8]}@example.com"
     invited = ok(client.org.invite(invitee, role="member"))
     assert invited["email"] == invitee
-    r = httpx.post(f"{BASE}/v1/auth/signup", json={"email": invitee, "password": "invitee-password"})
+    # An invitation is a single-use token (issue 12): signing up without it joins nobody's org.
+    token = invited["invite_token"]
+    assert token.startswith("oci_"), invited
+    r = httpx.post(f"{BASE}/v1/auth/signup", json={"email": invitee, "password": "invitee-password", "invite_token": token})
     assert r.status_code == 200, r.text
     members = ok(client.org.members())["members"]
     joined = [m for m in members if m["email"] == invitee]
