@@ -182,7 +182,7 @@ try {
     await page.getByRole("button", { name: "Invite" }).click();
     const link = (await page.locator("#invite-link").textContent()).trim();
     expect(link.includes("/signup?invite=oci_"), `no invitation link: ${link}`);
-    await page.getByRole("cell", { name: invitee }).waitFor();
+    await page.getByRole("cell", { name: invitee, exact: true }).waitFor();
     const other = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const guest = await other.newPage();
     await guest.goto(link);
@@ -194,7 +194,7 @@ try {
     await other.close();
     await page.getByRole("link", { name: "Team" }).click();
     expect(!(await page.content()).includes("Open invitations"), "the used invitation is still open");
-    await page.getByRole("cell", { name: invitee }).waitFor();
+    await page.getByRole("cell", { name: invitee, exact: true }).waitFor();
   });
 
   await check("turn on TOTP, then sign in with a code", async () => {
