@@ -6,11 +6,12 @@
 
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createHmac } from "node:crypto";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CLIENT_ID, CLIENT_SECRET, makeCertificates, startProvider } from "./oidc.mjs";
 
 const root = resolve(new URL(".", import.meta.url).pathname, "..");
@@ -67,7 +68,24 @@ for (const name of Object.keys(env)) if (name.startsWith("ONECLAW_")) delete env
 Object.assign(env, { ONECLAW_OIDC_ISSUER: oidc.issuer, ONECLAW_OIDC_CLIENT_ID: CLIENT_ID, ONECLAW_OIDC_CLIENT_SECRET: CLIENT_SECRET,
   // The server trusts the test CA (and only it) for its HTTPS calls to the identity provider.
   SSL_CERT_FILE: certificates.ca });
-const server = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", data], { env, stdio: "ignore" });
+// A real SMTP server (aiosmtpd, scripts/smtp-sink.py) receives the server's mail.
+const mailbox = mkdtempSync(join(tmpdir(), "oneclaw-e2e-mail-"));
+const smtpPort = await freePort();
+const smtp = spawn(process.env.ONECLAW_TEST_PYTHON ?? "python3",
+  [join(dirname(fileURLToPath(import.meta.url)), "..", "scripts", "smtp-sink.py"), String(smtpPort), mailbox, "accept"],
+  { stdio: ["ignore", "pipe", "inherit"] });
+await new Promise((resolve, reject) => {
+  smtp.stdout.on("data", (chunk) => { if (String(chunk).includes("ready")) resolve(); });
+  smtp.on("exit", (code) => reject(new Error(`the SMTP sink exited (${code}): is aiosmtpd installed?`)));
+});
+/** The mails received for `to` so far (decoded by the sink). */
+function mailsTo(to) {
+  return readdirSync(mailbox).filter((f) => f.endsWith(".json"))
+    .map((f) => JSON.parse(readFileSync(join(mailbox, f), "utf8")))
+    .filter((m) => m.to.includes(to));
+}
+const server = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", data,
+  "--smtp-url", `smtp://127.0.0.1:${smtpPort}`, "--smtp-from", "oneclaw@example.com"], { env, stdio: "ignore" });
 for (let i = 0; i < 300; i++) {
   try {
     if ((await fetch(`${base}/v1/health`)).ok) break;
@@ -219,6 +237,36 @@ try {
     await page.waitForURL(`${base}/dashboard`);
   });
 
+  await check("forgot password: the mailed link resets it, and the new one signs in", async () => {
+    const forgetful = `forgetful-${Date.now()}@example.com`;
+    const signup = await fetch(`${base}/v1/auth/signup`, { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: forgetful, password: "the password I forgot" }) });
+    expect(signup.ok, `sign-up: ${signup.status}`);
+    const other = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const guest = await other.newPage();
+    await guest.goto(`${base}/signin`);
+    await guest.getByRole("link", { name: "Forgot password?" }).click();
+    await guest.getByLabel("Email").fill(forgetful);
+    await guest.getByRole("button", { name: "Send me a reset link" }).click();
+    await guest.getByRole("status").waitFor();
+    let link;
+    for (let i = 0; i < 100 && !link; i++) {
+      link = mailsTo(forgetful).map((m) => m.text.match(/https?:\/\/\S*reset-password\?token=\S+/)?.[0]).find(Boolean);
+      if (!link) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(link, "no reset mail arrived");
+    await guest.goto(link.replace(/^https?:\/\/[^/]+/, base));
+    await guest.getByLabel("New password").fill("a brand new password");
+    await guest.getByRole("button", { name: "Set the new password" }).click();
+    await guest.getByText("Your password is changed").waitFor();
+    await guest.getByRole("link", { name: "Sign in" }).click();
+    await guest.getByLabel("Email").fill(forgetful);
+    await guest.getByLabel("Password").fill("a brand new password");
+    await guest.getByRole("button", { name: "Sign in" }).click();
+    await guest.waitForURL(/\/dashboard/);
+    await other.close();
+  });
+
   await check("a form posted without its CSRF token is refused", async () => {
     const response = await page.request.post(`${base}/vaults`, { form: { name: "forged" } });
     expect(response.status() === 403, `status ${response.status()}`);
@@ -298,6 +346,7 @@ try {
 } finally {
   await browser.close();
   server.kill();
+  smtp.kill();
   oidc.server.close();
   rmSync(data, { recursive: true, force: true });
 }

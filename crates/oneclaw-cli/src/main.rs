@@ -6,6 +6,7 @@ mod keys;
 mod mcp;
 mod org;
 mod serve;
+mod user;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +38,10 @@ enum Command {
     Org(org::OrgArgs),
     /// Operator commands on billing (prepaid credits).
     Billing(org::BillingArgs),
+    /// Operator commands on accounts: verify an address, print a password-reset link.
+    User(user::UserArgs),
+    /// The mail outbox: what is queued, sent and failed.
+    Mail(user::MailArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +66,8 @@ fn main() -> ExitCode {
             Command::Mcp => mcp::run().await,
             Command::Org(args) => org::run_org(args).await,
             Command::Billing(args) => org::run_billing(args).await,
+            Command::User(args) => user::run_user(args).await,
+            Command::Mail(args) => user::run_mail(args).await,
         }
     });
     match result {

@@ -97,6 +97,19 @@ pub struct ServeArgs {
     /// from ONECLAW_OIDC_CLIENT_SECRET).
     #[arg(long)]
     pub oidc_client_id: Option<String>,
+    /// Outgoing mail: smtp://host:port, smtp://host:port?tls=starttls or smtps://host:port
+    /// (the password comes from ONECLAW_SMTP_PASSWORD) [default: no mail].
+    #[arg(long)]
+    pub smtp_url: Option<String>,
+    /// SMTP user name.
+    #[arg(long)]
+    pub smtp_username: Option<String>,
+    /// The From address of every mail.
+    #[arg(long)]
+    pub smtp_from: Option<String>,
+    /// The base of every link the server hands out, e.g. https://vault.example.com.
+    #[arg(long)]
+    pub public_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -135,6 +148,10 @@ impl ServeArgs {
             .with_flag("x402_facilitator_url", self.x402_facilitator_url)?
             .with_flag("oidc_issuer", self.oidc_issuer)?
             .with_flag("oidc_client_id", self.oidc_client_id)?
+            .with_flag("smtp_url", self.smtp_url)?
+            .with_flag("smtp_username", self.smtp_username)?
+            .with_flag("smtp_from", self.smtp_from)?
+            .with_flag("public_url", self.public_url)?
             .build()
     }
 }

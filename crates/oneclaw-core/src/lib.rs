@@ -9,6 +9,7 @@ pub mod billing;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod mail;
 pub mod model;
 pub mod path;
 pub mod policy;

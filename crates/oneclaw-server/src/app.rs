@@ -30,6 +30,8 @@ pub struct App {
     router: Router,
     core: Core,
     checkpoint_every: std::time::Duration,
+    /// Sends the outbox's mail; none when no SMTP server is configured.
+    mail: Option<crate::mail::SmtpSender>,
 }
 
 impl App {
@@ -49,9 +51,15 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|err| Error::Unavailable(format!("cannot listen on {}: {err}", config.listen)))?;
-        let router = router(AppState { core: core.clone(), oidc: crate::oidc::Oidc::from_config(config) }, config);
+        let state = AppState {
+            core: core.clone(),
+            oidc: crate::oidc::Oidc::from_config(config),
+            public_url: config.public_url.clone(),
+        };
+        let router = router(state, config);
         let checkpoint_every = std::time::Duration::from_secs(config.audit_checkpoint_secs);
-        Ok(Self { listener, router, core, checkpoint_every })
+        let mail = config.smtp.as_ref().filter(|_| config.mail_worker).map(crate::mail::SmtpSender::new).transpose()?;
+        Ok(Self { listener, router, core, checkpoint_every, mail })
     }
 
     /// The address actually bound (useful with port 0).
@@ -122,12 +130,24 @@ impl App {
                 }
             }
         });
+        let mail = match self.mail {
+            Some(sender) => Some(tokio::spawn(crate::mail::run(self.core.clone(), sender))),
+            None => {
+                tracing::info!(
+                    "mail is off (no ONECLAW_SMTP_URL): invitation and password-reset links are shown to people instead"
+                );
+                None
+            }
+        };
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         sync.abort();
         checkpoints.abort();
         key_maintenance.abort();
+        if let Some(mail) = mail {
+            mail.abort();
+        }
         served
     }
 }
@@ -199,6 +219,8 @@ pub async fn open_core_with_keys(
                 enabled: config.billing,
                 free_requests: config.free_tier_requests,
             },
+            public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen)),
+            mail_enabled: config.smtp.is_some(),
             ..CoreSettings::default()
         },
     };

@@ -67,6 +67,22 @@ pub struct ServerConfig {
     /// secret comes from `ONECLAW_OIDC_CLIENT_SECRET`, never from a flag.
     pub oidc_issuer: String,
     pub oidc_client_id: Option<String>,
+    /// Outgoing mail; none sends no mail (links are shown to people instead).
+    pub smtp: Option<SmtpSettings>,
+    /// The base of every link the server hands out (mails, `share_url`); without it, links use
+    /// the address the request reached (or `http://LISTEN` in mails).
+    pub public_url: Option<String>,
+    /// Whether `serve` runs the mail worker (always, but for tests that deliver by hand).
+    pub mail_worker: bool,
+}
+
+/// Where mail goes. The password is not among them: it comes from `ONECLAW_SMTP_PASSWORD`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    /// `smtp://host:port`, `smtp://host:port?tls=starttls` or `smtps://host:port`.
+    pub url: String,
+    pub username: Option<String>,
+    pub from: String,
 }
 
 /// The PKCS#11 settings. The PIN is not among them: it comes from `ONECLAW_PKCS11_PIN` or the
@@ -128,6 +144,10 @@ const SETTINGS: &[Setting] = &[
     Setting { key: "x402_facilitator_url", env: "ONECLAW_X402_FACILITATOR_URL", flag: "--x402-facilitator-url" },
     Setting { key: "oidc_issuer", env: "ONECLAW_OIDC_ISSUER", flag: "--oidc-issuer" },
     Setting { key: "oidc_client_id", env: "ONECLAW_OIDC_CLIENT_ID", flag: "--oidc-client-id" },
+    Setting { key: "smtp_url", env: "ONECLAW_SMTP_URL", flag: "--smtp-url" },
+    Setting { key: "smtp_username", env: "ONECLAW_SMTP_USERNAME", flag: "--smtp-username" },
+    Setting { key: "smtp_from", env: "ONECLAW_SMTP_FROM", flag: "--smtp-from" },
+    Setting { key: "public_url", env: "ONECLAW_PUBLIC_URL", flag: "--public-url" },
 ];
 
 /// `ONECLAW_*` variables that belong to other commands (clients, the MCP server, tests) and
@@ -148,8 +168,11 @@ const CLIENT_ENV: &[&str] = &[
     // Secrets and test switches read where they are used, never through a flag.
     "ONECLAW_PKCS11_PIN",
     "ONECLAW_OIDC_CLIENT_SECRET",
+    "ONECLAW_SMTP_PASSWORD",
     "ONECLAW_TEST_KEY_PROVIDER",
     "ONECLAW_REQUIRE_HSM_TESTS",
+    "ONECLAW_REQUIRE_SMTP_TESTS",
+    "ONECLAW_TEST_PYTHON",
 ];
 
 /// A raw value and where it came from, so errors can name the source.
@@ -267,6 +290,9 @@ impl ConfigSources {
                 .get("oidc_client_id")
                 .map(|raw| raw.value.trim().to_owned())
                 .filter(|id| !id.is_empty()),
+            smtp: self.smtp()?,
+            public_url: self.public_url()?,
+            mail_worker: true,
             x402_facilitator_url: self
                 .values
                 .get("x402_facilitator_url")
@@ -328,6 +354,42 @@ impl ConfigSources {
     }
 
     /// An EVM address: 0x and 40 hex digits.
+    fn smtp(&self) -> Result<Option<SmtpSettings>> {
+        let Some(raw) = self.values.get("smtp_url") else {
+            if self.values.contains_key("smtp_from") || self.values.contains_key("smtp_username") {
+                return Err(Error::invalid("ONECLAW_SMTP_FROM and ONECLAW_SMTP_USERNAME need ONECLAW_SMTP_URL"));
+            }
+            return Ok(None);
+        };
+        let url = raw.value.trim();
+        let scheme_ok = url.starts_with("smtp://") || url.starts_with("smtps://");
+        let tls_ok = url.split_once('?').is_none_or(|(_, query)| query == "tls=starttls");
+        if !scheme_ok || !tls_ok {
+            return Err(self.invalid(raw, "must be smtp://host:port, smtp://host:port?tls=starttls or smtps://host:port"));
+        }
+        let from = self.values.get("smtp_from").ok_or_else(|| Error::invalid("ONECLAW_SMTP_URL needs ONECLAW_SMTP_FROM"))?;
+        if !from.value.contains('@') {
+            return Err(self.invalid(from, "must be an email address"));
+        }
+        Ok(Some(SmtpSettings {
+            url: url.to_owned(),
+            username: self.values.get("smtp_username").map(|raw| raw.value.trim().to_owned()),
+            from: from.value.trim().to_owned(),
+        }))
+    }
+
+    fn public_url(&self) -> Result<Option<String>> {
+        let Some(raw) = self.values.get("public_url") else { return Ok(None) };
+        let url = raw.value.trim().trim_end_matches('/');
+        let well_formed = (url.starts_with("https://") || url.starts_with("http://"))
+            && !url.contains(['?', '#', ' '])
+            && url.split_once("://").is_some_and(|(_, rest)| !rest.is_empty());
+        if !well_formed {
+            return Err(self.invalid(raw, "must be an http(s) URL with no query, e.g. https://vault.example.com"));
+        }
+        Ok(Some(url.to_owned()))
+    }
+
     fn pay_to(&self) -> Result<Option<String>> {
         let Some(raw) = self.values.get("x402_pay_to") else { return Ok(None) };
         let text = raw.value.trim();
@@ -429,6 +491,9 @@ impl ServerConfig {
             x402_facilitator_url: DEFAULT_FACILITATOR.to_owned(),
             oidc_issuer: DEFAULT_OIDC_ISSUER.to_owned(),
             oidc_client_id: None,
+            smtp: None,
+            public_url: None,
+            mail_worker: true,
         }
     }
 }

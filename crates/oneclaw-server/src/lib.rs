@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod mail;
 pub mod mcp;
 pub mod oidc;
 pub mod proxy;

@@ -8,4 +8,19 @@ pub struct AppState {
     pub core: Core,
     /// The OpenID Connect provider, when one is configured.
     pub oidc: Option<std::sync::Arc<crate::oidc::Oidc>>,
+    /// `ONECLAW_PUBLIC_URL`, when set: the base of every link handed out.
+    pub public_url: Option<String>,
+}
+
+impl AppState {
+    /// The base of links handed out: the configured public URL, else the address the request
+    /// reached (its scheme from a trusted proxy only; `proxy.rs` drops anyone else's header).
+    pub fn link_base(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(url) = &self.public_url {
+            return url.clone();
+        }
+        let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+        format!("{}://{host}", if https { "https" } else { "http" })
+    }
 }

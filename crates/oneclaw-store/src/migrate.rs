@@ -14,6 +14,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (5, "billing", include_str!("../migrations/sqlite/0005_billing.sql")),
     (6, "mfa", include_str!("../migrations/sqlite/0006_mfa.sql")),
     (7, "trust", include_str!("../migrations/sqlite/0007_trust.sql")),
+    (8, "mail", include_str!("../migrations/sqlite/0008_mail.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -25,6 +26,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (5, "billing", include_str!("../migrations/postgres/0005_billing.sql")),
     (6, "mfa", include_str!("../migrations/postgres/0006_mfa.sql")),
     (7, "trust", include_str!("../migrations/postgres/0007_trust.sql")),
+    (8, "mail", include_str!("../migrations/postgres/0008_mail.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -67,6 +67,10 @@ mod sql_mfa;
 #[path = "sql_trust.rs"]
 mod sql_trust;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_mail.rs"]
+mod sql_mail;
+
 /// The PostgreSQL store.
 pub type PgStore = sql_impl::SqlStore;
 

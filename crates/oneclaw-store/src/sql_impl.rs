@@ -6,6 +6,7 @@ use super::sql_billing as billing;
 use super::sql_keys as keys;
 use super::sql_mfa as mfa;
 use super::sql_rows::{api_key_from, audit_from, get, session_from, user_from, vault_from, version_from};
+use super::sql_mail as mail;
 use super::sql_trust as trust;
 use super::sql_tx::SqlTx;
 use super::{BACKEND, Db, begin_write};
@@ -256,6 +257,18 @@ impl Store for SqlStore {
             .await
             .map_err(db_error)?;
         row.as_ref().map(session_from).transpose()
+    }
+
+    async fn due_mails(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<oneclaw_core::mail::OutboxMail>> {
+        mail::due_mails(&self.pool, now, limit).await
+    }
+
+    async fn outbox(&self, limit: i64) -> Result<Vec<oneclaw_core::mail::OutboxMail>> {
+        mail::outbox(&self.pool, limit).await
+    }
+
+    async fn email_token(&self, digest: &[u8]) -> Result<Option<oneclaw_core::mail::EmailToken>> {
+        mail::email_token(&self.pool, digest).await
     }
 
     async fn session(&self, id: SessionId) -> Result<Option<Session>> {

@@ -6,6 +6,7 @@ use super::sql_billing as billing;
 use super::sql_keys as keys;
 use super::sql_mfa as mfa;
 use super::sql_rows::get;
+use super::sql_mail as mail;
 use super::sql_trust as trust;
 use crate::convert::{to_json_text, to_ms};
 use crate::errors::{conflict_or, db_error};
@@ -476,6 +477,48 @@ impl StoreTx for SqlTx {
 
     async fn revoke_invite(&mut self, org: OrgId, invite: InviteId, now: OffsetDateTime) -> Result<bool> {
         trust::revoke_invite(&mut self.tx, org, invite, now).await
+    }
+
+    async fn enqueue_mail(&mut self, outgoing: &oneclaw_core::mail::OutboxMail) -> Result<()> {
+        mail::enqueue_mail(&mut self.tx, outgoing).await
+    }
+
+    async fn claim_mail(&mut self, id: Uuid, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<bool> {
+        mail::claim_mail(&mut self.tx, id, now, lease_until).await
+    }
+
+    async fn mark_mail_sent(&mut self, id: Uuid, now: OffsetDateTime) -> Result<()> {
+        mail::mark_mail_sent(&mut self.tx, id, now).await
+    }
+
+    async fn mark_mail_attempt_failed(
+        &mut self,
+        id: Uuid,
+        next_attempt_at: OffsetDateTime,
+        failed_at: Option<OffsetDateTime>,
+        error: &str,
+    ) -> Result<()> {
+        mail::mark_mail_attempt_failed(&mut self.tx, id, next_attempt_at, failed_at, error).await
+    }
+
+    async fn insert_email_token(&mut self, digest: &[u8], token: &oneclaw_core::mail::EmailToken) -> Result<()> {
+        mail::insert_email_token(&mut self.tx, digest, token).await
+    }
+
+    async fn use_email_token(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
+        mail::use_email_token(&mut self.tx, digest, now).await
+    }
+
+    async fn retire_email_tokens(&mut self, user: UserId, purpose: &str, now: OffsetDateTime) -> Result<()> {
+        mail::retire_email_tokens(&mut self.tx, user, purpose, now).await
+    }
+
+    async fn set_email_verified(&mut self, user: UserId, verified: bool) -> Result<()> {
+        mail::set_email_verified(&mut self.tx, user, verified).await
+    }
+
+    async fn change_email(&mut self, user: UserId, email: &str) -> Result<()> {
+        mail::change_email(&mut self.tx, user, email).await
     }
 
     async fn bump_credential_generation(&mut self, id: UserId) -> Result<i64> {

@@ -69,6 +69,10 @@ mod sql_mfa;
 #[path = "sql_trust.rs"]
 mod sql_trust;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_mail.rs"]
+mod sql_mail;
+
 /// The SQLite store.
 pub type SqliteStore = sql_impl::SqlStore;
 

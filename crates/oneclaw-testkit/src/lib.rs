@@ -14,6 +14,7 @@ mod clock;
 mod http;
 mod outage;
 mod postgres;
+pub mod smtp;
 
 pub use clock::TestClock;
 pub use http::{Account, Response, TestAgent};
@@ -63,6 +64,8 @@ pub async fn spawn_app_with_keys(
     config.listen = "127.0.0.1:0".parse().expect("address");
     // Billing is off unless a test turns it on: suites about other features are not metered.
     config.billing = false;
+    // Mail tests deliver the outbox themselves, at the test clock's pace.
+    config.mail_worker = false;
     let schema = match std::env::var("ONECLAW_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             let schema = postgres::TestSchema::create(&url).await;

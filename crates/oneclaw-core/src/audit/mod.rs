@@ -57,6 +57,13 @@ pub mod action {
     pub const AUTH_PROFILE_UPDATE: &str = "auth.profile_update";
     pub const API_KEY_CREATE: &str = "api_key.create";
     pub const MEMBER_INVITE_REVOKE: &str = "member.invite_revoke";
+    pub const USER_EMAIL_VERIFIED: &str = "user.email_verified";
+    pub const USER_VERIFICATION_SENT: &str = "user.verification_sent";
+    pub const USER_PASSWORD_RESET_REQUESTED: &str = "user.password_reset_requested";
+    pub const USER_PASSWORD_RESET: &str = "user.password_reset";
+    pub const USER_PASSWORD_SET: &str = "user.password_set";
+    pub const USER_EMAIL_CHANGE_REQUESTED: &str = "user.email_change_requested";
+    pub const USER_EMAIL_CHANGED: &str = "user.email_changed";
     pub const API_KEY_REVOKE: &str = "api_key.revoke";
     pub const VAULT_CREATE: &str = "vault.create";
     pub const VAULT_DELETE: &str = "vault.delete";

@@ -177,6 +177,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Active (not removed) members of an org, oldest first.
     async fn org_members(&self, org: OrgId) -> Result<Vec<User>>;
+    /// Mails due for a (first or next) attempt, oldest first.
+    async fn due_mails(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<crate::mail::OutboxMail>>;
+    /// The outbox, newest first (sent and failed mails included), for operators.
+    async fn outbox(&self, limit: i64) -> Result<Vec<crate::mail::OutboxMail>>;
+    /// The mailed token whose keyed digest this is.
+    async fn email_token(&self, digest: &[u8]) -> Result<Option<crate::mail::EmailToken>>;
     /// A login session by id.
     async fn session(&self, id: SessionId) -> Result<Option<Session>>;
     /// The invitation whose token has this keyed digest.
@@ -348,6 +354,29 @@ pub trait StoreTx: Send {
     async fn accept_invite(&mut self, invite: crate::ids::InviteId, now: OffsetDateTime) -> Result<bool>;
     /// Revokes an open invitation of the org; false when there is none.
     async fn revoke_invite(&mut self, org: OrgId, invite: crate::ids::InviteId, now: OffsetDateTime) -> Result<bool>;
+    /// Puts a mail in the outbox, to be sent once the transaction commits.
+    async fn enqueue_mail(&mut self, mail: &crate::mail::OutboxMail) -> Result<()>;
+    /// Takes a due mail for sending until `lease_until` (so no other node sends it meanwhile);
+    /// false when it is not due any more (sent, failed, or taken by another node).
+    async fn claim_mail(&mut self, id: Uuid, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<bool>;
+    async fn mark_mail_sent(&mut self, id: Uuid, now: OffsetDateTime) -> Result<()>;
+    /// Records a failed attempt: the next one at `next_attempt_at`, or none (`failed`).
+    async fn mark_mail_attempt_failed(
+        &mut self,
+        id: Uuid,
+        next_attempt_at: OffsetDateTime,
+        failed_at: Option<OffsetDateTime>,
+        error: &str,
+    ) -> Result<()>;
+    /// Stores a mailed token by the keyed digest of its text.
+    async fn insert_email_token(&mut self, digest: &[u8], token: &crate::mail::EmailToken) -> Result<()>;
+    /// Spends a token that is unused and unexpired; false otherwise (one statement decides).
+    async fn use_email_token(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool>;
+    /// Spends every open token of a user for a purpose (a newer one replaces them).
+    async fn retire_email_tokens(&mut self, user: UserId, purpose: &str, now: OffsetDateTime) -> Result<()>;
+    async fn set_email_verified(&mut self, user: UserId, verified: bool) -> Result<()>;
+    /// Gives the user a new (verified) address; a conflict if another account has it.
+    async fn change_email(&mut self, user: UserId, email: &str) -> Result<()>;
     /// Bumps a user's credential generation (every older token stops); the new generation.
     async fn bump_credential_generation(&mut self, id: UserId) -> Result<i64>;
     /// Deactivates every live agent the user registered, bumping each one's token generation:

@@ -171,6 +171,12 @@ impl<'a> Auth<'a> {
             credential_generation: 0,
         };
         let who = user_ref(&user);
+        // A password account's address is confirmed by a mailed link (a provider vouched for a
+        // federated one).
+        let verification = match password {
+            Some(_) => Some(super::accounts::verification_for(self.deps, &user).await?),
+            None => None,
+        };
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if let Some(invite) = &invite {
             // One statement decides: of two sign-ups racing with one token, one joins.
@@ -181,6 +187,9 @@ impl<'a> Auth<'a> {
             change.tx().insert_org(&org).await?;
         }
         change.tx().insert_user(&user).await?;
+        if let Some(verification) = &verification {
+            verification.write(&mut change).await?;
+        }
         let (session, token) = self.open_session(&mut change, &user, now).await?;
         let mut event = AuditEvent::by_principal(who, user.org_id, meta, action::AUTH_SIGNUP, "user", now)
             .resource(user.id)
@@ -272,7 +281,12 @@ impl<'a> Auth<'a> {
 
     /// The first factor held (password or identity provider): a session, or with TOTP on a
     /// challenge for the second.
-    async fn after_first_factor(&self, meta: &RequestMeta, user: &User, method: &str) -> Result<LoginOutcome> {
+    pub(crate) async fn after_first_factor(
+        &self,
+        meta: &RequestMeta,
+        user: &User,
+        method: &str,
+    ) -> Result<LoginOutcome> {
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if user.totp_enabled {
@@ -681,7 +695,7 @@ pub(crate) fn normalize_email(email: &str) -> Result<String> {
     if well_formed { Ok(email) } else { Err(Error::invalid_field("email", "is not a valid email address")) }
 }
 
-fn check_new_password(password: &SecretString, field: &str) -> Result<()> {
+pub(crate) fn check_new_password(password: &SecretString, field: &str) -> Result<()> {
     if password.expose().chars().count() < MIN_PASSWORD_CHARS {
         return Err(Error::invalid_field(field, format!("must be at least {MIN_PASSWORD_CHARS} characters")));
     }

@@ -2,6 +2,7 @@
 //! the audit trail and (later) metering are the same whichever door a request used.
 
 mod access;
+mod accounts;
 mod agents;
 mod api_keys;
 mod audit;
@@ -11,6 +12,8 @@ pub(crate) mod change;
 mod generate;
 mod ip_rules;
 mod keys;
+mod mail;
+mod mail_templates;
 mod mfa;
 mod policies;
 mod rate;
@@ -20,6 +23,8 @@ mod team;
 mod throttle;
 mod vaults;
 
+pub use accounts::{Accounts, CHANGE_TTL, RESET_TTL, VERIFY_TTL};
+pub use mail::{Delivery, Mailer};
 pub use agents::{AgentSettings, AgentToken, Agents, DEFAULT_AGENT_TTL_SECS};
 pub use api_keys::{ApiKeys, CreatedApiKey};
 pub use audit::{Audit, MAX_PAGE};
@@ -56,6 +61,11 @@ pub struct CoreSettings {
     pub max_secret_bytes: usize,
     /// Metering, tier limits and payment; off for a private deployment.
     pub billing: BillingSettings,
+    /// The base of every link the server hands out (mails, `share_url`), e.g.
+    /// `https://vault.example.com`.
+    pub public_url: String,
+    /// Whether mail is sent (SMTP configured); without it nothing is queued.
+    pub mail_enabled: bool,
 }
 
 impl Default for CoreSettings {
@@ -66,6 +76,8 @@ impl Default for CoreSettings {
             signup_open: true,
             max_secret_bytes: 256 * 1024,
             billing: BillingSettings::default(),
+            public_url: "http://127.0.0.1:8443".to_owned(),
+            mail_enabled: false,
         }
     }
 }
@@ -190,6 +202,16 @@ impl Core {
     /// Shares.
     pub fn shares(&self) -> Shares<'_> {
         Shares::new(&self.inner.deps, &self.inner.share_rate, &self.inner.throttle)
+    }
+
+    /// The outbox.
+    pub fn mail(&self) -> Mailer<'_> {
+        Mailer::new(&self.inner.deps)
+    }
+
+    /// Email verification, password reset, email change.
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts::new(&self.inner.deps, &self.inner.revocations, self.auth(), &self.inner.throttle)
     }
 
     /// Personal API keys.

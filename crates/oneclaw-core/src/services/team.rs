@@ -70,8 +70,17 @@ impl<'a> Team<'a> {
             expires_at: Some(now + INVITE_LIFETIME),
             revoked_at: None,
         };
+        // The invitation arrives by mail too (when the server sends mail); the inviter is shown
+        // the link either way.
+        let inviter_email = self.deps.store.user(inviter).await?.map(|u| u.email).unwrap_or_default();
+        let link = super::accounts::link(self.deps, "/signup", "invite", token.expose());
+        let message = super::mail_templates::invite(&link, &inviter_email, role.as_str(), INVITE_LIFETIME.whole_days());
+        let mail = super::Mailer::new(self.deps).prepare(&email, crate::mail::MailKind::Invite, &message).await?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().insert_invite(&invite, &digest).await?;
+        if let Some(mail) = &mail {
+            change.tx().enqueue_mail(mail).await?;
+        }
         let event = AuditEvent::by(caller, action::MEMBER_INVITE, "invite", now)
             .resource(invite.id)
             .detail("email", email)

@@ -130,7 +130,7 @@ pub async fn admit(State(admissions): State<Admissions>, mut request: Request, n
     } else {
         None
     };
-    let host = header(request.headers(), "host").unwrap_or("localhost").to_owned();
+    let host = admissions.state.link_base(request.headers());
     let over_allowance = usage.is_some_and(|usage| usage.over_allowance());
     let backend = CoreBackend::new(admissions.state.core.clone(), caller, host).over_allowance(over_allowance);
     request.extensions_mut().insert(AgentSession { backend: Arc::new(backend), vault_id });

@@ -1,6 +1,7 @@
 //! The `/v1` routes, one module per resource. Handlers extract, call one core service, and map
 //! the result; no SQL, crypto or access rules live here.
 
+mod account;
 mod agents;
 mod api_keys;
 pub mod audit;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::routes())
         .merge(auth::routes())
+        .merge(account::routes())
         .merge(mfa::routes())
         .merge(api_keys::routes())
         .merge(vaults::routes())

@@ -58,8 +58,7 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<ShareResponse>)> {
     let secret = SecretId(params::uuid(&path, "secret_id")?);
     let share = state.core.shares().create(&caller, secret, new_share(body.required()?)).await?;
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    Ok((StatusCode::CREATED, Json(share_response(share, host))))
+    Ok((StatusCode::CREATED, Json(share_response(share, &state.link_base(&headers)))))
 }
 
 /// The domain's share request.
@@ -76,14 +75,15 @@ pub(crate) fn new_share(request: CreateShareRequest) -> NewShare {
     }
 }
 
-/// A created share as the API shows it, its link on `host`. A link share's URL carries its
-/// token, the only thing that opens it; this answer is the one place it ever appears.
-pub(crate) fn share_response(created: CreatedShare, host: &str) -> ShareResponse {
+/// A created share as the API shows it, its link under `base` (`https://host`). A link
+/// share's URL carries its token, the only thing that opens it; this answer is the one place
+/// it ever appears.
+pub(crate) fn share_response(created: CreatedShare, base: &str) -> ShareResponse {
     let share = created.share;
     let opener = created.link_token.map_or_else(|| share.id.to_string(), |token| token.expose().to_owned());
     ShareResponse {
         id: share.id.0,
-        share_url: format!("http://{host}/v1/share/{opener}"),
+        share_url: format!("{base}/v1/share/{opener}"),
         recipient_type: share.recipient_type.as_str().to_owned(),
         recipient_email: share.recipient_email,
         expires_at: share.expires_at,

@@ -20,6 +20,7 @@ mod health;
 mod hsm_outage;
 mod key_rotation;
 mod mcp_tools;
+mod mail;
 mod mfa;
 mod policies;
 mod secrets;

@@ -18,7 +18,9 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Response {
     let counts = core.deps().store.resource_counts(caller.org_id()).await.unwrap_or_default();
     let usage = core.billing().usage(caller.org_id()).await.ok();
     let recent = core.audit().list(caller, AuditQuery { limit: 10, ..AuditQuery::default() }).await.ok();
+    let unverified = me.as_ref().is_some_and(|u| !u.email_verified) && core.mail().enabled();
     let content = html! {
+        @if unverified { (super::account::unverified_banner(&session.csrf)) }
         div.cards {
             div.panel.card { b { (counts.vaults) } "vaults" }
             div.panel.card { b { (counts.secrets) } "secrets" }

@@ -1,5 +1,6 @@
 //! One module per page (and `common` for what they share).
 
+pub mod account;
 pub mod agents;
 pub mod audit;
 pub mod billing;

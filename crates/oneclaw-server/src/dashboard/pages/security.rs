@@ -91,6 +91,10 @@ async fn render_with(
                 }
             }
         }
+        section.panel aria-labelledby="email-address" {
+            h2 id="email-address" { "Email address" }
+            p { a href="/security/email" { "Change your email address" } }
+        }
         section.panel aria-labelledby="password" {
             h2 id="password" { "Change password" }
             p.muted { "Changing it signs you out everywhere, here included." }

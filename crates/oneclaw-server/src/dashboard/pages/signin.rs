@@ -29,6 +29,7 @@ pub(super) fn form(email: &str, problem: Option<&str>) -> Markup {
                         input id="password" name="password" type="password" autocomplete="current-password" required;
                         p { button type="submit" { "Sign in" } }
                     }
+                    p { a href="/forgot-password" { "Forgot password?" } }
                     p { a href="/signin/google" { "Sign in with Google" } }
                     p { "New here? " a href="/signup" { "Create an account" } }
                 }

@@ -1,0 +1,145 @@
+//! `/v1/auth/*` for an account's email: verification, forgotten passwords, a federated
+//! account's first password, and moving to a new address.
+
+use crate::error::ApiResult;
+use crate::extract::{Auth, JsonBody, Meta};
+use crate::state::AppState;
+use crate::views;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use oneclaw_core::Error;
+use oneclaw_core::services::LoginOutcome;
+use oneclaw_types::SecretString;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/auth/verify-email", post(verify_email))
+        .route("/v1/auth/resend-verification", post(resend_verification))
+        .route("/v1/auth/forgot-password", post(forgot_password))
+        .route("/v1/auth/reset-password", post(reset_password))
+        .route("/v1/auth/set-password", post(set_password))
+        .route("/v1/auth/change-email", post(change_email))
+        .route("/v1/auth/verify-email-change", post(verify_email_change))
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    token: Option<SecretString>,
+}
+
+#[derive(Deserialize)]
+struct EmailRequest {
+    email: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ResetRequest {
+    token: Option<SecretString>,
+    new_password: Option<SecretString>,
+}
+
+#[derive(Deserialize)]
+struct SetPasswordRequest {
+    password: Option<SecretString>,
+    password_confirm: Option<SecretString>,
+}
+
+#[derive(Deserialize)]
+struct ChangeEmailRequest {
+    new_email: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CodeRequest {
+    code: Option<String>,
+}
+
+fn required<T>(value: Option<T>, field: &str) -> ApiResult<T> {
+    value.ok_or_else(|| Error::invalid_field(field, "is required").into())
+}
+
+async fn verify_email(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: JsonBody<TokenRequest>,
+) -> ApiResult<Json<Value>> {
+    let token = required(body.required()?.token, "token")?;
+    match state.core.accounts().verify_email(&meta, &token).await? {
+        LoginOutcome::Signed(issued) => Ok(Json(serde_json::to_value(views::token(issued)).unwrap_or_default())),
+        LoginOutcome::MfaRequired(challenge) => {
+            Ok(Json(json!({ "mfa_required": true, "mfa_token": challenge.expose() })))
+        }
+    }
+}
+
+async fn resend_verification(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<StatusCode> {
+    state.core.accounts().resend_verification(&caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The same answer whatever the address (1claw's `status` is always `email_sent` here: saying
+/// `no_account` would tell who has an account).
+async fn forgot_password(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: JsonBody<EmailRequest>,
+) -> ApiResult<Json<Value>> {
+    let email = required(body.required()?.email, "email")?;
+    state.core.accounts().forgot_password(&meta, &email).await?;
+    Ok(Json(json!({
+        "message": "If an account with a password uses this address, a reset link is on its way; it works for one hour.",
+        "status": "email_sent",
+    })))
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: JsonBody<ResetRequest>,
+) -> ApiResult<Json<Value>> {
+    let request = body.required()?;
+    let token = required(request.token, "token")?;
+    let password = required(request.new_password, "new_password")?;
+    state.core.accounts().reset_password(&meta, &token, &password).await?;
+    Ok(Json(json!({ "message": "Password updated; every session was signed out. Sign in with the new password." })))
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: JsonBody<SetPasswordRequest>,
+) -> ApiResult<Json<Value>> {
+    let request = body.required()?;
+    let password = required(request.password, "password")?;
+    let confirm = required(request.password_confirm, "password_confirm")?;
+    state.core.accounts().set_password(&caller, &password, &confirm).await?;
+    Ok(Json(json!({ "message": "Password set" })))
+}
+
+async fn change_email(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: JsonBody<ChangeEmailRequest>,
+) -> ApiResult<Json<Value>> {
+    let new_email = required(body.required()?.new_email, "new_email")?;
+    let (new_email, expires_in_seconds) = state.core.accounts().change_email(&caller, &new_email).await?;
+    Ok(Json(json!({
+        "message": "A code was sent to the new address; confirm it with /v1/auth/verify-email-change",
+        "new_email": new_email,
+        "expires_in_seconds": expires_in_seconds,
+    })))
+}
+
+async fn verify_email_change(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: JsonBody<CodeRequest>,
+) -> ApiResult<Json<Value>> {
+    let code = required(body.required()?.code, "code")?;
+    let email = state.core.accounts().verify_email_change(&caller, &code).await?;
+    Ok(Json(json!({ "message": "Email updated", "email": email })))
+}
