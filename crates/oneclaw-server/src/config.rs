@@ -365,9 +365,12 @@ impl ConfigSources {
         let scheme_ok = url.starts_with("smtp://") || url.starts_with("smtps://");
         let tls_ok = url.split_once('?').is_none_or(|(_, query)| query == "tls=starttls");
         if !scheme_ok || !tls_ok {
-            return Err(self.invalid(raw, "must be smtp://host:port, smtp://host:port?tls=starttls or smtps://host:port"));
+            return Err(
+                self.invalid(raw, "must be smtp://host:port, smtp://host:port?tls=starttls or smtps://host:port")
+            );
         }
-        let from = self.values.get("smtp_from").ok_or_else(|| Error::invalid("ONECLAW_SMTP_URL needs ONECLAW_SMTP_FROM"))?;
+        let from =
+            self.values.get("smtp_from").ok_or_else(|| Error::invalid("ONECLAW_SMTP_URL needs ONECLAW_SMTP_FROM"))?;
         if !from.value.contains('@') {
             return Err(self.invalid(from, "must be an email address"));
         }

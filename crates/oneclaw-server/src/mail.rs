@@ -46,10 +46,8 @@ impl SmtpSender {
             let password = std::env::var("ONECLAW_SMTP_PASSWORD").unwrap_or_default();
             builder = builder.credentials(Credentials::new(user.clone(), password));
         }
-        let from = settings
-            .from
-            .parse::<Mailbox>()
-            .map_err(|_| Error::invalid("ONECLAW_SMTP_FROM is not a mail address"))?;
+        let from =
+            settings.from.parse::<Mailbox>().map_err(|_| Error::invalid("ONECLAW_SMTP_FROM is not a mail address"))?;
         Ok(Self { transport: builder.timeout(Some(std::time::Duration::from_secs(20))).build(), from })
     }
 }

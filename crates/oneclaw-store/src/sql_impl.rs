@@ -4,9 +4,9 @@
 use super::sql_access as access;
 use super::sql_billing as billing;
 use super::sql_keys as keys;
+use super::sql_mail as mail;
 use super::sql_mfa as mfa;
 use super::sql_rows::{api_key_from, audit_from, get, session_from, user_from, vault_from, version_from};
-use super::sql_mail as mail;
 use super::sql_trust as trust;
 use super::sql_tx::SqlTx;
 use super::{BACKEND, Db, begin_write};

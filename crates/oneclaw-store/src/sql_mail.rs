@@ -163,14 +163,13 @@ pub(super) async fn insert_email_token(conn: &mut Conn, digest: &[u8], token: &E
 }
 
 pub(super) async fn use_email_token(conn: &mut Conn, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE email_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL AND expires_at > $2",
-    )
-    .bind(digest)
-    .bind(to_ms(now))
-    .execute(conn)
-    .await
-    .map_err(db_error)?;
+    let done =
+        sqlx::query("UPDATE email_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL AND expires_at > $2")
+            .bind(digest)
+            .bind(to_ms(now))
+            .execute(conn)
+            .await
+            .map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 

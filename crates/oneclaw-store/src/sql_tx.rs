@@ -4,9 +4,9 @@
 use super::sql_access as access;
 use super::sql_billing as billing;
 use super::sql_keys as keys;
+use super::sql_mail as mail;
 use super::sql_mfa as mfa;
 use super::sql_rows::get;
-use super::sql_mail as mail;
 use super::sql_trust as trust;
 use crate::convert::{to_json_text, to_ms};
 use crate::errors::{conflict_or, db_error};

@@ -87,7 +87,12 @@ impl SmtpSink {
     /// Every message received so far.
     pub fn messages(&self) -> Vec<ReceivedMail> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.folder.path())
-            .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
+            .map(|dir| {
+                dir.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect()
+            })
             .unwrap_or_default();
         files.sort();
         files
@@ -95,7 +100,10 @@ impl SmtpSink {
             .filter_map(|path| std::fs::read_to_string(path).ok())
             .filter_map(|text| serde_json::from_str::<Value>(&text).ok())
             .map(|record| ReceivedMail {
-                to: record["to"].as_array().map(|to| to.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()).unwrap_or_default(),
+                to: record["to"]
+                    .as_array()
+                    .map(|to| to.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_default(),
                 subject: record["subject"].as_str().unwrap_or_default().to_owned(),
                 message_id: record["message_id"].as_str().unwrap_or_default().to_owned(),
                 text: record["text"].as_str().unwrap_or_default().to_owned(),

@@ -111,8 +111,9 @@ impl<'a> Accounts<'a> {
             return Err(invalid_token());
         }
         change.tx().set_email_verified(user.id, true).await?;
-        let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::USER_EMAIL_VERIFIED, "user", now)
-            .resource(user.id);
+        let event =
+            AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::USER_EMAIL_VERIFIED, "user", now)
+                .resource(user.id);
         change.commit([event]).await?;
         drop(found);
         self.auth.after_first_factor(meta, &user, "email_link").await
@@ -168,9 +169,15 @@ impl<'a> Accounts<'a> {
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().retire_email_tokens(user.id, TokenPurpose::Reset.as_str(), now).await?;
         pending.write(&mut change).await?;
-        let event =
-            AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::USER_PASSWORD_RESET_REQUESTED, "user", now)
-                .resource(user.id);
+        let event = AuditEvent::by_principal(
+            user_ref(&user),
+            user.org_id,
+            meta,
+            action::USER_PASSWORD_RESET_REQUESTED,
+            "user",
+            now,
+        )
+        .resource(user.id);
         change.commit([event]).await
     }
 
@@ -190,9 +197,10 @@ impl<'a> Accounts<'a> {
         change.tx().set_email_verified(user.id, true).await?;
         let ended = change.tx().revoke_user_sessions(user.id, now).await?;
         let generation = change.tx().bump_credential_generation(user.id).await?;
-        let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::USER_PASSWORD_RESET, "user", now)
-            .resource(user.id)
-            .detail("sessions_ended", ended.len());
+        let event =
+            AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::USER_PASSWORD_RESET, "user", now)
+                .resource(user.id)
+                .detail("sessions_ended", ended.len());
         change.commit([event]).await?;
         for (id, forget_after) in ended {
             self.revocations.revoke(id, forget_after);
@@ -211,7 +219,10 @@ impl<'a> Accounts<'a> {
             return Err(Error::invalid_field("password_confirm", "does not match password"));
         }
         if password.expose().chars().count() < MIN_SET_PASSWORD_CHARS {
-            return Err(Error::invalid_field("password", format!("must be at least {MIN_SET_PASSWORD_CHARS} characters")));
+            return Err(Error::invalid_field(
+                "password",
+                format!("must be at least {MIN_SET_PASSWORD_CHARS} characters"),
+            ));
         }
         super::auth::check_new_password(password, "password")?;
         let phc = self.deps.hasher.hash_password(password).await?;
@@ -240,7 +251,11 @@ impl<'a> Accounts<'a> {
         self.throttle.count_account(self.deps, &format!("email-change:{}", user.id)).await?;
         let code = six_digits();
         let mail = Mailer::new(self.deps)
-            .prepare(&new_email, MailKind::EmailChange, &templates::email_change_code(&code, CHANGE_TTL.whole_minutes()))
+            .prepare(
+                &new_email,
+                MailKind::EmailChange,
+                &templates::email_change_code(&code, CHANGE_TTL.whole_minutes()),
+            )
             .await?;
         let now = self.deps.clock.now();
         let pending = Pending {
@@ -310,9 +325,10 @@ impl<'a> Accounts<'a> {
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().set_email_verified(user.id, true).await?;
-        let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::USER_EMAIL_VERIFIED, "user", now)
-            .resource(user.id)
-            .detail("by", "operator");
+        let event =
+            AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::USER_EMAIL_VERIFIED, "user", now)
+                .resource(user.id)
+                .detail("by", "operator");
         change.commit([event]).await?;
         Ok(user)
     }
@@ -337,10 +353,16 @@ impl<'a> Accounts<'a> {
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().retire_email_tokens(user.id, TokenPurpose::Reset.as_str(), now).await?;
         pending.write(&mut change).await?;
-        let event =
-            AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::USER_PASSWORD_RESET_REQUESTED, "user", now)
-                .resource(user.id)
-                .detail("by", "operator");
+        let event = AuditEvent::by_principal(
+            user_ref(&user),
+            user.org_id,
+            meta,
+            action::USER_PASSWORD_RESET_REQUESTED,
+            "user",
+            now,
+        )
+        .resource(user.id)
+        .detail("by", "operator");
         change.commit([event]).await?;
         Ok(link(self.deps, "/reset-password", "token", token.expose()))
     }

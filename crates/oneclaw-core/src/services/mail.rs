@@ -9,7 +9,7 @@ use super::Deps;
 use super::change::Change;
 use crate::mail::{MailKind, MailSender, Message, OutboxMail};
 use crate::{Error, Result};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 use uuid::Uuid;
 
 /// How long a node keeps a mail it is sending before another node may try it.

@@ -91,8 +91,7 @@ pub fn email_change_code(code: &str, minutes: i64) -> Message {
 pub fn email_changed(new_email: &str) -> Message {
     let lines = vec![
         format!("The email address of your oneclaw account was changed to {new_email}."),
-        "If you did not do this, sign in and change your password, or ask an admin of your organization."
-            .to_owned(),
+        "If you did not do this, sign in and change your password, or ask an admin of your organization.".to_owned(),
     ];
     Message {
         subject: "Your oneclaw email address was changed".to_owned(),

@@ -24,7 +24,6 @@ mod throttle;
 mod vaults;
 
 pub use accounts::{Accounts, CHANGE_TTL, RESET_TTL, VERIFY_TTL};
-pub use mail::{Delivery, Mailer};
 pub use agents::{AgentSettings, AgentToken, Agents, DEFAULT_AGENT_TTL_SECS};
 pub use api_keys::{ApiKeys, CreatedApiKey};
 pub use audit::{Audit, MAX_PAGE};
@@ -33,6 +32,7 @@ pub use billing::{Billing, BillingSettings, Subscription, Usage};
 pub use generate::Charset;
 pub use ip_rules::{IpRuleCache, IpRules};
 pub use keys::{KeyActor, KeyLifecycle, KeyMigration, KeyRotation};
+pub use mail::{Delivery, Mailer};
 pub use mfa::{Mfa, TotpEnrolment};
 pub use policies::{Policies, PolicyDraft};
 pub use secrets::{NewSecret, RevealedSecret, Rotation, Secrets};

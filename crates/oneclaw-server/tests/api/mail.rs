@@ -68,10 +68,15 @@ async fn a_forgotten_password_is_reset_by_mail_and_every_old_way_in_ends() {
     assert!(sink.to("nobody@example.com").is_empty());
     let reset = mails.iter().find_map(|m| m.link("/reset-password?token=")).expect("a reset link");
 
-    let weak = app.post("/v1/auth/reset-password", None, json!({"token": token_of(&reset), "new_password": "short"})).await;
+    let weak =
+        app.post("/v1/auth/reset-password", None, json!({"token": token_of(&reset), "new_password": "short"})).await;
     assert_eq!(weak.status, 400, "the sign-up rules apply");
     let done = app
-        .post("/v1/auth/reset-password", None, json!({"token": token_of(&reset), "new_password": "a whole new password"}))
+        .post(
+            "/v1/auth/reset-password",
+            None,
+            json!({"token": token_of(&reset), "new_password": "a whole new password"}),
+        )
         .await;
     assert_eq!(done.status, 200, "{}", done.text);
     assert_eq!(app.get("/v1/auth/me", &user.token).await.status, 401, "old tokens end");
@@ -82,7 +87,11 @@ async fn a_forgotten_password_is_reset_by_mail_and_every_old_way_in_ends() {
     let new = app.post("/v1/auth/token", None, json!({"email": user.email, "password": "a whole new password"})).await;
     assert_eq!(new.status, 200, "{}", new.text);
     let reused = app
-        .post("/v1/auth/reset-password", None, json!({"token": token_of(&reset), "new_password": "another new password"}))
+        .post(
+            "/v1/auth/reset-password",
+            None,
+            json!({"token": token_of(&reset), "new_password": "another new password"}),
+        )
         .await;
     assert_eq!(reused.status, 400, "a reset link works once");
 
@@ -92,10 +101,12 @@ async fn a_forgotten_password_is_reset_by_mail_and_every_old_way_in_ends() {
     let late = sink.wait_for("forgetful@example.com", 3).await;
     let late = late.iter().filter_map(|m| m.link("/reset-password?token=")).find(|l| *l != reset).unwrap();
     app.clock.advance(time::Duration::minutes(61));
-    let expired =
-        app.post("/v1/auth/reset-password", None, json!({"token": token_of(&late), "new_password": "too late now!"})).await;
+    let expired = app
+        .post("/v1/auth/reset-password", None, json!({"token": token_of(&late), "new_password": "too late now!"}))
+        .await;
     assert_eq!(expired.status, 400);
-    let still = app.post("/v1/auth/token", None, json!({"email": user.email, "password": "a whole new password"})).await;
+    let still =
+        app.post("/v1/auth/token", None, json!({"email": user.email, "password": "a whole new password"})).await;
     assert_eq!(still.status, 200);
 }
 
@@ -123,7 +134,8 @@ async fn a_new_address_counts_once_its_code_comes_back_and_the_old_one_is_told()
     let taken = app.signup("taken@example.com").await;
     let conflict = app.post("/v1/auth/change-email", Some(&user.token), json!({"new_email": taken.email})).await;
     assert_eq!(conflict.status, 409);
-    let asked = app.post("/v1/auth/change-email", Some(&user.token), json!({"new_email": "New-Address@example.com"})).await;
+    let asked =
+        app.post("/v1/auth/change-email", Some(&user.token), json!({"new_email": "New-Address@example.com"})).await;
     assert_eq!(asked.status, 200, "{}", asked.text);
     assert_eq!(asked.body["expires_in_seconds"], 600);
     deliver(&app).await;
@@ -136,8 +148,12 @@ async fn a_new_address_counts_once_its_code_comes_back_and_the_old_one_is_told()
     let done = app.post("/v1/auth/verify-email-change", Some(&user.token), json!({"code": code})).await;
     assert_eq!(done.status, 200, "{}", done.text);
     let me = app.get("/v1/auth/me", &user.token).await;
-    assert_eq!((me.body["email"].as_str(), me.body["email_verified"].as_bool()), (Some("new-address@example.com"), Some(true)));
-    let login = app.post("/v1/auth/token", None, json!({"email": "new-address@example.com", "password": user.password})).await;
+    assert_eq!(
+        (me.body["email"].as_str(), me.body["email_verified"].as_bool()),
+        (Some("new-address@example.com"), Some(true))
+    );
+    let login =
+        app.post("/v1/auth/token", None, json!({"email": "new-address@example.com", "password": user.password})).await;
     assert_eq!(login.status, 200);
     deliver(&app).await;
     let notice = sink.wait_for("old-address@example.com", 2).await;

@@ -54,8 +54,7 @@ pub async fn submit_forgot(State(state): State<AppState>, request: Request) -> R
     if session::cross_site(&parts) {
         return forgot_form(None, Some(CROSS_SITE)).into_response();
     }
-    let Ok(Form(form)) = Form::<EmailForm>::from_request(Request::from_parts(parts.clone(), body), &state).await
-    else {
+    let Ok(Form(form)) = Form::<EmailForm>::from_request(Request::from_parts(parts.clone(), body), &state).await else {
         return forgot_form(None, Some("Enter your email address.")).into_response();
     };
     let meta = session::meta(&parts);
@@ -108,8 +107,7 @@ pub async fn submit_reset(State(state): State<AppState>, request: Request) -> Re
     if session::cross_site(&parts) {
         return reset_form("", Some(CROSS_SITE)).into_response();
     }
-    let Ok(Form(form)) = Form::<ResetForm>::from_request(Request::from_parts(parts.clone(), body), &state).await
-    else {
+    let Ok(Form(form)) = Form::<ResetForm>::from_request(Request::from_parts(parts.clone(), body), &state).await else {
         return reset_form("", Some("Open the link from the mail again.")).into_response();
     };
     let meta = session::meta(&parts);
@@ -181,7 +179,13 @@ pub async fn resend(State(state): State<AppState>, session: Session, Form(form):
     }
     match state.core.accounts().resend_verification(&session.caller).await {
         Ok(()) => (session.jar, Redirect::to("/dashboard?sent=1")).into_response(),
-        Err(err) => (session.jar, panel("Confirm your email address", html! { (error(Some(&words(err)))) p { a href="/dashboard" { "Back" } } }))
+        Err(err) => (
+            session.jar,
+            panel(
+                "Confirm your email address",
+                html! { (error(Some(&words(err)))) p { a href="/dashboard" { "Back" } } },
+            ),
+        )
             .into_response(),
     }
 }
