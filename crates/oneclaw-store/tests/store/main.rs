@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod upgrade;
+
 use oneclaw_core::Error;
 use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::clock::{Clock, SystemClock};

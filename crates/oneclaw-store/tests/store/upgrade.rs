@@ -1,0 +1,87 @@
+//! Upgrades lose nothing: a SQLite database written by the schema main had before issue 12
+//! (migrations 1–6, as at beeec40) opens with this binary, which applies 7 (`trust`) and 8
+//! (`mail`), and every row it held is still there and means what it meant.
+
+use oneclaw_core::ids::{OrgId, UserId};
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use std::borrow::Cow;
+use std::str::FromStr;
+
+const BEFORE: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../../migrations/sqlite/0001_foundation.sql")),
+    (2, "access model", include_str!("../../migrations/sqlite/0002_access_model.sql")),
+    (3, "audit chain", include_str!("../../migrations/sqlite/0003_audit_chain.sql")),
+    (4, "key lifecycle", include_str!("../../migrations/sqlite/0004_key_lifecycle.sql")),
+    (5, "billing", include_str!("../../migrations/sqlite/0005_billing.sql")),
+    (6, "mfa", include_str!("../../migrations/sqlite/0006_mfa.sql")),
+];
+
+#[tokio::test]
+async fn a_database_from_before_the_trust_and_mail_migrations_opens_with_everything_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = oneclaw_store::default_sqlite_url(dir.path());
+    let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    let migrations = BEFORE
+        .iter()
+        .map(|(v, d, sql)| Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, sql.into_sql_str(), false))
+        .collect();
+    Migrator::with_migrations(migrations).run(&pool).await.unwrap();
+
+    let (org, owner, removed) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, 'old org', 1)")
+        .bind(org)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let user = "INSERT INTO users (id, org_id, email, display_name, password_hash, role, auth_method, email_verified, \
+                marketing_emails, totp_enabled, created_at, disabled_at) VALUES ($1, $2, $3, 'x', $4, $5, 'password', \
+                FALSE, FALSE, FALSE, 1, $6)";
+    sqlx::query(user)
+        .bind(owner)
+        .bind(org)
+        .bind("owner@old.example")
+        .bind("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo")
+        .bind("owner")
+        .bind(None::<i64>)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(user)
+        .bind(removed)
+        .bind(org)
+        .bind("gone@old.example")
+        .bind(None::<String>)
+        .bind("member")
+        .bind(Some(2_i64))
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO invites (id, org_id, email, role, invited_by, created_at, accepted_at) \
+         VALUES ($1, $2, 'someone@old.example', 'member', $3, 1, NULL)",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(org)
+    .bind(owner)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let store = oneclaw_store::open(&url).await.unwrap();
+    let kept = store.user(UserId(owner)).await.unwrap().expect("the owner is still there");
+    assert_eq!(kept.email, "owner@old.example");
+    assert_eq!(kept.password_hash.as_deref(), Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"));
+    assert_eq!(kept.credential_generation, 0, "tokens of active users keep working");
+    let generations = store.user_generations().await.unwrap();
+    assert_eq!(generations, vec![(removed, 1)], "a member removed before stays shut out by generation");
+    let invites = store.invites(OrgId(org)).await.unwrap();
+    assert_eq!(invites.len(), 1, "the old invitation is kept, as history");
+    assert!(!invites[0].is_open(time::OffsetDateTime::now_utc()), "but it has no token and admits nobody");
+    assert!(store.due_mails(time::OffsetDateTime::now_utc(), 10).await.unwrap().is_empty());
+    // Opening again applies nothing new.
+    oneclaw_store::open(&url).await.unwrap();
+}
