@@ -78,6 +78,15 @@ await new Promise((resolve, reject) => {
   smtp.stdout.on("data", (chunk) => { if (String(chunk).includes("ready")) resolve(); });
   smtp.on("exit", (code) => reject(new Error(`the SMTP sink exited (${code}): is aiosmtpd installed?`)));
 });
+/** Waits (up to 10 s) for a mail to `to` with a link containing `needle`; the link. */
+async function mailedLink(to, needle) {
+  for (let i = 0; i < 100; i++) {
+    const found = mailsTo(to).map((m) => m.text.split(/\s+/).find((w) => w.startsWith("http") && w.includes(needle))).find(Boolean);
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no mail to ${to} with ${needle}`);
+}
 /** The mails received for `to` so far (decoded by the sink). */
 function mailsTo(to) {
   return readdirSync(mailbox).filter((f) => f.endsWith(".json"))
@@ -117,6 +126,16 @@ try {
     await page.getByRole("button", { name: "Sign up" }).click();
     await page.waitForURL(`${base}/dashboard`);
     expect(await page.getByRole("heading", { name: "Dashboard" }).isVisible(), "no dashboard heading");
+  });
+
+  await check("the mailed link verifies the address and the banner goes", async () => {
+    await page.getByRole("heading", { name: "Confirm your email address" }).waitFor();
+    const link = await mailedLink(email, "verify-email?token=");
+    await page.goto(link.replace(/^https?:\/\/[^/]+/, base));
+    // Opening the link only shows a button (mail scanners open links): the token is spent on the POST.
+    await page.getByRole("button", { name: "Confirm my address" }).click();
+    await page.waitForURL(`${base}/dashboard`);
+    expect(!(await page.content()).includes("Confirm your email address"), "the banner is still there");
   });
 
   await check("sign out, then a wrong password is explained, then sign in", async () => {
@@ -237,7 +256,7 @@ try {
     await page.waitForURL(`${base}/dashboard`);
   });
 
-  await check("forgot password: the mailed link resets it, and the new one signs in", async () => {
+  await check("forgot password: the mailed link resets it, the new one signs in, and the address moves with a mailed code", async () => {
     const forgetful = `forgetful-${Date.now()}@example.com`;
     const signup = await fetch(`${base}/v1/auth/signup`, { method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify({ email: forgetful, password: "the password I forgot" }) });
@@ -264,6 +283,28 @@ try {
     await guest.getByLabel("Password").fill("a brand new password");
     await guest.getByRole("button", { name: "Sign in" }).click();
     await guest.waitForURL(/\/dashboard/);
+    // And moves to a new address with the code mailed to it.
+    const moved = `moved-${Date.now()}@example.com`;
+    await guest.goto(`${base}/security`);
+    await guest.getByRole("link", { name: "Change your email address" }).click();
+    await guest.getByLabel("New address").fill(moved);
+    await guest.getByRole("button", { name: "Send a code to the new address" }).click();
+    let code;
+    for (let i = 0; i < 100 && !code; i++) {
+      code = mailsTo(moved).map((m) => m.text.match(/\b\d{6}\b/)?.[0]).find(Boolean);
+      if (!code) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(code, "no code arrived at the new address");
+    await guest.getByLabel("Code").fill(code);
+    await guest.getByRole("button", { name: "Confirm the new address" }).click();
+    await guest.waitForURL(/\/security/);
+    expect((await guest.content()).includes(moved), "the new address is not shown");
+    let told = false;
+    for (let i = 0; i < 100 && !told; i++) {
+      told = mailsTo(forgetful).some((m) => m.text.includes(`changed to ${moved}`));
+      if (!told) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(told, "the old address was not told");
     await other.close();
   });
 
