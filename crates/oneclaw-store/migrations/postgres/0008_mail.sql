@@ -3,7 +3,7 @@
 -- worker sends it with retries. The message is sealed by the key provider: its links carry
 -- single-use tokens. Those tokens are kept only as keyed digests in email_tokens.
 CREATE TABLE mail_outbox (
-    id BYTEA PRIMARY KEY,
+    id UUID PRIMARY KEY,
     recipient TEXT NOT NULL,
     kind TEXT NOT NULL,
     sealed BYTEA NOT NULL,
@@ -18,7 +18,7 @@ CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at);
 
 CREATE TABLE email_tokens (
     digest BYTEA PRIMARY KEY,
-    user_id BYTEA NOT NULL,
+    user_id UUID NOT NULL,
     purpose TEXT NOT NULL,
     new_email TEXT,
     created_at BIGINT NOT NULL,
