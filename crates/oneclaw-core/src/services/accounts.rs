@@ -148,24 +148,11 @@ impl<'a> Accounts<'a> {
         if self.throttle.count_account(self.deps, &format!("forgot:{}", user.id)).await.is_err() {
             return Ok(());
         }
-        let token = random_credential("ocm_");
-        let url = link(self.deps, "/reset-password", "token", token.expose());
-        let mail = Mailer::new(self.deps)
+        let (url, mut pending) = self.reset_token(&user);
+        pending.mail = Mailer::new(self.deps)
             .prepare(&user.email, MailKind::PasswordReset, &templates::password_reset(&url, RESET_TTL.whole_minutes()))
             .await?;
-        let now = self.deps.clock.now();
-        let pending = Pending {
-            digest: self.deps.hasher.digest_credential(token.expose()),
-            token: EmailToken {
-                user_id: user.id,
-                purpose: TokenPurpose::Reset,
-                new_email: None,
-                created_at: now,
-                expires_at: now + RESET_TTL,
-                used_at: None,
-            },
-            mail,
-        };
+        let now = pending.token.created_at;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().retire_email_tokens(user.id, TokenPurpose::Reset.as_str(), now).await?;
         pending.write(&mut change).await?;
@@ -336,20 +323,8 @@ impl<'a> Accounts<'a> {
     /// Operators (`oneclaw user reset-password`): a one-time reset link to hand over.
     pub async fn reset_link(&self, meta: &RequestMeta, email: &str) -> Result<String> {
         let user = self.by_email(email).await?;
-        let token = random_credential("ocm_");
-        let now = self.deps.clock.now();
-        let pending = Pending {
-            digest: self.deps.hasher.digest_credential(token.expose()),
-            token: EmailToken {
-                user_id: user.id,
-                purpose: TokenPurpose::Reset,
-                new_email: None,
-                created_at: now,
-                expires_at: now + RESET_TTL,
-                used_at: None,
-            },
-            mail: None,
-        };
+        let (url, pending) = self.reset_token(&user);
+        let now = pending.token.created_at;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().retire_email_tokens(user.id, TokenPurpose::Reset.as_str(), now).await?;
         pending.write(&mut change).await?;
@@ -364,7 +339,27 @@ impl<'a> Accounts<'a> {
         .resource(user.id)
         .detail("by", "operator");
         change.commit([event]).await?;
-        Ok(link(self.deps, "/reset-password", "token", token.expose()))
+        Ok(url)
+    }
+
+    /// A fresh reset token for the user: its link, and its row (with no mail yet).
+    fn reset_token(&self, user: &User) -> (String, Pending) {
+        let token = random_credential("ocm_");
+        let url = link(self.deps, "/reset-password", "token", token.expose());
+        let now = self.deps.clock.now();
+        let pending = Pending {
+            digest: self.deps.hasher.digest_credential(token.expose()),
+            token: EmailToken {
+                user_id: user.id,
+                purpose: TokenPurpose::Reset,
+                new_email: None,
+                created_at: now,
+                expires_at: now + RESET_TTL,
+                used_at: None,
+            },
+            mail: None,
+        };
+        (url, pending)
     }
 
     fn change_digest(&self, user: UserId, code: &str) -> Vec<u8> {
