@@ -3,7 +3,7 @@
 //! is a single-use random token, mailed through the outbox and kept only as a keyed digest.
 
 use super::Deps;
-use super::auth::{LoginOutcome, normalize_email};
+use super::auth::normalize_email;
 use super::change::Change;
 use super::mail::Mailer;
 use super::mail_templates as templates;
@@ -47,7 +47,6 @@ impl Pending {
 pub struct Accounts<'a> {
     deps: &'a Deps,
     revocations: &'a RevocationList,
-    auth: super::Auth<'a>,
     throttle: &'a super::Throttle,
 }
 
@@ -81,7 +80,8 @@ pub(crate) async fn verification_for(deps: &Deps, user: &User) -> Result<Pending
         token: EmailToken {
             user_id: user.id,
             purpose: TokenPurpose::Verify,
-            new_email: None,
+            // The address it was sent to: if the account's address changes, the link dies.
+            new_email: Some(user.email.clone()),
             created_at: now,
             expires_at: now + VERIFY_TTL,
             used_at: None,
@@ -91,20 +91,21 @@ pub(crate) async fn verification_for(deps: &Deps, user: &User) -> Result<Pending
 }
 
 impl<'a> Accounts<'a> {
-    pub(crate) fn new(
-        deps: &'a Deps,
-        revocations: &'a RevocationList,
-        auth: super::Auth<'a>,
-        throttle: &'a super::Throttle,
-    ) -> Self {
-        Self { deps, revocations, auth, throttle }
+    pub(crate) fn new(deps: &'a Deps, revocations: &'a RevocationList, throttle: &'a super::Throttle) -> Self {
+        Self { deps, revocations, throttle }
     }
 
-    /// Confirms an address from its mailed link, and signs the person in (a challenge when
-    /// TOTP is on): the link proves the mailbox, as a password proves the memory.
-    pub async fn verify_email(&self, meta: &RequestMeta, token: &SecretString) -> Result<LoginOutcome> {
-        self.throttle.check_ip(meta.ip)?;
+    /// Confirms an address from its mailed link, for the account signed in: the link proves
+    /// the mailbox, the session proves the account. Without the second, whoever owns a mailbox
+    /// would confirm an account that someone else made with their address (and give that
+    /// person what is shared with it). It signs nobody in.
+    pub async fn verify_email(&self, caller: &Caller, token: &SecretString) -> Result<()> {
+        self.throttle.check_ip(caller.meta.ip)?;
+        let meta = &caller.meta;
         let (digest, found, user) = self.live_token(token, TokenPurpose::Verify).await?;
+        if Some(user.id) != caller.principal.user_id() || found.new_email.as_deref() != Some(user.email.as_str()) {
+            return Err(invalid_token());
+        }
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if !change.tx().use_email_token(&digest, now).await? {
@@ -114,9 +115,7 @@ impl<'a> Accounts<'a> {
         let event =
             AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::USER_EMAIL_VERIFIED, "user", now)
                 .resource(user.id);
-        change.commit([event]).await?;
-        drop(found);
-        self.auth.after_first_factor(meta, &user, "email_link").await
+        change.commit([event]).await
     }
 
     /// Sends the verification link again (the older ones stop working).
@@ -182,15 +181,27 @@ impl<'a> Accounts<'a> {
         }
         change.tx().update_password(user.id, &phc).await?;
         change.tx().set_email_verified(user.id, true).await?;
+        change.tx().retire_email_tokens(user.id, TokenPurpose::Verify.as_str(), now).await?;
         let ended = change.tx().revoke_user_sessions(user.id, now).await?;
         let generation = change.tx().bump_credential_generation(user.id).await?;
+        // A reset is account recovery: whoever held the account before (someone who signed up
+        // with this address first, or a thief) keeps no personal API key either.
+        let keys = change.tx().deactivate_api_keys_of(user.id).await?;
+        let key_tokens_until = now.unix_timestamp() + self.deps.settings.access_token_ttl_secs;
+        for key in &keys {
+            change.tx().revoke_token(*key, key_tokens_until).await?;
+        }
         let event =
             AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::USER_PASSWORD_RESET, "user", now)
                 .resource(user.id)
-                .detail("sessions_ended", ended.len());
+                .detail("sessions_ended", ended.len())
+                .detail("api_keys_revoked", keys.len());
         change.commit([event]).await?;
         for (id, forget_after) in ended {
             self.revocations.revoke(id, forget_after);
+        }
+        for key in keys {
+            self.revocations.revoke(key, key_tokens_until);
         }
         self.revocations.set_generation(user.id.0, generation);
         Ok(())

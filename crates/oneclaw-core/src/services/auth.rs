@@ -537,6 +537,9 @@ impl<'a> Auth<'a> {
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().update_password(user.id, &phc).await?;
+        // Links mailed before (verification, reset) are from before the new password.
+        change.tx().retire_email_tokens(user.id, crate::mail::TokenPurpose::Verify.as_str(), now).await?;
+        change.tx().retire_email_tokens(user.id, crate::mail::TokenPurpose::Reset.as_str(), now).await?;
         let ended = change.tx().revoke_user_sessions(user.id, now).await?;
         // Every token of the user ends, those exchanged for API keys included (the keys stay).
         let generation = change.tx().bump_credential_generation(user.id).await?;
@@ -690,7 +693,7 @@ pub(crate) fn normalize_email(email: &str) -> Result<String> {
             !local.is_empty()
                 && !domain.is_empty()
                 && !domain.contains('@')
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"".contains(c))
         });
     if well_formed { Ok(email) } else { Err(Error::invalid_field("email", "is not a valid email address")) }
 }
@@ -723,7 +726,8 @@ mod tests {
     #[test]
     fn emails_are_lower_cased_and_checked() {
         assert_eq!(normalize_email(" Ada@Example.COM ").unwrap(), "ada@example.com");
-        for bad in ["", "ada", "@x", "ada@", "a@b@c", "a b@c", "a\0@b.c", "a@b.c\u{7}"] {
+        for bad in ["", "ada", "@x", "ada@", "a@b@c", "a b@c", "a\0@b.c", "a@b.c\u{7}", "<b>h</b>@x.y", "z@[127.0.0.1]"]
+        {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

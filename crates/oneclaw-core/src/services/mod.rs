@@ -186,7 +186,7 @@ impl Core {
 
     /// Members, invitations, roles.
     pub fn team(&self) -> Team<'_> {
-        Team::new(&self.inner.deps, &self.inner.revocations)
+        Team::new(&self.inner.deps, &self.inner.revocations, &self.inner.throttle)
     }
 
     /// Org IP rules.
@@ -211,7 +211,7 @@ impl Core {
 
     /// Email verification, password reset, email change.
     pub fn accounts(&self) -> Accounts<'_> {
-        Accounts::new(&self.inner.deps, &self.inner.revocations, self.auth(), &self.inner.throttle)
+        Accounts::new(&self.inner.deps, &self.inner.revocations, &self.inner.throttle)
     }
 
     /// Personal API keys.

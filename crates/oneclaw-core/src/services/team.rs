@@ -24,11 +24,12 @@ const INVITE_LIFETIME: time::Duration = time::Duration::days(7);
 pub struct Team<'a> {
     deps: &'a Deps,
     revocations: &'a RevocationList,
+    throttle: &'a super::Throttle,
 }
 
 impl<'a> Team<'a> {
-    pub(crate) fn new(deps: &'a Deps, revocations: &'a RevocationList) -> Self {
-        Self { deps, revocations }
+    pub(crate) fn new(deps: &'a Deps, revocations: &'a RevocationList, throttle: &'a super::Throttle) -> Self {
+        Self { deps, revocations, throttle }
     }
 
     /// The org's active members.
@@ -56,6 +57,10 @@ impl<'a> Team<'a> {
         {
             return Err(Error::Conflict("That email is already a member of this organization".to_owned()));
         }
+        // Invitations are mail: an org may send a bounded number, and one address receives a
+        // bounded number, so the server is nobody's tool for mail-bombing.
+        self.throttle.count_account(self.deps, &format!("invite-from:{}", caller.org_id())).await?;
+        self.throttle.count_account(self.deps, &format!("invite-to:{email}")).await?;
         let now = self.deps.clock.now();
         let token = random_credential(INVITE_TOKEN_PREFIX);
         let digest = self.deps.hasher.digest_credential(token.expose());

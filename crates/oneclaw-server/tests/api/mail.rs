@@ -38,13 +38,19 @@ async fn sign_up_mails_a_link_that_verifies_the_address() {
     assert!(link.starts_with("https://vault.example.test/verify-email?token=ocm_"), "{link}");
     assert!(mail.html.contains(&link) && mail.text.contains("48 hours"));
 
-    let forged = app.post("/v1/auth/verify-email", None, json!({"token": "ocm_forged"})).await;
+    let forged = app.post("/v1/auth/verify-email", Some(&user.token), json!({"token": "ocm_forged"})).await;
     assert_eq!(forged.status, 400);
-    let verified = app.post("/v1/auth/verify-email", None, json!({"token": token_of(&link)})).await;
+    // The mailbox alone confirms nothing (red team): not without a session, not for another account.
+    let anonymous = app.post("/v1/auth/verify-email", None, json!({"token": token_of(&link)})).await;
+    assert_eq!(anonymous.status, 401);
+    let stranger = app.signup("stranger@example.com").await;
+    let other = app.post("/v1/auth/verify-email", Some(&stranger.token), json!({"token": token_of(&link)})).await;
+    assert_eq!(other.status, 400);
+    let verified = app.post("/v1/auth/verify-email", Some(&user.token), json!({"token": token_of(&link)})).await;
     assert_eq!(verified.status, 200, "{}", verified.text);
-    assert!(verified.body["access_token"].is_string(), "TokenResponse, as 1claw answers");
+    assert!(verified.body.get("access_token").is_none(), "verifying signs nobody in");
     assert_eq!(app.get("/v1/auth/me", &user.token).await.body["email_verified"], true);
-    let again = app.post("/v1/auth/verify-email", None, json!({"token": token_of(&link)})).await;
+    let again = app.post("/v1/auth/verify-email", Some(&user.token), json!({"token": token_of(&link)})).await;
     assert_eq!(again.status, 400, "a link works once");
     let events = app.audit_events(&user).await;
     assert!(events.iter().any(|e| e.action == "user.email_verified"));
@@ -198,4 +204,38 @@ async fn an_smtp_server_that_refuses_is_retried_then_the_mail_is_marked_failed()
     assert!(status[0].failed_at.is_some(), "{:?}", status[0]);
     assert!(status[0].last_error.as_deref().unwrap_or_default().contains("550"), "{:?}", status[0].last_error);
     assert_eq!(deliver(&app).await, oneclaw_core::services::Delivery::default(), "a failed mail is not retried");
+}
+
+#[tokio::test]
+async fn a_reset_takes_the_account_back_from_whoever_signed_up_with_the_address_first() {
+    let Some(sink) = SmtpSink::start() else { return };
+    let app = mail_app(sink.settings()).await;
+    // Eve signs up with the victim's address and leaves herself an API key (red team).
+    let eve = app.signup("victim@corp.example").await;
+    let key = app.post("/v1/auth/api-keys", Some(&eve.token), json!({"name": "backdoor"})).await;
+    let key = key.body["api_key"].as_str().unwrap().to_owned();
+    deliver(&app).await;
+    let verify = sink.wait_for("victim@corp.example", 1).await[0].link("/verify-email?token=").unwrap();
+
+    // The owner of the mailbox recovers the account.
+    app.post("/v1/auth/forgot-password", None, json!({"email": "victim@corp.example"})).await;
+    deliver(&app).await;
+    let reset =
+        sink.wait_for("victim@corp.example", 2).await.iter().find_map(|m| m.link("/reset-password?token=")).unwrap();
+    let done = app
+        .post(
+            "/v1/auth/reset-password",
+            None,
+            json!({"token": token_of(&reset), "new_password": "the owner's password"}),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    let exchanged = app.post("/v1/auth/api-key-token", None, json!({"api_key": key})).await;
+    assert_eq!(exchanged.status, 401, "the squatter's key ends with the reset: {}", exchanged.text);
+    let login = app
+        .post("/v1/auth/token", None, json!({"email": "victim@corp.example", "password": "the owner's password"}))
+        .await;
+    let owner = login.body["access_token"].as_str().unwrap().to_owned();
+    let stale = app.post("/v1/auth/verify-email", Some(&owner), json!({"token": token_of(&verify)})).await;
+    assert_eq!(stale.status, 400, "links mailed before the reset are dead");
 }

@@ -5,15 +5,13 @@
 
 use super::common::{CsrfForm, forbidden_form, words};
 use crate::dashboard::layout::{bare, csrf_field, error};
-use crate::dashboard::session::{self, Session, with_tokens};
+use crate::dashboard::session::{self, Session};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::CookieJar;
 use maud::{Markup, html};
-use oneclaw_core::services::LoginOutcome;
 use oneclaw_types::SecretString;
 use serde::Deserialize;
 
@@ -122,40 +120,60 @@ pub async fn submit_reset(State(state): State<AppState>, request: Request) -> Re
     }
 }
 
-fn verify_form(token: &str, problem: Option<&str>) -> Markup {
+fn verify_form(session: Option<&Session>, token: &str, problem: Option<&str>) -> Markup {
     panel(
         "Confirm your email address",
         html! {
             (error(problem))
-            form method="post" action="/verify-email" {
-                input type="hidden" name="token" value=(token);
-                p { button type="submit" { "Confirm my address" } }
+            @match session {
+                Some(session) => {
+                    form method="post" action="/verify-email" {
+                        (csrf_field(&session.csrf))
+                        input type="hidden" name="token" value=(token);
+                        p { button type="submit" { "Confirm my address" } }
+                    }
+                }
+                // The mailbox alone confirms nothing: the account must be the one signed in.
+                None => {
+                    p { "Sign in to the account this address belongs to, then open the link from the mail again." }
+                    p { a href="/signin" { "Sign in" } }
+                }
             }
         },
     )
 }
 
-pub async fn show_verify(Query(query): Query<TokenQuery>) -> Markup {
-    verify_form(&query.token, None)
+pub async fn show_verify(
+    session: Result<Session, <Session as axum::extract::FromRequestParts<AppState>>::Rejection>,
+    Query(query): Query<TokenQuery>,
+) -> Response {
+    match session {
+        Ok(session) => {
+            let page = verify_form(Some(&session), &query.token, None);
+            (session.jar, page).into_response()
+        }
+        Err(_) => verify_form(None, &query.token, None).into_response(),
+    }
 }
 
-pub async fn submit_verify(State(state): State<AppState>, jar: CookieJar, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    if session::cross_site(&parts) {
-        return verify_form("", Some(CROSS_SITE)).into_response();
+#[derive(Deserialize)]
+pub struct VerifyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    token: String,
+}
+
+pub async fn submit_verify(State(state): State<AppState>, session: Session, Form(form): Form<VerifyForm>) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return forbidden_form();
     }
-    let Ok(Form(form)) = Form::<TokenQuery>::from_request(Request::from_parts(parts.clone(), body), &state).await
-    else {
-        return verify_form("", Some("Open the link from the mail again.")).into_response();
-    };
-    let meta = session::meta(&parts);
-    match state.core.accounts().verify_email(&meta, &SecretString::new(form.token.clone())).await {
-        Ok(LoginOutcome::Signed(tokens)) => {
-            (with_tokens(jar, &tokens, session::secure(&parts)), Redirect::to("/dashboard")).into_response()
+    match state.core.accounts().verify_email(&session.caller, &SecretString::new(form.token.clone())).await {
+        Ok(()) => (session.jar, Redirect::to("/dashboard")).into_response(),
+        Err(err) => {
+            let page = verify_form(Some(&session), &form.token, Some(&words(err)));
+            (session.jar, page).into_response()
         }
-        // Verified; with TOTP on, signing in still asks for the code.
-        Ok(LoginOutcome::MfaRequired(_)) => Redirect::to("/signin").into_response(),
-        Err(err) => verify_form(&form.token, Some(ApiError::from(err).detail())).into_response(),
     }
 }
 

@@ -90,3 +90,16 @@ async fn invitation_tokens_are_single_use_expire_and_can_be_revoked() {
     assert_eq!(app.get("/v1/org/invites", &stranger.token).await.body["invites"], json!([]), "org-scoped");
     assert_eq!(app.delete(&format!("/v1/org/invites/{id}"), &stranger.token).await.status, 404);
 }
+
+#[tokio::test]
+async fn invitations_cannot_mail_bomb_an_address() {
+    let app = spawn_app().await;
+    let owner = app.signup("bomber@example.com").await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses
+            .push(app.post("/v1/org/invite", Some(&owner.token), json!({"email": "bombed@example.com"})).await.status);
+    }
+    assert!(statuses[..10].iter().all(|s| *s == 200) && statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
+    assert_eq!(app.get("/v1/org/invites", &owner.token).await.body["invites"].as_array().map(Vec::len), Some(10));
+}
