@@ -94,7 +94,8 @@ function mailsTo(to) {
     .filter((m) => m.to.includes(to));
 }
 const server = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", data,
-  "--smtp-url", `smtp://127.0.0.1:${smtpPort}`, "--smtp-from", "oneclaw@example.com"], { env, stdio: "ignore" });
+  "--smtp-url", `smtp://127.0.0.1:${smtpPort}`, "--smtp-from", "oneclaw@example.com", "--public-url", base],
+  { env, stdio: "ignore" });
 for (let i = 0; i < 300; i++) {
   try {
     if ((await fetch(`${base}/v1/health`)).ok) break;

@@ -371,6 +371,12 @@ impl ConfigSources {
         }
         let from =
             self.values.get("smtp_from").ok_or_else(|| Error::invalid("ONECLAW_SMTP_URL needs ONECLAW_SMTP_FROM"))?;
+        // Mails carry links; the listen address (often 0.0.0.0) is no address to link to.
+        if !self.values.contains_key("public_url") {
+            return Err(Error::invalid(
+                "ONECLAW_SMTP_URL needs ONECLAW_PUBLIC_URL: the mails carry links to this server",
+            ));
+        }
         if !from.value.contains('@') {
             return Err(self.invalid(from, "must be an email address"));
         }

@@ -13,8 +13,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The base of links handed out: the configured public URL, else the address the request
-    /// reached (its scheme from a trusted proxy only; `proxy.rs` drops anyone else's header).
+    /// The base of every link and address the server shows (`share_url`, invitation links, the
+    /// MCP config, the OpenID Connect callback): the configured public URL, else the address the
+    /// request reached (its scheme from a trusted proxy only; `proxy.rs` drops anyone else's
+    /// header).
     pub fn link_base(&self, headers: &axum::http::HeaderMap) -> String {
         if let Some(url) = &self.public_url {
             return url.clone();

@@ -192,6 +192,14 @@ fn unknown_and_invalid_settings_stop_start_up_by_name() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--signup") && stderr.contains("open, closed"), "{stderr}");
 
+    // Mails carry links, so mail without a public URL is refused at start-up.
+    let output = Command::new(BIN)
+        .args(["serve", "--smtp-url", "smtp://127.0.0.1:1", "--smtp-from", "oneclaw@example.com"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("ONECLAW_PUBLIC_URL"));
+
     let config = dir.path().join("oneclaw.toml");
     std::fs::write(&config, "listen = \"127.0.0.1:1\"\nmax_body_bytes = \"lots\"\n").unwrap();
     let output = Command::new(BIN).args(["serve", "--config"]).arg(&config).output().unwrap();

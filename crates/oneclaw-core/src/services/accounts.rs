@@ -135,8 +135,8 @@ impl<'a> Accounts<'a> {
     }
 
     /// Mails a reset link to a password account. Answers the same whether or not the address
-    /// has an account (nothing here tells which), and sends at most five links an hour to one
-    /// address.
+    /// has an account (nothing in the answer tells which), and sends one address at most ten
+    /// links per 15 minutes (the per-account limit; past it, silently none).
     pub async fn forgot_password(&self, meta: &RequestMeta, email: &str) -> Result<()> {
         self.throttle.check_ip(meta.ip)?;
         let email = normalize_email(email)?;
@@ -395,12 +395,7 @@ impl<'a> Accounts<'a> {
     }
 
     async fn live_user(&self, id: UserId) -> Result<User> {
-        self.deps
-            .store
-            .user(id)
-            .await?
-            .filter(|user| user.disabled_at.is_none())
-            .ok_or_else(|| Error::Unauthenticated("The account no longer exists".to_owned()))
+        super::auth::live_user(self.deps, id).await
     }
 
     async fn by_email(&self, email: &str) -> Result<User> {

@@ -523,6 +523,11 @@ impl<'a> Auth<'a> {
     /// Changes the password and ends every session of the user, the current one included.
     pub async fn change_password(&self, caller: &Caller, current: &SecretString, new: &SecretString) -> Result<()> {
         let user = self.live_user(human(caller)?).await?;
+        // Guessing the current password here (with a stolen token) spends the same budget as
+        // guessing it at sign-in.
+        self.throttle.check_ip(caller.meta.ip)?;
+        let account = format!("login:{}", user.email);
+        self.throttle.count_account(self.deps, &account).await?;
         if !self.deps.hasher.verify_password(current, user.password_hash.as_deref()).await? {
             let now = self.deps.clock.now();
             let event = AuditEvent::by(caller, action::AUTH_PASSWORD_CHANGE, "user", now)
@@ -532,6 +537,7 @@ impl<'a> Auth<'a> {
             record_alone(self.deps.journal.as_ref(), event).await;
             return Err(Error::invalid_field("current_password", "is not the current password"));
         }
+        self.throttle.clear_account(self.deps, &account).await?;
         check_new_password(new, "new_password")?;
         let phc = self.deps.hasher.hash_password(new).await?;
         let now = self.deps.clock.now();
@@ -658,13 +664,17 @@ impl<'a> Auth<'a> {
     }
 
     async fn live_user(&self, id: UserId) -> Result<User> {
-        self.deps
-            .store
-            .user(id)
-            .await?
-            .filter(|user| user.disabled_at.is_none())
-            .ok_or_else(|| Error::Unauthenticated("The account no longer exists".to_owned()))
+        live_user(self.deps, id).await
     }
+}
+
+/// A user who has not been removed; 401 otherwise (their token outlived the account).
+pub(crate) async fn live_user(deps: &Deps, id: UserId) -> Result<User> {
+    deps.store
+        .user(id)
+        .await?
+        .filter(|user| user.disabled_at.is_none())
+        .ok_or_else(|| Error::Unauthenticated("The account no longer exists".to_owned()))
 }
 
 fn invalid_invite() -> Error {

@@ -1,7 +1,7 @@
 //! Agents: register one (its key shown once, with the MCP configuration to paste), enable or
 //! disable it, rotate its key, bind it to vaults and set its token lifetime.
 
-use super::common::{CsrfForm, email, forbidden_form, public_base_url, words};
+use super::common::{CsrfForm, email, forbidden_form, words};
 use crate::dashboard::layout::{self, csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
@@ -148,7 +148,7 @@ pub async fn create(
     let settings = AgentSettings { name: Some(form.name), vault_ids, token_ttl_seconds, ..AgentSettings::default() };
     match state.core.agents().create(&session.caller, settings).await {
         Ok((agent, key)) => {
-            let new = NewKey { agent, key: key.expose().to_owned(), base_url: public_base_url(&headers) };
+            let new = NewKey { agent, key: key.expose().to_owned(), base_url: state.link_base(&headers) };
             render(&state, session, None, Some(new)).await
         }
         Err(err) => render(&state, session, Some(&words(err)), None).await,
@@ -190,7 +190,7 @@ pub async fn rotate(
     }
     match state.core.agents().rotate_key(&session.caller, AgentId(id)).await {
         Ok((agent, key)) => {
-            let new = NewKey { agent, key: key.expose().to_owned(), base_url: public_base_url(&headers) };
+            let new = NewKey { agent, key: key.expose().to_owned(), base_url: state.link_base(&headers) };
             render(&state, session, None, Some(new)).await
         }
         Err(err) => render(&state, session, Some(&words(err)), None).await,

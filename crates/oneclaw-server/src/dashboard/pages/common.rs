@@ -5,7 +5,7 @@
 use crate::dashboard::session::Session;
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use oneclaw_core::billing::PaidOperation;
 
@@ -34,15 +34,6 @@ pub async fn pay(state: &AppState, session: &Session, operation: PaidOperation, 
 
 pub const ALLOWANCE_USED_UP: &str = "This month's request allowance is used up. An org owner can add prepaid \
      credits (and choose credits as the overage method) or upgrade the plan; see Billing.";
-
-/// This server's address as the browser reached it (`https` when a proxy in front says so),
-/// for links and settings shown on a page.
-pub fn public_base_url(headers: &HeaderMap) -> String {
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme =
-        if headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https") { "https" } else { "http" };
-    format!("{scheme}://{host}")
-}
 
 pub fn forbidden_form() -> Response {
     ApiError::new(StatusCode::FORBIDDEN, "This form has expired or did not come from this page; reload and try again.")

@@ -1,7 +1,6 @@
 //! "Sign in with Google" (any configured OpenID Connect issuer): to the provider with state,
 //! nonce and a PKCE challenge kept in a short-lived cookie, and back.
 
-use super::common::public_base_url;
 use super::signin::{Arrival, form, sign_in_with};
 use crate::dashboard::session;
 use crate::error::ApiError;
@@ -17,15 +16,15 @@ use serde::Deserialize;
 /// top-level navigation from the provider).
 const FLOW_COOKIE: &str = "oc_oidc";
 
-fn callback_url(parts: &Parts) -> String {
-    format!("{}/signin/google/callback", public_base_url(&parts.headers))
+fn callback_url(state: &AppState, parts: &Parts) -> String {
+    format!("{}/signin/google/callback", state.link_base(&parts.headers))
 }
 
 pub async fn start(State(state): State<AppState>, jar: CookieJar, parts: Parts) -> Response {
     let Some(oidc) = &state.oidc else {
         return form("", Some("Sign-in with an identity provider is not set up on this server.")).into_response();
     };
-    match oidc.begin(&callback_url(&parts)).await {
+    match oidc.begin(&callback_url(&state, &parts)).await {
         Ok((url, pending)) => {
             let value = format!("{}.{}.{}", pending.state, pending.nonce, pending.verifier);
             let cookie = Cookie::build((FLOW_COOKIE, value))
@@ -74,7 +73,7 @@ pub async fn callback(
         return (jar_cleared, form("", Some("This sign-in did not start here or has expired; try again.")))
             .into_response();
     };
-    match oidc.finish(&back.code, &callback_url(&parts), &pending).await {
+    match oidc.finish(&back.code, &callback_url(&state, &parts), &pending).await {
         Ok(identity) => {
             let meta = session::meta(&parts);
             let outcome = state.core.auth().sign_in_federated(&meta, &identity.email, "google").await;

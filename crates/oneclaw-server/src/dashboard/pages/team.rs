@@ -1,6 +1,6 @@
 //! Team: the org's members, invitations and roles.
 
-use super::common::{CsrfForm, email, forbidden_form, public_base_url, words};
+use super::common::{CsrfForm, email, forbidden_form, words};
 use crate::dashboard::layout::{csrf_field, error, page, shown_once};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
@@ -132,7 +132,7 @@ pub async fn invite(
     let role = (!form.role.is_empty()).then_some(form.role.as_str());
     match state.core.team().invite(&session.caller, &form.email, role).await {
         Ok((invite, token)) => {
-            let link = format!("{}/signup?invite={}", public_base_url(&headers), token.expose());
+            let link = format!("{}/signup?invite={}", state.link_base(&headers), token.expose());
             render(&state, session, None, Some(NewInvite { email: invite.email, link })).await
         }
         Err(err) => render(&state, session, Some(&words(err)), None).await,

@@ -36,3 +36,23 @@ async fn one_address_gets_a_burst_of_credential_checks_then_429() {
     let key = app.post("/v1/auth/api-key-token", None, json!({"api_key": "1ck_guess"})).await;
     assert_eq!(key.status, 429, "one budget for every credential check of an address");
 }
+
+#[tokio::test]
+async fn a_stolen_token_cannot_guess_the_current_password_without_limit() {
+    let app = spawn_app().await;
+    let victim = app.signup("change-guess@example.com").await;
+    let mut statuses = Vec::new();
+    for n in 0..11 {
+        let guess = app
+            .post(
+                "/v1/auth/change-password",
+                Some(&victim.token),
+                json!({"current_password": format!("guess-{n}"), "new_password": "the thief's password"}),
+            )
+            .await;
+        statuses.push(guess.status);
+    }
+    assert!(statuses[..10].iter().all(|s| *s == 400) && statuses[10] == 429, "{statuses:?}");
+    let login = app.post("/v1/auth/token", None, json!({"email": victim.email, "password": victim.password})).await;
+    assert_eq!(login.status, 429, "the same budget as sign-in");
+}
