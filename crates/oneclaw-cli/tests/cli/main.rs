@@ -211,13 +211,15 @@ fn unknown_and_invalid_settings_stop_start_up_by_name() {
 #[tokio::test]
 async fn dev_creates_a_first_user_once_and_prints_its_credentials() {
     let dir = tempfile::tempdir().unwrap();
+    // What `dev` writes to stderr, shown if it exits without printing its credentials.
+    let dev_log = dir.path().join("dev.log");
     // Port 0: the server picks a free port and `dev` prints the address it got.
     let spawn = || {
         Command::new(BIN)
             .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path().join("data"))
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(&dev_log).unwrap())
             .spawn()
             .unwrap()
     };
@@ -225,7 +227,9 @@ async fn dev_creates_a_first_user_once_and_prints_its_credentials() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
     let password = loop {
-        let line = lines.next().expect("dev printed its credentials").unwrap();
+        let Some(Ok(line)) = lines.next() else {
+            panic!("dev exited without its credentials: {}", std::fs::read_to_string(&dev_log).unwrap_or_default());
+        };
         printed.push(line.clone());
         if let Some(password) = line.trim().strip_prefix("password: ") {
             break password.trim().to_owned();
@@ -304,7 +308,15 @@ async fn tamper(db: &Path) -> bool {
 async fn without_mail_an_operator_verifies_and_hands_over_a_reset_link() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut child = Command::new(BIN)
+    // No HSM here: the shared SoftHSM2 token has enough concurrent users in this suite.
+    let no_hsm = |command: &mut Command| {
+        for name in ["ONECLAW_PKCS11_MODULE", "ONECLAW_PKCS11_TOKEN_LABEL", "ONECLAW_PKCS11_PIN"] {
+            command.env_remove(name);
+        }
+    };
+    let mut dev = Command::new(BIN);
+    no_hsm(&mut dev);
+    let mut child = dev
         .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
         .stdout(Stdio::piped())
@@ -319,7 +331,11 @@ async fn without_mail_an_operator_verifies_and_hands_over_a_reset_link() {
     }
     stop(&mut child);
 
-    let run = |args: &[&str]| Command::new(BIN).args(args).arg("--data-dir").arg(&data).output().unwrap();
+    let run = |args: &[&str]| {
+        let mut command = Command::new(BIN);
+        no_hsm(&mut command);
+        command.args(args).arg("--data-dir").arg(&data).output().unwrap()
+    };
     let verified = run(&["user", "verify", "--email", "Admin@oneclaw.local"]);
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
     assert!(String::from_utf8_lossy(&verified.stdout).contains("admin@oneclaw.local is verified"));
@@ -336,6 +352,7 @@ async fn without_mail_an_operator_verifies_and_hands_over_a_reset_link() {
     let server = Server::start(
         || {
             let mut command = Command::new(BIN);
+            no_hsm(&mut command);
             command.args(["serve", "--data-dir"]).arg(&data);
             command
         },
