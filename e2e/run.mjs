@@ -120,11 +120,17 @@ const password = "e2e password that is long";
 const pages = ["dashboard", "vaults", "agents", "sharing", "audit", "security", "api-keys", "billing", "team"];
 
 try {
-  await check("sign up lands on the dashboard", async () => {
+  await check("sign up says check your mail, and signing in lands on the dashboard", async () => {
     await page.goto(`${base}/signup`);
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(password);
     await page.getByRole("button", { name: "Sign up" }).click();
+    // With mail on, sign-up answers a new and a taken address alike and signs nobody in.
+    await page.getByRole("heading", { name: "Check your mail" }).waitFor();
+    await page.getByRole("link", { name: "Sign in" }).click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL(`${base}/dashboard`);
     expect(await page.getByRole("heading", { name: "Dashboard" }).isVisible(), "no dashboard heading");
   });

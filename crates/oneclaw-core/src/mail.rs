@@ -31,6 +31,8 @@ pub enum MailKind {
     Invite,
     EmailChange,
     EmailChanged,
+    /// Someone signed up with an address that already has an account.
+    AccountExists,
 }
 
 impl MailKind {
@@ -41,6 +43,7 @@ impl MailKind {
             Self::Invite => "invite",
             Self::EmailChange => "email_change",
             Self::EmailChanged => "email_changed",
+            Self::AccountExists => "account_exists",
         }
     }
 }

@@ -143,6 +143,8 @@ impl RequestMeta {
 pub struct Caller {
     pub principal: Principal,
     pub meta: RequestMeta,
+    /// The payment this request brought, settled by a paid write before it commits.
+    pub charge: crate::ports::Charge,
 }
 
 impl Caller {

@@ -90,7 +90,12 @@ impl FromRequestParts<AppState> for SecretAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers)?
             .ok_or_else(|| unauthenticated("Authentication required: send a Bearer token"))?;
-        Ok(Self(state.core.auth().authenticate(token, request_meta(parts)).await?))
+        let mut caller = state.core.auth().authenticate(token, request_meta(parts)).await?;
+        // The payment the metering layer admitted for this request, if any.
+        if let Some(charge) = parts.extensions.get::<oneclaw_core::ports::Charge>() {
+            caller.charge = charge.clone();
+        }
+        Ok(Self(caller))
     }
 }
 

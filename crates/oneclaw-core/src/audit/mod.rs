@@ -45,6 +45,8 @@ impl Outcome {
 /// Action names, as the 1claw docs spell them where they name one.
 pub mod action {
     pub const AUTH_SIGNUP: &str = "auth.signup";
+    /// A sign-up named an address that has an account; its owner was mailed.
+    pub const AUTH_SIGNUP_EXISTING: &str = "auth.signup_existing";
     pub const AUTH_SUCCESS: &str = "auth.success";
     pub const AUTH_FAILURE: &str = "auth.failure";
     pub const AUTH_REFRESH: &str = "auth.refresh";

@@ -2,10 +2,12 @@
 
 pub mod credentials;
 pub mod keys;
+pub mod payment;
 pub mod store;
 
 pub use credentials::{CredentialHasher, TokenSigner, VerifyingKeyInfo};
 pub use keys::{DataKey, KekRef, KeyHealth, KeyProvider, SecretCipher, ValueBinding};
+pub use payment::{Charge, PendingPayment};
 pub use store::{
     AuditJournal, AuditQuery, MfaState, RequestCounter, SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow,
 };

@@ -39,6 +39,17 @@ pub enum LoginOutcome {
     MfaRequired(SecretString),
 }
 
+/// What signing up gave.
+#[derive(Debug)]
+pub enum SignupOutcome {
+    /// Signed in at once: an invitation's token proved the address, or the server sends no
+    /// mail (and so has nobody to ask).
+    SignedIn(Box<User>, IssuedToken),
+    /// Mail went to the address (a confirmation link for a new account, a notice to the owner
+    /// of a taken one); the answer is the same either way.
+    CheckMail { email: String },
+}
+
 /// How long a sign-in waits for its second factor.
 const MFA_CHALLENGE_TTL: time::Duration = time::Duration::minutes(5);
 
@@ -68,21 +79,83 @@ impl<'a> Auth<'a> {
         Self { deps, revocations, ip_rules, throttle }
     }
 
-    /// Creates a user and a first session. An invited email joins the inviting org with the
-    /// invited role (even when sign-up is closed); anyone else gets an org of their own, as owner.
-    /// With sign-up closed, only invited emails and the first account of an empty server may.
-    pub async fn signup(&self, meta: &RequestMeta, account: NewAccount) -> Result<(User, IssuedToken)> {
+    /// Creates an account. An invited email joins the inviting org with the invited role (even
+    /// when sign-up is closed); anyone else gets an org of their own, as owner. With sign-up
+    /// closed, only invited emails and the first account of an empty server may.
+    ///
+    /// When the server sends mail and no invitation's token proved the address, the answer is
+    /// the same whether the address is new or taken ("check your mail"): a new account gets its
+    /// confirmation link, the owner of a taken address a notice, and nobody is signed in (they
+    /// sign in with their password). Without mail there is nobody to tell, so a new account is
+    /// signed in at once and a taken address is a 409.
+    pub async fn signup(&self, meta: &RequestMeta, account: NewAccount) -> Result<SignupOutcome> {
         self.throttle.check_ip(meta.ip)?;
         check_new_password(&account.password, "password")?;
-        self.register(
-            meta,
-            &account.email,
-            account.display_name,
-            Some(&account.password),
-            "password",
-            account.invite_token.as_ref(),
-        )
-        .await
+        let mailed = account.invite_token.is_none() && super::Mailer::new(self.deps).enabled();
+        if !mailed {
+            let (user, token) = self
+                .register(
+                    meta,
+                    &account.email,
+                    account.display_name,
+                    Some(&account.password),
+                    "password",
+                    account.invite_token.as_ref(),
+                    true,
+                )
+                .await?;
+            let token = token.ok_or_else(|| Error::Internal("sign-up opened no session".to_owned()))?;
+            return Ok(SignupOutcome::SignedIn(Box::new(user), token));
+        }
+        let email = normalize_email(&account.email)?;
+        // Before anything that depends on the address, so a closed server answers every
+        // address alike.
+        self.check_signup_open(false).await?;
+        if let Some(existing) = self.deps.store.user_by_email(&email).await? {
+            // The same work as a new account (hashing is most of it), so timing does not tell.
+            let _ = self.deps.hasher.hash_password(&account.password).await?;
+            self.notify_existing(meta, &existing).await?;
+            return Ok(SignupOutcome::CheckMail { email });
+        }
+        match self.register(meta, &email, account.display_name, Some(&account.password), "password", None, false).await
+        {
+            // Two sign-ups raced for one address: the loser is answered like the winner.
+            Ok(_) | Err(Error::Conflict(_)) => Ok(SignupOutcome::CheckMail { email }),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Mails the owner of a taken address that someone tried to sign up with it (at most ten
+    /// such mails an address per 15 minutes; past that, silently none).
+    async fn notify_existing(&self, meta: &RequestMeta, user: &User) -> Result<()> {
+        if self.throttle.count_account(self.deps, &format!("signup-notice:{}", user.id)).await.is_err() {
+            return Ok(());
+        }
+        let base = self.deps.settings.public_url.trim_end_matches('/');
+        let message =
+            super::mail_templates::account_exists(&format!("{base}/signin"), &format!("{base}/forgot-password"));
+        let mail =
+            super::Mailer::new(self.deps).prepare(&user.email, crate::mail::MailKind::AccountExists, &message).await?;
+        let now = self.deps.clock.now();
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if let Some(mail) = &mail {
+            change.tx().enqueue_mail(mail).await?;
+        }
+        let event =
+            AuditEvent::by_principal(user_ref(user), user.org_id, meta, action::AUTH_SIGNUP_EXISTING, "user", now)
+                .resource(user.id);
+        change.commit([event]).await
+    }
+
+    /// Refuses sign-up on a closed server, except with an invitation and for the very first
+    /// account of an empty server (someone has to be able to send the first invitation).
+    async fn check_signup_open(&self, invited: bool) -> Result<()> {
+        if !self.deps.settings.signup_open && !invited && self.deps.store.count_users().await? > 0 {
+            return Err(Error::Forbidden(
+                "Sign-up is closed on this server; ask an admin for an invitation".to_owned(),
+            ));
+        }
+        Ok(())
     }
 
     /// Signs in a person whose identity provider (OpenID Connect) vouched for `email`: an
@@ -104,13 +177,16 @@ impl<'a> Auth<'a> {
             }
             Some(_) => Err(Error::bad_credentials()),
             None => {
-                let (_, token) = self.register(meta, &normalized, None, None, method, None).await?;
+                let (_, token) = self.register(meta, &normalized, None, None, method, None, true).await?;
+                let token = token.ok_or_else(|| Error::Internal("sign-up opened no session".to_owned()))?;
                 Ok(LoginOutcome::Signed(token))
             }
         }
     }
 
-    /// Creates the account: with a password, or federated (`method`, no password).
+    /// Creates the account: with a password, or federated (`method`, no password); with a
+    /// first session when `sign_in`.
+    #[allow(clippy::too_many_arguments)]
     async fn register(
         &self,
         meta: &RequestMeta,
@@ -119,7 +195,8 @@ impl<'a> Auth<'a> {
         password: Option<&SecretString>,
         method: &str,
         invite_token: Option<&SecretString>,
-    ) -> Result<(User, IssuedToken)> {
+        sign_in: bool,
+    ) -> Result<(User, Option<IssuedToken>)> {
         let email = normalize_email(email)?;
         let invite = match invite_token {
             // An invitation is for the address it names: a leaked link is no use to anyone else.
@@ -129,13 +206,7 @@ impl<'a> Auth<'a> {
         if invite_token.is_some() && invite.is_none() {
             return Err(invalid_invite());
         }
-        // Closed sign-up admits invited emails, and the very first account of an empty server
-        // (someone has to be able to send the first invitation).
-        if !self.deps.settings.signup_open && invite.is_none() && self.deps.store.count_users().await? > 0 {
-            return Err(Error::Forbidden(
-                "Sign-up is closed on this server; ask an admin for an invitation".to_owned(),
-            ));
-        }
+        self.check_signup_open(invite.is_some()).await?;
         let display_name = match display_name {
             Some(name) => clean_display_name(&name)?,
             None => email.split('@').next().unwrap_or_default().to_owned(),
@@ -150,7 +221,8 @@ impl<'a> Auth<'a> {
             && removed.org_id == invite.org_id
             && removed.disabled_at.is_some()
         {
-            return self.readmit(meta, removed, invite, phc.as_deref(), now).await;
+            let (user, token) = self.readmit(meta, removed, invite, phc.as_deref(), now).await?;
+            return Ok((user, Some(token)));
         }
         let org = Org { id: OrgId::generate(), name: format!("{display_name}'s organization"), created_at: now };
         let (org_id, role) = invite.as_ref().map_or((org.id, Role::Owner), |i| (i.org_id, i.role));
@@ -190,16 +262,21 @@ impl<'a> Auth<'a> {
         if let Some(verification) = &verification {
             verification.write(&mut change).await?;
         }
-        let (session, token) = self.open_session(&mut change, &user, now).await?;
+        let session = match sign_in {
+            true => Some(self.open_session(&mut change, &user, now).await?),
+            false => None,
+        };
         let mut event = AuditEvent::by_principal(who, user.org_id, meta, action::AUTH_SIGNUP, "user", now)
             .resource(user.id)
-            .detail("org_id", user.org_id.to_string())
-            .detail("session_id", session.to_string());
+            .detail("org_id", user.org_id.to_string());
+        if let Some((session, _)) = &session {
+            event = event.detail("session_id", session.to_string());
+        }
         if let Some(invite) = &invite {
             event = event.detail("invite_id", invite.id.to_string()).detail("role", invite.role.as_str());
         }
         change.commit([event]).await?;
-        Ok((user, token))
+        Ok((user, session.map(|(_, token)| token)))
     }
 
     /// A removed member comes back through an invitation's token: the account is enabled with
@@ -438,7 +515,7 @@ impl<'a> Auth<'a> {
             record_alone(self.deps.journal.as_ref(), event).await;
             return Err(refused);
         }
-        Ok(Caller { principal, meta })
+        Ok(Caller { principal, meta, charge: crate::ports::Charge::default() })
     }
 
     /// The token part of `authenticate`, for callers that have no request (and so no IP).

@@ -45,6 +45,24 @@ pub fn verify_email(link: &str, hours: i64) -> Message {
     }
 }
 
+/// A sign-up with an address that already has an account: its owner is told (the person
+/// signing up is answered as if the account were new, so sign-up does not reveal who has one).
+pub fn account_exists(signin_link: &str, forgot_link: &str) -> Message {
+    let lines = vec![
+        "Someone tried to create a oneclaw account with this email address, which already has one.".to_owned(),
+        format!("If it was you, sign in instead: {signin_link}"),
+        format!(
+            "Forgot your password? Ask for a reset link: {forgot_link}. If it was not you, ignore this mail: nothing \
+             changed."
+        ),
+    ];
+    Message {
+        subject: "You already have a oneclaw account".to_owned(),
+        text: format!("{}\n\n{}\n\n{}\n", lines[0], lines[1], lines[2]),
+        html: html(&lines, Some(("Sign in", signin_link))),
+    }
+}
+
 /// A password reset the account's owner (or someone else) asked for.
 pub fn password_reset(link: &str, minutes: i64) -> Message {
     let lines = vec![

@@ -27,7 +27,7 @@ pub use accounts::{Accounts, CHANGE_TTL, RESET_TTL, VERIFY_TTL};
 pub use agents::{AgentSettings, AgentToken, Agents, DEFAULT_AGENT_TTL_SECS};
 pub use api_keys::{ApiKeys, CreatedApiKey};
 pub use audit::{Audit, MAX_PAGE};
-pub use auth::{Auth, IssuedToken, LoginOutcome, NewAccount};
+pub use auth::{Auth, IssuedToken, LoginOutcome, NewAccount, SignupOutcome};
 pub use billing::{Billing, BillingSettings, Subscription, Usage};
 pub use generate::Charset;
 pub use ip_rules::{IpRuleCache, IpRules};

@@ -355,6 +355,9 @@ impl<'a> Secrets<'a> {
             .detail("path", path.as_str())
             .detail("version", version)
             .detail("type", record.secret_type.clone());
+        // A paid write is paid before it is kept: if the payment cannot settle, the change is
+        // dropped uncommitted.
+        caller.charge.settle().await?;
         change.commit([event]).await?;
         Ok(record)
     }

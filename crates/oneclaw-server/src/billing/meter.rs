@@ -11,8 +11,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use oneclaw_core::Core;
+use oneclaw_core::ports::Charge;
 use oneclaw_core::principal::{RequestMeta, Surface};
 use oneclaw_core::services::Usage;
+use std::sync::Arc;
 
 /// What the metering layer needs.
 #[derive(Clone)]
@@ -98,7 +100,7 @@ pub async fn meter(State(layer): State<BillingLayer>, request: Request, next: Ne
                 }
                 Some(x402) => {
                     match x402.admit(&layer.core, principal.org_id, operation, request.headers(), &path).await {
-                        Ok(payment) => x402_payment = Some(payment),
+                        Ok(payment) => x402_payment = Some(Arc::new(x402::PendingX402::new(x402, payment))),
                         Err(mut refused) => {
                             quota_headers(refused.headers_mut(), &usage);
                             return *refused;
@@ -110,6 +112,11 @@ pub async fn meter(State(layer): State<BillingLayer>, request: Request, next: Ne
         }
     }
     let (method, path, meta) = (request.method().to_string(), request.uri().path().to_owned(), meta_of(&request));
+    let mut request = request;
+    if let Some(pending) = &x402_payment {
+        // The handler's caller carries it, so a paid write settles it before committing.
+        request.extensions_mut().insert(Charge::of(pending.clone()));
+    }
     let mut response = next.run(request).await;
     if !response.status().is_success()
         && let Err(err) = billing.uncount(principal.org_id).await
@@ -123,9 +130,9 @@ pub async fn meter(State(layer): State<BillingLayer>, request: Request, next: Ne
     {
         tracing::warn!(error = %err, "could not refund the credits of a request that was not served");
     }
-    if let (Some(payment), Some(x402)) = (x402_payment, &layer.x402) {
+    if let (Some(pending), Some(x402)) = (x402_payment, &layer.x402) {
         response =
-            x402::settle(x402, &layer.core, payment, principal.org_id, principal.who, &meta, &method, &path, response)
+            x402::finish(x402, &layer.core, &pending, principal.org_id, principal.who, &meta, &method, &path, response)
                 .await;
     }
     quota_headers(response.headers_mut(), &usage);

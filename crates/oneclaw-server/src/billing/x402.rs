@@ -1,6 +1,8 @@
 //! The x402 payment flow of one request: ask (402 with `PAYMENT-REQUIRED`), check the retry's
 //! payment offline, spend its nonce atomically, have the facilitator confirm it against the
-//! chain, and only after the handler succeeded, settle it and answer with `PAYMENT-RESPONSE`.
+//! chain, then settle it: a paid write settles inside its own transaction before it commits
+//! (`PendingX402` is the core's `PendingPayment`), anything else once its answer is ready; a
+//! settled payment is answered with `PAYMENT-RESPONSE`.
 //! Anything that fails is a 402 that says why; a request is never served twice for one payment.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -10,8 +12,9 @@ use base64::engine::general_purpose::STANDARD;
 use oneclaw_core::Core;
 use oneclaw_core::billing::{PaidOperation, PaymentNonce};
 use oneclaw_core::ids::OrgId;
+use oneclaw_core::ports::PendingPayment;
 use oneclaw_core::principal::{PrincipalRef, RequestMeta};
-use oneclaw_x402::facilitator::Facilitator;
+use oneclaw_x402::facilitator::{Facilitator, Settlement};
 use oneclaw_x402::payload::{self, PaymentPayload};
 use oneclaw_x402::requirements::{PaymentRequired, PaymentRequirements};
 use oneclaw_x402::{BASE_CHAIN_ID, Refusal, verify};
@@ -114,13 +117,54 @@ fn payment_required(required: &PaymentRequired) -> Response {
     response
 }
 
-/// After the handler: settle if it succeeded (and answer 402 instead if settlement fails), and
-/// record the payment.
+/// An admitted payment waiting to be settled: by the paid service right before its change
+/// commits (`Charge`), or, for a paid read that changes nothing, by the layer once the answer
+/// is ready. Settled at most once; the outcome is kept for the layer to report.
+pub struct PendingX402 {
+    facilitator: Facilitator,
+    payment: AdmittedPayment,
+    outcome: tokio::sync::Mutex<Option<Result<Settlement, Refusal>>>,
+}
+
+impl PendingX402 {
+    pub fn new(x402: &X402, payment: AdmittedPayment) -> Self {
+        Self { facilitator: x402.facilitator.clone(), payment, outcome: tokio::sync::Mutex::new(None) }
+    }
+
+    async fn settle_once(&self) -> Result<Settlement, Refusal> {
+        let mut outcome = self.outcome.lock().await;
+        if let Some(done) = outcome.as_ref() {
+            return done.clone();
+        }
+        let settled = self.facilitator.settle(&self.payment.payload, &self.payment.requirements).await;
+        *outcome = Some(settled.clone());
+        settled
+    }
+
+    /// Whether a service already settled (or tried to).
+    async fn attempted(&self) -> bool {
+        self.outcome.lock().await.is_some()
+    }
+}
+
+#[async_trait::async_trait]
+impl PendingPayment for PendingX402 {
+    async fn settle(&self) -> oneclaw_core::Result<()> {
+        self.settle_once().await.map(|_| ()).map_err(|refusal| {
+            oneclaw_core::Error::PaymentRequired(format!("The payment could not be settled: {refusal}"))
+        })
+    }
+}
+
+/// After the handler: a failed settlement turns the answer into the 402 that says why (a paid
+/// write has then been rolled back by its service); a successful answer not yet settled (a
+/// paid read) is settled now, and its 402 withholds the answer if that fails. A settled payment
+/// is recorded and the receipt header added.
 #[allow(clippy::too_many_arguments)]
-pub async fn settle(
+pub async fn finish(
     x402: &X402,
     core: &Core,
-    payment: AdmittedPayment,
+    pending: &PendingX402,
     org: OrgId,
     who: PrincipalRef,
     meta: &RequestMeta,
@@ -128,14 +172,15 @@ pub async fn settle(
     path: &str,
     response: Response,
 ) -> Response {
-    if !response.status().is_success() {
+    if !response.status().is_success() && !pending.attempted().await {
         // Nothing was served, so nothing is charged.
         return response;
     }
-    let settlement = match x402.facilitator.settle(&payment.payload, &payment.requirements).await {
+    let payment = &pending.payment;
+    let settlement = match pending.settle_once().await {
         Ok(settlement) => settlement,
         Err(refusal) => {
-            tracing::warn!(code = refusal.code, "x402 settlement failed; the answer is withheld");
+            tracing::warn!(code = refusal.code, "x402 settlement failed; nothing is served or kept");
             let required = PaymentRequired::usdc_on_base(
                 payment.operation.price_micros().unsigned_abs(),
                 &x402.pay_to,

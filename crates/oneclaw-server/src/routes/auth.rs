@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use oneclaw_core::services::LoginOutcome;
-use oneclaw_core::services::NewAccount;
+use oneclaw_core::services::{NewAccount, SignupOutcome};
 use oneclaw_types::auth::{
     ApiKeyTokenRequest, ChangePasswordRequest, LoginRequest, RefreshRequest, SignupRequest, SignupResponse,
     TokenResponse, UpdateMeRequest, UserProfileResponse,
@@ -25,6 +25,10 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/auth/api-key-token", post(api_key_token))
 }
 
+/// What sign-up answers when mail went out, for a new address and a taken one alike.
+pub const CHECK_MAIL: &str =
+    "Check your mail: we sent a message to this address. Then sign in with your email and password.";
+
 async fn signup(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -37,12 +41,17 @@ async fn signup(
         display_name: request.display_name,
         invite_token: request.invite_token,
     };
-    let (user, token) = state.core.auth().signup(&meta, account).await?;
-    Ok(Json(SignupResponse {
-        message: "Account created".to_owned(),
-        email: user.email,
-        access_token: Some(token.access_token),
-        token_type: Some("Bearer".to_owned()),
+    // 1claw's two answers: signed in at once, or pending verification (mail went out).
+    Ok(Json(match state.core.auth().signup(&meta, account).await? {
+        SignupOutcome::SignedIn(user, token) => SignupResponse {
+            message: "Account created".to_owned(),
+            email: user.email,
+            access_token: Some(token.access_token),
+            token_type: Some("Bearer".to_owned()),
+        },
+        SignupOutcome::CheckMail { email } => {
+            SignupResponse { message: CHECK_MAIL.to_owned(), email, access_token: None, token_type: None }
+        }
     }))
 }
 

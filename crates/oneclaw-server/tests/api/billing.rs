@@ -17,20 +17,20 @@ use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 
 /// The payee and signed authorization of the reference vector (x402-billing.md §2): 1000
 /// atomic units of USDC on Base, valid until 1,900,000,000, nonce 0.
-const PAY_TO: &str = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
-const PAYER: &str = "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A";
+pub(crate) const PAY_TO: &str = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
+pub(crate) const PAYER: &str = "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A";
 const SIGNATURE: &str = "0x5f618409fd922c4beb68c648de00901bc1e1c4c6e0b1446312b1e6ac09124de2359eaf9a04047bc3d61e636adaeecd0683ecdac038b7eae600bd9ab85e0166ef1b";
 
 /// TEST DOUBLE of an x402 facilitator (`POST /verify`, `POST /settle`): answers as the real
 /// one does, with a switch to refuse or to be down.
-struct FacilitatorDouble {
-    url: String,
+pub(crate) struct FacilitatorDouble {
+    pub(crate) url: String,
     /// 0 accept, 1 refuse settlement, 2 down (HTTP 503).
-    mode: Arc<AtomicU8>,
-    settled: Arc<AtomicU32>,
+    pub(crate) mode: Arc<AtomicU8>,
+    pub(crate) settled: Arc<AtomicU32>,
 }
 
-async fn facilitator() -> FacilitatorDouble {
+pub(crate) async fn facilitator() -> FacilitatorDouble {
     let mode = Arc::new(AtomicU8::new(0));
     let settled = Arc::new(AtomicU32::new(0));
     let (m1, m2, s) = (mode.clone(), mode.clone(), settled.clone());
@@ -70,7 +70,7 @@ async fn facilitator() -> FacilitatorDouble {
     FacilitatorDouble { url, mode, settled }
 }
 
-async fn billed_app(free: i64, pay_to: Option<&str>, facilitator_url: &str) -> TestApp {
+pub(crate) async fn billed_app(free: i64, pay_to: Option<&str>, facilitator_url: &str) -> TestApp {
     let (pay_to, facilitator_url) = (pay_to.map(str::to_owned), facilitator_url.to_owned());
     spawn_app_with(move |config| {
         config.billing = true;

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use maud::{Markup, html};
-use oneclaw_core::services::LoginOutcome;
+use oneclaw_core::services::{LoginOutcome, SignupOutcome};
 use oneclaw_types::SecretString;
 use serde::Deserialize;
 
@@ -153,6 +153,23 @@ fn signup_form(email: &str, invite: Option<&str>, problem: Option<&str>) -> Mark
     )
 }
 
+/// After a sign-up that mailed the address: the same page whether the address was new or
+/// already had an account.
+fn check_mail(email: &str) -> Markup {
+    bare(
+        "Check your mail",
+        html! {
+            main.signin {
+                div.panel {
+                    h1 { "Check your mail" }
+                    p role="status" { "We sent a message to " strong { (email) } ". Follow it, then sign in with your email and password." }
+                    p { a href="/signin" { "Sign in" } }
+                }
+            }
+        },
+    )
+}
+
 /// `?invite=` carries an invitation's token from the link the inviter handed on.
 #[derive(Deserialize)]
 pub struct SignupQuery {
@@ -182,7 +199,10 @@ pub async fn submit_signup(State(state): State<AppState>, jar: CookieJar, reques
         invite_token: credentials.invite_token.clone().filter(|token| !token.trim().is_empty()).map(SecretString::new),
     };
     match state.core.auth().signup(&meta, account).await {
-        Ok((_, tokens)) => (with_tokens(jar, &tokens, is_tls(&parts)), Redirect::to("/dashboard")).into_response(),
+        Ok(SignupOutcome::SignedIn(_, tokens)) => {
+            (with_tokens(jar, &tokens, is_tls(&parts)), Redirect::to("/dashboard")).into_response()
+        }
+        Ok(SignupOutcome::CheckMail { email }) => check_mail(&email).into_response(),
         Err(err) => {
             signup_form(&credentials.email, credentials.invite_token.as_deref(), Some(ApiError::from(err).detail()))
                 .into_response()

@@ -54,3 +54,97 @@ async fn used(app: &oneclaw_testkit::TestApp, token: &str) -> i64 {
     let usage = app.get("/v1/vaults", token).await;
     usage.headers["x-ratelimit-requests-used"].to_str().unwrap().parse().unwrap()
 }
+
+/// Item 11, second half: a paid write whose payment could not be settled used to stay written
+/// (only the answer was withheld), so a payer with an empty wallet could write for free. Now
+/// the write settles inside its own transaction and is rolled back when settlement fails.
+#[tokio::test]
+async fn a_paid_write_whose_payment_cannot_settle_is_not_kept() {
+    use crate::billing::{PAY_TO, PAYER, billed_app, facilitator};
+    use std::sync::atomic::Ordering;
+    let fac = facilitator().await;
+    let app = billed_app(3, Some(PAY_TO), &fac.url).await;
+    let owner = app.signup("unsettled@example.com").await;
+    let vault = app.create_vault(&owner.token, "v").await;
+    // The allowance (3) is gone after sign-up's vault, one write and one read.
+    app.put_secret(&owner.token, &vault, "k", "paid-for").await;
+    let path = format!("/v1/vaults/{vault}/secrets/k");
+    assert_eq!(app.get(&path, &owner.token).await.status, 200);
+
+    let write = |value: &'static str, nonce: u8| {
+        let (app, path, token) = (&app, path.clone(), owner.token.clone());
+        async move {
+            let response = app
+                .http
+                .put(format!("{}{path}", app.base_url))
+                .bearer_auth(token)
+                .header("payment-signature", signed_payment(5000, nonce))
+                .json(&json!({"value": value}))
+                .send()
+                .await
+                .unwrap();
+            oneclaw_testkit::TestApp::read(response).await
+        }
+    };
+    // The wallet is empty: the facilitator checks the authorization but refuses to settle it.
+    fac.mode.store(1, Ordering::SeqCst);
+    let refused = write("written-for-free", 1).await;
+    assert_eq!(refused.status, 402, "{}", refused.text);
+    assert!(refused.text.contains("insufficient_funds"), "{}", refused.text);
+    assert!(refused.headers.get("payment-required").is_some(), "the answer is the x402 challenge");
+    let versions = app.get(&format!("/v1/vaults/{vault}/secret-versions/k"), &owner.token).await;
+    assert_eq!(versions.body["versions"].as_array().map(Vec::len), Some(1), "the unpaid write was rolled back");
+    let history = app.get("/v1/billing/history", &owner.token).await;
+    assert_eq!(history.body["events"].as_array().map(Vec::len), Some(0), "nothing recorded as paid");
+    let owner_id = UserId(app.user_id(&owner.token).await.parse().unwrap());
+    let org = app.core.deps().store.user(owner_id).await.unwrap().unwrap().org_id;
+    let writes =
+        oneclaw_core::ports::AuditQuery { limit: 100, action: Some("secret.write".into()), ..Default::default() };
+    let recorded = app.core.deps().store.audit_events(org, &writes).await.unwrap().len();
+    assert_eq!(recorded, 1, "no audit record of a write that was not kept");
+
+    // With funds, the same write is settled, kept and receipted.
+    fac.mode.store(0, Ordering::SeqCst);
+    let paid = write("paid-write", 2).await;
+    assert_eq!(paid.status, 201, "{}", paid.text);
+    assert!(paid.headers.get("payment-response").is_some());
+    assert_eq!(fac.settled.load(Ordering::SeqCst), 1);
+    let versions = app.get(&format!("/v1/vaults/{vault}/secret-versions/k"), &owner.token).await;
+    assert_eq!(versions.body["versions"].as_array().map(Vec::len), Some(2));
+    let _ = PAYER;
+}
+
+/// An x402 payment header paying `value` (USDC micro-units) to PAY_TO, signed with the
+/// reference vector's key (0x11…11, shared/reference/x402-billing.md §2) and the given nonce.
+fn signed_payment(value: u64, nonce: u8) -> String {
+    use alloy_primitives::{Address, B256, U256};
+    use base64::Engine;
+    use oneclaw_x402::eip712::{TransferWithAuthorization, digest, domain};
+    let usdc: Address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913".parse().unwrap();
+    let from: Address = crate::billing::PAYER.parse().unwrap();
+    let to: Address = crate::billing::PAY_TO.parse().unwrap();
+    let mut nonce_bytes = [0u8; 32];
+    nonce_bytes[31] = nonce;
+    let message = TransferWithAuthorization {
+        from,
+        to,
+        value: U256::from(value),
+        validAfter: U256::ZERO,
+        validBefore: U256::from(1_900_000_000u64),
+        nonce: B256::from(nonce_bytes),
+    };
+    let hash = digest(&message, &domain("USD Coin", "2", 8453, usdc));
+    let key = k256::ecdsa::SigningKey::from_slice(&[0x11; 32]).unwrap();
+    let (signature, recovery) = key.sign_prehash_recoverable(hash.as_slice()).unwrap();
+    let mut bytes = signature.to_bytes().to_vec();
+    bytes.push(27 + recovery.to_byte());
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let nonce_hex: String = nonce_bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let accepted = json!({"scheme": "exact", "network": "eip155:8453", "amount": value.to_string(),
+        "asset": usdc.to_checksum(None), "payTo": crate::billing::PAY_TO, "maxTimeoutSeconds": 300,
+        "extra": {"name": "USD Coin", "version": "2"}});
+    let payload = json!({"x402Version": 2, "accepted": accepted, "payload": {"signature": format!("0x{hex}"),
+        "authorization": {"from": crate::billing::PAYER, "to": crate::billing::PAY_TO, "value": value.to_string(),
+        "validAfter": "0", "validBefore": "1900000000", "nonce": format!("0x{nonce_hex}")}}});
+    base64::engine::general_purpose::STANDARD.encode(payload.to_string())
+}

@@ -4,6 +4,7 @@
 
 mod billing;
 mod email_trust;
+mod enumeration;
 mod floods;
 mod invites;
 mod mfa;
