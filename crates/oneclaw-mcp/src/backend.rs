@@ -12,53 +12,28 @@ use oneclaw_types::sharing::{CreateShareRequest, ShareResponse};
 use oneclaw_types::vaults::VaultResponse;
 use uuid::Uuid;
 
-/// What went wrong, in the categories a model can act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// Bad input (400).
-    Invalid,
-    /// Missing or expired credentials (401).
-    Unauthenticated,
-    /// The org's quota is used up (402).
-    PaymentRequired,
-    /// A policy does not allow it (403).
-    Forbidden,
-    /// Nothing there, or not visible to this agent (404).
-    NotFound,
-    /// It conflicts with what exists (409).
-    Conflict,
-    /// Expired, used up, deleted or disabled (410).
-    Gone,
-    /// Too many attempts (429).
-    TooManyRequests,
-    /// The vault service or a dependency is down (5xx).
-    Unavailable,
-}
+/// What went wrong: the API's own error codes (`oneclaw_types::problem::ErrorCode`), which
+/// `format::failure` turns into words a model can act on.
+pub use oneclaw_types::problem::ErrorCode;
 
 /// A failed backend call: its category and the service's own words (never a secret value).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendError {
-    pub kind: ErrorKind,
+    pub kind: ErrorCode,
     pub detail: String,
 }
 
 impl BackendError {
-    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorCode, detail: impl Into<String>) -> Self {
         Self { kind, detail: detail.into() }
     }
 
-    /// The category of an HTTP status.
+    /// The code of an HTTP status, for an answer that named none.
     pub fn from_status(status: u16, detail: impl Into<String>) -> Self {
         let kind = match status {
-            400 | 413 | 422 => ErrorKind::Invalid,
-            401 => ErrorKind::Unauthenticated,
-            402 => ErrorKind::PaymentRequired,
-            403 => ErrorKind::Forbidden,
-            404 => ErrorKind::NotFound,
-            409 => ErrorKind::Conflict,
-            410 => ErrorKind::Gone,
-            429 => ErrorKind::TooManyRequests,
-            _ => ErrorKind::Unavailable,
+            422 => ErrorCode::Validation,
+            500..=599 => ErrorCode::Unavailable,
+            other => ErrorCode::for_status(other),
         };
         Self::new(kind, detail)
     }

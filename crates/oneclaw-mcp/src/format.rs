@@ -2,7 +2,7 @@
 //! content, no structured output), and the messages of failed calls, written for a model to
 //! act on.
 
-use crate::backend::{BackendError, ErrorKind};
+use crate::backend::{BackendError, ErrorCode};
 use oneclaw_types::policies::PolicyResponse;
 use oneclaw_types::secrets::{SecretMetadataResponse, SecretResponse};
 use oneclaw_types::sharing::ShareResponse;
@@ -201,23 +201,23 @@ pub(crate) fn resource_listing(secrets: &[SecretMetadataResponse]) -> String {
 /// What a failed tool call says. `path` is the secret the tool was about, if any.
 pub(crate) fn failure(tool: &str, path: Option<&str>, err: &BackendError) -> String {
     match (err.kind, path) {
-        (ErrorKind::NotFound, Some(path)) => format!("No secret found at path '{path}'."),
-        (ErrorKind::Gone, Some(path)) => {
+        (ErrorCode::NotFound, Some(path)) => format!("No secret found at path '{path}'."),
+        (ErrorCode::Gone, Some(path)) => {
             format!("Secret at path '{path}' is expired or has exceeded its maximum access count.")
         }
-        (ErrorKind::PaymentRequired, _) => "Quota exhausted. Ask your human to upgrade the plan, add prepaid \
+        (ErrorCode::PaymentRequired, _) => "Quota exhausted. Ask your human to upgrade the plan, add prepaid \
              credits, or enable x402 micropayments in the oneclaw dashboard (Billing)."
             .to_owned(),
-        (ErrorKind::Forbidden, _) => format!(
+        (ErrorCode::Forbidden, _) => format!(
             "Access denied: {}. This agent has no policy that allows it; ask your human to grant this agent \
              access (a policy on the vault for this path), then try again.",
             err.detail.trim_end_matches('.')
         ),
-        (ErrorKind::Unauthenticated, _) => format!(
+        (ErrorCode::Unauthenticated, _) => format!(
             "Not authenticated: {}. The agent's API key or token is missing, expired or revoked.",
             err.detail.trim_end_matches('.')
         ),
-        (ErrorKind::TooManyRequests, _) => format!("Too many requests: {}. Wait, then try again.", err.detail),
+        (ErrorCode::RateLimited, _) => format!("Too many requests: {}. Wait, then try again.", err.detail),
         _ => format!("Tool '{tool}' execution failed: {}", err.detail),
     }
 }
@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn failures_tell_the_model_what_to_do() {
-        let gone = failure("get_secret", Some("a/b"), &BackendError::new(ErrorKind::Gone, "x"));
+        let gone = failure("get_secret", Some("a/b"), &BackendError::new(ErrorCode::Gone, "x"));
         assert_eq!(gone, "Secret at path 'a/b' is expired or has exceeded its maximum access count.");
         let paid = failure("get_secret", None, &BackendError::from_status(402, "quota"));
         assert!(paid.starts_with("Quota exhausted. Ask your human"), "{paid}");

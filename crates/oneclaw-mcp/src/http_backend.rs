@@ -2,7 +2,7 @@
 //! uses on stdio. An agent API key is exchanged for a short-lived token, which is renewed a
 //! minute before it expires (and once more if the server refuses it early).
 
-use crate::backend::{BackendError, BackendResult, ErrorKind, VaultBackend};
+use crate::backend::{BackendError, BackendResult, ErrorCode, VaultBackend};
 use async_trait::async_trait;
 use oneclaw_types::SecretString;
 use oneclaw_types::policies::{PolicyRequest, PolicyResponse};
@@ -58,6 +58,8 @@ struct TokenAnswer {
 
 #[derive(serde::Deserialize)]
 struct Problem {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
     #[serde(default)]
     detail: Option<String>,
 }
@@ -154,7 +156,7 @@ fn unreachable(err: reqwest::Error) -> BackendError {
     let cause =
         std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source()).last().map(|e| e.to_string());
     let cause = cause.unwrap_or_default();
-    BackendError::new(ErrorKind::Unavailable, format!("the vault service could not be reached ({cause})"))
+    BackendError::new(ErrorCode::Unavailable, format!("the vault service could not be reached ({cause})"))
 }
 
 /// The body of a 2xx answer (an empty one reads as JSON null), or the answer's error.
@@ -164,14 +166,17 @@ async fn read<T: DeserializeOwned>(response: reqwest::Response) -> BackendResult
     if (200..300).contains(&status) {
         let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
         return serde_json::from_slice(bytes).map_err(|err| {
-            BackendError::new(ErrorKind::Unavailable, format!("unexpected answer from the vault service: {err}"))
+            BackendError::new(ErrorCode::Unavailable, format!("unexpected answer from the vault service: {err}"))
         });
     }
-    let detail = serde_json::from_slice::<Problem>(&bytes)
-        .ok()
-        .and_then(|problem| problem.detail)
-        .unwrap_or_else(|| format!("HTTP {status}"));
-    Err(BackendError::from_status(status, detail))
+    let problem = serde_json::from_slice::<Problem>(&bytes).ok();
+    let code = problem.as_ref().and_then(|problem| problem.kind.as_deref()).and_then(ErrorCode::parse);
+    let detail = problem.and_then(|problem| problem.detail).unwrap_or_else(|| format!("HTTP {status}"));
+    // The server's own code, when it sent one; else the status's usual one.
+    Err(match code {
+        Some(code) => BackendError::new(code, detail),
+        None => BackendError::from_status(status, detail),
+    })
 }
 
 /// `/v1/vaults/{vault}/{kind}/{path}` with each path segment encoded and the `/` kept. A path
@@ -180,7 +185,7 @@ async fn read<T: DeserializeOwned>(response: reqwest::Response) -> BackendResult
 fn secret_url(vault: Uuid, kind: &str, path: &str) -> BackendResult<String> {
     if path.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..") {
         return Err(BackendError::new(
-            ErrorKind::Invalid,
+            ErrorCode::Validation,
             "a secret path is segments separated by '/', none of them empty, '.' or '..'".to_owned(),
         ));
     }
@@ -190,7 +195,7 @@ fn secret_url(vault: Uuid, kind: &str, path: &str) -> BackendResult<String> {
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> BackendResult<serde_json::Value> {
-    serde_json::to_value(value).map_err(|err| BackendError::new(ErrorKind::Invalid, err.to_string()))
+    serde_json::to_value(value).map_err(|err| BackendError::new(ErrorCode::Validation, err.to_string()))
 }
 
 #[async_trait]

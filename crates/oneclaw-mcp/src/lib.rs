@@ -17,5 +17,5 @@ pub mod http_backend;
 pub mod stdio;
 pub mod tools;
 
-pub use backend::{BackendError, BackendResult, ErrorKind, VaultBackend};
+pub use backend::{BackendError, BackendResult, ErrorCode, VaultBackend};
 pub use tools::{AgentSession, SECRETS_RESOURCE, VaultTools};

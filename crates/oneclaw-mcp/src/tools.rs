@@ -4,7 +4,7 @@
 //! very request. Values are fetched on every call, held only in locals, never logged.
 
 use crate::args::*;
-use crate::backend::{BackendError, ErrorKind, VaultBackend};
+use crate::backend::{BackendError, ErrorCode, VaultBackend};
 use crate::format;
 use oneclaw_types::SecretString;
 use oneclaw_types::policies::PolicyRequest;
@@ -219,7 +219,7 @@ impl VaultTools {
                 tracing::info!(path = %args.path, "secret deleted");
                 text(format::deleted(&args.path))
             }
-            Err(err) if err.kind == ErrorKind::NotFound => failed("delete_secret", Some(&args.path), &err),
+            Err(err) if err.kind == ErrorCode::NotFound => failed("delete_secret", Some(&args.path), &err),
             Err(err) => failed("delete_secret", None, &err),
         }
     }
@@ -464,7 +464,7 @@ impl VaultTools {
 }
 
 fn not_found() -> BackendError {
-    BackendError::new(ErrorKind::NotFound, "not found")
+    BackendError::new(ErrorCode::NotFound, "not found")
 }
 
 #[tool_handler]

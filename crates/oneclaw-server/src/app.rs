@@ -300,12 +300,15 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         ))
         // No failure event per 5xx: error.rs logs internal errors and (rate-limited) 503s itself.
         .layer(TraceLayer::new_for_http().make_span_with(request_span).on_failure(()))
+        // Outermost: the request's id, for its span, its errors and its answer.
+        .layer(axum::middleware::from_fn(crate::request_context::assign))
 }
 
 /// The span of a request: its method and path, never its query (it may carry an invitation
 /// token) and never a share link's token.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::debug_span!("request", method = %request.method(), path = %loggable_path(request.uri().path()))
+    let id = request.extensions().get::<crate::request_context::RequestId>().map_or("", |id| id.0.as_str());
+    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %loggable_path(request.uri().path()))
 }
 
 /// The path with any credential in it replaced by a placeholder.

@@ -1,17 +1,20 @@
-//! The one place a domain error becomes an HTTP status: ProblemDetails JSON (RFC 7807).
-//! Internal errors are logged with their cause and answered with a generic detail.
+//! The one place a domain error becomes an HTTP status: ProblemDetails JSON (RFC 7807) whose
+//! `type` is a stable `ErrorCode` and which names the request (`request_id`, as in the
+//! `X-Request-Id` header and the request's log lines). Internal errors are logged with their
+//! cause and answered with a generic detail.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use oneclaw_core::Error;
 use oneclaw_types::ProblemDetails;
+use oneclaw_types::problem::ErrorCode;
 
 /// An error on its way to the client.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    /// The ProblemDetails `type` (`about:blank` unless a client must tell the case apart).
-    kind: &'static str,
+    /// The ProblemDetails `type`.
+    code: ErrorCode,
     detail: String,
     fields: Option<std::collections::BTreeMap<String, String>>,
     retry_after_secs: Option<i64>,
@@ -20,7 +23,19 @@ pub struct ApiError {
 impl ApiError {
     /// An error with an explicit status (for HTTP-level problems the domain never sees).
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self { status, kind: "about:blank", detail: detail.into(), fields: None, retry_after_secs: None }
+        let code = ErrorCode::for_status(status.as_u16());
+        Self { status, code, detail: detail.into(), fields: None, retry_after_secs: None }
+    }
+
+    /// An error with a code (its status follows from it).
+    pub fn with_code(code: ErrorCode, detail: impl Into<String>) -> Self {
+        let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self { status, code, detail: detail.into(), fields: None, retry_after_secs: None }
+    }
+
+    /// The stable code of the error.
+    pub fn code(&self) -> ErrorCode {
+        self.code
     }
 
     /// 400.
@@ -41,34 +56,30 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
-        let status = match &err {
-            Error::Invalid { .. } => StatusCode::BAD_REQUEST,
-            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
-            Error::Gone(_) => StatusCode::GONE,
-            Error::ResourceLimit(_) => StatusCode::FORBIDDEN,
-            Error::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
-            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
         match err {
-            Error::Invalid { detail, fields } => Self { fields, ..Self::new(status, detail) },
+            Error::Invalid { detail, fields } => Self { fields, ..Self::with_code(ErrorCode::Validation, detail) },
+            Error::Unauthenticated(detail) => Self::with_code(ErrorCode::Unauthenticated, detail),
+            Error::Forbidden(detail) => Self::with_code(ErrorCode::Forbidden, detail),
+            Error::NotFound(detail) => Self::with_code(ErrorCode::NotFound, detail),
+            Error::Conflict(detail) => Self::with_code(ErrorCode::Conflict, detail),
+            Error::Gone(detail) => Self::with_code(ErrorCode::Gone, detail),
+            Error::ResourceLimit(detail) => Self::with_code(ErrorCode::ResourceLimitExceeded, detail),
+            Error::PaymentRequired(detail) => Self::with_code(ErrorCode::PaymentRequired, detail),
             Error::TooManyRequests { detail, retry_after_secs } => {
-                Self { retry_after_secs: Some(retry_after_secs), ..Self::new(status, detail) }
-            }
-            Error::ResourceLimit(detail) => Self { kind: "resource_limit_exceeded", ..Self::new(status, detail) },
-            Error::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
-                Self::new(status, "An internal error occurred; it has been logged.")
+                Self { retry_after_secs: Some(retry_after_secs), ..Self::with_code(ErrorCode::RateLimited, detail) }
             }
             Error::Unavailable(detail) => {
                 log_unavailable(&detail);
-                Self { retry_after_secs: Some(1), ..Self::new(status, detail) }
+                Self { retry_after_secs: Some(1), ..Self::with_code(ErrorCode::Unavailable, detail) }
             }
-            other => Self::new(status, other.to_string()),
+            Error::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                Self::with_code(ErrorCode::Internal, "An internal error occurred; it has been logged.")
+            }
+            other => {
+                tracing::error!(cause = %other, "an error the HTTP mapping does not know");
+                Self::with_code(ErrorCode::Internal, "An internal error occurred; it has been logged.")
+            }
         }
     }
 }
@@ -76,11 +87,16 @@ impl From<Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ProblemDetails {
-            kind: self.kind.to_owned(),
-            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            kind: self.code.as_str().to_owned(),
+            title: if self.code.status() == self.status.as_u16() {
+                self.code.title().to_owned()
+            } else {
+                self.status.canonical_reason().unwrap_or("Error").to_owned()
+            },
             status: self.status.as_u16(),
             detail: self.detail,
             fields: self.fields,
+            request_id: crate::request_context::current_request_id(),
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();

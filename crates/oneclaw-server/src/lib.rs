@@ -15,6 +15,7 @@ pub mod mail;
 pub mod mcp;
 pub mod oidc;
 pub mod proxy;
+pub mod request_context;
 pub mod routes;
 pub mod state;
 mod views;

@@ -11,7 +11,7 @@ use oneclaw_core::ids::{SecretId, VaultId};
 use oneclaw_core::path::{PathPrefix, SecretPath};
 use oneclaw_core::principal::Caller;
 use oneclaw_core::{Core, Error};
-use oneclaw_mcp::{BackendError, BackendResult, ErrorKind, VaultBackend};
+use oneclaw_mcp::{BackendError, BackendResult, ErrorCode, VaultBackend};
 use oneclaw_types::policies::{PolicyRequest, PolicyResponse};
 use oneclaw_types::secrets::{PutSecretRequest, RotateSecretRequest, SecretMetadataResponse, SecretResponse};
 use oneclaw_types::sharing::{CreateShareRequest, ShareResponse};
@@ -60,14 +60,14 @@ impl CoreBackend {
         if paid {
             Ok(())
         } else {
-            Err(BackendError::new(ErrorKind::PaymentRequired, "this month's request allowance is used up"))
+            Err(BackendError::new(ErrorCode::PaymentRequired, "this month's request allowance is used up"))
         }
     }
 }
 
 fn failed(err: Error) -> BackendError {
     let api = ApiError::from(err);
-    BackendError::from_status(api.status().as_u16(), api.detail())
+    BackendError::new(api.code(), api.detail())
 }
 
 fn path(text: &str) -> BackendResult<SecretPath> {

@@ -15,6 +15,7 @@ mod bad_input;
 mod billing;
 mod dashboard;
 mod dashboard_billing;
+mod errors;
 mod faults;
 mod health;
 mod hsm_outage;

@@ -155,7 +155,7 @@ async fn a_bad_agent_key_stops_the_stdio_server_before_it_serves() {
         Credentials::AgentKey { agent_id: None, api_key: SecretString::new("ocv_not_a_real_key".to_owned()) },
     );
     let err = backend.sign_in().await.unwrap_err();
-    assert_eq!(err.kind, oneclaw_mcp::ErrorKind::Unauthenticated, "{err}");
+    assert_eq!(err.kind, oneclaw_mcp::ErrorCode::Unauthenticated, "{err}");
 }
 
 #[tokio::test]
