@@ -129,12 +129,14 @@ pub struct RequestMeta {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     pub surface: Surface,
+    /// The server's id of the request (its `X-Request-Id`), when it came over HTTP.
+    pub request_id: Option<String>,
 }
 
 impl RequestMeta {
     /// Meta for work the server does on its own behalf (bootstrap, CLI maintenance).
     pub fn internal(surface: Surface) -> Self {
-        Self { ip: None, user_agent: None, surface }
+        Self { ip: None, user_agent: None, surface, request_id: None }
     }
 }
 

@@ -287,8 +287,12 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
             time_limit,
         ));
     let mcp = crate::mcp::routes(state.clone(), &config.mcp_allowed_hosts);
+    let identify =
+        crate::identity::Identify::new(state.clone(), std::time::Duration::from_secs(config.request_timeout_secs));
     api.merge(mcp)
         .with_state(state)
+        // Who is asking, once, for every layer and handler inside.
+        .layer(axum::middleware::from_fn_with_state(identify, crate::identity::identify))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         // Answers may carry secret values: no cache anywhere may keep them.
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))

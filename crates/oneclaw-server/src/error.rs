@@ -10,7 +10,7 @@ use oneclaw_types::ProblemDetails;
 use oneclaw_types::problem::ErrorCode;
 
 /// An error on its way to the client.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
     /// The ProblemDetails `type`.

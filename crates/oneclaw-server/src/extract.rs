@@ -1,62 +1,28 @@
-//! Request extractors: the authenticated caller, a tolerant JSON body, and raw path parameters.
+//! Request extractors: the caller the identity layer found (`identity.rs`), a tolerant JSON
+//! body, and raw path parameters.
 
 use crate::error::ApiError;
+use crate::identity::{self, Identity};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::{AUTHORIZATION, USER_AGENT};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
-use oneclaw_core::principal::{Caller, Principal, RequestMeta, Surface};
+use oneclaw_core::principal::{Caller, Principal, RequestMeta};
 use serde::de::DeserializeOwned;
 
-const MAX_USER_AGENT_CHARS: usize = 256;
-
-/// Where the request came from.
+/// Where the request came from (as the identity layer found it).
 pub struct Meta(pub RequestMeta);
 
 impl<S: Send + Sync> FromRequestParts<S> for Meta {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(request_meta(parts)))
+        Ok(Self(identity::meta_of(&parts.extensions)))
     }
 }
 
-fn request_meta(parts: &Parts) -> RequestMeta {
-    let ip = crate::proxy::client_ip(&parts.extensions);
-    let user_agent = parts
-        .headers
-        .get(USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .map(|text| text.chars().take(MAX_USER_AGENT_CHARS).collect());
-    // `oneclaw mcp` (stdio) reaches the server through this API and says so, so its calls are
-    // recorded as MCP calls. A label the client asserts, like the user agent: it grants nothing.
-    let surface = match parts.headers.get(SURFACE_HEADER).and_then(|value| value.to_str().ok()) {
-        Some(claimed) if claimed.eq_ignore_ascii_case("mcp") => Surface::Mcp,
-        _ => Surface::Api,
-    };
-    RequestMeta { ip, user_agent, surface }
-}
-
-/// The header through which `oneclaw mcp` marks its REST calls as MCP calls.
-pub const SURFACE_HEADER: &str = "x-oneclaw-surface";
-
-/// The bearer token of a request, if it has one.
-pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
-    let Some(value) = headers.get(AUTHORIZATION) else { return Ok(None) };
-    let text = value.to_str().map_err(|_| unauthenticated("The Authorization header is not valid text"))?;
-    match text.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-            Ok(Some(token.trim()))
-        }
-        _ => Err(unauthenticated("The Authorization header must be 'Bearer <token>'")),
-    }
-}
-
-fn unauthenticated(detail: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, detail)
-}
+pub use crate::identity::{SURFACE_HEADER, bearer_token};
 
 /// An authenticated caller with a token that is not limited by scopes; answers 401 without a
 /// valid bearer token. A human token limited by its API key's scopes may do secret operations
@@ -87,28 +53,33 @@ pub struct SecretAuth(pub Caller);
 impl FromRequestParts<AppState> for SecretAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(&parts.headers)?
-            .ok_or_else(|| unauthenticated("Authentication required: send a Bearer token"))?;
-        let mut caller = state.core.auth().authenticate(token, request_meta(parts)).await?;
-        // The payment the metering layer admitted for this request, if any.
-        if let Some(charge) = parts.extensions.get::<oneclaw_core::ports::Charge>() {
-            caller.charge = charge.clone();
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        match identity::identity_of(&parts.extensions) {
+            Identity::Caller(caller) => {
+                let mut caller = *caller;
+                // The payment the metering layer admitted for this request, if any.
+                if let Some(charge) = parts.extensions.get::<oneclaw_core::ports::Charge>() {
+                    caller.charge = charge.clone();
+                }
+                Ok(Self(caller))
+            }
+            Identity::Refused(refused) => Err(refused),
+            Identity::Anonymous => Err(identity::unauthenticated("Authentication required: send a Bearer token")),
         }
-        Ok(Self(caller))
     }
 }
 
-/// A caller that may or may not be authenticated (a bearer that is present must be valid).
+/// A caller that may or may not be authenticated (a credential that is present must be valid).
 pub struct MaybeAuth(pub Option<Principal>);
 
 impl FromRequestParts<AppState> for MaybeAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match bearer_token(&parts.headers)? {
-            Some(token) => Ok(Self(Some(state.core.auth().verify(token)?))),
-            None => Ok(Self(None)),
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        match identity::identity_of(&parts.extensions) {
+            Identity::Caller(caller) => Ok(Self(Some(caller.principal))),
+            Identity::Refused(refused) => Err(refused),
+            Identity::Anonymous => Ok(Self(None)),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod identity;
 pub mod keys;
 pub mod mail;
 pub mod mcp;

@@ -67,6 +67,7 @@ pub struct Auth<'a> {
     revocations: &'a RevocationList,
     ip_rules: &'a IpRuleCache,
     throttle: &'a super::Throttle,
+    verifications: Option<&'a std::sync::atomic::AtomicU64>,
 }
 
 impl<'a> Auth<'a> {
@@ -76,7 +77,12 @@ impl<'a> Auth<'a> {
         ip_rules: &'a IpRuleCache,
         throttle: &'a super::Throttle,
     ) -> Self {
-        Self { deps, revocations, ip_rules, throttle }
+        Self { deps, revocations, ip_rules, throttle, verifications: None }
+    }
+
+    /// Counts each token verification in `counter`.
+    pub(crate) fn counting(self, counter: &'a std::sync::atomic::AtomicU64) -> Self {
+        Self { verifications: Some(counter), ..self }
     }
 
     /// Creates an account. An invited email joins the inviting org with the invited role (even
@@ -521,6 +527,9 @@ impl<'a> Auth<'a> {
     /// The token part of `authenticate`, for callers that have no request (and so no IP).
     pub fn verify(&self, token: &str) -> Result<Principal> {
         let invalid = || Error::Unauthenticated("Invalid or expired token".to_owned());
+        if let Some(counter) = self.verifications {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let claims = self.deps.tokens.verify(token).map_err(|_| invalid())?;
         let who = claims.subject().ok_or_else(invalid)?;
         let now = self.deps.clock.now().unix_timestamp();

@@ -115,6 +115,8 @@ struct Inner {
     plans: billing::PlanCache,
     /// Abuse limits on credential checks.
     throttle: Throttle,
+    /// Bearer tokens verified since start (a metric; tests hold it to one per request).
+    verifications: std::sync::atomic::AtomicU64,
 }
 
 impl Core {
@@ -128,6 +130,7 @@ impl Core {
                 share_rate: rate::OrgRateLimit::new(10, time::Duration::minutes(1)),
                 plans: billing::PlanCache::default(),
                 throttle: Throttle::default(),
+                verifications: std::sync::atomic::AtomicU64::new(0),
             }),
         };
         core.sync().await?;
@@ -172,6 +175,7 @@ impl Core {
     /// Sign-up, sign-in, tokens, profile.
     pub fn auth(&self) -> Auth<'_> {
         Auth::new(&self.inner.deps, &self.inner.revocations, &self.inner.ip_rules, &self.inner.throttle)
+            .counting(&self.inner.verifications)
     }
 
     /// Agents and their token exchange.
@@ -227,6 +231,11 @@ impl Core {
     /// Secrets.
     pub fn secrets(&self) -> Secrets<'_> {
         Secrets::new(&self.inner.deps)
+    }
+
+    /// How many bearer tokens have been verified since start.
+    pub fn token_verifications(&self) -> u64 {
+        self.inner.verifications.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The adapters, for the server's own wiring (health checks, JWKS).

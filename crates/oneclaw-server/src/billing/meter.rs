@@ -5,14 +5,14 @@
 use super::paid_operation;
 use super::x402::{self, X402};
 use crate::error::ApiError;
-use crate::extract::bearer_token;
+use crate::identity::{Identity, identity_of, meta_of};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use oneclaw_core::Core;
 use oneclaw_core::ports::Charge;
-use oneclaw_core::principal::{RequestMeta, Surface};
+use oneclaw_core::principal::Surface;
 use oneclaw_core::services::Usage;
 use std::sync::Arc;
 
@@ -51,30 +51,19 @@ pub fn quota_headers(headers: &mut HeaderMap, usage: &Usage) {
     }
 }
 
-fn meta_of(request: &Request) -> RequestMeta {
-    RequestMeta {
-        ip: crate::proxy::client_ip(request.extensions()),
-        user_agent: request
-            .headers()
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(256).collect()),
-        surface: Surface::Api,
-    }
-}
-
 /// The layer itself.
 pub async fn meter(State(layer): State<BillingLayer>, request: Request, next: Next) -> Response {
     let billing = layer.core.billing();
     if !billing.enabled() {
         return next.run(request).await;
     }
-    // Only authenticated requests are metered; a missing or bad token is the handler's 401.
-    let principal = match bearer_token(request.headers()) {
-        Ok(Some(token)) => layer.core.auth().verify(token).ok(),
-        _ => None,
+    // Only authenticated requests are metered (a missing or bad credential is the handler's
+    // 401), and dashboard pages by their session (`dashboard/session.rs`), once.
+    let principal = match identity_of(request.extensions()) {
+        Identity::Caller(caller) if caller.meta.surface != Surface::Dashboard => caller.principal,
+        _ => return next.run(request).await,
     };
-    let Some(principal) = principal else { return next.run(request).await };
+    let meta = meta_of(request.extensions());
     let usage = match billing.meter(principal.org_id).await {
         Ok(usage) => usage,
         Err(err) => return ApiError::from(err).into_response(),
@@ -84,7 +73,6 @@ pub async fn meter(State(layer): State<BillingLayer>, request: Request, next: Ne
     let mut paid_with_credits = None;
     if let Some(operation) = operation.filter(|_| usage.over_allowance()) {
         let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
-        let meta = meta_of(&request);
         match billing.pay_with_credits(principal.org_id, principal.who, &meta, operation, &method, &path).await {
             Ok(true) => paid_with_credits = Some(operation),
             Ok(false) => match &layer.x402 {
@@ -111,7 +99,7 @@ pub async fn meter(State(layer): State<BillingLayer>, request: Request, next: Ne
             Err(err) => return ApiError::from(err).into_response(),
         }
     }
-    let (method, path, meta) = (request.method().to_string(), request.uri().path().to_owned(), meta_of(&request));
+    let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
     let mut request = request;
     if let Some(pending) = &x402_payment {
         // The handler's caller carries it, so a paid write settles it before committing.

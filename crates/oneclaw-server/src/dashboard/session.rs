@@ -19,15 +19,7 @@ pub const REFRESH_COOKIE: &str = "oc_refresh";
 
 /// Where the request came from, marked as the dashboard.
 pub fn meta(parts: &Parts) -> RequestMeta {
-    RequestMeta {
-        ip: crate::proxy::client_ip(&parts.extensions),
-        user_agent: parts
-            .headers
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(256).collect()),
-        surface: Surface::Dashboard,
-    }
+    RequestMeta { surface: Surface::Dashboard, ..crate::identity::meta_of(&parts.extensions) }
 }
 
 /// True when a form post came from another site: the browser says so (`Sec-Fetch-Site`), or its
@@ -117,9 +109,10 @@ impl FromRequestParts<AppState> for Session {
         let meta = meta(parts);
         let auth = state.core.auth();
         let mut jar_out = jar.clone();
-        let caller = match jar.get(ACCESS_COOKIE).map(|c| c.value().to_owned()) {
-            Some(token) => auth.authenticate(&token, meta.clone()).await.ok(),
-            None => None,
+        // The identity layer checked the access cookie already.
+        let caller = match crate::identity::identity_of(&parts.extensions) {
+            crate::identity::Identity::Caller(caller) => Some(*caller),
+            _ => None,
         };
         let caller = match caller {
             Some(caller) => caller,

@@ -2,6 +2,7 @@
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, JsonBody, Meta, SecretAuth};
+use crate::identity::Identity;
 use crate::state::AppState;
 use crate::views;
 use axum::extract::State;
@@ -73,14 +74,15 @@ async fn login(
 async fn refresh(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    headers: axum::http::HeaderMap,
+    axum::Extension(identity): axum::Extension<Identity>,
     body: JsonBody<RefreshRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let refresh_token = body.0.and_then(|request| request.refresh_token);
     // With a refresh token in the body the bearer is not needed, and an expired one (the usual
     // reason to refresh) must not stand in the way.
-    let bearer = match (&refresh_token, crate::extract::bearer_token(&headers)?) {
-        (None, Some(token)) => Some(state.core.auth().verify(token)?),
+    let bearer = match (&refresh_token, identity) {
+        (None, Identity::Caller(caller)) => Some(caller.principal),
+        (None, Identity::Refused(refused)) => return Err(refused),
         _ => None,
     };
     let issued = state.core.auth().refresh(&meta, refresh_token.as_ref(), bearer.as_ref()).await?;

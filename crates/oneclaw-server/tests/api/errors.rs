@@ -46,3 +46,35 @@ async fn errors_carry_a_stable_code_and_the_request_id() {
     assert_eq!(fine.status, 200);
     assert!(seen.insert(request_id(&fine)));
 }
+
+/// One door (issue 14): the identity layer verifies a request's token once, and the metering
+/// layer, the extractors and the handlers read what it found.
+#[tokio::test]
+async fn a_token_is_verified_exactly_once_per_request() {
+    let app = oneclaw_testkit::spawn_app_with(|config| config.billing = true).await;
+    let owner = app.signup("once@example.com").await;
+    let vault = app.create_vault(&owner.token, "v").await;
+    app.put_secret(&owner.token, &vault, "k", "value").await;
+    let agent = app.register_agent(&owner.token, "a", json!({})).await;
+    let agent_token = app.agent_token(&agent).await;
+    let requests: Vec<(&str, String, &str)> = vec![
+        ("GET", format!("/v1/vaults/{vault}/secrets/k"), owner.token.as_str()),
+        ("GET", "/v1/vaults".to_owned(), owner.token.as_str()),
+        ("GET", "/v1/auth/me".to_owned(), owner.token.as_str()),
+        ("GET", format!("/v1/vaults/{vault}/secrets/k"), agent_token.as_str()),
+        ("POST", "/v1/auth/refresh".to_owned(), owner.token.as_str()),
+    ];
+    for (method, path, token) in requests {
+        let before = app.core.token_verifications();
+        let response = match method {
+            "GET" => app.get(&path, token).await,
+            _ => app.post(&path, Some(token), json!({})).await,
+        };
+        assert!(response.status < 500, "{path}: {}", response.text);
+        assert_eq!(app.core.token_verifications() - before, 1, "{method} {path}: {}", response.status);
+    }
+    // A public route with no token verifies nothing.
+    let before = app.core.token_verifications();
+    assert_eq!(app.get("/v1/health", "").await.status, 200);
+    assert_eq!(app.core.token_verifications(), before);
+}

@@ -70,7 +70,7 @@ async fn http_session(app: &TestApp, vault: &str, agent: &TestAgent) -> AgentSes
 
 async fn core_session(app: &TestApp, vault: &str, agent: &TestAgent) -> AgentSession {
     let token = app.agent_token(agent).await;
-    let meta = RequestMeta { ip: None, user_agent: None, surface: Surface::Mcp };
+    let meta = RequestMeta::internal(Surface::Mcp);
     let caller = app.core.auth().authenticate(&token, meta).await.unwrap();
     let backend: Arc<dyn VaultBackend> = Arc::new(CoreBackend::new(app.core.clone(), caller, "localhost".to_owned()));
     AgentSession { backend, vault_id: vault.parse().unwrap() }
@@ -163,7 +163,7 @@ async fn past_the_allowance_mcp_tools_spend_credits_or_answer_402_as_is_error() 
     let app = oneclaw_testkit::spawn_app_with(|config| config.billing = true).await;
     let (owner, f) = fixture(&app, "mcp-quota@example.com").await;
     let token = app.agent_token(&f.agent).await;
-    let meta = RequestMeta { ip: None, user_agent: None, surface: Surface::Mcp };
+    let meta = RequestMeta::internal(Surface::Mcp);
     let caller = app.core.auth().authenticate(&token, meta).await.unwrap();
     let org = caller.org_id();
     let backend = CoreBackend::new(app.core.clone(), caller, "localhost".to_owned()).over_allowance(true);
