@@ -7,7 +7,7 @@ pub mod store;
 
 pub use credentials::{CredentialHasher, TokenSigner, VerifyingKeyInfo};
 pub use keys::{DataKey, KekRef, KeyHealth, KeyProvider, SecretCipher, ValueBinding};
-pub use payment::{Charge, PendingPayment};
+pub use payment::{Charge, Paid, PendingPayment, SettledPayment};
 pub use store::{
     AuditJournal, AuditQuery, MfaState, RequestCounter, SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow,
 };

@@ -33,7 +33,7 @@ impl<'a> Audit<'a> {
 
     /// The caller's org's events, newest first. Owners and admins see all of them; members and
     /// agents only the events they did or that are about them (see docs/ACCESS.md).
-    pub async fn list(&self, caller: &Caller, mut query: AuditQuery) -> Result<Vec<AuditEvent>> {
+    pub async fn list(&self, caller: &Caller, query: AuditQuery) -> Result<Vec<AuditEvent>> {
         if !(1..=MAX_PAGE).contains(&query.limit) {
             return Err(Error::invalid_field("limit", format!("must be between 1 and {MAX_PAGE}")));
         }
@@ -49,6 +49,21 @@ impl<'a> Audit<'a> {
         if filters.into_iter().flatten().any(|text| text.contains('\0')) {
             return Err(Error::invalid("A filter may not contain a NUL character"));
         }
+        let events = self.visible(caller, query).await?;
+        // A paid query (past the allowance), charged once it has its answer.
+        super::charging::charge_alone(self.deps, caller, crate::billing::PaidOperation::AuditQuery).await?;
+        Ok(events)
+    }
+
+    /// The caller's few most recent visible events (the dashboard's home page): not a query of
+    /// the log, so not paid for.
+    pub async fn recent(&self, caller: &Caller, limit: i64) -> Result<Vec<AuditEvent>> {
+        self.visible(caller, AuditQuery { limit: limit.clamp(1, MAX_PAGE), ..AuditQuery::default() }).await
+    }
+
+    /// The events of `query` the caller may see: all of the org's for owners and admins, else
+    /// only those by or about the caller.
+    async fn visible(&self, caller: &Caller, mut query: AuditQuery) -> Result<Vec<AuditEvent>> {
         query.limit = query.limit.min(MAX_PAGE);
         if !Access::new(self.deps).is_admin(caller).await? {
             query.about = Some(caller.principal.who.id);

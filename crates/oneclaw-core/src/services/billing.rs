@@ -5,7 +5,7 @@
 
 use crate::audit::{AuditEvent, action};
 use crate::billing::{
-    CreditEntry, OverageMethod, PaidOperation, PaidRequest, PaymentNonce, Resource, ResourceCounts, Tier, month_of,
+    CreditEntry, OverageMethod, PaidOperation, PaidRequest, Resource, ResourceCounts, Tier, month_of,
 };
 use crate::ids::OrgId;
 use crate::principal::{Caller, PrincipalRef, RequestMeta};
@@ -14,6 +14,10 @@ use crate::services::access::Access;
 use crate::services::change::Change;
 use crate::{Error, Result};
 use uuid::Uuid;
+
+/// What a refused paid operation says when nothing could pay for it.
+pub const ALLOWANCE_USED_UP: &str =
+    "This month's request allowance is used up. Ask an org owner to add prepaid credits or upgrade the plan.";
 
 /// Billing switches, fixed at start-up.
 #[derive(Debug, Clone)]
@@ -113,7 +117,7 @@ impl<'a> Billing<'a> {
         self.deps.settings.billing.enabled
     }
 
-    async fn plan(&self, org: OrgId) -> Result<(Tier, OverageMethod)> {
+    pub(crate) async fn plan(&self, org: OrgId) -> Result<(Tier, OverageMethod)> {
         if let Some(plan) = self.plans.and_then(|plans| plans.get(org)) {
             return Ok(plan);
         }
@@ -179,50 +183,9 @@ impl<'a> Billing<'a> {
         }
     }
 
-    /// Pays for one operation past the allowance with prepaid credits, if the org uses them
-    /// and has enough; records the spend, the paid request and its audit event together.
-    pub async fn pay_with_credits(
-        &self,
-        org: OrgId,
-        who: PrincipalRef,
-        meta: &RequestMeta,
-        operation: PaidOperation,
-        method: &str,
-        endpoint: &str,
-    ) -> Result<bool> {
-        let (_, overage) = self.plan(org).await?;
-        if overage != OverageMethod::Credits {
-            return Ok(false);
-        }
-        let now = self.deps.clock.now();
-        let price = operation.price_micros();
-        let entry = CreditEntry {
-            id: Uuid::now_v7(),
-            org_id: org,
-            kind: "usage".to_owned(),
-            amount_micros: -price,
-            balance_after_micros: 0,
-            description: operation.name().to_owned(),
-            created_at: now,
-        };
-        let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        if change.tx().move_credits(&entry).await?.is_none() {
-            return Ok(false);
-        }
-        let paid = paid_request(org, who, operation, (method, endpoint, 0), "credits", None, now);
-        change.tx().insert_paid_request(&paid).await?;
-        let event = AuditEvent::by_principal(who, org, meta, action::BILLING_PAYMENT, "billing", now)
-            .detail("operation", operation.name())
-            .detail("paid_with", "credits")
-            .detail("price_micros", price);
-        change.commit([event]).await?;
-        Ok(true)
-    }
-
-    /// Gives back what `pay_with_credits` took for an operation that was then not served (it
-    /// was refused, not found, or failed): only successful answers are charged, so nobody can
-    /// drain an org's credits with requests that fail.
-    pub async fn refund_credits(
+    /// Gives back credits taken for an operation that was then not served (a read whose
+    /// record could not be kept): only what is served is paid for.
+    pub(crate) async fn refund_credits(
         &self,
         org: OrgId,
         who: PrincipalRef,
@@ -247,43 +210,6 @@ impl<'a> Billing<'a> {
             .detail("operation", operation.name())
             .detail("status", status)
             .detail("price_micros", price);
-        change.commit([event]).await
-    }
-
-    /// Spends an x402 authorization once: false if (chain, asset, payer, nonce) was used.
-    pub async fn consume_payment(&self, spent: &PaymentNonce) -> Result<bool> {
-        let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        let fresh = change.tx().consume_payment_nonce(spent, self.deps.clock.now()).await?;
-        if fresh {
-            change.commit([]).await?;
-        }
-        Ok(fresh)
-    }
-
-    /// Records a settled x402 payment and its audit event.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn record_x402(
-        &self,
-        org: OrgId,
-        who: PrincipalRef,
-        meta: &RequestMeta,
-        operation: PaidOperation,
-        method: &str,
-        endpoint: &str,
-        status_code: i64,
-        payer: &str,
-        transaction: &str,
-    ) -> Result<()> {
-        let now = self.deps.clock.now();
-        let paid = paid_request(org, who, operation, (method, endpoint, status_code), "x402", Some(transaction), now);
-        let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().insert_paid_request(&paid).await?;
-        let event = AuditEvent::by_principal(who, org, meta, action::BILLING_PAYMENT, "billing", now)
-            .detail("operation", operation.name())
-            .detail("paid_with", "x402")
-            .detail("price_micros", operation.price_micros())
-            .detail("payer", payer)
-            .detail("transaction", transaction);
         change.commit([event]).await
     }
 
@@ -369,29 +295,5 @@ impl<'a> Billing<'a> {
     /// The caller's org's paid requests, newest first.
     pub async fn history(&self, caller: &Caller, limit: i64) -> Result<Vec<PaidRequest>> {
         self.deps.store.paid_requests(caller.org_id(), limit.clamp(1, 200)).await
-    }
-}
-
-/// The record of one paid request; `call` is (method, endpoint, status code).
-fn paid_request(
-    org: OrgId,
-    who: PrincipalRef,
-    operation: PaidOperation,
-    call: (&str, &str, i64),
-    paid_with: &str,
-    reference: Option<&str>,
-    now: time::OffsetDateTime,
-) -> PaidRequest {
-    PaidRequest {
-        id: Uuid::now_v7(),
-        org_id: org,
-        principal: who,
-        method: call.0.to_owned(),
-        endpoint: call.1.to_owned(),
-        status_code: call.2,
-        price_micros: operation.price_micros(),
-        paid_with: paid_with.to_owned(),
-        reference: reference.map(str::to_owned),
-        created_at: now,
     }
 }

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod billing;
 pub(crate) mod change;
+mod charging;
 mod generate;
 mod ip_rules;
 mod keys;

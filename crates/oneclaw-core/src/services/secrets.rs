@@ -10,6 +10,7 @@ use super::access::{Access, evaluate};
 use super::change::{Change, record_alone};
 use super::generate::{Charset, DEFAULT_LENGTH, random_value};
 use crate::audit::{AuditEvent, Outcome, action};
+use crate::billing::PaidOperation;
 use crate::billing::Resource;
 use crate::ids::{SecretId, VaultId};
 use crate::model::{SecretVersion, Vault};
@@ -169,7 +170,12 @@ impl<'a> Secrets<'a> {
         let binding = binding(&vault, path, found.version.version);
         if found.version.max_access_count.is_none() {
             let value = open_value(self.deps, binding, &found).await?;
-            self.deps.journal.record(event).await?;
+            // Paid once the value is in hand, and answered only once the read is recorded.
+            super::charging::charge_alone(self.deps, caller, PaidOperation::ReadSecret).await?;
+            if let Err(err) = self.deps.journal.record(event).await {
+                super::charging::uncharge(self.deps, caller).await;
+                return Err(err);
+            }
             return Ok(RevealedSecret { version: found.version, value });
         }
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
@@ -180,7 +186,7 @@ impl<'a> Secrets<'a> {
                 .await);
         }
         let value = open_value(self.deps, binding, &found).await?;
-        change.commit([event]).await?;
+        super::charging::commit_paid(self.deps, change, caller, PaidOperation::ReadSecret, [event]).await?;
         Ok(RevealedSecret { version: found.version, value })
     }
 
@@ -355,10 +361,8 @@ impl<'a> Secrets<'a> {
             .detail("path", path.as_str())
             .detail("version", version)
             .detail("type", record.secret_type.clone());
-        // A paid write is paid before it is kept: if the payment cannot settle, the change is
-        // dropped uncommitted.
-        caller.charge.settle().await?;
-        change.commit([event]).await?;
+        // A paid write is paid before it is kept: if it cannot be paid, the change is dropped.
+        super::charging::commit_paid(self.deps, change, caller, PaidOperation::WriteSecret, [event]).await?;
         Ok(record)
     }
 

@@ -158,9 +158,9 @@ impl<'a> Shares<'a> {
             .detail("path", path)
             .detail("recipient_type", recipient_type.as_str())
             .detail("has_passphrase", share.passphrase_hash.is_some());
-        // Paid before it is kept (see `Charge`).
-        caller.charge.settle().await?;
-        change.commit([event]).await?;
+        // Paid before it is kept.
+        super::charging::commit_paid(self.deps, change, caller, crate::billing::PaidOperation::CreateShare, [event])
+            .await?;
         Ok(CreatedShare { share, link_token })
     }
 

@@ -2,16 +2,15 @@
 //! past the allowance a paid operation is paid with credits, else with x402, else refused with
 //! 402. Every authenticated answer carries the quota headers.
 
-use super::paid_operation;
 use super::x402::{self, X402};
 use crate::error::ApiError;
-use crate::identity::{Identity, identity_of, meta_of};
+use crate::identity::{Identity, identity_of};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use oneclaw_core::Core;
-use oneclaw_core::ports::Charge;
+use oneclaw_core::ports::{Charge, Paid};
 use oneclaw_core::principal::Surface;
 use oneclaw_core::services::Usage;
 use std::sync::Arc;
@@ -52,7 +51,7 @@ pub fn quota_headers(headers: &mut HeaderMap, usage: &Usage) {
 }
 
 /// The layer itself.
-pub async fn meter(State(layer): State<BillingLayer>, request: Request, next: Next) -> Response {
+pub async fn meter(State(layer): State<BillingLayer>, mut request: Request, next: Next) -> Response {
     let billing = layer.core.billing();
     if !billing.enabled() {
         return next.run(request).await;
@@ -63,65 +62,51 @@ pub async fn meter(State(layer): State<BillingLayer>, request: Request, next: Ne
         Identity::Caller(caller) if caller.meta.surface != Surface::Dashboard => caller.principal,
         _ => return next.run(request).await,
     };
-    let meta = meta_of(request.extensions());
     let usage = match billing.meter(principal.org_id).await {
         Ok(usage) => usage,
         Err(err) => return ApiError::from(err).into_response(),
     };
-    let operation = paid_operation(request.method(), request.uri().path());
-    let mut x402_payment = None;
-    let mut paid_with_credits = None;
-    if let Some(operation) = operation.filter(|_| usage.over_allowance()) {
-        let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
-        match billing.pay_with_credits(principal.org_id, principal.who, &meta, operation, &method, &path).await {
-            Ok(true) => paid_with_credits = Some(operation),
-            Ok(false) => match &layer.x402 {
-                None => {
-                    let mut refused = ApiError::new(
-                        StatusCode::PAYMENT_REQUIRED,
-                        "This month's request allowance is used up. Ask an org owner to add prepaid credits or \
-                         upgrade the plan.",
-                    )
-                    .into_response();
-                    quota_headers(refused.headers_mut(), &usage);
-                    return refused;
-                }
-                Some(x402) => {
-                    match x402.admit(&layer.core, principal.org_id, operation, request.headers(), &path).await {
-                        Ok(payment) => x402_payment = Some(Arc::new(x402::PendingX402::new(x402, payment))),
-                        Err(mut refused) => {
-                            quota_headers(refused.headers_mut(), &usage);
-                            return *refused;
-                        }
-                    }
-                }
-            },
-            Err(err) => return ApiError::from(err).into_response(),
-        }
-    }
     let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
-    let mut request = request;
-    if let Some(pending) = &x402_payment {
-        // The handler's caller carries it, so a paid write settles it before committing.
-        request.extensions_mut().insert(Charge::of(pending.clone()));
-    }
+    let host = request.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
+    // The payment the request brought, for the paid service to take (past the allowance).
+    let offer = match (&layer.x402, usage.over_allowance()) {
+        (Some(x402), true) => {
+            x402::OfferedX402::from_headers(x402, &layer.core, principal.org_id, request.headers(), &path).map(Arc::new)
+        }
+        _ => None,
+    };
+    let charge = Charge::metered(
+        usage.over_allowance(),
+        offer.clone().map(|offer| offer as Arc<dyn oneclaw_core::ports::PendingPayment>),
+        &method,
+        &path,
+    );
+    request.extensions_mut().insert(charge.clone());
     let mut response = next.run(request).await;
     if !response.status().is_success()
         && let Err(err) = billing.uncount(principal.org_id).await
     {
         tracing::warn!(error = %err, "could not take back the count of a request that was not served");
     }
-    if let Some(operation) = paid_with_credits
-        && !response.status().is_success()
-        && let Err(err) =
-            billing.refund_credits(principal.org_id, principal.who, &meta, operation, response.status().as_u16()).await
-    {
-        tracing::warn!(error = %err, "could not refund the credits of a request that was not served");
-    }
-    if let (Some(pending), Some(x402)) = (x402_payment, &layer.x402) {
-        response =
-            x402::finish(x402, &layer.core, &pending, principal.org_id, principal.who, &meta, &method, &path, response)
-                .await;
+    match (charge.outcome(), &layer.x402) {
+        // Nothing could pay: over REST, the x402 challenge says what would (and why a payment
+        // offered was refused).
+        (Some(Paid::Refused(operation)), Some(x402)) if response.status() == StatusCode::PAYMENT_REQUIRED => {
+            let refusal = match &offer {
+                Some(offer) => offer.refusal().await.map(|refusal| refusal.to_string()),
+                None => None,
+            };
+            let why = refusal.unwrap_or_else(|| "PAYMENT-SIGNATURE header is required".to_owned());
+            response = x402.challenge(operation, &host, &path, &why);
+        }
+        (Some(Paid::Offered(_)), _) => {
+            if let Some(offer) = &offer
+                && let Some(settled) = offer.settled().await
+            {
+                x402::receipt(&mut response, settled, offer.legacy_header);
+            }
+        }
+        _ => {}
     }
     quota_headers(response.headers_mut(), &usage);
     response

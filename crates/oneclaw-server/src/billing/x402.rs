@@ -1,19 +1,19 @@
-//! The x402 payment flow of one request: ask (402 with `PAYMENT-REQUIRED`), check the retry's
-//! payment offline, spend its nonce atomically, have the facilitator confirm it against the
-//! chain, then settle it: a paid write settles inside its own transaction before it commits
-//! (`PendingX402` is the core's `PendingPayment`), anything else once its answer is ready; a
-//! settled payment is answered with `PAYMENT-RESPONSE`.
-//! Anything that fails is a 402 that says why; a request is never served twice for one payment.
+//! The x402 payment flow of one request. The payment header a request brings becomes the
+//! core's `PendingPayment` (`OfferedX402`); when the paid service charges its operation (after
+//! authorization, once it succeeded, inside its transaction before it commits), the payment is
+//! checked offline against that operation's price, its nonce spent in that transaction, and the
+//! facilitator asked to confirm it against the chain and to settle it. Afterwards the answer is the `PAYMENT-RESPONSE`
+//! receipt, or the 402 challenge (`PAYMENT-REQUIRED`) saying why nothing was paid. A request is
+//! never served twice for one payment, and a paid write that cannot be paid is not kept.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use oneclaw_core::Core;
 use oneclaw_core::billing::{PaidOperation, PaymentNonce};
 use oneclaw_core::ids::OrgId;
-use oneclaw_core::ports::PendingPayment;
-use oneclaw_core::principal::{PrincipalRef, RequestMeta};
+use oneclaw_core::ports::{PendingPayment, SettledPayment};
+use oneclaw_core::{Core, Error};
 use oneclaw_x402::facilitator::{Facilitator, Settlement};
 use oneclaw_x402::payload::{self, PaymentPayload};
 use oneclaw_x402::requirements::{PaymentRequired, PaymentRequirements};
@@ -26,23 +26,13 @@ pub struct X402 {
     facilitator: Facilitator,
 }
 
-/// A payment admitted for one request, to settle after it.
-pub struct AdmittedPayment {
-    operation: PaidOperation,
-    payload: PaymentPayload,
-    requirements: PaymentRequirements,
-    payer: String,
-    /// v1 clients get `X-PAYMENT-RESPONSE`, v2 clients `PAYMENT-RESPONSE`.
-    legacy_header: bool,
-}
-
 impl X402 {
     pub fn new(pay_to: String, facilitator_url: &str) -> Self {
         Self { pay_to, facilitator: Facilitator::new(facilitator_url) }
     }
 
-    fn required(&self, operation: PaidOperation, headers: &HeaderMap, path: &str, error: &str) -> PaymentRequired {
-        let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    /// What paying for `operation` at `path` takes.
+    fn required(&self, operation: PaidOperation, host: &str, path: &str, error: &str) -> PaymentRequired {
         let url = format!("http://{host}{path}");
         PaymentRequired::usdc_on_base(
             operation.price_micros().unsigned_abs(),
@@ -53,162 +43,176 @@ impl X402 {
         )
     }
 
-    /// A payment for this request, or the 402 to answer instead.
-    pub async fn admit(
-        &self,
-        core: &Core,
-        org: OrgId,
-        operation: PaidOperation,
-        headers: &HeaderMap,
-        path: &str,
-    ) -> Result<AdmittedPayment, Box<Response>> {
-        let header =
-            ["payment-signature", "x-payment"].iter().find_map(|name| headers.get(*name).map(|value| (*name, value)));
-        let Some((name, value)) = header else {
-            let required = self.required(operation, headers, path, "PAYMENT-SIGNATURE header is required");
-            return Err(Box::new(payment_required(&required)));
-        };
-        let required = self.required(operation, headers, path, "");
-        let refuse = |refusal: Refusal| {
-            Box::new(payment_required(&self.required(operation, headers, path, &refusal.to_string())))
-        };
-        let text =
-            value.to_str().map_err(|_| refuse(Refusal::new("invalid_payload", "the payment header is not text")))?;
-        let payment = payload::decode(text).map_err(refuse)?;
+    /// The 402 that asks for a payment for `operation` (saying why, when one was refused).
+    pub fn challenge(&self, operation: PaidOperation, host: &str, path: &str, error: &str) -> Response {
+        let required = self.required(operation, host, path, error);
+        let mut response = (StatusCode::PAYMENT_REQUIRED, axum::Json(required.body())).into_response();
+        if let Ok(value) = HeaderValue::from_str(&required.header_value()) {
+            response.headers_mut().insert("payment-required", value);
+        }
+        response
+    }
+}
+
+/// A settled payment, for the receipt.
+pub struct Settled {
+    pub settlement: Settlement,
+    pub payer: String,
+}
+
+/// A payment checked offline for an operation, waiting to be settled.
+struct Authorized {
+    payment: PaymentPayload,
+    requirements: PaymentRequirements,
+    payer: String,
+}
+
+/// Where an offered payment stands.
+enum State {
+    Offered,
+    Authorized(Box<Authorized>),
+    Settled(Box<Settled>),
+    Refused(Refusal),
+}
+
+/// The payment header a request brought, until the paid service takes it.
+pub struct OfferedX402 {
+    x402: X402,
+    core: Core,
+    org: OrgId,
+    header: String,
+    host: String,
+    path: String,
+    /// v1 clients send `X-PAYMENT` and get `X-PAYMENT-RESPONSE`; v2 the names without `X-`.
+    pub legacy_header: bool,
+    state: tokio::sync::Mutex<State>,
+}
+
+impl OfferedX402 {
+    /// The payment `headers` carry, if any.
+    pub fn from_headers(x402: &X402, core: &Core, org: OrgId, headers: &HeaderMap, path: &str) -> Option<Self> {
+        let (name, value) = ["payment-signature", "x-payment"]
+            .iter()
+            .find_map(|name| headers.get(*name).map(|value| (*name, value)))?;
+        Some(Self {
+            x402: x402.clone(),
+            core: core.clone(),
+            org,
+            // A header that is not text is refused when the payment is taken.
+            header: value.to_str().unwrap_or("\u{0}").to_owned(),
+            host: headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned(),
+            path: path.to_owned(),
+            legacy_header: name == "x-payment",
+            state: tokio::sync::Mutex::new(State::Offered),
+        })
+    }
+
+    /// Why the payment was refused, if it was.
+    pub async fn refusal(&self) -> Option<Refusal> {
+        match &*self.state.lock().await {
+            State::Refused(refusal) => Some(refusal.clone()),
+            _ => None,
+        }
+    }
+
+    /// What was settled, if the payment was.
+    pub async fn settled(&self) -> Option<(String, String, String)> {
+        match &*self.state.lock().await {
+            State::Settled(settled) => Some((
+                settled.settlement.transaction.clone(),
+                settled.settlement.network.clone(),
+                settled.payer.clone(),
+            )),
+            _ => None,
+        }
+    }
+
+    fn check(&self, operation: PaidOperation) -> Result<(Authorized, PaymentNonce), Refusal> {
+        let required = self.x402.required(operation, &self.host, &self.path, "");
         let offered = &required.accepts[0];
-        let now = core.deps().clock.now().unix_timestamp().max(0).unsigned_abs();
-        let verified = verify::verify(&payment, offered, now).map_err(refuse)?;
-        // Spend the authorization before anything is served: one payment, one request.
-        let spent = PaymentNonce {
-            org_id: org,
+        if self.header.contains('\0') {
+            return Err(Refusal::new("invalid_payload", "the payment header is not text"));
+        }
+        let payment = payload::decode(&self.header)?;
+        let now = self.core.deps().clock.now().unix_timestamp().max(0).unsigned_abs();
+        let verified = verify::verify(&payment, offered, now)?;
+        let nonce = PaymentNonce {
+            org_id: self.org,
             chain_id: i64::try_from(BASE_CHAIN_ID).unwrap_or(i64::MAX),
             asset: offered.asset.clone(),
             payer: verified.payer.clone(),
             nonce: verified.nonce.clone(),
             valid_before: i64::try_from(verified.valid_before).unwrap_or(i64::MAX),
         };
-        match core.billing().consume_payment(&spent).await {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(refuse(Refusal::new(
-                    "invalid_exact_evm_nonce_already_used",
-                    "this payment was already used",
-                )));
-            }
-            Err(_) => return Err(refuse(Refusal::new("unexpected_verify_error", "the payment could not be recorded"))),
-        }
-        // The chain's word (balance, nonce state) before serving.
-        self.facilitator.verify(&payment, offered).await.map_err(refuse)?;
-        Ok(AdmittedPayment {
-            operation,
-            payload: payment,
-            requirements: offered.clone(),
-            payer: verified.payer,
-            legacy_header: name == "x-payment",
-        })
+        Ok((Authorized { payment, requirements: offered.clone(), payer: verified.payer }, nonce))
     }
 }
 
-fn payment_required(required: &PaymentRequired) -> Response {
-    let mut response = (StatusCode::PAYMENT_REQUIRED, axum::Json(required.body())).into_response();
-    if let Ok(value) = HeaderValue::from_str(&required.header_value()) {
-        response.headers_mut().insert("payment-required", value);
-    }
-    response
-}
-
-/// An admitted payment waiting to be settled: by the paid service right before its change
-/// commits (`Charge`), or, for a paid read that changes nothing, by the layer once the answer
-/// is ready. Settled at most once; the outcome is kept for the layer to report.
-pub struct PendingX402 {
-    facilitator: Facilitator,
-    payment: AdmittedPayment,
-    outcome: tokio::sync::Mutex<Option<Result<Settlement, Refusal>>>,
-}
-
-impl PendingX402 {
-    pub fn new(x402: &X402, payment: AdmittedPayment) -> Self {
-        Self { facilitator: x402.facilitator.clone(), payment, outcome: tokio::sync::Mutex::new(None) }
-    }
-
-    async fn settle_once(&self) -> Result<Settlement, Refusal> {
-        let mut outcome = self.outcome.lock().await;
-        if let Some(done) = outcome.as_ref() {
-            return done.clone();
-        }
-        let settled = self.facilitator.settle(&self.payment.payload, &self.payment.requirements).await;
-        *outcome = Some(settled.clone());
-        settled
-    }
-
-    /// Whether a service already settled (or tried to).
-    async fn attempted(&self) -> bool {
-        self.outcome.lock().await.is_some()
-    }
+fn refused(refusal: &Refusal) -> Error {
+    tracing::warn!(code = refusal.code, "an x402 payment was refused; nothing is served or kept");
+    Error::PaymentRequired(format!("The payment was refused: {refusal}"))
 }
 
 #[async_trait::async_trait]
-impl PendingPayment for PendingX402 {
-    async fn settle(&self) -> oneclaw_core::Result<()> {
-        self.settle_once().await.map(|_| ()).map_err(|refusal| {
-            oneclaw_core::Error::PaymentRequired(format!("The payment could not be settled: {refusal}"))
-        })
+impl PendingPayment for OfferedX402 {
+    async fn authorize(&self, operation: PaidOperation) -> oneclaw_core::Result<PaymentNonce> {
+        let mut state = self.state.lock().await;
+        if !matches!(*state, State::Offered) {
+            return Err(Error::Internal("an x402 payment was authorized twice".to_owned()));
+        }
+        match self.check(operation) {
+            Ok((authorized, nonce)) => {
+                *state = State::Authorized(Box::new(authorized));
+                Ok(nonce)
+            }
+            Err(refusal) => {
+                let err = refused(&refusal);
+                *state = State::Refused(refusal);
+                Err(err)
+            }
+        }
+    }
+
+    async fn settle(&self, first_use: bool) -> oneclaw_core::Result<SettledPayment> {
+        let mut state = self.state.lock().await;
+        let State::Authorized(authorized) = std::mem::replace(&mut *state, State::Offered) else {
+            return Err(Error::Internal("an x402 payment was settled before it was authorized".to_owned()));
+        };
+        let settled = if first_use {
+            // The chain's word (balance, nonce state), then the transfer.
+            match self.x402.facilitator.verify(&authorized.payment, &authorized.requirements).await {
+                Ok(()) => self.x402.facilitator.settle(&authorized.payment, &authorized.requirements).await,
+                Err(refusal) => Err(refusal),
+            }
+        } else {
+            Err(Refusal::new("invalid_exact_evm_nonce_already_used", "this payment was already used"))
+        };
+        match settled {
+            Ok(settlement) => {
+                let done =
+                    SettledPayment { payer: authorized.payer.clone(), reference: settlement.transaction.clone() };
+                *state = State::Settled(Box::new(Settled { settlement, payer: authorized.payer }));
+                Ok(done)
+            }
+            Err(refusal) => {
+                let err = refused(&refusal);
+                *state = State::Refused(refusal);
+                Err(err)
+            }
+        }
     }
 }
 
-/// After the handler: a failed settlement turns the answer into the 402 that says why (a paid
-/// write has then been rolled back by its service); a successful answer not yet settled (a
-/// paid read) is settled now, and its 402 withholds the answer if that fails. A settled payment
-/// is recorded and the receipt header added.
-#[allow(clippy::too_many_arguments)]
-pub async fn finish(
-    x402: &X402,
-    core: &Core,
-    pending: &PendingX402,
-    org: OrgId,
-    who: PrincipalRef,
-    meta: &RequestMeta,
-    method: &str,
-    path: &str,
-    response: Response,
-) -> Response {
-    if !response.status().is_success() && !pending.attempted().await {
-        // Nothing was served, so nothing is charged.
-        return response;
-    }
-    let payment = &pending.payment;
-    let settlement = match pending.settle_once().await {
-        Ok(settlement) => settlement,
-        Err(refusal) => {
-            tracing::warn!(code = refusal.code, "x402 settlement failed; nothing is served or kept");
-            let required = PaymentRequired::usdc_on_base(
-                payment.operation.price_micros().unsigned_abs(),
-                &x402.pay_to,
-                path,
-                payment.operation.name(),
-                &refusal.to_string(),
-            );
-            return payment_required(&required);
-        }
-    };
-    let status = i64::from(response.status().as_u16());
-    if let Err(err) = core
-        .billing()
-        .record_x402(org, who, meta, payment.operation, method, path, status, &payment.payer, &settlement.transaction)
-        .await
-    {
-        tracing::error!(error = %err, "a settled x402 payment could not be recorded");
-    }
+/// The receipt header of a settled payment.
+pub fn receipt(response: &mut Response, (transaction, network, payer): (String, String, String), legacy_header: bool) {
     let receipt = serde_json::json!({
         "success": true,
-        "transaction": settlement.transaction,
-        "network": settlement.network,
-        "payer": payment.payer,
+        "transaction": transaction,
+        "network": network,
+        "payer": payer,
     });
-    let mut response = response;
     if let Ok(value) = HeaderValue::from_str(&STANDARD.encode(receipt.to_string())) {
-        let name = if payment.legacy_header { "x-payment-response" } else { "payment-response" };
+        let name = if legacy_header { "x-payment-response" } else { "payment-response" };
         response.headers_mut().insert(name, value);
     }
-    response
 }

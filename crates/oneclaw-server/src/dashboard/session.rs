@@ -10,6 +10,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use oneclaw_core::ports::Charge;
 use oneclaw_core::principal::{Caller, RequestMeta, Surface};
 use oneclaw_core::services::IssuedToken;
 use oneclaw_types::SecretString;
@@ -145,6 +146,12 @@ impl FromRequestParts<AppState> for Session {
         } else {
             false
         };
+        let mut caller = caller;
+        if billing.enabled() {
+            // Paid operations are charged by the core, with credits (a browser cannot answer an
+            // x402 challenge).
+            caller.charge = Charge::metered(over_allowance, None, parts.method.as_str(), parts.uri.path());
+        }
         let csrf = csrf_token(state, &caller);
         Ok(Self { caller, csrf, jar: jar_out, over_allowance })
     }

@@ -12,6 +12,7 @@ use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use oneclaw_core::ports::Charge;
 use oneclaw_core::principal::{Caller, PrincipalKind};
 use oneclaw_mcp::AgentSession;
 use std::sync::Arc;
@@ -57,7 +58,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Admits the request as an agent (or answers 401) and hands the MCP layer its session.
 pub async fn admit(State(admissions): State<Admissions>, mut request: Request, next: Next) -> Response {
-    let (caller, vault) = match admitted(identity_of(request.extensions()), request.headers()) {
+    let (mut caller, vault) = match admitted(identity_of(request.extensions()), request.headers()) {
         Ok(admitted) => admitted,
         // Bad credentials are 401s; an outage of the store or an IP rule keeps its own status.
         Err(refused) => return refused.into_response(),
@@ -76,8 +77,12 @@ pub async fn admit(State(admissions): State<Admissions>, mut request: Request, n
         None
     };
     let host = admissions.state.link_base(request.headers());
-    let over_allowance = usage.is_some_and(|usage| usage.over_allowance());
-    let backend = CoreBackend::new(admissions.state.core.clone(), caller, host).over_allowance(over_allowance);
+    if let Some(usage) = &usage {
+        // Past the allowance, a paid tool spends credits or is refused (an MCP client cannot
+        // answer an x402 challenge): the core charges it, the tool's words say what to do.
+        caller.charge = Charge::metered(usage.over_allowance(), None, request.method().as_str(), request.uri().path());
+    }
+    let backend = CoreBackend::new(admissions.state.core.clone(), caller, host);
     request.extensions_mut().insert(AgentSession { backend: Arc::new(backend), vault_id });
     let mut response = next.run(request).await;
     if let Some(usage) = usage {

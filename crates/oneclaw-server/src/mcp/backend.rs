@@ -6,12 +6,11 @@ use crate::error::ApiError;
 use crate::routes::{policies, secrets, shares};
 use crate::views;
 use async_trait::async_trait;
-use oneclaw_core::billing::PaidOperation;
 use oneclaw_core::ids::{SecretId, VaultId};
 use oneclaw_core::path::{PathPrefix, SecretPath};
 use oneclaw_core::principal::Caller;
 use oneclaw_core::{Core, Error};
-use oneclaw_mcp::{BackendError, BackendResult, ErrorCode, VaultBackend};
+use oneclaw_mcp::{BackendError, BackendResult, VaultBackend};
 use oneclaw_types::policies::{PolicyRequest, PolicyResponse};
 use oneclaw_types::secrets::{PutSecretRequest, RotateSecretRequest, SecretMetadataResponse, SecretResponse};
 use oneclaw_types::sharing::{CreateShareRequest, ShareResponse};
@@ -24,44 +23,11 @@ pub struct CoreBackend {
     caller: Caller,
     /// The `Host` the request came to, for share links.
     host: String,
-    /// The org's monthly allowance is used up: paid operations must be paid with credits.
-    over_allowance: bool,
 }
 
 impl CoreBackend {
     pub fn new(core: Core, caller: Caller, host: String) -> Self {
-        Self { core, caller, host, over_allowance: false }
-    }
-
-    /// Marks the org as past its allowance for this request.
-    pub fn over_allowance(self, over: bool) -> Self {
-        Self { over_allowance: over, ..self }
-    }
-
-    /// Past the allowance, a paid tool call spends credits or is refused with 402 (an MCP
-    /// client cannot answer an x402 challenge).
-    async fn pay(&self, operation: PaidOperation, tool: &str) -> BackendResult<()> {
-        if !self.over_allowance {
-            return Ok(());
-        }
-        let paid = self
-            .core
-            .billing()
-            .pay_with_credits(
-                self.caller.org_id(),
-                self.caller.principal.who,
-                &self.caller.meta,
-                operation,
-                "MCP",
-                tool,
-            )
-            .await
-            .map_err(failed)?;
-        if paid {
-            Ok(())
-        } else {
-            Err(BackendError::new(ErrorCode::PaymentRequired, "this month's request allowance is used up"))
-        }
+        Self { core, caller, host }
     }
 }
 
@@ -83,7 +49,6 @@ impl VaultBackend for CoreBackend {
     }
 
     async fn get_secret(&self, vault: Uuid, secret: &str) -> BackendResult<SecretResponse> {
-        self.pay(PaidOperation::ReadSecret, "get_secret").await?;
         let revealed =
             self.core.secrets().read(&self.caller, VaultId(vault), &path(secret)?, None).await.map_err(failed)?;
         Ok(views::secret(revealed))
@@ -95,7 +60,6 @@ impl VaultBackend for CoreBackend {
         secret: &str,
         request: PutSecretRequest,
     ) -> BackendResult<SecretMetadataResponse> {
-        self.pay(PaidOperation::WriteSecret, "put_secret").await?;
         let stored = self
             .core
             .secrets()
@@ -121,7 +85,6 @@ impl VaultBackend for CoreBackend {
         secret: &str,
         request: RotateSecretRequest,
     ) -> BackendResult<SecretMetadataResponse> {
-        self.pay(PaidOperation::WriteSecret, "rotate_generate").await?;
         let stored = self
             .core
             .secrets()
@@ -152,7 +115,6 @@ impl VaultBackend for CoreBackend {
     }
 
     async fn share_secret(&self, secret_id: Uuid, request: CreateShareRequest) -> BackendResult<ShareResponse> {
-        self.pay(PaidOperation::CreateShare, "share_secret").await?;
         let share = self
             .core
             .shares()

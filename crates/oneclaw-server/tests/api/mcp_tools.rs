@@ -164,9 +164,11 @@ async fn past_the_allowance_mcp_tools_spend_credits_or_answer_402_as_is_error() 
     let (owner, f) = fixture(&app, "mcp-quota@example.com").await;
     let token = app.agent_token(&f.agent).await;
     let meta = RequestMeta::internal(Surface::Mcp);
-    let caller = app.core.auth().authenticate(&token, meta).await.unwrap();
+    let mut caller = app.core.auth().authenticate(&token, meta).await.unwrap();
+    // What /mcp admission hands a request past the allowance: no payment offered.
+    caller.charge = oneclaw_core::ports::Charge::metered(true, None, "POST", "/mcp");
     let org = caller.org_id();
-    let backend = CoreBackend::new(app.core.clone(), caller, "localhost".to_owned()).over_allowance(true);
+    let backend = CoreBackend::new(app.core.clone(), caller, "localhost".to_owned());
     let client = connect(AgentSession { backend: Arc::new(backend), vault_id: f.vault.parse().unwrap() }).await;
 
     let refused = call(&client, "get_secret", json!({"path": "api-keys/stripe"})).await;

@@ -1,7 +1,7 @@
 //! Audit Log: the org's events, newest first, filtered by action and paged, with the result of
 //! verifying the hash chain.
 
-use super::common::{email, pay, words_of};
+use super::common::{email, words_of};
 use crate::dashboard::layout::{error, page};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
@@ -9,7 +9,6 @@ use crate::views::timestamp;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use oneclaw_core::billing::PaidOperation;
 use oneclaw_core::ports::AuditQuery;
 use serde::Deserialize;
 
@@ -34,24 +33,11 @@ pub async fn list(State(state): State<AppState>, session: Session, Query(filter)
         offset: page_number * PAGE,
         ..AuditQuery::default()
     };
-    let (events, verified) = match pay(&state, &session, PaidOperation::AuditQuery, "read the audit log").await {
-        Ok(()) => {
-            let events = state.core.audit().list(&session.caller, query).await.map_err(|err| words_of(&err));
-            let verified = if filter.verify {
-                Some(
-                    state
-                        .core
-                        .audit()
-                        .verify(&session.caller, None, None, 1_000_000)
-                        .await
-                        .map_err(|err| words_of(&err)),
-                )
-            } else {
-                None
-            };
-            (events, verified)
-        }
-        Err(refused) => (Err(refused.clone()), Some(Err(refused))),
+    let events = state.core.audit().list(&session.caller, query).await.map_err(|err| words_of(&err));
+    let verified = if filter.verify {
+        Some(state.core.audit().verify(&session.caller, None, None, 1_000_000).await.map_err(|err| words_of(&err)))
+    } else {
+        None
     };
     let content = html! {
         section.panel aria-labelledby="chain" {

@@ -8,7 +8,6 @@ use crate::views::timestamp;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use oneclaw_core::ports::AuditQuery;
 
 pub async fn show(State(state): State<AppState>, session: Session) -> Response {
     let caller = &session.caller;
@@ -17,7 +16,7 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Response {
     let email = me.as_ref().map(|u| u.email.clone()).unwrap_or_default();
     let counts = core.deps().store.resource_counts(caller.org_id()).await.unwrap_or_default();
     let usage = core.billing().usage(caller.org_id()).await.ok();
-    let recent = core.audit().list(caller, AuditQuery { limit: 10, ..AuditQuery::default() }).await.ok();
+    let recent = core.audit().recent(caller, 10).await.ok();
     let unverified = me.as_ref().is_some_and(|u| !u.email_verified) && core.mail().enabled();
     let content = html! {
         @if unverified { (super::account::unverified_banner(&session.csrf)) }

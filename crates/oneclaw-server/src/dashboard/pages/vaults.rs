@@ -2,7 +2,7 @@
 //! add a version, delete, and reveal a value on click. A value is fetched only when asked (an
 //! audited read, like the API's), and the page hides it again after 30 seconds.
 
-use super::common::{PathForm, email, forbidden_form, pay, words_of};
+use super::common::{PathForm, email, forbidden_form, words, words_of};
 use super::vault_tree;
 use crate::dashboard::layout::{csrf_field, error, page};
 use crate::dashboard::session::Session;
@@ -14,7 +14,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use oneclaw_core::billing::PaidOperation;
 use oneclaw_core::ids::VaultId;
 use oneclaw_core::path::{PathPrefix, SecretPath};
 use oneclaw_types::SecretString;
@@ -266,15 +265,9 @@ pub async fn put(
         rotation_policy: None,
         max_access_count: None,
     };
-    if let Err(refused) = pay(&state, &session, PaidOperation::WriteSecret, "add a secret").await {
-        return render_vault(&state, session, id, &folder, Some(&refused), None).await;
-    }
     match state.core.secrets().put(&session.caller, VaultId(id), &path, new_secret(request)).await {
         Ok(_) => (session.jar, Redirect::to(&vault_tree::folder_url(id, &folder))).into_response(),
-        Err(err) => {
-            let detail = ApiError::from(err).detail().to_owned();
-            render_vault(&state, session, id, &folder, Some(&detail), None).await
-        }
+        Err(err) => render_vault(&state, session, id, &folder, Some(&words(err)), None).await,
     }
 }
 
@@ -288,9 +281,6 @@ pub async fn reveal(
 ) -> Response {
     if !session.csrf_ok(&form.csrf) {
         return forbidden_form();
-    }
-    if let Err(refused) = pay(&state, &session, PaidOperation::ReadSecret, "reveal a secret").await {
-        return (session.jar, html! { span.error role="alert" { (refused) } }).into_response();
     }
     let read = match SecretPath::parse(&form.path) {
         Ok(path) => state.core.secrets().read(&session.caller, VaultId(id), &path, None).await,
@@ -361,9 +351,6 @@ pub async fn generate(
 ) -> Response {
     if !session.csrf_ok(&form.csrf) {
         return forbidden_form();
-    }
-    if let Err(refused) = pay(&state, &session, PaidOperation::WriteSecret, "rotate a secret").await {
-        return render_vault(&state, session, id, form_folder(&form.path), Some(&refused), None).await;
     }
     let rotation = oneclaw_core::services::Rotation { length: None, charset: None, secret_type: None };
     let result = match SecretPath::parse(&form.path) {
@@ -449,9 +436,6 @@ pub async fn share(
             return render_vault(&state, session, id, form_folder(&form.path), Some(&words_of(&err)), None).await;
         }
     };
-    if let Err(refused) = pay(&state, &session, PaidOperation::CreateShare, "make a share link").await {
-        return render_vault(&state, session, id, form_folder(&form.path), Some(&refused), None).await;
-    }
     let new = oneclaw_core::services::NewShare {
         recipient_type: "anyone_with_link".to_owned(),
         recipient_id: None,
