@@ -178,6 +178,13 @@ impl<'a> Secrets<'a> {
             }
             return Ok(RevealedSecret { version: found.version, value });
         }
+        // Used up already: refused before anything is paid (the transaction counts atomically).
+        if found.version.max_access_count.is_some_and(|max| found.version.access_count >= max) {
+            return Err(self
+                .refuse(event, Error::Gone("Secret has reached its maximum access count".to_owned()))
+                .await);
+        }
+        let payment = super::charging::pay_before(self.deps, caller, PaidOperation::ReadSecret).await?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if !change.tx().count_secret_access(found.version.secret_id, found.version.version).await? {
             drop(change);
@@ -186,7 +193,7 @@ impl<'a> Secrets<'a> {
                 .await);
         }
         let value = open_value(self.deps, binding, &found).await?;
-        super::charging::commit_paid(self.deps, change, caller, PaidOperation::ReadSecret, [event]).await?;
+        super::charging::commit_paid(self.deps, change, caller, PaidOperation::ReadSecret, payment, [event]).await?;
         Ok(RevealedSecret { version: found.version, value })
     }
 
@@ -284,6 +291,8 @@ impl<'a> Secrets<'a> {
     ) -> Result<SecretVersion> {
         let now = self.deps.clock.now();
         let mut kek_version = vault.kek_version;
+        // Paid (past the allowance) before any write transaction: no lock waits on a payment.
+        let payment = super::charging::pay_before(self.deps, caller, PaidOperation::WriteSecret).await?;
         for attempt in 1..=SEAL_ATTEMPTS {
             // Sealed before the write transaction, under the version number and KEK it will most
             // likely get, so the key provider's call (an HSM round trip) holds no write lock.
@@ -317,7 +326,7 @@ impl<'a> Secrets<'a> {
                 None => self.deps.cipher.seal(&kek, binding(vault, path, version), value).await?,
             };
             return self
-                .insert_version(change, caller, vault, path, &draft, (secret_id, version), sealed, action)
+                .insert_version(change, caller, vault, path, &draft, (secret_id, version), sealed, action, payment)
                 .await;
         }
         Err(Error::Internal("a secret write found no version to seal under".to_owned()))
@@ -335,6 +344,7 @@ impl<'a> Secrets<'a> {
         (secret_id, version): (SecretId, i64),
         sealed: crate::model::SealedValue,
         action: &str,
+        payment: super::charging::Payment,
     ) -> Result<SecretVersion> {
         let now = self.deps.clock.now();
         let draft = draft.clone();
@@ -362,7 +372,7 @@ impl<'a> Secrets<'a> {
             .detail("version", version)
             .detail("type", record.secret_type.clone());
         // A paid write is paid before it is kept: if it cannot be paid, the change is dropped.
-        super::charging::commit_paid(self.deps, change, caller, PaidOperation::WriteSecret, [event]).await?;
+        super::charging::commit_paid(self.deps, change, caller, PaidOperation::WriteSecret, payment, [event]).await?;
         Ok(record)
     }
 

@@ -14,6 +14,7 @@ use super::access::Access;
 use super::change::{Change, record_alone};
 use super::secrets::{binding, open_value, readable};
 use crate::audit::{AuditEvent, Outcome, action};
+use crate::billing::PaidOperation;
 use crate::ids::{AgentId, SecretId, ShareId, UserId};
 use crate::model::{RecipientType, SecretVersion, Share};
 use crate::path::SecretPath;
@@ -150,6 +151,7 @@ impl<'a> Shares<'a> {
             link_digest: link_token.as_ref().map(|token| self.deps.hasher.digest_credential(token.expose())),
         };
         self.rate.take(caller.org_id(), now, "new shares")?;
+        let payment = super::charging::pay_before(self.deps, caller, PaidOperation::CreateShare).await?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().insert_share(&share).await?;
         let event = AuditEvent::by(caller, action::SHARE_CREATE, "share", now)
@@ -159,8 +161,7 @@ impl<'a> Shares<'a> {
             .detail("recipient_type", recipient_type.as_str())
             .detail("has_passphrase", share.passphrase_hash.is_some());
         // Paid before it is kept.
-        super::charging::commit_paid(self.deps, change, caller, crate::billing::PaidOperation::CreateShare, [event])
-            .await?;
+        super::charging::commit_paid(self.deps, change, caller, PaidOperation::CreateShare, payment, [event]).await?;
         Ok(CreatedShare { share, link_token })
     }
 
