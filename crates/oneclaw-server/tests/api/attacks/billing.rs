@@ -148,3 +148,66 @@ fn signed_payment(value: u64, nonce: u8) -> String {
         "validAfter": "0", "validBefore": "1900000000", "nonce": format!("0x{nonce_hex}")}}});
     base64::engine::general_purpose::STANDARD.encode(payload.to_string())
 }
+
+/// Red team on the fix above: the paid write held its write transaction while the facilitator
+/// settled, so one slow (or refusing) facilitator call stalled every other org's writes and
+/// sign-ins. Now the payment is taken before the transaction: while a settlement hangs, another
+/// org writes.
+#[tokio::test]
+async fn a_settlement_that_hangs_holds_no_lock_on_anyone_elses_writes() {
+    use axum::routing::post;
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+    let (arrived, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let (a, r) = (arrived.clone(), release.clone());
+    let double = axum::Router::new()
+        .route("/verify", post(|| async { axum::Json(json!({"isValid": true, "payer": crate::billing::PAYER})) }))
+        .route(
+            "/settle",
+            post(move || {
+                let (a, r) = (a.clone(), r.clone());
+                async move {
+                    // TEST DOUBLE: a facilitator that holds the settlement until released.
+                    a.notify_one();
+                    r.notified().await;
+                    axum::Json(json!({"success": true, "transaction": "0xslow", "network": "eip155:8453"}))
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, double).await });
+    let app = Arc::new(crate::billing::billed_app(3, Some(crate::billing::PAY_TO), &url).await);
+    let payer = app.signup("slow-payer@example.com").await;
+    let vault = app.create_vault(&payer.token, "v").await;
+    app.put_secret(&payer.token, &vault, "k", "first").await;
+    app.get(&format!("/v1/vaults/{vault}/secrets/k"), &payer.token).await;
+    let other = app.signup("bystander@example.com").await;
+    let other_vault = app.create_vault(&other.token, "mine").await;
+
+    let paid = {
+        let (app, token, path) = (app.clone(), payer.token.clone(), format!("/v1/vaults/{vault}/secrets/k"));
+        tokio::spawn(async move {
+            let response = app
+                .http
+                .put(format!("{}{path}", app.base_url))
+                .bearer_auth(token)
+                .header("payment-signature", signed_payment(5000, 7))
+                .json(&json!({"value": "paid-slowly"}))
+                .send()
+                .await
+                .unwrap();
+            oneclaw_testkit::TestApp::read(response).await
+        })
+    };
+    arrived.notified().await;
+    // The settlement is hanging now. Another org's write and a sign-in go through.
+    let write = app.put(&format!("/v1/vaults/{other_vault}/secrets/x"), &other.token, json!({"value": "v"})).await;
+    assert_eq!(write.status, 201, "{}", write.text);
+    let signin = app.post("/v1/auth/token", None, json!({"email": other.email, "password": other.password})).await;
+    assert_eq!(signin.status, 200, "{}", signin.text);
+    assert!(!paid.is_finished(), "the paid write is still waiting on its settlement");
+    release.notify_one();
+    let paid = paid.await.unwrap();
+    assert_eq!(paid.status, 201, "{}", paid.text);
+}
