@@ -97,7 +97,7 @@ impl<'a> Auth<'a> {
     pub async fn signup(&self, meta: &RequestMeta, account: NewAccount) -> Result<SignupOutcome> {
         self.throttle.check_ip(meta.ip)?;
         check_new_password(&account.password, "password")?;
-        let mailed = account.invite_token.is_none() && super::Mailer::new(self.deps).enabled();
+        let mailed = super::Mailer::new(self.deps).enabled();
         if !mailed {
             let (user, token) = self
                 .register(
@@ -114,16 +114,44 @@ impl<'a> Auth<'a> {
             return Ok(SignupOutcome::SignedIn(Box::new(user), token));
         }
         let email = normalize_email(&account.email)?;
-        // Before anything that depends on the address, so a closed server answers every
-        // address alike.
-        self.check_signup_open(false).await?;
+        // Before anything that depends on the address, so every address is answered alike: a
+        // closed server's refusal, and an invitation that is not for this address. (The
+        // inviter sees the invitation's token too, so it proves nothing about the mailbox: an
+        // invited account also confirms its address before it signs in.)
+        let invite = match &account.invite_token {
+            Some(token) => Some(self.open_invite(token).await?)
+                .filter(|invite| invite.email == email)
+                .ok_or_else(invalid_invite)?,
+            None => {
+                self.check_signup_open(false).await?;
+                return self.signup_by_mail(meta, email, account).await;
+            }
+        };
+        if let Some(existing) = self.deps.store.user_by_email(&email).await?
+            && existing.org_id == invite.org_id
+            && existing.disabled_at.is_some()
+        {
+            // A removed member comes back (and signs in with the new password).
+            let phc = self.deps.hasher.hash_password(&account.password).await?;
+            self.readmit(meta, existing, &invite, Some(&phc), self.deps.clock.now(), false).await?;
+            return Ok(SignupOutcome::CheckMail { email });
+        }
+        self.signup_by_mail(meta, email, account).await
+    }
+
+    /// A sign-up answered "check your mail" whatever the address: a new account (unverified,
+    /// not signed in) and its confirmation link, or a notice to the owner of a taken address.
+    async fn signup_by_mail(&self, meta: &RequestMeta, email: String, account: NewAccount) -> Result<SignupOutcome> {
         if let Some(existing) = self.deps.store.user_by_email(&email).await? {
             // The same work as a new account (hashing is most of it), so timing does not tell.
             let _ = self.deps.hasher.hash_password(&account.password).await?;
             self.notify_existing(meta, &existing).await?;
             return Ok(SignupOutcome::CheckMail { email });
         }
-        match self.register(meta, &email, account.display_name, Some(&account.password), "password", None, false).await
+        let invite = account.invite_token.as_ref();
+        match self
+            .register(meta, &email, account.display_name, Some(&account.password), "password", invite, false)
+            .await
         {
             // Two sign-ups raced for one address: the loser is answered like the winner.
             Ok(_) | Err(Error::Conflict(_)) => Ok(SignupOutcome::CheckMail { email }),
@@ -227,8 +255,7 @@ impl<'a> Auth<'a> {
             && removed.org_id == invite.org_id
             && removed.disabled_at.is_some()
         {
-            let (user, token) = self.readmit(meta, removed, invite, phc.as_deref(), now).await?;
-            return Ok((user, Some(token)));
+            return self.readmit(meta, removed, invite, phc.as_deref(), now, sign_in).await;
         }
         let org = Org { id: OrgId::generate(), name: format!("{display_name}'s organization"), created_at: now };
         let (org_id, role) = invite.as_ref().map_or((org.id, Role::Owner), |i| (i.org_id, i.role));
@@ -295,7 +322,8 @@ impl<'a> Auth<'a> {
         invite: &crate::model::Invite,
         phc: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<(User, IssuedToken)> {
+        sign_in: bool,
+    ) -> Result<(User, Option<IssuedToken>)> {
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if !change.tx().accept_invite(invite.id, now).await? {
             return Err(invalid_invite());
@@ -306,15 +334,20 @@ impl<'a> Auth<'a> {
         }
         user.role = invite.role;
         user.disabled_at = None;
-        let (session, token) = self.open_session(&mut change, &user, now).await?;
-        let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::MEMBER_JOIN, "user", now)
+        let session = match sign_in {
+            true => Some(self.open_session(&mut change, &user, now).await?),
+            false => None,
+        };
+        let mut event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::MEMBER_JOIN, "user", now)
             .resource(user.id)
             .detail("invite_id", invite.id.to_string())
             .detail("role", invite.role.as_str())
-            .detail("readmitted", true)
-            .detail("session_id", session.to_string());
+            .detail("readmitted", true);
+        if let Some((session, _)) = &session {
+            event = event.detail("session_id", session.to_string());
+        }
         change.commit([event]).await?;
-        Ok((user, token))
+        Ok((user, session.map(|(_, token)| token)))
     }
 
     /// The open invitation a token names, or a 400 that says nothing more about it.
@@ -357,9 +390,41 @@ impl<'a> Auth<'a> {
                 return Err(Error::bad_credentials());
             }
         };
+        // While the server sends mail, a password account signs in once its address is
+        // confirmed (the link, with the password: `verify_and_sign_in`). Until then it answers
+        // like a wrong password, so signing in does not tell whether a sign-up made an account,
+        // and whoever signed up with someone else's address can do nothing with it. A fresh
+        // link goes to the address.
+        if !user.email_verified && super::Mailer::new(self.deps).enabled() {
+            let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_FAILURE, "user", now)
+                .resource(user.id)
+                .detail("method", "password")
+                .detail("reason", "email not verified")
+                .outcome(Outcome::Failure);
+            record_alone(self.deps.journal.as_ref(), event).await;
+            self.accounts().remind_to_verify(&user).await?;
+            return Err(Error::bad_credentials());
+        }
         self.throttle.clear_account(self.deps, &account).await?;
         IpRules::new(self.deps, self.ip_rules).check(user.org_id, meta.ip, PrincipalKind::User).await?;
         self.after_first_factor(meta, &user, "password").await
+    }
+
+    /// Confirms a new account's address from its mailed link and the account's password, and
+    /// signs it in (or asks for the second factor).
+    pub async fn verify_and_sign_in(
+        &self,
+        meta: &RequestMeta,
+        token: &SecretString,
+        password: &SecretString,
+    ) -> Result<LoginOutcome> {
+        let user = self.accounts().confirm_with_password(meta, token, password).await?;
+        IpRules::new(self.deps, self.ip_rules).check(user.org_id, meta.ip, PrincipalKind::User).await?;
+        self.after_first_factor(meta, &user, "password").await
+    }
+
+    fn accounts(&self) -> super::Accounts<'a> {
+        super::Accounts::new(self.deps, self.revocations, self.throttle)
     }
 
     /// The first factor held (password or identity provider): a session, or with TOTP on a

@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/reset-password", get(pages::account::show_reset).post(pages::account::submit_reset))
         .route("/verify-email", get(pages::account::show_verify).post(pages::account::submit_verify))
         .route("/verify-email/resend", post(pages::account::resend))
+        .route("/verify-email/signin", post(pages::account::submit_verify_signin))
         .route("/security/email", get(pages::account::show_email_change).post(pages::account::submit_email_change))
         .route("/security/email/confirm", post(pages::account::confirm_email_change))
         .route("/signin/google", get(pages::google::start))

@@ -3,12 +3,15 @@
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, JsonBody, Meta};
+use crate::identity::Identity;
 use crate::state::AppState;
+use crate::views;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use oneclaw_core::Error;
+use oneclaw_core::services::LoginOutcome;
 use oneclaw_types::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,6 +30,10 @@ pub fn routes() -> Router<AppState> {
 #[derive(Deserialize)]
 struct TokenRequest {
     token: Option<SecretString>,
+    /// Without a session: the account's password, which with the mailed token confirms the
+    /// address and signs in.
+    #[serde(default)]
+    password: Option<SecretString>,
 }
 
 #[derive(Deserialize)]
@@ -60,16 +67,36 @@ fn required<T>(value: Option<T>, field: &str) -> ApiResult<T> {
     value.ok_or_else(|| Error::invalid_field(field, "is required").into())
 }
 
-/// Needs the account's own token besides the mailed one (stricter than 1claw, whose answer is
-/// a TokenResponse): the mailbox alone must not confirm an account someone else made.
+/// Needs the account's own session, or its password, besides the mailed token: the mailbox
+/// alone must not confirm an account someone else made. With the session it answers a message;
+/// with the password (a new account, which cannot sign in before its address is confirmed) it
+/// signs in, answering a TokenResponse as 1claw does (or the TOTP challenge).
 async fn verify_email(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    Meta(meta): Meta,
+    axum::Extension(identity): axum::Extension<Identity>,
     body: JsonBody<TokenRequest>,
 ) -> ApiResult<Json<Value>> {
-    let token = required(body.required()?.token, "token")?;
-    state.core.accounts().verify_email(&caller, &token).await?;
-    Ok(Json(json!({ "message": "Email verified", "email_verified": true })))
+    let request = body.required()?;
+    let token = required(request.token, "token")?;
+    match (identity, request.password) {
+        (Identity::Caller(caller), _) if !caller.principal.is_scoped_user() => {
+            state.core.accounts().verify_email(&caller, &token).await?;
+            Ok(Json(json!({ "message": "Email verified", "email_verified": true })))
+        }
+        (Identity::Refused(refused), None) => Err(refused),
+        (_, Some(password)) => match state.core.auth().verify_and_sign_in(&meta, &token, &password).await? {
+            LoginOutcome::Signed(issued) => Ok(Json(serde_json::to_value(views::token(issued)).unwrap_or_default())),
+            LoginOutcome::MfaRequired(challenge) => {
+                Ok(Json(json!({ "mfa_required": true, "mfa_token": challenge.expose() })))
+            }
+        },
+        (_, None) => Err(Error::Unauthenticated(
+            "Send the account's password with the token (or sign in first): the mailed link alone confirms nothing"
+                .to_owned(),
+        )
+        .into()),
+    }
 }
 
 async fn resend_verification(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<StatusCode> {

@@ -27,8 +27,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// What sign-up answers when mail went out, for a new address and a taken one alike.
-pub const CHECK_MAIL: &str =
-    "Check your mail: we sent a message to this address. Then sign in with your email and password.";
+pub const CHECK_MAIL: &str = "Check your mail: we sent a message to this address. A new account confirms its address \
+     with the link in it (and its password), which signs it in.";
 
 async fn signup(
     State(state): State<AppState>,

@@ -30,31 +30,67 @@ fn token_of(link: &str) -> String {
 async fn sign_up_mails_a_link_that_verifies_the_address() {
     let Some(sink) = SmtpSink::start() else { return };
     let app = mail_app(sink.settings()).await;
-    let user = app.signup("verify-me@example.com").await;
-    assert_eq!(app.get("/v1/auth/me", &user.token).await.body["email_verified"], false);
+    let (email, password) = ("verify-me@example.com", "verify-me-password");
+    let signed_up = app.post("/v1/auth/signup", None, json!({"email": email, "password": password})).await;
+    assert_eq!(signed_up.status, 200, "{}", signed_up.text);
+    assert!(signed_up.body.get("access_token").is_none(), "nobody is signed in by sign-up while mail is on");
+    // Until the address is confirmed the account does not sign in (answered like a wrong
+    // password), and a fresh link goes out.
+    let early = app.post("/v1/auth/token", None, json!({"email": email, "password": password})).await;
+    assert_eq!((early.status, early.body["detail"].as_str()), (401, Some("Invalid credentials")));
     deliver(&app).await;
-    let mail = &sink.wait_for("verify-me@example.com", 1).await[0];
-    let link = mail.link("/verify-email?token=").expect("a verification link");
-    assert!(link.starts_with("https://vault.example.test/verify-email?token=ocm_"), "{link}");
-    assert!(mail.html.contains(&link) && mail.text.contains("48 hours"));
+    let mails = sink.wait_for(email, 2).await;
+    let links: Vec<String> = mails.iter().filter_map(|m| m.link("/verify-email?token=")).collect();
+    assert_eq!(links.len(), 2);
+    for link in &links {
+        assert!(link.starts_with("https://vault.example.test/verify-email?token=ocm_"), "{link}");
+    }
+    assert!(mails[0].html.contains(&links[0]) && mails[0].text.contains("48 hours"));
 
-    let forged = app.post("/v1/auth/verify-email", Some(&user.token), json!({"token": "ocm_forged"})).await;
+    let forged = app.post("/v1/auth/verify-email", None, json!({"token": "ocm_forged", "password": password})).await;
     assert_eq!(forged.status, 400);
-    // The mailbox alone confirms nothing (red team): not without a session, not for another account.
-    let anonymous = app.post("/v1/auth/verify-email", None, json!({"token": token_of(&link)})).await;
-    assert_eq!(anonymous.status, 401);
+    // The mailbox alone confirms nothing (red team): not without the password or the session,
+    // not with a wrong password, not from another account's session.
+    for link in &links {
+        let anonymous = app.post("/v1/auth/verify-email", None, json!({"token": token_of(link)})).await;
+        assert_eq!(anonymous.status, 401);
+        let wrong = app
+            .post("/v1/auth/verify-email", None, json!({"token": token_of(link), "password": "not-it-at-all"}))
+            .await;
+        // 401 for the live link, 400 for the one the sign-in attempt retired.
+        assert!(matches!(wrong.status, 400 | 401), "{}", wrong.text);
+    }
     let stranger = app.signup("stranger@example.com").await;
-    let other = app.post("/v1/auth/verify-email", Some(&stranger.token), json!({"token": token_of(&link)})).await;
-    assert_eq!(other.status, 400);
-    let verified = app.post("/v1/auth/verify-email", Some(&user.token), json!({"token": token_of(&link)})).await;
-    assert_eq!(verified.status, 200, "{}", verified.text);
-    assert!(verified.body.get("access_token").is_none(), "verifying signs nobody in");
-    assert_eq!(app.get("/v1/auth/me", &user.token).await.body["email_verified"], true);
-    let again = app.post("/v1/auth/verify-email", Some(&user.token), json!({"token": token_of(&link)})).await;
-    assert_eq!(again.status, 400, "a link works once");
+    for link in &links {
+        let other = app.post("/v1/auth/verify-email", Some(&stranger.token), json!({"token": token_of(link)})).await;
+        assert_eq!(other.status, 400);
+    }
+    // The sign-in attempt retired the first link; the newest confirms and signs in.
+    let answers: Vec<_> = {
+        let mut answers = Vec::new();
+        for link in &links {
+            let body = json!({"token": token_of(link), "password": password});
+            answers.push(app.post("/v1/auth/verify-email", None, body).await);
+        }
+        answers
+    };
+    let verified: Vec<_> = answers.iter().filter(|a| a.status == 200).collect();
+    assert_eq!(verified.len(), 1, "exactly one link works: {:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    let token = verified[0].body["access_token"].as_str().expect("confirming signs in").to_owned();
+    assert_eq!(app.get("/v1/auth/me", &token).await.body["email_verified"], true);
+    for link in &links {
+        let again =
+            app.post("/v1/auth/verify-email", None, json!({"token": token_of(link), "password": password})).await;
+        assert_eq!(again.status, 400, "a link works once");
+    }
+    let now = app.post("/v1/auth/token", None, json!({"email": email, "password": password})).await;
+    assert_eq!(now.status, 200, "{}", now.text);
+    let user = oneclaw_testkit::Account { email: email.to_owned(), password: password.to_owned(), token };
     let events = app.audit_events(&user).await;
     assert!(events.iter().any(|e| e.action == "user.email_verified"));
-    assert!(events.iter().all(|e| !e.details.to_string().contains(&token_of(&link))), "no token in the audit log");
+    for link in &links {
+        assert!(events.iter().all(|e| !e.details.to_string().contains(&token_of(link))), "no token in the audit log");
+    }
 }
 
 #[tokio::test]
@@ -138,8 +174,10 @@ async fn a_new_address_counts_once_its_code_comes_back_and_the_old_one_is_told()
     let app = mail_app(sink.settings()).await;
     let user = app.signup("old-address@example.com").await;
     let taken = app.signup("taken@example.com").await;
+    // A taken address is answered like any other (the answer tells nobody who has an
+    // account), and nothing is mailed to it.
     let conflict = app.post("/v1/auth/change-email", Some(&user.token), json!({"new_email": taken.email})).await;
-    assert_eq!(conflict.status, 409);
+    assert_eq!(conflict.status, 200, "{}", conflict.text);
     let asked =
         app.post("/v1/auth/change-email", Some(&user.token), json!({"new_email": "New-Address@example.com"})).await;
     assert_eq!(asked.status, 200, "{}", asked.text);
@@ -164,6 +202,10 @@ async fn a_new_address_counts_once_its_code_comes_back_and_the_old_one_is_told()
     deliver(&app).await;
     let notice = sink.wait_for("old-address@example.com", 2).await;
     assert!(notice.iter().any(|m| m.text.contains("changed to new-address@example.com")));
+    assert!(
+        sink.to("taken@example.com").iter().all(|m| !m.subject.contains("new email")),
+        "no code to a taken address"
+    );
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use crate::state::AppState;
 use axum::Form;
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
 use maud::{Markup, html};
 use oneclaw_types::SecretString;
 use serde::Deserialize;
@@ -133,10 +134,16 @@ fn verify_form(session: Option<&Session>, token: &str, problem: Option<&str>) ->
                         p { button type="submit" { "Confirm my address" } }
                     }
                 }
-                // The mailbox alone confirms nothing: the account must be the one signed in.
+                // The mailbox alone confirms nothing: the account's password (or its session) must
+                // go with it.
                 None => {
-                    p { "Sign in to the account this address belongs to, then open the link from the mail again." }
-                    p { a href="/signin" { "Sign in" } }
+                    p { "Enter the password of the account this address belongs to; confirming signs you in." }
+                    form method="post" action="/verify-email/signin" {
+                        input type="hidden" name="token" value=(token);
+                        label for="password" { "Password" }
+                        input id="password" name="password" type="password" autocomplete="current-password" required;
+                        p { button type="submit" { "Confirm my address" } }
+                    }
                 }
             }
         },
@@ -174,6 +181,32 @@ pub async fn submit_verify(State(state): State<AppState>, session: Session, Form
             let page = verify_form(Some(&session), &form.token, Some(&words(err)));
             (session.jar, page).into_response()
         }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct VerifySignInForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Confirms a new account's address with its password, and signs it in.
+pub async fn submit_verify_signin(State(state): State<AppState>, jar: CookieJar, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let request = Request::from_parts(parts.clone(), body);
+    if session::cross_site(&parts) {
+        return verify_form(None, "", Some(CROSS_SITE)).into_response();
+    }
+    let Ok(Form(form)) = Form::<VerifySignInForm>::from_request(request, &state).await else {
+        return verify_form(None, "", Some("Enter the account's password.")).into_response();
+    };
+    let meta = session::meta(&parts);
+    let (token, password) = (SecretString::new(form.token.clone()), SecretString::new(form.password));
+    match state.core.auth().verify_and_sign_in(&meta, &token, &password).await {
+        Err(err) => verify_form(None, &form.token, Some(&words(err))).into_response(),
+        outcome => super::signin::sign_in_with(jar, outcome, &parts, super::signin::Arrival::FromThisSite),
     }
 }
 

@@ -66,7 +66,16 @@ pub async fn submit(State(state): State<AppState>, jar: CookieJar, request: Requ
     let meta = session::meta(&parts);
     let password = SecretString::new(credentials.password);
     match state.core.auth().login(&meta, credentials.email.trim(), &password).await {
-        Err(err) => form(&credentials.email, Some(ApiError::from(err).detail())).into_response(),
+        Err(err) => {
+            let mut problem = ApiError::from(err).detail().to_owned();
+            if state.core.mail().enabled() && problem == "Invalid credentials" {
+                // The same words for every failure, with the one step a new account may be missing.
+                problem = "Wrong email or password. A new account first confirms its address with the link we \
+                           mailed."
+                    .to_owned();
+            }
+            form(&credentials.email, Some(&problem)).into_response()
+        }
         outcome => sign_in_with(jar, outcome, &parts, Arrival::FromThisSite),
     }
 }
@@ -162,8 +171,7 @@ fn check_mail(email: &str) -> Markup {
             main.signin {
                 div.panel {
                     h1 { "Check your mail" }
-                    p role="status" { "We sent a message to " strong { (email) } ". Follow it, then sign in with your email and password." }
-                    p { a href="/signin" { "Sign in" } }
+                    p role="status" { "We sent a message to " strong { (email) } ". Open the link in it and enter your password to confirm your address and sign in." }
                 }
             }
         },
