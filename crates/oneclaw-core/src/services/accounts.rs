@@ -106,15 +106,21 @@ impl<'a> Accounts<'a> {
         if Some(user.id) != caller.principal.user_id() || found.new_email.as_deref() != Some(user.email.as_str()) {
             return Err(invalid_token());
         }
+        self.confirm(&digest, &user, meta, "session").await
+    }
+
+    /// Spends a verification token and marks the address verified, with its record.
+    async fn confirm(&self, digest: &[u8], user: &User, meta: &RequestMeta, with: &str) -> Result<()> {
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        if !change.tx().use_email_token(&digest, now).await? {
+        if !change.tx().use_email_token(digest, now).await? {
             return Err(invalid_token());
         }
         change.tx().set_email_verified(user.id, true).await?;
         let event =
-            AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::USER_EMAIL_VERIFIED, "user", now)
-                .resource(user.id);
+            AuditEvent::by_principal(user_ref(user), user.org_id, meta, action::USER_EMAIL_VERIFIED, "user", now)
+                .resource(user.id)
+                .detail("with", with);
         change.commit([event]).await
     }
 
@@ -139,34 +145,10 @@ impl<'a> Accounts<'a> {
         if found.new_email.as_deref() != Some(user.email.as_str()) {
             return Err(invalid_token());
         }
-        let now = self.deps.clock.now();
-        let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        if !change.tx().use_email_token(&digest, now).await? {
-            return Err(invalid_token());
-        }
-        change.tx().set_email_verified(user.id, true).await?;
-        let event =
-            AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::USER_EMAIL_VERIFIED, "user", now)
-                .resource(user.id)
-                .detail("with", "password");
-        change.commit([event]).await?;
+        self.confirm(&digest, &user, meta, "password").await?;
         self.throttle.clear_account(self.deps, &budget).await?;
         user.email_verified = true;
         Ok(user)
-    }
-
-    /// Mails a fresh verification link to an unverified account that tried to sign in (at most
-    /// ten an address per 15 minutes; past that, silently none).
-    pub(crate) async fn remind_to_verify(&self, user: &User) -> Result<()> {
-        if self.throttle.count_account(self.deps, &format!("verify:{}", user.id)).await.is_err() {
-            return Ok(());
-        }
-        let pending = verification_for(self.deps, user).await?;
-        let now = self.deps.clock.now();
-        let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().retire_email_tokens(user.id, TokenPurpose::Verify.as_str(), now).await?;
-        pending.write(&mut change).await?;
-        change.commit([]).await
     }
 
     /// Sends the verification link again (the older ones stop working).

@@ -67,7 +67,8 @@ pub struct Auth<'a> {
     revocations: &'a RevocationList,
     ip_rules: &'a IpRuleCache,
     throttle: &'a super::Throttle,
-    verifications: Option<&'a std::sync::atomic::AtomicU64>,
+    /// Bearer tokens verified since start (`Core::token_verifications`).
+    verifications: &'a std::sync::atomic::AtomicU64,
 }
 
 impl<'a> Auth<'a> {
@@ -76,29 +77,24 @@ impl<'a> Auth<'a> {
         revocations: &'a RevocationList,
         ip_rules: &'a IpRuleCache,
         throttle: &'a super::Throttle,
+        verifications: &'a std::sync::atomic::AtomicU64,
     ) -> Self {
-        Self { deps, revocations, ip_rules, throttle, verifications: None }
-    }
-
-    /// Counts each token verification in `counter`.
-    pub(crate) fn counting(self, counter: &'a std::sync::atomic::AtomicU64) -> Self {
-        Self { verifications: Some(counter), ..self }
+        Self { deps, revocations, ip_rules, throttle, verifications }
     }
 
     /// Creates an account. An invited email joins the inviting org with the invited role (even
     /// when sign-up is closed); anyone else gets an org of their own, as owner. With sign-up
     /// closed, only invited emails and the first account of an empty server may.
     ///
-    /// When the server sends mail and no invitation's token proved the address, the answer is
-    /// the same whether the address is new or taken ("check your mail"): a new account gets its
-    /// confirmation link, the owner of a taken address a notice, and nobody is signed in (they
-    /// sign in with their password). Without mail there is nobody to tell, so a new account is
-    /// signed in at once and a taken address is a 409.
+    /// When the server sends mail, the answer is the same whether the address is new or taken
+    /// ("check your mail"), with or without an invitation (the inviter saw its token, so it
+    /// proves no mailbox): a new account gets its confirmation link and signs in by following
+    /// it with its password; the owner of a taken address is mailed instead. Without mail there
+    /// is nobody to tell, so a new account is signed in at once and a taken address is a 409.
     pub async fn signup(&self, meta: &RequestMeta, account: NewAccount) -> Result<SignupOutcome> {
         self.throttle.check_ip(meta.ip)?;
         check_new_password(&account.password, "password")?;
-        let mailed = super::Mailer::new(self.deps).enabled();
-        if !mailed {
+        if !super::Mailer::new(self.deps).enabled() {
             let (user, token) = self
                 .register(
                     meta,
@@ -115,43 +111,43 @@ impl<'a> Auth<'a> {
         }
         let email = normalize_email(&account.email)?;
         // Before anything that depends on the address, so every address is answered alike: a
-        // closed server's refusal, and an invitation that is not for this address. (The
-        // inviter sees the invitation's token too, so it proves nothing about the mailbox: an
-        // invited account also confirms its address before it signs in.)
+        // closed server's refusal, and an invitation that is not for this address.
         let invite = match &account.invite_token {
             Some(token) => Some(self.open_invite(token).await?)
                 .filter(|invite| invite.email == email)
                 .ok_or_else(invalid_invite)?,
             None => {
                 self.check_signup_open(false).await?;
-                return self.signup_by_mail(meta, email, account).await;
+                return self.signup_by_mail(meta, email, account, None).await;
             }
         };
-        if let Some(existing) = self.deps.store.user_by_email(&email).await?
-            && existing.org_id == invite.org_id
-            && existing.disabled_at.is_some()
-        {
-            // A removed member comes back (and signs in with the new password).
-            let phc = self.deps.hasher.hash_password(&account.password).await?;
-            self.readmit(meta, existing, &invite, Some(&phc), self.deps.clock.now(), false).await?;
-            return Ok(SignupOutcome::CheckMail { email });
-        }
-        self.signup_by_mail(meta, email, account).await
+        self.signup_by_mail(meta, email, account, Some(invite)).await
     }
 
     /// A sign-up answered "check your mail" whatever the address: a new account (unverified,
-    /// not signed in) and its confirmation link, or a notice to the owner of a taken address.
-    async fn signup_by_mail(&self, meta: &RequestMeta, email: String, account: NewAccount) -> Result<SignupOutcome> {
+    /// not signed in) and its confirmation link, a removed member readmitted by their
+    /// invitation, or a word to the owner of a taken address.
+    async fn signup_by_mail(
+        &self,
+        meta: &RequestMeta,
+        email: String,
+        account: NewAccount,
+        invite: Option<crate::model::Invite>,
+    ) -> Result<SignupOutcome> {
         if let Some(existing) = self.deps.store.user_by_email(&email).await? {
             // The same work as a new account (hashing is most of it), so timing does not tell.
-            let _ = self.deps.hasher.hash_password(&account.password).await?;
-            self.notify_existing(meta, &existing).await?;
+            let phc = self.deps.hasher.hash_password(&account.password).await?;
+            match &invite {
+                Some(invite) if existing.org_id == invite.org_id && existing.disabled_at.is_some() => {
+                    let now = self.deps.clock.now();
+                    self.readmit(meta, existing, invite, Some(&phc), now, false).await?;
+                }
+                _ => self.notify_existing(meta, &existing).await?,
+            }
             return Ok(SignupOutcome::CheckMail { email });
         }
-        let invite = account.invite_token.as_ref();
-        match self
-            .register(meta, &email, account.display_name, Some(&account.password), "password", invite, false)
-            .await
+        let token = account.invite_token.as_ref();
+        match self.register(meta, &email, account.display_name, Some(&account.password), "password", token, false).await
         {
             // Two sign-ups raced for one address: the loser is answered like the winner.
             Ok(_) | Err(Error::Conflict(_)) => Ok(SignupOutcome::CheckMail { email }),
@@ -159,19 +155,31 @@ impl<'a> Auth<'a> {
         }
     }
 
-    /// Mails the owner of a taken address that someone tried to sign up with it (at most ten
-    /// such mails an address per 15 minutes; past that, silently none).
+    /// Mails the owner of a taken address that someone tried to sign up with it: a notice, or,
+    /// for a password account not yet confirmed, a fresh confirmation link (the way back for
+    /// someone who lost the first). At most ten such mails an address per 15 minutes; past
+    /// that, silently none.
     async fn notify_existing(&self, meta: &RequestMeta, user: &User) -> Result<()> {
         if self.throttle.count_account(self.deps, &format!("signup-notice:{}", user.id)).await.is_err() {
             return Ok(());
         }
-        let base = self.deps.settings.public_url.trim_end_matches('/');
-        let message =
-            super::mail_templates::account_exists(&format!("{base}/signin"), &format!("{base}/forgot-password"));
-        let mail =
-            super::Mailer::new(self.deps).prepare(&user.email, crate::mail::MailKind::AccountExists, &message).await?;
+        // Sealed before the transaction: a key-provider call holds no write lock.
+        let fresh_link = !user.email_verified && user.password_hash.is_some();
+        let (pending, mail) = if fresh_link {
+            (Some(super::accounts::verification_for(self.deps, user).await?), None)
+        } else {
+            let base = self.deps.settings.public_url.trim_end_matches('/');
+            let message =
+                super::mail_templates::account_exists(&format!("{base}/signin"), &format!("{base}/forgot-password"));
+            let mailer = super::Mailer::new(self.deps);
+            (None, mailer.prepare(&user.email, crate::mail::MailKind::AccountExists, &message).await?)
+        };
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if let Some(pending) = &pending {
+            change.tx().retire_email_tokens(user.id, crate::mail::TokenPurpose::Verify.as_str(), now).await?;
+            pending.write(&mut change).await?;
+        }
         if let Some(mail) = &mail {
             change.tx().enqueue_mail(mail).await?;
         }
@@ -392,9 +400,9 @@ impl<'a> Auth<'a> {
         };
         // While the server sends mail, a password account signs in once its address is
         // confirmed (the link, with the password: `verify_and_sign_in`). Until then it answers
-        // like a wrong password, so signing in does not tell whether a sign-up made an account,
-        // and whoever signed up with someone else's address can do nothing with it. A fresh
-        // link goes to the address.
+        // exactly like a wrong password, with no more work (so neither the answer nor its time
+        // tells whether a sign-up made an account), and whoever signed up with someone else's
+        // address can do nothing with it. Signing up again mails a fresh link.
         if !user.email_verified && super::Mailer::new(self.deps).enabled() {
             let event = AuditEvent::by_principal(user_ref(&user), user.org_id, meta, action::AUTH_FAILURE, "user", now)
                 .resource(user.id)
@@ -402,7 +410,6 @@ impl<'a> Auth<'a> {
                 .detail("reason", "email not verified")
                 .outcome(Outcome::Failure);
             record_alone(self.deps.journal.as_ref(), event).await;
-            self.accounts().remind_to_verify(&user).await?;
             return Err(Error::bad_credentials());
         }
         self.throttle.clear_account(self.deps, &account).await?;
@@ -592,9 +599,7 @@ impl<'a> Auth<'a> {
     /// The token part of `authenticate`, for callers that have no request (and so no IP).
     pub fn verify(&self, token: &str) -> Result<Principal> {
         let invalid = || Error::Unauthenticated("Invalid or expired token".to_owned());
-        if let Some(counter) = self.verifications {
-            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
+        self.verifications.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let claims = self.deps.tokens.verify(token).map_err(|_| invalid())?;
         let who = claims.subject().ok_or_else(invalid)?;
         let now = self.deps.clock.now().unix_timestamp();

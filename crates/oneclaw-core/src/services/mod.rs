@@ -175,8 +175,8 @@ impl Core {
 
     /// Sign-up, sign-in, tokens, profile.
     pub fn auth(&self) -> Auth<'_> {
-        Auth::new(&self.inner.deps, &self.inner.revocations, &self.inner.ip_rules, &self.inner.throttle)
-            .counting(&self.inner.verifications)
+        let inner = &self.inner;
+        Auth::new(&inner.deps, &inner.revocations, &inner.ip_rules, &inner.throttle, &inner.verifications)
     }
 
     /// Agents and their token exchange.

@@ -80,7 +80,8 @@ pub struct OfferedX402 {
     x402: X402,
     core: Core,
     org: OrgId,
-    header: String,
+    /// The header's text; `None` when it is not text (refused when the payment is taken).
+    header: Option<String>,
     host: String,
     path: String,
     /// v1 clients send `X-PAYMENT` and get `X-PAYMENT-RESPONSE`; v2 the names without `X-`.
@@ -98,8 +99,7 @@ impl OfferedX402 {
             x402: x402.clone(),
             core: core.clone(),
             org,
-            // A header that is not text is refused when the payment is taken.
-            header: value.to_str().unwrap_or("\u{0}").to_owned(),
+            header: value.to_str().ok().map(str::to_owned),
             host: headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned(),
             path: path.to_owned(),
             legacy_header: name == "x-payment",
@@ -130,10 +130,10 @@ impl OfferedX402 {
     fn check(&self, operation: PaidOperation) -> Result<(Authorized, PaymentNonce), Refusal> {
         let required = self.x402.required(operation, &self.host, &self.path, "");
         let offered = &required.accepts[0];
-        if self.header.contains('\0') {
+        let Some(header) = &self.header else {
             return Err(Refusal::new("invalid_payload", "the payment header is not text"));
-        }
-        let payment = payload::decode(&self.header)?;
+        };
+        let payment = payload::decode(header)?;
         let now = self.core.deps().clock.now().unix_timestamp().max(0).unsigned_abs();
         let verified = verify::verify(&payment, offered, now)?;
         let nonce = PaymentNonce {

@@ -78,3 +78,19 @@ async fn a_token_is_verified_exactly_once_per_request() {
     assert_eq!(app.get("/v1/health", "").await.status, 200);
     assert_eq!(app.core.token_verifications(), before);
 }
+
+/// The identity layer takes each surface's own credential only: the dashboard's cookie opens no
+/// API route (a cookie rides along on cross-site requests), and a bearer opens no dashboard page.
+#[tokio::test]
+async fn the_dashboard_cookie_opens_no_api_route_and_a_bearer_no_page() {
+    let app = spawn_app().await;
+    let owner = app.signup("surfaces@example.com").await;
+    let cookie = format!("oc_access={}", owner.token);
+    let api = app.http.get(format!("{}/v1/vaults", app.base_url)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(api.status(), 401);
+    let page = app.http.get(format!("{}/vaults", app.base_url)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the same token works as the dashboard's cookie");
+    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let bearer = no_redirect.get(format!("{}/vaults", app.base_url)).bearer_auth(&owner.token).send().await.unwrap();
+    assert_eq!(bearer.status(), 303, "a bearer is sent to sign in");
+}

@@ -35,9 +35,11 @@ async fn sign_up_mails_a_link_that_verifies_the_address() {
     assert_eq!(signed_up.status, 200, "{}", signed_up.text);
     assert!(signed_up.body.get("access_token").is_none(), "nobody is signed in by sign-up while mail is on");
     // Until the address is confirmed the account does not sign in (answered like a wrong
-    // password), and a fresh link goes out.
+    // password). Signing up again (the first mail was lost) mails a fresh link.
     let early = app.post("/v1/auth/token", None, json!({"email": email, "password": password})).await;
     assert_eq!((early.status, early.body["detail"].as_str()), (401, Some("Invalid credentials")));
+    let again = app.post("/v1/auth/signup", None, json!({"email": email, "password": "whatever-was-typed"})).await;
+    assert_eq!(again.status, 200, "{}", again.text);
     deliver(&app).await;
     let mails = sink.wait_for(email, 2).await;
     let links: Vec<String> = mails.iter().filter_map(|m| m.link("/verify-email?token=")).collect();
@@ -57,7 +59,7 @@ async fn sign_up_mails_a_link_that_verifies_the_address() {
         let wrong = app
             .post("/v1/auth/verify-email", None, json!({"token": token_of(link), "password": "not-it-at-all"}))
             .await;
-        // 401 for the live link, 400 for the one the sign-in attempt retired.
+        // 401 for the live link, 400 for the one the second sign-up retired.
         assert!(matches!(wrong.status, 400 | 401), "{}", wrong.text);
     }
     let stranger = app.signup("stranger@example.com").await;
@@ -65,7 +67,7 @@ async fn sign_up_mails_a_link_that_verifies_the_address() {
         let other = app.post("/v1/auth/verify-email", Some(&stranger.token), json!({"token": token_of(link)})).await;
         assert_eq!(other.status, 400);
     }
-    // The sign-in attempt retired the first link; the newest confirms and signs in.
+    // The second sign-up retired the first link; the newest confirms and signs in.
     let answers: Vec<_> = {
         let mut answers = Vec::new();
         for link in &links {

@@ -53,6 +53,9 @@ pub struct Credentials {
 
 const CROSS_SITE: &str = "This form was sent from another site; open this page here and sign in again.";
 
+const UNCONFIRMED_OR_WRONG: &str =
+    "Wrong email or password. A new account first confirms its address with the link we mailed.";
+
 /// Checks the password (the same login as the API, surface `dashboard`) and sets the cookies.
 pub async fn submit(State(state): State<AppState>, jar: CookieJar, request: Request) -> Response {
     let (parts, body) = request.into_parts();
@@ -66,16 +69,11 @@ pub async fn submit(State(state): State<AppState>, jar: CookieJar, request: Requ
     let meta = session::meta(&parts);
     let password = SecretString::new(credentials.password);
     match state.core.auth().login(&meta, credentials.email.trim(), &password).await {
-        Err(err) => {
-            let mut problem = ApiError::from(err).detail().to_owned();
-            if state.core.mail().enabled() && problem == "Invalid credentials" {
-                // The same words for every failure, with the one step a new account may be missing.
-                problem = "Wrong email or password. A new account first confirms its address with the link we \
-                           mailed."
-                    .to_owned();
-            }
-            form(&credentials.email, Some(&problem)).into_response()
+        // The same words for every failed sign-in, with the one step a new account may be missing.
+        Err(oneclaw_core::Error::Unauthenticated(_)) if state.core.mail().enabled() => {
+            form(&credentials.email, Some(UNCONFIRMED_OR_WRONG)).into_response()
         }
+        Err(err) => form(&credentials.email, Some(ApiError::from(err).detail())).into_response(),
         outcome => sign_in_with(jar, outcome, &parts, Arrival::FromThisSite),
     }
 }

@@ -167,7 +167,26 @@ async fn a_squatter_cannot_use_an_account_made_with_someone_elses_address() {
             app.post("/v1/auth/token", None, json!({"email": "ceo@corp.example", "password": "squatter-pass-1"})).await;
         assert_eq!(attempt.status, 401, "{}", attempt.text);
     }
-    // No session, so no API key, invitation, agent or TOTP enrolment: nothing to keep.
-    let created = app.post("/v1/auth/api-keys", Some("not-a-session"), json!({"name": "k"})).await;
-    assert_eq!(created.status, 401);
+    // No session, so no API key, invitation, agent or TOTP enrolment: nothing to keep. The
+    // owner of the mailbox takes the address with a password reset, and signs in.
+    let forgot = app.post("/v1/auth/forgot-password", None, json!({"email": "ceo@corp.example"})).await;
+    assert_eq!(forgot.status, 200, "{}", forgot.text);
+    let sender = SmtpSender::new(app.config.smtp.as_ref().unwrap()).unwrap();
+    app.core.mail().deliver_due(&sender).await.unwrap();
+    let mails = sink.wait_for("ceo@corp.example", 2).await;
+    let link = mails.iter().find_map(|m| m.link("/reset-password?token=")).expect("a reset link");
+    let reset = app
+        .post(
+            "/v1/auth/reset-password",
+            None,
+            json!({"token": link.rsplit('=').next().unwrap(), "new_password": "the-real-owner-1"}),
+        )
+        .await;
+    assert_eq!(reset.status, 200, "{}", reset.text);
+    let owner =
+        app.post("/v1/auth/token", None, json!({"email": "ceo@corp.example", "password": "the-real-owner-1"})).await;
+    assert_eq!(owner.status, 200, "{}", owner.text);
+    let squatter =
+        app.post("/v1/auth/token", None, json!({"email": "ceo@corp.example", "password": "squatter-pass-1"})).await;
+    assert_eq!(squatter.status, 401);
 }
