@@ -1,12 +1,11 @@
 //! `oneclaw audit verify` and `oneclaw audit export`: offline, straight against the database
 //! (and the key provider, for the checkpoint key), with the same configuration as `serve`.
 
+use crate::error::{CliError, CliResult};
 use crate::serve::ServeArgs;
 use clap::{Args, Subcommand};
-use oneclaw_core::clock::SystemClock;
 use oneclaw_core::ids::OrgId;
 use std::io::Write;
-use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct AuditArgs {
@@ -39,28 +38,23 @@ enum AuditCommand {
 
 const EXPORT_BATCH: i64 = 5000;
 
-pub async fn run(args: AuditArgs) -> Result<(), String> {
+pub async fn run(args: AuditArgs) -> CliResult {
     match args.command {
         AuditCommand::Verify { org, server } => verify(org, server).await,
         AuditCommand::Export { org, after_seq, server } => export(org, after_seq, server).await,
     }
 }
 
-async fn open(server: ServeArgs) -> Result<oneclaw_core::Core, String> {
-    let config = server.config().map_err(|err| err.to_string())?;
-    oneclaw_server::app::open_core(&config, Arc::new(SystemClock)).await.map_err(|err| err.to_string())
-}
-
-async fn orgs(core: &oneclaw_core::Core, only: Option<uuid::Uuid>) -> Result<Vec<OrgId>, String> {
-    let heads = core.deps().store.audit_heads().await.map_err(|err| err.to_string())?;
+async fn orgs(core: &oneclaw_core::Core, only: Option<uuid::Uuid>) -> CliResult<Vec<OrgId>> {
+    let heads = core.deps().store.audit_heads().await?;
     Ok(heads.into_iter().map(|(org, _)| org).filter(|org| only.is_none_or(|only| org.0 == only)).collect())
 }
 
-async fn verify(only: Option<uuid::Uuid>, server: ServeArgs) -> Result<(), String> {
-    let core = open(server).await?;
+async fn verify(only: Option<uuid::Uuid>, server: ServeArgs) -> CliResult {
+    let core = server.open_core().await?;
     let mut broken = 0;
     for org in orgs(&core, only).await? {
-        let report = core.audit().verify_org(org, None, None, i64::MAX).await.map_err(|err| err.to_string())?;
+        let report = core.audit().verify_org(org, None, None, i64::MAX).await?;
         if report.chain_valid {
             println!(
                 "org {org}: valid ({} events, {} checkpoints)",
@@ -77,22 +71,21 @@ async fn verify(only: Option<uuid::Uuid>, server: ServeArgs) -> Result<(), Strin
             );
         }
     }
-    if broken > 0 { Err(format!("{broken} audit chain(s) broken")) } else { Ok(()) }
+    if broken > 0 { Err(CliError::Found(format!("{broken} audit chain(s) broken"))) } else { Ok(()) }
 }
 
-async fn export(only: Option<uuid::Uuid>, after_seq: i64, server: ServeArgs) -> Result<(), String> {
-    let core = open(server).await?;
+async fn export(only: Option<uuid::Uuid>, after_seq: i64, server: ServeArgs) -> CliResult {
+    let core = server.open_core().await?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for org in orgs(&core, only).await? {
         let mut after = after_seq;
         loop {
-            let events =
-                core.deps().store.audit_chain(org, after, EXPORT_BATCH).await.map_err(|err| err.to_string())?;
+            let events = core.deps().store.audit_chain(org, after, EXPORT_BATCH).await?;
             for event in &events {
-                let line = serde_json::to_string(&oneclaw_server::routes::audit::event(event))
-                    .map_err(|err| err.to_string())?;
-                writeln!(out, "{line}").map_err(|err| format!("cannot write: {err}"))?;
+                serde_json::to_writer(&mut out, &oneclaw_server::routes::audit::event(event))
+                    .map_err(std::io::Error::from)?;
+                writeln!(out)?;
                 after = event.link.map_or(after + 1, |l| l.seq);
             }
             if events.len() < usize::try_from(EXPORT_BATCH).unwrap_or(usize::MAX) {
@@ -100,5 +93,5 @@ async fn export(only: Option<uuid::Uuid>, after_seq: i64, server: ServeArgs) -> 
             }
         }
     }
-    out.flush().map_err(|err| format!("cannot write: {err}"))
+    Ok(out.flush()?)
 }

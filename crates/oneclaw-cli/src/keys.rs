@@ -3,6 +3,7 @@
 //! database and the key providers, with the same configuration as `serve`; safe to run while
 //! servers are serving (each step is a transaction that they see).
 
+use crate::error::CliResult;
 use crate::serve::ServeArgs;
 use clap::{Args, Subcommand};
 use oneclaw_core::Core;
@@ -40,9 +41,9 @@ enum KeysCommand {
     /// Both providers must be configured; servers keep reading throughout. Afterwards, start
     /// servers with the new ONECLAW_KEY_PROVIDER.
     Migrate {
-        /// local or pkcs11.
-        #[arg(long)]
-        to: String,
+        /// The provider to move to.
+        #[arg(long, value_enum)]
+        to: KeyProviderKind,
         /// Data keys re-wrapped per transaction.
         #[arg(long, default_value_t = 200)]
         batch_size: i64,
@@ -56,15 +57,15 @@ enum KeysCommand {
     },
 }
 
-pub async fn run(args: KeysArgs) -> Result<(), String> {
+pub async fn run(args: KeysArgs) -> CliResult {
     let meta = RequestMeta::internal(Surface::Cli);
     match args.command {
         KeysCommand::Rotate { vault, resume, batch_size, server } => {
             let core = open(server, None).await?;
             let keys = core.keys().with_page_size(batch_size);
             let rotations = match vault {
-                Some(vault) if !resume => vec![keys.rotate_as_operator(VaultId(vault), &meta).await.map_err(text)?],
-                _ => keys.finish_pending(&meta).await.map_err(text)?,
+                Some(vault) if !resume => vec![keys.rotate_as_operator(VaultId(vault), &meta).await?],
+                _ => keys.finish_pending(&meta).await?,
             };
             if rotations.is_empty() {
                 println!("no rotation was pending");
@@ -73,13 +74,8 @@ pub async fn run(args: KeysArgs) -> Result<(), String> {
             Ok(())
         }
         KeysCommand::Migrate { to, batch_size, server } => {
-            let target = match to.as_str() {
-                "local" => KeyProviderKind::Local,
-                "pkcs11" => KeyProviderKind::Pkcs11,
-                other => return Err(format!("--to must be local or pkcs11, not {other:?}")),
-            };
-            let core = open(server, Some(target)).await?;
-            let report = core.keys().with_page_size(batch_size).migrate_to_active(&meta).await.map_err(text)?;
+            let core = open(server, Some(to)).await?;
+            let report = core.keys().with_page_size(batch_size).migrate_to_active(&meta).await?;
             report.vaults.iter().for_each(print_rotation);
             println!(
                 "{} vault(s) now on {}; {} server secret(s) resealed; start servers with ONECLAW_KEY_PROVIDER={}",
@@ -97,25 +93,25 @@ pub async fn run(args: KeysArgs) -> Result<(), String> {
     }
 }
 
-async fn open(server: ServeArgs, active: Option<KeyProviderKind>) -> Result<Core, String> {
-    let mut config = server.config().map_err(text)?;
+async fn open(server: ServeArgs, active: Option<KeyProviderKind>) -> CliResult<Core> {
+    let mut config = server.config()?;
     if let Some(active) = active {
         config.key_provider = active;
     }
-    oneclaw_server::app::open_core(&config, Arc::new(SystemClock)).await.map_err(text)
+    Ok(oneclaw_server::app::open_core(&config, Arc::new(SystemClock)).await?)
 }
 
-async fn status(core: &Core) -> Result<(), String> {
+async fn status(core: &Core) -> CliResult {
     let store = &core.deps().store;
-    let pending = store.vaults_with_old_keys().await.map_err(text)?;
+    let pending = store.vaults_with_old_keys().await?;
     // Every vault: no provider is called "".
-    let mut vaults = store.vaults_off_provider("").await.map_err(text)?;
+    let mut vaults = store.vaults_off_provider("").await?;
     vaults.sort_by_key(|id| id.0);
     if vaults.is_empty() {
         println!("no vaults");
     }
     for vault in vaults {
-        let (current, keys) = core.keys().history_as_operator(vault).await.map_err(text)?;
+        let (current, keys) = core.keys().history_as_operator(vault).await?;
         let provider = keys.iter().find(|k| k.kek.version == current).map_or("?", |k| k.kek.provider.as_str());
         let state = if pending.contains(&vault) { "rotation pending" } else { "ok" };
         println!("{vault}  KEK v{current}  {provider}  {state}");
@@ -128,8 +124,4 @@ fn print_rotation(rotation: &KeyRotation) {
         "vault {}: KEK v{} ({}), {} data key(s) re-wrapped, destroyed {:?}",
         rotation.vault_id, rotation.kek_version, rotation.provider, rotation.rewrapped, rotation.destroyed_versions
     );
-}
-
-fn text(err: impl std::fmt::Display) -> String {
-    err.to_string()
 }

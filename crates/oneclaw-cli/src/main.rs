@@ -2,6 +2,7 @@
 
 mod audit;
 mod dev;
+mod error;
 mod keys;
 mod mcp;
 mod org;
@@ -46,9 +47,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // reqwest speaks TLS through rustls without a built-in provider: make ring the process's
-    // provider first (a second install is refused, harmlessly).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    oneclaw_types::tls::install_provider();
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -74,7 +73,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("oneclaw: {err}");
-            ExitCode::FAILURE
+            err.exit_code()
         }
     }
 }

@@ -1,13 +1,12 @@
 //! `oneclaw org set-tier` and `oneclaw billing grant-credits`: operator commands on an org's
 //! plan, offline against the database with the same configuration as `serve`. Both audited.
 
+use crate::error::{CliError, CliResult};
 use crate::serve::ServeArgs;
 use clap::{Args, Subcommand};
 use oneclaw_core::billing::Tier;
-use oneclaw_core::clock::SystemClock;
 use oneclaw_core::ids::OrgId;
 use oneclaw_core::principal::{RequestMeta, Surface};
-use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct OrgArgs {
@@ -54,37 +53,29 @@ enum BillingCommand {
     },
 }
 
-async fn open(server: ServeArgs) -> Result<oneclaw_core::Core, String> {
-    let config = server.config().map_err(|err| err.to_string())?;
-    oneclaw_server::app::open_core(&config, Arc::new(SystemClock)).await.map_err(|err| err.to_string())
-}
-
-pub async fn run_org(args: OrgArgs) -> Result<(), String> {
+pub async fn run_org(args: OrgArgs) -> CliResult {
     match args.command {
         OrgCommand::SetTier { org, tier, server } => {
-            let tier = Tier::parse(&tier)
-                .ok_or_else(|| format!("--tier must be free, pro, business or enterprise, not {tier:?}"))?;
-            let core = open(server).await?;
-            core.billing()
-                .set_tier(OrgId(org), tier, &RequestMeta::internal(Surface::Cli))
-                .await
-                .map_err(|e| e.to_string())?;
+            let tier = Tier::parse(&tier).ok_or_else(|| {
+                CliError::Usage(format!("--tier must be free, pro, business or enterprise, not {tier:?}"))
+            })?;
+            let core = server.open_core().await?;
+            core.billing().set_tier(OrgId(org), tier, &RequestMeta::internal(Surface::Cli)).await?;
             println!("org {org} is now on the {} tier", tier.as_str());
             Ok(())
         }
     }
 }
 
-pub async fn run_billing(args: BillingArgs) -> Result<(), String> {
+pub async fn run_billing(args: BillingArgs) -> CliResult {
     match args.command {
         BillingCommand::GrantCredits { org, cents, description, server } => {
-            let micros = cents.checked_mul(10_000).ok_or("--cents is too large")?;
-            let core = open(server).await?;
+            let micros = cents.checked_mul(10_000).ok_or_else(|| CliError::Usage("--cents is too large".to_owned()))?;
+            let core = server.open_core().await?;
             let balance = core
                 .billing()
                 .grant_credits(OrgId(org), micros, &description, &RequestMeta::internal(Surface::Cli))
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             println!("granted {cents} cents to org {org}; balance {} cents", balance / 10_000);
             Ok(())
         }

@@ -2,11 +2,10 @@
 //! accounts and the mail outbox, offline against the database with the same configuration as
 //! `serve`. With no mail server they are how an operator hands over what mail would carry.
 
+use crate::error::CliResult;
 use crate::serve::ServeArgs;
 use clap::{Args, Subcommand};
-use oneclaw_core::clock::SystemClock;
 use oneclaw_core::principal::{RequestMeta, Surface};
-use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct UserArgs {
@@ -47,22 +46,17 @@ enum MailCommand {
     },
 }
 
-async fn open(server: ServeArgs) -> Result<oneclaw_core::Core, String> {
-    let config = server.config().map_err(|err| err.to_string())?;
-    oneclaw_server::app::open_core(&config, Arc::new(SystemClock)).await.map_err(|err| err.to_string())
-}
-
-pub async fn run_user(args: UserArgs) -> Result<(), String> {
+pub async fn run_user(args: UserArgs) -> CliResult {
     let meta = RequestMeta::internal(Surface::Cli);
     match args.command {
         UserCommand::Verify { email, server } => {
-            let core = open(server).await?;
-            let user = core.accounts().mark_verified(&meta, &email).await.map_err(|err| err.to_string())?;
+            let core = server.open_core().await?;
+            let user = core.accounts().mark_verified(&meta, &email).await?;
             println!("{} is verified", user.email);
         }
         UserCommand::ResetPassword { email, server } => {
-            let core = open(server).await?;
-            let link = core.accounts().reset_link(&meta, &email).await.map_err(|err| err.to_string())?;
+            let core = server.open_core().await?;
+            let link = core.accounts().reset_link(&meta, &email).await?;
             // The link is the credential: printed once, for the operator to hand over.
             println!("{link}");
             eprintln!("It works once, within one hour, and signs out every session of {email}.");
@@ -71,11 +65,11 @@ pub async fn run_user(args: UserArgs) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn run_mail(args: MailArgs) -> Result<(), String> {
+pub async fn run_mail(args: MailArgs) -> CliResult {
     match args.command {
         MailCommand::Status { server } => {
-            let core = open(server).await?;
-            let mails = core.mail().status(10_000).await.map_err(|err| err.to_string())?;
+            let core = server.open_core().await?;
+            let mails = core.mail().status(10_000).await?;
             let sent = mails.iter().filter(|m| m.sent_at.is_some()).count();
             let failed: Vec<_> = mails.iter().filter(|m| m.failed_at.is_some()).collect();
             let queued: Vec<_> = mails.iter().filter(|m| m.sent_at.is_none() && m.failed_at.is_none()).collect();

@@ -217,25 +217,7 @@ pub struct ShareSecretArgs {
 }
 
 /// Character sets for generated values.
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Charset {
-    Hex,
-    Base64,
-    Alphanumeric,
-    Ascii,
-}
-
-impl Charset {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Hex => "hex",
-            Self::Base64 => "base64",
-            Self::Alphanumeric => "alphanumeric",
-            Self::Ascii => "ascii",
-        }
-    }
-}
+pub use oneclaw_types::charset::Charset;
 
 /// `rotate_generate`.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 use uuid::Uuid;
 
 /// Marks these calls as MCP calls in the server's audit log (surface `mcp`).
-const SURFACE_HEADER: &str = "x-oneclaw-surface";
+use oneclaw_types::surface::SURFACE_HEADER;
 
 /// Renew an exchanged token this long before it expires.
 const RENEW_BEFORE: Duration = Duration::from_secs(60);
@@ -66,9 +66,7 @@ struct Problem {
 
 impl HttpBackend {
     pub fn new(base_url: &str, credentials: Credentials) -> Self {
-        // reqwest speaks TLS through rustls without a built-in provider: make ring the process's
-        // provider first (a second install is refused, harmlessly).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        oneclaw_types::tls::install_provider();
         Self {
             http: reqwest::Client::builder()
                 .user_agent(concat!("oneclaw-mcp/", env!("CARGO_PKG_VERSION")))

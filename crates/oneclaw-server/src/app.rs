@@ -3,6 +3,7 @@
 
 use crate::config::{ServerConfig, Signup};
 use crate::routes;
+use crate::scheduler::{FirstRun, Scheduler};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -75,24 +76,20 @@ impl App {
     /// Serves until `shutdown` completes, then finishes the requests in flight. Meanwhile it
     /// re-reads, every few seconds, what other nodes may have revoked or changed.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let mut scheduler = Scheduler::default();
         let core = self.core.clone();
-        let sync = tokio::spawn(async move {
-            let mut every = tokio::time::interval(SYNC_INTERVAL);
-            every.tick().await;
-            loop {
-                every.tick().await;
+        scheduler.every(SYNC_INTERVAL, FirstRun::AfterOnePeriod, move || {
+            let core = core.clone();
+            async move {
                 if let Err(err) = core.sync().await {
                     tracing::warn!(error = %err, "could not refresh revocations and IP rules");
                 }
             }
         });
         let core = self.core.clone();
-        let checkpoint_every = self.checkpoint_every;
-        let checkpoints = tokio::spawn(async move {
-            let mut every = tokio::time::interval(checkpoint_every);
-            every.tick().await;
-            loop {
-                every.tick().await;
+        scheduler.every(self.checkpoint_every, FirstRun::AfterOnePeriod, move || {
+            let core = core.clone();
+            async move {
                 if let Err(err) = core.audit().checkpoint_all().await {
                     tracing::warn!(error = %err, "could not sign audit checkpoints");
                 }
@@ -102,53 +99,57 @@ impl App {
         // every minute (another node may have died mid-rotation). Also logs the minute's
         // key-provider operations (the HSM metric: unwraps, wraps, DEK cache hits).
         let core = self.core.clone();
-        let key_maintenance = tokio::spawn(async move {
-            let mut every = tokio::time::interval(KEY_MAINTENANCE_INTERVAL);
-            let meta = RequestMeta::internal(Surface::Api);
-            let mut last = core.deps().cipher.key_operations();
-            loop {
-                every.tick().await;
-                let now = core.deps().cipher.key_operations();
-                if now != last {
-                    tracing::info!(
-                        provider = core.deps().keys.kind(),
-                        unwraps = now.0 - last.0,
-                        wraps = now.1 - last.1,
-                        dek_cache_hits = now.2 - last.2,
-                        "key-provider operations in the last minute"
-                    );
-                    last = now;
-                }
-                match core.keys().finish_pending(&meta).await {
-                    Ok(finished) => {
-                        for rotation in finished {
-                            tracing::info!(vault_id = %rotation.vault_id, kek_version = rotation.kek_version,
-                                rewrapped = rotation.rewrapped, "finished an interrupted KEK rotation");
+        let last = Arc::new(std::sync::Mutex::new(core.deps().cipher.key_operations()));
+        scheduler.every(KEY_MAINTENANCE_INTERVAL, FirstRun::Now, move || {
+            let (core, last) = (core.clone(), last.clone());
+            async move { maintain_keys(&core, &last).await }
+        });
+        match self.mail {
+            Some(sender) => {
+                let (core, sender) = (self.core.clone(), Arc::new(sender));
+                scheduler.every(crate::mail::POLL, FirstRun::Now, move || {
+                    let (core, sender) = (core.clone(), sender.clone());
+                    async move {
+                        if let Err(err) = core.mail().deliver_due(sender.as_ref()).await {
+                            tracing::warn!(error = %err, "could not deliver queued mail; will try again");
                         }
                     }
-                    Err(err) => tracing::warn!(error = %err, "could not finish interrupted KEK rotations"),
-                }
+                });
             }
-        });
-        let mail = match self.mail {
-            Some(sender) => Some(tokio::spawn(crate::mail::run(self.core.clone(), sender))),
-            None => {
-                tracing::info!(
-                    "mail is off (no ONECLAW_SMTP_URL): invitation and password-reset links are shown to people instead"
-                );
-                None
-            }
-        };
-        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
-        sync.abort();
-        checkpoints.abort();
-        key_maintenance.abort();
-        if let Some(mail) = mail {
-            mail.abort();
+            None => tracing::info!(
+                "mail is off (no ONECLAW_SMTP_URL): invitation and password-reset links are shown to people instead"
+            ),
         }
-        served
+        // Dropping the scheduler once serving ends stops every periodic task.
+        let _scheduler = scheduler;
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// One round of key maintenance: logs the key-provider operations since the last round, then
+/// finishes interrupted KEK rotations.
+async fn maintain_keys(core: &Core, last: &std::sync::Mutex<(u64, u64, u64)>) {
+    let now = core.deps().cipher.key_operations();
+    let before = last.lock().map(|mut last| std::mem::replace(&mut *last, now)).unwrap_or(now);
+    if now != before {
+        tracing::info!(
+            provider = core.deps().keys.kind(),
+            unwraps = now.0 - before.0,
+            wraps = now.1 - before.1,
+            dek_cache_hits = now.2 - before.2,
+            "key-provider operations in the last minute"
+        );
+    }
+    match core.keys().finish_pending(&RequestMeta::internal(Surface::Api)).await {
+        Ok(finished) => {
+            for rotation in finished {
+                tracing::info!(vault_id = %rotation.vault_id, kek_version = rotation.kek_version,
+                    rewrapped = rotation.rewrapped, "finished an interrupted KEK rotation");
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "could not finish interrupted KEK rotations"),
     }
 }
 

@@ -29,7 +29,7 @@ const AGENT_KEY_PREFIX: &str = "ocv_";
 const MAX_CACHED_TOKENS: usize = 10_000;
 
 /// The header through which `oneclaw mcp` marks its REST calls as MCP calls.
-pub const SURFACE_HEADER: &str = "x-oneclaw-surface";
+pub use oneclaw_types::surface::SURFACE_HEADER;
 
 /// Who is asking.
 #[derive(Debug, Clone)]

@@ -18,6 +18,7 @@ pub mod oidc;
 pub mod proxy;
 pub mod request_context;
 pub mod routes;
+mod scheduler;
 pub mod state;
 mod views;
 

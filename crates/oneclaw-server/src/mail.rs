@@ -1,5 +1,5 @@
 //! Outgoing mail over SMTP (lettre, rustls with ring): the `MailSender` the outbox worker
-//! hands messages to, and the worker loop itself.
+//! hands messages to (the server polls the outbox every `POLL`).
 
 use crate::config::SmtpSettings;
 use async_trait::async_trait;
@@ -8,11 +8,11 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use oneclaw_core::mail::{MailError, MailSender, Message};
-use oneclaw_core::{Core, Error, Result};
+use oneclaw_core::{Error, Result};
 use uuid::Uuid;
 
 /// How often the worker looks for mail to send.
-const POLL: std::time::Duration = std::time::Duration::from_secs(2);
+pub const POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Sends through one SMTP server.
 pub struct SmtpSender {
@@ -69,16 +69,5 @@ impl MailSender for SmtpSender {
             // lettre's errors name the server's answer, never the message.
             reason: err.to_string(),
         })
-    }
-}
-
-/// Sends the outbox's due mail every couple of seconds, for as long as the server runs.
-pub async fn run(core: Core, sender: SmtpSender) {
-    let mut every = tokio::time::interval(POLL);
-    loop {
-        every.tick().await;
-        if let Err(err) = core.mail().deliver_due(&sender).await {
-            tracing::warn!(error = %err, "could not deliver queued mail; will try again");
-        }
     }
 }

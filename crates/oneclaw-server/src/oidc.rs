@@ -88,9 +88,7 @@ impl Oidc {
     pub fn from_config(config: &ServerConfig) -> Option<Arc<Self>> {
         let client_id = config.oidc_client_id.clone()?;
         let client_secret = std::env::var("ONECLAW_OIDC_CLIENT_SECRET").ok().map(SecretString::new);
-        // reqwest speaks TLS through rustls without a built-in provider: make ring the process's
-        // provider first (a second install is refused, harmlessly).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        oneclaw_types::tls::install_provider();
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap_or_default();
         Some(Arc::new(Self {
             issuer: config.oidc_issuer.clone(),

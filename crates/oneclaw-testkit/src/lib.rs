@@ -56,11 +56,9 @@ pub async fn spawn_app_with_keys(
     adjust: impl FnOnce(&mut ServerConfig),
     wrap: impl FnOnce(Arc<dyn KeyProvider>) -> Arc<dyn KeyProvider>,
 ) -> TestApp {
-    // reqwest speaks TLS through rustls without a built-in provider: make ring the process's
-    // provider first (a second install is refused, harmlessly).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    oneclaw_types::tls::install_provider();
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let mut config = ServerConfig::for_data_dir(data_dir.path());
+    let mut config = ServerConfig::for_data_dir(data_dir.path()).expect("the default configuration");
     config.listen = "127.0.0.1:0".parse().expect("address");
     // Billing is off unless a test turns it on: suites about other features are not metered.
     config.billing = false;

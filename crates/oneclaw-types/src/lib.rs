@@ -6,6 +6,7 @@
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod charset;
 pub mod health;
 pub mod org;
 pub mod policies;
@@ -13,6 +14,8 @@ pub mod problem;
 pub mod secret_string;
 pub mod secrets;
 pub mod sharing;
+pub mod surface;
+pub mod tls;
 pub mod vaults;
 
 pub use problem::ProblemDetails;

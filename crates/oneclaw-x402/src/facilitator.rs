@@ -40,9 +40,7 @@ struct Verification {
 
 impl Facilitator {
     pub fn new(base_url: &str) -> Self {
-        // reqwest speaks TLS through rustls without a built-in provider: make ring the process's
-        // provider first (a second install is refused, harmlessly).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        oneclaw_types::tls::install_provider();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
         Self { http, base: base_url.trim_end_matches('/').to_owned() }
     }

@@ -16,7 +16,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_oneclaw");
 
 /// An HTTP client (reqwest's TLS needs a crypto provider installed first).
 fn http_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    oneclaw_types::tls::install_provider();
     reqwest::Client::new()
 }
 
@@ -124,7 +124,23 @@ async fn plaintext_reaches_neither_the_database_files_nor_the_log() {
             .args(["serve", "--data-dir"])
             .arg(dir.path().join("data"))
             .env("RUST_LOG", "debug")
-            .env_remove("ONECLAW_DATABASE_URL");
+            .env_remove("ONECLAW_DATABASE_URL")
+            // A flag beats its variable: sign-up below works only if `--signup open` won.
+            .args(["--signup", "open"])
+            .env("ONECLAW_SIGNUP", "closed");
+        // The clients' variables, set in the same shell, never stop the server; one it does not
+        // know at all is named in a warning.
+        for name in [
+            "ONECLAW_BASE_URL",
+            "ONECLAW_API_KEY",
+            "ONECLAW_AGENT_ID",
+            "ONECLAW_AGENT_API_KEY",
+            "ONECLAW_AGENT_TOKEN",
+            "ONECLAW_VAULT_ID",
+            "ONECLAW_PROFILE",
+        ] {
+            command.env(name, "client-side");
+        }
         command
     };
     let server = Server::start(command, &log_path).await;
@@ -172,6 +188,8 @@ async fn plaintext_reaches_neither_the_database_files_nor_the_log() {
     }
     let log_text = std::fs::read_to_string(&log_path).unwrap();
     assert!(log_text.contains("oneclaw is serving"), "the log was captured: {log_text:.400}");
+    assert!(log_text.contains("ONECLAW_PROFILE is not a server setting"), "{log_text:.400}");
+    assert!(!log_text.contains("ONECLAW_BASE_URL"), "known client variables pass in silence");
 }
 
 #[test]
@@ -185,12 +203,16 @@ fn unknown_and_invalid_settings_stop_start_up_by_name() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("ONECLAW_LISTN"), "{stderr}");
+    assert!(stderr.contains("ONECLAW_LISTN") && stderr.contains("did you mean ONECLAW_LISTEN"), "{stderr}");
+    assert_eq!(output.status.code(), Some(1));
 
     let output = Command::new(BIN).args(["serve", "--signup", "maybe"]).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--signup") && stderr.contains("open, closed"), "{stderr}");
+    // A flag clap itself cannot parse is a usage error: exit status 2.
+    let output = Command::new(BIN).args(["keys", "migrate", "--to", "floppy"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
 
     // Mails carry links, so mail without a public URL is refused at start-up.
     let output = Command::new(BIN)

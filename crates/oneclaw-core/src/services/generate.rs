@@ -8,36 +8,22 @@ pub const DEFAULT_LENGTH: usize = 32;
 /// Shortest and longest generated value.
 pub const LENGTH_RANGE: std::ops::RangeInclusive<usize> = 8..=4096;
 
-/// The alphabets a generated value may be drawn from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Charset {
-    Hex,
-    Base64,
-    Alphanumeric,
-    Ascii,
+pub use oneclaw_types::charset::Charset;
+
+/// The charset named `name` (`hex`, `base64`, `alphanumeric` or `ascii`).
+pub fn parse_charset(name: &str) -> Result<Charset> {
+    Charset::parse(name)
+        .ok_or_else(|| Error::invalid_field("charset", "must be one of hex, base64, alphanumeric, ascii"))
 }
 
-impl Charset {
-    /// Parses `hex`, `base64`, `alphanumeric` or `ascii`.
-    pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "hex" => Ok(Self::Hex),
-            "base64" => Ok(Self::Base64),
-            "alphanumeric" => Ok(Self::Alphanumeric),
-            "ascii" => Ok(Self::Ascii),
-            _ => Err(Error::invalid_field("charset", "must be one of hex, base64, alphanumeric, ascii")),
-        }
-    }
-
-    fn alphabet(self) -> &'static [u8] {
-        match self {
-            Self::Hex => b"0123456789abcdef",
-            Self::Base64 => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-            Self::Alphanumeric => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-            // Printable ASCII without the space, which shells and config files mangle.
-            Self::Ascii => {
-                b"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
-            }
+fn alphabet(charset: Charset) -> &'static [u8] {
+    match charset {
+        Charset::Hex => b"0123456789abcdef",
+        Charset::Base64 => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        Charset::Alphanumeric => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        // Printable ASCII without the space, which shells and config files mangle.
+        Charset::Ascii => {
+            b"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
         }
     }
 }
@@ -50,7 +36,7 @@ pub fn random_value(length: usize, charset: Charset) -> Result<SecretString> {
             format!("must be between {} and {}", LENGTH_RANGE.start(), LENGTH_RANGE.end()),
         ));
     }
-    let alphabet = charset.alphabet();
+    let alphabet = alphabet(charset);
     let value: String = (0..length).map(|_| char::from(alphabet[rand::random_range(0..alphabet.len())])).collect();
     Ok(SecretString::new(value))
 }
@@ -61,10 +47,10 @@ mod tests {
 
     #[test]
     fn values_have_the_length_and_alphabet_asked_for() {
-        for charset in [Charset::Hex, Charset::Base64, Charset::Alphanumeric, Charset::Ascii] {
+        for charset in Charset::ALL {
             let value = random_value(64, charset).unwrap();
             assert_eq!(value.expose().chars().count(), 64);
-            assert!(value.expose().bytes().all(|b| charset.alphabet().contains(&b)));
+            assert!(value.expose().bytes().all(|b| alphabet(charset).contains(&b)));
         }
         assert!(random_value(64, Charset::Hex).unwrap() != random_value(64, Charset::Hex).unwrap());
     }
@@ -73,6 +59,6 @@ mod tests {
     fn lengths_out_of_range_are_refused() {
         assert!(random_value(7, Charset::Hex).is_err());
         assert!(random_value(4097, Charset::Hex).is_err());
-        assert!(Charset::parse("emoji").is_err());
+        assert!(parse_charset("emoji").is_err());
     }
 }

@@ -8,7 +8,7 @@
 use super::Deps;
 use super::access::{Access, evaluate};
 use super::change::{Change, record_alone};
-use super::generate::{Charset, DEFAULT_LENGTH, random_value};
+use super::generate::{DEFAULT_LENGTH, parse_charset, random_value};
 use crate::audit::{AuditEvent, Outcome, action};
 use crate::billing::PaidOperation;
 use crate::billing::Resource;
@@ -126,7 +126,7 @@ impl<'a> Secrets<'a> {
             None => DEFAULT_LENGTH,
             Some(n) => usize::try_from(n).map_err(|_| Error::invalid_field("length", "must be positive"))?,
         };
-        let charset = Charset::parse(rotation.charset.as_deref().unwrap_or("hex"))?;
+        let charset = parse_charset(rotation.charset.as_deref().unwrap_or("hex"))?;
         let value = random_value(length, charset)?;
         let current = self.current_version(caller, &vault, path).await?;
         let secret_type = match rotation.secret_type {

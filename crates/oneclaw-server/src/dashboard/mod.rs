@@ -3,8 +3,9 @@
 //! `dashboard`, so policy, audit and metering are the API's own. Sessions and CSRF are in
 //! `session.rs`, the page frame in `layout.rs`, the pages in `pages/`.
 
+pub mod form;
 mod layout;
-mod pages;
+pub(crate) mod pages;
 pub mod session;
 
 use crate::state::AppState;

@@ -152,6 +152,41 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
         assert_eq!(refused.status, 403, "{}", refused.html);
     }
     assert_eq!(app.get("/v1/vaults", &owner.token).await.body["vaults"].as_array().map(Vec::len), Some(0));
+    // Every form a signed-in person posts is refused without the token, before anything runs.
+    let id = uuid::Uuid::new_v4();
+    for route in [
+        "/verify-email/resend".to_owned(),
+        "/security/email".to_owned(),
+        "/security/email/confirm".to_owned(),
+        "/security/totp/setup".to_owned(),
+        "/security/totp/confirm".to_owned(),
+        "/security/totp/disable".to_owned(),
+        "/signout".to_owned(),
+        format!("/vaults/{id}/secrets"),
+        format!("/vaults/{id}/reveal"),
+        format!("/vaults/{id}/delete"),
+        format!("/vaults/{id}/generate"),
+        format!("/vaults/{id}/share"),
+        "/agents".to_owned(),
+        format!("/agents/{id}"),
+        format!("/agents/{id}/toggle"),
+        format!("/agents/{id}/rotate"),
+        format!("/sharing/{id}/policies"),
+        format!("/sharing/{id}/policies/{id}/revoke"),
+        format!("/sharing/links/{id}/revoke"),
+        "/security/password".to_owned(),
+        "/security/ip-rules".to_owned(),
+        format!("/security/ip-rules/{id}/delete"),
+        "/api-keys".to_owned(),
+        format!("/api-keys/{id}/revoke"),
+        "/team/invite".to_owned(),
+        format!("/team/invites/{id}/revoke"),
+        format!("/team/{id}/role"),
+    ] {
+        let refused = browser.post(&route, &[("name", "sneaky"), ("csrf", "forged")], false).await;
+        assert_eq!(refused.status, 403, "{route}: {}", refused.html);
+    }
+    assert_eq!(browser.get("/dashboard").await.status, 200, "still signed in: the sign-out form was refused too");
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 //! under Security. Links only ever show a button: mail scanners open links, and a GET must
 //! spend no token.
 
-use super::common::{CsrfForm, forbidden_form, words};
+use super::common::words;
+use crate::dashboard::form::Posted;
 use crate::dashboard::layout::{bare, csrf_field, error};
 use crate::dashboard::session::{self, Session};
 use crate::error::ApiError;
@@ -166,15 +167,10 @@ pub async fn show_verify(
 #[derive(Deserialize)]
 pub struct VerifyForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     token: String,
 }
 
-pub async fn submit_verify(State(state): State<AppState>, session: Session, Form(form): Form<VerifyForm>) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
+pub async fn submit_verify(State(state): State<AppState>, Posted { session, form }: Posted<VerifyForm>) -> Response {
     match state.core.accounts().verify_email(&session.caller, &SecretString::new(form.token.clone())).await {
         Ok(()) => (session.jar, Redirect::to("/dashboard")).into_response(),
         Err(err) => {
@@ -224,10 +220,7 @@ pub fn unverified_banner(csrf: &str) -> Markup {
     }
 }
 
-pub async fn resend(State(state): State<AppState>, session: Session, Form(form): Form<CsrfForm>) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
+pub async fn resend(State(state): State<AppState>, Posted { session, .. }: Posted) -> Response {
     match state.core.accounts().resend_verification(&session.caller).await {
         Ok(()) => (session.jar, Redirect::to("/dashboard?sent=1")).into_response(),
         Err(err) => (
@@ -278,19 +271,13 @@ pub async fn show_email_change(session: Session) -> Response {
 #[derive(Deserialize)]
 pub struct NewEmailForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     new_email: String,
 }
 
 pub async fn submit_email_change(
     State(state): State<AppState>,
-    session: Session,
-    Form(form): Form<NewEmailForm>,
+    Posted { session, form }: Posted<NewEmailForm>,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     let page = match state.core.accounts().change_email(&session.caller, &form.new_email).await {
         Ok((new_email, _)) => email_change_page(&session, Some(&new_email), None),
         Err(err) => email_change_page(&session, None, Some(&words(err))),
@@ -301,19 +288,13 @@ pub async fn submit_email_change(
 #[derive(Deserialize)]
 pub struct CodeForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     code: String,
 }
 
 pub async fn confirm_email_change(
     State(state): State<AppState>,
-    session: Session,
-    Form(form): Form<CodeForm>,
+    Posted { session, form }: Posted<CodeForm>,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     match state.core.accounts().verify_email_change(&session.caller, &form.code).await {
         Ok(_) => (session.jar, Redirect::to("/security")).into_response(),
         Err(err) => {

@@ -1,11 +1,11 @@
 //! Agents: register one (its key shown once, with the MCP configuration to paste), enable or
 //! disable it, rotate its key, bind it to vaults and set its token lifetime.
 
-use super::common::{CsrfForm, email, forbidden_form, words};
+use super::common::{email, words};
+use crate::dashboard::form::Posted;
 use crate::dashboard::layout::{self, csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -115,8 +115,6 @@ async fn render(state: &AppState, session: Session, problem: Option<&str>, new_k
 
 #[derive(Deserialize)]
 pub struct NewAgent {
-    #[serde(default)]
-    csrf: String,
     name: String,
     #[serde(default)]
     vault: String,
@@ -126,13 +124,9 @@ pub struct NewAgent {
 
 pub async fn create(
     State(state): State<AppState>,
-    session: Session,
     headers: HeaderMap,
-    Form(form): Form<NewAgent>,
+    Posted { session, form }: Posted<NewAgent>,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     let vault_ids = form.vault.parse::<Uuid>().ok().map(|v| vec![v]);
     let ttl = form.ttl.trim();
     let token_ttl_seconds = if ttl.is_empty() {
@@ -155,15 +149,7 @@ pub async fn create(
     }
 }
 
-pub async fn toggle(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<Uuid>,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
+pub async fn toggle(State(state): State<AppState>, Path(id): Path<Uuid>, Posted { session, .. }: Posted) -> Response {
     let agents = state.core.agents();
     let result = match agents.get(&session.caller, AgentId(id)).await {
         Ok(agent) => {
@@ -180,14 +166,10 @@ pub async fn toggle(
 
 pub async fn rotate(
     State(state): State<AppState>,
-    session: Session,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
-    Form(form): Form<CsrfForm>,
+    Posted { session, .. }: Posted,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     match state.core.agents().rotate_key(&session.caller, AgentId(id)).await {
         Ok((agent, key)) => {
             let new = NewKey { agent, key: key.expose().to_owned(), base_url: state.link_base(&headers) };
@@ -241,8 +223,6 @@ async fn render_settings(state: &AppState, session: Session, id: Uuid, problem: 
 
 #[derive(Deserialize)]
 pub struct SettingsForm {
-    #[serde(default)]
-    csrf: String,
     /// Each checked vault (a repeated field).
     #[serde(default)]
     vault: Vec<String>,
@@ -252,13 +232,9 @@ pub struct SettingsForm {
 
 pub async fn save_settings(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<Uuid>,
-    axum_extra::extract::Form(form): axum_extra::extract::Form<SettingsForm>,
+    Posted { session, form }: Posted<SettingsForm>,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     let Ok(vault_ids) = form.vault.iter().map(|v| v.parse::<Uuid>()).collect::<Result<Vec<_>, _>>() else {
         return render_settings(&state, session, id, Some("A vault in the form is not a vault id.")).await;
     };

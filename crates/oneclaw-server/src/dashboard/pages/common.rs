@@ -36,18 +36,8 @@ pub fn words_of(err: &oneclaw_core::Error) -> String {
     }
 }
 
-/// A form that carries only its CSRF token.
-#[derive(serde::Deserialize)]
-pub struct CsrfForm {
-    /// Missing counts as wrong: the answer is the same 403.
-    #[serde(default)]
-    pub csrf: String,
-}
-
 /// A form about one secret path.
 #[derive(serde::Deserialize)]
 pub struct PathForm {
-    #[serde(default)]
-    pub csrf: String,
     pub path: String,
 }

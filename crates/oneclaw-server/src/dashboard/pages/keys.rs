@@ -1,11 +1,11 @@
 //! API Keys: personal `1ck_` keys, created (shown once) and revoked.
 
-use super::common::{CsrfForm, email, forbidden_form, words};
+use super::common::{email, words};
+use crate::dashboard::form::Posted;
 use crate::dashboard::layout::{csrf_field, error, page, shown_once};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
 use crate::views::timestamp;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -66,15 +66,10 @@ async fn render(state: &AppState, session: Session, problem: Option<&str>, new_k
 
 #[derive(Deserialize)]
 pub struct NewKey {
-    #[serde(default)]
-    csrf: String,
     name: String,
 }
 
-pub async fn create(State(state): State<AppState>, session: Session, Form(form): Form<NewKey>) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
+pub async fn create(State(state): State<AppState>, Posted { session, form }: Posted<NewKey>) -> Response {
     match state.core.api_keys().create(&session.caller, &form.name, Vec::new(), None).await {
         Ok(created) => {
             let secret = created.secret.expose().to_owned();
@@ -84,15 +79,7 @@ pub async fn create(State(state): State<AppState>, session: Session, Form(form):
     }
 }
 
-pub async fn revoke(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<Uuid>,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
+pub async fn revoke(State(state): State<AppState>, Path(id): Path<Uuid>, Posted { session, .. }: Posted) -> Response {
     match state.core.api_keys().revoke(&session.caller, ApiKeyId(id)).await {
         Ok(()) => (session.jar, Redirect::to("/api-keys")).into_response(),
         Err(err) => render(&state, session, Some(&words(err)), None).await,

@@ -4,7 +4,7 @@ pub mod account;
 pub mod agents;
 pub mod audit;
 pub mod billing;
-mod common;
+pub(crate) mod common;
 pub mod google;
 pub mod home;
 pub mod keys;

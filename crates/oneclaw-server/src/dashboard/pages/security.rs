@@ -1,11 +1,11 @@
 //! Security: two-factor sign-in (TOTP: enrol with a QR code or the key, recovery codes, turn
 //! off), change the password, and the org's IP rules.
 
-use super::common::{CsrfForm, email, forbidden_form, words, words_of};
+use super::common::{email, words, words_of};
+use crate::dashboard::form::Posted;
 use crate::dashboard::layout::{csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, PreEscaped, html};
@@ -153,16 +153,11 @@ async fn render_with(
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
-    #[serde(default)]
-    csrf: String,
     current: String,
     new: String,
 }
 
-pub async fn password(State(state): State<AppState>, session: Session, Form(form): Form<PasswordForm>) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
+pub async fn password(State(state): State<AppState>, Posted { session, form }: Posted<PasswordForm>) -> Response {
     let (current, new) = (SecretString::new(form.current), SecretString::new(form.new));
     match state.core.auth().change_password(&session.caller, &current, &new).await {
         Ok(()) => (crate::dashboard::session::cleared(session.jar), Redirect::to("/signin")).into_response(),
@@ -172,18 +167,13 @@ pub async fn password(State(state): State<AppState>, session: Session, Form(form
 
 #[derive(Deserialize)]
 pub struct RuleForm {
-    #[serde(default)]
-    csrf: String,
     rule_type: String,
     cidr: String,
     #[serde(default)]
     label: String,
 }
 
-pub async fn add_rule(State(state): State<AppState>, session: Session, Form(form): Form<RuleForm>) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
+pub async fn add_rule(State(state): State<AppState>, Posted { session, form }: Posted<RuleForm>) -> Response {
     let label = (!form.label.is_empty()).then_some(form.label.as_str());
     match state.core.ip_rules().create(&session.caller, &form.rule_type, &form.cidr, label, None).await {
         Ok(_) => (session.jar, Redirect::to("/security")).into_response(),
@@ -193,13 +183,9 @@ pub async fn add_rule(State(state): State<AppState>, session: Session, Form(form
 
 pub async fn delete_rule(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<Uuid>,
-    Form(form): Form<CsrfForm>,
+    Posted { session, .. }: Posted,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     match state.core.ip_rules().delete(&session.caller, IpRuleId(id)).await {
         Ok(()) => (session.jar, Redirect::to("/security")).into_response(),
         Err(err) => render(&state, session, None, Some(&words(err))).await,
@@ -209,15 +195,10 @@ pub async fn delete_rule(
 #[derive(Deserialize)]
 pub struct CodeForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     code: String,
 }
 
-pub async fn totp_setup(State(state): State<AppState>, session: Session, Form(form): Form<CsrfForm>) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
+pub async fn totp_setup(State(state): State<AppState>, Posted { session, .. }: Posted) -> Response {
     match state.core.mfa().setup(&session.caller, None).await {
         Ok(enrolment) => {
             let view = TotpView {
@@ -233,10 +214,7 @@ pub async fn totp_setup(State(state): State<AppState>, session: Session, Form(fo
     }
 }
 
-pub async fn totp_confirm(State(state): State<AppState>, session: Session, Form(form): Form<CodeForm>) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
+pub async fn totp_confirm(State(state): State<AppState>, Posted { session, form }: Posted<CodeForm>) -> Response {
     match state.core.mfa().verify_setup(&session.caller, &form.code).await {
         Ok(codes) => {
             let view =
@@ -250,10 +228,7 @@ pub async fn totp_confirm(State(state): State<AppState>, session: Session, Form(
     }
 }
 
-pub async fn totp_disable(State(state): State<AppState>, session: Session, Form(form): Form<CodeForm>) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
+pub async fn totp_disable(State(state): State<AppState>, Posted { session, form }: Posted<CodeForm>) -> Response {
     match state.core.mfa().disable(&session.caller, &form.code).await {
         Ok(()) => (session.jar, Redirect::to("/security")).into_response(),
         Err(err) => {

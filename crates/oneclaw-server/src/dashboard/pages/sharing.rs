@@ -1,12 +1,12 @@
 //! Sharing: the policies of a vault (grant with a path glob, permissions and an optional
 //! expiry, revoke) and the share links this person made (revoke).
 
-use super::common::{CsrfForm, email, forbidden_form, words, words_of};
+use super::common::{email, words, words_of};
+use crate::dashboard::form::Posted;
 use crate::dashboard::layout::{csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
 use crate::views::timestamp;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -150,14 +150,10 @@ async fn render(state: &AppState, session: Session, vault: Option<Uuid>, problem
 /// Form fields; `permissions` repeats, so the body is read as pairs.
 pub async fn grant(
     State(state): State<AppState>,
-    session: Session,
     Path(vault): Path<Uuid>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Posted { session, form: pairs }: Posted<Vec<(String, String)>>,
 ) -> Response {
     let field = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
-    if !session.csrf_ok(&field("csrf")) {
-        return forbidden_form();
-    }
     let principal = field("principal");
     let Some((kind, id)) = principal.split_once(':') else {
         return render(&state, session, Some(vault), Some("Choose who gets access.")).await;
@@ -195,13 +191,9 @@ pub async fn grant(
 
 pub async fn revoke_policy(
     State(state): State<AppState>,
-    session: Session,
     Path((vault, policy)): Path<(Uuid, Uuid)>,
-    Form(form): Form<CsrfForm>,
+    Posted { session, .. }: Posted,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     match state.core.policies().delete(&session.caller, VaultId(vault), PolicyId(policy)).await {
         Ok(()) => (session.jar, Redirect::to(&format!("/sharing?vault={vault}"))).into_response(),
         Err(err) => render(&state, session, Some(vault), Some(&words(err))).await,
@@ -210,13 +202,9 @@ pub async fn revoke_policy(
 
 pub async fn revoke_link(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<Uuid>,
-    Form(form): Form<CsrfForm>,
+    Posted { session, .. }: Posted,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     match state.core.shares().revoke(&session.caller, ShareId(id)).await {
         Ok(()) => (session.jar, Redirect::to("/sharing")).into_response(),
         Err(err) => render(&state, session, None, Some(&words(err))).await,

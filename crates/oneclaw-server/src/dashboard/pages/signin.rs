@@ -1,7 +1,8 @@
 //! Sign in (email and password) and sign out.
 
+use crate::dashboard::form::Posted;
 use crate::dashboard::layout::{bare, error, moving_on};
-use crate::dashboard::session::{self, Session, cleared, with_tokens};
+use crate::dashboard::session::{self, cleared, with_tokens};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Form;
@@ -117,19 +118,8 @@ fn is_tls(parts: &Parts) -> bool {
     parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    /// Missing counts as wrong: the answer is the same 403.
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Ends the session on the server, then in the browser.
-pub async fn sign_out(State(state): State<AppState>, session: Session, Form(form): Form<CsrfOnly>) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return ApiError::new(axum::http::StatusCode::FORBIDDEN, "This form has expired; reload the page.")
-            .into_response();
-    }
+pub async fn sign_out(State(state): State<AppState>, Posted { session, .. }: Posted) -> Response {
     let _ = state.core.auth().sign_out(&session.caller).await;
     (cleared(session.jar), Redirect::to("/signin")).into_response()
 }

@@ -1,10 +1,10 @@
 //! Team: the org's members, invitations and roles.
 
-use super::common::{CsrfForm, email, forbidden_form, words};
+use super::common::{email, words};
+use crate::dashboard::form::Posted;
 use crate::dashboard::layout::{csrf_field, error, page, shown_once};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -113,8 +113,6 @@ async fn render(state: &AppState, session: Session, problem: Option<&str>, new: 
 
 #[derive(Deserialize)]
 pub struct Invite {
-    #[serde(default)]
-    csrf: String,
     email: String,
     #[serde(default)]
     role: String,
@@ -123,12 +121,8 @@ pub struct Invite {
 pub async fn invite(
     State(state): State<AppState>,
     headers: HeaderMap,
-    session: Session,
-    Form(form): Form<Invite>,
+    Posted { session, form }: Posted<Invite>,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     let role = (!form.role.is_empty()).then_some(form.role.as_str());
     match state.core.team().invite(&session.caller, &form.email, role).await {
         Ok((invite, token)) => {
@@ -141,13 +135,9 @@ pub async fn invite(
 
 pub async fn revoke_invite(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<Uuid>,
-    Form(form): Form<CsrfForm>,
+    Posted { session, .. }: Posted,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     match state.core.team().revoke_invite(&session.caller, InviteId(id)).await {
         Ok(()) => (session.jar, Redirect::to("/team")).into_response(),
         Err(err) => render(&state, session, Some(&words(err)), None).await,
@@ -156,20 +146,14 @@ pub async fn revoke_invite(
 
 #[derive(Deserialize)]
 pub struct RoleForm {
-    #[serde(default)]
-    csrf: String,
     role: String,
 }
 
 pub async fn set_role(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<Uuid>,
-    Form(form): Form<RoleForm>,
+    Posted { session, form }: Posted<RoleForm>,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     match state.core.team().set_role(&session.caller, UserId(id), &form.role).await {
         Ok(_) => (session.jar, Redirect::to("/team")).into_response(),
         Err(err) => render(&state, session, Some(&words(err)), None).await,

@@ -2,14 +2,14 @@
 //! add a version, delete, and reveal a value on click. A value is fetched only when asked (an
 //! audited read, like the API's), and the page hides it again after 30 seconds.
 
-use super::common::{PathForm, email, forbidden_form, words, words_of};
+use super::common::{PathForm, email, words, words_of};
 use super::vault_tree;
+use crate::dashboard::form::Posted;
 use crate::dashboard::layout::{csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::error::ApiError;
 use crate::routes::secrets::new_secret;
 use crate::state::AppState;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -70,18 +70,12 @@ async fn render_list(state: &AppState, session: Session, problem: Option<&str>) 
 
 #[derive(Deserialize)]
 pub struct NewVault {
-    /// Missing counts as wrong: the answer is the same 403.
-    #[serde(default)]
-    csrf: String,
     name: String,
     #[serde(default)]
     description: String,
 }
 
-pub async fn create(State(state): State<AppState>, session: Session, Form(form): Form<NewVault>) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
+pub async fn create(State(state): State<AppState>, Posted { session, form }: Posted<NewVault>) -> Response {
     match state.core.vaults().create(&session.caller, &form.name, Some(&form.description)).await {
         Ok(vault) => (session.jar, Redirect::to(&format!("/vaults/{}", vault.id))).into_response(),
         Err(err) => {
@@ -231,9 +225,6 @@ async fn render_vault(
 
 #[derive(Deserialize)]
 pub struct NewSecretForm {
-    /// Missing counts as wrong: the answer is the same 403.
-    #[serde(default)]
-    csrf: String,
     path: String,
     #[serde(rename = "type", default)]
     secret_type: Option<String>,
@@ -242,13 +233,9 @@ pub struct NewSecretForm {
 
 pub async fn put(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<Uuid>,
-    Form(form): Form<NewSecretForm>,
+    Posted { session, form }: Posted<NewSecretForm>,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     let path = match SecretPath::parse(form.path.trim()) {
         Ok(path) => path,
         Err(err) => {
@@ -274,14 +261,10 @@ pub async fn put(
 /// Reveals one value: an htmx fragment, or the whole page without JavaScript.
 pub async fn reveal(
     State(state): State<AppState>,
-    session: Session,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
-    Form(form): Form<PathForm>,
+    Posted { session, form }: Posted<PathForm>,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     let read = match SecretPath::parse(&form.path) {
         Ok(path) => state.core.secrets().read(&session.caller, VaultId(id), &path, None).await,
         Err(err) => Err(err),
@@ -322,13 +305,9 @@ pub async fn hide(
 
 pub async fn delete(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<Uuid>,
-    Form(form): Form<PathForm>,
+    Posted { session, form }: Posted<PathForm>,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     let result = match SecretPath::parse(&form.path) {
         Ok(path) => state.core.secrets().delete(&session.caller, VaultId(id), &path).await,
         Err(err) => Err(err),
@@ -345,13 +324,9 @@ pub async fn delete(
 /// Rotates a secret to a value the server generates (the value is not shown until revealed).
 pub async fn generate(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<Uuid>,
-    Form(form): Form<PathForm>,
+    Posted { session, form }: Posted<PathForm>,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     let rotation = oneclaw_core::services::Rotation { length: None, charset: None, secret_type: None };
     let result = match SecretPath::parse(&form.path) {
         Ok(path) => state.core.secrets().rotate(&session.caller, VaultId(id), &path, rotation).await.map(|_| ()),
@@ -407,13 +382,9 @@ pub async fn versions(
 /// Makes a one-time link to a secret, valid for a day, and shows it once.
 pub async fn share(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<Uuid>,
-    Form(form): Form<PathForm>,
+    Posted { session, form }: Posted<PathForm>,
 ) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
     let core = &state.core;
     let found = match SecretPath::parse(&form.path) {
         Ok(path) => core.secrets().versions(&session.caller, VaultId(id), &path).await,

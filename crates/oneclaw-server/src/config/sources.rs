@@ -1,179 +1,12 @@
-//! Server configuration: defaults, then a TOML file, then `ONECLAW_*` environment variables, then
-//! command-line flags, each overriding the one before. Every setting is validated once, here;
-//! an unknown or invalid setting stops start-up with a message that names it.
+//! Layers the sources of the settings (defaults < TOML file < environment < flags) and
+//! validates each setting once, filling in its default.
 
+use super::settings::{Settings, declared};
+use super::{KeyProviderKind, LogFormat, Pkcs11Settings, ServerConfig, Signup, SmtpSettings};
 use oneclaw_core::{Error, Result};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-
-/// Which key provider holds the vault KEKs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyProviderKind {
-    Local,
-    Pkcs11,
-}
-
-/// Whether anyone may sign up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signup {
-    Open,
-    Closed,
-}
-
-/// Log line format on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-/// A validated configuration.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    pub listen: SocketAddr,
-    pub data_dir: PathBuf,
-    pub database_url: String,
-    pub key_provider: KeyProviderKind,
-    pub master_key_file: PathBuf,
-    pub signup: Signup,
-    pub max_body_bytes: usize,
-    pub access_token_ttl_secs: i64,
-    pub log_format: LogFormat,
-    /// How often every org's audit chain head is signed as a checkpoint.
-    pub audit_checkpoint_secs: u64,
-    /// How long a request may take before it is answered 503.
-    pub request_timeout_secs: u64,
-    /// Most unwrapped data keys kept in memory (0: no cache).
-    pub dek_cache_size: usize,
-    /// How long an unwrapped data key may be reused.
-    pub dek_cache_ttl_secs: u64,
-    /// Where the PKCS#11 token is, if one is configured (required for `key_provider = pkcs11`).
-    pub pkcs11: Option<Pkcs11Settings>,
-    /// `Host` values `/mcp` accepts (DNS-rebinding protection); `*` accepts any.
-    pub mcp_allowed_hosts: Vec<String>,
-    /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (none by default).
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Metering, tier limits and payments (off for a private deployment).
-    pub billing: bool,
-    /// Requests a month in the free tier.
-    pub free_tier_requests: i64,
-    /// The address x402 payments go to; without it, requests past the allowance can only be
-    /// paid with credits.
-    pub x402_pay_to: Option<String>,
-    /// The x402 facilitator that settles payments.
-    pub x402_facilitator_url: String,
-    /// OpenID Connect sign-in ("Sign in with Google"): on when a client id is set. The client
-    /// secret comes from `ONECLAW_OIDC_CLIENT_SECRET`, never from a flag.
-    pub oidc_issuer: String,
-    pub oidc_client_id: Option<String>,
-    /// Outgoing mail; none sends no mail (links are shown to people instead).
-    pub smtp: Option<SmtpSettings>,
-    /// The base of every link the server hands out (mails, `share_url`); without it, links use
-    /// the address the request reached (or `http://LISTEN` in mails).
-    pub public_url: Option<String>,
-    /// Whether `serve` runs the mail worker (always, but for tests that deliver by hand).
-    pub mail_worker: bool,
-}
-
-/// Where mail goes. The password is not among them: it comes from `ONECLAW_SMTP_PASSWORD`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmtpSettings {
-    /// `smtp://host:port`, `smtp://host:port?tls=starttls` or `smtps://host:port`.
-    pub url: String,
-    pub username: Option<String>,
-    pub from: String,
-}
-
-/// The PKCS#11 settings. The PIN is not among them: it comes from `ONECLAW_PKCS11_PIN` or the
-/// file `pin_file` names, never from a flag that `ps` would show.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pkcs11Settings {
-    pub module: PathBuf,
-    pub token_label: String,
-    pub pin_file: Option<PathBuf>,
-    pub sessions: usize,
-    pub mechanism: String,
-    pub timeout_ms: u64,
-}
-
-/// One setting: its TOML key, its environment variable, its flag, and what it means.
-struct Setting {
-    key: &'static str,
-    env: &'static str,
-    flag: &'static str,
-}
-
-const SETTINGS: &[Setting] = &[
-    Setting { key: "listen", env: "ONECLAW_LISTEN", flag: "--listen" },
-    Setting { key: "data_dir", env: "ONECLAW_DATA_DIR", flag: "--data-dir" },
-    Setting { key: "database_url", env: "ONECLAW_DATABASE_URL", flag: "--database-url" },
-    Setting { key: "key_provider", env: "ONECLAW_KEY_PROVIDER", flag: "--key-provider" },
-    Setting { key: "master_key_file", env: "ONECLAW_MASTER_KEY_FILE", flag: "--master-key-file" },
-    Setting { key: "signup", env: "ONECLAW_SIGNUP", flag: "--signup" },
-    Setting { key: "max_body_bytes", env: "ONECLAW_MAX_BODY_BYTES", flag: "--max-body-bytes" },
-    Setting {
-        key: "access_token_ttl_seconds",
-        env: "ONECLAW_ACCESS_TOKEN_TTL_SECONDS",
-        flag: "--access-token-ttl-seconds",
-    },
-    Setting { key: "log_format", env: "ONECLAW_LOG_FORMAT", flag: "--log-format" },
-    Setting {
-        key: "audit_checkpoint_seconds",
-        env: "ONECLAW_AUDIT_CHECKPOINT_SECONDS",
-        flag: "--audit-checkpoint-seconds",
-    },
-    Setting {
-        key: "request_timeout_seconds",
-        env: "ONECLAW_REQUEST_TIMEOUT_SECONDS",
-        flag: "--request-timeout-seconds",
-    },
-    Setting { key: "dek_cache_size", env: "ONECLAW_DEK_CACHE_SIZE", flag: "--dek-cache-size" },
-    Setting { key: "dek_cache_ttl_seconds", env: "ONECLAW_DEK_CACHE_TTL_SECONDS", flag: "--dek-cache-ttl-seconds" },
-    Setting { key: "pkcs11_module", env: "ONECLAW_PKCS11_MODULE", flag: "--pkcs11-module" },
-    Setting { key: "pkcs11_token_label", env: "ONECLAW_PKCS11_TOKEN_LABEL", flag: "--pkcs11-token-label" },
-    Setting { key: "pkcs11_pin_file", env: "ONECLAW_PKCS11_PIN_FILE", flag: "--pkcs11-pin-file" },
-    Setting { key: "pkcs11_sessions", env: "ONECLAW_PKCS11_SESSIONS", flag: "--pkcs11-sessions" },
-    Setting { key: "pkcs11_mechanism", env: "ONECLAW_PKCS11_MECHANISM", flag: "--pkcs11-mechanism" },
-    Setting { key: "pkcs11_timeout_ms", env: "ONECLAW_PKCS11_TIMEOUT_MS", flag: "--pkcs11-timeout-ms" },
-    Setting { key: "mcp_allowed_hosts", env: "ONECLAW_MCP_ALLOWED_HOSTS", flag: "--mcp-allowed-hosts" },
-    Setting { key: "trusted_proxies", env: "ONECLAW_TRUSTED_PROXIES", flag: "--trusted-proxies" },
-    Setting { key: "billing", env: "ONECLAW_BILLING", flag: "--billing" },
-    Setting { key: "free_tier_requests", env: "ONECLAW_FREE_TIER_REQUESTS", flag: "--free-tier-requests" },
-    Setting { key: "x402_pay_to", env: "ONECLAW_X402_PAY_TO", flag: "--x402-pay-to" },
-    Setting { key: "x402_facilitator_url", env: "ONECLAW_X402_FACILITATOR_URL", flag: "--x402-facilitator-url" },
-    Setting { key: "oidc_issuer", env: "ONECLAW_OIDC_ISSUER", flag: "--oidc-issuer" },
-    Setting { key: "oidc_client_id", env: "ONECLAW_OIDC_CLIENT_ID", flag: "--oidc-client-id" },
-    Setting { key: "smtp_url", env: "ONECLAW_SMTP_URL", flag: "--smtp-url" },
-    Setting { key: "smtp_username", env: "ONECLAW_SMTP_USERNAME", flag: "--smtp-username" },
-    Setting { key: "smtp_from", env: "ONECLAW_SMTP_FROM", flag: "--smtp-from" },
-    Setting { key: "public_url", env: "ONECLAW_PUBLIC_URL", flag: "--public-url" },
-];
-
-/// `ONECLAW_*` variables that belong to other commands (clients, the MCP server, tests) and
-/// that `serve` therefore ignores instead of refusing.
-const CLIENT_ENV: &[&str] = &[
-    "ONECLAW_BASE_URL",
-    "ONECLAW_API_URL",
-    "ONECLAW_VAULT_ID",
-    "ONECLAW_AGENT_ID",
-    "ONECLAW_AGENT_API_KEY",
-    "ONECLAW_AGENT_TOKEN",
-    "ONECLAW_API_KEY",
-    "ONECLAW_TOKEN",
-    "ONECLAW_RUNTIME_ID",
-    "ONECLAW_DPOP",
-    "ONECLAW_TEST_DATABASE_URL",
-    "ONECLAW_MASTER_KEY",
-    // Secrets and test switches read where they are used, never through a flag.
-    "ONECLAW_PKCS11_PIN",
-    "ONECLAW_OIDC_CLIENT_SECRET",
-    "ONECLAW_SMTP_PASSWORD",
-    "ONECLAW_TEST_KEY_PROVIDER",
-    "ONECLAW_REQUIRE_HSM_TESTS",
-    "ONECLAW_REQUIRE_SMTP_TESTS",
-    "ONECLAW_TEST_PYTHON",
-];
 
 /// A raw value and where it came from, so errors can name the source.
 #[derive(Debug, Clone)]
@@ -185,7 +18,7 @@ struct Raw {
 /// Collects raw settings from every source, later sources overriding earlier ones.
 #[derive(Debug, Default)]
 pub struct ConfigSources {
-    values: BTreeMap<&'static str, Raw>,
+    values: BTreeMap<String, Raw>,
 }
 
 impl ConfigSources {
@@ -196,11 +29,11 @@ impl ConfigSources {
         let table: toml::Table = text
             .parse()
             .map_err(|err| Error::invalid(format!("config file {} is not valid TOML: {err}", path.display())))?;
+        let declared = declared();
         for (key, value) in table {
-            let setting = SETTINGS
-                .iter()
-                .find(|s| s.key == key)
-                .ok_or_else(|| Error::invalid(format!("unknown setting {key:?} in config file {}", path.display())))?;
+            if !declared.iter().any(|setting| setting.key == key) {
+                return Err(Error::invalid(format!("unknown setting {key:?} in config file {}", path.display())));
+            }
             let value = match value {
                 toml::Value::String(text) => text,
                 toml::Value::Integer(n) => n.to_string(),
@@ -213,33 +46,28 @@ impl ConfigSources {
                     )));
                 }
             };
-            self.values.insert(setting.key, Raw { value, source: format!("{key} in {}", path.display()) });
+            let source = format!("{key} in {}", path.display());
+            self.values.insert(key, Raw { value, source });
         }
         Ok(self)
     }
 
-    /// Reads `ONECLAW_*` variables. Unknown ones are errors, so a typo cannot go unnoticed.
-    pub fn with_env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
-        for (name, value) in vars {
-            if !name.starts_with("ONECLAW_") || CLIENT_ENV.contains(&name.as_str()) {
-                continue;
-            }
-            let setting = SETTINGS.iter().find(|s| s.env == name).ok_or_else(|| {
-                Error::invalid(format!("unknown setting {name} in the environment (known: {})", known_env()))
-            })?;
-            self.values.insert(setting.key, Raw { value, source: name });
-        }
-        Ok(self)
-    }
-
-    /// Applies a command-line flag given by its TOML key (`listen`, `data_dir`, …).
-    pub fn with_flag(mut self, key: &str, value: Option<String>) -> Result<Self> {
-        let setting = SETTINGS
-            .iter()
-            .find(|s| s.key == key)
-            .ok_or_else(|| Error::Internal(format!("flag for unknown setting {key}")))?;
-        if let Some(value) = value {
-            self.values.insert(setting.key, Raw { value, source: setting.flag.to_owned() });
+    /// Lays the flags and `ONECLAW_*` variables (clap has put each flag over its variable) over
+    /// the file. An error names both, since either may have given the value.
+    pub fn with_settings(mut self, settings: &Settings) -> Result<Self> {
+        // Serializing skips the settings that were not given (TOML has no null).
+        let given = toml::Table::try_from(settings)
+            .map_err(|err| Error::Internal(format!("settings do not serialize: {err}")))?;
+        let declared = declared();
+        for (key, value) in given {
+            let Some(setting) = declared.iter().find(|setting| setting.key == key) else {
+                return Err(Error::Internal(format!("setting {key} is not declared")));
+            };
+            let toml::Value::String(value) = value else {
+                return Err(Error::Internal(format!("setting {key} is not text")));
+            };
+            let source = format!("{} / {}", setting.flag, setting.env);
+            self.values.insert(key, Raw { value, source });
         }
         Ok(self)
     }
@@ -470,49 +298,12 @@ fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8443))
 }
 
-fn known_env() -> String {
-    SETTINGS.iter().map(|s| s.env).collect::<Vec<_>>().join(", ")
-}
-
-impl ServerConfig {
-    /// Defaults for a data directory: what `oneclaw dev` and the test kit start from.
-    pub fn for_data_dir(data_dir: &Path) -> Self {
-        Self {
-            listen: default_listen(),
-            data_dir: data_dir.to_owned(),
-            database_url: oneclaw_store::default_sqlite_url(data_dir),
-            key_provider: KeyProviderKind::Local,
-            master_key_file: data_dir.join("master.key"),
-            signup: Signup::Open,
-            max_body_bytes: 1024 * 1024,
-            access_token_ttl_secs: 900,
-            log_format: LogFormat::Text,
-            audit_checkpoint_secs: 60,
-            request_timeout_secs: 30,
-            dek_cache_size: 10_000,
-            dek_cache_ttl_secs: 300,
-            pkcs11: None,
-            mcp_allowed_hosts: default_mcp_hosts(),
-            trusted_proxies: Vec::new(),
-            billing: true,
-            free_tier_requests: 1_000,
-            x402_pay_to: None,
-            x402_facilitator_url: DEFAULT_FACILITATOR.to_owned(),
-            oidc_issuer: DEFAULT_OIDC_ISSUER.to_owned(),
-            oidc_client_id: None,
-            smtp: None,
-            public_url: None,
-            mail_worker: true,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    fn given(settings: Settings) -> ConfigSources {
+        ConfigSources::default().with_settings(&settings).unwrap()
     }
 
     #[test]
@@ -524,48 +315,46 @@ mod tests {
         assert_eq!(config.master_key_file, PathBuf::from("./oneclaw-data/master.key"));
         assert_eq!(config.signup, Signup::Open);
         assert_eq!(config.key_provider, KeyProviderKind::Local);
+        assert_eq!((config.max_body_bytes, config.access_token_ttl_secs, config.billing), (1024 * 1024, 900, true));
+        let for_dir = ServerConfig::for_data_dir(Path::new("/srv/oc")).unwrap();
+        assert_eq!(for_dir.database_url, "sqlite:///srv/oc/oneclaw.db");
+        assert_eq!(for_dir.free_tier_requests, config.free_tier_requests, "one set of defaults");
     }
 
     #[test]
-    fn flags_beat_env_which_beats_the_file() {
+    fn flags_and_variables_beat_the_file() {
         let dir = tempfile_dir();
         let file = dir.join("oneclaw.toml");
-        std::fs::write(&file, "listen = \"0.0.0.0:1\"\nsignup = \"closed\"\ndata_dir = \"/srv/oc\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:1\"\nsignup = \"closed\"\ndata_dir = \"/srv/oc\"\nmax_body_bytes = 2048\n",
+        )
+        .unwrap();
         let config = ConfigSources::default()
             .with_file(&file)
             .unwrap()
-            .with_env(env(&[("ONECLAW_LISTEN", "0.0.0.0:2"), ("PATH", "/bin")]))
-            .unwrap()
-            .with_flag("listen", Some("0.0.0.0:3".to_owned()))
+            .with_settings(&Settings { listen: Some("0.0.0.0:3".to_owned()), ..Settings::default() })
             .unwrap()
             .build()
             .unwrap();
         assert_eq!(config.listen.port(), 3);
-        assert_eq!(config.signup, Signup::Closed);
+        assert_eq!((config.signup, config.max_body_bytes), (Signup::Closed, 2048));
         assert_eq!(config.database_url, "sqlite:///srv/oc/oneclaw.db");
     }
 
     #[test]
     fn unknown_and_invalid_settings_are_named() {
-        let err = ConfigSources::default().with_env(env(&[("ONECLAW_LISTN", "x")])).unwrap_err().to_string();
-        assert!(err.contains("ONECLAW_LISTN"), "{err}");
-        let err = ConfigSources::default()
-            .with_env(env(&[("ONECLAW_LISTEN", "nowhere")]))
-            .unwrap()
+        let err = given(Settings { listen: Some("nowhere".to_owned()), ..Settings::default() })
             .build()
             .unwrap_err()
             .to_string();
-        assert!(err.contains("ONECLAW_LISTEN") && err.contains("nowhere"), "{err}");
-        let err = ConfigSources::default()
-            .with_env(env(&[("ONECLAW_SIGNUP", "maybe")]))
-            .unwrap()
+        assert!(err.contains("ONECLAW_LISTEN") && err.contains("--listen") && err.contains("nowhere"), "{err}");
+        let err = given(Settings { signup: Some("maybe".to_owned()), ..Settings::default() })
             .build()
             .unwrap_err()
             .to_string();
         assert!(err.contains("ONECLAW_SIGNUP") && err.contains("open, closed"), "{err}");
-        let err = ConfigSources::default()
-            .with_flag("database_url", Some("mysql://x".to_owned()))
-            .unwrap()
+        let err = given(Settings { database_url: Some("mysql://x".to_owned()), ..Settings::default() })
             .build()
             .unwrap_err()
             .to_string();
@@ -578,59 +367,34 @@ mod tests {
     }
 
     #[test]
-    fn client_variables_are_ignored_by_the_server() {
-        assert!(ConfigSources::default().with_env(env(&[("ONECLAW_BASE_URL", "http://x")])).is_ok());
-    }
-
-    #[test]
     fn pkcs11_settings_come_together_and_are_checked() {
-        let config = ConfigSources::default()
-            .with_env(env(&[
-                ("ONECLAW_KEY_PROVIDER", "pkcs11"),
-                ("ONECLAW_PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
-                ("ONECLAW_PKCS11_TOKEN_LABEL", "prod"),
-                ("ONECLAW_PKCS11_PIN", "not-a-setting"),
-            ]))
-            .unwrap()
-            .build()
-            .unwrap();
-        let pkcs11 = config.pkcs11.unwrap();
-        assert_eq!((pkcs11.token_label.as_str(), pkcs11.sessions, pkcs11.timeout_ms), ("prod", 2, 5_000));
-        assert_eq!(pkcs11.mechanism, "aes-gcm");
-        assert!(!format!("{pkcs11:?}").contains("not-a-setting"), "the PIN is never a setting");
+        let pkcs11 = |extra: Settings| Settings {
+            pkcs11_module: Some("/usr/lib/softhsm/libsofthsm2.so".to_owned()),
+            pkcs11_token_label: Some("prod".to_owned()),
+            ..extra
+        };
+        let config =
+            given(pkcs11(Settings { key_provider: Some("pkcs11".to_owned()), ..Settings::default() })).build().unwrap();
+        let settings = config.pkcs11.unwrap();
+        assert_eq!((settings.token_label.as_str(), settings.sessions, settings.timeout_ms), ("prod", 2, 5_000));
+        assert_eq!(settings.mechanism, "aes-gcm");
 
-        let err = ConfigSources::default()
-            .with_env(env(&[("ONECLAW_KEY_PROVIDER", "pkcs11")]))
-            .unwrap()
+        let err = given(Settings { key_provider: Some("pkcs11".to_owned()), ..Settings::default() })
             .build()
             .unwrap_err()
             .to_string();
         assert!(err.contains("ONECLAW_PKCS11_MODULE"), "{err}");
-        let err = ConfigSources::default()
-            .with_env(env(&[("ONECLAW_PKCS11_MODULE", "/x.so")]))
-            .unwrap()
+        let err = given(Settings { pkcs11_module: Some("/x.so".to_owned()), ..Settings::default() })
             .build()
             .unwrap_err()
             .to_string();
         assert!(err.contains("must be set together"), "{err}");
-        let err = ConfigSources::default()
-            .with_env(env(&[
-                ("ONECLAW_PKCS11_MODULE", "/x.so"),
-                ("ONECLAW_PKCS11_TOKEN_LABEL", "t"),
-                ("ONECLAW_PKCS11_MECHANISM", "des"),
-            ]))
-            .unwrap()
+        let err = given(pkcs11(Settings { pkcs11_mechanism: Some("des".to_owned()), ..Settings::default() }))
             .build()
             .unwrap_err()
             .to_string();
         assert!(err.contains("ONECLAW_PKCS11_MECHANISM") && err.contains("aes-key-wrap-pad"), "{err}");
-        let err = ConfigSources::default()
-            .with_flag("pkcs11_sessions", Some("0".to_owned()))
-            .unwrap()
-            .with_flag("pkcs11_module", Some("/x.so".to_owned()))
-            .unwrap()
-            .with_flag("pkcs11_token_label", Some("t".to_owned()))
-            .unwrap()
+        let err = given(pkcs11(Settings { pkcs11_sessions: Some("0".to_owned()), ..Settings::default() }))
             .build()
             .unwrap_err()
             .to_string();
