@@ -387,8 +387,12 @@ impl VaultTools {
     ) -> Result<CallToolResult, ErrorData> {
         let session = session_or_refuse!(self, ctx);
         check!(require("path", &args.path));
+        // The MCP server is a client of the API: it has no server clock, and the server checks
+        // every expiry against its own.
+        #[allow(clippy::disallowed_methods)]
+        let default_expiry = || OffsetDateTime::now_utc() + time::Duration::days(DEFAULT_SHARE_DAYS);
         let expires_at = match parse_time("expires_at", args.expires_at.as_deref()) {
-            Ok(at) => at.unwrap_or_else(|| OffsetDateTime::now_utc() + time::Duration::days(DEFAULT_SHARE_DAYS)),
+            Ok(at) => at.unwrap_or_else(default_expiry),
             Err(refused) => return Ok(refused),
         };
         // The share API takes the secret's id; its listing gives it without reading the value.

@@ -122,7 +122,10 @@ fn log_unavailable(detail: &str) {
     use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
     static LAST_LOGGED: AtomicI64 = AtomicI64::new(0);
     static SUPPRESSED: AtomicU64 = AtomicU64::new(0);
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // Wall-clock seconds only pace the log; no decision rests on them.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| i64::try_from(since.as_secs()).unwrap_or(i64::MAX));
     let last = LAST_LOGGED.load(Ordering::Relaxed);
     if now > last && LAST_LOGGED.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
         let suppressed = SUPPRESSED.swap(0, Ordering::Relaxed);

@@ -11,6 +11,8 @@ pub struct TestClock {
 }
 
 impl Default for TestClock {
+    // A test clock starts at the real time, then moves only when told to.
+    #[allow(clippy::disallowed_methods)]
     fn default() -> Self {
         Self { now: Mutex::new(truncate_to_millis(OffsetDateTime::now_utc())) }
     }

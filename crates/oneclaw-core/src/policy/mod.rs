@@ -174,6 +174,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::Clock;
     use crate::principal::PrincipalKind;
     use uuid::Uuid;
 
@@ -201,7 +202,7 @@ mod tests {
 
     #[test]
     fn deny_wins_over_allow_whatever_the_priority() {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::SystemClock.now();
         let mut allow = policy("**", &[Permission::Read], Effect::Allow);
         allow.priority = 100;
         let deny = policy("prod/*", &[Permission::Read], Effect::Deny);
@@ -213,7 +214,7 @@ mod tests {
 
     #[test]
     fn permissions_map_to_operations() {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::SystemClock.now();
         let write = [policy("**", &[Permission::Write], Effect::Allow)];
         for op in [Operation::Write, Operation::Delete, Operation::Rotate] {
             assert_eq!(decide(&write, &path("a"), op, now, None), Decision::Allow, "{op:?}");
@@ -229,7 +230,7 @@ mod tests {
 
     #[test]
     fn expired_policies_do_not_apply() {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::SystemClock.now();
         let mut expired = policy("**", &[Permission::Read], Effect::Allow);
         expired.expires_at = Some(now);
         assert_eq!(decide(&[expired], &path("a"), Operation::Read, now, None), Decision::NoMatch);

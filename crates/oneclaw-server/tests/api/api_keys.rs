@@ -54,7 +54,7 @@ async fn revoked_expired_and_forged_keys_are_refused() {
     let listed = app.get("/v1/auth/api-keys", &account.token).await;
     assert_eq!(listed.body["keys"][0]["is_active"], false);
 
-    let expires = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+    let expires = (app.clock.now_utc() + time::Duration::hours(1))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     let short =

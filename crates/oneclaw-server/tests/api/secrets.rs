@@ -134,7 +134,7 @@ async fn expiry_access_limits_and_disabled_versions_answer_410() {
     let app = spawn_app().await;
     let account = app.signup("limits@example.com").await;
     let vault = app.create_vault(&account.token, "v").await;
-    let soon = rfc3339(time::OffsetDateTime::now_utc() + time::Duration::minutes(5));
+    let soon = rfc3339(app.clock.now_utc() + time::Duration::minutes(5));
     let put = app
         .put(&format!("/v1/vaults/{vault}/secrets/expiring"), &account.token, json!({"value": "x", "expires_at": soon}))
         .await;

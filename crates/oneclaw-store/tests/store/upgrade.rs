@@ -80,8 +80,9 @@ async fn a_database_from_before_the_trust_and_mail_migrations_opens_with_everyth
     assert_eq!(generations, vec![(removed, 1)], "a member removed before stays shut out by generation");
     let invites = store.invites(OrgId(org)).await.unwrap();
     assert_eq!(invites.len(), 1, "the old invitation is kept, as history");
-    assert!(!invites[0].is_open(time::OffsetDateTime::now_utc()), "but it has no token and admits nobody");
-    assert!(store.due_mails(time::OffsetDateTime::now_utc(), 10).await.unwrap().is_empty());
+    let now = oneclaw_core::clock::Clock::now(&oneclaw_core::clock::SystemClock);
+    assert!(!invites[0].is_open(now), "but it has no token and admits nobody");
+    assert!(store.due_mails(now, 10).await.unwrap().is_empty());
     // Opening again applies nothing new.
     oneclaw_store::open(&url).await.unwrap();
 }
