@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use oneclaw_core::clock::Clock;
-use oneclaw_core::ports::KeyProvider;
+use oneclaw_core::ports::{KeyProvider, Store};
 use oneclaw_core::principal::{RequestMeta, Surface};
 use oneclaw_core::{Core, CoreSettings, Deps, Error, Result, system};
 use oneclaw_crypto::{Argon2Hasher, DekCacheConfig, Ed25519ChainSigner, Ed25519Signer, Envelope};
@@ -39,16 +39,18 @@ impl App {
     /// Builds everything the configuration names, with the given clock.
     pub async fn build(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Self> {
         let keys: Arc<dyn KeyProvider> = crate::keys::key_provider(config).await?;
-        Self::build_with_keys(config, clock, keys).await
+        Self::build_with_parts(config, clock, keys, |store| store).await
     }
 
-    /// Builds with a key provider made by the caller (the test kit wraps the configured one).
-    pub async fn build_with_keys(
+    /// Builds with a key provider made by the caller, and the configured store passed through
+    /// `wrap_store` (the test kit puts its doubles and its counting store there).
+    pub async fn build_with_parts(
         config: &ServerConfig,
         clock: Arc<dyn Clock>,
         keys: Arc<dyn KeyProvider>,
+        wrap_store: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
     ) -> Result<Self> {
-        let core = open_core_with_keys(config, clock, keys).await?;
+        let core = open_core_with_parts(config, clock, keys, wrap_store).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|err| Error::Unavailable(format!("cannot listen on {}: {err}", config.listen)))?;
@@ -157,17 +159,18 @@ async fn maintain_keys(core: &Core, last: &std::sync::Mutex<(u64, u64, u64)>) {
 /// starts the domain: everything but the listener (the offline `oneclaw audit` commands use it).
 pub async fn open_core(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Core> {
     let keys: Arc<dyn KeyProvider> = crate::keys::key_provider(config).await?;
-    open_core_with_keys(config, clock, keys).await
+    open_core_with_parts(config, clock, keys, |store| store).await
 }
 
-/// `open_core` with a key provider made by the caller.
-pub async fn open_core_with_keys(
+/// `open_core` with a key provider made by the caller and the store passed through `wrap_store`.
+pub async fn open_core_with_parts(
     config: &ServerConfig,
     clock: Arc<dyn Clock>,
     keys: Arc<dyn KeyProvider>,
+    wrap_store: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
 ) -> Result<Core> {
     prepare_data_dir(&config.data_dir)?;
-    let store = oneclaw_store::open(&config.database_url).await?;
+    let store = wrap_store(oneclaw_store::open(&config.database_url).await?);
     let seed = system::load_or_create(
         store.as_ref(),
         keys.as_ref(),

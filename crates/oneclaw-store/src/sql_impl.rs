@@ -22,6 +22,7 @@ use oneclaw_core::ids::{AgentId, OrgId, SecretId, SessionId, ShareId, UserId, Va
 use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
 use oneclaw_core::policy::Policy;
+use oneclaw_core::ports::store::*;
 use oneclaw_core::ports::{AuditQuery, KekRef, MfaState, SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow};
 use oneclaw_core::principal::PrincipalRef;
 use sqlx::Pool;
@@ -64,40 +65,10 @@ impl Store for SqlStore {
     async fn begin(&self) -> Result<Box<dyn StoreTx>> {
         Ok(Box::new(SqlTx::new(begin_write(&self.pool).await?)))
     }
+}
 
-    async fn secret_for_read(&self, vault: VaultId, path: &str, version: Option<i64>) -> Result<Option<SecretRead>> {
-        let row = sqlx::query(secret_read_sql!())
-            .bind(vault.0)
-            .bind(path)
-            .bind(version)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        row.map(|row| super::sql_rows::secret_read_from(&row, vault)).transpose()
-    }
-
-    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE email = $1"))
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        row.as_ref().map(user_from).transpose()
-    }
-
-    async fn user(&self, id: UserId) -> Result<Option<User>> {
-        let row = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        row.as_ref().map(user_from).transpose()
-    }
-
-    async fn count_users(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await.map_err(db_error)
-    }
-
+#[async_trait]
+impl VaultStore for SqlStore {
     async fn vault(&self, org: OrgId, id: VaultId) -> Result<Option<Vault>> {
         let row = sqlx::query(concat!("SELECT ", vault_cols!(), " FROM vaults WHERE id = $1 AND org_id = $2"))
             .bind(id.0)
@@ -126,6 +97,20 @@ impl Store for SqlStore {
                 .map_err(db_error)?;
         rows.iter().map(vault_from).collect()
     }
+}
+
+#[async_trait]
+impl SecretStore for SqlStore {
+    async fn secret_for_read(&self, vault: VaultId, path: &str, version: Option<i64>) -> Result<Option<SecretRead>> {
+        let row = sqlx::query(secret_read_sql!())
+            .bind(vault.0)
+            .bind(path)
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| super::sql_rows::secret_read_from(&row, vault)).transpose()
+    }
 
     async fn secret_current_version(&self, vault: VaultId, path: &str) -> Result<Option<i64>> {
         sqlx::query_scalar("SELECT current_version FROM secrets WHERE vault_id = $1 AND path = $2")
@@ -134,67 +119,6 @@ impl Store for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)
-    }
-
-    async fn vault_key(&self, vault: VaultId, version: i64) -> Result<Option<KekRef>> {
-        let row = sqlx::query("SELECT provider, handle FROM vault_keys WHERE vault_id = $1 AND version = $2")
-            .bind(vault.0)
-            .bind(version)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        row.map(|row| {
-            Ok(KekRef { vault_id: vault, version, provider: get(&row, "provider")?, handle: get(&row, "handle")? })
-        })
-        .transpose()
-    }
-
-    async fn mfa_state(&self, user: UserId) -> Result<MfaState> {
-        mfa::mfa_state(&self.pool, user).await
-    }
-
-    async fn mfa_challenge(&self, digest: &[u8]) -> Result<Option<(UserId, OffsetDateTime, bool)>> {
-        mfa::mfa_challenge(&self.pool, digest).await
-    }
-
-    async fn requests_in(&self, org: OrgId, month: &str) -> Result<i64> {
-        billing::requests_in(&self.pool, org, month).await
-    }
-
-    async fn org_billing(&self, org: OrgId) -> Result<Option<(String, String)>> {
-        billing::org_billing(&self.pool, org).await
-    }
-
-    async fn resource_counts(&self, org: OrgId) -> Result<ResourceCounts> {
-        billing::resource_counts(&self.pool, org).await
-    }
-
-    async fn credit_balance(&self, org: OrgId) -> Result<i64> {
-        billing::credit_balance(&self.pool, org).await
-    }
-
-    async fn credit_ledger(&self, org: OrgId, limit: i64, offset: i64) -> Result<Vec<CreditEntry>> {
-        billing::credit_ledger(&self.pool, org, limit, offset).await
-    }
-
-    async fn paid_requests(&self, org: OrgId, limit: i64) -> Result<Vec<PaidRequest>> {
-        billing::paid_requests(&self.pool, org, limit).await
-    }
-
-    async fn vault_keys(&self, vault: VaultId) -> Result<Vec<VaultKeyRecord>> {
-        keys::vault_keys(&self.pool, vault).await
-    }
-
-    async fn vaults_with_old_keys(&self) -> Result<Vec<VaultId>> {
-        keys::vaults_with_old_keys(&self.pool).await
-    }
-
-    async fn vaults_off_provider(&self, provider: &str) -> Result<Vec<VaultId>> {
-        keys::vaults_off_provider(&self.pool, provider).await
-    }
-
-    async fn deks_under_kek(&self, vault: VaultId, kek_version: i64, limit: i64) -> Result<Vec<WrappedDekRow>> {
-        keys::deks_under_kek(&self.pool, vault, kek_version, limit).await
     }
 
     async fn latest_secrets(&self, vault: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>> {
@@ -228,68 +152,40 @@ impl Store for SqlStore {
         rows.iter().map(version_from).collect()
     }
 
-    async fn api_keys_by_prefix(&self, key_prefix: &str) -> Result<Vec<ApiKey>> {
-        let rows = sqlx::query(concat!("SELECT ", api_key_cols!(), " FROM api_keys WHERE key_prefix = $1"))
-            .bind(key_prefix)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        rows.iter().map(api_key_from).collect()
+    async fn secret_location(&self, org: OrgId, secret: SecretId) -> Result<Option<(VaultId, String)>> {
+        access::secret_location(&self.pool, org, secret).await
     }
+}
 
-    async fn api_keys_of(&self, user: UserId) -> Result<Vec<ApiKey>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            api_key_cols!(),
-            " FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
-        ))
-        .bind(user.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        rows.iter().map(api_key_from).collect()
-    }
-
-    async fn session_by_refresh_digest(&self, digest: &[u8]) -> Result<Option<Session>> {
-        let row = sqlx::query(concat!("SELECT ", session_cols!(), " FROM sessions WHERE refresh_digest = $1"))
-            .bind(digest)
+#[async_trait]
+impl KeyStore for SqlStore {
+    async fn vault_key(&self, vault: VaultId, version: i64) -> Result<Option<KekRef>> {
+        let row = sqlx::query("SELECT provider, handle FROM vault_keys WHERE vault_id = $1 AND version = $2")
+            .bind(vault.0)
+            .bind(version)
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
-        row.as_ref().map(session_from).transpose()
+        row.map(|row| {
+            Ok(KekRef { vault_id: vault, version, provider: get(&row, "provider")?, handle: get(&row, "handle")? })
+        })
+        .transpose()
     }
 
-    async fn due_mails(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<oneclaw_core::mail::OutboxMail>> {
-        mail::due_mails(&self.pool, now, limit).await
+    async fn vault_keys(&self, vault: VaultId) -> Result<Vec<VaultKeyRecord>> {
+        keys::vault_keys(&self.pool, vault).await
     }
 
-    async fn outbox(&self, limit: i64) -> Result<Vec<oneclaw_core::mail::OutboxMail>> {
-        mail::outbox(&self.pool, limit).await
+    async fn vaults_with_old_keys(&self) -> Result<Vec<VaultId>> {
+        keys::vaults_with_old_keys(&self.pool).await
     }
 
-    async fn email_token(&self, digest: &[u8]) -> Result<Option<oneclaw_core::mail::EmailToken>> {
-        mail::email_token(&self.pool, digest).await
+    async fn vaults_off_provider(&self, provider: &str) -> Result<Vec<VaultId>> {
+        keys::vaults_off_provider(&self.pool, provider).await
     }
 
-    async fn session(&self, id: SessionId) -> Result<Option<Session>> {
-        let row = sqlx::query(concat!("SELECT ", session_cols!(), " FROM sessions WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        row.as_ref().map(session_from).transpose()
-    }
-
-    async fn live_revocations(&self, now: OffsetDateTime) -> Result<Vec<(Uuid, i64)>> {
-        let rows = sqlx::query(
-            "SELECT id, expires_at AS forget_after FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > $1 \
-             UNION ALL SELECT jti AS id, forget_after FROM revoked_tokens WHERE forget_after > $1",
-        )
-        .bind(to_ms(now))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        rows.iter().map(|row| Ok((get(row, "id")?, get::<i64>(row, "forget_after")? / 1000))).collect()
+    async fn deks_under_kek(&self, vault: VaultId, kek_version: i64, limit: i64) -> Result<Vec<WrappedDekRow>> {
+        keys::deks_under_kek(&self.pool, vault, kek_version, limit).await
     }
 
     async fn system_secret(&self, purpose: &str) -> Result<Option<Vec<u8>>> {
@@ -299,7 +195,45 @@ impl Store for SqlStore {
             .await
             .map_err(db_error)
     }
+}
 
+#[async_trait]
+impl AccessStore for SqlStore {
+    async fn policies_for(&self, vault: VaultId, principal: PrincipalRef) -> Result<Vec<Policy>> {
+        access::policies_for(&self.pool, vault, principal).await
+    }
+
+    async fn vault_policies(&self, vault: VaultId) -> Result<Vec<Policy>> {
+        access::vault_policies(&self.pool, vault).await
+    }
+
+    async fn principal_policies(&self, principal: PrincipalRef) -> Result<Vec<Policy>> {
+        access::principal_policies(&self.pool, principal).await
+    }
+
+    async fn ip_rules(&self, org: OrgId) -> Result<Vec<IpRule>> {
+        access::ip_rules(&self.pool, org).await
+    }
+
+    async fn share(&self, id: ShareId) -> Result<Option<Share>> {
+        access::share(&self.pool, id).await
+    }
+
+    async fn share_by_link_digest(&self, digest: &[u8]) -> Result<Option<Share>> {
+        access::share_by_link_digest(&self.pool, digest).await
+    }
+
+    async fn shares_created_by(&self, principal: PrincipalRef) -> Result<Vec<Share>> {
+        access::shares_created_by(&self.pool, principal).await
+    }
+
+    async fn shares_received_by(&self, principal: PrincipalRef, email: Option<&str>) -> Result<Vec<Share>> {
+        access::shares_received_by(&self.pool, principal, email).await
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqlStore {
     async fn audit_events(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
         // Only the filters given become conditions (all bound, never spliced in), so the planner
         // can use the (org_id, actor_id | resource_id | action, seq) indexes for each of them.
@@ -353,6 +287,122 @@ impl Store for SqlStore {
     async fn audit_checkpoints(&self, org: OrgId) -> Result<Vec<Checkpoint>> {
         super::sql_audit::checkpoints(&self.pool, org).await
     }
+}
+
+#[async_trait]
+impl BillingStore for SqlStore {
+    async fn requests_in(&self, org: OrgId, month: &str) -> Result<i64> {
+        billing::requests_in(&self.pool, org, month).await
+    }
+
+    async fn org_billing(&self, org: OrgId) -> Result<Option<(String, String)>> {
+        billing::org_billing(&self.pool, org).await
+    }
+
+    async fn resource_counts(&self, org: OrgId) -> Result<ResourceCounts> {
+        billing::resource_counts(&self.pool, org).await
+    }
+
+    async fn credit_balance(&self, org: OrgId) -> Result<i64> {
+        billing::credit_balance(&self.pool, org).await
+    }
+
+    async fn credit_ledger(&self, org: OrgId, limit: i64, offset: i64) -> Result<Vec<CreditEntry>> {
+        billing::credit_ledger(&self.pool, org, limit, offset).await
+    }
+
+    async fn paid_requests(&self, org: OrgId, limit: i64) -> Result<Vec<PaidRequest>> {
+        billing::paid_requests(&self.pool, org, limit).await
+    }
+}
+
+#[async_trait]
+impl IdentityStore for SqlStore {
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        let row = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn count_users(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await.map_err(db_error)
+    }
+
+    async fn mfa_state(&self, user: UserId) -> Result<MfaState> {
+        mfa::mfa_state(&self.pool, user).await
+    }
+
+    async fn mfa_challenge(&self, digest: &[u8]) -> Result<Option<(UserId, OffsetDateTime, bool)>> {
+        mfa::mfa_challenge(&self.pool, digest).await
+    }
+
+    async fn api_keys_by_prefix(&self, key_prefix: &str) -> Result<Vec<ApiKey>> {
+        let rows = sqlx::query(concat!("SELECT ", api_key_cols!(), " FROM api_keys WHERE key_prefix = $1"))
+            .bind(key_prefix)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(api_key_from).collect()
+    }
+
+    async fn api_keys_of(&self, user: UserId) -> Result<Vec<ApiKey>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            api_key_cols!(),
+            " FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(api_key_from).collect()
+    }
+
+    async fn session_by_refresh_digest(&self, digest: &[u8]) -> Result<Option<Session>> {
+        let row = sqlx::query(concat!("SELECT ", session_cols!(), " FROM sessions WHERE refresh_digest = $1"))
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(session_from).transpose()
+    }
+
+    async fn email_token(&self, digest: &[u8]) -> Result<Option<oneclaw_core::mail::EmailToken>> {
+        mail::email_token(&self.pool, digest).await
+    }
+
+    async fn session(&self, id: SessionId) -> Result<Option<Session>> {
+        let row = sqlx::query(concat!("SELECT ", session_cols!(), " FROM sessions WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(session_from).transpose()
+    }
+
+    async fn live_revocations(&self, now: OffsetDateTime) -> Result<Vec<(Uuid, i64)>> {
+        let rows = sqlx::query(
+            "SELECT id, expires_at AS forget_after FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > $1 \
+             UNION ALL SELECT jti AS id, forget_after FROM revoked_tokens WHERE forget_after > $1",
+        )
+        .bind(to_ms(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(|row| Ok((get(row, "id")?, get::<i64>(row, "forget_after")? / 1000))).collect()
+    }
 
     async fn org_members(&self, org: OrgId) -> Result<Vec<User>> {
         let rows = sqlx::query(concat!(
@@ -386,7 +436,10 @@ impl Store for SqlStore {
     async fn clear_attempts(&self, account: &str) -> Result<()> {
         trust::clear_attempts(&self.pool, account).await
     }
+}
 
+#[async_trait]
+impl AgentStore for SqlStore {
     async fn agent(&self, org: OrgId, id: AgentId) -> Result<Option<Agent>> {
         access::agent(&self.pool, org, id).await
     }
@@ -402,40 +455,15 @@ impl Store for SqlStore {
     async fn agent_generations(&self) -> Result<Vec<(Uuid, i64)>> {
         access::agent_generations(&self.pool).await
     }
+}
 
-    async fn policies_for(&self, vault: VaultId, principal: PrincipalRef) -> Result<Vec<Policy>> {
-        access::policies_for(&self.pool, vault, principal).await
+#[async_trait]
+impl MailStore for SqlStore {
+    async fn due_mails(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<oneclaw_core::mail::OutboxMail>> {
+        mail::due_mails(&self.pool, now, limit).await
     }
 
-    async fn vault_policies(&self, vault: VaultId) -> Result<Vec<Policy>> {
-        access::vault_policies(&self.pool, vault).await
-    }
-
-    async fn principal_policies(&self, principal: PrincipalRef) -> Result<Vec<Policy>> {
-        access::principal_policies(&self.pool, principal).await
-    }
-
-    async fn ip_rules(&self, org: OrgId) -> Result<Vec<IpRule>> {
-        access::ip_rules(&self.pool, org).await
-    }
-
-    async fn secret_location(&self, org: OrgId, secret: SecretId) -> Result<Option<(VaultId, String)>> {
-        access::secret_location(&self.pool, org, secret).await
-    }
-
-    async fn share(&self, id: ShareId) -> Result<Option<Share>> {
-        access::share(&self.pool, id).await
-    }
-
-    async fn share_by_link_digest(&self, digest: &[u8]) -> Result<Option<Share>> {
-        access::share_by_link_digest(&self.pool, digest).await
-    }
-
-    async fn shares_created_by(&self, principal: PrincipalRef) -> Result<Vec<Share>> {
-        access::shares_created_by(&self.pool, principal).await
-    }
-
-    async fn shares_received_by(&self, principal: PrincipalRef, email: Option<&str>) -> Result<Vec<Share>> {
-        access::shares_received_by(&self.pool, principal, email).await
+    async fn outbox(&self, limit: i64) -> Result<Vec<oneclaw_core::mail::OutboxMail>> {
+        mail::outbox(&self.pool, limit).await
     }
 }

@@ -21,6 +21,7 @@ use oneclaw_core::model::{
     Agent, ApiKey, Invite, IpRule, Org, Role, SealedValue, SecretVersion, Session, Share, User, Vault,
 };
 use oneclaw_core::policy::Policy;
+use oneclaw_core::ports::store::*;
 use oneclaw_core::ports::{KekRef, SecretRead, StoreTx};
 use oneclaw_core::{Error, Result};
 use sqlx::Transaction;
@@ -43,63 +44,13 @@ impl SqlTx {
 
 #[async_trait]
 impl StoreTx for SqlTx {
-    async fn insert_org(&mut self, org: &Org) -> Result<()> {
-        sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)")
-            .bind(org.id.0)
-            .bind(&org.name)
-            .bind(to_ms(org.created_at))
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_error)?;
-        Ok(())
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await.map_err(db_error)
     }
+}
 
-    async fn insert_user(&mut self, user: &User) -> Result<()> {
-        sqlx::query(concat!(
-            "INSERT INTO users (",
-            user_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        ))
-        .bind(user.id.0)
-        .bind(user.org_id.0)
-        .bind(&user.email)
-        .bind(&user.display_name)
-        .bind(user.password_hash.as_deref())
-        .bind(user.role.as_str())
-        .bind(&user.auth_method)
-        .bind(user.email_verified)
-        .bind(user.marketing_emails)
-        .bind(user.totp_enabled)
-        .bind(to_ms(user.created_at))
-        .bind(user.disabled_at.map(to_ms))
-        .bind(user.credential_generation)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(conflict_or("An account with this email already exists"))?;
-        Ok(())
-    }
-
-    async fn update_user_profile(&mut self, id: UserId, display_name: &str, marketing_emails: bool) -> Result<()> {
-        sqlx::query("UPDATE users SET display_name = $2, marketing_emails = $3 WHERE id = $1")
-            .bind(id.0)
-            .bind(display_name)
-            .bind(marketing_emails)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_error)?;
-        Ok(())
-    }
-
-    async fn update_password(&mut self, id: UserId, phc: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(id.0)
-            .bind(phc)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_error)?;
-        Ok(())
-    }
-
+#[async_trait]
+impl VaultTx for SqlTx {
     async fn insert_vault(&mut self, vault: &Vault, kek: &KekRef) -> Result<()> {
         sqlx::query(concat!("INSERT INTO vaults (", vault_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
             .bind(vault.id.0)
@@ -117,89 +68,6 @@ impl StoreTx for SqlTx {
         keys::insert_vault_key(&mut self.tx, kek, vault.created_at).await
     }
 
-    async fn current_kek(&mut self, vault: VaultId) -> Result<Option<KekRef>> {
-        keys::current_kek(&mut self.tx, vault).await
-    }
-
-    async fn add_vault_key(&mut self, kek: &KekRef, from_version: i64, now: OffsetDateTime) -> Result<bool> {
-        keys::add_vault_key(&mut self.tx, kek, from_version, now).await
-    }
-
-    async fn rewrap_dek(
-        &mut self,
-        secret_id: SecretId,
-        version: i64,
-        old_wrapped: &[u8],
-        new_wrapped: &[u8],
-        new_kek_version: i64,
-    ) -> Result<bool> {
-        keys::rewrap_dek(&mut self.tx, secret_id, version, old_wrapped, new_wrapped, new_kek_version).await
-    }
-
-    async fn retire_vault_key(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool> {
-        keys::retire_vault_key(&mut self.tx, vault, version, now).await
-    }
-
-    async fn mark_vault_key_destroyed(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool> {
-        keys::mark_vault_key_destroyed(&mut self.tx, vault, version, now).await
-    }
-
-    async fn set_totp_pending(&mut self, user: UserId, sealed: &[u8]) -> Result<()> {
-        mfa::set_totp_pending(&mut self.tx, user, sealed).await
-    }
-
-    async fn enable_totp(&mut self, user: UserId, sealed: &[u8], recovery_digests: &[Vec<u8>]) -> Result<()> {
-        mfa::enable_totp(&mut self.tx, user, sealed, recovery_digests).await
-    }
-
-    async fn disable_totp(&mut self, user: UserId) -> Result<()> {
-        mfa::disable_totp(&mut self.tx, user).await
-    }
-
-    async fn accept_totp_step(&mut self, user: UserId, step: i64) -> Result<bool> {
-        mfa::accept_totp_step(&mut self.tx, user, step).await
-    }
-
-    async fn use_recovery_code(&mut self, user: UserId, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
-        mfa::use_recovery_code(&mut self.tx, user, digest, now).await
-    }
-
-    async fn insert_mfa_challenge(&mut self, digest: &[u8], user: UserId, expires_at: OffsetDateTime) -> Result<()> {
-        mfa::insert_mfa_challenge(&mut self.tx, digest, user, expires_at).await
-    }
-
-    async fn use_mfa_challenge(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
-        mfa::use_mfa_challenge(&mut self.tx, digest, now).await
-    }
-
-    async fn add_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64> {
-        billing::add_requests(&mut self.tx, org, month, n).await
-    }
-
-    async fn set_org_tier(&mut self, org: OrgId, tier: &str) -> Result<bool> {
-        billing::set_org_tier(&mut self.tx, org, tier).await
-    }
-
-    async fn set_overage_method(&mut self, org: OrgId, method: &str) -> Result<()> {
-        billing::set_overage_method(&mut self.tx, org, method).await
-    }
-
-    async fn move_credits(&mut self, entry: &CreditEntry) -> Result<Option<i64>> {
-        billing::move_credits(&mut self.tx, entry).await
-    }
-
-    async fn consume_payment_nonce(&mut self, spent: &PaymentNonce, now: OffsetDateTime) -> Result<bool> {
-        billing::consume_payment_nonce(&mut self.tx, spent, now).await
-    }
-
-    async fn insert_paid_request(&mut self, paid: &PaidRequest) -> Result<()> {
-        billing::insert_paid_request(&mut self.tx, paid).await
-    }
-
-    async fn replace_system_secret(&mut self, purpose: &str, sealed: &[u8]) -> Result<()> {
-        keys::replace_system_secret(&mut self.tx, purpose, sealed).await
-    }
-
     async fn delete_vault(&mut self, org: OrgId, id: VaultId) -> Result<bool> {
         let done = sqlx::query("DELETE FROM vaults WHERE id = $1 AND org_id = $2")
             .bind(id.0)
@@ -209,7 +77,10 @@ impl StoreTx for SqlTx {
             .map_err(db_error)?;
         Ok(done.rows_affected() > 0)
     }
+}
 
+#[async_trait]
+impl SecretTx for SqlTx {
     async fn next_secret_version(
         &mut self,
         vault: VaultId,
@@ -327,6 +198,240 @@ impl StoreTx for SqlTx {
         .map_err(db_error)?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+#[async_trait]
+impl KeyTx for SqlTx {
+    async fn current_kek(&mut self, vault: VaultId) -> Result<Option<KekRef>> {
+        keys::current_kek(&mut self.tx, vault).await
+    }
+
+    async fn add_vault_key(&mut self, kek: &KekRef, from_version: i64, now: OffsetDateTime) -> Result<bool> {
+        keys::add_vault_key(&mut self.tx, kek, from_version, now).await
+    }
+
+    async fn rewrap_dek(
+        &mut self,
+        secret_id: SecretId,
+        version: i64,
+        old_wrapped: &[u8],
+        new_wrapped: &[u8],
+        new_kek_version: i64,
+    ) -> Result<bool> {
+        keys::rewrap_dek(&mut self.tx, secret_id, version, old_wrapped, new_wrapped, new_kek_version).await
+    }
+
+    async fn retire_vault_key(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool> {
+        keys::retire_vault_key(&mut self.tx, vault, version, now).await
+    }
+
+    async fn mark_vault_key_destroyed(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool> {
+        keys::mark_vault_key_destroyed(&mut self.tx, vault, version, now).await
+    }
+
+    async fn replace_system_secret(&mut self, purpose: &str, sealed: &[u8]) -> Result<()> {
+        keys::replace_system_secret(&mut self.tx, purpose, sealed).await
+    }
+
+    async fn insert_system_secret(&mut self, purpose: &str, sealed: &[u8], now: OffsetDateTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO system_secrets (purpose, sealed, created_at) VALUES ($1, $2, $3) ON CONFLICT (purpose) DO NOTHING",
+        )
+        .bind(purpose)
+        .bind(sealed)
+        .bind(to_ms(now))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AccessTx for SqlTx {
+    async fn insert_policy(&mut self, policy: &Policy) -> Result<()> {
+        access::upsert_policy(&mut self.tx, policy, true).await
+    }
+
+    async fn update_policy(&mut self, policy: &Policy) -> Result<()> {
+        access::upsert_policy(&mut self.tx, policy, false).await
+    }
+
+    async fn delete_policy(&mut self, vault: VaultId, id: PolicyId) -> Result<bool> {
+        access::delete_policy(&mut self.tx, vault, id).await
+    }
+
+    async fn insert_ip_rule(&mut self, rule: &IpRule) -> Result<()> {
+        access::insert_ip_rule(&mut self.tx, rule).await
+    }
+
+    async fn delete_ip_rule(&mut self, org: OrgId, id: IpRuleId) -> Result<bool> {
+        access::delete_ip_rule(&mut self.tx, org, id).await
+    }
+
+    async fn insert_share(&mut self, share: &Share) -> Result<()> {
+        access::insert_share(&mut self.tx, share).await
+    }
+
+    async fn claim_share_attempt(
+        &mut self,
+        id: ShareId,
+        max: i64,
+        now: OffsetDateTime,
+        lock_until: OffsetDateTime,
+    ) -> Result<bool> {
+        trust::claim_share_attempt(&mut self.tx, id, max, now, lock_until).await
+    }
+
+    async fn clear_share_failures(&mut self, id: ShareId) -> Result<()> {
+        trust::clear_share_failures(&mut self.tx, id).await
+    }
+
+    async fn revoke_share(&mut self, id: ShareId, now: OffsetDateTime) -> Result<bool> {
+        trust::revoke_share(&mut self.tx, id, now).await
+    }
+
+    async fn respond_share(&mut self, id: ShareId, accept: bool, now: OffsetDateTime) -> Result<bool> {
+        trust::respond_share(&mut self.tx, id, accept, now).await
+    }
+
+    async fn revoke_shares_of_member(&mut self, member: UserId, now: OffsetDateTime) -> Result<u64> {
+        trust::revoke_shares_of_member(&mut self.tx, member, now).await
+    }
+
+    async fn count_share_access(&mut self, id: ShareId, now: OffsetDateTime) -> Result<bool> {
+        access::count_share_access(&mut self.tx, id, now).await
+    }
+}
+
+#[async_trait]
+impl AuditTx for SqlTx {
+    async fn append_audit(&mut self, event: &AuditEvent) -> Result<()> {
+        super::sql_audit::append(&mut self.tx, event).await
+    }
+
+    async fn append_audits(&mut self, events: &[AuditEvent]) -> Result<()> {
+        super::sql_audit::append_many(&mut self.tx, events).await
+    }
+
+    async fn insert_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()> {
+        super::sql_audit::insert_checkpoint(&mut self.tx, checkpoint).await
+    }
+}
+
+#[async_trait]
+impl BillingTx for SqlTx {
+    async fn add_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64> {
+        billing::add_requests(&mut self.tx, org, month, n).await
+    }
+
+    async fn set_org_tier(&mut self, org: OrgId, tier: &str) -> Result<bool> {
+        billing::set_org_tier(&mut self.tx, org, tier).await
+    }
+
+    async fn set_overage_method(&mut self, org: OrgId, method: &str) -> Result<()> {
+        billing::set_overage_method(&mut self.tx, org, method).await
+    }
+
+    async fn move_credits(&mut self, entry: &CreditEntry) -> Result<Option<i64>> {
+        billing::move_credits(&mut self.tx, entry).await
+    }
+
+    async fn consume_payment_nonce(&mut self, spent: &PaymentNonce, now: OffsetDateTime) -> Result<bool> {
+        billing::consume_payment_nonce(&mut self.tx, spent, now).await
+    }
+
+    async fn insert_paid_request(&mut self, paid: &PaidRequest) -> Result<()> {
+        billing::insert_paid_request(&mut self.tx, paid).await
+    }
+}
+
+#[async_trait]
+impl IdentityTx for SqlTx {
+    async fn insert_org(&mut self, org: &Org) -> Result<()> {
+        sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(org.id.0)
+            .bind(&org.name)
+            .bind(to_ms(org.created_at))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn insert_user(&mut self, user: &User) -> Result<()> {
+        sqlx::query(concat!(
+            "INSERT INTO users (",
+            user_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(user.id.0)
+        .bind(user.org_id.0)
+        .bind(&user.email)
+        .bind(&user.display_name)
+        .bind(user.password_hash.as_deref())
+        .bind(user.role.as_str())
+        .bind(&user.auth_method)
+        .bind(user.email_verified)
+        .bind(user.marketing_emails)
+        .bind(user.totp_enabled)
+        .bind(to_ms(user.created_at))
+        .bind(user.disabled_at.map(to_ms))
+        .bind(user.credential_generation)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_or("An account with this email already exists"))?;
+        Ok(())
+    }
+
+    async fn update_user_profile(&mut self, id: UserId, display_name: &str, marketing_emails: bool) -> Result<()> {
+        sqlx::query("UPDATE users SET display_name = $2, marketing_emails = $3 WHERE id = $1")
+            .bind(id.0)
+            .bind(display_name)
+            .bind(marketing_emails)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn update_password(&mut self, id: UserId, phc: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(phc)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn set_totp_pending(&mut self, user: UserId, sealed: &[u8]) -> Result<()> {
+        mfa::set_totp_pending(&mut self.tx, user, sealed).await
+    }
+
+    async fn enable_totp(&mut self, user: UserId, sealed: &[u8], recovery_digests: &[Vec<u8>]) -> Result<()> {
+        mfa::enable_totp(&mut self.tx, user, sealed, recovery_digests).await
+    }
+
+    async fn disable_totp(&mut self, user: UserId) -> Result<()> {
+        mfa::disable_totp(&mut self.tx, user).await
+    }
+
+    async fn accept_totp_step(&mut self, user: UserId, step: i64) -> Result<bool> {
+        mfa::accept_totp_step(&mut self.tx, user, step).await
+    }
+
+    async fn use_recovery_code(&mut self, user: UserId, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
+        mfa::use_recovery_code(&mut self.tx, user, digest, now).await
+    }
+
+    async fn insert_mfa_challenge(&mut self, digest: &[u8], user: UserId, expires_at: OffsetDateTime) -> Result<()> {
+        mfa::insert_mfa_challenge(&mut self.tx, digest, user, expires_at).await
+    }
+
+    async fn use_mfa_challenge(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
+        mfa::use_mfa_challenge(&mut self.tx, digest, now).await
+    }
 
     async fn insert_api_key(&mut self, key: &ApiKey) -> Result<()> {
         let scopes = serde_json::to_string(&key.scopes).map_err(|err| Error::Internal(format!("scopes: {err}")))?;
@@ -442,19 +547,6 @@ impl StoreTx for SqlTx {
         Ok(())
     }
 
-    async fn insert_system_secret(&mut self, purpose: &str, sealed: &[u8], now: OffsetDateTime) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO system_secrets (purpose, sealed, created_at) VALUES ($1, $2, $3) ON CONFLICT (purpose) DO NOTHING",
-        )
-        .bind(purpose)
-        .bind(sealed)
-        .bind(to_ms(now))
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        Ok(())
-    }
-
     async fn update_user_role(&mut self, id: UserId, role: Role) -> Result<()> {
         access::update_user_role(&mut self.tx, id, role).await
     }
@@ -477,28 +569,6 @@ impl StoreTx for SqlTx {
 
     async fn revoke_invite(&mut self, org: OrgId, invite: InviteId, now: OffsetDateTime) -> Result<bool> {
         trust::revoke_invite(&mut self.tx, org, invite, now).await
-    }
-
-    async fn enqueue_mail(&mut self, outgoing: &oneclaw_core::mail::OutboxMail) -> Result<()> {
-        mail::enqueue_mail(&mut self.tx, outgoing).await
-    }
-
-    async fn claim_mail(&mut self, id: Uuid, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<bool> {
-        mail::claim_mail(&mut self.tx, id, now, lease_until).await
-    }
-
-    async fn mark_mail_sent(&mut self, id: Uuid, now: OffsetDateTime) -> Result<()> {
-        mail::mark_mail_sent(&mut self.tx, id, now).await
-    }
-
-    async fn mark_mail_attempt_failed(
-        &mut self,
-        id: Uuid,
-        next_attempt_at: OffsetDateTime,
-        failed_at: Option<OffsetDateTime>,
-        error: &str,
-    ) -> Result<()> {
-        mail::mark_mail_attempt_failed(&mut self.tx, id, next_attempt_at, failed_at, error).await
     }
 
     async fn insert_email_token(&mut self, digest: &[u8], token: &oneclaw_core::mail::EmailToken) -> Result<()> {
@@ -525,6 +595,13 @@ impl StoreTx for SqlTx {
         trust::bump_credential_generation(&mut self.tx, id).await
     }
 
+    async fn deactivate_api_keys_of(&mut self, user: UserId) -> Result<Vec<Uuid>> {
+        trust::deactivate_api_keys_of(&mut self.tx, user).await
+    }
+}
+
+#[async_trait]
+impl AgentTx for SqlTx {
     async fn disable_agents_of(&mut self, creator: UserId) -> Result<Vec<(AgentId, i64)>> {
         trust::disable_agents_of(&mut self.tx, creator).await
     }
@@ -540,78 +617,29 @@ impl StoreTx for SqlTx {
     async fn touch_agent(&mut self, id: AgentId, now: OffsetDateTime) -> Result<()> {
         access::touch_agent(&mut self.tx, id, now).await
     }
+}
 
-    async fn insert_policy(&mut self, policy: &Policy) -> Result<()> {
-        access::upsert_policy(&mut self.tx, policy, true).await
+#[async_trait]
+impl MailTx for SqlTx {
+    async fn enqueue_mail(&mut self, outgoing: &oneclaw_core::mail::OutboxMail) -> Result<()> {
+        mail::enqueue_mail(&mut self.tx, outgoing).await
     }
 
-    async fn update_policy(&mut self, policy: &Policy) -> Result<()> {
-        access::upsert_policy(&mut self.tx, policy, false).await
+    async fn claim_mail(&mut self, id: Uuid, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<bool> {
+        mail::claim_mail(&mut self.tx, id, now, lease_until).await
     }
 
-    async fn delete_policy(&mut self, vault: VaultId, id: PolicyId) -> Result<bool> {
-        access::delete_policy(&mut self.tx, vault, id).await
+    async fn mark_mail_sent(&mut self, id: Uuid, now: OffsetDateTime) -> Result<()> {
+        mail::mark_mail_sent(&mut self.tx, id, now).await
     }
 
-    async fn insert_ip_rule(&mut self, rule: &IpRule) -> Result<()> {
-        access::insert_ip_rule(&mut self.tx, rule).await
-    }
-
-    async fn delete_ip_rule(&mut self, org: OrgId, id: IpRuleId) -> Result<bool> {
-        access::delete_ip_rule(&mut self.tx, org, id).await
-    }
-
-    async fn insert_share(&mut self, share: &Share) -> Result<()> {
-        access::insert_share(&mut self.tx, share).await
-    }
-
-    async fn claim_share_attempt(
+    async fn mark_mail_attempt_failed(
         &mut self,
-        id: ShareId,
-        max: i64,
-        now: OffsetDateTime,
-        lock_until: OffsetDateTime,
-    ) -> Result<bool> {
-        trust::claim_share_attempt(&mut self.tx, id, max, now, lock_until).await
-    }
-
-    async fn clear_share_failures(&mut self, id: ShareId) -> Result<()> {
-        trust::clear_share_failures(&mut self.tx, id).await
-    }
-
-    async fn revoke_share(&mut self, id: ShareId, now: OffsetDateTime) -> Result<bool> {
-        trust::revoke_share(&mut self.tx, id, now).await
-    }
-
-    async fn respond_share(&mut self, id: ShareId, accept: bool, now: OffsetDateTime) -> Result<bool> {
-        trust::respond_share(&mut self.tx, id, accept, now).await
-    }
-
-    async fn revoke_shares_of_member(&mut self, member: UserId, now: OffsetDateTime) -> Result<u64> {
-        trust::revoke_shares_of_member(&mut self.tx, member, now).await
-    }
-
-    async fn deactivate_api_keys_of(&mut self, user: UserId) -> Result<Vec<Uuid>> {
-        trust::deactivate_api_keys_of(&mut self.tx, user).await
-    }
-
-    async fn count_share_access(&mut self, id: ShareId, now: OffsetDateTime) -> Result<bool> {
-        access::count_share_access(&mut self.tx, id, now).await
-    }
-
-    async fn append_audit(&mut self, event: &AuditEvent) -> Result<()> {
-        super::sql_audit::append(&mut self.tx, event).await
-    }
-
-    async fn append_audits(&mut self, events: &[AuditEvent]) -> Result<()> {
-        super::sql_audit::append_many(&mut self.tx, events).await
-    }
-
-    async fn insert_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()> {
-        super::sql_audit::insert_checkpoint(&mut self.tx, checkpoint).await
-    }
-
-    async fn commit(self: Box<Self>) -> Result<()> {
-        self.tx.commit().await.map_err(db_error)
+        id: Uuid,
+        next_attempt_at: OffsetDateTime,
+        failed_at: Option<OffsetDateTime>,
+        error: &str,
+    ) -> Result<()> {
+        mail::mark_mail_attempt_failed(&mut self.tx, id, next_attempt_at, failed_at, error).await
     }
 }

@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod clock;
+pub mod counting_store;
 mod http;
 mod outage;
 mod postgres;
@@ -56,6 +57,25 @@ pub async fn spawn_app_with_keys(
     adjust: impl FnOnce(&mut ServerConfig),
     wrap: impl FnOnce(Arc<dyn KeyProvider>) -> Arc<dyn KeyProvider>,
 ) -> TestApp {
+    spawn_app_with_parts(adjust, wrap, |store| store).await
+}
+
+/// Starts a server whose store answers through a `CountingStore`: the test reads `calls`.
+pub async fn spawn_app_counting_store_calls() -> (TestApp, counting_store::StoreCalls) {
+    let calls = counting_store::StoreCalls::default();
+    let recorder = calls.clone();
+    let app =
+        spawn_app_with_parts(|_| {}, |keys| keys, move |store| counting_store::CountingStore::wrap(store, recorder))
+            .await;
+    (app, calls)
+}
+
+/// Starts a server with its key provider and its store each passed through a wrapper.
+pub async fn spawn_app_with_parts(
+    adjust: impl FnOnce(&mut ServerConfig),
+    wrap: impl FnOnce(Arc<dyn KeyProvider>) -> Arc<dyn KeyProvider>,
+    wrap_store: impl FnOnce(Arc<dyn oneclaw_core::ports::Store>) -> Arc<dyn oneclaw_core::ports::Store>,
+) -> TestApp {
     oneclaw_types::tls::install_provider();
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config = ServerConfig::for_data_dir(data_dir.path()).expect("the default configuration");
@@ -81,7 +101,7 @@ pub async fn spawn_app_with_keys(
     let keys = oneclaw_server::keys::key_provider(&config)
         .await
         .unwrap_or_else(|err| panic!("key provider failed to start: {err}"));
-    let app = App::build_with_keys(&config, clock.clone(), wrap(keys))
+    let app = App::build_with_parts(&config, clock.clone(), wrap(keys), wrap_store)
         .await
         .unwrap_or_else(|err| panic!("server failed to start: {err}"));
     let addr = app.local_addr().expect("bound address");

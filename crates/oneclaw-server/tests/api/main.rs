@@ -26,6 +26,7 @@ mod mfa;
 mod policies;
 mod secrets;
 mod shares;
+mod store_calls;
 mod team;
 mod tokens;
 mod vaults;

@@ -1,0 +1,39 @@
+//! Billing: request counts, tiers, credits and x402 payments.
+
+use super::*;
+
+/// Reads (and the few writes that need no transaction) of billing.
+#[async_trait]
+pub trait BillingStore: Send + Sync {
+    /// Requests of the org counted in `month`.
+    async fn requests_in(&self, org: OrgId, month: &str) -> Result<i64>;
+    /// The org's tier and overage method as stored (`free`, `credits` by default).
+    async fn org_billing(&self, org: OrgId) -> Result<Option<(String, String)>>;
+    /// What the org holds now: vaults, live secrets, active agents.
+    async fn resource_counts(&self, org: OrgId) -> Result<ResourceCounts>;
+    /// The org's prepaid credit balance in micro-dollars.
+    async fn credit_balance(&self, org: OrgId) -> Result<i64>;
+    /// The org's credit movements, newest first.
+    async fn credit_ledger(&self, org: OrgId, limit: i64, offset: i64) -> Result<Vec<CreditEntry>>;
+    /// The org's paid requests, newest first.
+    async fn paid_requests(&self, org: OrgId, limit: i64) -> Result<Vec<PaidRequest>>;
+}
+
+/// Changes to billing, inside a write transaction.
+#[async_trait]
+pub trait BillingTx: Send {
+    /// Adds `n` requests to the org's count for `month` (`YYYY-MM`) and returns the new total:
+    /// one atomic statement, correct with many processes on one database.
+    async fn add_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64>;
+    /// Sets the org's tier. False if there is no such org.
+    async fn set_org_tier(&mut self, org: OrgId, tier: &str) -> Result<bool>;
+    /// Sets how the org pays past its allowance.
+    async fn set_overage_method(&mut self, org: OrgId, method: &str) -> Result<()>;
+    /// Moves credits (`amount` > 0 grants, < 0 spends) and records the movement; `None`, and
+    /// nothing changed, if a spend would take the balance below zero.
+    async fn move_credits(&mut self, entry: &CreditEntry) -> Result<Option<i64>>;
+    /// Spends an x402 authorization: true the first time (chain, asset, payer, nonce) is seen.
+    async fn consume_payment_nonce(&mut self, spent: &PaymentNonce, now: OffsetDateTime) -> Result<bool>;
+    /// Records a paid request.
+    async fn insert_paid_request(&mut self, paid: &PaidRequest) -> Result<()>;
+}

@@ -1,0 +1,138 @@
+//! The storage port, by capability: one trait per aggregate for reads (`VaultStore`, …) and one
+//! for changes (`VaultTx`, …), so a service or a test fake names only what it uses. `Store` and
+//! `StoreTx` are all of them together. Reads go straight to the store; every change goes through
+//! a `StoreTx`, which services only commit together with the audit events that record it (see
+//! `services::Change`).
+
+mod access;
+mod agents;
+mod audit;
+mod billing;
+mod identity;
+mod keys;
+mod mail;
+mod secrets;
+mod vaults;
+
+pub use access::*;
+pub use agents::*;
+pub use audit::*;
+pub use billing::*;
+pub use identity::*;
+pub use keys::*;
+pub use mail::*;
+pub use secrets::*;
+pub use vaults::*;
+
+use crate::Result;
+use crate::audit::AuditEvent;
+use crate::audit::chain::Head;
+use crate::audit::verify::Checkpoint;
+use crate::billing::{CreditEntry, PaidRequest, PaymentNonce, ResourceCounts};
+use crate::ids::{AgentId, ApiKeyId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId};
+use crate::model::{Agent, ApiKey, Invite, IpRule, Org, Role, SealedValue, SecretVersion, Session, Share, User, Vault};
+use crate::path::PathPrefix;
+use crate::policy::Policy;
+use crate::ports::keys::KekRef;
+use crate::principal::PrincipalRef;
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A version to read, with what is needed to decrypt it.
+#[derive(Debug, Clone)]
+pub struct SecretRead {
+    pub version: SecretVersion,
+    pub sealed: SealedValue,
+    pub kek: KekRef,
+}
+
+/// One KEK version of a vault as the store records it. Retired: no data key is wrapped by it
+/// any more; destroyed: gone from its key provider too.
+#[derive(Debug, Clone)]
+pub struct VaultKeyRecord {
+    pub kek: KekRef,
+    pub created_at: OffsetDateTime,
+    pub retired_at: Option<OffsetDateTime>,
+    pub destroyed_at: Option<OffsetDateTime>,
+}
+
+/// A data key wrapped by some KEK version, with the path that (with the version) binds it.
+#[derive(Debug, Clone)]
+pub struct WrappedDekRow {
+    pub secret_id: SecretId,
+    pub version: i64,
+    pub path: String,
+    pub wrapped_dek: Vec<u8>,
+}
+
+/// A user's TOTP state as stored (sealed by the key provider).
+#[derive(Debug, Clone, Default)]
+pub struct MfaState {
+    pub totp_sealed: Option<Vec<u8>>,
+    pub pending_sealed: Option<Vec<u8>>,
+    pub last_step: Option<i64>,
+}
+
+/// Records audit events of actions that change nothing else (reads, refusals). `record`
+/// returns once the event is durable, so a caller never answers before its record exists;
+/// implementations batch concurrent events into one commit.
+#[async_trait]
+pub trait AuditJournal: Send + Sync + 'static {
+    async fn record(&self, event: AuditEvent) -> Result<()>;
+}
+
+/// Counts requests per org and month. `count` returns once the count is durable, with the
+/// month's total including this request; implementations batch concurrent requests into one
+/// commit (`oneclaw-store`'s `GroupCommitMeter`).
+#[async_trait]
+pub trait RequestCounter: Send + Sync + 'static {
+    async fn count(&self, org: OrgId, month: &str) -> Result<i64>;
+}
+
+/// A filter over one org's audit events, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub resource_id: Option<String>,
+    pub actor_id: Option<Uuid>,
+    /// Only events this principal did or that are about it (its actor or its resource).
+    pub about: Option<Uuid>,
+    pub action: Option<String>,
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Persistent state: every capability. Implementations: SQLite and PostgreSQL in `oneclaw-store`.
+#[async_trait]
+pub trait Store:
+    VaultStore
+    + SecretStore
+    + KeyStore
+    + AccessStore
+    + AuditStore
+    + BillingStore
+    + IdentityStore
+    + AgentStore
+    + MailStore
+    + Send
+    + Sync
+    + 'static
+{
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<()>;
+    /// Starts a write transaction.
+    async fn begin(&self) -> Result<Box<dyn StoreTx>>;
+}
+
+/// One write transaction: every capability. Dropping it without `commit` rolls everything back.
+#[async_trait]
+pub trait StoreTx:
+    VaultTx + SecretTx + KeyTx + AccessTx + AuditTx + BillingTx + IdentityTx + AgentTx + MailTx + Send
+{
+    /// Commits. Only `services::Change` calls this, after appending the audit events.
+    async fn commit(self: Box<Self>) -> Result<()>;
+}

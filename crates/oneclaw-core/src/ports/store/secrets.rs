@@ -1,0 +1,37 @@
+//! Secrets: versions at paths, read with what decrypts them.
+
+use super::*;
+
+/// Reads (and the few writes that need no transaction) of secrets.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// A version to read (the latest when `version` is `None`), outside any transaction.
+    async fn secret_for_read(&self, vault: VaultId, path: &str, version: Option<i64>) -> Result<Option<SecretRead>>;
+    /// The newest version number a path has had (deleted ones included), if it ever had one.
+    async fn secret_current_version(&self, vault: VaultId, path: &str) -> Result<Option<i64>>;
+    /// The latest version of every live secret in a vault whose path starts with `prefix`.
+    async fn latest_secrets(&self, vault: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>>;
+    /// Every version of the secret at `path`, oldest first.
+    async fn secret_versions(&self, vault: VaultId, path: &str) -> Result<Vec<SecretVersion>>;
+    /// (vault, path) of a live secret of the org by its id.
+    async fn secret_location(&self, org: OrgId, secret: SecretId) -> Result<Option<(VaultId, String)>>;
+}
+
+/// Changes to secrets, inside a write transaction.
+#[async_trait]
+pub trait SecretTx: Send {
+    /// Takes the next version number for a path, creating the secret (or reviving a deleted one).
+    async fn next_secret_version(&mut self, vault: VaultId, path: &str, now: OffsetDateTime)
+    -> Result<(SecretId, i64)>;
+    async fn insert_secret_version(&mut self, version: &SecretVersion, sealed: &SealedValue) -> Result<()>;
+    /// A version to read: the latest when `version` is `None`.
+    async fn secret_for_read(&mut self, vault: VaultId, path: &str, version: Option<i64>)
+    -> Result<Option<SecretRead>>;
+    /// Counts one read against `max_access_count`; false when the limit was already reached.
+    async fn count_secret_access(&mut self, secret: SecretId, version: i64) -> Result<bool>;
+    /// Soft-deletes every version at a path; false when there was no live secret.
+    /// Also revokes the secret's shares: a path made again later is a new secret to them.
+    async fn soft_delete_secret(&mut self, vault: VaultId, path: &str, now: OffsetDateTime) -> Result<bool>;
+    /// Disables one version; false when it does not exist.
+    async fn disable_secret_version(&mut self, vault: VaultId, path: &str, version: i64) -> Result<bool>;
+}

@@ -1,0 +1,52 @@
+//! How many store calls a request makes, counted by the test kit's `CountingStore` (the real
+//! store answers; every call is recorded by name).
+
+use oneclaw_testkit::spawn_app_counting_store_calls;
+use serde_json::json;
+
+/// The fewest calls of `tries` runs of `request`: a periodic task (revocation sync, audit
+/// checkpoints) may land inside one run, never inside all of them.
+async fn fewest_calls<F, Fut>(
+    calls: &oneclaw_testkit::counting_store::StoreCalls,
+    tries: usize,
+    request: F,
+) -> Vec<&'static str>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = u16>,
+{
+    let mut fewest: Option<Vec<&'static str>> = None;
+    for _ in 0..tries {
+        calls.take();
+        assert_eq!(request().await, 200);
+        let made = calls.take();
+        if fewest.as_ref().is_none_or(|f| made.len() < f.len()) {
+            fewest = Some(made);
+        }
+    }
+    fewest.unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_secret_read_makes_the_store_calls_it_needs_and_no_more() {
+    let (app, calls) = spawn_app_counting_store_calls().await;
+    let owner = app.signup("calls@example.com").await;
+    let vault = app.create_vault(&owner.token, "v").await;
+    app.put_secret(&owner.token, &vault, "k", "value").await;
+    let agent = app.register_agent(&owner.token, "a", json!({})).await;
+    let granted = app
+        .post(
+            &format!("/v1/vaults/{vault}/policies"),
+            Some(&owner.token),
+            json!({"secret_path_pattern": "**", "principal_type": "agent", "principal_id": agent.id, "permissions": ["read"]}),
+        )
+        .await;
+    assert_eq!(granted.status, 201, "{}", granted.text);
+    let agent_token = app.agent_token(&agent).await;
+    let path = format!("/v1/vaults/{vault}/secrets/k");
+    for token in [owner.token.as_str(), agent_token.as_str()] {
+        let made = fewest_calls(&calls, 3, || async { app.get(&path, token).await.status }).await;
+        println!("{made:?}");
+        assert_eq!(made, ["vault", "policies_for", "secret_for_read", "begin"]);
+    }
+}
