@@ -2,12 +2,13 @@
 //! once per backend like `sql_impl.rs`, which delegates to these functions.
 
 use super::Db;
-use super::sql_rows::{DbRow, get};
+use super::sql_rows::{DbRow, get, vault_from_prefixed};
 use crate::convert::{from_json_text, from_ms, opt_from_ms, principal, to_json_text, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::ids::{AgentId, IpRuleId, OrgId, PolicyId, SecretId, ShareId, UserId, VaultId};
 use oneclaw_core::model::{Agent, IpRule, IpRuleType, RecipientType, Role, Share};
 use oneclaw_core::policy::{Conditions, Effect, PathGlob, Permission, Policy};
+use oneclaw_core::ports::store::VaultAccess;
 use oneclaw_core::principal::PrincipalRef;
 use oneclaw_core::{Error, Result};
 use sqlx::Pool;
@@ -183,6 +184,42 @@ pub(super) async fn agent_generations(pool: &Pool<Db>) -> Result<Vec<(Uuid, i64)
         .await
         .map_err(db_error)?;
     rows.iter().map(|row| Ok((get(row, "id")?, get(row, "token_generation")?))).collect()
+}
+
+/// A vault of the org and the policies naming `who` on it, in one query: the vault's columns
+/// (prefixed `v_`) on every row, a policy's (NULL without one) beside them.
+pub(super) async fn vault_access(
+    pool: &Pool<Db>,
+    org: OrgId,
+    vault: VaultId,
+    who: PrincipalRef,
+) -> Result<Option<VaultAccess>> {
+    let rows = sqlx::query(concat!(
+        "SELECT v.id AS v_id, v.org_id AS v_org_id, v.name AS v_name, v.description AS v_description, \
+         v.created_by_type AS v_created_by_type, v.created_by AS v_created_by, v.created_at AS v_created_at, \
+         v.kek_version AS v_kek_version, v.owner_user_id AS v_owner_user_id, \
+         p.id, p.vault_id, p.principal_type, p.principal_id, p.secret_path_pattern, p.permissions, p.conditions, \
+         p.expires_at, p.effect, p.priority, p.created_by_type, p.created_by, p.created_at, p.policy_schema_version \
+         FROM vaults v LEFT JOIN policies p \
+         ON p.vault_id = v.id AND p.principal_id = $3 AND p.principal_type = $4 \
+         WHERE v.id = $1 AND v.org_id = $2"
+    ))
+    .bind(vault.0)
+    .bind(org.0)
+    .bind(who.id)
+    .bind(who.kind.as_str())
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let vault = vault_from_prefixed(first, "v_")?;
+    let mut policies = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if get::<Option<Uuid>>(row, "id")?.is_some() {
+            policies.push(policy_from(row)?);
+        }
+    }
+    Ok(Some(VaultAccess { vault, policies }))
 }
 
 pub(super) async fn policies_for(pool: &Pool<Db>, vault: VaultId, who: PrincipalRef) -> Result<Vec<Policy>> {

@@ -199,6 +199,10 @@ impl KeyStore for SqlStore {
 
 #[async_trait]
 impl AccessStore for SqlStore {
+    async fn vault_access(&self, org: OrgId, vault: VaultId, principal: PrincipalRef) -> Result<Option<VaultAccess>> {
+        access::vault_access(&self.pool, org, vault, principal).await
+    }
+
     async fn policies_for(&self, vault: VaultId, principal: PrincipalRef) -> Result<Vec<Policy>> {
         access::policies_for(&self.pool, vault, principal).await
     }

@@ -40,16 +40,22 @@ pub(super) fn user_from(row: &DbRow) -> Result<User> {
 }
 
 pub(super) fn vault_from(row: &DbRow) -> Result<Vault> {
-    let kind: String = get(row, "created_by_type")?;
+    vault_from_prefixed(row, "")
+}
+
+/// A vault from columns named with `prefix` (`v_id`, …), as a join selects them.
+pub(super) fn vault_from_prefixed(row: &DbRow, prefix: &str) -> Result<Vault> {
+    let column = |name: &str| format!("{prefix}{name}");
+    let kind: String = get(row, &column("created_by_type"))?;
     Ok(Vault {
-        id: VaultId(get(row, "id")?),
-        org_id: OrgId(get(row, "org_id")?),
-        name: get(row, "name")?,
-        description: get(row, "description")?,
-        created_by: principal(&kind, get(row, "created_by")?)?,
-        owner_user_id: UserId(get(row, "owner_user_id")?),
-        created_at: from_ms(get(row, "created_at")?)?,
-        kek_version: get(row, "kek_version")?,
+        id: VaultId(get(row, &column("id"))?),
+        org_id: OrgId(get(row, &column("org_id"))?),
+        name: get(row, &column("name"))?,
+        description: get(row, &column("description"))?,
+        created_by: principal(&kind, get(row, &column("created_by"))?)?,
+        owner_user_id: UserId(get(row, &column("owner_user_id"))?),
+        created_at: from_ms(get(row, &column("created_at"))?)?,
+        kek_version: get(row, &column("kek_version"))?,
     })
 }
 

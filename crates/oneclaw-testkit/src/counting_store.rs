@@ -108,6 +108,7 @@ delegate! {
 
 delegate! {
     AccessStore {
+        async fn vault_access(&self, org: OrgId, vault: VaultId, principal: PrincipalRef) -> Result<Option<VaultAccess>>;
         async fn policies_for(&self, vault: VaultId, principal: PrincipalRef) -> Result<Vec<Policy>>;
         async fn vault_policies(&self, vault: VaultId) -> Result<Vec<Policy>>;
         async fn principal_policies(&self, principal: PrincipalRef) -> Result<Vec<Policy>>;

@@ -20,6 +20,7 @@ use crate::ids::VaultId;
 use crate::model::{Role, Vault};
 use crate::path::SecretPath;
 use crate::policy::{Decision, Operation, PathGlob, Policy, decide};
+use crate::ports::store::VaultAccess;
 use crate::principal::{Caller, Principal, PrincipalKind};
 use crate::{Error, Result};
 
@@ -93,15 +94,15 @@ impl<'a> Access<'a> {
         self.deps.store.vault(caller.org_id(), id).await?.ok_or_else(vault_not_found)
     }
 
-    /// The caller's policies on a vault.
-    pub(crate) async fn policies(&self, caller: &Caller, vault: &Vault) -> Result<Vec<Policy>> {
-        self.deps.store.policies_for(vault.id, caller.principal.who).await
+    /// A vault of the caller's org (404 otherwise) with the caller's policies on it: one store
+    /// read, everything `evaluate` needs.
+    pub(crate) async fn vault_access(&self, caller: &Caller, id: VaultId) -> Result<VaultAccess> {
+        self.deps.store.vault_access(caller.org_id(), id, caller.principal.who).await?.ok_or_else(vault_not_found)
     }
 
-    /// Loads the vault and checks one operation on one path.
+    /// Loads the vault with the caller's policies on it and checks one operation on one path.
     pub(crate) async fn secret(&self, caller: &Caller, id: VaultId, path: &SecretPath, op: Operation) -> Result<Vault> {
-        let vault = self.vault(caller, id).await?;
-        let policies = self.policies(caller, &vault).await?;
+        let VaultAccess { vault, policies } = self.vault_access(caller, id).await?;
         evaluate(caller, &vault, &policies, path, op, self.deps.clock.now())?;
         Ok(vault)
     }
@@ -137,7 +138,7 @@ impl<'a> Access<'a> {
     /// May the caller see the vault at all? Owners, org admins, and principals with a policy in
     /// force on it.
     pub(crate) async fn see(&self, caller: &Caller, vault: &Vault) -> Result<bool> {
-        let policies = self.policies(caller, vault).await?;
+        let policies = self.deps.store.policies_for(vault.id, caller.principal.who).await?;
         self.see_with(caller, vault, &policies).await
     }
 

@@ -17,6 +17,7 @@ use crate::model::{SecretVersion, Vault};
 use crate::path::{PathPrefix, SecretPath};
 use crate::policy::Operation;
 use crate::ports::ValueBinding;
+use crate::ports::store::VaultAccess;
 use crate::principal::Caller;
 use crate::{Error, Result};
 use oneclaw_types::SecretString;
@@ -214,8 +215,7 @@ impl<'a> Secrets<'a> {
     /// The latest version of each live secret, optionally under a prefix. Never values.
     pub async fn list(&self, caller: &Caller, vault_id: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>> {
         let access = Access::new(self.deps);
-        let vault = access.vault(caller, vault_id).await?;
-        let policies = access.policies(caller, &vault).await?;
+        let VaultAccess { vault, policies } = access.vault_access(caller, vault_id).await?;
         if !access.see_with(caller, &vault, &policies).await? {
             return Err(Error::Forbidden("You have no access to this vault".to_owned()));
         }
@@ -392,8 +392,7 @@ impl<'a> Secrets<'a> {
     }
 
     async fn vault_for(&self, caller: &Caller, vault_id: VaultId, path: &SecretPath, op: Operation) -> Result<Vault> {
-        let vault = Access::new(self.deps).vault(caller, vault_id).await?;
-        let policies = Access::new(self.deps).policies(caller, &vault).await?;
+        let VaultAccess { vault, policies } = Access::new(self.deps).vault_access(caller, vault_id).await?;
         if let Err(refused) = evaluate(caller, &vault, &policies, path, op, self.deps.clock.now()) {
             let now = self.deps.clock.now();
             let event = AuditEvent::by(caller, &format!("secret.{}", op.as_str()), "secret", now)

@@ -274,3 +274,46 @@ async fn postgresql_connections_can_require_tls() {
     .unwrap();
     assert!(connections > 0 && encrypted == connections, "{encrypted} of {connections} connections use TLS");
 }
+
+/// The access check's one read: the vault only within its org, and only the policies that
+/// name the principal asked about.
+#[tokio::test]
+async fn vault_access_reads_the_vault_with_only_that_principals_policies() {
+    use oneclaw_core::ids::PolicyId;
+    use oneclaw_core::policy::{Conditions, Effect, PathGlob, Permission, Policy};
+    let db = test_db().await;
+    let store = oneclaw_store::open(&db.url).await.unwrap();
+    let (org, owner, vault) = seed(&store).await;
+    let (other_org, _, _) = seed(&store).await;
+    let agent = PrincipalRef { kind: PrincipalKind::Agent, id: uuid::Uuid::new_v4() };
+    let someone = user_ref(UserId::generate());
+    let policy = |principal: PrincipalRef, pattern: &str| Policy {
+        id: PolicyId::generate(),
+        vault_id: vault,
+        principal,
+        pattern: PathGlob::parse(pattern).unwrap(),
+        permissions: vec![Permission::Read],
+        conditions: Conditions::parse(None).unwrap(),
+        expires_at: None,
+        effect: Effect::Allow,
+        priority: 0,
+        created_by: user_ref(owner),
+        created_at: SystemClock.now(),
+        policy_schema_version: 1,
+    };
+    let mut tx = store.begin().await.unwrap();
+    for p in [policy(agent, "a/**"), policy(agent, "b/*"), policy(someone, "**")] {
+        tx.insert_policy(&p).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let read = store.vault_access(org, vault, agent).await.unwrap().expect("the org's vault");
+    assert_eq!(read.vault.id, vault);
+    let mut patterns: Vec<String> = read.policies.iter().map(|p| p.pattern.as_str().to_owned()).collect();
+    patterns.sort();
+    assert_eq!(patterns, ["a/**", "b/*"]);
+    assert!(read.policies.iter().all(|p| p.principal == agent));
+    let none = store.vault_access(org, vault, user_ref(owner)).await.unwrap().expect("the vault, no policies");
+    assert!(none.policies.is_empty());
+    assert!(store.vault_access(other_org, vault, agent).await.unwrap().is_none(), "another org's vault is not there");
+}

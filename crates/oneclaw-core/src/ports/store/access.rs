@@ -3,8 +3,19 @@
 use super::*;
 
 /// Reads (and the few writes that need no transaction) of access.
+/// What the access check needs about one vault, read at once.
+#[derive(Debug, Clone)]
+pub struct VaultAccess {
+    pub vault: Vault,
+    /// The policies naming the caller on the vault.
+    pub policies: Vec<Policy>,
+}
+
 #[async_trait]
 pub trait AccessStore: Send + Sync {
+    /// A vault of the org and the policies of one principal on it, in one read: everything
+    /// the access check needs. `None` when the org has no such vault.
+    async fn vault_access(&self, org: OrgId, vault: VaultId, principal: PrincipalRef) -> Result<Option<VaultAccess>>;
     /// The policies of one principal on one vault.
     async fn policies_for(&self, vault: VaultId, principal: PrincipalRef) -> Result<Vec<Policy>>;
     /// Every policy of a vault, highest priority first.
