@@ -194,7 +194,7 @@ pub(super) async fn vault_access(
     vault: VaultId,
     who: PrincipalRef,
 ) -> Result<Option<VaultAccess>> {
-    let rows = sqlx::query(concat!(
+    let rows = sqlx::query(
         "SELECT v.id AS v_id, v.org_id AS v_org_id, v.name AS v_name, v.description AS v_description, \
          v.created_by_type AS v_created_by_type, v.created_by AS v_created_by, v.created_at AS v_created_at, \
          v.kek_version AS v_kek_version, v.owner_user_id AS v_owner_user_id, \
@@ -202,8 +202,8 @@ pub(super) async fn vault_access(
          p.expires_at, p.effect, p.priority, p.created_by_type, p.created_by, p.created_at, p.policy_schema_version \
          FROM vaults v LEFT JOIN policies p \
          ON p.vault_id = v.id AND p.principal_id = $3 AND p.principal_type = $4 \
-         WHERE v.id = $1 AND v.org_id = $2"
-    ))
+         WHERE v.id = $1 AND v.org_id = $2",
+    )
     .bind(vault.0)
     .bind(org.0)
     .bind(who.id)
