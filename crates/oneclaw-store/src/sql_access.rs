@@ -222,6 +222,17 @@ pub(super) async fn vault_access(
     Ok(Some(VaultAccess { vault, policies }))
 }
 
+pub(super) async fn member_role(pool: &Pool<Db>, org: OrgId, user: UserId) -> Result<Option<Role>> {
+    let role: Option<String> =
+        sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND org_id = $2 AND disabled_at IS NULL")
+            .bind(user.0)
+            .bind(org.0)
+            .fetch_optional(pool)
+            .await
+            .map_err(db_error)?;
+    role.map(|role| Role::parse(&role).ok_or_else(|| Error::Internal(format!("stored role {role:?}")))).transpose()
+}
+
 pub(super) async fn policies_for(pool: &Pool<Db>, vault: VaultId, who: PrincipalRef) -> Result<Vec<Policy>> {
     let rows = sqlx::query(concat!(
         "SELECT ",

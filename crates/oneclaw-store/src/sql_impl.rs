@@ -19,7 +19,7 @@ use oneclaw_core::audit::chain::Head;
 use oneclaw_core::audit::verify::Checkpoint;
 use oneclaw_core::billing::{CreditEntry, PaidRequest, ResourceCounts};
 use oneclaw_core::ids::{AgentId, OrgId, SecretId, SessionId, ShareId, UserId, VaultId};
-use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, SecretVersion, Session, Share, User, Vault};
+use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, Role, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
 use oneclaw_core::policy::Policy;
 use oneclaw_core::ports::store::*;
@@ -201,6 +201,10 @@ impl KeyStore for SqlStore {
 impl AccessStore for SqlStore {
     async fn vault_access(&self, org: OrgId, vault: VaultId, principal: PrincipalRef) -> Result<Option<VaultAccess>> {
         access::vault_access(&self.pool, org, vault, principal).await
+    }
+
+    async fn member_role(&self, org: OrgId, user: UserId) -> Result<Option<Role>> {
+        access::member_role(&self.pool, org, user).await
     }
 
     async fn policies_for(&self, vault: VaultId, principal: PrincipalRef) -> Result<Vec<Policy>> {

@@ -10,7 +10,7 @@ use oneclaw_core::audit::verify::Checkpoint;
 use oneclaw_core::billing::{CreditEntry, PaidRequest, ResourceCounts};
 use oneclaw_core::ids::{AgentId, OrgId, SecretId, SessionId, ShareId, UserId, VaultId};
 use oneclaw_core::mail::{EmailToken, OutboxMail};
-use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, SecretVersion, Session, Share, User, Vault};
+use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, Role, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
 use oneclaw_core::policy::Policy;
 use oneclaw_core::ports::KekRef;
@@ -109,6 +109,7 @@ delegate! {
 delegate! {
     AccessStore {
         async fn vault_access(&self, org: OrgId, vault: VaultId, principal: PrincipalRef) -> Result<Option<VaultAccess>>;
+        async fn member_role(&self, org: OrgId, user: UserId) -> Result<Option<Role>>;
         async fn policies_for(&self, vault: VaultId, principal: PrincipalRef) -> Result<Vec<Policy>>;
         async fn vault_policies(&self, vault: VaultId) -> Result<Vec<Policy>>;
         async fn principal_policies(&self, principal: PrincipalRef) -> Result<Vec<Policy>>;

@@ -16,11 +16,12 @@
 //! through ownership or a policy, which leaves an audit trail.
 
 use super::Deps;
+use crate::clock::Clock;
 use crate::ids::VaultId;
 use crate::model::{Role, Vault};
 use crate::path::SecretPath;
 use crate::policy::{Decision, Operation, PathGlob, Policy, decide};
-use crate::ports::store::VaultAccess;
+use crate::ports::store::{AccessStore, VaultAccess, VaultStore};
 use crate::principal::{Caller, Principal, PrincipalKind};
 use crate::{Error, Result};
 
@@ -45,7 +46,7 @@ fn scopes_cover(scopes: &[String], path: &SecretPath) -> bool {
 }
 
 /// The decision for one operation on one path, given the caller's policies on the vault.
-pub(crate) fn evaluate(
+pub fn evaluate(
     caller: &Caller,
     vault: &Vault,
     policies: &[Policy],
@@ -79,50 +80,58 @@ pub(crate) fn evaluate(
     }
 }
 
-/// Access checks that need the store.
-pub(crate) struct Access<'a> {
-    deps: &'a Deps,
+/// Access checks that need the store: only its vault and access capabilities, so a test can
+/// run them over an in-memory store (`oneclaw_testkit::memory::MemoryStore`).
+pub struct Access<'a> {
+    vaults: &'a dyn VaultStore,
+    access: &'a dyn AccessStore,
+    clock: &'a dyn Clock,
 }
 
 impl<'a> Access<'a> {
     pub(crate) fn new(deps: &'a Deps) -> Self {
-        Self { deps }
+        Self::over(deps.store.as_ref(), deps.store.as_ref(), deps.clock.as_ref())
+    }
+
+    /// The checks over any store with these two capabilities, and a clock.
+    pub fn over(vaults: &'a dyn VaultStore, access: &'a dyn AccessStore, clock: &'a dyn Clock) -> Self {
+        Self { vaults, access, clock }
     }
 
     /// A vault of the caller's org (404 otherwise), without any permission check.
-    pub(crate) async fn vault(&self, caller: &Caller, id: VaultId) -> Result<Vault> {
-        self.deps.store.vault(caller.org_id(), id).await?.ok_or_else(vault_not_found)
+    pub async fn vault(&self, caller: &Caller, id: VaultId) -> Result<Vault> {
+        self.vaults.vault(caller.org_id(), id).await?.ok_or_else(vault_not_found)
     }
 
     /// A vault of the caller's org (404 otherwise) with the caller's policies on it: one store
     /// read, everything `evaluate` needs.
-    pub(crate) async fn vault_access(&self, caller: &Caller, id: VaultId) -> Result<VaultAccess> {
-        self.deps.store.vault_access(caller.org_id(), id, caller.principal.who).await?.ok_or_else(vault_not_found)
+    pub async fn vault_access(&self, caller: &Caller, id: VaultId) -> Result<VaultAccess> {
+        self.access.vault_access(caller.org_id(), id, caller.principal.who).await?.ok_or_else(vault_not_found)
     }
 
     /// Loads the vault with the caller's policies on it and checks one operation on one path.
-    pub(crate) async fn secret(&self, caller: &Caller, id: VaultId, path: &SecretPath, op: Operation) -> Result<Vault> {
+    pub async fn secret(&self, caller: &Caller, id: VaultId, path: &SecretPath, op: Operation) -> Result<Vault> {
         let VaultAccess { vault, policies } = self.vault_access(caller, id).await?;
-        evaluate(caller, &vault, &policies, path, op, self.deps.clock.now())?;
+        evaluate(caller, &vault, &policies, path, op, self.clock.now())?;
         Ok(vault)
     }
 
-    /// The caller's role when it is a human member (None for agents).
-    pub(crate) async fn role(&self, caller: &Caller) -> Result<Option<Role>> {
+    /// The caller's role when it is a human member (None for agents and removed members).
+    pub async fn role(&self, caller: &Caller) -> Result<Option<Role>> {
         match caller.principal.user_id() {
-            Some(user) => Ok(self.deps.store.user(user).await?.filter(|u| u.disabled_at.is_none()).map(|u| u.role)),
+            Some(user) => self.access.member_role(caller.org_id(), user).await,
             None => Ok(None),
         }
     }
 
     /// True for org owners and admins.
-    pub(crate) async fn is_admin(&self, caller: &Caller) -> Result<bool> {
+    pub async fn is_admin(&self, caller: &Caller) -> Result<bool> {
         Ok(matches!(self.role(caller).await?, Some(Role::Owner | Role::Admin)))
     }
 
     /// May the caller manage the vault (delete it, write its policies)? Its owner, or an org
     /// admin; an agent only on vaults it owns.
-    pub(crate) async fn manage(&self, caller: &Caller, vault: &Vault) -> Result<()> {
+    pub async fn manage(&self, caller: &Caller, vault: &Vault) -> Result<()> {
         if !token_allows_vault(&caller.principal, vault.id) {
             return Err(Error::Forbidden("This token is not valid for that vault".to_owned()));
         }
@@ -137,17 +146,17 @@ impl<'a> Access<'a> {
 
     /// May the caller see the vault at all? Owners, org admins, and principals with a policy in
     /// force on it.
-    pub(crate) async fn see(&self, caller: &Caller, vault: &Vault) -> Result<bool> {
-        let policies = self.deps.store.policies_for(vault.id, caller.principal.who).await?;
+    pub async fn see(&self, caller: &Caller, vault: &Vault) -> Result<bool> {
+        let policies = self.access.policies_for(vault.id, caller.principal.who).await?;
         self.see_with(caller, vault, &policies).await
     }
 
     /// `see`, for a caller whose policies on the vault are already loaded.
-    pub(crate) async fn see_with(&self, caller: &Caller, vault: &Vault, policies: &[Policy]) -> Result<bool> {
+    pub async fn see_with(&self, caller: &Caller, vault: &Vault, policies: &[Policy]) -> Result<bool> {
         if !token_allows_vault(&caller.principal, vault.id) {
             return Ok(false);
         }
-        let now = self.deps.clock.now();
+        let now = self.clock.now();
         Ok(is_owner(&caller.principal, vault)
             // Only an allow shows a vault: a deny-only policy must not reveal that it exists.
             || policies.iter().any(|p| p.effect == crate::policy::Effect::Allow && p.in_force(now, caller.meta.ip))

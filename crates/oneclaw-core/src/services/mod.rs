@@ -1,7 +1,7 @@
 //! The domain services. Every surface (REST, MCP, dashboard, CLI) calls these, so the rules,
 //! the audit trail and (later) metering are the same whichever door a request used.
 
-mod access;
+pub mod access;
 mod accounts;
 mod agents;
 mod api_keys;

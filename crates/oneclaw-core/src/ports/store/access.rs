@@ -16,6 +16,8 @@ pub trait AccessStore: Send + Sync {
     /// A vault of the org and the policies of one principal on it, in one read: everything
     /// the access check needs. `None` when the org has no such vault.
     async fn vault_access(&self, org: OrgId, vault: VaultId, principal: PrincipalRef) -> Result<Option<VaultAccess>>;
+    /// The role of an active (not removed) member of the org; `None` for anyone else.
+    async fn member_role(&self, org: OrgId, user: UserId) -> Result<Option<Role>>;
     /// The policies of one principal on one vault.
     async fn policies_for(&self, vault: VaultId, principal: PrincipalRef) -> Result<Vec<Policy>>;
     /// Every policy of a vault, highest priority first.
