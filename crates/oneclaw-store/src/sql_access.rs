@@ -2,7 +2,7 @@
 //! once per backend like `sql_impl.rs`, which delegates to these functions.
 
 use super::Db;
-use super::sql_rows::{DbRow, get, vault_from_prefixed};
+use super::sql_rows::{DbRow, JOINED_VAULT_COLUMNS, get, vault_from_columns};
 use crate::convert::{from_json_text, from_ms, opt_from_ms, principal, to_json_text, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::ids::{AgentId, IpRuleId, OrgId, PolicyId, SecretId, ShareId, UserId, VaultId};
@@ -212,7 +212,7 @@ pub(super) async fn vault_access(
     .await
     .map_err(db_error)?;
     let Some(first) = rows.first() else { return Ok(None) };
-    let vault = vault_from_prefixed(first, "v_")?;
+    let vault = vault_from_columns(first, &JOINED_VAULT_COLUMNS)?;
     let mut policies = Vec::with_capacity(rows.len());
     for row in &rows {
         if get::<Option<Uuid>>(row, "id")?.is_some() {

@@ -39,23 +39,49 @@ pub(super) fn user_from(row: &DbRow) -> Result<User> {
     })
 }
 
+/// The vault's column names: as the vault table has them, and as a join aliases them (`v_…`).
+pub(super) struct VaultColumns([&'static str; 9]);
+
+pub(super) const VAULT_COLUMNS: VaultColumns = VaultColumns([
+    "id",
+    "org_id",
+    "name",
+    "description",
+    "created_by_type",
+    "created_by",
+    "owner_user_id",
+    "created_at",
+    "kek_version",
+]);
+pub(super) const JOINED_VAULT_COLUMNS: VaultColumns = VaultColumns([
+    "v_id",
+    "v_org_id",
+    "v_name",
+    "v_description",
+    "v_created_by_type",
+    "v_created_by",
+    "v_owner_user_id",
+    "v_created_at",
+    "v_kek_version",
+]);
+
 pub(super) fn vault_from(row: &DbRow) -> Result<Vault> {
-    vault_from_prefixed(row, "")
+    vault_from_columns(row, &VAULT_COLUMNS)
 }
 
-/// A vault from columns named with `prefix` (`v_id`, …), as a join selects them.
-pub(super) fn vault_from_prefixed(row: &DbRow, prefix: &str) -> Result<Vault> {
-    let column = |name: &str| format!("{prefix}{name}");
-    let kind: String = get(row, &column("created_by_type"))?;
+/// A vault from the columns `names` gives (a plain select or a join's aliases).
+pub(super) fn vault_from_columns(row: &DbRow, names: &VaultColumns) -> Result<Vault> {
+    let [id, org_id, name, description, created_by_type, created_by, owner_user_id, created_at, kek_version] = names.0;
+    let kind: String = get(row, created_by_type)?;
     Ok(Vault {
-        id: VaultId(get(row, &column("id"))?),
-        org_id: OrgId(get(row, &column("org_id"))?),
-        name: get(row, &column("name"))?,
-        description: get(row, &column("description"))?,
-        created_by: principal(&kind, get(row, &column("created_by"))?)?,
-        owner_user_id: UserId(get(row, &column("owner_user_id"))?),
-        created_at: from_ms(get(row, &column("created_at"))?)?,
-        kek_version: get(row, &column("kek_version"))?,
+        id: VaultId(get(row, id)?),
+        org_id: OrgId(get(row, org_id)?),
+        name: get(row, name)?,
+        description: get(row, description)?,
+        created_by: principal(&kind, get(row, created_by)?)?,
+        owner_user_id: UserId(get(row, owner_user_id)?),
+        created_at: from_ms(get(row, created_at)?)?,
+        kek_version: get(row, kek_version)?,
     })
 }
 

@@ -11,9 +11,14 @@ use std::path::{Path, PathBuf};
 /// A raw value and where it came from, so errors can name the source.
 #[derive(Debug, Clone)]
 struct Raw {
+    key: String,
     value: String,
     source: String,
 }
+
+/// Settings whose value may carry a password (`postgres://user:pw@host`): an error about one
+/// names the setting, never its value, since start-up errors reach terminals and logs.
+const MAY_HOLD_CREDENTIALS: &[&str] = &["database_url", "smtp_url"];
 
 /// Collects raw settings from every source, later sources overriding earlier ones.
 #[derive(Debug, Default)]
@@ -47,7 +52,7 @@ impl ConfigSources {
                 }
             };
             let source = format!("{key} in {}", path.display());
-            self.values.insert(key, Raw { value, source });
+            self.values.insert(key.clone(), Raw { key, value, source });
         }
         Ok(self)
     }
@@ -67,7 +72,7 @@ impl ConfigSources {
                 return Err(Error::Internal(format!("setting {key} is not text")));
             };
             let source = format!("{} / {}", setting.flag, setting.env);
-            self.values.insert(key, Raw { value, source });
+            self.values.insert(key.clone(), Raw { key, value, source });
         }
         Ok(self)
     }
@@ -161,6 +166,9 @@ impl ConfigSources {
     }
 
     fn invalid(&self, raw: &Raw, why: &str) -> Error {
+        if MAY_HOLD_CREDENTIALS.contains(&raw.key.as_str()) {
+            return Error::invalid(format!("invalid setting {}: the value {why}", raw.source));
+        }
         Error::invalid(format!("invalid setting {}: {:?} {why}", raw.source, raw.value))
     }
 
@@ -359,6 +367,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("--database-url"), "{err}");
+        let err = given(Settings { database_url: Some("mysql://root:hunter2@db".to_owned()), ..Settings::default() })
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--database-url") && !err.contains("hunter2"),
+            "a password in a URL is never echoed: {err}"
+        );
         let dir = tempfile_dir();
         let file = dir.join("bad.toml");
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();
