@@ -1,5 +1,6 @@
 //! The CLI's one error type: what went wrong, worded for the operator, and the exit status
-//! it gives (2 for a command given wrongly, 1 for everything else).
+//! it gives (2 for an argument given wrongly, 1 for everything else, a missing or wrong
+//! environment setting included: MCP clients and scripts already read 1 as "not configured").
 
 use std::process::ExitCode;
 
@@ -9,9 +10,12 @@ pub enum CliError {
     /// account, a database that does not answer).
     #[error(transparent)]
     Oneclaw(#[from] oneclaw_core::Error),
-    /// An argument or environment variable the command cannot act on.
+    /// A command-line argument the command cannot act on.
     #[error("{0}")]
     Usage(String),
+    /// An environment setting the command needs is missing or cannot be read.
+    #[error("{0}")]
+    Setting(String),
     /// The command ran and found something wrong (a broken audit chain).
     #[error("{0}")]
     Found(String),

@@ -9,6 +9,6 @@ use oneclaw_server::config::LogFormat;
 pub async fn run() -> CliResult {
     // Before anything could print: nothing but protocol may reach stdout.
     init_logging(LogFormat::Text);
-    let config = oneclaw_mcp::stdio::config_from(|name| std::env::var(name).ok()).map_err(CliError::Usage)?;
+    let config = oneclaw_mcp::stdio::config_from(|name| std::env::var(name).ok()).map_err(CliError::Setting)?;
     oneclaw_mcp::stdio::serve(config).await.map_err(CliError::Server)
 }

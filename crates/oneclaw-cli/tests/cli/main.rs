@@ -213,6 +213,10 @@ fn unknown_and_invalid_settings_stop_start_up_by_name() {
     // A flag clap itself cannot parse is a usage error: exit status 2.
     let output = Command::new(BIN).args(["keys", "migrate", "--to", "floppy"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    // A missing environment setting is not a usage error: MCP clients read exit 1 as "not configured".
+    let output = Command::new(BIN).arg("mcp").env_remove("ONECLAW_VAULT_ID").output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("ONECLAW_VAULT_ID") && output.stdout.is_empty());
 
     // Mails carry links, so mail without a public URL is refused at start-up.
     let output = Command::new(BIN)
