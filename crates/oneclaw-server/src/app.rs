@@ -227,6 +227,7 @@ pub async fn open_core_with_parts(
             mail_enabled: config.smtp.is_some(),
             ..CoreSettings::default()
         },
+        policy_sets: Default::default(),
     };
     let core = Core::start(deps).await?;
     Ok(core)

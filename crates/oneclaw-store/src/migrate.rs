@@ -15,6 +15,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (6, "mfa", include_str!("../migrations/sqlite/0006_mfa.sql")),
     (7, "trust", include_str!("../migrations/sqlite/0007_trust.sql")),
     (8, "mail", include_str!("../migrations/sqlite/0008_mail.sql")),
+    (9, "policy generation", include_str!("../migrations/sqlite/0009_policy_generation.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -27,6 +28,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (6, "mfa", include_str!("../migrations/postgres/0006_mfa.sql")),
     (7, "trust", include_str!("../migrations/postgres/0007_trust.sql")),
     (8, "mail", include_str!("../migrations/postgres/0008_mail.sql")),
+    (9, "policy generation", include_str!("../migrations/postgres/0009_policy_generation.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -87,7 +87,7 @@ impl PgStore {
             .await
             .map_err(db_error)?;
         migrator().run(&pool).await.map_err(migrate_error)?;
-        let store = sql_impl::SqlStore::new(pool);
+        let store = sql_impl::SqlStore::new(pool, crate::write_gate::WriteGate::open());
         store.chain_legacy_audit().await?;
         Ok(store)
     }

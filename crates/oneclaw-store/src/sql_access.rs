@@ -188,38 +188,46 @@ pub(super) async fn agent_generations(pool: &Pool<Db>) -> Result<Vec<(Uuid, i64)
 
 /// A vault of the org and the policies naming `who` on it, in one query: the vault's columns
 /// (prefixed `v_`) on every row, a policy's (NULL without one) beside them.
+/// Policies join only when the caller's held generation is not the vault's.
 pub(super) async fn vault_access(
     pool: &Pool<Db>,
     org: OrgId,
     vault: VaultId,
     who: PrincipalRef,
+    held_generation: Option<i64>,
 ) -> Result<Option<VaultAccess>> {
     let rows = sqlx::query(
         "SELECT v.id AS v_id, v.org_id AS v_org_id, v.name AS v_name, v.description AS v_description, \
          v.created_by_type AS v_created_by_type, v.created_by AS v_created_by, v.created_at AS v_created_at, \
-         v.kek_version AS v_kek_version, v.owner_user_id AS v_owner_user_id, \
+         v.kek_version AS v_kek_version, v.owner_user_id AS v_owner_user_id, v.policy_generation AS v_policy_generation, \
          p.id, p.vault_id, p.principal_type, p.principal_id, p.secret_path_pattern, p.permissions, p.conditions, \
          p.expires_at, p.effect, p.priority, p.created_by_type, p.created_by, p.created_at, p.policy_schema_version \
          FROM vaults v LEFT JOIN policies p \
-         ON p.vault_id = v.id AND p.principal_id = $3 AND p.principal_type = $4 \
+         ON p.vault_id = v.id AND p.principal_id = $3 AND p.principal_type = $4 AND v.policy_generation <> $5 \
          WHERE v.id = $1 AND v.org_id = $2",
     )
     .bind(vault.0)
     .bind(org.0)
     .bind(who.id)
     .bind(who.kind.as_str())
+    // Generations start at 0, so -1 is "holds none".
+    .bind(held_generation.unwrap_or(-1))
     .fetch_all(pool)
     .await
     .map_err(db_error)?;
     let Some(first) = rows.first() else { return Ok(None) };
     let vault = vault_from_columns(first, &JOINED_VAULT_COLUMNS)?;
+    let policy_generation: i64 = get(first, "v_policy_generation")?;
+    if held_generation == Some(policy_generation) {
+        return Ok(Some(VaultAccess { vault, policy_generation, policies: None }));
+    }
     let mut policies = Vec::with_capacity(rows.len());
     for row in &rows {
         if get::<Option<Uuid>>(row, "id")?.is_some() {
             policies.push(policy_from(row)?);
         }
     }
-    Ok(Some(VaultAccess { vault, policies }))
+    Ok(Some(VaultAccess { vault, policy_generation, policies: Some(policies) }))
 }
 
 pub(super) async fn member_role(pool: &Pool<Db>, org: OrgId, user: UserId) -> Result<Option<Role>> {
@@ -449,7 +457,24 @@ pub(super) async fn touch_agent(conn: &mut Conn, id: AgentId, now: OffsetDateTim
     Ok(())
 }
 
+/// Moves the policy generation of the vault that holds policy `id` (before a delete or an
+/// update, which may move the policy to another vault; after an insert).
+async fn policies_changed(conn: &mut Conn, id: PolicyId) -> Result<()> {
+    sqlx::query(
+        "UPDATE vaults SET policy_generation = policy_generation + 1 \
+         WHERE id = (SELECT vault_id FROM policies WHERE id = $1)",
+    )
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
 pub(super) async fn upsert_policy(conn: &mut Conn, policy: &Policy, insert: bool) -> Result<()> {
+    if !insert {
+        policies_changed(conn, policy.id).await?;
+    }
     let sql = if insert {
         concat!(
             "INSERT INTO policies (",
@@ -477,17 +502,18 @@ pub(super) async fn upsert_policy(conn: &mut Conn, policy: &Policy, insert: bool
         .bind(policy.created_by.id)
         .bind(to_ms(policy.created_at))
         .bind(policy.policy_schema_version)
-        .execute(conn)
+        .execute(&mut *conn)
         .await
         .map_err(db_error)?;
-    Ok(())
+    policies_changed(conn, policy.id).await
 }
 
 pub(super) async fn delete_policy(conn: &mut Conn, vault: VaultId, id: PolicyId) -> Result<bool> {
+    policies_changed(conn, id).await?;
     let done = sqlx::query("DELETE FROM policies WHERE id = $1 AND vault_id = $2")
         .bind(id.0)
         .bind(vault.0)
-        .execute(conn)
+        .execute(&mut *conn)
         .await
         .map_err(db_error)?;
     Ok(done.rows_affected() > 0)

@@ -5,9 +5,9 @@ use super::Db;
 use super::sql_rows::{DbRow, get};
 use crate::convert::{from_ms, principal, to_ms};
 use crate::errors::db_error;
-use oneclaw_core::Result;
-use oneclaw_core::billing::{CreditEntry, PaidRequest, PaymentNonce, ResourceCounts};
+use oneclaw_core::billing::{CreditEntry, OverageMethod, PaidRequest, PaymentNonce, ResourceCounts, Tier};
 use oneclaw_core::ids::OrgId;
+use oneclaw_core::{Error, Result};
 use sqlx::Pool;
 use time::OffsetDateTime;
 
@@ -36,13 +36,18 @@ pub(super) async fn requests_in(pool: &Pool<Db>, org: OrgId, month: &str) -> Res
     Ok(found.unwrap_or(0))
 }
 
-pub(super) async fn org_billing(pool: &Pool<Db>, org: OrgId) -> Result<Option<(String, String)>> {
+pub(super) async fn org_billing(pool: &Pool<Db>, org: OrgId) -> Result<Option<(Tier, OverageMethod)>> {
     let row = sqlx::query("SELECT tier, overage_method FROM orgs WHERE id = $1")
         .bind(org.0)
         .fetch_optional(pool)
         .await
         .map_err(db_error)?;
-    row.map(|row| Ok((get(&row, "tier")?, get(&row, "overage_method")?))).transpose()
+    let Some(row) = row else { return Ok(None) };
+    let (tier, method): (String, String) = (get(&row, "tier")?, get(&row, "overage_method")?);
+    let tier = Tier::parse(&tier).ok_or_else(|| Error::Internal(format!("stored tier {tier:?}")))?;
+    let method =
+        OverageMethod::parse(&method).ok_or_else(|| Error::Internal(format!("stored overage method {method:?}")))?;
+    Ok(Some((tier, method)))
 }
 
 pub(super) async fn resource_counts(pool: &Pool<Db>, org: OrgId) -> Result<ResourceCounts> {
@@ -122,20 +127,20 @@ pub(super) async fn paid_requests(pool: &Pool<Db>, org: OrgId, limit: i64) -> Re
         .collect()
 }
 
-pub(super) async fn set_org_tier(conn: &mut Conn, org: OrgId, tier: &str) -> Result<bool> {
+pub(super) async fn set_org_tier(conn: &mut Conn, org: OrgId, tier: Tier) -> Result<bool> {
     let done = sqlx::query("UPDATE orgs SET tier = $2 WHERE id = $1")
         .bind(org.0)
-        .bind(tier)
+        .bind(tier.as_str())
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;
     Ok(done.rows_affected() == 1)
 }
 
-pub(super) async fn set_overage_method(conn: &mut Conn, org: OrgId, method: &str) -> Result<()> {
+pub(super) async fn set_overage_method(conn: &mut Conn, org: OrgId, method: OverageMethod) -> Result<()> {
     sqlx::query("UPDATE orgs SET overage_method = $2 WHERE id = $1")
         .bind(org.0)
-        .bind(method)
+        .bind(method.as_str())
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;

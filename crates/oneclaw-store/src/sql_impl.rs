@@ -12,12 +12,13 @@ use super::sql_tx::SqlTx;
 use super::{BACKEND, Db, begin_write};
 use crate::convert::to_ms;
 use crate::errors::db_error;
+use crate::write_gate::WriteGate;
 use async_trait::async_trait;
 use oneclaw_core::Result;
 use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::chain::Head;
 use oneclaw_core::audit::verify::Checkpoint;
-use oneclaw_core::billing::{CreditEntry, PaidRequest, ResourceCounts};
+use oneclaw_core::billing::{CreditEntry, OverageMethod, PaidRequest, ResourceCounts, Tier};
 use oneclaw_core::ids::{AgentId, OrgId, SecretId, SessionId, ShareId, UserId, VaultId};
 use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, Role, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
@@ -32,11 +33,12 @@ use uuid::Uuid;
 /// A store over a connection pool of this backend.
 pub struct SqlStore {
     pool: Pool<Db>,
+    writers: WriteGate,
 }
 
 impl SqlStore {
-    pub(super) fn new(pool: Pool<Db>) -> Self {
-        Self { pool }
+    pub(super) fn new(pool: Pool<Db>, writers: WriteGate) -> Self {
+        Self { pool, writers }
     }
 
     /// Chains audit events written before the chain existed (a no-op once done).
@@ -63,7 +65,9 @@ impl Store for SqlStore {
     }
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>> {
-        Ok(Box::new(SqlTx::new(begin_write(&self.pool).await?)))
+        // Queue first, then take a connection: a waiting writer holds no pooled connection.
+        let turn = self.writers.turn().await?;
+        Ok(Box::new(SqlTx::new(begin_write(&self.pool).await?, turn)))
     }
 }
 
@@ -137,6 +141,21 @@ impl SecretStore for SqlStore {
         rows.iter().map(version_from).collect()
     }
 
+    async fn latest_secret_version(&self, vault: VaultId, path: &str) -> Result<Option<SecretVersion>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            version_cols!(),
+            " FROM secrets s JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.current_version \
+             WHERE s.vault_id = $1 AND s.path = $2"
+        ))
+        .bind(vault.0)
+        .bind(path)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        row.as_ref().map(version_from).transpose()
+    }
+
     async fn secret_versions(&self, vault: VaultId, path: &str) -> Result<Vec<SecretVersion>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -199,8 +218,14 @@ impl KeyStore for SqlStore {
 
 #[async_trait]
 impl AccessStore for SqlStore {
-    async fn vault_access(&self, org: OrgId, vault: VaultId, principal: PrincipalRef) -> Result<Option<VaultAccess>> {
-        access::vault_access(&self.pool, org, vault, principal).await
+    async fn vault_access(
+        &self,
+        org: OrgId,
+        vault: VaultId,
+        principal: PrincipalRef,
+        held_generation: Option<i64>,
+    ) -> Result<Option<VaultAccess>> {
+        access::vault_access(&self.pool, org, vault, principal, held_generation).await
     }
 
     async fn member_role(&self, org: OrgId, user: UserId) -> Result<Option<Role>> {
@@ -303,7 +328,7 @@ impl BillingStore for SqlStore {
         billing::requests_in(&self.pool, org, month).await
     }
 
-    async fn org_billing(&self, org: OrgId) -> Result<Option<(String, String)>> {
+    async fn org_billing(&self, org: OrgId) -> Result<Option<(Tier, OverageMethod)>> {
         billing::org_billing(&self.pool, org).await
     }
 

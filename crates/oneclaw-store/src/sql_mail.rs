@@ -176,12 +176,12 @@ pub(super) async fn use_email_token(conn: &mut Conn, digest: &[u8], now: OffsetD
 pub(super) async fn retire_email_tokens(
     conn: &mut Conn,
     user: UserId,
-    purpose: &str,
+    purpose: TokenPurpose,
     now: OffsetDateTime,
 ) -> Result<()> {
     sqlx::query("UPDATE email_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL")
         .bind(user.0)
-        .bind(purpose)
+        .bind(purpose.as_str())
         .bind(to_ms(now))
         .execute(conn)
         .await

@@ -10,10 +10,11 @@ use super::sql_rows::get;
 use super::sql_trust as trust;
 use crate::convert::{to_json_text, to_ms};
 use crate::errors::{conflict_or, db_error};
+use crate::write_gate::WriteTurn;
 use async_trait::async_trait;
 use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::verify::Checkpoint;
-use oneclaw_core::billing::{CreditEntry, PaidRequest, PaymentNonce};
+use oneclaw_core::billing::{CreditEntry, OverageMethod, PaidRequest, PaymentNonce, Tier};
 use oneclaw_core::ids::{
     AgentId, ApiKeyId, InviteId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId,
 };
@@ -34,11 +35,13 @@ use super::sql_rows::secret_read_from;
 /// One write transaction of this backend.
 pub(super) struct SqlTx {
     tx: Transaction<'static, Db>,
+    /// Held until the transaction ends (commit, or rollback on drop); then the next writer goes.
+    _turn: WriteTurn,
 }
 
 impl SqlTx {
-    pub(super) fn new(tx: Transaction<'static, Db>) -> Self {
-        Self { tx }
+    pub(super) fn new(tx: Transaction<'static, Db>, turn: WriteTurn) -> Self {
+        Self { tx, _turn: turn }
     }
 }
 
@@ -325,11 +328,11 @@ impl BillingTx for SqlTx {
         billing::add_requests(&mut self.tx, org, month, n).await
     }
 
-    async fn set_org_tier(&mut self, org: OrgId, tier: &str) -> Result<bool> {
+    async fn set_org_tier(&mut self, org: OrgId, tier: Tier) -> Result<bool> {
         billing::set_org_tier(&mut self.tx, org, tier).await
     }
 
-    async fn set_overage_method(&mut self, org: OrgId, method: &str) -> Result<()> {
+    async fn set_overage_method(&mut self, org: OrgId, method: OverageMethod) -> Result<()> {
         billing::set_overage_method(&mut self.tx, org, method).await
     }
 
@@ -579,7 +582,12 @@ impl IdentityTx for SqlTx {
         mail::use_email_token(&mut self.tx, digest, now).await
     }
 
-    async fn retire_email_tokens(&mut self, user: UserId, purpose: &str, now: OffsetDateTime) -> Result<()> {
+    async fn retire_email_tokens(
+        &mut self,
+        user: UserId,
+        purpose: oneclaw_core::mail::TokenPurpose,
+        now: OffsetDateTime,
+    ) -> Result<()> {
         mail::retire_email_tokens(&mut self.tx, user, purpose, now).await
     }
 

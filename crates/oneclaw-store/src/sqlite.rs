@@ -98,7 +98,7 @@ impl SqliteStore {
             .await
             .map_err(db_error)?;
         migrator().run(&pool).await.map_err(migrate_error)?;
-        let store = sql_impl::SqlStore::new(pool);
+        let store = sql_impl::SqlStore::new(pool, crate::write_gate::WriteGate::one_at_a_time());
         store.chain_legacy_audit().await?;
         Ok(store)
     }

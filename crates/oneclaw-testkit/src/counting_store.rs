@@ -7,7 +7,7 @@ use oneclaw_core::Result;
 use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::chain::Head;
 use oneclaw_core::audit::verify::Checkpoint;
-use oneclaw_core::billing::{CreditEntry, PaidRequest, ResourceCounts};
+use oneclaw_core::billing::{CreditEntry, OverageMethod, PaidRequest, ResourceCounts, Tier};
 use oneclaw_core::ids::{AgentId, OrgId, SecretId, SessionId, ShareId, UserId, VaultId};
 use oneclaw_core::mail::{EmailToken, OutboxMail};
 use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, Role, SecretVersion, Session, Share, User, Vault};
@@ -89,6 +89,7 @@ delegate! {
     SecretStore {
         async fn secret_for_read(&self, vault: VaultId, path: &str, version: Option<i64>) -> Result<Option<SecretRead>>;
         async fn secret_current_version(&self, vault: VaultId, path: &str) -> Result<Option<i64>>;
+        async fn latest_secret_version(&self, vault: VaultId, path: &str) -> Result<Option<SecretVersion>>;
         async fn latest_secrets(&self, vault: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>>;
         async fn secret_versions(&self, vault: VaultId, path: &str) -> Result<Vec<SecretVersion>>;
         async fn secret_location(&self, org: OrgId, secret: SecretId) -> Result<Option<(VaultId, String)>>;
@@ -108,7 +109,7 @@ delegate! {
 
 delegate! {
     AccessStore {
-        async fn vault_access(&self, org: OrgId, vault: VaultId, principal: PrincipalRef) -> Result<Option<VaultAccess>>;
+        async fn vault_access(&self, org: OrgId, vault: VaultId, principal: PrincipalRef, held_generation: Option<i64>) -> Result<Option<VaultAccess>>;
         async fn member_role(&self, org: OrgId, user: UserId) -> Result<Option<Role>>;
         async fn policies_for(&self, vault: VaultId, principal: PrincipalRef) -> Result<Vec<Policy>>;
         async fn vault_policies(&self, vault: VaultId) -> Result<Vec<Policy>>;
@@ -136,7 +137,7 @@ delegate! {
 delegate! {
     BillingStore {
         async fn requests_in(&self, org: OrgId, month: &str) -> Result<i64>;
-        async fn org_billing(&self, org: OrgId) -> Result<Option<(String, String)>>;
+        async fn org_billing(&self, org: OrgId) -> Result<Option<(Tier, OverageMethod)>>;
         async fn resource_counts(&self, org: OrgId) -> Result<ResourceCounts>;
         async fn credit_balance(&self, org: OrgId) -> Result<i64>;
         async fn credit_ledger(&self, org: OrgId, limit: i64, offset: i64) -> Result<Vec<CreditEntry>>;

@@ -13,6 +13,7 @@
 mod clock;
 pub mod counting_store;
 mod http;
+pub mod memory;
 mod outage;
 mod postgres;
 pub mod smtp;

@@ -52,6 +52,15 @@ impl PathGlob {
         &self.text
     }
 
+    /// The literal segments the glob begins with, up to its first wildcard: every path it
+    /// matches begins with them (the policy index files the glob under them).
+    pub fn literal_prefix(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().map_while(|segment| match segment {
+            Segment::Literal(literal) => Some(literal.as_str()),
+            Segment::One | Segment::Any => None,
+        })
+    }
+
     /// True when the glob matches the whole path.
     pub fn matches(&self, path: &SecretPath) -> bool {
         let parts: Vec<&str> = path.as_str().split('/').collect();

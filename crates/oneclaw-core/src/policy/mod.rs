@@ -6,9 +6,11 @@
 
 mod conditions;
 mod glob;
+mod index;
 
 pub use conditions::{Conditions, TimeWindow, ip_in, parse_net as conditions_net};
 pub use glob::PathGlob;
+pub use index::PolicySet;
 
 use crate::ids::{PolicyId, VaultId};
 use crate::path::SecretPath;

@@ -20,10 +20,48 @@ use crate::clock::Clock;
 use crate::ids::VaultId;
 use crate::model::{Role, Vault};
 use crate::path::SecretPath;
-use crate::policy::{Decision, Operation, PathGlob, Policy, decide};
+use crate::policy::{Decision, Operation, PathGlob, PolicySet};
 use crate::ports::store::{AccessStore, VaultAccess, VaultStore};
-use crate::principal::{Caller, Principal, PrincipalKind};
+use crate::principal::{Caller, Principal, PrincipalKind, PrincipalRef};
 use crate::{Error, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Most (vault, principal) policy sets kept in memory; past it the cache starts over.
+const MAX_CACHED_POLICY_SETS: usize = 50_000;
+
+/// The compiled policy sets of recent callers, each with the vault's policy generation it was
+/// read at. The store answers every request's vault read with the current generation, so a
+/// cached set is used only while it is exactly current, on every node: no expiry, no staleness.
+#[derive(Default)]
+pub struct PolicyCache {
+    sets: Mutex<HashMap<(VaultId, PrincipalRef), GenerationAndSet>>,
+}
+
+/// A compiled policy set and the vault's policy generation it was read at.
+type GenerationAndSet = (i64, Arc<PolicySet>);
+
+impl PolicyCache {
+    fn get(&self, vault: VaultId, who: PrincipalRef) -> Option<GenerationAndSet> {
+        let sets = self.sets.lock().ok()?;
+        sets.get(&(vault, who)).map(|(generation, set)| (*generation, Arc::clone(set)))
+    }
+
+    fn put(&self, vault: VaultId, who: PrincipalRef, generation: i64, set: Arc<PolicySet>) {
+        if let Ok(mut sets) = self.sets.lock() {
+            if sets.len() >= MAX_CACHED_POLICY_SETS {
+                sets.clear();
+            }
+            sets.insert((vault, who), (generation, set));
+        }
+    }
+}
+
+/// A vault of the caller's org with the caller's policies on it.
+pub struct VaultWithPolicies {
+    pub vault: Vault,
+    pub policies: Arc<PolicySet>,
+}
 
 pub(crate) fn vault_not_found() -> Error {
     Error::NotFound("Vault not found".to_owned())
@@ -49,7 +87,7 @@ fn scopes_cover(scopes: &[String], path: &SecretPath) -> bool {
 pub fn evaluate(
     caller: &Caller,
     vault: &Vault,
-    policies: &[Policy],
+    policies: &PolicySet,
     path: &SecretPath,
     operation: Operation,
     now: time::OffsetDateTime,
@@ -58,7 +96,7 @@ pub fn evaluate(
     if !token_allows_vault(principal, vault.id) {
         return Err(Error::Forbidden("This token is not valid for that vault".to_owned()));
     }
-    let decision = decide(policies, path, operation, now, caller.meta.ip);
+    let decision = policies.decide(path, operation, now, caller.meta.ip);
     if decision == Decision::Deny {
         return Err(Error::Forbidden(format!("A policy denies {} on '{path}'", operation.as_str())));
     }
@@ -86,16 +124,22 @@ pub struct Access<'a> {
     vaults: &'a dyn VaultStore,
     access: &'a dyn AccessStore,
     clock: &'a dyn Clock,
+    cache: Option<&'a PolicyCache>,
 }
 
 impl<'a> Access<'a> {
     pub(crate) fn new(deps: &'a Deps) -> Self {
-        Self::over(deps.store.as_ref(), deps.store.as_ref(), deps.clock.as_ref())
+        Self::over(deps.store.as_ref(), deps.store.as_ref(), deps.clock.as_ref()).with_cache(&deps.policy_sets)
     }
 
     /// The checks over any store with these two capabilities, and a clock.
     pub fn over(vaults: &'a dyn VaultStore, access: &'a dyn AccessStore, clock: &'a dyn Clock) -> Self {
-        Self { vaults, access, clock }
+        Self { vaults, access, clock, cache: None }
+    }
+
+    /// Keeps callers' compiled policy sets between requests.
+    pub fn with_cache(self, cache: &'a PolicyCache) -> Self {
+        Self { cache: Some(cache), ..self }
     }
 
     /// A vault of the caller's org (404 otherwise), without any permission check.
@@ -104,14 +148,31 @@ impl<'a> Access<'a> {
     }
 
     /// A vault of the caller's org (404 otherwise) with the caller's policies on it: one store
-    /// read, everything `evaluate` needs.
-    pub async fn vault_access(&self, caller: &Caller, id: VaultId) -> Result<VaultAccess> {
-        self.access.vault_access(caller.org_id(), id, caller.principal.who).await?.ok_or_else(vault_not_found)
+    /// read, everything `evaluate` needs. The policies come from the cache while the vault's
+    /// policy generation says they are current, so the read carries no policy rows.
+    pub async fn vault_access(&self, caller: &Caller, id: VaultId) -> Result<VaultWithPolicies> {
+        let who = caller.principal.who;
+        let held = self.cache.and_then(|cache| cache.get(id, who));
+        let found =
+            self.access.vault_access(caller.org_id(), id, who, held.as_ref().map(|(generation, _)| *generation));
+        let VaultAccess { vault, policy_generation, policies } = found.await?.ok_or_else(vault_not_found)?;
+        let policies = match (policies, held) {
+            (Some(fresh), _) => {
+                let set = Arc::new(PolicySet::new(fresh));
+                if let Some(cache) = self.cache {
+                    cache.put(id, who, policy_generation, Arc::clone(&set));
+                }
+                set
+            }
+            (None, Some((_, current))) => current,
+            (None, None) => return Err(Error::Internal("the store left out policies nobody holds".to_owned())),
+        };
+        Ok(VaultWithPolicies { vault, policies })
     }
 
     /// Loads the vault with the caller's policies on it and checks one operation on one path.
     pub async fn secret(&self, caller: &Caller, id: VaultId, path: &SecretPath, op: Operation) -> Result<Vault> {
-        let VaultAccess { vault, policies } = self.vault_access(caller, id).await?;
+        let VaultWithPolicies { vault, policies } = self.vault_access(caller, id).await?;
         evaluate(caller, &vault, &policies, path, op, self.clock.now())?;
         Ok(vault)
     }
@@ -148,18 +209,18 @@ impl<'a> Access<'a> {
     /// force on it.
     pub async fn see(&self, caller: &Caller, vault: &Vault) -> Result<bool> {
         let policies = self.access.policies_for(vault.id, caller.principal.who).await?;
-        self.see_with(caller, vault, &policies).await
+        self.see_with(caller, vault, &PolicySet::new(policies)).await
     }
 
     /// `see`, for a caller whose policies on the vault are already loaded.
-    pub async fn see_with(&self, caller: &Caller, vault: &Vault, policies: &[Policy]) -> Result<bool> {
+    pub async fn see_with(&self, caller: &Caller, vault: &Vault, policies: &PolicySet) -> Result<bool> {
         if !token_allows_vault(&caller.principal, vault.id) {
             return Ok(false);
         }
         let now = self.clock.now();
         Ok(is_owner(&caller.principal, vault)
             // Only an allow shows a vault: a deny-only policy must not reveal that it exists.
-            || policies.iter().any(|p| p.effect == crate::policy::Effect::Allow && p.in_force(now, caller.meta.ip))
+            || policies.policies().iter().any(|p| p.effect == crate::policy::Effect::Allow && p.in_force(now, caller.meta.ip))
             || self.is_admin(caller).await?)
     }
 }

@@ -161,7 +161,7 @@ impl<'a> Accounts<'a> {
         let pending = verification_for(self.deps, &user).await?;
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().retire_email_tokens(user.id, TokenPurpose::Verify.as_str(), now).await?;
+        change.tx().retire_email_tokens(user.id, TokenPurpose::Verify, now).await?;
         pending.write(&mut change).await?;
         let event = AuditEvent::by(caller, action::USER_VERIFICATION_SENT, "user", now).resource(user.id);
         change.commit([event]).await
@@ -186,7 +186,7 @@ impl<'a> Accounts<'a> {
             .await?;
         let now = pending.token.created_at;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().retire_email_tokens(user.id, TokenPurpose::Reset.as_str(), now).await?;
+        change.tx().retire_email_tokens(user.id, TokenPurpose::Reset, now).await?;
         pending.write(&mut change).await?;
         let event = AuditEvent::by_principal(
             user_ref(&user),
@@ -214,7 +214,7 @@ impl<'a> Accounts<'a> {
         }
         change.tx().update_password(user.id, &phc).await?;
         change.tx().set_email_verified(user.id, true).await?;
-        change.tx().retire_email_tokens(user.id, TokenPurpose::Verify.as_str(), now).await?;
+        change.tx().retire_email_tokens(user.id, TokenPurpose::Verify, now).await?;
         let ended = change.tx().revoke_user_sessions(user.id, now).await?;
         let generation = change.tx().bump_credential_generation(user.id).await?;
         // A reset is account recovery: whoever held the account before (someone who signed up
@@ -306,7 +306,7 @@ impl<'a> Accounts<'a> {
             mail,
         };
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().retire_email_tokens(user.id, TokenPurpose::Change.as_str(), now).await?;
+        change.tx().retire_email_tokens(user.id, TokenPurpose::Change, now).await?;
         pending.write(&mut change).await?;
         let event = AuditEvent::by(caller, action::USER_EMAIL_CHANGE_REQUESTED, "user", now).resource(user.id);
         change.commit([event]).await?;
@@ -374,7 +374,7 @@ impl<'a> Accounts<'a> {
         let (url, pending) = self.reset_token(&user);
         let now = pending.token.created_at;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().retire_email_tokens(user.id, TokenPurpose::Reset.as_str(), now).await?;
+        change.tx().retire_email_tokens(user.id, TokenPurpose::Reset, now).await?;
         pending.write(&mut change).await?;
         let event = AuditEvent::by_principal(
             user_ref(&user),

@@ -177,7 +177,7 @@ impl<'a> Auth<'a> {
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         if let Some(pending) = &pending {
-            change.tx().retire_email_tokens(user.id, crate::mail::TokenPurpose::Verify.as_str(), now).await?;
+            change.tx().retire_email_tokens(user.id, crate::mail::TokenPurpose::Verify, now).await?;
             pending.write(&mut change).await?;
         }
         if let Some(mail) = &mail {
@@ -700,8 +700,8 @@ impl<'a> Auth<'a> {
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().update_password(user.id, &phc).await?;
         // Links mailed before (verification, reset) are from before the new password.
-        change.tx().retire_email_tokens(user.id, crate::mail::TokenPurpose::Verify.as_str(), now).await?;
-        change.tx().retire_email_tokens(user.id, crate::mail::TokenPurpose::Reset.as_str(), now).await?;
+        change.tx().retire_email_tokens(user.id, crate::mail::TokenPurpose::Verify, now).await?;
+        change.tx().retire_email_tokens(user.id, crate::mail::TokenPurpose::Reset, now).await?;
         let ended = change.tx().revoke_user_sessions(user.id, now).await?;
         // Every token of the user ends, those exchanged for API keys included (the keys stay).
         let generation = change.tx().bump_credential_generation(user.id).await?;

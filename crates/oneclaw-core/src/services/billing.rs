@@ -121,9 +121,7 @@ impl<'a> Billing<'a> {
         if let Some(plan) = self.plans.and_then(|plans| plans.get(org)) {
             return Ok(plan);
         }
-        let (tier, method) = self.deps.store.org_billing(org).await?.unwrap_or_default();
-        let plan =
-            (Tier::parse(&tier).unwrap_or(Tier::Free), OverageMethod::parse(&method).unwrap_or(OverageMethod::Credits));
+        let plan = self.deps.store.org_billing(org).await?.unwrap_or((Tier::Free, OverageMethod::Credits));
         if let Some(plans) = self.plans {
             plans.put(org, plan);
         }
@@ -217,7 +215,7 @@ impl<'a> Billing<'a> {
     pub async fn set_tier(&self, org: OrgId, tier: Tier, meta: &RequestMeta) -> Result<()> {
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        if !change.tx().set_org_tier(org, tier.as_str()).await? {
+        if !change.tx().set_org_tier(org, tier).await? {
             return Err(Error::NotFound("No such org".to_owned()));
         }
         let event = AuditEvent::system_in(org, meta, action::BILLING_TIER, "org", now)
@@ -266,7 +264,7 @@ impl<'a> Billing<'a> {
         }
         let now = self.deps.clock.now();
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().set_overage_method(caller.org_id(), method.as_str()).await?;
+        change.tx().set_overage_method(caller.org_id(), method).await?;
         let event = AuditEvent::by(caller, action::BILLING_OVERAGE_METHOD, "org", now)
             .resource(caller.org_id())
             .detail("overage_method", method.as_str());

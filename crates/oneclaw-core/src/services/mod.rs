@@ -98,6 +98,8 @@ pub struct Deps {
     /// Signs audit checkpoints with a key held by the key provider.
     pub chain_signer: Arc<dyn ChainSigner>,
     pub settings: CoreSettings,
+    /// Callers' compiled policies, kept while their vault's policy generation holds.
+    pub policy_sets: access::PolicyCache,
 }
 
 /// The domain, ready to serve: cheap to clone and share across tasks.

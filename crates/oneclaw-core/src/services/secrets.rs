@@ -6,7 +6,7 @@
 //! can be answered, and only answered once it is recorded.
 
 use super::Deps;
-use super::access::{Access, evaluate};
+use super::access::{Access, VaultWithPolicies, evaluate};
 use super::change::{Change, record_alone};
 use super::generate::{DEFAULT_LENGTH, parse_charset, random_value};
 use crate::audit::{AuditEvent, Outcome, action};
@@ -17,7 +17,6 @@ use crate::model::{SecretVersion, Vault};
 use crate::path::{PathPrefix, SecretPath};
 use crate::policy::Operation;
 use crate::ports::ValueBinding;
-use crate::ports::store::VaultAccess;
 use crate::principal::Caller;
 use crate::{Error, Result};
 use oneclaw_types::SecretString;
@@ -105,8 +104,8 @@ impl<'a> Secrets<'a> {
         };
         // A new path (or one that was deleted) is one more secret against the plan's limit.
         if super::Billing::new(self.deps).enabled() {
-            let existing = self.deps.store.secret_versions(vault.id, path.as_str()).await?;
-            if existing.last().is_none_or(|latest| latest.deleted_at.is_some()) {
+            let latest = self.deps.store.latest_secret_version(vault.id, path.as_str()).await?;
+            if latest.is_none_or(|latest| latest.deleted_at.is_some()) {
                 super::Billing::new(self.deps).check_resource(vault.org_id, Resource::Secrets).await?;
             }
         }
@@ -215,7 +214,7 @@ impl<'a> Secrets<'a> {
     /// The latest version of each live secret, optionally under a prefix. Never values.
     pub async fn list(&self, caller: &Caller, vault_id: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>> {
         let access = Access::new(self.deps);
-        let VaultAccess { vault, policies } = access.vault_access(caller, vault_id).await?;
+        let VaultWithPolicies { vault, policies } = access.vault_access(caller, vault_id).await?;
         if !access.see_with(caller, &vault, &policies).await? {
             return Err(Error::Forbidden("You have no access to this vault".to_owned()));
         }
@@ -377,8 +376,7 @@ impl<'a> Secrets<'a> {
     }
 
     async fn current_version(&self, caller: &Caller, vault: &Vault, path: &SecretPath) -> Result<SecretVersion> {
-        let versions = self.deps.store.secret_versions(vault.id, path.as_str()).await?;
-        match versions.into_iter().last() {
+        match self.deps.store.latest_secret_version(vault.id, path.as_str()).await? {
             None => Err(Error::NotFound(no_secret(path, None))),
             Some(last) if last.deleted_at.is_some() => {
                 let now = self.deps.clock.now();
@@ -392,7 +390,7 @@ impl<'a> Secrets<'a> {
     }
 
     async fn vault_for(&self, caller: &Caller, vault_id: VaultId, path: &SecretPath, op: Operation) -> Result<Vault> {
-        let VaultAccess { vault, policies } = Access::new(self.deps).vault_access(caller, vault_id).await?;
+        let VaultWithPolicies { vault, policies } = Access::new(self.deps).vault_access(caller, vault_id).await?;
         if let Err(refused) = evaluate(caller, &vault, &policies, path, op, self.deps.clock.now()) {
             let now = self.deps.clock.now();
             let event = AuditEvent::by(caller, &format!("secret.{}", op.as_str()), "secret", now)

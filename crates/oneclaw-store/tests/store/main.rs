@@ -307,13 +307,46 @@ async fn vault_access_reads_the_vault_with_only_that_principals_policies() {
     }
     tx.commit().await.unwrap();
 
-    let read = store.vault_access(org, vault, agent).await.unwrap().expect("the org's vault");
+    let read = store.vault_access(org, vault, agent, None).await.unwrap().expect("the org's vault");
     assert_eq!(read.vault.id, vault);
-    let mut patterns: Vec<String> = read.policies.iter().map(|p| p.pattern.as_str().to_owned()).collect();
+    let policies = read.policies.expect("a caller holding nothing gets the policies");
+    let mut patterns: Vec<String> = policies.iter().map(|p| p.pattern.as_str().to_owned()).collect();
     patterns.sort();
     assert_eq!(patterns, ["a/**", "b/*"]);
-    assert!(read.policies.iter().all(|p| p.principal == agent));
-    let none = store.vault_access(org, vault, user_ref(owner)).await.unwrap().expect("the vault, no policies");
-    assert!(none.policies.is_empty());
-    assert!(store.vault_access(other_org, vault, agent).await.unwrap().is_none(), "another org's vault is not there");
+    assert!(policies.iter().all(|p| p.principal == agent));
+    let none = store.vault_access(org, vault, user_ref(owner), None).await.unwrap().expect("the vault, no policies");
+    assert_eq!(none.policies.as_deref().map(<[Policy]>::len), Some(0));
+
+    // Holding the current generation: the vault, without policy rows.
+    let generation = read.policy_generation;
+    let held = store.vault_access(org, vault, agent, Some(generation)).await.unwrap().unwrap();
+    assert_eq!((held.vault.id, held.policy_generation, held.policies.is_none()), (vault, generation, true));
+
+    // Every kind of policy change moves the generation, and a stale holder gets the policies.
+    let mut moved = policy(agent, "c/*");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_policy(&moved).await.unwrap();
+    tx.commit().await.unwrap();
+    let after_insert = store.vault_access(org, vault, agent, Some(generation)).await.unwrap().unwrap();
+    assert!(after_insert.policy_generation > generation);
+    assert_eq!(after_insert.policies.map(|p| p.len()), Some(3));
+    moved.effect = Effect::Deny;
+    let mut tx = store.begin().await.unwrap();
+    tx.update_policy(&moved).await.unwrap();
+    tx.commit().await.unwrap();
+    let after_update =
+        store.vault_access(org, vault, agent, Some(after_insert.policy_generation)).await.unwrap().unwrap();
+    assert!(after_update.policy_generation > after_insert.policy_generation);
+    assert!(after_update.policies.unwrap().iter().any(|p| p.effect == Effect::Deny));
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_policy(vault, moved.id).await.unwrap());
+    tx.commit().await.unwrap();
+    let after_delete =
+        store.vault_access(org, vault, agent, Some(after_update.policy_generation)).await.unwrap().unwrap();
+    assert!(after_delete.policy_generation > after_update.policy_generation);
+    assert_eq!(after_delete.policies.map(|p| p.len()), Some(2));
+    assert!(
+        store.vault_access(other_org, vault, agent, None).await.unwrap().is_none(),
+        "another org's vault is not there"
+    );
 }

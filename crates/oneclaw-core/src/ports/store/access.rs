@@ -7,15 +7,26 @@ use super::*;
 #[derive(Debug, Clone)]
 pub struct VaultAccess {
     pub vault: Vault,
-    /// The policies naming the caller on the vault.
-    pub policies: Vec<Policy>,
+    /// Counts the changes to the vault's policies: while it stays the same, so do they.
+    pub policy_generation: i64,
+    /// The policies naming the caller on the vault; `None` when the caller already holds them
+    /// for this generation (it said so, and the generation has not moved).
+    pub policies: Option<Vec<Policy>>,
 }
 
 #[async_trait]
 pub trait AccessStore: Send + Sync {
     /// A vault of the org and the policies of one principal on it, in one read: everything
-    /// the access check needs. `None` when the org has no such vault.
-    async fn vault_access(&self, org: OrgId, vault: VaultId, principal: PrincipalRef) -> Result<Option<VaultAccess>>;
+    /// the access check needs. `None` when the org has no such vault. The policies are left
+    /// out when `held_generation` is the vault's current policy generation (the caller's
+    /// cached copy is current); every policy change moves the generation in its transaction.
+    async fn vault_access(
+        &self,
+        org: OrgId,
+        vault: VaultId,
+        principal: PrincipalRef,
+        held_generation: Option<i64>,
+    ) -> Result<Option<VaultAccess>>;
     /// The role of an active (not removed) member of the org; `None` for anyone else.
     async fn member_role(&self, org: OrgId, user: UserId) -> Result<Option<Role>>;
     /// The policies of one principal on one vault.

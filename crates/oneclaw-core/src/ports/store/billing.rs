@@ -7,8 +7,9 @@ use super::*;
 pub trait BillingStore: Send + Sync {
     /// Requests of the org counted in `month`.
     async fn requests_in(&self, org: OrgId, month: &str) -> Result<i64>;
-    /// The org's tier and overage method as stored (`free`, `credits` by default).
-    async fn org_billing(&self, org: OrgId) -> Result<Option<(String, String)>>;
+    /// The org's tier and overage method (`None` when there is no such org). A stored value
+    /// this build does not know is an error, never read as a default.
+    async fn org_billing(&self, org: OrgId) -> Result<Option<(Tier, OverageMethod)>>;
     /// What the org holds now: vaults, live secrets, active agents.
     async fn resource_counts(&self, org: OrgId) -> Result<ResourceCounts>;
     /// The org's prepaid credit balance in micro-dollars.
@@ -26,9 +27,9 @@ pub trait BillingTx: Send {
     /// one atomic statement, correct with many processes on one database.
     async fn add_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64>;
     /// Sets the org's tier. False if there is no such org.
-    async fn set_org_tier(&mut self, org: OrgId, tier: &str) -> Result<bool>;
+    async fn set_org_tier(&mut self, org: OrgId, tier: Tier) -> Result<bool>;
     /// Sets how the org pays past its allowance.
-    async fn set_overage_method(&mut self, org: OrgId, method: &str) -> Result<()>;
+    async fn set_overage_method(&mut self, org: OrgId, method: OverageMethod) -> Result<()>;
     /// Moves credits (`amount` > 0 grants, < 0 spends) and records the movement; `None`, and
     /// nothing changed, if a spend would take the balance below zero.
     async fn move_credits(&mut self, entry: &CreditEntry) -> Result<Option<i64>>;

@@ -93,7 +93,12 @@ pub trait IdentityTx: Send {
     /// Spends a token that is unused and unexpired; false otherwise (one statement decides).
     async fn use_email_token(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool>;
     /// Spends every open token of a user for a purpose (a newer one replaces them).
-    async fn retire_email_tokens(&mut self, user: UserId, purpose: &str, now: OffsetDateTime) -> Result<()>;
+    async fn retire_email_tokens(
+        &mut self,
+        user: UserId,
+        purpose: crate::mail::TokenPurpose,
+        now: OffsetDateTime,
+    ) -> Result<()>;
     async fn set_email_verified(&mut self, user: UserId, verified: bool) -> Result<()>;
     /// Gives the user a new (verified) address; a conflict if another account has it.
     async fn change_email(&mut self, user: UserId, email: &str) -> Result<()>;

@@ -28,7 +28,7 @@ use crate::Result;
 use crate::audit::AuditEvent;
 use crate::audit::chain::Head;
 use crate::audit::verify::Checkpoint;
-use crate::billing::{CreditEntry, PaidRequest, PaymentNonce, ResourceCounts};
+use crate::billing::{CreditEntry, OverageMethod, PaidRequest, PaymentNonce, ResourceCounts, Tier};
 use crate::ids::{AgentId, ApiKeyId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId};
 use crate::model::{Agent, ApiKey, Invite, IpRule, Org, Role, SealedValue, SecretVersion, Session, Share, User, Vault};
 use crate::path::PathPrefix;

@@ -11,6 +11,9 @@ pub trait SecretStore: Send + Sync {
     async fn secret_current_version(&self, vault: VaultId, path: &str) -> Result<Option<i64>>;
     /// The latest version of every live secret in a vault whose path starts with `prefix`.
     async fn latest_secrets(&self, vault: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>>;
+    /// The newest version of the secret at `path` (deleted or not), in one indexed read
+    /// whatever the history: what a write needs to know whether the path is new.
+    async fn latest_secret_version(&self, vault: VaultId, path: &str) -> Result<Option<SecretVersion>>;
     /// Every version of the secret at `path`, oldest first.
     async fn secret_versions(&self, vault: VaultId, path: &str) -> Result<Vec<SecretVersion>>;
     /// (vault, path) of a live secret of the org by its id.
