@@ -18,6 +18,7 @@
 
 mod flood;
 mod hsm;
+mod scale;
 
 use clap::{Parser, Subcommand};
 use oneclaw_core::audit::chain::Head;
@@ -71,6 +72,21 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
         #[arg(long, default_value_t = 10_000)]
+        reads: usize,
+    },
+    /// An agent's reads of one secret: a small vault against a large one (filler secrets and
+    /// policies loaded through the store), same run.
+    Scale {
+        #[arg(long, default_value_t = 100_000)]
+        secrets: usize,
+        #[arg(long, default_value_t = 100_000)]
+        policies: usize,
+        /// Of `policies`, how many are the reading agent's.
+        #[arg(long, default_value_t = 10_000)]
+        agent_policies: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20_000)]
         reads: usize,
     },
     /// `GET /v1/audit/events` filtered by actor over a large audit log.
@@ -411,6 +427,15 @@ async fn main() {
         Command::AuditQuery { events, actors, queries } => audit_query(events, actors, queries).await,
         Command::HsmReads { pairs, concurrency, reads } => hsm::hsm_reads(pairs, concurrency, reads).await,
         Command::Metering { concurrency, reads } => metering(concurrency, reads).await,
+        Command::Scale { secrets, policies, agent_policies, concurrency, reads } => {
+            let small = scale::Shape { filler_secrets: 100, agent_policies: 10, other_policies: 0 };
+            let large = scale::Shape {
+                filler_secrets: secrets,
+                agent_policies,
+                other_policies: policies.saturating_sub(agent_policies),
+            };
+            scale::scale(small, large, concurrency, reads).await
+        }
         Command::LoginFlood { logins, accounts, concurrency, reads } => {
             flood::login_flood(logins, accounts, concurrency, reads).await
         }

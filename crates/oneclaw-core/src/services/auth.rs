@@ -69,6 +69,7 @@ pub struct Auth<'a> {
     throttle: &'a super::Throttle,
     /// Bearer tokens verified since start (`Core::token_verifications`).
     verifications: &'a std::sync::atomic::AtomicU64,
+    verified: &'a super::verified_tokens::VerifiedTokens,
 }
 
 impl<'a> Auth<'a> {
@@ -78,8 +79,9 @@ impl<'a> Auth<'a> {
         ip_rules: &'a IpRuleCache,
         throttle: &'a super::Throttle,
         verifications: &'a std::sync::atomic::AtomicU64,
+        verified: &'a super::verified_tokens::VerifiedTokens,
     ) -> Self {
-        Self { deps, revocations, ip_rules, throttle, verifications }
+        Self { deps, revocations, ip_rules, throttle, verifications, verified }
     }
 
     /// Creates an account. An invited email joins the inviting org with the invited role (even
@@ -600,7 +602,15 @@ impl<'a> Auth<'a> {
     pub fn verify(&self, token: &str) -> Result<Principal> {
         let invalid = || Error::Unauthenticated("Invalid or expired token".to_owned());
         self.verifications.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let claims = self.deps.tokens.verify(token).map_err(|_| invalid())?;
+        let digest = self.deps.hasher.digest_credential(token);
+        let claims = match self.verified.get(&digest) {
+            Some(claims) => claims,
+            None => {
+                let claims = std::sync::Arc::new(self.deps.tokens.verify(token).map_err(|_| invalid())?);
+                self.verified.remember(digest, std::sync::Arc::clone(&claims));
+                claims
+            }
+        };
         let who = claims.subject().ok_or_else(invalid)?;
         let now = self.deps.clock.now().unix_timestamp();
         if claims.exp <= now {
@@ -621,8 +631,8 @@ impl<'a> Auth<'a> {
             session_id: claims.sid.map(SessionId),
             token_id: claims.jti,
             expires_at: claims.exp,
-            scopes: claims.scopes,
-            vault_ids: claims.vault_ids,
+            scopes: claims.scopes.clone(),
+            vault_ids: claims.vault_ids.clone(),
             api_key_id: claims.akid,
         })
     }

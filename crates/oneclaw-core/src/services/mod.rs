@@ -23,6 +23,7 @@ mod shares;
 mod team;
 mod throttle;
 mod vaults;
+mod verified_tokens;
 
 pub use accounts::{Accounts, CHANGE_TTL, RESET_TTL, VERIFY_TTL};
 pub use agents::{AgentSettings, AgentToken, Agents, DEFAULT_AGENT_TTL_SECS};
@@ -120,6 +121,8 @@ struct Inner {
     throttle: Throttle,
     /// Bearer tokens verified since start (a metric; tests hold it to one per request).
     verifications: std::sync::atomic::AtomicU64,
+    /// Bearer tokens whose signature this node has checked.
+    verified: verified_tokens::VerifiedTokens,
 }
 
 impl Core {
@@ -134,6 +137,7 @@ impl Core {
                 plans: billing::PlanCache::default(),
                 throttle: Throttle::default(),
                 verifications: std::sync::atomic::AtomicU64::new(0),
+                verified: Default::default(),
             }),
         };
         core.sync().await?;
@@ -155,6 +159,7 @@ impl Core {
             self.inner.revocations.set_generation(user, generation);
         }
         self.inner.revocations.prune(now.unix_timestamp());
+        self.inner.verified.prune(now.unix_timestamp());
         self.inner.throttle.prune();
         self.inner.ip_rules.clear();
         Ok(())
@@ -178,7 +183,14 @@ impl Core {
     /// Sign-up, sign-in, tokens, profile.
     pub fn auth(&self) -> Auth<'_> {
         let inner = &self.inner;
-        Auth::new(&inner.deps, &inner.revocations, &inner.ip_rules, &inner.throttle, &inner.verifications)
+        Auth::new(
+            &inner.deps,
+            &inner.revocations,
+            &inner.ip_rules,
+            &inner.throttle,
+            &inner.verifications,
+            &inner.verified,
+        )
     }
 
     /// Agents and their token exchange.
