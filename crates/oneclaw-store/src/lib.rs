@@ -19,6 +19,7 @@ pub mod meter;
 mod migrate;
 pub mod postgres;
 pub mod sqlite;
+pub mod sync_notices;
 mod write_gate;
 
 pub use journal::GroupCommitJournal;

@@ -29,6 +29,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (7, "trust", include_str!("../migrations/postgres/0007_trust.sql")),
     (8, "mail", include_str!("../migrations/postgres/0008_mail.sql")),
     (9, "policy generation", include_str!("../migrations/postgres/0009_policy_generation.sql")),
+    (10, "change notices", include_str!("../migrations/postgres/0010_change_notices.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

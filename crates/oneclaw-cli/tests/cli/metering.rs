@@ -7,7 +7,7 @@ use sqlx::Connection;
 use std::process::Command;
 
 /// Starts `serve` on the shared database and waits until it is healthy; its log goes next to `data`.
-async fn serve(url: &str, data: &std::path::Path, master_key: &str) -> Server {
+pub(super) async fn serve(url: &str, data: &std::path::Path, master_key: &str) -> Server {
     let command = || {
         let mut command = Command::new(BIN);
         command
@@ -24,15 +24,10 @@ async fn serve(url: &str, data: &std::path::Path, master_key: &str) -> Server {
 
 #[tokio::test]
 async fn two_server_processes_on_one_postgresql_count_exactly() {
-    let Ok(base_url) = std::env::var("ONECLAW_TEST_DATABASE_URL") else {
+    let Some((url, schema)) = fresh_schema("meter").await else {
         eprintln!("skipped: needs ONECLAW_TEST_DATABASE_URL (CI runs it on PostgreSQL)");
         return;
     };
-    let schema = format!("oneclaw_meter_{}", uuid_simple());
-    let mut conn = sqlx::PgConnection::connect(&base_url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut conn).await.unwrap();
-    let separator = if base_url.contains('?') { '&' } else { '?' };
-    let url = format!("{base_url}{separator}options[search_path]={schema}");
     let dir = tempfile::tempdir().unwrap();
     let key = "ab".repeat(32);
     let first = serve(&url, &dir.path().join("a"), &key).await;
@@ -66,7 +61,31 @@ async fn two_server_processes_on_one_postgresql_count_exactly() {
     // 400 list requests, then this usage request itself.
     assert_eq!(usage["current_month"]["total_requests"], 401, "{usage}");
     drop((first, second));
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut conn).await.unwrap();
+    schema.drop().await;
+}
+
+/// A schema of its own on the test PostgreSQL, and the URL that puts servers in it; `None`
+/// without `ONECLAW_TEST_DATABASE_URL`.
+pub(super) async fn fresh_schema(purpose: &str) -> Option<(String, Schema)> {
+    let base_url = std::env::var("ONECLAW_TEST_DATABASE_URL").ok()?;
+    let name = format!("oneclaw_{purpose}_{}", uuid_simple());
+    let mut conn = sqlx::PgConnection::connect(&base_url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}"))).execute(&mut conn).await.unwrap();
+    let separator = if base_url.contains('?') { '&' } else { '?' };
+    Some((format!("{base_url}{separator}options[search_path]={name}"), Schema { conn, name }))
+}
+
+/// A test's schema; `drop` removes it with everything in it.
+pub(super) struct Schema {
+    conn: sqlx::PgConnection,
+    name: String,
+}
+
+impl Schema {
+    pub(super) async fn drop(mut self) {
+        let sql = format!("DROP SCHEMA {} CASCADE", self.name);
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut self.conn).await.unwrap();
+    }
 }
 
 fn uuid_simple() -> String {
