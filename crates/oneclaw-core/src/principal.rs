@@ -77,6 +77,20 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A token's principal with no session, API key, scopes or vault limits.
+    pub fn bare(who: PrincipalRef, org_id: OrgId, expires_at: i64) -> Self {
+        Self {
+            who,
+            org_id,
+            session_id: None,
+            token_id: Uuid::new_v4(),
+            expires_at,
+            scopes: Vec::new(),
+            vault_ids: Vec::new(),
+            api_key_id: None,
+        }
+    }
+
     /// The user id, for a human.
     pub fn user_id(&self) -> Option<crate::ids::UserId> {
         (self.who.kind == PrincipalKind::User).then_some(crate::ids::UserId(self.who.id))
@@ -150,6 +164,11 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// A caller that brought no payment.
+    pub fn new(principal: Principal, meta: RequestMeta) -> Self {
+        Self { principal, meta, charge: crate::ports::Charge::default() }
+    }
+
     /// The org every resource touched must belong to.
     pub fn org_id(&self) -> OrgId {
         self.principal.org_id

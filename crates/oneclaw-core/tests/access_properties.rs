@@ -5,11 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use oneclaw_core::Error;
-use oneclaw_core::ids::{OrgId, PolicyId, UserId, VaultId};
+use oneclaw_core::ids::{OrgId, UserId, VaultId};
 use oneclaw_core::model::Vault;
 use oneclaw_core::path::SecretPath;
-use oneclaw_core::policy::{Conditions, Effect, Operation, PathGlob, Permission, Policy, PolicySet};
-use oneclaw_core::ports::Charge;
+use oneclaw_core::policy::{Effect, Operation, PathGlob, Permission, Policy, PolicySet};
 use oneclaw_core::principal::{Caller, Principal, PrincipalKind, PrincipalRef, RequestMeta, Surface};
 use oneclaw_core::services::access::evaluate;
 use proptest::prelude::*;
@@ -59,20 +58,8 @@ fn policy_for(
     permissions: Vec<Permission>,
     effect: Effect,
 ) -> Policy {
-    Policy {
-        id: PolicyId::generate(),
-        vault_id: vault,
-        principal: who,
-        pattern: PathGlob::parse(pattern).unwrap(),
-        permissions,
-        conditions: Conditions::default(),
-        expires_at: None,
-        effect,
-        priority: 0,
-        created_by: who,
-        created_at: OffsetDateTime::UNIX_EPOCH,
-        policy_schema_version: 2,
-    }
+    let glob = PathGlob::parse(pattern).unwrap();
+    Policy::new(vault, who, glob, permissions, effect, who, OffsetDateTime::UNIX_EPOCH)
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -126,20 +113,8 @@ fn case() -> impl Strategy<Value = Case> {
                 1 => vec![vault_id.0],
                 _ => vec![Uuid::new_v4()],
             };
-            let caller = Caller {
-                principal: Principal {
-                    who,
-                    org_id: org,
-                    session_id: None,
-                    token_id: Uuid::new_v4(),
-                    expires_at: i64::MAX,
-                    scopes,
-                    vault_ids,
-                    api_key_id: None,
-                },
-                meta: RequestMeta::internal(Surface::Api),
-                charge: Charge::default(),
-            };
+            let principal = Principal { scopes, vault_ids, ..Principal::bare(who, org, i64::MAX) };
+            let caller = Caller::new(principal, RequestMeta::internal(Surface::Api));
             Case { caller, vault, policies, path, operation }
         })
 }

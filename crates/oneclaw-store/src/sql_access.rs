@@ -179,11 +179,11 @@ pub(super) async fn agents_by_key_prefix(pool: &Pool<Db>, prefix: &str) -> Resul
 }
 
 pub(super) async fn agent_generations(pool: &Pool<Db>) -> Result<Vec<(Uuid, i64)>> {
-    let rows = sqlx::query("SELECT id, token_generation FROM agents WHERE token_generation > 0")
-        .fetch_all(pool)
-        .await
-        .map_err(db_error)?;
-    rows.iter().map(|row| Ok((get(row, "id")?, get(row, "token_generation")?))).collect()
+    super::sql_rows::id_generation_pairs(
+        pool,
+        "SELECT id, token_generation AS generation FROM agents WHERE token_generation > 0",
+    )
+    .await
 }
 
 /// A vault of the org and the policies naming `who` on it, in one query: the vault's columns

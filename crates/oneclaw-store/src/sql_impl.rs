@@ -222,10 +222,10 @@ impl AccessStore for SqlStore {
         &self,
         org: OrgId,
         vault: VaultId,
-        principal: PrincipalRef,
-        held_generation: Option<i64>,
+        who: PrincipalRef,
+        held: Option<i64>,
     ) -> Result<Option<VaultAccess>> {
-        access::vault_access(&self.pool, org, vault, principal, held_generation).await
+        access::vault_access(&self.pool, org, vault, who, held).await
     }
 
     async fn member_role(&self, org: OrgId, user: UserId) -> Result<Option<Role>> {

@@ -189,3 +189,13 @@ pub(super) fn secret_read_from(row: &DbRow, vault: VaultId) -> Result<SecretRead
         },
     })
 }
+
+/// (id, generation) pairs from a query selecting `id` and `generation`: the credential
+/// generations the revocation list keeps for agents and users.
+pub(super) async fn id_generation_pairs(
+    pool: &sqlx::Pool<super::Db>,
+    sql: &'static str,
+) -> oneclaw_core::Result<Vec<(uuid::Uuid, i64)>> {
+    let rows = sqlx::query(sql).fetch_all(pool).await.map_err(crate::errors::db_error)?;
+    rows.iter().map(|row| Ok((get(row, "id")?, get(row, "generation")?))).collect()
+}

@@ -50,11 +50,11 @@ pub(super) async fn invites(pool: &Pool<Db>, org: OrgId) -> Result<Vec<Invite>> 
 }
 
 pub(super) async fn user_generations(pool: &Pool<Db>) -> Result<Vec<(Uuid, i64)>> {
-    let rows = sqlx::query("SELECT id, credential_generation FROM users WHERE credential_generation > 0")
-        .fetch_all(pool)
-        .await
-        .map_err(db_error)?;
-    rows.iter().map(|row| Ok((get(row, "id")?, get(row, "credential_generation")?))).collect()
+    super::sql_rows::id_generation_pairs(
+        pool,
+        "SELECT id, credential_generation AS generation FROM users WHERE credential_generation > 0",
+    )
+    .await
 }
 
 pub(super) async fn count_attempt(

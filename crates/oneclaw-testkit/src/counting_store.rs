@@ -109,7 +109,7 @@ delegate! {
 
 delegate! {
     AccessStore {
-        async fn vault_access(&self, org: OrgId, vault: VaultId, principal: PrincipalRef, held_generation: Option<i64>) -> Result<Option<VaultAccess>>;
+        async fn vault_access(&self, org: OrgId, vault: VaultId, who: PrincipalRef, held: Option<i64>) -> Result<Option<VaultAccess>>;
         async fn member_role(&self, org: OrgId, user: UserId) -> Result<Option<Role>>;
         async fn policies_for(&self, vault: VaultId, principal: PrincipalRef) -> Result<Vec<Policy>>;
         async fn vault_policies(&self, vault: VaultId) -> Result<Vec<Policy>>;

@@ -106,18 +106,15 @@ impl AccessStore for MemoryStore {
         &self,
         org: OrgId,
         vault: VaultId,
-        principal: PrincipalRef,
-        held_generation: Option<i64>,
+        who: PrincipalRef,
+        held: Option<i64>,
     ) -> Result<Option<VaultAccess>> {
         let Some(vault) = self.vault(org, vault).await? else {
             return Ok(None);
         };
         let policy_generation = self.contents().policy_generations.get(&vault.id).copied().unwrap_or(0);
-        let policies = if held_generation == Some(policy_generation) {
-            None
-        } else {
-            Some(self.policies_for(vault.id, principal).await?)
-        };
+        let policies =
+            if held == Some(policy_generation) { None } else { Some(self.policies_for(vault.id, who).await?) };
         Ok(Some(VaultAccess { vault, policy_generation, policies }))
     }
 

@@ -5,16 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use oneclaw_core::Error;
-use oneclaw_core::ids::{AgentId, OrgId, PolicyId, UserId, VaultId};
+use oneclaw_core::ids::{AgentId, OrgId, UserId, VaultId};
 use oneclaw_core::model::{Role, Vault};
 use oneclaw_core::path::SecretPath;
-use oneclaw_core::policy::{Conditions, Effect, Operation, PathGlob, Permission, Policy};
-use oneclaw_core::ports::Charge;
+use oneclaw_core::policy::{Effect, Operation, PathGlob, Permission, Policy};
 use oneclaw_core::principal::{Caller, Principal, PrincipalKind, PrincipalRef, RequestMeta, Surface};
 use oneclaw_core::services::access::{Access, PolicyCache};
 use oneclaw_testkit::TestClock;
 use oneclaw_testkit::memory::MemoryStore;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 use uuid::Uuid;
 
 struct World {
@@ -59,42 +58,13 @@ impl World {
     }
 
     fn policy(&self, vault: &Vault, who: PrincipalRef, pattern: &str, effect: Effect) {
-        self.policy_until(vault, who, pattern, effect, None);
+        self.store.add_policy(self.draft(vault, who, pattern, effect));
     }
 
-    fn policy_until(
-        &self,
-        vault: &Vault,
-        who: PrincipalRef,
-        pattern: &str,
-        effect: Effect,
-        until: Option<OffsetDateTime>,
-    ) {
-        self.store.add_policy(self.draft(vault, who, pattern, effect, until));
-    }
-
-    fn draft(
-        &self,
-        vault: &Vault,
-        who: PrincipalRef,
-        pattern: &str,
-        effect: Effect,
-        until: Option<OffsetDateTime>,
-    ) -> Policy {
-        Policy {
-            id: PolicyId::generate(),
-            vault_id: vault.id,
-            principal: who,
-            pattern: PathGlob::parse(pattern).unwrap(),
-            permissions: vec![Permission::Read, Permission::Write],
-            conditions: Conditions::default(),
-            expires_at: until,
-            effect,
-            priority: 0,
-            created_by: who,
-            created_at: self.clock.now_utc(),
-            policy_schema_version: 2,
-        }
+    fn draft(&self, vault: &Vault, who: PrincipalRef, pattern: &str, effect: Effect) -> Policy {
+        let permissions = vec![Permission::Read, Permission::Write];
+        let glob = PathGlob::parse(pattern).unwrap();
+        Policy::new(vault.id, who, glob, permissions, effect, who, self.clock.now_utc())
     }
 
     fn caller(&self, who: PrincipalRef) -> Caller {
@@ -103,20 +73,22 @@ impl World {
 }
 
 fn caller_in(org: OrgId, who: PrincipalRef, scopes: &[&str], vault_ids: &[Uuid]) -> Caller {
-    Caller {
-        principal: Principal {
-            who,
-            org_id: org,
-            session_id: None,
-            token_id: Uuid::new_v4(),
-            expires_at: i64::MAX,
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-            vault_ids: vault_ids.to_vec(),
-            api_key_id: None,
-        },
-        meta: RequestMeta::internal(Surface::Api),
-        charge: Charge::default(),
-    }
+    let scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+    let principal = Principal { scopes, vault_ids: vault_ids.to_vec(), ..Principal::bare(who, org, i64::MAX) };
+    Caller::new(principal, RequestMeta::internal(Surface::Api))
+}
+
+/// An org with an owner and the owner's vault.
+fn owners_vault() -> (World, PrincipalRef, Vault) {
+    let world = World::new();
+    let owner = world.member(Role::Owner);
+    let vault = world.vault(owner, owner);
+    (world, owner, vault)
+}
+
+/// Reads `at` in `vault` as `caller`.
+async fn read(access: &Access<'_>, caller: &Caller, vault: &Vault, at: &str) -> oneclaw_core::Result<Vault> {
+    access.secret(caller, vault.id, &path(at), Operation::Read).await
 }
 
 fn path(text: &str) -> SecretPath {
@@ -129,26 +101,22 @@ fn is_forbidden<T: std::fmt::Debug>(result: oneclaw_core::Result<T>) -> bool {
 
 #[tokio::test]
 async fn another_orgs_vault_is_not_found_even_for_its_owner() {
-    let world = World::new();
-    let owner = world.member(Role::Owner);
-    let vault = world.vault(owner, owner);
+    let (world, owner, vault) = owners_vault();
     let elsewhere = caller_in(OrgId::generate(), owner, &[], &[]);
-    let result = world.access().secret(&elsewhere, vault.id, &path("a"), Operation::Read).await;
+    let result = read(&world.access(), &elsewhere, &vault, "a").await;
     assert!(matches!(result, Err(Error::NotFound(_))), "{result:?}");
-    assert!(world.access().secret(&world.caller(owner), vault.id, &path("a"), Operation::Read).await.is_ok());
+    assert!(read(&world.access(), &world.caller(owner), &vault, "a").await.is_ok());
 }
 
 #[tokio::test]
 async fn a_token_limited_to_other_vaults_is_refused_before_any_policy() {
-    let world = World::new();
-    let owner = world.member(Role::Owner);
-    let vault = world.vault(owner, owner);
+    let (world, owner, vault) = owners_vault();
     let limited = caller_in(world.org, owner, &[], &[VaultId::generate().0]);
-    assert!(is_forbidden(world.access().secret(&limited, vault.id, &path("a"), Operation::Read).await));
+    assert!(is_forbidden(read(&world.access(), &limited, &vault, "a").await));
     assert!(is_forbidden(world.access().manage(&limited, &vault).await));
     assert!(!world.access().see(&limited, &vault).await.unwrap());
     let this_vault = caller_in(world.org, owner, &[], &[vault.id.0]);
-    assert!(world.access().secret(&this_vault, vault.id, &path("a"), Operation::Read).await.is_ok());
+    assert!(read(&world.access(), &this_vault, &vault, "a").await.is_ok());
 }
 
 #[tokio::test]
@@ -159,8 +127,8 @@ async fn a_deny_wins_even_over_ownership() {
     world.policy(&vault, owner, "prod/**", Effect::Deny);
     let access = world.access();
     let caller = world.caller(owner);
-    assert!(is_forbidden(access.secret(&caller, vault.id, &path("prod/db"), Operation::Read).await));
-    assert!(access.secret(&caller, vault.id, &path("dev/db"), Operation::Read).await.is_ok());
+    assert!(is_forbidden(read(&access, &caller, &vault, "prod/db").await));
+    assert!(read(&access, &caller, &vault, "dev/db").await.is_ok());
 }
 
 #[tokio::test]
@@ -182,43 +150,38 @@ async fn a_human_owns_the_vaults_their_agents_made_and_an_agent_owns_only_its_ow
 
 #[tokio::test]
 async fn an_agents_allow_counts_only_within_its_token_scopes() {
-    let world = World::new();
-    let owner = world.member(Role::Owner);
-    let vault = world.vault(owner, owner);
+    let (world, _, vault) = owners_vault();
     let agent = world.agent();
     world.policy(&vault, agent, "**", Effect::Allow);
     let access = world.access();
     let unscoped = world.caller(agent);
-    assert!(is_forbidden(access.secret(&unscoped, vault.id, &path("dev/db"), Operation::Read).await));
+    assert!(is_forbidden(read(&access, &unscoped, &vault, "dev/db").await));
     let scoped = caller_in(world.org, agent, &["dev/*"], &[]);
-    assert!(access.secret(&scoped, vault.id, &path("dev/db"), Operation::Read).await.is_ok());
-    assert!(is_forbidden(access.secret(&scoped, vault.id, &path("prod/db"), Operation::Read).await));
+    assert!(read(&access, &scoped, &vault, "dev/db").await.is_ok());
+    assert!(is_forbidden(read(&access, &scoped, &vault, "prod/db").await));
 }
 
 #[tokio::test]
 async fn a_scoped_human_token_is_limited_even_on_the_humans_own_vault() {
-    let world = World::new();
-    let owner = world.member(Role::Owner);
-    let vault = world.vault(owner, owner);
+    let (world, owner, vault) = owners_vault();
     let scoped = caller_in(world.org, owner, &["ci/*"], &[]);
     let access = world.access();
-    assert!(access.secret(&scoped, vault.id, &path("ci/token"), Operation::Read).await.is_ok());
-    assert!(is_forbidden(access.secret(&scoped, vault.id, &path("prod/db"), Operation::Read).await));
+    assert!(read(&access, &scoped, &vault, "ci/token").await.is_ok());
+    assert!(is_forbidden(read(&access, &scoped, &vault, "prod/db").await));
 }
 
 #[tokio::test]
 async fn a_policy_stops_counting_when_it_expires() {
-    let world = World::new();
-    let owner = world.member(Role::Owner);
-    let vault = world.vault(owner, owner);
+    let (world, _, vault) = owners_vault();
     let reader = world.member(Role::Member);
-    world.policy_until(&vault, reader, "**", Effect::Allow, Some(world.clock.now_utc() + Duration::hours(1)));
+    let expires_at = Some(world.clock.now_utc() + Duration::hours(1));
+    world.store.add_policy(Policy { expires_at, ..world.draft(&vault, reader, "**", Effect::Allow) });
     let access = world.access();
     let caller = world.caller(reader);
-    assert!(access.secret(&caller, vault.id, &path("a"), Operation::Read).await.is_ok());
+    assert!(read(&access, &caller, &vault, "a").await.is_ok());
     assert!(access.see(&caller, &vault).await.unwrap());
     world.clock.advance(Duration::hours(2));
-    assert!(is_forbidden(access.secret(&caller, vault.id, &path("a"), Operation::Read).await));
+    assert!(is_forbidden(read(&access, &caller, &vault, "a").await));
     assert!(!access.see(&caller, &vault).await.unwrap());
 }
 
@@ -232,16 +195,14 @@ async fn admins_manage_every_vault_but_read_only_through_a_policy() {
     let access = world.access();
     assert!(access.manage(&world.caller(admin), &vault).await.is_ok());
     assert!(access.see(&world.caller(admin), &vault).await.unwrap());
-    assert!(is_forbidden(access.secret(&world.caller(admin), vault.id, &path("a"), Operation::Read).await));
+    assert!(is_forbidden(read(&access, &world.caller(admin), &vault, "a").await));
     assert!(is_forbidden(access.manage(&world.caller(plain), &vault).await));
     assert!(!access.see(&world.caller(plain), &vault).await.unwrap());
 }
 
 #[tokio::test]
 async fn a_removed_admin_manages_nothing() {
-    let world = World::new();
-    let owner = world.member(Role::Owner);
-    let vault = world.vault(owner, owner);
+    let (world, _, vault) = owners_vault();
     let admin = world.member(Role::Admin);
     let access = world.access();
     assert!(access.is_admin(&world.caller(admin)).await.unwrap());
@@ -252,9 +213,7 @@ async fn a_removed_admin_manages_nothing() {
 
 #[tokio::test]
 async fn a_deny_only_policy_does_not_reveal_the_vault() {
-    let world = World::new();
-    let owner = world.member(Role::Owner);
-    let vault = world.vault(owner, owner);
+    let (world, _, vault) = owners_vault();
     let agent = world.agent();
     world.policy(&vault, agent, "**", Effect::Deny);
     assert!(!world.access().see(&world.caller(agent), &vault).await.unwrap());
@@ -264,36 +223,32 @@ async fn a_deny_only_policy_does_not_reveal_the_vault() {
 
 #[tokio::test]
 async fn another_principals_policies_grant_nothing() {
-    let world = World::new();
-    let owner = world.member(Role::Owner);
-    let vault = world.vault(owner, owner);
+    let (world, _, vault) = owners_vault();
     let granted = world.member(Role::Member);
     let other = world.member(Role::Member);
     world.policy(&vault, granted, "**", Effect::Allow);
     let access = world.access();
-    assert!(access.secret(&world.caller(granted), vault.id, &path("a"), Operation::Read).await.is_ok());
-    assert!(is_forbidden(access.secret(&world.caller(other), vault.id, &path("a"), Operation::Read).await));
+    assert!(read(&access, &world.caller(granted), &vault, "a").await.is_ok());
+    assert!(is_forbidden(read(&access, &world.caller(other), &vault, "a").await));
 }
 
 #[tokio::test]
 async fn cached_policies_serve_while_the_generation_holds_and_a_change_is_seen_at_once() {
-    let world = World::new();
-    let owner = world.member(Role::Owner);
-    let vault = world.vault(owner, owner);
+    let (world, _, vault) = owners_vault();
     let agent = world.agent();
     world.policy(&vault, agent, "**", Effect::Allow);
     let cache = PolicyCache::default();
     let access = Access::over(&world.store, &world.store, &world.clock).with_cache(&cache);
     let caller = caller_in(world.org, agent, &["**"], &[]);
-    assert!(access.secret(&caller, vault.id, &path("a"), Operation::Read).await.is_ok());
+    assert!(read(&access, &caller, &vault, "a").await.is_ok());
 
     // A deny the store does not announce: the cached set (read at the old generation) serves.
-    world.store.add_policy_unannounced(world.draft(&vault, agent, "**", Effect::Deny, None));
-    assert!(access.secret(&caller, vault.id, &path("a"), Operation::Read).await.is_ok(), "served from the cache");
+    world.store.add_policy_unannounced(world.draft(&vault, agent, "**", Effect::Deny));
+    assert!(read(&access, &caller, &vault, "a").await.is_ok(), "served from the cache");
     let uncached = Access::over(&world.store, &world.store, &world.clock);
-    assert!(is_forbidden(uncached.secret(&caller, vault.id, &path("a"), Operation::Read).await));
+    assert!(is_forbidden(read(&uncached, &caller, &vault, "a").await));
 
     // Any announced change moves the generation, and the very next check reads afresh.
     world.policy(&vault, agent, "unrelated/*", Effect::Allow);
-    assert!(is_forbidden(access.secret(&caller, vault.id, &path("a"), Operation::Read).await));
+    assert!(is_forbidden(read(&access, &caller, &vault, "a").await));
 }

@@ -8,7 +8,7 @@
 //! globs that begin with a wildcard). Those candidates are then checked exactly as `decide`
 //! checks every policy, so the answer is the same; only the work differs.
 
-use super::{Decision, Effect, Operation, Policy};
+use super::{Decision, Operation, Policy, fold};
 use crate::path::SecretPath;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -68,42 +68,23 @@ impl PolicySet {
 
     /// The same decision as `policy::decide` over every policy of the set.
     pub fn decide(&self, path: &SecretPath, operation: Operation, now: OffsetDateTime, ip: Option<IpAddr>) -> Decision {
-        let mut allowed = false;
-        for policy in self.candidates(path).filter(|p| p.in_force(now, ip) && p.covers(path, operation)) {
-            match policy.effect {
-                Effect::Deny => return Decision::Deny,
-                Effect::Allow => allowed = true,
-            }
-        }
-        if allowed { Decision::Allow } else { Decision::NoMatch }
+        fold(self.candidates(path), path, operation, now, ip)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{PolicyId, VaultId};
-    use crate::policy::{Conditions, PathGlob, Permission, decide};
+    use crate::ids::VaultId;
+    use crate::policy::{Effect, PathGlob, Permission, decide};
     use crate::principal::{PrincipalKind, PrincipalRef};
     use proptest::prelude::*;
     use uuid::Uuid;
 
     fn policy(pattern: &str, permissions: Vec<Permission>, effect: Effect) -> Policy {
         let who = PrincipalRef { kind: PrincipalKind::Agent, id: Uuid::nil() };
-        Policy {
-            id: PolicyId::generate(),
-            vault_id: VaultId(Uuid::nil()),
-            principal: who,
-            pattern: PathGlob::parse(pattern).unwrap(),
-            permissions,
-            conditions: Conditions::default(),
-            expires_at: None,
-            effect,
-            priority: 0,
-            created_by: who,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-            policy_schema_version: 2,
-        }
+        let glob = PathGlob::parse(pattern).unwrap();
+        Policy::new(VaultId(Uuid::nil()), who, glob, permissions, effect, who, OffsetDateTime::UNIX_EPOCH)
     }
 
     const SEGMENTS: &[&str] = &["a", "b", "c", "*", "**"];

@@ -78,14 +78,9 @@ impl Operation {
         }
     }
 
-    /// The word used in messages.
+    /// The word used in messages: the name of the permission made for it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Read => "read",
-            Self::Write => "write",
-            Self::Delete => "delete",
-            Self::Rotate => "rotate",
-        }
+        self.allowed_by()[0].as_str()
     }
 }
 
@@ -133,6 +128,32 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// A policy with no conditions, no expiry and priority 0, by `created_by` at `created_at`.
+    pub fn new(
+        vault_id: VaultId,
+        principal: PrincipalRef,
+        pattern: PathGlob,
+        permissions: Vec<Permission>,
+        effect: Effect,
+        created_by: PrincipalRef,
+        created_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id: PolicyId::generate(),
+            vault_id,
+            principal,
+            pattern,
+            permissions,
+            conditions: Conditions::default(),
+            expires_at: None,
+            effect,
+            priority: 0,
+            created_by,
+            created_at,
+            policy_schema_version: 2,
+        }
+    }
+
     /// True when the policy is in force for this request: not expired, conditions hold.
     pub fn in_force(&self, now: OffsetDateTime, ip: Option<IpAddr>) -> bool {
         self.expires_at.is_none_or(|at| at > now) && self.conditions.hold(now, ip)
@@ -163,8 +184,20 @@ pub fn decide(
     now: OffsetDateTime,
     ip: Option<IpAddr>,
 ) -> Decision {
+    fold(policies.iter(), path, operation, now, ip)
+}
+
+/// The decision over `candidates`: every policy that could cover the request (all of them,
+/// or those the index found).
+fn fold<'a>(
+    candidates: impl Iterator<Item = &'a Policy>,
+    path: &SecretPath,
+    operation: Operation,
+    now: OffsetDateTime,
+    ip: Option<IpAddr>,
+) -> Decision {
     let mut allowed = false;
-    for policy in policies.iter().filter(|p| p.in_force(now, ip) && p.covers(path, operation)) {
+    for policy in candidates.filter(|p| p.in_force(now, ip) && p.covers(path, operation)) {
         match policy.effect {
             Effect::Deny => return Decision::Deny,
             Effect::Allow => allowed = true,
@@ -182,20 +215,8 @@ mod tests {
 
     fn policy(pattern: &str, permissions: &[Permission], effect: Effect) -> Policy {
         let who = PrincipalRef { kind: PrincipalKind::Agent, id: Uuid::nil() };
-        Policy {
-            id: PolicyId::generate(),
-            vault_id: VaultId::generate(),
-            principal: who,
-            pattern: PathGlob::parse(pattern).unwrap(),
-            permissions: permissions.to_vec(),
-            conditions: Conditions::default(),
-            expires_at: None,
-            effect,
-            priority: 0,
-            created_by: who,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-            policy_schema_version: 2,
-        }
+        let glob = PathGlob::parse(pattern).unwrap();
+        Policy::new(VaultId::generate(), who, glob, permissions.to_vec(), effect, who, OffsetDateTime::UNIX_EPOCH)
     }
 
     fn path(text: &str) -> SecretPath {

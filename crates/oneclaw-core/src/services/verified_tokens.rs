@@ -43,18 +43,7 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Arc<Claims> {
-        Arc::new(Claims {
-            sub: "agent:00000000-0000-0000-0000-000000000000".to_owned(),
-            org: uuid::Uuid::nil(),
-            iat: 0,
-            exp,
-            jti: uuid::Uuid::new_v4(),
-            sid: None,
-            scopes: vec![],
-            vault_ids: vec![],
-            generation: None,
-            akid: None,
-        })
+        Arc::new(Claims { exp, jti: uuid::Uuid::new_v4(), ..Claims::default() })
     }
 
     #[test]

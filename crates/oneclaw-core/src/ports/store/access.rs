@@ -18,14 +18,14 @@ pub struct VaultAccess {
 pub trait AccessStore: Send + Sync {
     /// A vault of the org and the policies of one principal on it, in one read: everything
     /// the access check needs. `None` when the org has no such vault. The policies are left
-    /// out when `held_generation` is the vault's current policy generation (the caller's
+    /// out when `held` (a policy generation) is the vault's current policy generation (the caller's
     /// cached copy is current); every policy change moves the generation in its transaction.
     async fn vault_access(
         &self,
         org: OrgId,
         vault: VaultId,
-        principal: PrincipalRef,
-        held_generation: Option<i64>,
+        who: PrincipalRef,
+        held: Option<i64>,
     ) -> Result<Option<VaultAccess>>;
     /// The role of an active (not removed) member of the org; `None` for anyone else.
     async fn member_role(&self, org: OrgId, user: UserId) -> Result<Option<Role>>;
