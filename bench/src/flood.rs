@@ -31,7 +31,7 @@ fn rss_mib() -> (f64, f64) {
 /// every guess reaches Argon2 and only the hashing queue bounds the work).
 pub async fn login_flood(logins: usize, accounts: usize, concurrency: usize, reads: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::for_data_dir(dir.path());
+    let mut config = ServerConfig::for_data_dir(dir.path()).unwrap();
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.billing = false;
     let app = App::build(&config, Arc::new(SystemClock)).await.unwrap();

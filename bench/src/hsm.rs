@@ -157,7 +157,7 @@ struct ReadServer {
 
 async fn read_server(kind: KeyProviderKind, cache: usize) -> ReadServer {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::for_data_dir(dir.path());
+    let mut config = ServerConfig::for_data_dir(dir.path()).unwrap();
     config.listen = "127.0.0.1:0".parse().unwrap();
     // Measured without billing: a metered free-tier org would be asked to pay after 1,000 reads.
     config.billing = false;
@@ -168,7 +168,7 @@ async fn read_server(kind: KeyProviderKind, cache: usize) -> ReadServer {
     }
     let inner = oneclaw_server::keys::key_provider(&config).await.unwrap();
     let counting = Arc::new(Counting { inner, operations: AtomicU64::new(0) });
-    let app = App::build_with_keys(&config, Arc::new(SystemClock), counting.clone()).await.unwrap();
+    let app = App::build_with_parts(&config, Arc::new(SystemClock), counting.clone(), |store| store).await.unwrap();
     let base = format!("http://{}", app.local_addr().unwrap());
     tokio::spawn(app.serve(std::future::pending()));
     let http = reqwest::Client::new();

@@ -116,7 +116,7 @@ async fn start() -> Running {
 /// A server; with `metered`, billing counts every request (with an allowance nothing exceeds).
 async fn start_with(metered: bool) -> Running {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::for_data_dir(dir.path());
+    let mut config = ServerConfig::for_data_dir(dir.path()).unwrap();
     config.listen = "127.0.0.1:0".parse().unwrap();
     // Unmetered unless asked: a metered free-tier org would be asked to pay after 1,000 reads.
     config.billing = metered;

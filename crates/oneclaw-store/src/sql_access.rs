@@ -196,16 +196,25 @@ pub(super) async fn vault_access(
     who: PrincipalRef,
     held_generation: Option<i64>,
 ) -> Result<Option<VaultAccess>> {
-    let rows = sqlx::query(
-        "SELECT v.id AS v_id, v.org_id AS v_org_id, v.name AS v_name, v.description AS v_description, \
-         v.created_by_type AS v_created_by_type, v.created_by AS v_created_by, v.created_at AS v_created_at, \
-         v.kek_version AS v_kek_version, v.owner_user_id AS v_owner_user_id, v.policy_generation AS v_policy_generation, \
-         p.id, p.vault_id, p.principal_type, p.principal_id, p.secret_path_pattern, p.permissions, p.conditions, \
+    // The vault's own row, then (only when the caller's generation is stale) one row per
+    // policy. Two branches, not a LEFT JOIN with the generation in its ON clause: there the
+    // planner would walk every policy of the principal only to drop each one, and a read
+    // would cost O(policies) even when the cache is current.
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        joined_vault_cols!(),
+        ", NULL AS id, NULL AS vault_id, NULL AS principal_type, NULL AS principal_id, \
+         NULL AS secret_path_pattern, NULL AS permissions, NULL AS conditions, NULL AS expires_at, NULL AS effect, \
+         NULL AS priority, NULL AS created_by_type, NULL AS created_by, NULL AS created_at, \
+         NULL AS policy_schema_version \
+         FROM vaults v WHERE v.id = $1 AND v.org_id = $2 \
+         UNION ALL SELECT ",
+        joined_vault_cols!(),
+        ", p.id, p.vault_id, p.principal_type, p.principal_id, p.secret_path_pattern, p.permissions, p.conditions, \
          p.expires_at, p.effect, p.priority, p.created_by_type, p.created_by, p.created_at, p.policy_schema_version \
-         FROM vaults v LEFT JOIN policies p \
-         ON p.vault_id = v.id AND p.principal_id = $3 AND p.principal_type = $4 AND v.policy_generation <> $5 \
-         WHERE v.id = $1 AND v.org_id = $2",
-    )
+         FROM vaults v JOIN policies p ON p.vault_id = v.id AND p.principal_id = $3 AND p.principal_type = $4 \
+         WHERE v.id = $1 AND v.org_id = $2 AND v.policy_generation <> $5"
+    ))
     .bind(vault.0)
     .bind(org.0)
     .bind(who.id)

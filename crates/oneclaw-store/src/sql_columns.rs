@@ -11,6 +11,14 @@ macro_rules! vault_cols {
         "id, org_id, name, description, created_by_type, created_by, created_at, kek_version, owner_user_id"
     };
 }
+/// A vault's columns under the `v_` names a join reads them by (`JOINED_VAULT_COLUMNS`).
+macro_rules! joined_vault_cols {
+    () => {
+        "v.id AS v_id, v.org_id AS v_org_id, v.name AS v_name, v.description AS v_description, \
+         v.created_by_type AS v_created_by_type, v.created_by AS v_created_by, v.created_at AS v_created_at, \
+         v.kek_version AS v_kek_version, v.owner_user_id AS v_owner_user_id, v.policy_generation AS v_policy_generation"
+    };
+}
 macro_rules! version_cols {
     () => {
         "s.id, s.vault_id, s.path, v.version, v.secret_type, v.metadata, v.rotation_policy, v.expires_at, \
