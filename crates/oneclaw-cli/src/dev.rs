@@ -18,12 +18,18 @@ pub struct DevArgs {
     serve: ServeArgs,
 }
 
-pub async fn run(args: DevArgs) -> CliResult {
+pub async fn run(mut args: DevArgs) -> CliResult {
+    // For trying things out: no plan limits, no monthly allowance, unless asked for.
+    args.serve.settings.billing.get_or_insert_with(|| "off".to_owned());
     let (app, config) = start(args.serve).await?;
     let url = format!("http://{}", app.local_addr()?);
     let users = app.core().deps().store.count_users().await?;
     println!("oneclaw dev server: {url}");
     println!("  data: {} (SQLite, local keyring — for development only)", config.data_dir.display());
+    match config.billing {
+        false => println!("  billing: off, so no plan limits (`--billing on` meters requests as `oneclaw serve` does)"),
+        true => println!("  billing: on (the free tier's limits apply, as with `oneclaw serve`)"),
+    }
     if users == 0 {
         let password = first_password();
         let account = NewAccount {
@@ -36,10 +42,15 @@ pub async fn run(args: DevArgs) -> CliResult {
         println!("  created the first user (shown only this once):");
         println!("    email:    {DEV_EMAIL}");
         println!("    password: {}", password.expose());
-        println!("  sign in:  curl -s {url}/v1/auth/token -H 'Content-Type: application/json' \\");
-        println!("              -d '{{\"email\":\"{DEV_EMAIL}\",\"password\":\"<password>\"}}'");
+        println!("  open {url}/ in a browser and sign in with them, or from a shell:");
+        println!("    curl -s {url}/v1/auth/token -H 'Content-Type: application/json' \\");
+        println!("      -d '{{\"email\":\"{DEV_EMAIL}\",\"password\":\"{}\"}}'", password.expose());
     } else {
-        println!("  the store already has users; sign in with an existing account");
+        println!("  open {url}/ in a browser; the store already has users, so sign in with yours");
+        println!(
+            "  lost the password? `oneclaw user reset-password --email {DEV_EMAIL} --data-dir {}` prints a reset link",
+            config.data_dir.display()
+        );
     }
     app.serve(shutdown_signal()).await.map_err(|err| CliError::Server(err.to_string()))
 }

@@ -159,7 +159,7 @@ impl VaultTools {
         check!(require("path", &args.path));
         match session.backend.get_secret(session.vault_id, &args.path).await {
             Ok(secret) => {
-                tracing::info!(path = %args.path, "secret accessed");
+                tracing::debug!(path = %args.path, "secret accessed");
                 text(format::secret_value(&secret))
             }
             Err(err) => failed("get_secret", Some(&args.path), &err),
@@ -196,7 +196,7 @@ impl VaultTools {
         };
         match session.backend.put_secret(session.vault_id, &args.path, request).await {
             Ok(stored) => {
-                tracing::info!(path = %args.path, "secret stored");
+                tracing::debug!(path = %args.path, "secret stored");
                 text(format::stored(&stored))
             }
             Err(err) => failed("put_secret", None, &err),
@@ -216,7 +216,7 @@ impl VaultTools {
         check!(require("path", &args.path));
         match session.backend.delete_secret(session.vault_id, &args.path).await {
             Ok(()) => {
-                tracing::info!(path = %args.path, "secret deleted");
+                tracing::debug!(path = %args.path, "secret deleted");
                 text(format::deleted(&args.path))
             }
             Err(err) if err.kind == ErrorCode::NotFound => failed("delete_secret", Some(&args.path), &err),
@@ -277,7 +277,7 @@ impl VaultTools {
         };
         match session.backend.put_secret(session.vault_id, &args.path, request).await {
             Ok(stored) => {
-                tracing::info!(path = %args.path, "secret rotated");
+                tracing::debug!(path = %args.path, "secret rotated");
                 text(format::rotated(&stored))
             }
             Err(err) => failed("rotate_and_store", Some(&args.path), &err),
@@ -302,7 +302,7 @@ impl VaultTools {
                 args.path, secret.secret_type
             ))),
             Ok(secret) => {
-                tracing::info!(path = %args.path, "env_bundle accessed");
+                tracing::debug!(path = %args.path, "env_bundle accessed");
                 text(format::env_bundle(secret.value.expose()))
             }
             Err(err) => failed("get_env_bundle", Some(&args.path), &err),
@@ -442,7 +442,7 @@ impl VaultTools {
         };
         match session.backend.rotate_generate(session.vault_id, &args.path, request).await {
             Ok(stored) => {
-                tracing::info!(path = %args.path, "secret rotated to a generated value");
+                tracing::debug!(path = %args.path, "secret rotated to a generated value");
                 text(format::generated(&stored))
             }
             Err(err) => failed("rotate_generate", Some(&args.path), &err),

@@ -11,6 +11,7 @@ use oneclaw_core::audit::verify::Checkpoint;
 use oneclaw_core::ids::OrgId;
 use oneclaw_core::{Error, Result};
 use sqlx::Pool;
+use time::OffsetDateTime;
 
 type Conn = <Db as sqlx::Database>::Connection;
 
@@ -47,20 +48,28 @@ pub(super) async fn append_many(conn: &mut Conn, events: &[AuditEvent]) -> Resul
     if crate::danger_bench::skipping_audit() {
         return Ok(());
     }
-    let mut heads: Vec<(OrgId, Head)> = Vec::new();
+    // Each org's head, and the time of its newest event: an event is stamped no earlier than
+    // the one chained before it, so time order and chain order agree even when requests that
+    // began in one order commit in another.
+    let mut heads: Vec<(OrgId, Head, OffsetDateTime)> = Vec::new();
     for event in events {
-        let position = match heads.iter().position(|(org, _)| *org == event.org_id) {
+        let position = match heads.iter().position(|(org, _, _)| *org == event.org_id) {
             Some(position) => position,
             None => {
-                heads.push((event.org_id, locked_head(conn, event.org_id).await?));
+                let head = locked_head(conn, event.org_id).await?;
+                let newest = newest_event_time(conn, event.org_id, head.seq).await?;
+                heads.push((event.org_id, head, newest));
                 heads.len() - 1
             }
         };
-        let (link, next) = heads[position].1.next(event);
+        let (_, head, newest) = &heads[position];
+        let stamped = AuditEvent { created_at: event.created_at.max(*newest), ..event.clone() };
+        let (link, next) = head.next(&stamped);
         heads[position].1 = next;
-        insert_event(conn, event, link).await?;
+        heads[position].2 = stamped.created_at;
+        insert_event(conn, &stamped, link).await?;
     }
-    for (org, head) in heads {
+    for (org, head, _) in heads {
         sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1")
             .bind(org.0)
             .bind(head.seq)
@@ -70,6 +79,17 @@ pub(super) async fn append_many(conn: &mut Conn, events: &[AuditEvent]) -> Resul
             .map_err(audit_write_failed)?;
     }
     Ok(())
+}
+
+/// When the event at `seq` of the org's chain was stamped (the start of time for an empty chain).
+async fn newest_event_time(conn: &mut Conn, org: OrgId, seq: i64) -> Result<OffsetDateTime> {
+    let at: Option<i64> = sqlx::query_scalar("SELECT created_at FROM audit_events WHERE org_id = $1 AND seq = $2")
+        .bind(org.0)
+        .bind(seq)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(audit_write_failed)?;
+    at.map_or(Ok(OffsetDateTime::UNIX_EPOCH), from_ms)
 }
 
 /// The org's head, created empty if needed, locked for the rest of the transaction.

@@ -262,8 +262,13 @@ async fn dev_creates_a_first_user_once_and_prints_its_credentials() {
             break password.trim().to_owned();
         }
     };
+    printed.extend((0..3).filter_map(|_| lines.next().and_then(Result::ok)));
     let base = printed[0].split_whitespace().last().unwrap_or_default().to_owned();
     assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"), "{printed:?}");
+    assert!(printed.iter().any(|line| line.contains("billing: off")), "dev is for trying things: {printed:?}");
+    assert!(printed.iter().any(|line| line.contains("in a browser")), "{printed:?}");
+    let curl_with_password = format!("\"password\":\"{password}\"");
+    assert!(printed.iter().any(|line| line.contains(&curl_with_password)), "a curl line that works: {printed:?}");
     let mut server = Server { child, base };
     server.wait_healthy().await.unwrap();
     let (status, login) = call(
@@ -278,10 +283,11 @@ async fn dev_creates_a_first_user_once_and_prints_its_credentials() {
 
     let mut child = spawn();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let second: Vec<String> = (0..3).filter_map(|_| lines.next().and_then(Result::ok)).collect();
+    let second: Vec<String> = (0..5).filter_map(|_| lines.next().and_then(Result::ok)).collect();
     let _server = Server { child, base: String::new() };
     assert!(second.iter().any(|line| line.contains("already has users")), "{second:?}");
-    assert!(!second.iter().any(|line| line.contains("password:")), "{second:?}");
+    assert!(second.iter().any(|line| line.contains("oneclaw user reset-password")), "the way back: {second:?}");
+    assert!(!second.iter().any(|line| line.contains(&password)), "{second:?}");
 }
 
 #[tokio::test]

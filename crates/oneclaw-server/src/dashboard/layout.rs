@@ -39,6 +39,7 @@ fn with_head(title: &str, extra_head: Markup, content: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · oneclaw" }
+                link rel="icon" type="image/svg+xml" href="/assets/favicon.svg";
                 // htmx must not inject styles or evaluate code: the CSP forbids both.
                 meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
                 link rel="stylesheet" href="/assets/style.css";

@@ -18,6 +18,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 const STYLE: &str = include_str!("../../assets/style.css");
 const HTMX: &str = include_str!("../../assets/htmx-2.0.7.min.js");
 const SCRIPT: &str = include_str!("../../assets/dashboard.js");
+const FAVICON: &str = include_str!("../../assets/favicon.svg");
 
 /// Scripts, styles and form posts only from this server; never framed. Pages hold revealed
 /// secrets, so injected markup must not be able to run or send anything anywhere.
@@ -35,6 +36,12 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/assets/dashboard.js",
             get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], SCRIPT).into_response() }),
+        )
+        // Browsers ask for /favicon.ico whatever the page says; an SVG answers both.
+        .route("/favicon.ico", get(|| async { ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON).into_response() }))
+        .route(
+            "/assets/favicon.svg",
+            get(|| async { ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON).into_response() }),
         )
         .route("/signin", get(pages::signin::show).post(pages::signin::submit))
         .route("/signup", get(pages::signin::show_signup).post(pages::signin::submit_signup))

@@ -295,3 +295,25 @@ async fn an_agents_vault_binding_and_token_lifetime_are_edited_in_its_settings()
         registered.html
     );
 }
+
+#[tokio::test]
+async fn google_sign_in_is_offered_only_when_a_provider_is_configured_and_the_favicon_answers() {
+    let plain = spawn_app().await;
+    let page = Browser::new(&plain).get("/signin").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.html.contains("/signin/google"), "no provider, no Google button");
+    let wrong = Browser::new(&plain).sign_in("nobody@example.com", "some password").await;
+    assert!(!wrong.html.contains("/signin/google") && wrong.html.contains("nobody@example.com"), "the email stays");
+
+    let with_provider = oneclaw_testkit::spawn_app_with(|config| {
+        config.oidc_client_id = Some("client".to_owned());
+        config.oidc_issuer = "https://accounts.example.com".to_owned();
+    })
+    .await;
+    assert!(Browser::new(&with_provider).get("/signin").await.html.contains("/signin/google"));
+
+    let icon = plain.http.get(format!("{}/favicon.ico", plain.base_url)).send().await.unwrap();
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(icon.text().await.unwrap().starts_with("<svg"));
+}

@@ -350,3 +350,30 @@ async fn vault_access_reads_the_vault_with_only_that_principals_policies() {
         "another org's vault is not there"
     );
 }
+
+#[tokio::test]
+async fn events_are_stamped_no_earlier_than_the_one_chained_before_them() {
+    let db = test_db().await;
+    let store = oneclaw_store::open(&db.url).await.unwrap();
+    let (org, _, _) = seed(&store).await;
+    let meta = RequestMeta::internal(Surface::Cli);
+    let start = SystemClock.now() + time::Duration::hours(1);
+    let event =
+        |offset: i64| AuditEvent::system_in(org, &meta, "test.order", "org", start + time::Duration::seconds(offset));
+    // Requests that began in one order and commit in another: later begun, earlier chained.
+    let mut tx = store.begin().await.unwrap();
+    tx.append_audits(&[event(3), event(1), event(2)]).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.append_audits(&[event(0)]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let query = oneclaw_core::ports::AuditQuery { action: Some("test.order".into()), limit: 10, ..Default::default() };
+    let newest_first: Vec<_> = store.audit_events(org, &query).await.unwrap().iter().map(|e| e.created_at).collect();
+    assert_eq!(newest_first.len(), 4);
+    assert!(
+        newest_first.windows(2).all(|pair| pair[0] >= pair[1]),
+        "chain order and time order agree: {newest_first:?}"
+    );
+    assert_eq!(newest_first[3], start + time::Duration::seconds(3), "the first keeps its own time");
+}

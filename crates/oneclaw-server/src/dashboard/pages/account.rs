@@ -202,7 +202,7 @@ pub async fn submit_verify_signin(State(state): State<AppState>, jar: CookieJar,
     let (token, password) = (SecretString::new(form.token.clone()), SecretString::new(form.password));
     match state.core.auth().verify_and_sign_in(&meta, &token, &password).await {
         Err(err) => verify_form(None, &form.token, Some(&words(err))).into_response(),
-        outcome => super::signin::sign_in_with(jar, outcome, &parts, super::signin::Arrival::FromThisSite),
+        outcome => super::signin::sign_in_with(&state, jar, outcome, &parts, super::signin::Arrival::FromThisSite),
     }
 }
 

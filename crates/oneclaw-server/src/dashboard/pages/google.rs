@@ -22,7 +22,8 @@ fn callback_url(state: &AppState, parts: &Parts) -> String {
 
 pub async fn start(State(state): State<AppState>, jar: CookieJar, parts: Parts) -> Response {
     let Some(oidc) = &state.oidc else {
-        return form("", Some("Sign-in with an identity provider is not set up on this server.")).into_response();
+        return form(&state, "", Some("Sign-in with an identity provider is not set up on this server."))
+            .into_response();
     };
     match oidc.begin(&callback_url(&state, &parts)).await {
         Ok((url, pending)) => {
@@ -36,7 +37,7 @@ pub async fn start(State(state): State<AppState>, jar: CookieJar, parts: Parts) 
                 .build();
             (jar.add(cookie), Redirect::to(&url)).into_response()
         }
-        Err(err) => form("", Some(ApiError::from(err).detail())).into_response(),
+        Err(err) => form(&state, "", Some(ApiError::from(err).detail())).into_response(),
     }
 }
 
@@ -59,7 +60,8 @@ pub async fn callback(
     let Some(oidc) = &state.oidc else { return Redirect::to("/signin").into_response() };
     let jar_cleared = jar.clone().remove(Cookie::build(FLOW_COOKIE).path("/signin/google"));
     if let Some(error) = back.error {
-        return (jar_cleared, form("", Some(&format!("The identity provider answered: {error}")))).into_response();
+        return (jar_cleared, form(&state, "", Some(&format!("The identity provider answered: {error}"))))
+            .into_response();
     }
     let pending = jar.get(FLOW_COOKIE).and_then(|c| {
         let mut parts = c.value().splitn(3, '.');
@@ -70,15 +72,15 @@ pub async fn callback(
         })
     });
     let Some(pending) = pending.filter(|p| p.state == back.state) else {
-        return (jar_cleared, form("", Some("This sign-in did not start here or has expired; try again.")))
+        return (jar_cleared, form(&state, "", Some("This sign-in did not start here or has expired; try again.")))
             .into_response();
     };
     match oidc.finish(&back.code, &callback_url(&state, &parts), &pending).await {
         Ok(identity) => {
             let meta = session::meta(&parts);
             let outcome = state.core.auth().sign_in_federated(&meta, &identity.email, "google").await;
-            sign_in_with(jar_cleared, outcome, &parts, Arrival::FromProvider)
+            sign_in_with(&state, jar_cleared, outcome, &parts, Arrival::FromProvider)
         }
-        Err(err) => (jar_cleared, form("", Some(ApiError::from(err).detail()))).into_response(),
+        Err(err) => (jar_cleared, form(&state, "", Some(ApiError::from(err).detail()))).into_response(),
     }
 }

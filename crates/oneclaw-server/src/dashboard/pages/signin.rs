@@ -15,7 +15,9 @@ use oneclaw_core::services::{LoginOutcome, SignupOutcome};
 use oneclaw_types::SecretString;
 use serde::Deserialize;
 
-pub(super) fn form(email: &str, problem: Option<&str>) -> Markup {
+/// The sign-in page; "Sign in with Google" only when an identity provider is configured.
+pub(super) fn form(state: &AppState, email: &str, problem: Option<&str>) -> Markup {
+    let google = state.oidc.is_some();
     bare(
         "Sign in",
         html! {
@@ -31,7 +33,9 @@ pub(super) fn form(email: &str, problem: Option<&str>) -> Markup {
                         p { button type="submit" { "Sign in" } }
                     }
                     p { a href="/forgot-password" { "Forgot password?" } }
-                    p { a href="/signin/google" { "Sign in with Google" } }
+                    @if google {
+                        p { a href="/signin/google" { "Sign in with Google" } }
+                    }
                     p { "New here? " a href="/signup" { "Create an account" } }
                 }
             }
@@ -39,8 +43,8 @@ pub(super) fn form(email: &str, problem: Option<&str>) -> Markup {
     )
 }
 
-pub async fn show() -> Markup {
-    form("", None)
+pub async fn show(State(state): State<AppState>) -> Markup {
+    form(&state, "", None)
 }
 
 #[derive(Deserialize)]
@@ -62,20 +66,20 @@ pub async fn submit(State(state): State<AppState>, jar: CookieJar, request: Requ
     let (parts, body) = request.into_parts();
     let request = Request::from_parts(parts.clone(), body);
     if session::cross_site(&parts) {
-        return form("", Some(CROSS_SITE)).into_response();
+        return form(&state, "", Some(CROSS_SITE)).into_response();
     }
     let Ok(Form(credentials)) = Form::<Credentials>::from_request(request, &state).await else {
-        return form("", Some("Enter an email and a password.")).into_response();
+        return form(&state, "", Some("Enter an email and a password.")).into_response();
     };
     let meta = session::meta(&parts);
     let password = SecretString::new(credentials.password);
     match state.core.auth().login(&meta, credentials.email.trim(), &password).await {
         // The same words for every failed sign-in, with the one step a new account may be missing.
         Err(oneclaw_core::Error::Unauthenticated(_)) if state.core.mail().enabled() => {
-            form(&credentials.email, Some(UNCONFIRMED_OR_WRONG)).into_response()
+            form(&state, &credentials.email, Some(UNCONFIRMED_OR_WRONG)).into_response()
         }
-        Err(err) => form(&credentials.email, Some(ApiError::from(err).detail())).into_response(),
-        outcome => sign_in_with(jar, outcome, &parts, Arrival::FromThisSite),
+        Err(err) => form(&state, &credentials.email, Some(ApiError::from(err).detail())).into_response(),
+        outcome => sign_in_with(&state, jar, outcome, &parts, Arrival::FromThisSite),
     }
 }
 
@@ -92,6 +96,7 @@ pub(super) enum Arrival {
 }
 
 pub(super) fn sign_in_with(
+    state: &AppState,
     jar: CookieJar,
     outcome: oneclaw_core::Result<LoginOutcome>,
     parts: &Parts,
@@ -110,7 +115,7 @@ pub(super) fn sign_in_with(
             }
         }
         Ok(LoginOutcome::MfaRequired(challenge)) => (jar, code_form(challenge.expose(), None)).into_response(),
-        Err(err) => (jar, form("", Some(ApiError::from(err).detail()))).into_response(),
+        Err(err) => (jar, form(state, "", Some(ApiError::from(err).detail()))).into_response(),
     }
 }
 
@@ -241,16 +246,16 @@ pub async fn submit_code(State(state): State<AppState>, jar: CookieJar, request:
     let (parts, body) = request.into_parts();
     let request = Request::from_parts(parts.clone(), body);
     if session::cross_site(&parts) {
-        return form("", Some(CROSS_SITE)).into_response();
+        return form(&state, "", Some(CROSS_SITE)).into_response();
     }
     let Ok(Form(submitted)) = Form::<CodeForm>::from_request(request, &state).await else {
-        return form("", Some("Sign in again.")).into_response();
+        return form(&state, "", Some("Sign in again.")).into_response();
     };
     let meta = session::meta(&parts);
     match state.core.auth().verify_mfa(&meta, &SecretString::new(submitted.mfa_token), &submitted.code).await {
         Ok(tokens) => (with_tokens(jar, &tokens, is_tls(&parts)), Redirect::to("/dashboard")).into_response(),
         // A challenge is good for one try: back to the password.
-        Err(err) => form("", Some(ApiError::from(err).detail())).into_response(),
+        Err(err) => form(&state, "", Some(ApiError::from(err).detail())).into_response(),
     }
 }
 
