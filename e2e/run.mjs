@@ -115,6 +115,14 @@ const cspViolations = [];
 page.on("console", (message) => {
   if (message.text().includes("Content Security Policy")) cspViolations.push(message.text());
 });
+// Destructive actions ask first (a confirm dialog from dashboard.js); the walk-through says
+// yes to each and keeps what was asked, so a missing confirmation fails a check.
+const dialogs = [];
+let answerYes = true;
+page.on("dialog", async (dialog) => {
+  dialogs.push(dialog.message());
+  await (answerYes ? dialog.accept() : dialog.dismiss());
+});
 const email = `e2e-${Date.now()}@example.com`;
 const password = "e2e password that is long";
 const pages = ["dashboard", "vaults", "agents", "sharing", "audit", "security", "api-keys", "billing", "team"];
@@ -162,7 +170,7 @@ try {
     await page.getByLabel("Path").fill("db/password");
     await page.getByLabel("Type").selectOption("password");
     await page.getByLabel("Value").fill("e2e-secret-value");
-    await page.getByRole("button", { name: "Save new version" }).click();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
     expect(!(await page.content()).includes("e2e-secret-value"), "the value was in the page before it was asked for");
     await page.getByRole("button", { name: "Reveal the value of db/password" }).click();
     await page.getByText("e2e-secret-value").waitFor();
@@ -211,8 +219,28 @@ try {
     await page.getByLabel("Name").fill("ci");
     await page.getByRole("button", { name: "Create key" }).click();
     expect((await page.locator("#api-key").textContent()).startsWith("1ck_"), "no key shown");
+    const asked = dialogs.length;
     await page.getByRole("button", { name: "Revoke ci" }).click();
-    await page.getByText("revoked").waitFor();
+    await page.getByText("revoked", { exact: true }).waitFor();
+    expect(dialogs.length === asked + 1 && dialogs.at(-1).includes("Revoke the key ci"), `asked: ${dialogs.at(-1)}`);
+    await page.getByRole("status").filter({ hasText: "The API key was revoked" }).waitFor();
+  });
+
+  await check("a declined confirmation sends nothing; a vault is deleted only when confirmed", async () => {
+    await page.getByRole("link", { name: "Vaults" }).click();
+    await page.getByLabel("Name").fill("short-lived");
+    await page.getByRole("button", { name: "Create vault" }).click();
+    expect(await page.getByText("Vault id").isVisible(), "the vault id is shown");
+    answerYes = false;
+    const asked = dialogs.length;
+    await page.getByRole("button", { name: "Delete vault" }).click();
+    await page.waitForTimeout(300);
+    answerYes = true;
+    expect(dialogs.length === asked + 1 && dialogs.at(-1).includes("short-lived"), `asked: ${dialogs.at(-1)}`);
+    expect(await page.getByRole("heading", { name: "short-lived" }).isVisible(), "declining kept the vault");
+    await page.getByRole("button", { name: "Delete vault" }).click();
+    await page.getByRole("status").filter({ hasText: "The vault was deleted" }).waitFor();
+    expect(!(await page.getByRole("link", { name: "short-lived" }).count()), "the vault is gone from the list");
   });
 
   await check("invite a member: the link is shown once and joins the org when used", async () => {
@@ -383,7 +411,10 @@ try {
       for (const name of pages) {
         await page.goto(`${base}/${name}`);
         expect(await page.locator("main h1").isVisible(), `${name} has no heading`);
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+        expect(wide <= width, `${name} is ${wide} px wide at ${width} px: it scrolls sideways`);
         await page.screenshot({ path: join(shots, `${name}-${suffix}.png`), fullPage: true });
+        await page.screenshot({ path: join(shots, `${name}-${suffix}-viewport.png`) });
       }
       // One vault's path tree, inside its db/ folder.
       await page.goto(`${vaultUrl}?folder=db/`);

@@ -105,3 +105,10 @@ pub fn shown_once(title: &str, id: &str, value: &str) -> Markup {
         }
     }
 }
+
+/// A time as people read it in a table: minutes, UTC, short enough for a phone (the API keeps
+/// RFC 3339 with milliseconds).
+pub fn timestamp(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
+}

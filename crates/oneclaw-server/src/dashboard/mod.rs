@@ -66,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .route("/vaults/{id}/reveal", post(pages::vaults::reveal))
         .route("/vaults/{id}/hide", get(pages::vaults::hide))
         .route("/vaults/{id}/delete", post(pages::vaults::delete))
+        .route("/vaults/{id}/remove", post(pages::vaults::remove))
         .route("/vaults/{id}/generate", post(pages::vaults::generate))
         .route("/vaults/{id}/share", post(pages::vaults::share))
         .route("/vaults/{id}/versions", get(pages::vaults::versions))
@@ -89,6 +90,7 @@ pub fn routes() -> Router<AppState> {
         .route("/team/invite", post(pages::team::invite))
         .route("/team/invites/{id}/revoke", post(pages::team::revoke_invite))
         .route("/team/{id}/role", post(pages::team::set_role))
+        .route("/team/{id}/remove", post(pages::team::remove))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),

@@ -2,10 +2,10 @@
 //! verifying the hash chain.
 
 use super::common::{email, words_of};
+use crate::dashboard::layout::timestamp;
 use crate::dashboard::layout::{error, page};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
-use crate::views::timestamp;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;

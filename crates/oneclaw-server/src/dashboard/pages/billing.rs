@@ -2,9 +2,9 @@
 
 use super::common::email;
 use crate::dashboard::layout::page;
+use crate::dashboard::layout::timestamp;
 use crate::dashboard::session::Session;
 use crate::state::AppState;
-use crate::views::timestamp;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
@@ -19,6 +19,17 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Response {
     let paid = billing.history(&session.caller, 50).await.unwrap_or_default();
     let content = html! {
         @if !billing.enabled() { p.muted { "Billing is off on this server: nothing is metered or charged." } }
+        section.panel aria-labelledby="org" {
+            h2 id="org" { "Your org" }
+            p { "Org id " code id="org-id" { (session.caller.org_id()) } " "
+                button.quiet type="button" data-copy="org-id" aria-label="Copy the org id" { "Copy" } }
+            p.muted {
+                "The server's operator changes an org's plan with "
+                code { "oneclaw org set-tier --org " (session.caller.org_id()) " --tier pro" }
+                " and adds prepaid credits with "
+                code { "oneclaw billing grant-credits" } "."
+            }
+        }
         @if let Some(sub) = &sub {
             div.cards {
                 div.panel.card { b { (sub.usage.tier.as_str()) } "plan" }

@@ -41,3 +41,9 @@ pub fn words_of(err: &oneclaw_core::Error) -> String {
 pub struct PathForm {
     pub path: String,
 }
+
+/// `url` with the `done` code the dashboard script turns into a notice of what happened.
+pub fn done(url: &str, what: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}done={what}")
+}

@@ -2,9 +2,9 @@
 //! latest activity.
 
 use crate::dashboard::layout::page;
+use crate::dashboard::layout::timestamp;
 use crate::dashboard::session::Session;
 use crate::state::AppState;
-use crate::views::timestamp;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;

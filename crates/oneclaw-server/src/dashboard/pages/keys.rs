@@ -2,10 +2,10 @@
 
 use super::common::{email, words};
 use crate::dashboard::form::Posted;
+use crate::dashboard::layout::timestamp;
 use crate::dashboard::layout::{csrf_field, error, page, shown_once};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
-use crate::views::timestamp;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -47,7 +47,8 @@ async fn render(state: &AppState, session: Session, problem: Option<&str>, new_k
                                 td { @if key.is_active { span.ok { "active" } } @else { span.muted { "revoked" } } }
                                 td {
                                     @if key.is_active {
-                                        form.inline method="post" action={ "/api-keys/" (key.id) "/revoke" } {
+                                        form.inline method="post" action={ "/api-keys/" (key.id) "/revoke" }
+                                            data-confirm={ "Revoke the key " (key.name) "? Every token exchanged for it stops working." } {
                                             (csrf_field(&csrf))
                                             button.danger type="submit" aria-label={ "Revoke " (key.name) } { "Revoke" }
                                         }
@@ -81,7 +82,7 @@ pub async fn create(State(state): State<AppState>, Posted { session, form }: Pos
 
 pub async fn revoke(State(state): State<AppState>, Path(id): Path<Uuid>, Posted { session, .. }: Posted) -> Response {
     match state.core.api_keys().revoke(&session.caller, ApiKeyId(id)).await {
-        Ok(()) => (session.jar, Redirect::to("/api-keys")).into_response(),
+        Ok(()) => (session.jar, Redirect::to("/api-keys?done=key-revoked")).into_response(),
         Err(err) => render(&state, session, Some(&words(err)), None).await,
     }
 }

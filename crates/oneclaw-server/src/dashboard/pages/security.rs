@@ -66,7 +66,8 @@ async fn render_with(
                 }
             } @else if totp_on {
                 p.ok { "On: signing in asks for a code from your authenticator app." }
-                form method="post" action="/security/totp/disable" {
+                form method="post" action="/security/totp/disable"
+                    data-confirm="Turn off two-factor sign-in? A password alone will sign you in." {
                     (csrf_field(&csrf))
                     label for="disable-code" { "Current code or a recovery code" }
                     input id="disable-code" name="code" required autocomplete="one-time-code";
@@ -122,7 +123,8 @@ async fn render_with(
                                     tr {
                                         td { (rule.rule_type.as_str()) } td { (rule.cidr) } td { (rule.label) } td { (rule.applies_to) }
                                         td {
-                                            form.inline method="post" action={ "/security/ip-rules/" (rule.id) "/delete" } {
+                                            form.inline method="post" action={ "/security/ip-rules/" (rule.id) "/delete" }
+                                                data-confirm={ "Delete the rule for " (rule.cidr) "?" } {
                                                 (csrf_field(&csrf))
                                                 button.danger type="submit" aria-label={ "Delete rule " (rule.cidr) } { "Delete" }
                                             }
@@ -187,7 +189,7 @@ pub async fn delete_rule(
     Posted { session, .. }: Posted,
 ) -> Response {
     match state.core.ip_rules().delete(&session.caller, IpRuleId(id)).await {
-        Ok(()) => (session.jar, Redirect::to("/security")).into_response(),
+        Ok(()) => (session.jar, Redirect::to("/security?done=rule-deleted")).into_response(),
         Err(err) => render(&state, session, None, Some(&words(err))).await,
     }
 }

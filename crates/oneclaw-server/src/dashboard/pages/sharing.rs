@@ -3,10 +3,10 @@
 
 use super::common::{email, words, words_of};
 use crate::dashboard::form::Posted;
+use crate::dashboard::layout::timestamp;
 use crate::dashboard::layout::{csrf_field, error, page};
 use crate::dashboard::session::Session;
 use crate::state::AppState;
-use crate::views::timestamp;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -77,7 +77,8 @@ async fn render(state: &AppState, session: Session, vault: Option<Uuid>, problem
                                             td { (policy.effect.as_str()) }
                                             td { (policy.expires_at.map(timestamp).unwrap_or_else(|| "never".to_owned())) }
                                             td {
-                                                form.inline method="post" action={ "/sharing/" (vault) "/policies/" (policy.id) "/revoke" } {
+                                                form.inline method="post" action={ "/sharing/" (vault) "/policies/" (policy.id) "/revoke" }
+                                                    data-confirm={ "Revoke this policy on " (policy.pattern.as_str()) "?" } {
                                                     (csrf_field(&csrf))
                                                     button.danger type="submit" { "Revoke" }
                                                 }
@@ -130,7 +131,8 @@ async fn render(state: &AppState, session: Session, vault: Option<Uuid>, problem
                                 td { (share.access_count) @if let Some(max) = share.max_access_count { " / " (max) } }
                                 td {
                                     @if share.revoked_at.is_none() && share.expires_at > now {
-                                        form.inline method="post" action={ "/sharing/links/" (share.id) "/revoke" } {
+                                        form.inline method="post" action={ "/sharing/links/" (share.id) "/revoke" }
+                                            data-confirm="Revoke this share link? Whoever holds it can no longer open it." {
                                             (csrf_field(&csrf))
                                             button.danger type="submit" { "Revoke" }
                                         }
@@ -195,7 +197,7 @@ pub async fn revoke_policy(
     Posted { session, .. }: Posted,
 ) -> Response {
     match state.core.policies().delete(&session.caller, VaultId(vault), PolicyId(policy)).await {
-        Ok(()) => (session.jar, Redirect::to(&format!("/sharing?vault={vault}"))).into_response(),
+        Ok(()) => (session.jar, Redirect::to(&format!("/sharing?vault={vault}&done=policy-revoked"))).into_response(),
         Err(err) => render(&state, session, Some(vault), Some(&words(err))).await,
     }
 }
@@ -206,7 +208,7 @@ pub async fn revoke_link(
     Posted { session, .. }: Posted,
 ) -> Response {
     match state.core.shares().revoke(&session.caller, ShareId(id)).await {
-        Ok(()) => (session.jar, Redirect::to("/sharing")).into_response(),
+        Ok(()) => (session.jar, Redirect::to("/sharing?done=link-revoked")).into_response(),
         Err(err) => render(&state, session, None, Some(&words(err))).await,
     }
 }

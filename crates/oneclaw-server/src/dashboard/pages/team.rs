@@ -67,7 +67,8 @@ async fn render(state: &AppState, session: Session, problem: Option<&str>, new: 
                                 td { (invite.role.as_str()) }
                                 td { (invite.expires_at.map(|at| at.date().to_string()).unwrap_or_default()) }
                                 td {
-                                    form.inline method="post" action={ "/team/invites/" (invite.id) "/revoke" } {
+                                    form.inline method="post" action={ "/team/invites/" (invite.id) "/revoke" }
+                                        data-confirm={ "Revoke the invitation for " (invite.email) "?" } {
                                         (csrf_field(&csrf))
                                         button.quiet type="submit" aria-label={ "Revoke the invitation for " (invite.email) } { "Revoke" }
                                     }
@@ -99,6 +100,14 @@ async fn render(state: &AppState, session: Session, problem: Option<&str>, new: 
                                         }
                                     }
                                     button.quiet type="submit" { "Change" }
+                                }
+                                @if member.id.0 != session.caller.principal.who.id {
+                                    " "
+                                    form.inline method="post" action={ "/team/" (member.id) "/remove" }
+                                        data-confirm={ "Remove " (member.email) " from the org? Their sessions, keys, agents and shares end." } {
+                                        (csrf_field(&csrf))
+                                        button.danger type="submit" aria-label={ "Remove " (member.email) } { "Remove" }
+                                    }
                                 }
                             }
                         }
@@ -139,7 +148,7 @@ pub async fn revoke_invite(
     Posted { session, .. }: Posted,
 ) -> Response {
     match state.core.team().revoke_invite(&session.caller, InviteId(id)).await {
-        Ok(()) => (session.jar, Redirect::to("/team")).into_response(),
+        Ok(()) => (session.jar, Redirect::to("/team?done=invite-revoked")).into_response(),
         Err(err) => render(&state, session, Some(&words(err)), None).await,
     }
 }
@@ -156,6 +165,14 @@ pub async fn set_role(
 ) -> Response {
     match state.core.team().set_role(&session.caller, UserId(id), &form.role).await {
         Ok(_) => (session.jar, Redirect::to("/team")).into_response(),
+        Err(err) => render(&state, session, Some(&words(err)), None).await,
+    }
+}
+
+/// Removes a member (owners and admins): every way in they had ends.
+pub async fn remove(State(state): State<AppState>, Path(id): Path<Uuid>, Posted { session, .. }: Posted) -> Response {
+    match state.core.team().remove(&session.caller, UserId(id)).await {
+        Ok(()) => (session.jar, Redirect::to("/team?done=member-removed")).into_response(),
         Err(err) => render(&state, session, Some(&words(err)), None).await,
     }
 }

@@ -2,7 +2,7 @@
 //! add a version, delete, and reveal a value on click. A value is fetched only when asked (an
 //! audited read, like the API's), and the page hides it again after 30 seconds.
 
-use super::common::{PathForm, email, words, words_of};
+use super::common::{PathForm, done, email, words, words_of};
 use super::vault_tree;
 use crate::dashboard::form::Posted;
 use crate::dashboard::layout::{csrf_field, error, page};
@@ -24,7 +24,7 @@ use uuid::Uuid;
 /// How long a revealed value stays on the page.
 const REVEAL_SECONDS: u32 = 30;
 const SECRET_TYPES: &[&str] =
-    &["generic", "api_key", "password", "private_key", "certificate", "ssh_key", "note", "env_bundle"];
+    &["generic", "api_key", "password", "private_key", "certificate", "ssh_key", "file", "note", "env_bundle"];
 
 pub async fn list(State(state): State<AppState>, session: Session) -> Response {
     render_list(&state, session, None).await
@@ -147,6 +147,11 @@ async fn render_vault(
     let csrf = session.csrf.clone();
     let content = html! {
         p.muted { (vault.description) }
+        p.ids {
+            "Vault id " code id="vault-id" { (vault.id) } " "
+            button.quiet type="button" data-copy="vault-id" aria-label="Copy the vault id" { "Copy" }
+            span.muted { " (ONECLAW_VAULT_ID, X-Vault-ID, the API's /v1/vaults/{id})" }
+        }
         section.panel aria-labelledby="secrets" {
             h2 id="secrets" { "Secrets" }
             (vault_tree::breadcrumbs(vault.id.0, &vault.name, folder))
@@ -192,7 +197,8 @@ async fn render_vault(
                                         button.quiet type="submit" aria-label={ "Rotate " (secret.path) " to a generated value" } { "Generate new" }
                                     }
                                     " "
-                                    form.inline method="post" action={ "/vaults/" (vault.id) "/delete" } {
+                                    form.inline method="post" action={ "/vaults/" (vault.id) "/delete" }
+                                        data-confirm={ "Delete " (secret.path) "? Reads will answer 410; its history stays in the audit log." } {
                                         (csrf_field(&csrf))
                                         input type="hidden" name="path" value=(secret.path);
                                         button.danger type="submit" aria-label={ "Delete " (secret.path) } { "Delete" }
@@ -215,7 +221,16 @@ async fn render_vault(
                 select id="type" name="type" { @for t in SECRET_TYPES { option value=(t) { (t) } } }
                 label for="value" { "Value" }
                 textarea id="value" name="value" required rows="3" autocomplete="off" {}
-                p { button type="submit" { "Save new version" } }
+                p { button type="submit" { "Save" } span.muted { " Saving a path that exists adds a version; the old ones stay." } }
+            }
+        }
+        section.panel aria-labelledby="danger" {
+            h2 id="danger" { "Delete this vault" }
+            p.muted { "Its secrets are deleted and its keys destroyed: no backup can be read afterwards." }
+            form method="post" action={ "/vaults/" (vault.id) "/remove" }
+                data-confirm={ "Delete the vault " (vault.name) " with every secret in it? This cannot be undone." } {
+                (csrf_field(&csrf))
+                button.danger type="submit" { "Delete vault" }
             }
         }
     };
@@ -313,7 +328,10 @@ pub async fn delete(
         Err(err) => Err(err),
     };
     match result {
-        Ok(()) => (session.jar, Redirect::to(&vault_tree::folder_url(id, form_folder(&form.path)))).into_response(),
+        Ok(()) => {
+            let to = done(&vault_tree::folder_url(id, form_folder(&form.path)), "secret-deleted");
+            (session.jar, Redirect::to(&to)).into_response()
+        }
         Err(err) => {
             let detail = ApiError::from(err).detail().to_owned();
             render_vault(&state, session, id, form_folder(&form.path), Some(&detail), None).await
@@ -433,5 +451,16 @@ pub async fn share(
             (session.jar, page("Share link", "/vaults", &email, &session.csrf, content)).into_response()
         }
         Err(err) => render_vault(&state, session, id, form_folder(&form.path), Some(&words_of(&err)), None).await,
+    }
+}
+
+/// Deletes the whole vault (its owner or an org admin): its secrets, and its keys destroyed.
+pub async fn remove(State(state): State<AppState>, Path(id): Path<Uuid>, Posted { session, .. }: Posted) -> Response {
+    match state.core.vaults().delete(&session.caller, VaultId(id)).await {
+        Ok(()) => (session.jar, Redirect::to(&done("/vaults", "vault-deleted"))).into_response(),
+        Err(err) => {
+            let detail = ApiError::from(err).detail().to_owned();
+            render_vault(&state, session, id, "", Some(&detail), None).await
+        }
     }
 }
