@@ -198,7 +198,11 @@ try {
     await page.getByRole("button", { name: "Register" }).click();
     const key = await page.locator("#agent-key").textContent();
     expect(key.startsWith("ocv_"), `no agent key shown: ${key}`);
-    expect((await page.locator("#mcp-config").inputValue()).includes(key), "the MCP config lacks the key");
+    for (const id of ["mcp-config", "mcp-claude-code", "mcp-hosted", "mcp-hosted-claude-code"]) {
+      expect((await page.locator(`#${id}`).textContent()).includes(key), `the ${id} snippet lacks the key`);
+    }
+    expect(JSON.parse(await page.locator("#mcp-config").textContent()).mcpServers.oneclaw.args[0] === "mcp", "stdio JSON");
+    expect(await page.getByText("It can read nothing yet").isVisible(), "no warning that the agent can read nothing");
     await page.getByRole("link", { name: "Sharing" }).click();
     await page.getByLabel("To").selectOption({ label: `agent ${agentName}` });
     await page.getByLabel("Paths (glob: * one segment, ** any)").fill("db/**");

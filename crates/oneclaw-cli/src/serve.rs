@@ -16,7 +16,8 @@ pub struct ServeArgs {
     /// TOML configuration file.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    #[command(flatten)]
+    /// Grouped under their own heading, so an operator command's own flags stand out in --help.
+    #[command(flatten, next_help_heading = "Server settings (each also read from its ONECLAW_* variable)")]
     pub settings: Settings,
 }
 

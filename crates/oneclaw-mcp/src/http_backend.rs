@@ -83,6 +83,14 @@ impl HttpBackend {
         self.bearer(false).await.map(|_| ())
     }
 
+    /// The vaults the agent is bound to (empty: every vault its policies reach).
+    pub async fn bound_vaults(&self) -> BackendResult<Vec<Uuid>> {
+        let me: oneclaw_types::agents::AgentSelfResponse = self.call(Method::GET, "/v1/agents/me", None).await?;
+        let agent: oneclaw_types::agents::AgentResponse =
+            self.call(Method::GET, &format!("/v1/agents/{}", me.id), None).await?;
+        Ok(agent.vault_ids)
+    }
+
     async fn bearer(&self, renew: bool) -> BackendResult<SecretString> {
         let (agent_id, api_key) = match &self.credentials {
             Credentials::Token(token) => return Ok(token.clone()),

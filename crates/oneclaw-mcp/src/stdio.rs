@@ -15,26 +15,35 @@ pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8443";
 /// What `oneclaw mcp` needs. Never printed with its credentials.
 pub struct StdioConfig {
     pub base_url: String,
-    pub vault_id: Uuid,
+    /// The vault the tools work in; `None`: the one vault the agent is bound to.
+    pub vault_id: Option<Uuid>,
     pub credentials: Credentials,
 }
 
-/// Reads `ONECLAW_BASE_URL`, `ONECLAW_VAULT_ID` and either `ONECLAW_AGENT_API_KEY` (with an
-/// optional `ONECLAW_AGENT_ID`) or `ONECLAW_AGENT_TOKEN`. The error names what is missing.
+/// Reads `ONECLAW_BASE_URL`, `ONECLAW_VAULT_ID` (optional for an agent bound to one vault) and
+/// either `ONECLAW_AGENT_API_KEY` (with an optional `ONECLAW_AGENT_ID`) or `ONECLAW_AGENT_TOKEN`.
+/// The error names what is missing.
 pub fn config_from(var: impl Fn(&str) -> Option<String>) -> Result<StdioConfig, String> {
     let present = |name: &str| var(name).filter(|value| !value.trim().is_empty());
-    let vault = present("ONECLAW_VAULT_ID")
-        .ok_or("ONECLAW_VAULT_ID is not set: it names the vault the tools work in (a UUID)")?;
-    let vault_id = vault.trim().parse().map_err(|_| "ONECLAW_VAULT_ID is not a UUID".to_owned())?;
+    let vault_id = match present("ONECLAW_VAULT_ID") {
+        Some(vault) => Some(vault.trim().parse().map_err(|_| "ONECLAW_VAULT_ID is not a UUID".to_owned())?),
+        None => None,
+    };
     let credentials = match (present("ONECLAW_AGENT_API_KEY"), present("ONECLAW_AGENT_TOKEN")) {
         (Some(key), _) => {
             Credentials::AgentKey { agent_id: present("ONECLAW_AGENT_ID"), api_key: SecretString::new(key) }
         }
         (None, Some(token)) => Credentials::Token(SecretString::new(token)),
         (None, None) => {
-            return Err("no agent credentials: set ONECLAW_AGENT_ID and ONECLAW_AGENT_API_KEY (recommended; the \
-                        token is renewed automatically), or ONECLAW_AGENT_TOKEN"
-                .to_owned());
+            let vault = if vault_id.is_none() {
+                " Set ONECLAW_VAULT_ID too (the vault the tools work in) unless the agent is bound to one vault."
+            } else {
+                ""
+            };
+            return Err(format!(
+                "no agent credentials: set ONECLAW_AGENT_ID and ONECLAW_AGENT_API_KEY (recommended; the token is \
+                 renewed automatically), or ONECLAW_AGENT_TOKEN.{vault}"
+            ));
         }
     };
     let base_url = present("ONECLAW_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
@@ -48,7 +57,21 @@ pub fn config_from(var: impl Fn(&str) -> Option<String>) -> Result<StdioConfig, 
 pub async fn serve(config: StdioConfig) -> Result<(), String> {
     let backend = HttpBackend::new(&config.base_url, config.credentials);
     backend.sign_in().await.map_err(|err| format!("cannot sign in to {} as the agent: {err}", config.base_url))?;
-    let session = AgentSession { backend: Arc::new(backend), vault_id: config.vault_id };
+    let vault_id = match config.vault_id {
+        Some(vault) => vault,
+        None => match backend.bound_vaults().await.map_err(|err| format!("cannot read the agent's vaults: {err}"))?[..]
+        {
+            [only] => only,
+            ref bound => {
+                return Err(format!(
+                    "ONECLAW_VAULT_ID is not set and the agent is bound to {} vaults, not one: set it to the vault \
+                     the tools work in (a UUID)",
+                    bound.len()
+                ));
+            }
+        },
+    };
+    let session = AgentSession { backend: Arc::new(backend), vault_id };
     let running = VaultTools::for_session(session)
         .serve(rmcp::transport::stdio())
         .await
@@ -69,7 +92,10 @@ mod tests {
     #[test]
     fn a_missing_setting_is_named() {
         let vault = "0190a1b2-0000-7000-8000-000000000001";
-        assert!(from(&[]).err().is_some_and(|e| e.starts_with("ONECLAW_VAULT_ID is not set")));
+        let none = from(&[]).err().unwrap_or_default();
+        assert!(none.contains("ONECLAW_AGENT_API_KEY") && none.contains("ONECLAW_VAULT_ID"), "{none}");
+        let bound = from(&[("ONECLAW_AGENT_TOKEN", "t")]).ok();
+        assert_eq!(bound.map(|c| c.vault_id), Some(None), "a bound agent needs no vault id");
         assert!(from(&[("ONECLAW_VAULT_ID", "x")]).err().is_some_and(|e| e.contains("not a UUID")));
         let err = from(&[("ONECLAW_VAULT_ID", vault)]).err().unwrap_or_default();
         assert!(err.contains("ONECLAW_AGENT_API_KEY") && err.contains("ONECLAW_AGENT_TOKEN"), "{err}");

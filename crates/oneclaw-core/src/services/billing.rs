@@ -173,9 +173,12 @@ impl<'a> Billing<'a> {
             Resource::Agents => (counts.agents, limits.agents, "Agent"),
         };
         match limit {
+            // Says what can be done, by whom: an owner cannot raise the tier in the product, the
+            // server's operator can (and the org id it needs is in the message).
             Some(limit) if have >= limit => Err(Error::ResourceLimit(format!(
-                "{noun} limit reached ({have}/{limit} on the {} tier). Ask an org owner to upgrade the plan.",
-                tier.as_str()
+                "{noun} limit reached ({have}/{limit} on the {tier} tier). Delete one you no longer need, or have \
+                 the server's operator raise the tier: oneclaw org set-tier --org {org} --tier pro",
+                tier = tier.as_str()
             ))),
             _ => Ok(()),
         }

@@ -200,6 +200,8 @@ async fn a_tier_limits_resources_with_403_resource_limit_exceeded() {
     assert!(fourth.detail().contains("3/3 on the free tier"), "{}", fourth.text);
     assert_eq!(app.get("/v1/vaults", &owner.token).await.body["vaults"].as_array().unwrap().len(), 3);
     let org = org_of(&app, &owner.token).await;
+    // What can be done, with the org id the operator's command needs.
+    assert!(fourth.detail().contains(&format!("oneclaw org set-tier --org {org} --tier pro")), "{}", fourth.text);
     app.core.billing().set_tier(org, Tier::Pro, &RequestMeta::internal(Surface::Cli)).await.unwrap();
     assert_eq!(app.post("/v1/vaults", Some(&owner.token), json!({"name": "v3"})).await.status, 201);
     let sub = app.get("/v1/billing/subscription", &owner.token).await;

@@ -20,16 +20,71 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
     render(&state, session, None, None).await
 }
 
-/// The MCP client configuration for a new key (stdio, as README shows), pointing at this
-/// server as the browser reached it.
-fn mcp_config(agent: &Agent, key: &str, vault: Option<Uuid>, base_url: &str) -> String {
+/// How an MCP client starts `oneclaw mcp`: by name when `oneclaw` is on the `PATH`, else by
+/// this running binary's absolute path (a newcomer who ran `cargo run` has nothing on the PATH).
+fn oneclaw_command() -> String {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("oneclaw").is_file()));
+    match std::env::current_exe() {
+        Ok(exe) if !on_path => exe.display().to_string(),
+        _ => "oneclaw".to_owned(),
+    }
+}
+
+/// The ways to connect a new key's agent, each whole and ready to paste: stdio for Claude
+/// Desktop and Cursor (JSON) and Claude Code (a command), and the hosted `/mcp` endpoint.
+fn mcp_snippets(
+    agent: &Agent,
+    key: &str,
+    vault: Option<Uuid>,
+    base_url: &str,
+) -> [(&'static str, &'static str, String); 4] {
     let vault = vault.map_or_else(|| "VAULT_UUID".to_owned(), |v| v.to_string());
-    format!(
-        "{{\n  \"mcpServers\": {{\n    \"oneclaw\": {{\n      \"command\": \"oneclaw\",\n      \"args\": [\"mcp\"],\n      \"env\": {{\n        \
-         \"ONECLAW_BASE_URL\": \"{base_url}\",\n        \"ONECLAW_VAULT_ID\": \"{vault}\",\n        \
-         \"ONECLAW_AGENT_ID\": \"{}\",\n        \"ONECLAW_AGENT_API_KEY\": \"{key}\"\n      }}\n    }}\n  }}\n}}",
-        agent.id
-    )
+    let command = oneclaw_command();
+    let stdio = serde_json::json!({ "mcpServers": { "oneclaw": {
+        "command": command,
+        "args": ["mcp"],
+        "env": {
+            "ONECLAW_BASE_URL": base_url,
+            "ONECLAW_VAULT_ID": vault,
+            "ONECLAW_AGENT_ID": agent.id.to_string(),
+            "ONECLAW_AGENT_API_KEY": key,
+        },
+    } } });
+    let hosted = serde_json::json!({ "mcpServers": { "oneclaw": {
+        "url": format!("{base_url}/mcp"),
+        "headers": { "Authorization": format!("Bearer {key}"), "X-Vault-ID": vault },
+    } } });
+    let quoted = if command.contains(' ') { format!("\"{command}\"") } else { command };
+    [
+        (
+            "mcp-config",
+            "Claude Desktop or Cursor (local, stdio)",
+            serde_json::to_string_pretty(&stdio).unwrap_or_default(),
+        ),
+        (
+            "mcp-claude-code",
+            "Claude Code (local, stdio)",
+            format!(
+                "claude mcp add oneclaw --env ONECLAW_BASE_URL={base_url} --env ONECLAW_VAULT_ID={vault} \\\n  \
+                 --env ONECLAW_AGENT_ID={} --env ONECLAW_AGENT_API_KEY={key} -- {quoted} mcp",
+                agent.id
+            ),
+        ),
+        (
+            "mcp-hosted",
+            "Hosted /mcp (Cursor, Claude Desktop)",
+            serde_json::to_string_pretty(&hosted).unwrap_or_default(),
+        ),
+        (
+            "mcp-hosted-claude-code",
+            "Hosted /mcp (Claude Code)",
+            format!(
+                "claude mcp add --transport http oneclaw {base_url}/mcp \\\n  \
+                 --header \"Authorization: Bearer {key}\" --header \"X-Vault-ID: {vault}\""
+            ),
+        ),
+    ]
 }
 
 /// A key just made: the agent, the key, and this server's address for the MCP configuration.
@@ -41,13 +96,19 @@ struct NewKey {
 
 fn shown_once(new: &NewKey) -> Markup {
     let (agent, key) = (&new.agent, new.key.as_str());
-    let config = mcp_config(agent, key, agent.vault_ids.first().copied(), &new.base_url);
+    let snippets = mcp_snippets(agent, key, agent.vault_ids.first().copied(), &new.base_url);
     html! {
         (layout::shown_once(&format!("Key for {}", agent.name), "agent-key", key))
         section.panel aria-labelledby="mcp-config-title" {
-            h2 id="mcp-config-title" { "MCP configuration" }
-            label for="mcp-config" { "For Claude Desktop or Cursor" }
-            textarea id="mcp-config" readonly rows="12" { (config) }
+            h2 id="mcp-config-title" { "Connect it (MCP)" }
+            p.warning role="note" {
+                "It can read nothing yet: "
+                a href="/sharing" { "grant it paths" } " (Sharing → Who may use this vault), or let it create its own vaults."
+            }
+            @for (id, title, text) in &snippets {
+                h3 { (title) " " button.quiet type="button" data-copy=(id) aria-label={ "Copy: " (title) } { "Copy" } }
+                pre.snippet id=(id) { (text) }
+            }
         }
     }
 }
@@ -77,8 +138,13 @@ async fn render(state: &AppState, session: Session, problem: Option<&str>, new_k
         }
         section.panel aria-labelledby="agents" {
             h2 id="agents" { "Agents" }
-            @if agents.is_empty() { p.muted { "No agents yet." } }
+            @if agents.is_empty() { p.muted { "No agents yet. Register one above, then grant it paths under Sharing." } }
             @else {
+                p.muted {
+                    "An agent reads only what a policy grants it (or vaults it made itself). "
+                    a href="/sharing" { "Grant an agent access" } " · \"Vaults\" below limits which vaults its token \
+                    may touch; it grants nothing."
+                }
                 table {
                     thead { tr { th { "Name" } th { "Key" } th { "Status" } th { "Vaults" } th { "Token lifetime" } th {} } }
                     tbody {

@@ -152,6 +152,7 @@ async fn render_vault(
             button.quiet type="button" data-copy="vault-id" aria-label="Copy the vault id" { "Copy" }
             span.muted { " (ONECLAW_VAULT_ID, X-Vault-ID, the API's /v1/vaults/{id})" }
         }
+        p { a href={ "/sharing?vault=" (vault.id) } { "Grant an agent or a person access to this vault" } }
         section.panel aria-labelledby="secrets" {
             h2 id="secrets" { "Secrets" }
             (vault_tree::breadcrumbs(vault.id.0, &vault.name, folder))
