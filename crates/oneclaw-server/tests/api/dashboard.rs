@@ -136,6 +136,11 @@ async fn sign_in_add_and_reveal_a_secret_and_sign_out() {
     assert_eq!(bad.status, 200);
     assert!(bad.html.contains("role=\"alert\""), "the error is shown next to the form");
 
+    // Tables name who acted, not just "user".
+    let who = format!("user {}", owner.email);
+    assert!(browser.get("/audit").await.html.contains(&who), "the Audit Log names the actor");
+    assert!(browser.get("/vaults").await.html.contains(&who), "the vault list names its creator");
+
     let out = browser.post("/signout", &[("csrf", &csrf)], false).await;
     assert_eq!((out.status, out.location.as_deref()), (303, Some("/signin")));
     assert_eq!(browser.get("/dashboard").await.status, 303, "signed out");

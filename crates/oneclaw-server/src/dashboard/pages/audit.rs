@@ -39,6 +39,7 @@ pub async fn list(State(state): State<AppState>, session: Session, Query(filter)
     } else {
         None
     };
+    let names = super::common::Names::of(&state, &session.caller).await;
     let content = html! {
         section.panel aria-labelledby="chain" {
             h2 id="chain" { "Chain verification" }
@@ -72,7 +73,7 @@ pub async fn list(State(state): State<AppState>, session: Session, Query(filter)
                             @for event in events {
                                 tr {
                                     td { (timestamp(event.created_at)) }
-                                    td { (event.actor_type) }
+                                    td { (names.label(&event.actor_type, event.actor_id)) }
                                     td { (event.action) }
                                     td { (event.resource_type) }
                                     td { (event.surface) }

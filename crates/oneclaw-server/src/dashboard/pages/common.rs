@@ -47,3 +47,28 @@ pub fn done(url: &str, what: &str) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}done={what}")
 }
+
+/// Who is who in the caller's org, for tables that name an actor: members by email, agents by
+/// name (what the caller may list; anyone else by kind alone).
+pub struct Names(std::collections::HashMap<uuid::Uuid, String>);
+
+impl Names {
+    pub async fn of(state: &AppState, caller: &oneclaw_core::principal::Caller) -> Self {
+        let mut names = std::collections::HashMap::new();
+        for member in state.core.team().members(caller).await.unwrap_or_default() {
+            names.insert(member.id.0, member.email);
+        }
+        for agent in state.core.agents().list(caller).await.unwrap_or_default() {
+            names.insert(agent.id.0, agent.name);
+        }
+        Self(names)
+    }
+
+    /// "user ada@example.com", "agent deploy-bot", or the kind alone.
+    pub fn label(&self, kind: &str, id: Option<uuid::Uuid>) -> String {
+        match id.and_then(|id| self.0.get(&id)) {
+            Some(name) => format!("{kind} {name}"),
+            None => kind.to_owned(),
+        }
+    }
+}

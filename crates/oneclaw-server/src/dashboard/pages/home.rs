@@ -17,6 +17,7 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Response {
     let counts = core.deps().store.resource_counts(caller.org_id()).await.unwrap_or_default();
     let usage = core.billing().usage(caller.org_id()).await.ok();
     let recent = core.audit().recent(caller, 10).await.ok();
+    let names = super::common::Names::of(&state, caller).await;
     let unverified = me.as_ref().is_some_and(|u| !u.email_verified) && core.mail().enabled();
     let content = html! {
         @if unverified { (super::account::unverified_banner(&session.csrf)) }
@@ -44,7 +45,7 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Response {
                             @for event in events {
                                 tr {
                                     td { (timestamp(event.created_at)) }
-                                    td { (event.actor_type) }
+                                    td { (names.label(&event.actor_type, event.actor_id)) }
                                     td { (event.action) }
                                     td { (event.outcome.as_str()) }
                                 }

@@ -32,6 +32,7 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
 
 async fn render_list(state: &AppState, session: Session, problem: Option<&str>) -> Response {
     let vaults = state.core.vaults().list(&session.caller).await.unwrap_or_default();
+    let names = super::common::Names::of(state, &session.caller).await;
     let content = html! {
         section.panel aria-labelledby="new-vault" {
             h2 id="new-vault" { "New vault" }
@@ -56,7 +57,7 @@ async fn render_list(state: &AppState, session: Session, problem: Option<&str>) 
                             tr {
                                 td { a href={ "/vaults/" (vault.id) } { (vault.name) } }
                                 td { (vault.description) }
-                                td { (vault.created_by.kind.as_str()) }
+                                td { (names.label(vault.created_by.kind.as_str(), Some(vault.created_by.id))) }
                             }
                         }
                     }
