@@ -46,7 +46,7 @@ impl GroupCommitJournal {
 
 async fn write(store: &dyn Store, batch: &[Waiter]) -> Result<()> {
     let events: Vec<AuditEvent> = batch.iter().map(|(event, _)| event.clone()).collect();
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_batch().await?;
     tx.append_audits(&events).await?;
     tx.commit().await
 }

@@ -64,7 +64,7 @@ async fn add_all(
     store: &dyn Store,
     groups: &BTreeMap<(uuid::Uuid, String), Vec<oneshot::Sender<Result<i64>>>>,
 ) -> Result<BTreeMap<(uuid::Uuid, String), i64>> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_batch().await?;
     let mut totals = BTreeMap::new();
     for ((org, month), waiters) in groups {
         let n = i64::try_from(waiters.len()).unwrap_or(i64::MAX);

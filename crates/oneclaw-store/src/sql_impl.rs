@@ -69,6 +69,11 @@ impl Store for SqlStore {
         let turn = self.writers.turn().await?;
         Ok(Box::new(SqlTx::new(begin_write(&self.pool).await?, turn)))
     }
+
+    async fn begin_batch(&self) -> Result<Box<dyn StoreTx>> {
+        let turn = self.writers.priority_turn().await?;
+        Ok(Box::new(SqlTx::new(begin_write(&self.pool).await?, turn)))
+    }
 }
 
 #[async_trait]

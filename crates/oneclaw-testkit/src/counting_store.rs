@@ -75,6 +75,11 @@ impl Store for CountingStore {
         self.calls.record("begin");
         self.inner.begin().await
     }
+
+    async fn begin_batch(&self) -> Result<Box<dyn StoreTx>> {
+        self.calls.record("begin");
+        self.inner.begin_batch().await
+    }
 }
 
 delegate! {

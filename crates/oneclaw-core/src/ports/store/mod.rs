@@ -126,6 +126,12 @@ pub trait Store:
     async fn ping(&self) -> Result<()>;
     /// Starts a write transaction.
     async fn begin(&self) -> Result<Box<dyn StoreTx>>;
+    /// Starts the write transaction of a group commit (the audit journal's batch of reads'
+    /// records, the request meter's counts): ahead of queued ordinary writers where the backend
+    /// queues writers, so a flood of writes cannot hold reads' answers back.
+    async fn begin_batch(&self) -> Result<Box<dyn StoreTx>> {
+        self.begin().await
+    }
 }
 
 /// One write transaction: every capability. Dropping it without `commit` rolls everything back.
