@@ -91,6 +91,10 @@ async fn sign_in_add_and_reveal_a_secret_and_sign_out() {
     }
     let home = browser.get("/dashboard").await;
     assert_eq!(home.status, 200);
+    assert!(
+        home.html.contains("Getting started") && home.html.contains("Create a vault"),
+        "an empty org is shown the way"
+    );
     assert!(home.html.contains("Recent activity") && home.html.contains("dash@example.com"));
 
     let vaults = browser.get("/vaults").await;

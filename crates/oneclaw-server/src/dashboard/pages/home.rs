@@ -35,6 +35,18 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Response {
                 }
             }
         }
+        @if counts.vaults == 0 || counts.secrets == 0 || counts.agents == 0 {
+            section.panel aria-labelledby="start" {
+                h2 id="start" { "Getting started" }
+                ol.steps {
+                    li { (step(counts.vaults > 0)) a href="/vaults" { "Create a vault" } }
+                    li { (step(counts.secrets > 0)) "Add a secret to it (open the vault)" }
+                    li { (step(counts.agents > 0)) a href="/agents" { "Register an agent" } " and keep its key" }
+                    li { a href="/sharing" { "Grant it paths" } " in a vault (it reads nothing until then)" }
+                    li { "Connect it: the agent's MCP snippets are shown with its key, or see docs/MCP.md" }
+                }
+            }
+        }
         section.panel aria-labelledby="recent" {
             h2 id="recent" { "Recent activity" }
             @match &recent {
@@ -59,4 +71,11 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Response {
         }
     };
     (session.jar, page("Dashboard", "/dashboard", &email, &session.csrf, content)).into_response()
+}
+
+/// A getting-started step's mark: done or still to do.
+fn step(done: bool) -> maud::Markup {
+    maud::html! {
+        @if done { span.ok aria-label="done" { "✓ " } } @else { span.muted aria-label="to do" { "○ " } }
+    }
 }
