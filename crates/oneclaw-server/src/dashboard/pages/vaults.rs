@@ -178,7 +178,7 @@ async fn render_vault(
                                 td { b { (secret.path.strip_prefix(folder).unwrap_or(&secret.path)) } }
                                 td { (secret.secret_type) }
                                 td { (secret.version) }
-                                td {
+                                td.value-cell {
                                     @match reveal {
                                         Some((path, value)) if path == secret.path => { (revealed(vault.id.0, path, value)) }
                                         _ => { (reveal_button(vault.id.0, &secret.path, &csrf)) }
