@@ -425,6 +425,17 @@ try {
       expect(await page.getByRole("navigation", { name: "Folder" }).isVisible(), "no breadcrumbs");
       await page.screenshot({ path: join(shots, `vault-folder-${suffix}.png`), fullPage: true });
     }
+    // Dark scheme too, at both sizes: the stylesheet answers prefers-color-scheme.
+    await page.emulateMedia({ colorScheme: "dark" });
+    for (const [width, height, suffix] of [[1280, 800, "desktop"], [390, 844, "phone"]]) {
+      await page.setViewportSize({ width, height });
+      for (const name of ["dashboard", "vaults", "agents"]) {
+        await page.goto(`${base}/${name}`);
+        await page.screenshot({ path: join(shots, `${name}-${suffix}-dark.png`) });
+      }
+    }
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.goto(`${base}/signin`);
     await page.screenshot({ path: join(shots, "signin-desktop.png") });
   });
