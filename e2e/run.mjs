@@ -5,8 +5,8 @@
 // Usage: node e2e/run.mjs [path/to/oneclaw]        Prints 'N passed, N failed'.
 
 import { chromium } from "playwright-core";
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createHmac } from "node:crypto";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -19,6 +19,7 @@ const bin = resolve(process.argv[2] ?? join(root, "target/debug/oneclaw"));
 const shots = join(root, "docs/screenshots");
 const results = { passed: 0, failed: 0 };
 let vaultUrl = null; // the vault the walk-through makes, for its screenshot
+let currentValue = null; // db/password after its rotation, as the share link opened it
 
 async function freePort() {
   return new Promise((ok) => {
@@ -187,17 +188,22 @@ try {
     expect(link.startsWith("/v1/share/"), `no share link: ${link}`);
     const opened = await (await fetch(`${base}${link}`)).json();
     expect(opened.value && opened.value !== "e2e-secret-value", "the link opens the current (generated) value");
+    currentValue = opened.value;
     expect((await fetch(`${base}${link}`)).status === 410, "the link opens once");
     await page.getByRole("link", { name: "Back to the vault" }).click();
   });
 
   let agentName = `bot-${Date.now()}`;
+  const snippets = {};
   await check("register an agent (key and MCP config shown once) and grant it a path", async () => {
     await page.getByRole("link", { name: "Agents" }).click();
     await page.getByLabel("Name").fill(agentName);
+    await page.getByLabel("Bound to vault (optional)").selectOption({ label: "e2e-vault" });
     await page.getByRole("button", { name: "Register" }).click();
     const key = await page.locator("#agent-key").textContent();
     expect(key.startsWith("ocv_"), `no agent key shown: ${key}`);
+    snippets.stdio = await page.locator("#mcp-config").textContent();
+    snippets.hosted = await page.locator("#mcp-hosted").textContent();
     for (const id of ["mcp-config", "mcp-claude-code", "mcp-hosted", "mcp-hosted-claude-code"]) {
       expect((await page.locator(`#${id}`).textContent()).includes(key), `the ${id} snippet lacks the key`);
     }
@@ -208,6 +214,19 @@ try {
     await page.getByLabel("Paths (glob: * one segment, ** any)").fill("db/**");
     await page.getByRole("button", { name: "Grant" }).click();
     await page.getByRole("cell", { name: "db/**" }).waitFor();
+  });
+
+  await check("the copied MCP snippets read the secret (official MCP SDK: stdio and hosted)", async () => {
+    const python = process.env.E2E_MCP_PYTHON ?? join(root, "target/compat-venv-mcp/bin/python");
+    const dir = mkdtempSync(join(tmpdir(), "oneclaw-e2e-mcp-"));
+    writeFileSync(join(dir, "stdio.json"), snippets.stdio);
+    writeFileSync(join(dir, "hosted.json"), snippets.hosted);
+    const run = spawnSync(python, [join(root, "e2e", "mcp_read.py"), join(dir, "stdio.json"), join(dir, "hosted.json"), "db/password"],
+      { encoding: "utf8", timeout: 60_000 });
+    rmSync(dir, { recursive: true, force: true });
+    expect(run.status === 0, `mcp_read.py failed (${run.status}): ${run.stderr}`);
+    const [viaStdio, viaHosted] = run.stdout.trim().split("\n");
+    expect(viaStdio === currentValue && viaHosted === currentValue, `read ${viaStdio} / ${viaHosted}`);
   });
 
   await check("the Audit Log shows the events and an intact chain", async () => {
