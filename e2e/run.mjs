@@ -294,6 +294,43 @@ try {
     await page.getByRole("cell", { name: invitee, exact: true }).waitFor();
   });
 
+  // Clicks `button` twice: declining the confirmation must leave `present` in place, accepting
+  // it must remove it and show what happened.
+  async function confirmed(button, present, notice) {
+    answerYes = false;
+    const asked = dialogs.length;
+    await button.click();
+    await page.waitForTimeout(300);
+    answerYes = true;
+    expect(dialogs.length === asked + 1, "no confirmation was asked");
+    expect((await present.count()) > 0, "declining changed something");
+    await button.click();
+    await page.getByRole("status").filter({ hasText: notice }).waitFor();
+    expect((await present.count()) === 0, "accepting changed nothing");
+  }
+
+  await check("each destructive action asks; declining keeps, accepting deletes and says so", async () => {
+    // A secret.
+    await page.goto(vaultUrl);
+    await page.getByLabel("Path").fill("tmp/doomed");
+    await page.getByLabel("Value").fill("short-lived value");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await confirmed(page.getByRole("button", { name: "Delete tmp/doomed" }),
+      page.getByRole("cell", { name: "doomed" }), "The secret was deleted");
+    // A policy.
+    await page.getByRole("link", { name: "Sharing" }).click();
+    await page.getByLabel("To").selectOption({ label: `agent ${agentName}` });
+    await page.getByLabel("Paths (glob: * one segment, ** any)").fill("tmp/**");
+    await page.getByRole("button", { name: "Grant" }).click();
+    const row = page.getByRole("row").filter({ hasText: "tmp/**" });
+    await confirmed(row.getByRole("button", { name: "Revoke" }), page.getByRole("cell", { name: "tmp/**" }),
+      "The policy was revoked");
+    // A member (the one invited above).
+    await page.getByRole("link", { name: "Team" }).click();
+    const member = page.getByRole("button", { name: /^Remove member-/ });
+    await confirmed(member, member, "The member was removed");
+  });
+
   await check("turn on TOTP, then sign in with a code", async () => {
     await page.getByRole("link", { name: "Security" }).click();
     await page.getByRole("button", { name: "Set up two-factor sign-in" }).click();
