@@ -495,6 +495,61 @@ try {
     await page.goto(`${base}/signin`);
     await page.screenshot({ path: join(shots, "signin-desktop.png") });
   });
+  await check("onboarding from a fresh `oneclaw dev`, by on-page links only, ends with an MCP client reading the secret", async () => {
+    const devPort = await freePort();
+    const devData = mkdtempSync(join(tmpdir(), "oneclaw-e2e-dev-"));
+    const dev = spawn(bin, ["dev", "--listen", `127.0.0.1:${devPort}`, "--data-dir", devData],
+      { env, stdio: ["ignore", "pipe", "ignore"] });
+    try {
+      let printed = "";
+      dev.stdout.on("data", (chunk) => { printed += chunk; });
+      for (let i = 0; i < 300 && !/password: \S+/.test(printed); i++) await new Promise((r) => setTimeout(r, 100));
+      const devPassword = printed.match(/password: (\S+)/)?.[1];
+      expect(devPassword, `dev printed no password: ${printed}`);
+      expect(printed.includes("billing: off") && printed.includes("in a browser"), printed);
+      const devBase = `http://127.0.0.1:${devPort}`;
+      const fresh = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const tab = await fresh.newPage();
+      tab.on("dialog", (dialog) => dialog.accept());
+      await tab.goto(devBase);
+      await tab.getByLabel("Email").fill("admin@oneclaw.local");
+      await tab.getByLabel("Password").fill(devPassword);
+      await tab.getByRole("button", { name: "Sign in" }).click();
+      await tab.getByRole("heading", { name: "Getting started" }).waitFor();
+      await tab.getByRole("link", { name: "Create a vault" }).click();
+      await tab.getByLabel("Name").fill("first");
+      await tab.getByRole("button", { name: "Create vault" }).click();
+      await tab.getByLabel("Path").fill("api-keys/stripe");
+      await tab.getByLabel("Value").fill("sk_onboarding_1");
+      await tab.getByRole("button", { name: "Save", exact: true }).click();
+      await tab.getByRole("link", { name: "Dashboard" }).click();
+      await tab.getByRole("link", { name: "Register an agent" }).click();
+      await tab.getByLabel("Name").fill("claude");
+      await tab.getByLabel("Bound to vault (optional)").selectOption({ label: "first" });
+      await tab.getByRole("button", { name: "Register" }).click();
+      const dir = mkdtempSync(join(tmpdir(), "oneclaw-e2e-dev-mcp-"));
+      writeFileSync(join(dir, "stdio.json"), await tab.locator("#mcp-config").textContent());
+      writeFileSync(join(dir, "hosted.json"), await tab.locator("#mcp-hosted").textContent());
+      expect(await tab.getByRole("link", { name: "reads nothing yet: grant it paths" }).isVisible(), "no warning in the list");
+      await tab.getByRole("link", { name: "grant it paths", exact: true }).click();
+      await tab.getByLabel("To").selectOption({ label: "agent claude" });
+      await tab.getByLabel("Paths (glob: * one segment, ** any)").fill("api-keys/**");
+      await tab.getByRole("button", { name: "Grant" }).click();
+      await tab.getByRole("cell", { name: "api-keys/**" }).waitFor();
+      await tab.getByRole("link", { name: "Agents" }).click();
+      expect(!(await tab.getByText("reads nothing yet").count()), "the granted agent is still flagged");
+      await fresh.close();
+      const python = process.env.E2E_MCP_PYTHON ?? join(root, "target/compat-venv-mcp/bin/python");
+      const run = spawnSync(python, [join(root, "e2e", "mcp_read.py"), join(dir, "stdio.json"), join(dir, "hosted.json"),
+        "api-keys/stripe"], { encoding: "utf8", timeout: 60_000 });
+      rmSync(dir, { recursive: true, force: true });
+      expect(run.status === 0, `mcp_read.py failed (${run.status}): ${run.stderr}`);
+      expect(run.stdout.trim() === "sk_onboarding_1\nsk_onboarding_1", `read: ${run.stdout}`);
+    } finally {
+      dev.kill();
+      rmSync(devData, { recursive: true, force: true });
+    }
+  });
 } finally {
   await browser.close();
   server.kill();

@@ -116,6 +116,18 @@ fn shown_once(new: &NewKey) -> Markup {
 async fn render(state: &AppState, session: Session, problem: Option<&str>, new_key: Option<NewKey>) -> Response {
     let agents = state.core.agents().list(&session.caller).await.unwrap_or_default();
     let vaults = state.core.vaults().list(&session.caller).await.unwrap_or_default();
+    // Agents no policy grants anything yet (they still reach vaults they made themselves).
+    let mut ungranted = std::collections::HashSet::new();
+    for agent in &agents {
+        let who = oneclaw_core::principal::PrincipalRef {
+            kind: oneclaw_core::principal::PrincipalKind::Agent,
+            id: agent.id.0,
+        };
+        let policies = state.core.deps().store.principal_policies(who).await.unwrap_or_default();
+        if !policies.iter().any(|p| p.effect == oneclaw_core::policy::Effect::Allow) {
+            ungranted.insert(agent.id);
+        }
+    }
     let csrf = session.csrf.clone();
     let content = html! {
         @if let Some(new) = &new_key { (shown_once(new)) }
@@ -150,7 +162,12 @@ async fn render(state: &AppState, session: Session, problem: Option<&str>, new_k
                     tbody {
                         @for agent in &agents {
                             tr {
-                                td { (agent.name) }
+                                td {
+                                    (agent.name)
+                                    @if ungranted.contains(&agent.id) {
+                                        br; a.warning-tag href="/sharing" { "reads nothing yet: grant it paths" }
+                                    }
+                                }
                                 td { code { (agent.key_prefix) "…" } }
                                 td { @if agent.is_active { span.ok { "active" } } @else { span.error { "disabled" } } }
                                 td { @if agent.vault_ids.is_empty() { "any" } @else { (agent.vault_ids.len()) } }
