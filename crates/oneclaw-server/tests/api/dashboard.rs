@@ -174,6 +174,7 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
         format!("/vaults/{id}/secrets"),
         format!("/vaults/{id}/reveal"),
         format!("/vaults/{id}/delete"),
+        format!("/vaults/{id}/remove"),
         format!("/vaults/{id}/generate"),
         format!("/vaults/{id}/share"),
         "/agents".to_owned(),
@@ -191,6 +192,7 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
         "/team/invite".to_owned(),
         format!("/team/invites/{id}/revoke"),
         format!("/team/{id}/role"),
+        format!("/team/{id}/remove"),
     ] {
         let refused = browser.post(&route, &[("name", "sneaky"), ("csrf", "forged")], false).await;
         assert_eq!(refused.status, 403, "{route}: {}", refused.html);
