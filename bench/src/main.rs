@@ -17,6 +17,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod flood;
+mod history;
 mod hsm;
 mod scale;
 
@@ -73,6 +74,13 @@ enum Command {
         concurrency: usize,
         #[arg(long, default_value_t = 10_000)]
         reads: usize,
+    },
+    /// Sequential writes with billing on to a path with 10 versions and to one with many.
+    WriteHistory {
+        #[arg(long, default_value_t = 10_000)]
+        versions: usize,
+        #[arg(long, default_value_t = 200)]
+        writes: usize,
     },
     /// An agent's reads of one secret: a small vault against a large one (filler secrets and
     /// policies loaded through the store), same run.
@@ -427,6 +435,7 @@ async fn main() {
         Command::AuditQuery { events, actors, queries } => audit_query(events, actors, queries).await,
         Command::HsmReads { pairs, concurrency, reads } => hsm::hsm_reads(pairs, concurrency, reads).await,
         Command::Metering { concurrency, reads } => metering(concurrency, reads).await,
+        Command::WriteHistory { versions, writes } => history::write_history(versions, writes).await,
         Command::Scale { secrets, policies, agent_policies, concurrency, reads } => {
             let small = scale::Shape { filler_secrets: 100, agent_policies: 10, other_policies: 0 };
             let large = scale::Shape {
