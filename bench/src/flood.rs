@@ -52,13 +52,12 @@ pub async fn login_flood(logins: usize, accounts: usize, concurrency: usize, rea
         let client = reqwest::Client::builder().local_address(address).build().unwrap();
         let url = format!("{base}/v1/auth/token");
         flood.push(tokio::spawn(async move {
-            let email =
-                if accounts <= 1 { "bench@example.com".to_owned() } else { format!("flood-{}@example.com", n % accounts) };
-            let answer = client
-                .post(url)
-                .json(&json!({"email": email, "password": format!("wrong-{n}")}))
-                .send()
-                .await;
+            let email = if accounts <= 1 {
+                "bench@example.com".to_owned()
+            } else {
+                format!("flood-{}@example.com", n % accounts)
+            };
+            let answer = client.post(url).json(&json!({"email": email, "password": format!("wrong-{n}")})).send().await;
             answer.map_or(0, |response| response.status().as_u16())
         }));
     }

@@ -153,8 +153,5 @@ pub async fn scale(small: Shape, large: Shape, concurrency: usize, reads: usize)
             shape.filler_secrets, shape.agent_policies, shape.other_policies
         );
     }
-    println!(
-        "  large/small p50: {:.2}",
-        summary[1].1.as_secs_f64() / summary[0].1.as_secs_f64()
-    );
+    println!("  large/small p50: {:.2}", summary[1].1.as_secs_f64() / summary[0].1.as_secs_f64());
 }
