@@ -20,18 +20,7 @@ async fn timed_writes(http: &reqwest::Client, url: &str, token: &str, writes: us
 
 pub async fn write_history(versions: usize, writes: usize) {
     let run = start_with(true).await;
-    let vault: serde_json::Value = run
-        .http
-        .post(format!("{}/v1/vaults", run.base))
-        .bearer_auth(&run.token)
-        .json(&json!({"name": "history"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let vault = vault["id"].as_str().unwrap().to_owned();
+    let vault = crate::create_vault(&run.http, &run.base, &run.token, "history").await;
     let short = format!("{}/v1/vaults/{vault}/secrets/history/short", run.base);
     let long = format!("{}/v1/vaults/{vault}/secrets/history/long", run.base);
     let filling = Instant::now();

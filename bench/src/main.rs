@@ -196,19 +196,24 @@ pub(crate) async fn read_round_with(
     (all.len() as f64 / elapsed, all)
 }
 
-/// Makes a vault with 100 secrets and returns their URLs.
-pub(crate) async fn seed_secrets(http: &reqwest::Client, base: &str, token: &str) -> Vec<String> {
+/// Creates a vault and returns its id.
+pub(crate) async fn create_vault(http: &reqwest::Client, base: &str, token: &str, name: &str) -> String {
     let vault: serde_json::Value = http
         .post(format!("{base}/v1/vaults"))
         .bearer_auth(token)
-        .json(&json!({"name": "bench"}))
+        .json(&json!({"name": name}))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let vault = vault["id"].as_str().unwrap().to_owned();
+    vault["id"].as_str().unwrap().to_owned()
+}
+
+/// Makes a vault with 100 secrets and returns their URLs.
+pub(crate) async fn seed_secrets(http: &reqwest::Client, base: &str, token: &str) -> Vec<String> {
+    let vault = create_vault(http, base, token, "bench").await;
     let mut urls = Vec::new();
     for i in 0..100 {
         let url = format!("{base}/v1/vaults/{vault}/secrets/bench/secret-{i}");

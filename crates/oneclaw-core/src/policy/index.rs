@@ -46,10 +46,6 @@ impl PolicySet {
         &self.policies
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.policies.is_empty()
-    }
-
     /// The policies whose globs could match `path` (a superset of those that do).
     fn candidates<'a>(&'a self, path: &'a SecretPath) -> impl Iterator<Item = &'a Policy> + 'a {
         let mut nodes = vec![&self.root];

@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::ids::VaultId;
 use crate::model::{Role, Vault};
 use crate::path::SecretPath;
-use crate::policy::{Decision, Operation, PathGlob, PolicySet};
+use crate::policy::{Decision, Operation, PathGlob, Policy, PolicySet};
 use crate::ports::store::{AccessStore, VaultAccess, VaultStore};
 use crate::principal::{Caller, Principal, PrincipalKind, PrincipalRef};
 use crate::{Error, Result};
@@ -209,18 +209,18 @@ impl<'a> Access<'a> {
     /// force on it.
     pub async fn see(&self, caller: &Caller, vault: &Vault) -> Result<bool> {
         let policies = self.access.policies_for(vault.id, caller.principal.who).await?;
-        self.see_with(caller, vault, &PolicySet::new(policies)).await
+        self.see_with(caller, vault, &policies).await
     }
 
     /// `see`, for a caller whose policies on the vault are already loaded.
-    pub async fn see_with(&self, caller: &Caller, vault: &Vault, policies: &PolicySet) -> Result<bool> {
+    pub async fn see_with(&self, caller: &Caller, vault: &Vault, policies: &[Policy]) -> Result<bool> {
         if !token_allows_vault(&caller.principal, vault.id) {
             return Ok(false);
         }
         let now = self.clock.now();
         Ok(is_owner(&caller.principal, vault)
             // Only an allow shows a vault: a deny-only policy must not reveal that it exists.
-            || policies.policies().iter().any(|p| p.effect == crate::policy::Effect::Allow && p.in_force(now, caller.meta.ip))
+            || policies.iter().any(|p| p.effect == crate::policy::Effect::Allow && p.in_force(now, caller.meta.ip))
             || self.is_admin(caller).await?)
     }
 }

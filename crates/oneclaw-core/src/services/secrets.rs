@@ -215,7 +215,7 @@ impl<'a> Secrets<'a> {
     pub async fn list(&self, caller: &Caller, vault_id: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>> {
         let access = Access::new(self.deps);
         let VaultWithPolicies { vault, policies } = access.vault_access(caller, vault_id).await?;
-        if !access.see_with(caller, &vault, &policies).await? {
+        if !access.see_with(caller, &vault, policies.policies()).await? {
             return Err(Error::Forbidden("You have no access to this vault".to_owned()));
         }
         let now = self.deps.clock.now();

@@ -328,3 +328,23 @@ async fn google_sign_in_is_offered_only_when_a_provider_is_configured_and_the_fa
     assert_eq!(icon.headers()["content-type"], "image/svg+xml");
     assert!(icon.text().await.unwrap().starts_with("<svg"));
 }
+
+#[tokio::test]
+async fn a_plain_member_can_neither_delete_anothers_vault_nor_remove_anyone_from_the_dashboard() {
+    let app = spawn_app().await;
+    let owner = app.signup("dash-owner@example.com").await;
+    let vault = app.create_vault(&owner.token, "owners").await;
+    let member = app.invite_and_join(&owner.token, "dash-member@example.com", "member").await;
+    let owner_id = app.user_id(&owner.token).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&member.email, &member.password).await;
+    let csrf = csrf_of(&browser.get("/vaults").await.html);
+
+    let refused = browser.post(&format!("/vaults/{vault}/remove"), &[("csrf", &csrf)], false).await;
+    assert_ne!(refused.status, 303, "no redirect as if deleted: {}", refused.html);
+    assert_eq!(app.get(&format!("/v1/vaults/{vault}"), &owner.token).await.status, 200, "the vault is still there");
+
+    let refused = browser.post(&format!("/team/{owner_id}/remove"), &[("csrf", &csrf)], false).await;
+    assert!(refused.html.contains("role=\"alert\""), "the refusal is shown: {}", refused.html);
+    assert_eq!(app.get("/v1/auth/me", &owner.token).await.status, 200, "the owner is still a member");
+}
