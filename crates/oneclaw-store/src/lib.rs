@@ -1,14 +1,16 @@
 //! Storage for oneclaw: the `Store` port of `oneclaw-core` on SQLite (the embedded default) and
 //! PostgreSQL (the scale-out path).
 //!
-//! One query set serves both. The `sql_*.rs` files hold every statement, written with `$N`
-//! placeholders that both backends accept, and are compiled twice: once inside `sqlite` and once
-//! inside `postgres`, each of which names its `Db` type and how a write transaction begins.
-//! `sql_impl.rs` is the read side (`Store`), `sql_tx.rs` the write side (`StoreTx`),
-//! `sql_access.rs` the access-model queries, `sql_rows.rs`/`sql_columns.rs` the row decoders.
+//! One query set serves both. The `sql_*.rs` files hold every statement, written once with `$N`
+//! placeholders that both backends accept, generic over `backend::SqlBackend`, which says how a
+//! value binds, a column decodes, a statement runs and a write transaction begins; `sqlite.rs`
+//! and `postgres.rs` implement it and open their pools. `sql_impl.rs` is the read side
+//! (`Store`), `sql_tx.rs` the write side (`StoreTx`), `sql_access.rs` the access-model queries,
+//! `sql_rows.rs`/`sql_columns.rs` the row decoders and column lists.
 //! Only the DDL differs, so each backend has its own migration folder, embedded in the binary
 //! and applied forward-only at start-up (a database newer than the binary refuses to start).
 
+mod backend;
 mod batch;
 mod convert;
 #[cfg(feature = "danger-bench-skip-audit")]
@@ -19,9 +21,22 @@ pub mod meter;
 mod migrate;
 pub mod postgres;
 pub mod sqlite;
+#[macro_use]
+mod sql_columns;
+mod sql_access;
+mod sql_audit;
+mod sql_billing;
+mod sql_impl;
+mod sql_keys;
+mod sql_mail;
+mod sql_mfa;
+mod sql_rows;
+mod sql_trust;
+mod sql_tx;
 pub mod sync_notices;
 mod write_gate;
 
+pub use backend::SqlBackend;
 pub use journal::GroupCommitJournal;
 pub use meter::GroupCommitMeter;
 use oneclaw_core::ports::Store;

@@ -1,8 +1,8 @@
-//! Queries of the access model (agents, policies, invites, IP rules, shares, members), compiled
-//! once per backend like `sql_impl.rs`, which delegates to these functions.
+//! Queries of the access model (agents, policies, invites, IP rules, shares, members), generic over
+//! the backend like `sql_impl.rs`, which delegates to these functions.
 
-use super::Db;
-use super::sql_rows::{DbRow, JOINED_VAULT_COLUMNS, get, vault_from_columns};
+use super::sql_rows::{JOINED_VAULT_COLUMNS, vault_from_columns};
+use crate::backend::{Columns, SqlBackend, Statement, Tx, get};
 use crate::convert::{from_json_text, from_ms, opt_from_ms, principal, to_json_text, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::ids::{AgentId, IpRuleId, OrgId, PolicyId, SecretId, ShareId, UserId, VaultId};
@@ -14,8 +14,6 @@ use oneclaw_core::{Error, Result};
 use sqlx::Pool;
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-type Conn = <Db as sqlx::Database>::Connection;
 
 macro_rules! agent_cols {
     () => {
@@ -47,7 +45,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
 }
 
-fn agent_from(row: &DbRow) -> Result<Agent> {
+fn agent_from(row: &impl Columns) -> Result<Agent> {
     let scopes: Option<String> = get(row, "scopes")?;
     let vault_ids: String = get(row, "vault_ids")?;
     Ok(Agent {
@@ -74,7 +72,7 @@ fn agent_from(row: &DbRow) -> Result<Agent> {
     })
 }
 
-fn policy_from(row: &DbRow) -> Result<Policy> {
+fn policy_from(row: &impl Columns) -> Result<Policy> {
     let kind: String = get(row, "principal_type")?;
     let creator_kind: String = get(row, "created_by_type")?;
     let pattern: String = get(row, "secret_path_pattern")?;
@@ -98,7 +96,7 @@ fn policy_from(row: &DbRow) -> Result<Policy> {
     })
 }
 
-fn ip_rule_from(row: &DbRow) -> Result<IpRule> {
+fn ip_rule_from(row: &impl Columns) -> Result<IpRule> {
     let rule_type: String = get(row, "rule_type")?;
     let cidr: String = get(row, "cidr")?;
     Ok(IpRule {
@@ -113,7 +111,7 @@ fn ip_rule_from(row: &DbRow) -> Result<IpRule> {
     })
 }
 
-fn share_from(row: &DbRow) -> Result<Share> {
+fn share_from(row: &impl Columns) -> Result<Share> {
     let creator_kind: String = get(row, "created_by_type")?;
     let recipient: String = get(row, "recipient_type")?;
     let allowlist: Option<String> = get(row, "ip_allowlist")?;
@@ -150,35 +148,35 @@ fn share_from(row: &DbRow) -> Result<Share> {
 
 // ---- reads -------------------------------------------------------------------------------
 
-pub(super) async fn agent(pool: &Pool<Db>, org: OrgId, id: AgentId) -> Result<Option<Agent>> {
+pub(super) async fn agent<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, id: AgentId) -> Result<Option<Agent>> {
     let row = sqlx::query(concat!("SELECT ", agent_cols!(), " FROM agents WHERE id = $1 AND org_id = $2"))
-        .bind(id.0)
-        .bind(org.0)
-        .fetch_optional(pool)
+        .arg(id.0)
+        .arg(org.0)
+        .fetch_optional_on(pool)
         .await
         .map_err(db_error)?;
     row.as_ref().map(agent_from).transpose()
 }
 
-pub(super) async fn agents(pool: &Pool<Db>, org: OrgId) -> Result<Vec<Agent>> {
+pub(super) async fn agents<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId) -> Result<Vec<Agent>> {
     let rows = sqlx::query(concat!("SELECT ", agent_cols!(), " FROM agents WHERE org_id = $1 ORDER BY created_at, id"))
-        .bind(org.0)
-        .fetch_all(pool)
+        .arg(org.0)
+        .fetch_all_on(pool)
         .await
         .map_err(db_error)?;
     rows.iter().map(agent_from).collect()
 }
 
-pub(super) async fn agents_by_key_prefix(pool: &Pool<Db>, prefix: &str) -> Result<Vec<Agent>> {
+pub(super) async fn agents_by_key_prefix<DB: SqlBackend>(pool: &Pool<DB>, prefix: &str) -> Result<Vec<Agent>> {
     let rows = sqlx::query(concat!("SELECT ", agent_cols!(), " FROM agents WHERE key_prefix = $1"))
-        .bind(prefix)
-        .fetch_all(pool)
+        .arg(prefix)
+        .fetch_all_on(pool)
         .await
         .map_err(db_error)?;
     rows.iter().map(agent_from).collect()
 }
 
-pub(super) async fn agent_generations(pool: &Pool<Db>) -> Result<Vec<(Uuid, i64)>> {
+pub(super) async fn agent_generations<DB: SqlBackend>(pool: &Pool<DB>) -> Result<Vec<(Uuid, i64)>> {
     super::sql_rows::id_generation_pairs(
         pool,
         "SELECT id, token_generation AS generation FROM agents WHERE token_generation > 0",
@@ -189,8 +187,8 @@ pub(super) async fn agent_generations(pool: &Pool<Db>) -> Result<Vec<(Uuid, i64)
 /// A vault of the org and the policies naming `who` on it, in one query: the vault's columns
 /// (prefixed `v_`) on every row, a policy's (NULL without one) beside them.
 /// Policies join only when the caller's held generation is not the vault's.
-pub(super) async fn vault_access(
-    pool: &Pool<Db>,
+pub(super) async fn vault_access<DB: SqlBackend>(
+    pool: &Pool<DB>,
     org: OrgId,
     vault: VaultId,
     who: PrincipalRef,
@@ -215,13 +213,13 @@ pub(super) async fn vault_access(
          FROM vaults v JOIN policies p ON p.vault_id = v.id AND p.principal_id = $3 AND p.principal_type = $4 \
          WHERE v.id = $1 AND v.org_id = $2 AND v.policy_generation <> $5"
     ))
-    .bind(vault.0)
-    .bind(org.0)
-    .bind(who.id)
-    .bind(who.kind.as_str())
+    .arg(vault.0)
+    .arg(org.0)
+    .arg(who.id)
+    .arg(who.kind.as_str())
     // Generations start at 0, so -1 is "holds none".
-    .bind(held_generation.unwrap_or(-1))
-    .fetch_all(pool)
+    .arg(held_generation.unwrap_or(-1))
+    .fetch_all_on(pool)
     .await
     .map_err(db_error)?;
     let Some(first) = rows.first() else { return Ok(None) };
@@ -239,73 +237,77 @@ pub(super) async fn vault_access(
     Ok(Some(VaultAccess { vault, policy_generation, policies: Some(policies) }))
 }
 
-pub(super) async fn member_role(pool: &Pool<Db>, org: OrgId, user: UserId) -> Result<Option<Role>> {
+pub(super) async fn member_role<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, user: UserId) -> Result<Option<Role>> {
     let role: Option<String> =
-        sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND org_id = $2 AND disabled_at IS NULL")
-            .bind(user.0)
-            .bind(org.0)
-            .fetch_optional(pool)
+        sqlx::query("SELECT role FROM users WHERE id = $1 AND org_id = $2 AND disabled_at IS NULL")
+            .arg(user.0)
+            .arg(org.0)
+            .fetch_optional_scalar_on(pool)
             .await
             .map_err(db_error)?;
     role.map(|role| Role::parse(&role).ok_or_else(|| Error::Internal(format!("stored role {role:?}")))).transpose()
 }
 
-pub(super) async fn policies_for(pool: &Pool<Db>, vault: VaultId, who: PrincipalRef) -> Result<Vec<Policy>> {
+pub(super) async fn policies_for<DB: SqlBackend>(
+    pool: &Pool<DB>,
+    vault: VaultId,
+    who: PrincipalRef,
+) -> Result<Vec<Policy>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         policy_cols!(),
         " FROM policies WHERE principal_id = $1 AND vault_id = $2 AND principal_type = $3"
     ))
-    .bind(who.id)
-    .bind(vault.0)
-    .bind(who.kind.as_str())
-    .fetch_all(pool)
+    .arg(who.id)
+    .arg(vault.0)
+    .arg(who.kind.as_str())
+    .fetch_all_on(pool)
     .await
     .map_err(db_error)?;
     rows.iter().map(policy_from).collect()
 }
 
-pub(super) async fn vault_policies(pool: &Pool<Db>, vault: VaultId) -> Result<Vec<Policy>> {
+pub(super) async fn vault_policies<DB: SqlBackend>(pool: &Pool<DB>, vault: VaultId) -> Result<Vec<Policy>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         policy_cols!(),
         " FROM policies WHERE vault_id = $1 ORDER BY priority DESC, created_at, id"
     ))
-    .bind(vault.0)
-    .fetch_all(pool)
+    .arg(vault.0)
+    .fetch_all_on(pool)
     .await
     .map_err(db_error)?;
     rows.iter().map(policy_from).collect()
 }
 
-pub(super) async fn principal_policies(pool: &Pool<Db>, who: PrincipalRef) -> Result<Vec<Policy>> {
+pub(super) async fn principal_policies<DB: SqlBackend>(pool: &Pool<DB>, who: PrincipalRef) -> Result<Vec<Policy>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         policy_cols!(),
         " FROM policies WHERE principal_id = $1 AND principal_type = $2"
     ))
-    .bind(who.id)
-    .bind(who.kind.as_str())
-    .fetch_all(pool)
+    .arg(who.id)
+    .arg(who.kind.as_str())
+    .fetch_all_on(pool)
     .await
     .map_err(db_error)?;
     rows.iter().map(policy_from).collect()
 }
 
-pub(super) async fn ip_rules(pool: &Pool<Db>, org: OrgId) -> Result<Vec<IpRule>> {
+pub(super) async fn ip_rules<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId) -> Result<Vec<IpRule>> {
     let rows = sqlx::query(
         "SELECT id, org_id, rule_type, cidr, label, applies_to, created_by, created_at FROM ip_rules \
          WHERE org_id = $1 ORDER BY created_at, id",
     )
-    .bind(org.0)
-    .fetch_all(pool)
+    .arg(org.0)
+    .fetch_all_on(pool)
     .await
     .map_err(db_error)?;
     rows.iter().map(ip_rule_from).collect()
 }
 
-pub(super) async fn secret_location(
-    pool: &Pool<Db>,
+pub(super) async fn secret_location<DB: SqlBackend>(
+    pool: &Pool<DB>,
     org: OrgId,
     secret: SecretId,
 ) -> Result<Option<(VaultId, String)>> {
@@ -313,56 +315,60 @@ pub(super) async fn secret_location(
         "SELECT s.vault_id, s.path FROM secrets s JOIN vaults v ON v.id = s.vault_id \
          WHERE s.id = $1 AND v.org_id = $2 AND s.deleted_at IS NULL",
     )
-    .bind(secret.0)
-    .bind(org.0)
-    .fetch_optional(pool)
+    .arg(secret.0)
+    .arg(org.0)
+    .fetch_optional_on(pool)
     .await
     .map_err(db_error)?;
     row.map(|row| Ok((VaultId(get(&row, "vault_id")?), get(&row, "path")?))).transpose()
 }
 
-pub(super) async fn share(pool: &Pool<Db>, id: ShareId) -> Result<Option<Share>> {
+pub(super) async fn share<DB: SqlBackend>(pool: &Pool<DB>, id: ShareId) -> Result<Option<Share>> {
     let row = sqlx::query(concat!(
         "SELECT ",
         share_cols!(),
         " FROM shares sh JOIN secrets s ON s.id = sh.secret_id WHERE sh.id = $1"
     ))
-    .bind(id.0)
-    .fetch_optional(pool)
+    .arg(id.0)
+    .fetch_optional_on(pool)
     .await
     .map_err(db_error)?;
     row.as_ref().map(share_from).transpose()
 }
 
-pub(super) async fn share_by_link_digest(pool: &Pool<Db>, digest: &[u8]) -> Result<Option<Share>> {
+pub(super) async fn share_by_link_digest<DB: SqlBackend>(pool: &Pool<DB>, digest: &[u8]) -> Result<Option<Share>> {
     let row = sqlx::query(concat!(
         "SELECT ",
         share_cols!(),
         " FROM shares sh JOIN secrets s ON s.id = sh.secret_id WHERE sh.link_digest = $1"
     ))
-    .bind(digest)
-    .fetch_optional(pool)
+    .arg(digest)
+    .fetch_optional_on(pool)
     .await
     .map_err(db_error)?;
     row.as_ref().map(share_from).transpose()
 }
 
-pub(super) async fn shares_created_by(pool: &Pool<Db>, who: PrincipalRef) -> Result<Vec<Share>> {
+pub(super) async fn shares_created_by<DB: SqlBackend>(pool: &Pool<DB>, who: PrincipalRef) -> Result<Vec<Share>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         share_cols!(),
         " FROM shares sh JOIN secrets s ON s.id = sh.secret_id \
          WHERE sh.created_by = $1 AND sh.created_by_type = $2 ORDER BY sh.created_at DESC"
     ))
-    .bind(who.id)
-    .bind(who.kind.as_str())
-    .fetch_all(pool)
+    .arg(who.id)
+    .arg(who.kind.as_str())
+    .fetch_all_on(pool)
     .await
     .map_err(db_error)?;
     rows.iter().map(share_from).collect()
 }
 
-pub(super) async fn shares_received_by(pool: &Pool<Db>, who: PrincipalRef, email: Option<&str>) -> Result<Vec<Share>> {
+pub(super) async fn shares_received_by<DB: SqlBackend>(
+    pool: &Pool<DB>,
+    who: PrincipalRef,
+    email: Option<&str>,
+) -> Result<Vec<Share>> {
     let kinds: &[&str] = match who.kind {
         oneclaw_core::principal::PrincipalKind::User => &["user", "creator"],
         oneclaw_core::principal::PrincipalKind::Agent => &["agent"],
@@ -375,12 +381,12 @@ pub(super) async fn shares_received_by(pool: &Pool<Db>, who: PrincipalRef, email
             OR (sh.recipient_type = 'external_email' AND sh.recipient_email = $4) \
          ORDER BY sh.created_at DESC"
     ))
-    .bind(who.id)
-    .bind(kinds[0])
-    .bind(kinds.get(1).copied().unwrap_or(kinds[0]))
+    .arg(who.id)
+    .arg(kinds[0])
+    .arg(kinds.get(1).copied().unwrap_or(kinds[0]))
     // No address matches the empty string (PostgreSQL refuses a NUL, so it cannot be the marker).
-    .bind(email.unwrap_or(""))
-    .fetch_all(pool)
+    .arg(email.unwrap_or(""))
+    .fetch_all_on(pool)
     .await
     .map_err(db_error)?;
     rows.iter().map(share_from).collect()
@@ -388,27 +394,27 @@ pub(super) async fn shares_received_by(pool: &Pool<Db>, who: PrincipalRef, email
 
 // ---- writes ------------------------------------------------------------------------------
 
-pub(super) async fn update_user_role(conn: &mut Conn, id: UserId, role: Role) -> Result<()> {
+pub(super) async fn update_user_role<DB: SqlBackend>(conn: &mut Tx<DB>, id: UserId, role: Role) -> Result<()> {
     sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
-        .bind(id.0)
-        .bind(role.as_str())
-        .execute(conn)
+        .arg(id.0)
+        .arg(role.as_str())
+        .execute_on(conn)
         .await
         .map_err(db_error)?;
     Ok(())
 }
 
-pub(super) async fn set_user_disabled(
-    conn: &mut Conn,
+pub(super) async fn set_user_disabled<DB: SqlBackend>(
+    conn: &mut Tx<DB>,
     id: UserId,
     at: Option<OffsetDateTime>,
     role: Option<Role>,
 ) -> Result<()> {
     sqlx::query("UPDATE users SET disabled_at = $2, role = COALESCE($3, role) WHERE id = $1")
-        .bind(id.0)
-        .bind(at.map(to_ms))
-        .bind(role.map(Role::as_str))
-        .execute(conn)
+        .arg(id.0)
+        .arg(at.map(to_ms))
+        .arg(role.map(Role::as_str))
+        .execute_on(conn)
         .await
         .map_err(db_error)?;
     Ok(())
@@ -416,7 +422,7 @@ pub(super) async fn set_user_disabled(
 
 /// Inserts an agent, or (with `insert` false) writes it over the row at revision
 /// `agent.revision - 1` that is not deleted: false when another change got there first.
-pub(super) async fn upsert_agent(conn: &mut Conn, agent: &Agent, insert: bool) -> Result<bool> {
+pub(super) async fn upsert_agent<DB: SqlBackend>(conn: &mut Tx<DB>, agent: &Agent, insert: bool) -> Result<bool> {
     let sql = if insert {
         concat!(
             "INSERT INTO agents (",
@@ -430,37 +436,37 @@ pub(super) async fn upsert_agent(conn: &mut Conn, agent: &Agent, insert: bool) -
          token_generation = $19, revision = $20 WHERE id = $1 AND revision = $20 - 1 AND deleted_at IS NULL"
     };
     let done = sqlx::query(sql)
-        .bind(agent.id.0)
-        .bind(agent.org_id.0)
-        .bind(&agent.name)
-        .bind(&agent.description)
-        .bind(&agent.auth_method)
-        .bind(agent.scopes.as_ref().map(to_json))
-        .bind(agent.is_active)
-        .bind(agent.token_ttl_seconds)
-        .bind(to_json(&agent.vault_ids))
-        .bind(agent.expires_at.map(to_ms))
-        .bind(agent.api_key_expires_at.map(to_ms))
-        .bind(agent.intents_api_enabled)
-        .bind(agent.created_by.0)
-        .bind(to_ms(agent.created_at))
-        .bind(agent.last_active_at.map(to_ms))
-        .bind(agent.deleted_at.map(to_ms))
-        .bind(&agent.key_prefix)
-        .bind(&agent.key_digest)
-        .bind(agent.token_generation)
-        .bind(agent.revision)
-        .execute(conn)
+        .arg(agent.id.0)
+        .arg(agent.org_id.0)
+        .arg(&agent.name)
+        .arg(&agent.description)
+        .arg(&agent.auth_method)
+        .arg(agent.scopes.as_ref().map(to_json))
+        .arg(agent.is_active)
+        .arg(agent.token_ttl_seconds)
+        .arg(to_json(&agent.vault_ids))
+        .arg(agent.expires_at.map(to_ms))
+        .arg(agent.api_key_expires_at.map(to_ms))
+        .arg(agent.intents_api_enabled)
+        .arg(agent.created_by.0)
+        .arg(to_ms(agent.created_at))
+        .arg(agent.last_active_at.map(to_ms))
+        .arg(agent.deleted_at.map(to_ms))
+        .arg(&agent.key_prefix)
+        .arg(&agent.key_digest)
+        .arg(agent.token_generation)
+        .arg(agent.revision)
+        .execute_on(conn)
         .await
         .map_err(db_error)?;
-    Ok(done.rows_affected() > 0)
+    Ok(done > 0)
 }
 
-pub(super) async fn touch_agent(conn: &mut Conn, id: AgentId, now: OffsetDateTime) -> Result<()> {
+pub(super) async fn touch_agent<DB: SqlBackend>(conn: &mut Tx<DB>, id: AgentId, now: OffsetDateTime) -> Result<()> {
     sqlx::query("UPDATE agents SET last_active_at = $2 WHERE id = $1")
-        .bind(id.0)
-        .bind(to_ms(now))
-        .execute(conn)
+        .arg(id.0)
+        .arg(to_ms(now))
+        .execute_on(conn)
         .await
         .map_err(db_error)?;
     Ok(())
@@ -468,19 +474,19 @@ pub(super) async fn touch_agent(conn: &mut Conn, id: AgentId, now: OffsetDateTim
 
 /// Moves the policy generation of the vault that holds policy `id` (before a delete or an
 /// update, which may move the policy to another vault; after an insert).
-async fn policies_changed(conn: &mut Conn, id: PolicyId) -> Result<()> {
+async fn policies_changed<DB: SqlBackend>(conn: &mut Tx<DB>, id: PolicyId) -> Result<()> {
     sqlx::query(
         "UPDATE vaults SET policy_generation = policy_generation + 1 \
          WHERE id = (SELECT vault_id FROM policies WHERE id = $1)",
     )
-    .bind(id.0)
-    .execute(&mut *conn)
+    .arg(id.0)
+    .execute_on(&mut *conn)
     .await
     .map_err(db_error)?;
     Ok(())
 }
 
-pub(super) async fn upsert_policy(conn: &mut Conn, policy: &Policy, insert: bool) -> Result<()> {
+pub(super) async fn upsert_policy<DB: SqlBackend>(conn: &mut Tx<DB>, policy: &Policy, insert: bool) -> Result<()> {
     if !insert {
         policies_changed(conn, policy.id).await?;
     }
@@ -497,67 +503,67 @@ pub(super) async fn upsert_policy(conn: &mut Conn, policy: &Policy, insert: bool
     };
     let permissions: Vec<&str> = policy.permissions.iter().map(|p| p.as_str()).collect();
     sqlx::query(sql)
-        .bind(policy.id.0)
-        .bind(policy.vault_id.0)
-        .bind(policy.principal.kind.as_str())
-        .bind(policy.principal.id)
-        .bind(policy.pattern.as_str())
-        .bind(to_json(&permissions))
-        .bind(to_json_text(&policy.conditions.to_json()))
-        .bind(policy.expires_at.map(to_ms))
-        .bind(policy.effect.as_str())
-        .bind(policy.priority)
-        .bind(policy.created_by.kind.as_str())
-        .bind(policy.created_by.id)
-        .bind(to_ms(policy.created_at))
-        .bind(policy.policy_schema_version)
-        .execute(&mut *conn)
+        .arg(policy.id.0)
+        .arg(policy.vault_id.0)
+        .arg(policy.principal.kind.as_str())
+        .arg(policy.principal.id)
+        .arg(policy.pattern.as_str())
+        .arg(to_json(&permissions))
+        .arg(to_json_text(&policy.conditions.to_json()))
+        .arg(policy.expires_at.map(to_ms))
+        .arg(policy.effect.as_str())
+        .arg(policy.priority)
+        .arg(policy.created_by.kind.as_str())
+        .arg(policy.created_by.id)
+        .arg(to_ms(policy.created_at))
+        .arg(policy.policy_schema_version)
+        .execute_on(&mut *conn)
         .await
         .map_err(db_error)?;
     policies_changed(conn, policy.id).await
 }
 
-pub(super) async fn delete_policy(conn: &mut Conn, vault: VaultId, id: PolicyId) -> Result<bool> {
+pub(super) async fn delete_policy<DB: SqlBackend>(conn: &mut Tx<DB>, vault: VaultId, id: PolicyId) -> Result<bool> {
     policies_changed(conn, id).await?;
     let done = sqlx::query("DELETE FROM policies WHERE id = $1 AND vault_id = $2")
-        .bind(id.0)
-        .bind(vault.0)
-        .execute(&mut *conn)
+        .arg(id.0)
+        .arg(vault.0)
+        .execute_on(&mut *conn)
         .await
         .map_err(db_error)?;
-    Ok(done.rows_affected() > 0)
+    Ok(done > 0)
 }
 
-pub(super) async fn insert_ip_rule(conn: &mut Conn, rule: &IpRule) -> Result<()> {
+pub(super) async fn insert_ip_rule<DB: SqlBackend>(conn: &mut Tx<DB>, rule: &IpRule) -> Result<()> {
     sqlx::query(
         "INSERT INTO ip_rules (id, org_id, rule_type, cidr, label, applies_to, created_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(rule.id.0)
-    .bind(rule.org_id.0)
-    .bind(rule.rule_type.as_str())
-    .bind(rule.cidr.to_string())
-    .bind(&rule.label)
-    .bind(&rule.applies_to)
-    .bind(rule.created_by.0)
-    .bind(to_ms(rule.created_at))
-    .execute(conn)
+    .arg(rule.id.0)
+    .arg(rule.org_id.0)
+    .arg(rule.rule_type.as_str())
+    .arg(rule.cidr.to_string())
+    .arg(&rule.label)
+    .arg(&rule.applies_to)
+    .arg(rule.created_by.0)
+    .arg(to_ms(rule.created_at))
+    .execute_on(conn)
     .await
     .map_err(db_error)?;
     Ok(())
 }
 
-pub(super) async fn delete_ip_rule(conn: &mut Conn, org: OrgId, id: IpRuleId) -> Result<bool> {
+pub(super) async fn delete_ip_rule<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, id: IpRuleId) -> Result<bool> {
     let done = sqlx::query("DELETE FROM ip_rules WHERE id = $1 AND org_id = $2")
-        .bind(id.0)
-        .bind(org.0)
-        .execute(conn)
+        .arg(id.0)
+        .arg(org.0)
+        .execute_on(conn)
         .await
         .map_err(db_error)?;
-    Ok(done.rows_affected() > 0)
+    Ok(done > 0)
 }
 
-pub(super) async fn insert_share(conn: &mut Conn, share: &Share) -> Result<()> {
+pub(super) async fn insert_share<DB: SqlBackend>(conn: &mut Tx<DB>, share: &Share) -> Result<()> {
     let allowlist =
         share.ip_allowlist.as_ref().map(|nets| to_json(&nets.iter().map(ToString::to_string).collect::<Vec<_>>()));
     sqlx::query(
@@ -566,43 +572,47 @@ pub(super) async fn insert_share(conn: &mut Conn, share: &Share) -> Result<()> {
          failed_attempts, locked_until, accepted_at, declined_at, revoked_at, created_at, link_digest) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
-    .bind(share.id.0)
-    .bind(share.org_id.0)
-    .bind(share.secret_id.0)
-    .bind(share.created_by.kind.as_str())
-    .bind(share.created_by.id)
-    .bind(share.recipient_type.as_str())
-    .bind(share.recipient_id)
-    .bind(share.recipient_email.as_deref())
-    .bind(to_json(&share.permissions))
-    .bind(to_ms(share.expires_at))
-    .bind(share.max_access_count)
-    .bind(share.access_count)
-    .bind(share.passphrase_hash.as_deref())
-    .bind(allowlist)
-    .bind(share.failed_attempts)
-    .bind(share.locked_until.map(to_ms))
-    .bind(share.accepted_at.map(to_ms))
-    .bind(share.declined_at.map(to_ms))
-    .bind(share.revoked_at.map(to_ms))
-    .bind(to_ms(share.created_at))
-    .bind(share.link_digest.as_deref())
-    .execute(conn)
+    .arg(share.id.0)
+    .arg(share.org_id.0)
+    .arg(share.secret_id.0)
+    .arg(share.created_by.kind.as_str())
+    .arg(share.created_by.id)
+    .arg(share.recipient_type.as_str())
+    .arg(share.recipient_id)
+    .arg(share.recipient_email.as_deref())
+    .arg(to_json(&share.permissions))
+    .arg(to_ms(share.expires_at))
+    .arg(share.max_access_count)
+    .arg(share.access_count)
+    .arg(share.passphrase_hash.as_deref())
+    .arg(allowlist)
+    .arg(share.failed_attempts)
+    .arg(share.locked_until.map(to_ms))
+    .arg(share.accepted_at.map(to_ms))
+    .arg(share.declined_at.map(to_ms))
+    .arg(share.revoked_at.map(to_ms))
+    .arg(to_ms(share.created_at))
+    .arg(share.link_digest.as_deref())
+    .execute_on(conn)
     .await
     .map_err(db_error)?;
     Ok(())
 }
 
-pub(super) async fn count_share_access(conn: &mut Conn, id: ShareId, now: OffsetDateTime) -> Result<bool> {
+pub(super) async fn count_share_access<DB: SqlBackend>(
+    conn: &mut Tx<DB>,
+    id: ShareId,
+    now: OffsetDateTime,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE shares SET access_count = access_count + 1 \
          WHERE id = $1 AND (max_access_count IS NULL OR access_count < max_access_count) \
            AND revoked_at IS NULL AND expires_at > $2",
     )
-    .bind(id.0)
-    .bind(to_ms(now))
-    .execute(conn)
+    .arg(id.0)
+    .arg(to_ms(now))
+    .execute_on(conn)
     .await
     .map_err(db_error)?;
-    Ok(done.rows_affected() > 0)
+    Ok(done > 0)
 }

@@ -1,8 +1,8 @@
 //! The audit chain in SQL: appending under the org's head lock, reading chains, heads and
-//! checkpoints. Compiled once per backend like `sql_impl.rs`.
+//! checkpoints. Generic over the backend like `sql_impl.rs`.
 
-use super::sql_rows::{DbRow, audit_from, get};
-use super::{Db, SELECT_HEAD_FOR_APPEND};
+use super::sql_rows::audit_from;
+use crate::backend::{Columns, SqlBackend, Statement, Tx, get};
 use crate::convert::{from_ms, to_json_text, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::audit::AuditEvent;
@@ -12,8 +12,6 @@ use oneclaw_core::ids::OrgId;
 use oneclaw_core::{Error, Result};
 use sqlx::Pool;
 use time::OffsetDateTime;
-
-type Conn = <Db as sqlx::Database>::Connection;
 
 /// Any failure to write the audit log refuses the action: the caller's transaction rolls back.
 fn audit_write_failed(err: sqlx::Error) -> Error {
@@ -32,18 +30,18 @@ fn hash32(bytes: Vec<u8>) -> Result<[u8; 32]> {
     bytes.try_into().map_err(|_| Error::Internal("a stored audit hash is not 32 bytes".to_owned()))
 }
 
-fn head_from(row: &DbRow) -> Result<Head> {
+fn head_from(row: &impl Columns) -> Result<Head> {
     Ok(Head { seq: get(row, "seq")?, hash: hash32(get(row, "hash")?)? })
 }
 
 /// Appends an event to its org's chain inside the caller's transaction.
-pub(super) async fn append(conn: &mut Conn, event: &AuditEvent) -> Result<()> {
+pub(super) async fn append<DB: SqlBackend>(conn: &mut Tx<DB>, event: &AuditEvent) -> Result<()> {
     append_many(conn, std::slice::from_ref(event)).await
 }
 
 /// Appends events to their orgs' chains inside the caller's transaction, in order. Each org's
 /// head is read (and locked) once and written once, however many of its events there are.
-pub(super) async fn append_many(conn: &mut Conn, events: &[AuditEvent]) -> Result<()> {
+pub(super) async fn append_many<DB: SqlBackend>(conn: &mut Tx<DB>, events: &[AuditEvent]) -> Result<()> {
     #[cfg(feature = "danger-bench-skip-audit")]
     if crate::danger_bench::skipping_audit() {
         return Ok(());
@@ -71,10 +69,10 @@ pub(super) async fn append_many(conn: &mut Conn, events: &[AuditEvent]) -> Resul
     }
     for (org, head, _) in heads {
         sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1")
-            .bind(org.0)
-            .bind(head.seq)
-            .bind(&head.hash[..])
-            .execute(&mut *conn)
+            .arg(org.0)
+            .arg(head.seq)
+            .arg(&head.hash[..])
+            .execute_on(&mut *conn)
             .await
             .map_err(audit_write_failed)?;
     }
@@ -82,109 +80,117 @@ pub(super) async fn append_many(conn: &mut Conn, events: &[AuditEvent]) -> Resul
 }
 
 /// When the event at `seq` of the org's chain was stamped (the start of time for an empty chain).
-async fn newest_event_time(conn: &mut Conn, org: OrgId, seq: i64) -> Result<OffsetDateTime> {
-    let at: Option<i64> = sqlx::query_scalar("SELECT created_at FROM audit_events WHERE org_id = $1 AND seq = $2")
-        .bind(org.0)
-        .bind(seq)
-        .fetch_optional(&mut *conn)
+async fn newest_event_time<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, seq: i64) -> Result<OffsetDateTime> {
+    let at: Option<i64> = sqlx::query("SELECT created_at FROM audit_events WHERE org_id = $1 AND seq = $2")
+        .arg(org.0)
+        .arg(seq)
+        .fetch_optional_scalar_on(&mut *conn)
         .await
         .map_err(audit_write_failed)?;
     at.map_or(Ok(OffsetDateTime::UNIX_EPOCH), from_ms)
 }
 
 /// The org's head, created empty if needed, locked for the rest of the transaction.
-async fn locked_head(conn: &mut Conn, org: OrgId) -> Result<Head> {
+async fn locked_head<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId) -> Result<Head> {
     sqlx::query("INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING")
-        .bind(org.0)
-        .bind(&GENESIS[..])
-        .execute(&mut *conn)
+        .arg(org.0)
+        .arg(&GENESIS[..])
+        .execute_on(&mut *conn)
         .await
         .map_err(audit_write_failed)?;
-    let row =
-        sqlx::query(SELECT_HEAD_FOR_APPEND).bind(org.0).fetch_one(&mut *conn).await.map_err(audit_write_failed)?;
+    let row = sqlx::query(DB::SELECT_HEAD_FOR_APPEND)
+        .arg(org.0)
+        .fetch_one_on(&mut *conn)
+        .await
+        .map_err(audit_write_failed)?;
     head_from(&row)
 }
 
-async fn insert_event(conn: &mut Conn, event: &AuditEvent, link: Link) -> Result<()> {
+async fn insert_event<DB: SqlBackend>(conn: &mut Tx<DB>, event: &AuditEvent, link: Link) -> Result<()> {
     sqlx::query(concat!(
         "INSERT INTO audit_events (",
         audit_cols!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     ))
-    .bind(event.id.0)
-    .bind(event.org_id.0)
-    .bind(&event.actor_type)
-    .bind(event.actor_id)
-    .bind(&event.action)
-    .bind(&event.resource_type)
-    .bind(event.resource_id.as_deref())
-    .bind(to_json_text(&event.details))
-    .bind(event.ip_address.as_deref())
-    .bind(event.user_agent.as_deref())
-    .bind(&event.surface)
-    .bind(event.outcome.as_str())
-    .bind(to_ms(event.created_at))
-    .bind(link.seq)
-    .bind(&link.prev_hash[..])
-    .bind(&link.hash[..])
-    .execute(&mut *conn)
+    .arg(event.id.0)
+    .arg(event.org_id.0)
+    .arg(&event.actor_type)
+    .arg(event.actor_id)
+    .arg(&event.action)
+    .arg(&event.resource_type)
+    .arg(event.resource_id.as_deref())
+    .arg(to_json_text(&event.details))
+    .arg(event.ip_address.as_deref())
+    .arg(event.user_agent.as_deref())
+    .arg(&event.surface)
+    .arg(event.outcome.as_str())
+    .arg(to_ms(event.created_at))
+    .arg(link.seq)
+    .arg(&link.prev_hash[..])
+    .arg(&link.hash[..])
+    .execute_on(&mut *conn)
     .await
     .map_err(audit_write_failed)?;
     Ok(())
 }
 
 /// The org's chain head (`Head::EMPTY` for an org with no events).
-pub(super) async fn head(pool: &Pool<Db>, org: OrgId) -> Result<Head> {
+pub(super) async fn head<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId) -> Result<Head> {
     let row = sqlx::query("SELECT seq, hash FROM audit_heads WHERE org_id = $1")
-        .bind(org.0)
-        .fetch_optional(pool)
+        .arg(org.0)
+        .fetch_optional_on(pool)
         .await
         .map_err(db_error)?;
     row.as_ref().map_or(Ok(Head::EMPTY), head_from)
 }
 
 /// Every org's head.
-pub(super) async fn heads(pool: &Pool<Db>) -> Result<Vec<(OrgId, Head)>> {
+pub(super) async fn heads<DB: SqlBackend>(pool: &Pool<DB>) -> Result<Vec<(OrgId, Head)>> {
     let rows = sqlx::query("SELECT org_id, seq, hash FROM audit_heads ORDER BY org_id")
-        .fetch_all(pool)
+        .fetch_all_on(pool)
         .await
         .map_err(db_error)?;
     rows.iter().map(|row| Ok((OrgId(get(row, "org_id")?), head_from(row)?))).collect()
 }
 
 /// Up to `limit` events of the org's chain after `after_seq`, in chain order.
-pub(super) async fn chain(pool: &Pool<Db>, org: OrgId, after_seq: i64, limit: i64) -> Result<Vec<AuditEvent>> {
+pub(super) async fn chain<DB: SqlBackend>(
+    pool: &Pool<DB>,
+    org: OrgId,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<AuditEvent>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         audit_cols!(),
         " FROM audit_events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
     ))
-    .bind(org.0)
-    .bind(after_seq)
-    .bind(limit)
-    .fetch_all(pool)
+    .arg(org.0)
+    .arg(after_seq)
+    .arg(limit)
+    .fetch_all_on(pool)
     .await
     .map_err(db_error)?;
     rows.iter().map(audit_from).collect()
 }
 
 /// The event at `seq` of the org's chain.
-pub(super) async fn link_at(pool: &Pool<Db>, org: OrgId, seq: i64) -> Result<Option<Head>> {
+pub(super) async fn link_at<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, seq: i64) -> Result<Option<Head>> {
     let row = sqlx::query("SELECT seq, hash FROM audit_events WHERE org_id = $1 AND seq = $2")
-        .bind(org.0)
-        .bind(seq)
-        .fetch_optional(pool)
+        .arg(org.0)
+        .arg(seq)
+        .fetch_optional_on(pool)
         .await
         .map_err(db_error)?;
     row.as_ref().map(head_from).transpose()
 }
 
-pub(super) async fn checkpoints(pool: &Pool<Db>, org: OrgId) -> Result<Vec<Checkpoint>> {
+pub(super) async fn checkpoints<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId) -> Result<Vec<Checkpoint>> {
     let rows = sqlx::query(
         "SELECT org_id, seq, hash, signature, key_id, signed_at FROM audit_checkpoints WHERE org_id = $1 ORDER BY seq",
     )
-    .bind(org.0)
-    .fetch_all(pool)
+    .arg(org.0)
+    .fetch_all_on(pool)
     .await
     .map_err(db_error)?;
     rows.iter()
@@ -200,40 +206,40 @@ pub(super) async fn checkpoints(pool: &Pool<Db>, org: OrgId) -> Result<Vec<Check
         .collect()
 }
 
-pub(super) async fn last_checkpoint_seq(pool: &Pool<Db>, org: OrgId) -> Result<i64> {
-    let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints WHERE org_id = $1")
-        .bind(org.0)
-        .fetch_one(pool)
+pub(super) async fn last_checkpoint_seq<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId) -> Result<i64> {
+    let seq: Option<i64> = sqlx::query("SELECT MAX(seq) FROM audit_checkpoints WHERE org_id = $1")
+        .arg(org.0)
+        .fetch_scalar_on(pool)
         .await
         .map_err(db_error)?;
     Ok(seq.unwrap_or(0))
 }
 
-pub(super) async fn insert_checkpoint(conn: &mut Conn, checkpoint: &Checkpoint) -> Result<()> {
+pub(super) async fn insert_checkpoint<DB: SqlBackend>(conn: &mut Tx<DB>, checkpoint: &Checkpoint) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_checkpoints (org_id, seq, hash, signature, key_id, signed_at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (org_id, seq) DO NOTHING",
     )
-    .bind(checkpoint.org_id.0)
-    .bind(checkpoint.head.seq)
-    .bind(&checkpoint.head.hash[..])
-    .bind(&checkpoint.signature)
-    .bind(&checkpoint.key_id)
-    .bind(to_ms(checkpoint.signed_at))
-    .execute(conn)
+    .arg(checkpoint.org_id.0)
+    .arg(checkpoint.head.seq)
+    .arg(&checkpoint.head.hash[..])
+    .arg(&checkpoint.signature)
+    .arg(&checkpoint.key_id)
+    .arg(to_ms(checkpoint.signed_at))
+    .execute_on(conn)
     .await
     .map_err(db_error)?;
     Ok(())
 }
 
 /// Chains events written before the chain existed (migration 3), oldest first, once.
-pub(super) async fn chain_legacy_events(
-    pool: &Pool<Db>,
-    mut begin: impl AsyncFnMut() -> Result<sqlx::Transaction<'static, Db>>,
+pub(super) async fn chain_legacy_events<DB: SqlBackend>(
+    pool: &Pool<DB>,
+    mut begin: impl AsyncFnMut() -> Result<Tx<DB>>,
 ) -> Result<()> {
     let rows =
         sqlx::query(concat!("SELECT ", audit_cols!(), " FROM audit_events WHERE seq IS NULL ORDER BY created_at, id"))
-            .fetch_all(pool)
+            .fetch_all_on(pool)
             .await
             .map_err(db_error)?;
     if rows.is_empty() {
@@ -241,7 +247,7 @@ pub(super) async fn chain_legacy_events(
     }
     let events = rows.iter().map(audit_from).collect::<Result<Vec<_>>>()?;
     let mut tx = begin().await?;
-    sqlx::query("DELETE FROM audit_events WHERE seq IS NULL").execute(&mut *tx).await.map_err(db_error)?;
+    sqlx::query("DELETE FROM audit_events WHERE seq IS NULL").execute_on(&mut tx).await.map_err(db_error)?;
     append_many(&mut tx, &events).await?;
     tx.commit().await.map_err(db_error)?;
     tracing::info!(events = events.len(), "chained audit events written before the audit chain existed");

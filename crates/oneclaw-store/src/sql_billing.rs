@@ -1,8 +1,7 @@
-//! Queries of billing (request counters, tiers, credits, x402 nonces, paid requests), compiled
-//! once per backend like `sql_impl.rs` and `sql_tx.rs`, which delegate to these.
+//! Queries of billing (request counters, tiers, credits, x402 nonces, paid requests), generic over
+//! the backend like `sql_impl.rs` and `sql_tx.rs`, which delegate to these.
 
-use super::Db;
-use super::sql_rows::{DbRow, get};
+use crate::backend::{Columns, SqlBackend, Statement, Tx, get};
 use crate::convert::{from_ms, principal, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::billing::{CreditEntry, OverageMethod, PaidRequest, PaymentNonce, ResourceCounts, Tier};
@@ -11,35 +10,33 @@ use oneclaw_core::{Error, Result};
 use sqlx::Pool;
 use time::OffsetDateTime;
 
-type Conn = <Db as sqlx::Database>::Connection;
-
-pub(super) async fn add_requests(conn: &mut Conn, org: OrgId, month: &str, n: i64) -> Result<i64> {
-    sqlx::query_scalar(
+pub(super) async fn add_requests<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, month: &str, n: i64) -> Result<i64> {
+    sqlx::query(
         "INSERT INTO usage_counters (org_id, month, requests) VALUES ($1, $2, $3) \
          ON CONFLICT (org_id, month) DO UPDATE SET requests = usage_counters.requests + $3 RETURNING requests",
     )
-    .bind(org.0)
-    .bind(month)
-    .bind(n)
-    .fetch_one(&mut *conn)
+    .arg(org.0)
+    .arg(month)
+    .arg(n)
+    .fetch_scalar_on(&mut *conn)
     .await
     .map_err(db_error)
 }
 
-pub(super) async fn requests_in(pool: &Pool<Db>, org: OrgId, month: &str) -> Result<i64> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT requests FROM usage_counters WHERE org_id = $1 AND month = $2")
-        .bind(org.0)
-        .bind(month)
-        .fetch_optional(pool)
+pub(super) async fn requests_in<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, month: &str) -> Result<i64> {
+    let found: Option<i64> = sqlx::query("SELECT requests FROM usage_counters WHERE org_id = $1 AND month = $2")
+        .arg(org.0)
+        .arg(month)
+        .fetch_optional_scalar_on(pool)
         .await
         .map_err(db_error)?;
     Ok(found.unwrap_or(0))
 }
 
-pub(super) async fn org_billing(pool: &Pool<Db>, org: OrgId) -> Result<Option<(Tier, OverageMethod)>> {
+pub(super) async fn org_billing<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId) -> Result<Option<(Tier, OverageMethod)>> {
     let row = sqlx::query("SELECT tier, overage_method FROM orgs WHERE id = $1")
-        .bind(org.0)
-        .fetch_optional(pool)
+        .arg(org.0)
+        .fetch_optional_on(pool)
         .await
         .map_err(db_error)?;
     let Some(row) = row else { return Ok(None) };
@@ -50,30 +47,30 @@ pub(super) async fn org_billing(pool: &Pool<Db>, org: OrgId) -> Result<Option<(T
     Ok(Some((tier, method)))
 }
 
-pub(super) async fn resource_counts(pool: &Pool<Db>, org: OrgId) -> Result<ResourceCounts> {
+pub(super) async fn resource_counts<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId) -> Result<ResourceCounts> {
     let row = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM vaults WHERE org_id = $1) AS vaults, \
          (SELECT COUNT(*) FROM secrets s JOIN vaults v ON v.id = s.vault_id \
             WHERE v.org_id = $1 AND s.deleted_at IS NULL) AS secrets, \
          (SELECT COUNT(*) FROM agents WHERE org_id = $1 AND deleted_at IS NULL) AS agents",
     )
-    .bind(org.0)
-    .fetch_one(pool)
+    .arg(org.0)
+    .fetch_one_on(pool)
     .await
     .map_err(db_error)?;
     Ok(ResourceCounts { vaults: get(&row, "vaults")?, secrets: get(&row, "secrets")?, agents: get(&row, "agents")? })
 }
 
-pub(super) async fn credit_balance(pool: &Pool<Db>, org: OrgId) -> Result<i64> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT balance_micros FROM credit_balances WHERE org_id = $1")
-        .bind(org.0)
-        .fetch_optional(pool)
+pub(super) async fn credit_balance<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId) -> Result<i64> {
+    let found: Option<i64> = sqlx::query("SELECT balance_micros FROM credit_balances WHERE org_id = $1")
+        .arg(org.0)
+        .fetch_optional_scalar_on(pool)
         .await
         .map_err(db_error)?;
     Ok(found.unwrap_or(0))
 }
 
-fn credit_from(row: &DbRow) -> Result<CreditEntry> {
+fn credit_from(row: &impl Columns) -> Result<CreditEntry> {
     Ok(CreditEntry {
         id: get(row, "id")?,
         org_id: OrgId(get(row, "org_id")?),
@@ -85,28 +82,33 @@ fn credit_from(row: &DbRow) -> Result<CreditEntry> {
     })
 }
 
-pub(super) async fn credit_ledger(pool: &Pool<Db>, org: OrgId, limit: i64, offset: i64) -> Result<Vec<CreditEntry>> {
+pub(super) async fn credit_ledger<DB: SqlBackend>(
+    pool: &Pool<DB>,
+    org: OrgId,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<CreditEntry>> {
     let rows = sqlx::query(
         "SELECT id, org_id, kind, amount_micros, balance_after_micros, description, created_at FROM credit_ledger \
          WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
     )
-    .bind(org.0)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
+    .arg(org.0)
+    .arg(limit)
+    .arg(offset)
+    .fetch_all_on(pool)
     .await
     .map_err(db_error)?;
     rows.iter().map(credit_from).collect()
 }
 
-pub(super) async fn paid_requests(pool: &Pool<Db>, org: OrgId, limit: i64) -> Result<Vec<PaidRequest>> {
+pub(super) async fn paid_requests<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, limit: i64) -> Result<Vec<PaidRequest>> {
     let rows = sqlx::query(
         "SELECT id, org_id, principal_type, principal_id, method, endpoint, status_code, price_micros, paid_with, \
          reference, created_at FROM paid_requests WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
     )
-    .bind(org.0)
-    .bind(limit)
-    .fetch_all(pool)
+    .arg(org.0)
+    .arg(limit)
+    .fetch_all_on(pool)
     .await
     .map_err(db_error)?;
     rows.iter()
@@ -127,40 +129,44 @@ pub(super) async fn paid_requests(pool: &Pool<Db>, org: OrgId, limit: i64) -> Re
         .collect()
 }
 
-pub(super) async fn set_org_tier(conn: &mut Conn, org: OrgId, tier: Tier) -> Result<bool> {
+pub(super) async fn set_org_tier<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, tier: Tier) -> Result<bool> {
     let done = sqlx::query("UPDATE orgs SET tier = $2 WHERE id = $1")
-        .bind(org.0)
-        .bind(tier.as_str())
-        .execute(&mut *conn)
+        .arg(org.0)
+        .arg(tier.as_str())
+        .execute_on(&mut *conn)
         .await
         .map_err(db_error)?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
-pub(super) async fn set_overage_method(conn: &mut Conn, org: OrgId, method: OverageMethod) -> Result<()> {
+pub(super) async fn set_overage_method<DB: SqlBackend>(
+    conn: &mut Tx<DB>,
+    org: OrgId,
+    method: OverageMethod,
+) -> Result<()> {
     sqlx::query("UPDATE orgs SET overage_method = $2 WHERE id = $1")
-        .bind(org.0)
-        .bind(method.as_str())
-        .execute(&mut *conn)
+        .arg(org.0)
+        .arg(method.as_str())
+        .execute_on(&mut *conn)
         .await
         .map_err(db_error)?;
     Ok(())
 }
 
-pub(super) async fn move_credits(conn: &mut Conn, entry: &CreditEntry) -> Result<Option<i64>> {
+pub(super) async fn move_credits<DB: SqlBackend>(conn: &mut Tx<DB>, entry: &CreditEntry) -> Result<Option<i64>> {
     sqlx::query("INSERT INTO credit_balances (org_id, balance_micros) VALUES ($1, 0) ON CONFLICT (org_id) DO NOTHING")
-        .bind(entry.org_id.0)
-        .execute(&mut *conn)
+        .arg(entry.org_id.0)
+        .execute_on(&mut *conn)
         .await
         .map_err(db_error)?;
     // One statement, guarded: concurrent spends queue on the row and none goes below zero.
-    let balance: Option<i64> = sqlx::query_scalar(
+    let balance: Option<i64> = sqlx::query(
         "UPDATE credit_balances SET balance_micros = balance_micros + $2 \
          WHERE org_id = $1 AND balance_micros + $2 >= 0 RETURNING balance_micros",
     )
-    .bind(entry.org_id.0)
-    .bind(entry.amount_micros)
-    .fetch_optional(&mut *conn)
+    .arg(entry.org_id.0)
+    .arg(entry.amount_micros)
+    .fetch_optional_scalar_on(&mut *conn)
     .await
     .map_err(db_error)?;
     let Some(balance) = balance else { return Ok(None) };
@@ -168,54 +174,58 @@ pub(super) async fn move_credits(conn: &mut Conn, entry: &CreditEntry) -> Result
         "INSERT INTO credit_ledger (id, org_id, kind, amount_micros, balance_after_micros, description, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(entry.id)
-    .bind(entry.org_id.0)
-    .bind(&entry.kind)
-    .bind(entry.amount_micros)
-    .bind(balance)
-    .bind(&entry.description)
-    .bind(to_ms(entry.created_at))
-    .execute(&mut *conn)
+    .arg(entry.id)
+    .arg(entry.org_id.0)
+    .arg(&entry.kind)
+    .arg(entry.amount_micros)
+    .arg(balance)
+    .arg(&entry.description)
+    .arg(to_ms(entry.created_at))
+    .execute_on(&mut *conn)
     .await
     .map_err(db_error)?;
     Ok(Some(balance))
 }
 
-pub(super) async fn consume_payment_nonce(conn: &mut Conn, spent: &PaymentNonce, now: OffsetDateTime) -> Result<bool> {
+pub(super) async fn consume_payment_nonce<DB: SqlBackend>(
+    conn: &mut Tx<DB>,
+    spent: &PaymentNonce,
+    now: OffsetDateTime,
+) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO x402_nonces (chain_id, asset, payer, nonce, org_id, valid_before, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (chain_id, asset, payer, nonce) DO NOTHING",
     )
-    .bind(spent.chain_id)
-    .bind(spent.asset.to_ascii_lowercase())
-    .bind(spent.payer.to_ascii_lowercase())
-    .bind(spent.nonce.to_ascii_lowercase())
-    .bind(spent.org_id.0)
-    .bind(spent.valid_before)
-    .bind(to_ms(now))
-    .execute(&mut *conn)
+    .arg(spent.chain_id)
+    .arg(spent.asset.to_ascii_lowercase())
+    .arg(spent.payer.to_ascii_lowercase())
+    .arg(spent.nonce.to_ascii_lowercase())
+    .arg(spent.org_id.0)
+    .arg(spent.valid_before)
+    .arg(to_ms(now))
+    .execute_on(&mut *conn)
     .await
     .map_err(db_error)?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
-pub(super) async fn insert_paid_request(conn: &mut Conn, paid: &PaidRequest) -> Result<()> {
+pub(super) async fn insert_paid_request<DB: SqlBackend>(conn: &mut Tx<DB>, paid: &PaidRequest) -> Result<()> {
     sqlx::query(
         "INSERT INTO paid_requests (id, org_id, principal_type, principal_id, method, endpoint, status_code, \
          price_micros, paid_with, reference, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
-    .bind(paid.id)
-    .bind(paid.org_id.0)
-    .bind(paid.principal.kind.as_str())
-    .bind(paid.principal.id)
-    .bind(&paid.method)
-    .bind(&paid.endpoint)
-    .bind(paid.status_code)
-    .bind(paid.price_micros)
-    .bind(&paid.paid_with)
-    .bind(&paid.reference)
-    .bind(to_ms(paid.created_at))
-    .execute(&mut *conn)
+    .arg(paid.id)
+    .arg(paid.org_id.0)
+    .arg(paid.principal.kind.as_str())
+    .arg(paid.principal.id)
+    .arg(&paid.method)
+    .arg(&paid.endpoint)
+    .arg(paid.status_code)
+    .arg(paid.price_micros)
+    .arg(&paid.paid_with)
+    .arg(&paid.reference)
+    .arg(to_ms(paid.created_at))
+    .execute_on(&mut *conn)
     .await
     .map_err(db_error)?;
     Ok(())

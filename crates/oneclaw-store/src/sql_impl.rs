@@ -1,15 +1,15 @@
-//! The one query set, compiled once per backend (see the crate docs). `Db`, `BACKEND` and
-//! `begin_write` come from the including module. Placeholders are `$N` throughout.
+//! The read side of the one query set (`Store` and its capability ports), generic over the
+//! backend (see `backend.rs`). Placeholders are `$N` throughout.
 
 use super::sql_access as access;
 use super::sql_billing as billing;
 use super::sql_keys as keys;
 use super::sql_mail as mail;
 use super::sql_mfa as mfa;
-use super::sql_rows::{api_key_from, audit_from, get, session_from, user_from, vault_from, version_from};
+use super::sql_rows::{api_key_from, audit_from, session_from, user_from, vault_from, version_from};
 use super::sql_trust as trust;
 use super::sql_tx::SqlTx;
-use super::{BACKEND, Db, begin_write};
+use crate::backend::{BuildStatement, SqlBackend, Statement, get};
 use crate::convert::to_ms;
 use crate::errors::db_error;
 use crate::write_gate::WriteGate;
@@ -31,58 +31,58 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// A store over a connection pool of this backend.
-pub struct SqlStore {
-    pool: Pool<Db>,
+pub struct SqlStore<DB: SqlBackend> {
+    pool: Pool<DB>,
     writers: WriteGate,
 }
 
-impl SqlStore {
-    pub(super) fn new(pool: Pool<Db>, writers: WriteGate) -> Self {
+impl<DB: SqlBackend> SqlStore<DB> {
+    pub(super) fn new(pool: Pool<DB>, writers: WriteGate) -> Self {
         Self { pool, writers }
     }
 
     /// Chains audit events written before the chain existed (a no-op once done).
     pub(super) async fn chain_legacy_audit(&self) -> Result<()> {
         let pool = self.pool.clone();
-        super::sql_audit::chain_legacy_events(&self.pool, async || begin_write(&pool).await).await
+        super::sql_audit::chain_legacy_events(&self.pool, async || DB::begin_write(&pool).await).await
     }
 
     /// The pool, for tests and maintenance commands that need raw access.
-    pub fn pool(&self) -> &Pool<Db> {
+    pub fn pool(&self) -> &Pool<DB> {
         &self.pool
     }
 }
 
 #[async_trait]
-impl Store for SqlStore {
+impl<DB: SqlBackend> Store for SqlStore<DB> {
     fn backend(&self) -> &'static str {
-        BACKEND
+        DB::BACKEND_NAME
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error)?;
+        sqlx::query("SELECT 1").execute_on(&self.pool).await.map_err(db_error)?;
         Ok(())
     }
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>> {
         // Queue first, then take a connection: a waiting writer holds no pooled connection.
         let turn = self.writers.turn().await?;
-        Ok(Box::new(SqlTx::new(begin_write(&self.pool).await?, turn)))
+        Ok(Box::new(SqlTx::new(DB::begin_write(&self.pool).await?, turn)))
     }
 
     async fn begin_batch(&self) -> Result<Box<dyn StoreTx>> {
         let turn = self.writers.priority_turn().await?;
-        Ok(Box::new(SqlTx::new(begin_write(&self.pool).await?, turn)))
+        Ok(Box::new(SqlTx::new(DB::begin_write(&self.pool).await?, turn)))
     }
 }
 
 #[async_trait]
-impl VaultStore for SqlStore {
+impl<DB: SqlBackend> VaultStore for SqlStore<DB> {
     async fn vault(&self, org: OrgId, id: VaultId) -> Result<Option<Vault>> {
         let row = sqlx::query(concat!("SELECT ", vault_cols!(), " FROM vaults WHERE id = $1 AND org_id = $2"))
-            .bind(id.0)
-            .bind(org.0)
-            .fetch_optional(&self.pool)
+            .arg(id.0)
+            .arg(org.0)
+            .fetch_optional_on(&self.pool)
             .await
             .map_err(db_error)?;
         row.as_ref().map(vault_from).transpose()
@@ -90,8 +90,8 @@ impl VaultStore for SqlStore {
 
     async fn vault_by_id(&self, id: VaultId) -> Result<Option<Vault>> {
         let row = sqlx::query(concat!("SELECT ", vault_cols!(), " FROM vaults WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
+            .arg(id.0)
+            .fetch_optional_on(&self.pool)
             .await
             .map_err(db_error)?;
         row.as_ref().map(vault_from).transpose()
@@ -100,8 +100,8 @@ impl VaultStore for SqlStore {
     async fn vaults(&self, org: OrgId) -> Result<Vec<Vault>> {
         let rows =
             sqlx::query(concat!("SELECT ", vault_cols!(), " FROM vaults WHERE org_id = $1 ORDER BY created_at, id"))
-                .bind(org.0)
-                .fetch_all(&self.pool)
+                .arg(org.0)
+                .fetch_all_on(&self.pool)
                 .await
                 .map_err(db_error)?;
         rows.iter().map(vault_from).collect()
@@ -109,23 +109,23 @@ impl VaultStore for SqlStore {
 }
 
 #[async_trait]
-impl SecretStore for SqlStore {
+impl<DB: SqlBackend> SecretStore for SqlStore<DB> {
     async fn secret_for_read(&self, vault: VaultId, path: &str, version: Option<i64>) -> Result<Option<SecretRead>> {
         let row = sqlx::query(secret_read_sql!())
-            .bind(vault.0)
-            .bind(path)
-            .bind(version)
-            .fetch_optional(&self.pool)
+            .arg(vault.0)
+            .arg(path)
+            .arg(version)
+            .fetch_optional_on(&self.pool)
             .await
             .map_err(db_error)?;
         row.map(|row| super::sql_rows::secret_read_from(&row, vault)).transpose()
     }
 
     async fn secret_current_version(&self, vault: VaultId, path: &str) -> Result<Option<i64>> {
-        sqlx::query_scalar("SELECT current_version FROM secrets WHERE vault_id = $1 AND path = $2")
-            .bind(vault.0)
-            .bind(path)
-            .fetch_optional(&self.pool)
+        sqlx::query("SELECT current_version FROM secrets WHERE vault_id = $1 AND path = $2")
+            .arg(vault.0)
+            .arg(path)
+            .fetch_optional_scalar_on(&self.pool)
             .await
             .map_err(db_error)
     }
@@ -138,9 +138,9 @@ impl SecretStore for SqlStore {
              WHERE s.vault_id = $1 AND s.deleted_at IS NULL AND ($2 = '' OR substr(s.path, 1, length($2)) = $2) \
              ORDER BY s.path"
         ))
-        .bind(vault.0)
-        .bind(prefix.as_str())
-        .fetch_all(&self.pool)
+        .arg(vault.0)
+        .arg(prefix.as_str())
+        .fetch_all_on(&self.pool)
         .await
         .map_err(db_error)?;
         rows.iter().map(version_from).collect()
@@ -153,9 +153,9 @@ impl SecretStore for SqlStore {
             " FROM secrets s JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.current_version \
              WHERE s.vault_id = $1 AND s.path = $2"
         ))
-        .bind(vault.0)
-        .bind(path)
-        .fetch_optional(&self.pool)
+        .arg(vault.0)
+        .arg(path)
+        .fetch_optional_on(&self.pool)
         .await
         .map_err(db_error)?;
         row.as_ref().map(version_from).transpose()
@@ -168,9 +168,9 @@ impl SecretStore for SqlStore {
             " FROM secrets s JOIN secret_versions v ON v.secret_id = s.id \
              WHERE s.vault_id = $1 AND s.path = $2 ORDER BY v.version"
         ))
-        .bind(vault.0)
-        .bind(path)
-        .fetch_all(&self.pool)
+        .arg(vault.0)
+        .arg(path)
+        .fetch_all_on(&self.pool)
         .await
         .map_err(db_error)?;
         rows.iter().map(version_from).collect()
@@ -182,12 +182,12 @@ impl SecretStore for SqlStore {
 }
 
 #[async_trait]
-impl KeyStore for SqlStore {
+impl<DB: SqlBackend> KeyStore for SqlStore<DB> {
     async fn vault_key(&self, vault: VaultId, version: i64) -> Result<Option<KekRef>> {
         let row = sqlx::query("SELECT provider, handle FROM vault_keys WHERE vault_id = $1 AND version = $2")
-            .bind(vault.0)
-            .bind(version)
-            .fetch_optional(&self.pool)
+            .arg(vault.0)
+            .arg(version)
+            .fetch_optional_on(&self.pool)
             .await
             .map_err(db_error)?;
         row.map(|row| {
@@ -213,16 +213,16 @@ impl KeyStore for SqlStore {
     }
 
     async fn system_secret(&self, purpose: &str) -> Result<Option<Vec<u8>>> {
-        sqlx::query_scalar("SELECT sealed FROM system_secrets WHERE purpose = $1")
-            .bind(purpose)
-            .fetch_optional(&self.pool)
+        sqlx::query("SELECT sealed FROM system_secrets WHERE purpose = $1")
+            .arg(purpose)
+            .fetch_optional_scalar_on(&self.pool)
             .await
             .map_err(db_error)
     }
 }
 
 #[async_trait]
-impl AccessStore for SqlStore {
+impl<DB: SqlBackend> AccessStore for SqlStore<DB> {
     async fn vault_access(
         &self,
         org: OrgId,
@@ -271,34 +271,34 @@ impl AccessStore for SqlStore {
 }
 
 #[async_trait]
-impl AuditStore for SqlStore {
+impl<DB: SqlBackend> AuditStore for SqlStore<DB> {
     async fn audit_events(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
         // Only the filters given become conditions (all bound, never spliced in), so the planner
         // can use the (org_id, actor_id | resource_id | action, seq) indexes for each of them.
         let mut sql =
-            sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", audit_cols!(), " FROM audit_events WHERE org_id = "));
-        sql.push_bind(org.0);
+            sqlx::QueryBuilder::<DB>::new(concat!("SELECT ", audit_cols!(), " FROM audit_events WHERE org_id = "));
+        sql.push_arg(org.0);
         if let Some(resource) = &query.resource_id {
-            sql.push(" AND resource_id = ").push_bind(resource.clone());
+            sql.push(" AND resource_id = ").push_arg(resource.clone());
         }
         if let Some(actor) = query.actor_id {
-            sql.push(" AND actor_id = ").push_bind(actor);
+            sql.push(" AND actor_id = ").push_arg(actor);
         }
         if let Some(about) = query.about {
-            sql.push(" AND (actor_id = ").push_bind(about);
-            sql.push(" OR resource_id = ").push_bind(about.to_string()).push(")");
+            sql.push(" AND (actor_id = ").push_arg(about);
+            sql.push(" OR resource_id = ").push_arg(about.to_string()).push(")");
         }
         if let Some(action) = &query.action {
-            sql.push(" AND action = ").push_bind(action.clone());
+            sql.push(" AND action = ").push_arg(action.clone());
         }
         if let Some(from) = query.from {
-            sql.push(" AND created_at >= ").push_bind(to_ms(from));
+            sql.push(" AND created_at >= ").push_arg(to_ms(from));
         }
         if let Some(to) = query.to {
-            sql.push(" AND created_at <= ").push_bind(to_ms(to));
+            sql.push(" AND created_at <= ").push_arg(to_ms(to));
         }
-        sql.push(" ORDER BY seq DESC LIMIT ").push_bind(query.limit).push(" OFFSET ").push_bind(query.offset);
-        let rows = sql.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        sql.push(" ORDER BY seq DESC LIMIT ").push_arg(query.limit).push(" OFFSET ").push_arg(query.offset);
+        let rows = sql.build().fetch_all_on(&self.pool).await.map_err(db_error)?;
         rows.iter().map(audit_from).collect()
     }
 
@@ -328,7 +328,7 @@ impl AuditStore for SqlStore {
 }
 
 #[async_trait]
-impl BillingStore for SqlStore {
+impl<DB: SqlBackend> BillingStore for SqlStore<DB> {
     async fn requests_in(&self, org: OrgId, month: &str) -> Result<i64> {
         billing::requests_in(&self.pool, org, month).await
     }
@@ -355,11 +355,11 @@ impl BillingStore for SqlStore {
 }
 
 #[async_trait]
-impl IdentityStore for SqlStore {
+impl<DB: SqlBackend> IdentityStore for SqlStore<DB> {
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
         let row = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE email = $1"))
-            .bind(email)
-            .fetch_optional(&self.pool)
+            .arg(email)
+            .fetch_optional_on(&self.pool)
             .await
             .map_err(db_error)?;
         row.as_ref().map(user_from).transpose()
@@ -367,15 +367,15 @@ impl IdentityStore for SqlStore {
 
     async fn user(&self, id: UserId) -> Result<Option<User>> {
         let row = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
+            .arg(id.0)
+            .fetch_optional_on(&self.pool)
             .await
             .map_err(db_error)?;
         row.as_ref().map(user_from).transpose()
     }
 
     async fn count_users(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await.map_err(db_error)
+        sqlx::query("SELECT COUNT(*) FROM users").fetch_scalar_on(&self.pool).await.map_err(db_error)
     }
 
     async fn mfa_state(&self, user: UserId) -> Result<MfaState> {
@@ -388,8 +388,8 @@ impl IdentityStore for SqlStore {
 
     async fn api_keys_by_prefix(&self, key_prefix: &str) -> Result<Vec<ApiKey>> {
         let rows = sqlx::query(concat!("SELECT ", api_key_cols!(), " FROM api_keys WHERE key_prefix = $1"))
-            .bind(key_prefix)
-            .fetch_all(&self.pool)
+            .arg(key_prefix)
+            .fetch_all_on(&self.pool)
             .await
             .map_err(db_error)?;
         rows.iter().map(api_key_from).collect()
@@ -401,8 +401,8 @@ impl IdentityStore for SqlStore {
             api_key_cols!(),
             " FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
         ))
-        .bind(user.0)
-        .fetch_all(&self.pool)
+        .arg(user.0)
+        .fetch_all_on(&self.pool)
         .await
         .map_err(db_error)?;
         rows.iter().map(api_key_from).collect()
@@ -410,8 +410,8 @@ impl IdentityStore for SqlStore {
 
     async fn session_by_refresh_digest(&self, digest: &[u8]) -> Result<Option<Session>> {
         let row = sqlx::query(concat!("SELECT ", session_cols!(), " FROM sessions WHERE refresh_digest = $1"))
-            .bind(digest)
-            .fetch_optional(&self.pool)
+            .arg(digest)
+            .fetch_optional_on(&self.pool)
             .await
             .map_err(db_error)?;
         row.as_ref().map(session_from).transpose()
@@ -423,8 +423,8 @@ impl IdentityStore for SqlStore {
 
     async fn session(&self, id: SessionId) -> Result<Option<Session>> {
         let row = sqlx::query(concat!("SELECT ", session_cols!(), " FROM sessions WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
+            .arg(id.0)
+            .fetch_optional_on(&self.pool)
             .await
             .map_err(db_error)?;
         row.as_ref().map(session_from).transpose()
@@ -435,8 +435,8 @@ impl IdentityStore for SqlStore {
             "SELECT id, expires_at AS forget_after FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > $1 \
              UNION ALL SELECT jti AS id, forget_after FROM revoked_tokens WHERE forget_after > $1",
         )
-        .bind(to_ms(now))
-        .fetch_all(&self.pool)
+        .arg(to_ms(now))
+        .fetch_all_on(&self.pool)
         .await
         .map_err(db_error)?;
         rows.iter().map(|row| Ok((get(row, "id")?, get::<i64>(row, "forget_after")? / 1000))).collect()
@@ -448,8 +448,8 @@ impl IdentityStore for SqlStore {
             user_cols!(),
             " FROM users WHERE org_id = $1 AND disabled_at IS NULL ORDER BY created_at, id"
         ))
-        .bind(org.0)
-        .fetch_all(&self.pool)
+        .arg(org.0)
+        .fetch_all_on(&self.pool)
         .await
         .map_err(db_error)?;
         rows.iter().map(user_from).collect()
@@ -477,7 +477,7 @@ impl IdentityStore for SqlStore {
 }
 
 #[async_trait]
-impl AgentStore for SqlStore {
+impl<DB: SqlBackend> AgentStore for SqlStore<DB> {
     async fn agent(&self, org: OrgId, id: AgentId) -> Result<Option<Agent>> {
         access::agent(&self.pool, org, id).await
     }
@@ -496,7 +496,7 @@ impl AgentStore for SqlStore {
 }
 
 #[async_trait]
-impl MailStore for SqlStore {
+impl<DB: SqlBackend> MailStore for SqlStore<DB> {
     async fn due_mails(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<oneclaw_core::mail::OutboxMail>> {
         mail::due_mails(&self.pool, now, limit).await
     }

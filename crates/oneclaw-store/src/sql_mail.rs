@@ -1,8 +1,7 @@
-//! Queries of the mail outbox and of mailed tokens, compiled once per backend like
+//! Queries of the mail outbox and of mailed tokens, generic over the backend like
 //! `sql_impl.rs` and `sql_tx.rs`, which delegate to these.
 
-use super::Db;
-use super::sql_rows::{DbRow, get};
+use crate::backend::{Columns, SqlBackend, Statement, Tx, get};
 use crate::convert::{from_ms, opt_from_ms, to_ms};
 use crate::errors::{conflict_or, db_error};
 use oneclaw_core::ids::UserId;
@@ -12,12 +11,10 @@ use sqlx::Pool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-type Conn = <Db as sqlx::Database>::Connection;
-
 const OUTBOX_COLS: &str =
     "id, recipient, kind, sealed, created_at, attempts, next_attempt_at, sent_at, failed_at, last_error";
 
-fn outbox_from(row: &DbRow) -> Result<OutboxMail> {
+fn outbox_from(row: &impl Columns) -> Result<OutboxMail> {
     Ok(OutboxMail {
         id: get(row, "id")?,
         recipient: get(row, "recipient")?,
@@ -34,27 +31,31 @@ fn outbox_from(row: &DbRow) -> Result<OutboxMail> {
 
 // ---- reads -------------------------------------------------------------------------------
 
-pub(super) async fn due_mails(pool: &Pool<Db>, now: OffsetDateTime, limit: i64) -> Result<Vec<OutboxMail>> {
+pub(super) async fn due_mails<DB: SqlBackend>(
+    pool: &Pool<DB>,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<OutboxMail>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {OUTBOX_COLS} FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL \
          AND next_attempt_at <= $1 ORDER BY next_attempt_at, created_at LIMIT $2"
     ));
-    let rows = sqlx::query(sql).bind(to_ms(now)).bind(limit).fetch_all(pool).await.map_err(db_error)?;
+    let rows = sqlx::query(sql).arg(to_ms(now)).arg(limit).fetch_all_on(pool).await.map_err(db_error)?;
     rows.iter().map(outbox_from).collect()
 }
 
-pub(super) async fn outbox(pool: &Pool<Db>, limit: i64) -> Result<Vec<OutboxMail>> {
+pub(super) async fn outbox<DB: SqlBackend>(pool: &Pool<DB>, limit: i64) -> Result<Vec<OutboxMail>> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {OUTBOX_COLS} FROM mail_outbox ORDER BY created_at DESC LIMIT $1"));
-    let rows = sqlx::query(sql).bind(limit).fetch_all(pool).await.map_err(db_error)?;
+    let rows = sqlx::query(sql).arg(limit).fetch_all_on(pool).await.map_err(db_error)?;
     rows.iter().map(outbox_from).collect()
 }
 
-pub(super) async fn email_token(pool: &Pool<Db>, digest: &[u8]) -> Result<Option<EmailToken>> {
+pub(super) async fn email_token<DB: SqlBackend>(pool: &Pool<DB>, digest: &[u8]) -> Result<Option<EmailToken>> {
     let row = sqlx::query(
         "SELECT user_id, purpose, new_email, created_at, expires_at, used_at FROM email_tokens WHERE digest = $1",
     )
-    .bind(digest)
-    .fetch_optional(pool)
+    .arg(digest)
+    .fetch_optional_on(pool)
     .await
     .map_err(db_error)?;
     row.map(|row| {
@@ -74,29 +75,29 @@ pub(super) async fn email_token(pool: &Pool<Db>, digest: &[u8]) -> Result<Option
 
 // ---- writes ------------------------------------------------------------------------------
 
-pub(super) async fn enqueue_mail(conn: &mut Conn, mail: &OutboxMail) -> Result<()> {
+pub(super) async fn enqueue_mail<DB: SqlBackend>(conn: &mut Tx<DB>, mail: &OutboxMail) -> Result<()> {
     sqlx::query(
         "INSERT INTO mail_outbox (id, recipient, kind, sealed, created_at, attempts, next_attempt_at, sent_at, \
          failed_at, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(mail.id)
-    .bind(&mail.recipient)
-    .bind(&mail.kind)
-    .bind(&mail.sealed)
-    .bind(to_ms(mail.created_at))
-    .bind(mail.attempts)
-    .bind(to_ms(mail.next_attempt_at))
-    .bind(mail.sent_at.map(to_ms))
-    .bind(mail.failed_at.map(to_ms))
-    .bind(mail.last_error.as_deref())
-    .execute(conn)
+    .arg(mail.id)
+    .arg(&mail.recipient)
+    .arg(&mail.kind)
+    .arg(&mail.sealed)
+    .arg(to_ms(mail.created_at))
+    .arg(mail.attempts)
+    .arg(to_ms(mail.next_attempt_at))
+    .arg(mail.sent_at.map(to_ms))
+    .arg(mail.failed_at.map(to_ms))
+    .arg(mail.last_error.as_deref())
+    .execute_on(conn)
     .await
     .map_err(db_error)?;
     Ok(())
 }
 
-pub(super) async fn claim_mail(
-    conn: &mut Conn,
+pub(super) async fn claim_mail<DB: SqlBackend>(
+    conn: &mut Tx<DB>,
     id: Uuid,
     now: OffsetDateTime,
     lease_until: OffsetDateTime,
@@ -105,105 +106,113 @@ pub(super) async fn claim_mail(
         "UPDATE mail_outbox SET next_attempt_at = $3, attempts = attempts + 1 \
          WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2",
     )
-    .bind(id)
-    .bind(to_ms(now))
-    .bind(to_ms(lease_until))
-    .execute(conn)
+    .arg(id)
+    .arg(to_ms(now))
+    .arg(to_ms(lease_until))
+    .execute_on(conn)
     .await
     .map_err(db_error)?;
-    Ok(done.rows_affected() > 0)
+    Ok(done > 0)
 }
 
-pub(super) async fn mark_mail_sent(conn: &mut Conn, id: Uuid, now: OffsetDateTime) -> Result<()> {
+pub(super) async fn mark_mail_sent<DB: SqlBackend>(conn: &mut Tx<DB>, id: Uuid, now: OffsetDateTime) -> Result<()> {
     // The sealed message is dropped once sent: its links need not outlive their delivery.
     sqlx::query("UPDATE mail_outbox SET sent_at = $2, last_error = NULL, sealed = $3 WHERE id = $1")
-        .bind(id)
-        .bind(to_ms(now))
-        .bind(Vec::<u8>::new())
-        .execute(conn)
+        .arg(id)
+        .arg(to_ms(now))
+        .arg(Vec::<u8>::new())
+        .execute_on(conn)
         .await
         .map_err(db_error)?;
     Ok(())
 }
 
-pub(super) async fn mark_mail_attempt_failed(
-    conn: &mut Conn,
+pub(super) async fn mark_mail_attempt_failed<DB: SqlBackend>(
+    conn: &mut Tx<DB>,
     id: Uuid,
     next_attempt_at: OffsetDateTime,
     failed_at: Option<OffsetDateTime>,
     error: &str,
 ) -> Result<()> {
     sqlx::query("UPDATE mail_outbox SET next_attempt_at = $2, failed_at = $3, last_error = $4 WHERE id = $1")
-        .bind(id)
-        .bind(to_ms(next_attempt_at))
-        .bind(failed_at.map(to_ms))
-        .bind(error)
-        .execute(conn)
+        .arg(id)
+        .arg(to_ms(next_attempt_at))
+        .arg(failed_at.map(to_ms))
+        .arg(error)
+        .execute_on(conn)
         .await
         .map_err(db_error)?;
     Ok(())
 }
 
-pub(super) async fn insert_email_token(conn: &mut Conn, digest: &[u8], token: &EmailToken) -> Result<()> {
+pub(super) async fn insert_email_token<DB: SqlBackend>(
+    conn: &mut Tx<DB>,
+    digest: &[u8],
+    token: &EmailToken,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO email_tokens (digest, user_id, purpose, new_email, created_at, expires_at, used_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(digest)
-    .bind(token.user_id.0)
-    .bind(token.purpose.as_str())
-    .bind(token.new_email.as_deref())
-    .bind(to_ms(token.created_at))
-    .bind(to_ms(token.expires_at))
-    .bind(token.used_at.map(to_ms))
-    .execute(conn)
+    .arg(digest)
+    .arg(token.user_id.0)
+    .arg(token.purpose.as_str())
+    .arg(token.new_email.as_deref())
+    .arg(to_ms(token.created_at))
+    .arg(to_ms(token.expires_at))
+    .arg(token.used_at.map(to_ms))
+    .execute_on(conn)
     .await
     .map_err(db_error)?;
     Ok(())
 }
 
-pub(super) async fn use_email_token(conn: &mut Conn, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
+pub(super) async fn use_email_token<DB: SqlBackend>(
+    conn: &mut Tx<DB>,
+    digest: &[u8],
+    now: OffsetDateTime,
+) -> Result<bool> {
     let done =
         sqlx::query("UPDATE email_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL AND expires_at > $2")
-            .bind(digest)
-            .bind(to_ms(now))
-            .execute(conn)
+            .arg(digest)
+            .arg(to_ms(now))
+            .execute_on(conn)
             .await
             .map_err(db_error)?;
-    Ok(done.rows_affected() > 0)
+    Ok(done > 0)
 }
 
-pub(super) async fn retire_email_tokens(
-    conn: &mut Conn,
+pub(super) async fn retire_email_tokens<DB: SqlBackend>(
+    conn: &mut Tx<DB>,
     user: UserId,
     purpose: TokenPurpose,
     now: OffsetDateTime,
 ) -> Result<()> {
     sqlx::query("UPDATE email_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL")
-        .bind(user.0)
-        .bind(purpose.as_str())
-        .bind(to_ms(now))
-        .execute(conn)
+        .arg(user.0)
+        .arg(purpose.as_str())
+        .arg(to_ms(now))
+        .execute_on(conn)
         .await
         .map_err(db_error)?;
     Ok(())
 }
 
-pub(super) async fn set_email_verified(conn: &mut Conn, user: UserId, verified: bool) -> Result<()> {
+pub(super) async fn set_email_verified<DB: SqlBackend>(conn: &mut Tx<DB>, user: UserId, verified: bool) -> Result<()> {
     sqlx::query("UPDATE users SET email_verified = $2 WHERE id = $1")
-        .bind(user.0)
-        .bind(verified)
-        .execute(conn)
+        .arg(user.0)
+        .arg(verified)
+        .execute_on(conn)
         .await
         .map_err(db_error)?;
     Ok(())
 }
 
-pub(super) async fn change_email(conn: &mut Conn, user: UserId, email: &str) -> Result<()> {
+pub(super) async fn change_email<DB: SqlBackend>(conn: &mut Tx<DB>, user: UserId, email: &str) -> Result<()> {
     sqlx::query("UPDATE users SET email = $2, email_verified = TRUE WHERE id = $1")
-        .bind(user.0)
-        .bind(email)
-        .execute(conn)
+        .arg(user.0)
+        .arg(email)
+        .execute_on(conn)
         .await
         .map_err(conflict_or("An account with this email already exists"))?;
     Ok(())

@@ -1,7 +1,6 @@
-//! Column lists and row decoders of the foundation tables, shared by `sql_impl.rs`; compiled
-//! once per backend like it.
+//! Row decoders of the foundation tables, shared by `sql_impl.rs` and `sql_tx.rs`.
 
-use super::Db;
+use crate::backend::{Columns, SqlBackend, Statement, get};
 use crate::convert::{from_json_text, from_ms, opt_from_ms, principal};
 use oneclaw_core::audit::chain::Link;
 use oneclaw_core::audit::{AuditEvent, Outcome};
@@ -9,18 +8,8 @@ use oneclaw_core::ids::{ApiKeyId, AuditEventId, OrgId, SecretId, SessionId, User
 use oneclaw_core::model::{ApiKey, Role, SealedValue, SecretVersion, Session, User, Vault};
 use oneclaw_core::ports::{KekRef, SecretRead};
 use oneclaw_core::{Error, Result};
-use sqlx::Row;
 
-pub(super) type DbRow = <Db as sqlx::Database>::Row;
-
-pub(super) fn get<'r, T>(row: &'r DbRow, column: &str) -> Result<T>
-where
-    T: sqlx::Decode<'r, Db> + sqlx::Type<Db>,
-{
-    row.try_get(column).map_err(|err| Error::Internal(format!("column {column}: {err}")))
-}
-
-pub(super) fn user_from(row: &DbRow) -> Result<User> {
+pub(super) fn user_from(row: &impl Columns) -> Result<User> {
     let role: String = get(row, "role")?;
     Ok(User {
         id: UserId(get(row, "id")?),
@@ -65,12 +54,12 @@ pub(super) const JOINED_VAULT_COLUMNS: VaultColumns = VaultColumns([
     "v_kek_version",
 ]);
 
-pub(super) fn vault_from(row: &DbRow) -> Result<Vault> {
+pub(super) fn vault_from(row: &impl Columns) -> Result<Vault> {
     vault_from_columns(row, &VAULT_COLUMNS)
 }
 
 /// A vault from the columns `names` gives (a plain select or a join's aliases).
-pub(super) fn vault_from_columns(row: &DbRow, names: &VaultColumns) -> Result<Vault> {
+pub(super) fn vault_from_columns(row: &impl Columns, names: &VaultColumns) -> Result<Vault> {
     let [id, org_id, name, description, created_by_type, created_by, owner_user_id, created_at, kek_version] = names.0;
     let kind: String = get(row, created_by_type)?;
     Ok(Vault {
@@ -85,7 +74,7 @@ pub(super) fn vault_from_columns(row: &DbRow, names: &VaultColumns) -> Result<Va
     })
 }
 
-pub(super) fn version_from(row: &DbRow) -> Result<SecretVersion> {
+pub(super) fn version_from(row: &impl Columns) -> Result<SecretVersion> {
     let kind: String = get(row, "created_by_type")?;
     let metadata: String = get(row, "metadata")?;
     let rotation_policy: Option<String> = get(row, "rotation_policy")?;
@@ -107,7 +96,7 @@ pub(super) fn version_from(row: &DbRow) -> Result<SecretVersion> {
     })
 }
 
-pub(super) fn api_key_from(row: &DbRow) -> Result<ApiKey> {
+pub(super) fn api_key_from(row: &impl Columns) -> Result<ApiKey> {
     let scopes: String = get(row, "scopes")?;
     Ok(ApiKey {
         id: ApiKeyId(get(row, "id")?),
@@ -124,7 +113,7 @@ pub(super) fn api_key_from(row: &DbRow) -> Result<ApiKey> {
     })
 }
 
-pub(super) fn session_from(row: &DbRow) -> Result<Session> {
+pub(super) fn session_from(row: &impl Columns) -> Result<Session> {
     Ok(Session {
         id: SessionId(get(row, "id")?),
         user_id: UserId(get(row, "user_id")?),
@@ -136,7 +125,7 @@ pub(super) fn session_from(row: &DbRow) -> Result<Session> {
     })
 }
 
-pub(super) fn audit_from(row: &DbRow) -> Result<AuditEvent> {
+pub(super) fn audit_from(row: &impl Columns) -> Result<AuditEvent> {
     let details: String = get(row, "details")?;
     let outcome: String = get(row, "outcome")?;
     Ok(AuditEvent {
@@ -161,7 +150,7 @@ pub(super) fn audit_from(row: &DbRow) -> Result<AuditEvent> {
     })
 }
 
-fn link_from(row: &DbRow) -> Result<Option<Link>> {
+fn link_from(row: &impl Columns) -> Result<Option<Link>> {
     let seq: Option<i64> = get(row, "seq")?;
     let prev: Option<Vec<u8>> = get(row, "prev_hash")?;
     let hash: Option<Vec<u8>> = get(row, "hash")?;
@@ -176,7 +165,7 @@ fn link_from(row: &DbRow) -> Result<Option<Link>> {
 }
 
 /// Decodes a `secret_read_sql!()` row.
-pub(super) fn secret_read_from(row: &DbRow, vault: VaultId) -> Result<SecretRead> {
+pub(super) fn secret_read_from(row: &impl Columns, vault: VaultId) -> Result<SecretRead> {
     let kek_version: i64 = get(row, "kek_version")?;
     Ok(SecretRead {
         version: version_from(row)?,
@@ -192,10 +181,10 @@ pub(super) fn secret_read_from(row: &DbRow, vault: VaultId) -> Result<SecretRead
 
 /// (id, generation) pairs from a query selecting `id` and `generation`: the credential
 /// generations the revocation list keeps for agents and users.
-pub(super) async fn id_generation_pairs(
-    pool: &sqlx::Pool<super::Db>,
+pub(super) async fn id_generation_pairs<DB: SqlBackend>(
+    pool: &sqlx::Pool<DB>,
     sql: &'static str,
 ) -> oneclaw_core::Result<Vec<(uuid::Uuid, i64)>> {
-    let rows = sqlx::query(sql).fetch_all(pool).await.map_err(crate::errors::db_error)?;
+    let rows = sqlx::query(sql).fetch_all_on(pool).await.map_err(crate::errors::db_error)?;
     rows.iter().map(|row| Ok((get(row, "id")?, get(row, "generation")?))).collect()
 }

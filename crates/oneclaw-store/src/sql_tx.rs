@@ -1,13 +1,13 @@
 //! The write half of the query set: every change, inside one transaction that the domain
-//! commits together with its audit events. Compiled once per backend like `sql_impl.rs`.
+//! commits together with its audit events. Generic over the backend like `sql_impl.rs`.
 
 use super::sql_access as access;
 use super::sql_billing as billing;
 use super::sql_keys as keys;
 use super::sql_mail as mail;
 use super::sql_mfa as mfa;
-use super::sql_rows::get;
 use super::sql_trust as trust;
+use crate::backend::{SqlBackend, Statement, Tx, get};
 use crate::convert::{to_json_text, to_ms};
 use crate::errors::{conflict_or, db_error};
 use crate::write_gate::WriteTurn;
@@ -25,47 +25,45 @@ use oneclaw_core::policy::Policy;
 use oneclaw_core::ports::store::*;
 use oneclaw_core::ports::{KekRef, SecretRead, StoreTx};
 use oneclaw_core::{Error, Result};
-use sqlx::Transaction;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::Db;
 use super::sql_rows::secret_read_from;
 
 /// One write transaction of this backend.
-pub(super) struct SqlTx {
-    tx: Transaction<'static, Db>,
+pub(super) struct SqlTx<DB: SqlBackend> {
+    tx: Tx<DB>,
     /// Held until the transaction ends (commit, or rollback on drop); then the next writer goes.
     _turn: WriteTurn,
 }
 
-impl SqlTx {
-    pub(super) fn new(tx: Transaction<'static, Db>, turn: WriteTurn) -> Self {
+impl<DB: SqlBackend> SqlTx<DB> {
+    pub(super) fn new(tx: Tx<DB>, turn: WriteTurn) -> Self {
         Self { tx, _turn: turn }
     }
 }
 
 #[async_trait]
-impl StoreTx for SqlTx {
+impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
     async fn commit(self: Box<Self>) -> Result<()> {
         self.tx.commit().await.map_err(db_error)
     }
 }
 
 #[async_trait]
-impl VaultTx for SqlTx {
+impl<DB: SqlBackend> VaultTx for SqlTx<DB> {
     async fn insert_vault(&mut self, vault: &Vault, kek: &KekRef) -> Result<()> {
         sqlx::query(concat!("INSERT INTO vaults (", vault_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
-            .bind(vault.id.0)
-            .bind(vault.org_id.0)
-            .bind(&vault.name)
-            .bind(&vault.description)
-            .bind(vault.created_by.kind.as_str())
-            .bind(vault.created_by.id)
-            .bind(to_ms(vault.created_at))
-            .bind(vault.kek_version)
-            .bind(vault.owner_user_id.0)
-            .execute(&mut *self.tx)
+            .arg(vault.id.0)
+            .arg(vault.org_id.0)
+            .arg(&vault.name)
+            .arg(&vault.description)
+            .arg(vault.created_by.kind.as_str())
+            .arg(vault.created_by.id)
+            .arg(to_ms(vault.created_at))
+            .arg(vault.kek_version)
+            .arg(vault.owner_user_id.0)
+            .execute_on(&mut self.tx)
             .await
             .map_err(conflict_or("A vault with this name already exists"))?;
         keys::insert_vault_key(&mut self.tx, kek, vault.created_at).await
@@ -73,17 +71,17 @@ impl VaultTx for SqlTx {
 
     async fn delete_vault(&mut self, org: OrgId, id: VaultId) -> Result<bool> {
         let done = sqlx::query("DELETE FROM vaults WHERE id = $1 AND org_id = $2")
-            .bind(id.0)
-            .bind(org.0)
-            .execute(&mut *self.tx)
+            .arg(id.0)
+            .arg(org.0)
+            .execute_on(&mut self.tx)
             .await
             .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 }
 
 #[async_trait]
-impl SecretTx for SqlTx {
+impl<DB: SqlBackend> SecretTx for SqlTx<DB> {
     async fn next_secret_version(
         &mut self,
         vault: VaultId,
@@ -97,11 +95,11 @@ impl SecretTx for SqlTx {
              deleted_at = NULL, updated_at = excluded.updated_at \
              RETURNING id, current_version",
         )
-        .bind(SecretId::generate().0)
-        .bind(vault.0)
-        .bind(path)
-        .bind(to_ms(now))
-        .fetch_one(&mut *self.tx)
+        .arg(SecretId::generate().0)
+        .arg(vault.0)
+        .arg(path)
+        .arg(to_ms(now))
+        .fetch_one_on(&mut self.tx)
         .await
         .map_err(db_error)?;
         Ok((SecretId(get(&row, "id")?), get(&row, "current_version")?))
@@ -114,23 +112,23 @@ impl SecretTx for SqlTx {
              ciphertext, wrapped_dek, kek_version) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
-        .bind(version.secret_id.0)
-        .bind(version.version)
-        .bind(&version.secret_type)
-        .bind(to_json_text(&version.metadata))
-        .bind(version.rotation_policy.as_ref().map(to_json_text))
-        .bind(version.expires_at.map(to_ms))
-        .bind(version.max_access_count)
-        .bind(version.access_count)
-        .bind(version.is_disabled)
-        .bind(version.deleted_at.map(to_ms))
-        .bind(version.created_by.kind.as_str())
-        .bind(version.created_by.id)
-        .bind(to_ms(version.created_at))
-        .bind(&sealed.ciphertext)
-        .bind(&sealed.wrapped_dek)
-        .bind(sealed.kek_version)
-        .execute(&mut *self.tx)
+        .arg(version.secret_id.0)
+        .arg(version.version)
+        .arg(&version.secret_type)
+        .arg(to_json_text(&version.metadata))
+        .arg(version.rotation_policy.as_ref().map(to_json_text))
+        .arg(version.expires_at.map(to_ms))
+        .arg(version.max_access_count)
+        .arg(version.access_count)
+        .arg(version.is_disabled)
+        .arg(version.deleted_at.map(to_ms))
+        .arg(version.created_by.kind.as_str())
+        .arg(version.created_by.id)
+        .arg(to_ms(version.created_at))
+        .arg(&sealed.ciphertext)
+        .arg(&sealed.wrapped_dek)
+        .arg(sealed.kek_version)
+        .execute_on(&mut self.tx)
         .await
         .map_err(db_error)?;
         Ok(())
@@ -143,10 +141,10 @@ impl SecretTx for SqlTx {
         version: Option<i64>,
     ) -> Result<Option<SecretRead>> {
         let row = sqlx::query(secret_read_sql!())
-            .bind(vault.0)
-            .bind(path)
-            .bind(version)
-            .fetch_optional(&mut *self.tx)
+            .arg(vault.0)
+            .arg(path)
+            .arg(version)
+            .fetch_optional_on(&mut self.tx)
             .await
             .map_err(db_error)?;
         row.map(|row| secret_read_from(&row, vault)).transpose()
@@ -157,30 +155,30 @@ impl SecretTx for SqlTx {
             "UPDATE secret_versions SET access_count = access_count + 1 \
              WHERE secret_id = $1 AND version = $2 AND (max_access_count IS NULL OR access_count < max_access_count)",
         )
-        .bind(secret.0)
-        .bind(version)
-        .execute(&mut *self.tx)
+        .arg(secret.0)
+        .arg(version)
+        .execute_on(&mut self.tx)
         .await
         .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     async fn soft_delete_secret(&mut self, vault: VaultId, path: &str, now: OffsetDateTime) -> Result<bool> {
-        let id: Option<Uuid> = sqlx::query_scalar(
+        let id: Option<Uuid> = sqlx::query(
             "UPDATE secrets SET deleted_at = $3, updated_at = $3 \
              WHERE vault_id = $1 AND path = $2 AND deleted_at IS NULL RETURNING id",
         )
-        .bind(vault.0)
-        .bind(path)
-        .bind(to_ms(now))
-        .fetch_optional(&mut *self.tx)
+        .arg(vault.0)
+        .arg(path)
+        .arg(to_ms(now))
+        .fetch_optional_scalar_on(&mut self.tx)
         .await
         .map_err(db_error)?;
         let Some(id) = id else { return Ok(false) };
         sqlx::query("UPDATE secret_versions SET deleted_at = $2 WHERE secret_id = $1 AND deleted_at IS NULL")
-            .bind(id)
-            .bind(to_ms(now))
-            .execute(&mut *self.tx)
+            .arg(id)
+            .arg(to_ms(now))
+            .execute_on(&mut self.tx)
             .await
             .map_err(db_error)?;
         // The secret keeps its id if the path is written again; its old shares must not revive.
@@ -193,18 +191,18 @@ impl SecretTx for SqlTx {
             "UPDATE secret_versions SET is_disabled = TRUE \
              WHERE version = $3 AND secret_id = (SELECT id FROM secrets WHERE vault_id = $1 AND path = $2)",
         )
-        .bind(vault.0)
-        .bind(path)
-        .bind(version)
-        .execute(&mut *self.tx)
+        .arg(vault.0)
+        .arg(path)
+        .arg(version)
+        .execute_on(&mut self.tx)
         .await
         .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 }
 
 #[async_trait]
-impl KeyTx for SqlTx {
+impl<DB: SqlBackend> KeyTx for SqlTx<DB> {
     async fn current_kek(&mut self, vault: VaultId) -> Result<Option<KekRef>> {
         keys::current_kek(&mut self.tx, vault).await
     }
@@ -240,10 +238,10 @@ impl KeyTx for SqlTx {
         sqlx::query(
             "INSERT INTO system_secrets (purpose, sealed, created_at) VALUES ($1, $2, $3) ON CONFLICT (purpose) DO NOTHING",
         )
-        .bind(purpose)
-        .bind(sealed)
-        .bind(to_ms(now))
-        .execute(&mut *self.tx)
+        .arg(purpose)
+        .arg(sealed)
+        .arg(to_ms(now))
+        .execute_on(&mut self.tx)
         .await
         .map_err(db_error)?;
         Ok(())
@@ -251,7 +249,7 @@ impl KeyTx for SqlTx {
 }
 
 #[async_trait]
-impl AccessTx for SqlTx {
+impl<DB: SqlBackend> AccessTx for SqlTx<DB> {
     async fn insert_policy(&mut self, policy: &Policy) -> Result<()> {
         access::upsert_policy(&mut self.tx, policy, true).await
     }
@@ -308,7 +306,7 @@ impl AccessTx for SqlTx {
 }
 
 #[async_trait]
-impl AuditTx for SqlTx {
+impl<DB: SqlBackend> AuditTx for SqlTx<DB> {
     async fn append_audit(&mut self, event: &AuditEvent) -> Result<()> {
         super::sql_audit::append(&mut self.tx, event).await
     }
@@ -323,7 +321,7 @@ impl AuditTx for SqlTx {
 }
 
 #[async_trait]
-impl BillingTx for SqlTx {
+impl<DB: SqlBackend> BillingTx for SqlTx<DB> {
     async fn add_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64> {
         billing::add_requests(&mut self.tx, org, month, n).await
     }
@@ -350,13 +348,13 @@ impl BillingTx for SqlTx {
 }
 
 #[async_trait]
-impl IdentityTx for SqlTx {
+impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
     async fn insert_org(&mut self, org: &Org) -> Result<()> {
         sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)")
-            .bind(org.id.0)
-            .bind(&org.name)
-            .bind(to_ms(org.created_at))
-            .execute(&mut *self.tx)
+            .arg(org.id.0)
+            .arg(&org.name)
+            .arg(to_ms(org.created_at))
+            .execute_on(&mut self.tx)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -368,20 +366,20 @@ impl IdentityTx for SqlTx {
             user_cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
-        .bind(user.id.0)
-        .bind(user.org_id.0)
-        .bind(&user.email)
-        .bind(&user.display_name)
-        .bind(user.password_hash.as_deref())
-        .bind(user.role.as_str())
-        .bind(&user.auth_method)
-        .bind(user.email_verified)
-        .bind(user.marketing_emails)
-        .bind(user.totp_enabled)
-        .bind(to_ms(user.created_at))
-        .bind(user.disabled_at.map(to_ms))
-        .bind(user.credential_generation)
-        .execute(&mut *self.tx)
+        .arg(user.id.0)
+        .arg(user.org_id.0)
+        .arg(&user.email)
+        .arg(&user.display_name)
+        .arg(user.password_hash.as_deref())
+        .arg(user.role.as_str())
+        .arg(&user.auth_method)
+        .arg(user.email_verified)
+        .arg(user.marketing_emails)
+        .arg(user.totp_enabled)
+        .arg(to_ms(user.created_at))
+        .arg(user.disabled_at.map(to_ms))
+        .arg(user.credential_generation)
+        .execute_on(&mut self.tx)
         .await
         .map_err(conflict_or("An account with this email already exists"))?;
         Ok(())
@@ -389,10 +387,10 @@ impl IdentityTx for SqlTx {
 
     async fn update_user_profile(&mut self, id: UserId, display_name: &str, marketing_emails: bool) -> Result<()> {
         sqlx::query("UPDATE users SET display_name = $2, marketing_emails = $3 WHERE id = $1")
-            .bind(id.0)
-            .bind(display_name)
-            .bind(marketing_emails)
-            .execute(&mut *self.tx)
+            .arg(id.0)
+            .arg(display_name)
+            .arg(marketing_emails)
+            .execute_on(&mut self.tx)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -400,9 +398,9 @@ impl IdentityTx for SqlTx {
 
     async fn update_password(&mut self, id: UserId, phc: &str) -> Result<()> {
         sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(id.0)
-            .bind(phc)
-            .execute(&mut *self.tx)
+            .arg(id.0)
+            .arg(phc)
+            .execute_on(&mut self.tx)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -443,18 +441,18 @@ impl IdentityTx for SqlTx {
             api_key_cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ))
-        .bind(key.id.0)
-        .bind(key.user_id.0)
-        .bind(key.org_id.0)
-        .bind(&key.name)
-        .bind(&key.key_prefix)
-        .bind(&key.digest)
-        .bind(scopes)
-        .bind(key.is_active)
-        .bind(to_ms(key.created_at))
-        .bind(key.expires_at.map(to_ms))
-        .bind(key.last_used_at.map(to_ms))
-        .execute(&mut *self.tx)
+        .arg(key.id.0)
+        .arg(key.user_id.0)
+        .arg(key.org_id.0)
+        .arg(&key.name)
+        .arg(&key.key_prefix)
+        .arg(&key.digest)
+        .arg(scopes)
+        .arg(key.is_active)
+        .arg(to_ms(key.created_at))
+        .arg(key.expires_at.map(to_ms))
+        .arg(key.last_used_at.map(to_ms))
+        .execute_on(&mut self.tx)
         .await
         .map_err(db_error)?;
         Ok(())
@@ -463,19 +461,19 @@ impl IdentityTx for SqlTx {
     async fn deactivate_api_key(&mut self, user: UserId, id: ApiKeyId) -> Result<bool> {
         let done =
             sqlx::query("UPDATE api_keys SET is_active = FALSE WHERE id = $1 AND user_id = $2 AND is_active = TRUE")
-                .bind(id.0)
-                .bind(user.0)
-                .execute(&mut *self.tx)
+                .arg(id.0)
+                .arg(user.0)
+                .execute_on(&mut self.tx)
                 .await
                 .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     async fn touch_api_key(&mut self, id: ApiKeyId, now: OffsetDateTime) -> Result<()> {
         sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
-            .bind(id.0)
-            .bind(to_ms(now))
-            .execute(&mut *self.tx)
+            .arg(id.0)
+            .arg(to_ms(now))
+            .execute_on(&mut self.tx)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -483,14 +481,14 @@ impl IdentityTx for SqlTx {
 
     async fn insert_session(&mut self, session: &Session) -> Result<()> {
         sqlx::query(concat!("INSERT INTO sessions (", session_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)"))
-            .bind(session.id.0)
-            .bind(session.user_id.0)
-            .bind(session.org_id.0)
-            .bind(session.refresh_digest.as_deref())
-            .bind(to_ms(session.created_at))
-            .bind(to_ms(session.expires_at))
-            .bind(session.revoked_at.map(to_ms))
-            .execute(&mut *self.tx)
+            .arg(session.id.0)
+            .arg(session.user_id.0)
+            .arg(session.org_id.0)
+            .arg(session.refresh_digest.as_deref())
+            .arg(to_ms(session.created_at))
+            .arg(to_ms(session.expires_at))
+            .arg(session.revoked_at.map(to_ms))
+            .execute_on(&mut self.tx)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -507,21 +505,21 @@ impl IdentityTx for SqlTx {
             "UPDATE sessions SET refresh_digest = $3, expires_at = $4 \
              WHERE id = $1 AND refresh_digest = $2 AND revoked_at IS NULL",
         )
-        .bind(id.0)
-        .bind(old)
-        .bind(new)
-        .bind(to_ms(expires_at))
-        .execute(&mut *self.tx)
+        .arg(id.0)
+        .arg(old)
+        .arg(new)
+        .arg(to_ms(expires_at))
+        .execute_on(&mut self.tx)
         .await
         .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     async fn revoke_session(&mut self, id: SessionId, now: OffsetDateTime) -> Result<()> {
         sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id.0)
-            .bind(to_ms(now))
-            .execute(&mut *self.tx)
+            .arg(id.0)
+            .arg(to_ms(now))
+            .execute_on(&mut self.tx)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -532,9 +530,9 @@ impl IdentityTx for SqlTx {
             "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
              RETURNING id, expires_at",
         )
-        .bind(user.0)
-        .bind(to_ms(now))
-        .fetch_all(&mut *self.tx)
+        .arg(user.0)
+        .arg(to_ms(now))
+        .fetch_all_on(&mut self.tx)
         .await
         .map_err(db_error)?;
         rows.iter().map(|row| Ok((get(row, "id")?, get::<i64>(row, "expires_at")? / 1000))).collect()
@@ -542,9 +540,9 @@ impl IdentityTx for SqlTx {
 
     async fn revoke_token(&mut self, jti: Uuid, forget_after: i64) -> Result<()> {
         sqlx::query("INSERT INTO revoked_tokens (jti, forget_after) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
-            .bind(jti)
-            .bind(forget_after.saturating_mul(1000))
-            .execute(&mut *self.tx)
+            .arg(jti)
+            .arg(forget_after.saturating_mul(1000))
+            .execute_on(&mut self.tx)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -609,7 +607,7 @@ impl IdentityTx for SqlTx {
 }
 
 #[async_trait]
-impl AgentTx for SqlTx {
+impl<DB: SqlBackend> AgentTx for SqlTx<DB> {
     async fn disable_agents_of(&mut self, creator: UserId) -> Result<Vec<(AgentId, i64)>> {
         trust::disable_agents_of(&mut self.tx, creator).await
     }
@@ -628,7 +626,7 @@ impl AgentTx for SqlTx {
 }
 
 #[async_trait]
-impl MailTx for SqlTx {
+impl<DB: SqlBackend> MailTx for SqlTx<DB> {
     async fn enqueue_mail(&mut self, outgoing: &oneclaw_core::mail::OutboxMail) -> Result<()> {
         mail::enqueue_mail(&mut self.tx, outgoing).await
     }
