@@ -56,3 +56,7 @@ id_type!(/// An org IP rule.
     IpRuleId);
 id_type!(/// An invitation to join an org.
     InviteId);
+id_type!(/// An environment variable (of a vault, or shared by the org).
+    EnvVarId);
+id_type!(/// A custom environment of a vault.
+    EnvironmentId);

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod billing;
 pub mod clock;
+pub mod env_vars;
 pub mod error;
 pub mod ids;
 pub mod mail;

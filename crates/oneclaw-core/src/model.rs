@@ -195,6 +195,8 @@ pub struct Agent {
     pub expires_at: Option<OffsetDateTime>,
     pub api_key_expires_at: Option<OffsetDateTime>,
     pub intents_api_enabled: bool,
+    /// The environment its env-var `resolve` defaults to (and is held to).
+    pub environment: Option<String>,
     /// The human who registered it.
     pub created_by: UserId,
     pub created_at: OffsetDateTime,

@@ -12,6 +12,10 @@ use percent_encoding::percent_decode_str;
 pub const MAX_PATH_BYTES: usize = 512;
 /// The deepest path accepted, in segments.
 pub const MAX_PATH_SEGMENTS: usize = 32;
+/// The first segment of paths the server keeps for itself (environment variables' values).
+/// `@` is refused in every path the API accepts, and always was, so no secret call can name,
+/// read or list these, and no secret stored before them can collide.
+pub const RESERVED_SEGMENT: &str = "@oneclaw";
 
 /// A valid secret path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,6 +42,12 @@ impl SecretPath {
             return Err(Error::invalid(format!("secret path has more than {MAX_PATH_SEGMENTS} segments")));
         }
         Ok(Self(path.to_owned()))
+    }
+
+    /// A path under the reserved segment, for the server's own values. `tail` is made of
+    /// valid segments by the caller (an id).
+    pub(crate) fn reserved(tail: &str) -> Self {
+        Self(format!("{RESERVED_SEGMENT}/{tail}"))
     }
 
     /// Percent-decodes a URL path tail once, then validates it.
@@ -123,6 +133,14 @@ mod tests {
         {
             assert!(SecretPath::parse(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn the_reserved_segment_is_refused() {
+        let reserved = SecretPath::reserved("env/x");
+        assert!(SecretPath::parse(reserved.as_str()).is_err());
+        assert!(SecretPath::from_url_tail("%40oneclaw/env/x").is_err());
+        assert!(PathPrefix::parse("@oneclaw/").is_err());
     }
 
     #[test]

@@ -3,8 +3,10 @@
 use oneclaw_core::model::{Agent, ApiKey, IpRule, SecretVersion, Share, User, Vault};
 use oneclaw_core::policy::Policy;
 use oneclaw_core::services::{IssuedToken, RevealedSecret};
+use oneclaw_types::SecretString;
 use oneclaw_types::agents::{AgentResponse, AgentSelfResponse};
 use oneclaw_types::auth::{ApiKeyResponse, TokenResponse, UserProfileResponse};
+use oneclaw_types::env_vars::{EnvVarResponse, OrgEnvVarResponse, ResolveEnvVarsResponse, VaultEnvironmentResponse};
 use oneclaw_types::org::{IpRuleResponse, OrgMemberResponse};
 use oneclaw_types::policies::PolicyResponse;
 use oneclaw_types::secrets::{SecretMetadataResponse, SecretResponse};
@@ -98,6 +100,7 @@ pub fn agent(agent: &Agent) -> AgentResponse {
         is_active: agent.is_active,
         intents_api_enabled: agent.intents_api_enabled,
         shroud_enabled: false,
+        environment: agent.environment.clone(),
         token_ttl_seconds: agent.token_ttl_seconds,
         vault_ids: agent.vault_ids.clone(),
         created_at: agent.created_at,
@@ -205,5 +208,62 @@ pub fn invite(invite: &oneclaw_core::model::Invite, now: time::OffsetDateTime) -
         status: status.to_owned(),
         created_at: invite.created_at,
         expires_at: invite.expires_at,
+    }
+}
+
+/// A vault variable, with its value only when one was read.
+pub fn env_var(var: &oneclaw_core::env_vars::EnvVar, value: Option<SecretString>) -> EnvVarResponse {
+    EnvVarResponse {
+        id: var.id.0,
+        key: var.key.clone(),
+        environments: var.environments.clone(),
+        git_branch: var.git_branch.clone(),
+        sensitive: var.sensitive,
+        comment: var.comment.clone(),
+        value,
+        version: var.version,
+        created_by: Some(var.created_by.prefixed()),
+        created_at: var.created_at,
+        updated_at: var.updated_at,
+    }
+}
+
+/// An org-shared variable (never its value).
+pub fn org_env_var(var: &oneclaw_core::env_vars::EnvVar) -> OrgEnvVarResponse {
+    OrgEnvVarResponse {
+        id: var.id.0,
+        key: var.key.clone(),
+        environments: var.environments.clone(),
+        sensitive: var.sensitive,
+        comment: var.comment.clone(),
+        version: var.version,
+        linked_vaults: var.linked_vaults.iter().map(|v| v.0).collect(),
+        created_at: var.created_at,
+        updated_at: var.updated_at,
+    }
+}
+
+/// A resolved environment: the values, and the layer each came from.
+pub fn resolved_env(resolved: oneclaw_core::services::ResolvedEnv) -> ResolveEnvVarsResponse {
+    let sources = resolved.vars.iter().map(|(key, (_, source))| (key.clone(), source.as_str().to_owned())).collect();
+    ResolveEnvVarsResponse {
+        vars: resolved.vars.into_iter().map(|(key, (value, _))| (key, value)).collect(),
+        sources,
+        environment: resolved.environment,
+        git_branch: resolved.git_branch,
+        resolved_at: resolved.resolved_at,
+    }
+}
+
+/// A built-in or custom environment of a vault.
+pub fn environment(view: oneclaw_core::services::EnvironmentView) -> VaultEnvironmentResponse {
+    VaultEnvironmentResponse {
+        id: view.id,
+        slug: view.slug,
+        description: view.description,
+        is_builtin: view.is_builtin,
+        copied_from: view.copied_from,
+        is_detached: false,
+        created_at: view.created_at,
     }
 }

@@ -26,6 +26,7 @@ mod sql_columns;
 mod sql_access;
 mod sql_audit;
 mod sql_billing;
+mod sql_env;
 mod sql_impl;
 mod sql_keys;
 mod sql_mail;

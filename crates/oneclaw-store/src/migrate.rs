@@ -16,6 +16,8 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (7, "trust", include_str!("../migrations/sqlite/0007_trust.sql")),
     (8, "mail", include_str!("../migrations/sqlite/0008_mail.sql")),
     (9, "policy generation", include_str!("../migrations/sqlite/0009_policy_generation.sql")),
+    // 10 is PostgreSQL's change notices, which SQLite (one process) does not need.
+    (11, "env vars", include_str!("../migrations/sqlite/0011_env_vars.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -30,6 +32,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (8, "mail", include_str!("../migrations/postgres/0008_mail.sql")),
     (9, "policy generation", include_str!("../migrations/postgres/0009_policy_generation.sql")),
     (10, "change notices", include_str!("../migrations/postgres/0010_change_notices.sql")),
+    (11, "env vars", include_str!("../migrations/postgres/0011_env_vars.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -19,7 +19,7 @@ macro_rules! agent_cols {
     () => {
         "id, org_id, name, description, auth_method, scopes, is_active, token_ttl_seconds, vault_ids, expires_at, \
          api_key_expires_at, intents_api_enabled, created_by, created_at, last_active_at, deleted_at, key_prefix, \
-         key_digest, token_generation, revision"
+         key_digest, token_generation, revision, environment"
     };
 }
 macro_rules! policy_cols {
@@ -61,6 +61,7 @@ fn agent_from(row: &impl Columns) -> Result<Agent> {
         expires_at: opt_from_ms(get(row, "expires_at")?)?,
         api_key_expires_at: opt_from_ms(get(row, "api_key_expires_at")?)?,
         intents_api_enabled: get(row, "intents_api_enabled")?,
+        environment: get(row, "environment")?,
         created_by: UserId(get(row, "created_by")?),
         created_at: from_ms(get(row, "created_at")?)?,
         last_active_at: opt_from_ms(get(row, "last_active_at")?)?,
@@ -427,13 +428,13 @@ pub(super) async fn upsert_agent<DB: SqlBackend>(conn: &mut Tx<DB>, agent: &Agen
         concat!(
             "INSERT INTO agents (",
             agent_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
         )
     } else {
         "UPDATE agents SET org_id = $2, name = $3, description = $4, auth_method = $5, scopes = $6, is_active = $7, \
          token_ttl_seconds = $8, vault_ids = $9, expires_at = $10, api_key_expires_at = $11, intents_api_enabled = $12, \
          created_by = $13, created_at = $14, last_active_at = $15, deleted_at = $16, key_prefix = $17, key_digest = $18, \
-         token_generation = $19, revision = $20 WHERE id = $1 AND revision = $20 - 1 AND deleted_at IS NULL"
+         token_generation = $19, revision = $20, environment = $21 WHERE id = $1 AND revision = $20 - 1 AND deleted_at IS NULL"
     };
     let done = sqlx::query(sql)
         .arg(agent.id.0)
@@ -456,6 +457,7 @@ pub(super) async fn upsert_agent<DB: SqlBackend>(conn: &mut Tx<DB>, agent: &Agen
         .arg(&agent.key_digest)
         .arg(agent.token_generation)
         .arg(agent.revision)
+        .arg(agent.environment.as_deref())
         .execute_on(conn)
         .await
         .map_err(db_error)?;

@@ -3,6 +3,7 @@
 
 use super::sql_access as access;
 use super::sql_billing as billing;
+use super::sql_env as env;
 use super::sql_keys as keys;
 use super::sql_mail as mail;
 use super::sql_mfa as mfa;
@@ -19,7 +20,8 @@ use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::chain::Head;
 use oneclaw_core::audit::verify::Checkpoint;
 use oneclaw_core::billing::{CreditEntry, OverageMethod, PaidRequest, ResourceCounts, Tier};
-use oneclaw_core::ids::{AgentId, OrgId, SecretId, SessionId, ShareId, UserId, VaultId};
+use oneclaw_core::env_vars::{EnvScope, EnvVar, VaultEnvironment};
+use oneclaw_core::ids::{AgentId, EnvVarId, OrgId, SecretId, SessionId, ShareId, UserId, VaultId};
 use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, Role, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
 use oneclaw_core::policy::Policy;
@@ -503,5 +505,28 @@ impl<DB: SqlBackend> MailStore for SqlStore<DB> {
 
     async fn outbox(&self, limit: i64) -> Result<Vec<oneclaw_core::mail::OutboxMail>> {
         mail::outbox(&self.pool, limit).await
+    }
+}
+
+#[async_trait]
+impl<DB: SqlBackend> EnvStore for SqlStore<DB> {
+    async fn env_vars(&self, scope: EnvScope) -> Result<Vec<EnvVar>> {
+        env::env_vars(&self.pool, scope).await
+    }
+
+    async fn env_var(&self, org: OrgId, id: EnvVarId) -> Result<Option<EnvVar>> {
+        env::env_var(&self.pool, org, id).await
+    }
+
+    async fn linked_env_vars(&self, vault: VaultId) -> Result<Vec<EnvVar>> {
+        env::linked_env_vars(&self.pool, vault).await
+    }
+
+    async fn shared_env_value(&self, id: EnvVarId, version: i64) -> Result<Option<Vec<u8>>> {
+        env::shared_env_value(&self.pool, id, version).await
+    }
+
+    async fn vault_environments(&self, vault: VaultId) -> Result<Vec<VaultEnvironment>> {
+        env::vault_environments(&self.pool, vault).await
     }
 }

@@ -3,6 +3,7 @@
 
 use super::sql_access as access;
 use super::sql_billing as billing;
+use super::sql_env as env;
 use super::sql_keys as keys;
 use super::sql_mail as mail;
 use super::sql_mfa as mfa;
@@ -15,8 +16,9 @@ use async_trait::async_trait;
 use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::verify::Checkpoint;
 use oneclaw_core::billing::{CreditEntry, OverageMethod, PaidRequest, PaymentNonce, Tier};
+use oneclaw_core::env_vars::{EnvVar, VaultEnvironment};
 use oneclaw_core::ids::{
-    AgentId, ApiKeyId, InviteId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId,
+    AgentId, ApiKeyId, EnvVarId, InviteId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId,
 };
 use oneclaw_core::model::{
     Agent, ApiKey, Invite, IpRule, Org, Role, SealedValue, SecretVersion, Session, Share, User, Vault,
@@ -647,5 +649,46 @@ impl<DB: SqlBackend> MailTx for SqlTx<DB> {
         error: &str,
     ) -> Result<()> {
         mail::mark_mail_attempt_failed(&mut self.tx, id, next_attempt_at, failed_at, error).await
+    }
+}
+
+#[async_trait]
+impl<DB: SqlBackend> EnvTx for SqlTx<DB> {
+    async fn insert_env_var(&mut self, var: &EnvVar) -> Result<()> {
+        env::insert_env_var(&mut self.tx, var).await
+    }
+
+    async fn update_env_var(&mut self, var: &EnvVar) -> Result<()> {
+        env::update_env_var(&mut self.tx, var).await
+    }
+
+    async fn delete_env_var(&mut self, org: OrgId, id: EnvVarId) -> Result<bool> {
+        env::delete_env_var(&mut self.tx, org, id).await
+    }
+
+    async fn insert_shared_env_value(
+        &mut self,
+        id: EnvVarId,
+        version: i64,
+        sealed: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        env::insert_shared_env_value(&mut self.tx, id, version, sealed, now).await
+    }
+
+    async fn link_env_var(&mut self, id: EnvVarId, vault: VaultId, now: OffsetDateTime) -> Result<bool> {
+        env::link_env_var(&mut self.tx, id, vault, now).await
+    }
+
+    async fn unlink_env_var(&mut self, id: EnvVarId, vault: VaultId) -> Result<bool> {
+        env::unlink_env_var(&mut self.tx, id, vault).await
+    }
+
+    async fn insert_environment(&mut self, environment: &VaultEnvironment) -> Result<()> {
+        env::insert_environment(&mut self.tx, environment).await
+    }
+
+    async fn delete_environment(&mut self, vault: VaultId, slug: &str) -> Result<bool> {
+        env::delete_environment(&mut self.tx, vault, slug).await
     }
 }

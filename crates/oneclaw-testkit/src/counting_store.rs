@@ -8,7 +8,8 @@ use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::chain::Head;
 use oneclaw_core::audit::verify::Checkpoint;
 use oneclaw_core::billing::{CreditEntry, OverageMethod, PaidRequest, ResourceCounts, Tier};
-use oneclaw_core::ids::{AgentId, OrgId, SecretId, SessionId, ShareId, UserId, VaultId};
+use oneclaw_core::env_vars::{EnvScope, EnvVar, VaultEnvironment};
+use oneclaw_core::ids::{AgentId, EnvVarId, OrgId, SecretId, SessionId, ShareId, UserId, VaultId};
 use oneclaw_core::mail::{EmailToken, OutboxMail};
 use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, Role, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
@@ -185,5 +186,15 @@ delegate! {
     MailStore {
         async fn due_mails(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<OutboxMail>>;
         async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMail>>;
+    }
+}
+
+delegate! {
+    EnvStore {
+        async fn env_vars(&self, scope: EnvScope) -> Result<Vec<EnvVar>>;
+        async fn env_var(&self, org: OrgId, id: EnvVarId) -> Result<Option<EnvVar>>;
+        async fn linked_env_vars(&self, vault: VaultId) -> Result<Vec<EnvVar>>;
+        async fn shared_env_value(&self, id: EnvVarId, version: i64) -> Result<Option<Vec<u8>>>;
+        async fn vault_environments(&self, vault: VaultId) -> Result<Vec<VaultEnvironment>>;
     }
 }

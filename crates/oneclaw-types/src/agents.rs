@@ -27,6 +27,10 @@ pub struct AgentRequest {
     pub api_key_expires_at: Option<Timestamp>,
     #[serde(default)]
     pub intents_api_enabled: Option<bool>,
+    /// The environment the agent works in (`production`, `preview`, `development` or a custom
+    /// slug); `""` clears it. Env-var `resolve` uses it when no environment is named.
+    #[serde(default)]
+    pub environment: Option<String>,
 }
 
 /// An agent as the API shows it (never its key).
@@ -40,6 +44,8 @@ pub struct AgentResponse {
     pub is_active: bool,
     pub intents_api_enabled: bool,
     pub shroud_enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_ttl_seconds: Option<i64>,
     pub vault_ids: Vec<Uuid>,

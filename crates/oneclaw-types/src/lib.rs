@@ -7,6 +7,7 @@ pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod charset;
+pub mod env_vars;
 pub mod health;
 pub mod org;
 pub mod policies;

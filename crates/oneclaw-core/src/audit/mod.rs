@@ -104,6 +104,16 @@ pub mod action {
     pub const SHARE_REVOKE: &str = "share.revoke";
     pub const SHARE_ACCEPT: &str = "share.accept";
     pub const SHARE_DECLINE: &str = "share.decline";
+    pub const ENV_VAR_CREATE: &str = "env_var.create";
+    pub const ENV_VAR_UPDATE: &str = "env_var.update";
+    pub const ENV_VAR_DELETE: &str = "env_var.delete";
+    pub const ENV_VAR_READ: &str = "env_var.read";
+    pub const ENV_VAR_LIST: &str = "env_var.list";
+    pub const ENV_VAR_RESOLVE: &str = "env_var.resolve";
+    pub const ENV_VAR_LINK: &str = "env_var.link";
+    pub const ENV_VAR_UNLINK: &str = "env_var.unlink";
+    pub const ENVIRONMENT_CREATE: &str = "environment.create";
+    pub const ENVIRONMENT_DELETE: &str = "environment.delete";
 }
 
 /// One audit record.

@@ -40,6 +40,8 @@ pub struct AgentSettings {
     pub api_key_expires_at: Option<OffsetDateTime>,
     pub intents_api_enabled: Option<bool>,
     pub auth_method: Option<String>,
+    /// `Some("")` clears the tag.
+    pub environment: Option<String>,
 }
 
 /// A token issued to an agent, with what key-only clients need echoed back.
@@ -88,6 +90,7 @@ impl<'a> Agents<'a> {
             expires_at: None,
             api_key_expires_at: None,
             intents_api_enabled: false,
+            environment: None,
             created_by: creator,
             created_at: now,
             last_active_at: None,
@@ -366,6 +369,14 @@ impl<'a> Agents<'a> {
         }
         if let Some(flag) = settings.intents_api_enabled {
             agent.intents_api_enabled = flag;
+        }
+        if let Some(environment) = settings.environment {
+            agent.environment = match environment.as_str() {
+                "" => None,
+                slug => Some(crate::env_vars::checked_slug(slug).map_err(|_| {
+                    Error::invalid_field("environment", "must be an environment slug (e.g. production)")
+                })?),
+            };
         }
         Ok(())
     }

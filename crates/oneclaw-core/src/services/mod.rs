@@ -10,6 +10,8 @@ mod auth;
 mod billing;
 pub(crate) mod change;
 mod charging;
+mod env_shared;
+mod env_vars;
 mod generate;
 mod ip_rules;
 mod keys;
@@ -31,6 +33,8 @@ pub use api_keys::{ApiKeys, CreatedApiKey};
 pub use audit::{Audit, MAX_PAGE};
 pub use auth::{Auth, IssuedToken, LoginOutcome, NewAccount, SignupOutcome};
 pub use billing::{Billing, BillingSettings, Subscription, Usage};
+pub use env_shared::{EnvironmentView, SharedEnv};
+pub use env_vars::{EnvSelector, EnvSource, EnvVarChange, EnvVars, NewEnvVar, ResolvedEnv};
 pub use generate::Charset;
 pub use ip_rules::{IpRuleCache, IpRules};
 pub use keys::{KeyActor, KeyLifecycle, KeyMigration, KeyRotation};
@@ -244,6 +248,14 @@ impl Core {
     }
 
     /// Secrets.
+    pub fn env_vars(&self) -> EnvVars<'_> {
+        EnvVars::new(&self.inner.deps)
+    }
+
+    pub fn shared_env(&self) -> SharedEnv<'_> {
+        SharedEnv::new(&self.inner.deps)
+    }
+
     pub fn secrets(&self) -> Secrets<'_> {
         Secrets::new(&self.inner.deps)
     }

@@ -12,6 +12,7 @@ use super::generate::{DEFAULT_LENGTH, parse_charset, random_value};
 use crate::audit::{AuditEvent, Outcome, action};
 use crate::billing::PaidOperation;
 use crate::billing::Resource;
+use crate::env_vars::EnvVar;
 use crate::ids::{SecretId, VaultId};
 use crate::model::{SecretVersion, Vault};
 use crate::path::{PathPrefix, SecretPath};
@@ -109,7 +110,7 @@ impl<'a> Secrets<'a> {
                 super::Billing::new(self.deps).check_resource(vault.org_id, Resource::Secrets).await?;
             }
         }
-        self.store_version(caller, &vault, path, draft, &new.value, action::SECRET_WRITE).await
+        self.store_version(caller, &vault, path, draft, &new.value, action::SECRET_WRITE, Companion::None).await
     }
 
     /// Replaces the value with a server-generated one, as a new version. Metadata and rotation
@@ -140,7 +141,7 @@ impl<'a> Secrets<'a> {
             expires_at: None,
             max_access_count: None,
         };
-        self.store_version(caller, &vault, path, draft, &value, action::SECRET_ROTATE).await
+        self.store_version(caller, &vault, path, draft, &value, action::SECRET_ROTATE, Companion::None).await
     }
 
     /// Reads the latest version, or `version` when given.
@@ -279,6 +280,34 @@ impl<'a> Secrets<'a> {
         change.commit([event]).await
     }
 
+    /// Stores a new value of an environment variable (its reserved secret) and writes the
+    /// variable's row in the same transaction. The caller has checked access.
+    pub(crate) async fn store_env_value(
+        &self,
+        caller: &Caller,
+        vault: &Vault,
+        var: &EnvVar,
+        value: &SecretString,
+        action: &str,
+        insert: bool,
+    ) -> Result<SecretVersion> {
+        if value.len() > self.deps.settings.max_secret_bytes {
+            return Err(Error::invalid_field(
+                "value",
+                format!("is larger than {} bytes", self.deps.settings.max_secret_bytes),
+            ));
+        }
+        let draft = Draft {
+            secret_type: "env_var".to_owned(),
+            metadata: serde_json::Value::Object(serde_json::Map::new()),
+            rotation_policy: None,
+            expires_at: None,
+            max_access_count: None,
+        };
+        let path = crate::env_vars::value_path(var.id);
+        self.store_version(caller, vault, &path, draft, value, action, Companion::EnvVar { var, insert }).await
+    }
+
     async fn store_version(
         &self,
         caller: &Caller,
@@ -287,6 +316,7 @@ impl<'a> Secrets<'a> {
         draft: Draft,
         value: &SecretString,
         action: &str,
+        companion: Companion<'_>,
     ) -> Result<SecretVersion> {
         let now = self.deps.clock.now();
         let mut kek_version = vault.kek_version;
@@ -325,7 +355,18 @@ impl<'a> Secrets<'a> {
                 None => self.deps.cipher.seal(&kek, binding(vault, path, version), value).await?,
             };
             return self
-                .insert_version(change, caller, vault, path, &draft, (secret_id, version), sealed, action, payment)
+                .insert_version(
+                    change,
+                    caller,
+                    vault,
+                    path,
+                    &draft,
+                    (secret_id, version),
+                    sealed,
+                    action,
+                    payment,
+                    companion,
+                )
                 .await;
         }
         Err(Error::Internal("a secret write found no version to seal under".to_owned()))
@@ -344,6 +385,7 @@ impl<'a> Secrets<'a> {
         sealed: crate::model::SealedValue,
         action: &str,
         payment: super::charging::Payment,
+        companion: Companion<'_>,
     ) -> Result<SecretVersion> {
         let now = self.deps.clock.now();
         let draft = draft.clone();
@@ -364,12 +406,23 @@ impl<'a> Secrets<'a> {
             created_at: now,
         };
         change.tx().insert_secret_version(&record, &sealed).await?;
-        let event = AuditEvent::by(caller, action, "secret", now)
-            .resource(secret_id)
-            .detail("vault_id", vault.id.to_string())
-            .detail("path", path.as_str())
-            .detail("version", version)
-            .detail("type", record.secret_type.clone());
+        let event = match companion {
+            Companion::None => AuditEvent::by(caller, action, "secret", now)
+                .resource(secret_id)
+                .detail("vault_id", vault.id.to_string())
+                .detail("path", path.as_str())
+                .detail("version", version)
+                .detail("type", record.secret_type.clone()),
+            Companion::EnvVar { var, insert } => {
+                let var = EnvVar { secret_id: Some(secret_id), version, updated_at: now, ..var.clone() };
+                if insert {
+                    change.tx().insert_env_var(&var).await?;
+                } else {
+                    change.tx().update_env_var(&var).await?;
+                }
+                super::env_vars::event(caller, action, &var, now)
+            }
+        };
         // A paid write is paid before it is kept: if it cannot be paid, the change is dropped.
         super::charging::commit_paid(self.deps, change, caller, PaidOperation::WriteSecret, payment, [event]).await?;
         Ok(record)
@@ -407,6 +460,18 @@ impl<'a> Secrets<'a> {
         record_alone(self.deps.journal.as_ref(), event).await;
         error
     }
+}
+
+/// A row written in the same transaction as a new value, which also says what the audit event
+/// records.
+#[derive(Clone, Copy)]
+enum Companion<'v> {
+    None,
+    /// An environment variable whose value this is (inserted, or written back).
+    EnvVar {
+        var: &'v EnvVar,
+        insert: bool,
+    },
 }
 
 /// The settings of a version about to be stored.

@@ -37,6 +37,7 @@ fn settings(request: AgentRequest) -> AgentSettings {
         api_key_expires_at: request.api_key_expires_at,
         intents_api_enabled: request.intents_api_enabled,
         auth_method: request.auth_method,
+        environment: request.environment,
     }
 }
 

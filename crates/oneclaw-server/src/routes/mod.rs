@@ -6,6 +6,7 @@ mod agents;
 mod api_keys;
 pub mod audit;
 mod auth;
+mod env_vars;
 mod health;
 mod mfa;
 mod org;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(api_keys::routes())
         .merge(vaults::routes())
         .merge(secrets::routes())
+        .merge(env_vars::routes())
         .merge(agents::routes())
         .merge(policies::routes())
         .merge(org::routes())

@@ -8,6 +8,7 @@ mod access;
 mod agents;
 mod audit;
 mod billing;
+mod env_vars;
 mod identity;
 mod keys;
 mod mail;
@@ -18,6 +19,7 @@ pub use access::*;
 pub use agents::*;
 pub use audit::*;
 pub use billing::*;
+pub use env_vars::*;
 pub use identity::*;
 pub use keys::*;
 pub use mail::*;
@@ -116,6 +118,7 @@ pub trait Store:
     + IdentityStore
     + AgentStore
     + MailStore
+    + EnvStore
     + Send
     + Sync
     + 'static
@@ -137,7 +140,7 @@ pub trait Store:
 /// One write transaction: every capability. Dropping it without `commit` rolls everything back.
 #[async_trait]
 pub trait StoreTx:
-    VaultTx + SecretTx + KeyTx + AccessTx + AuditTx + BillingTx + IdentityTx + AgentTx + MailTx + Send
+    VaultTx + SecretTx + KeyTx + AccessTx + AuditTx + BillingTx + IdentityTx + AgentTx + MailTx + EnvTx + Send
 {
     /// Commits. Only `services::Change` calls this, after appending the audit events.
     async fn commit(self: Box<Self>) -> Result<()>;
