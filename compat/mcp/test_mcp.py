@@ -46,7 +46,7 @@ logging.getLogger("mcp").addHandler(CLIENT_WARNINGS)
 
 SEED_TOOLS = {"list_secrets", "get_secret", "put_secret", "delete_secret", "describe_secret", "rotate_and_store",
               "get_env_bundle", "create_vault", "list_vaults", "grant_access"}
-ALL_TOOLS = SEED_TOOLS | {"share_secret", "rotate_generate", "list_versions"}
+ALL_TOOLS = SEED_TOOLS | {"share_secret", "rotate_generate", "list_versions", "list_env_vars", "resolve_env"}
 SECRET_TYPES = ["api_key", "password", "private_key", "certificate", "file", "note", "ssh_key", "env_bundle"]
 
 
@@ -83,6 +83,10 @@ def setup():
     put = lambda path, body: httpx.put(f"{BASE}/v1/vaults/{vault}/secrets/{path}", json=body, headers=human)
     assert put("api-keys/stripe", {"value": "sk_live_compat_1", "type": "api_key", "metadata": {"env": "prod"}}).status_code == 201
     assert put("config/app-env", {"value": "# app\nDB_HOST=db.internal\nAPI_URL=https://x/?a=b\n\n", "type": "env_bundle"}).status_code == 201
+    env = lambda body: httpx.post(f"{BASE}/v1/vaults/{vault}/env-vars", json=body, headers=human)
+    assert env({"key": "DATABASE_URL", "value": "postgres://prod-compat", "environments": ["production"]}).status_code == 201
+    assert env({"key": "DATABASE_URL", "value": "postgres://preview-compat", "environments": ["preview"]}).status_code == 201
+    assert env({"key": "DATABASE_URL", "value": "postgres://branch-compat", "git_branch": "feat/x+y"}).status_code == 201
 
     def agent(name):
         a = httpx.post(f"{BASE}/v1/agents", json={"name": name}, headers=human).json()
@@ -249,6 +253,21 @@ async def check_env_bundle(c, tag):
     bad(await c.call_tool("get_env_bundle", {"path": "config/none"}), "No secret found")
 
 
+async def check_env_vars(c, tag):
+    listed = good(await c.call_tool("list_env_vars", {}))
+    assert listed.startswith("Found 3 variable(s):") and "postgres://" not in listed, listed
+    assert "- DATABASE_URL  (environments: production, version: 1)" in listed, listed
+    only = good(await c.call_tool("list_env_vars", {"environment": "production"}))
+    assert only.startswith("Found 1 variable(s):"), only
+    resolved = good(await c.call_tool("resolve_env", {"environment": "production"}))
+    assert json.loads(resolved) == {"DATABASE_URL": "postgres://prod-compat"}, resolved
+    branch = good(await c.call_tool("resolve_env", {"environment": "preview", "git_branch": "feat/x+y"}))
+    assert json.loads(branch) == {"DATABASE_URL": "postgres://branch-compat"}, branch
+    bad(await c.call_tool("resolve_env", {}), "environment: is required")
+    bad(await c.call_tool("resolve_env", {"environment": "staging"}), "No environment 'staging'")
+    bad(await c.call_tool("resolve_env", {"environment": "production", "extra": 1}))
+
+
 async def check_vaults_and_grants(c, tag, ctx):
     created = good(await c.call_tool("create_vault", {"name": f"agent-vault-{tag}", "description": "made over MCP"}))
     assert created.startswith("Vault created successfully.\n  ID: ") and f"Owner: agent:{ctx['agent_id']}" in created, created
@@ -295,18 +314,21 @@ async def check_no_policy(c, tag):
     denied = bad(await c.call_tool("get_secret", {"path": "api-keys/stripe"}), "Access denied")
     assert "ask your human" in denied and "sk_live" not in denied, denied
     bad(await c.call_tool("list_secrets", {}), "Access denied")
+    denied = bad(await c.call_tool("resolve_env", {"environment": "production"}), "Access denied")
+    assert "postgres://" not in denied, denied
 
 
 async def run_mode(ctx, transport, mode):
     tag = f"{transport}-{mode}"
     async with connect(ctx, transport, mode) as c:
-        await arecord(f"{tag} tools/list: 13 tools with the documented input schemas", check_tools_list(c))
+        await arecord(f"{tag} tools/list: 15 tools with the documented input schemas", check_tools_list(c))
         await arecord(f"{tag} list_secrets good and bad", check_list_secrets(c, tag))
         await arecord(f"{tag} get_secret good and bad (404, missing/empty/traversal path)", check_get_secret(c, tag))
         await arecord(f"{tag} put/describe/rotate_and_store/list_versions/rotate_generate/delete good and bad",
                       check_put_describe_rotate_delete(c, tag))
         await arecord(f"{tag} a used-up secret answers 410", check_used_up_secret(c, tag))
         await arecord(f"{tag} get_env_bundle good and bad", check_env_bundle(c, tag))
+        await arecord(f"{tag} list_env_vars and resolve_env good and bad", check_env_vars(c, tag))
         await arecord(f"{tag} create_vault/list_vaults/grant_access good and bad (403)", check_vaults_and_grants(c, tag, ctx))
         await arecord(f"{tag} share_secret good and bad", check_share(c, tag))
         await arecord(f"{tag} resource vault://secrets listed and read, no values", check_resource(c, tag))

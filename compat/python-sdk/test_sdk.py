@@ -227,6 +227,53 @@ def agent_client_from_key_with_agent_id():
 
 
 @check
+def env_vars_create_list_get_update_resolve_delete():
+    client = STATE["client"]
+    vault = ok(client.vaults.create("sdk-env"), 201)["id"]
+    created = ok(client.env_vars.create(vault, "DATABASE_URL", "postgres://sdk-prod", environments=["production"], comment="db"), 201)
+    assert created["environments"] == ["production"] and created["version"] == 1 and "value" not in created, created
+    ok(client.env_vars.create(vault, "DATABASE_URL", "postgres://sdk-preview", environments=["preview"]), 201)
+    ok(client.env_vars.create(vault, "DATABASE_URL", "postgres://sdk-branch", git_branch="feature/sdk"), 201)
+    assert client.env_vars.create(vault, "DATABASE_URL", "x", environments=["production"]).meta.status == 409
+    assert client.env_vars.create(vault, "BAD-KEY", "x").meta.status == 400
+    listed = ok(client.env_vars.list(vault, environment="production"))
+    assert [v["key"] for v in listed["env_vars"]] == ["DATABASE_URL"] and "value" not in listed["env_vars"][0], listed
+    got = ok(client.env_vars.get(vault, "DATABASE_URL", environment="production"))
+    assert got["value"] == "postgres://sdk-prod", got
+    updated = ok(client.env_vars.update(vault, "DATABASE_URL", value="postgres://sdk-prod-2", environment="production"))
+    assert updated["version"] == 2, updated
+    resolved = ok(client.env_vars.resolve(vault, "preview", git_branch="feature/sdk"))
+    assert resolved["vars"] == {"DATABASE_URL": "postgres://sdk-branch"}, resolved
+    assert resolved["sources"] == {"DATABASE_URL": "branch_override"} and resolved["environment"] == "preview"
+    assert ok(client.env_vars.resolve(vault, "production"))["vars"] == {"DATABASE_URL": "postgres://sdk-prod-2"}
+    envs = ok(client.env_vars.list_environments(vault))
+    assert [e["slug"] for e in envs["environments"]] == ["production", "preview", "development"], envs
+    staging = ok(client.env_vars.create_environment(vault, "staging", description="pre-prod", copy_from="production"), 201)
+    assert staging["slug"] == "staging" and staging["copied_from"] == "production", staging
+    assert ok(client.env_vars.resolve(vault, "staging"))["vars"] == {"DATABASE_URL": "postgres://sdk-prod-2"}
+    ok(client.env_vars.delete(vault, "DATABASE_URL", environment="staging"))
+    ok(client.env_vars.delete_environment(vault, "staging"))
+    ok(client.env_vars.delete(vault, "DATABASE_URL", environment="preview", git_branch="feature/sdk"))
+    assert ok(client.env_vars.resolve(vault, "preview"))["vars"] == {"DATABASE_URL": "postgres://sdk-preview"}
+    assert client.env_vars.resolve(vault, "nowhere").meta.status == 404
+
+
+@check
+def env_vars_an_agent_resolves_only_what_its_policies_allow():
+    client = STATE["client"]
+    vault = ok(client.vaults.create("sdk-agent-env"), 201)["id"]
+    ok(client.env_vars.create(vault, "SVC_TOKEN", "svc-env-value", environments=["production"]), 201)
+    ok(client.env_vars.create(vault, "OTHER", "not-for-agents", environments=["development"]), 201)
+    agent = STATE["agent_client"]
+    assert agent.env_vars.resolve(vault, "production").meta.status == 403, "no policy on this vault"
+    ok(client.policies.create(vault, principal_type="agent", principal_id=STATE["agent_id"], secret_path_pattern="env/production/*"), 201)
+    fresh = create_client(base_url=BASE, api_key=STATE["agent_key"], agent_id=STATE["agent_id"])
+    assert ok(fresh.env_vars.resolve(vault, "production"))["vars"] == {"SVC_TOKEN": "svc-env-value"}
+    assert ok(fresh.env_vars.resolve(vault, "development"))["vars"] == {}
+    assert fresh.env_vars.get(vault, "OTHER", environment="development").meta.status == 403
+
+
+@check
 def sharing_create_access_lists_revoke():
     client, vault = STATE["client"], STATE["agent_vault"]
     secret_id = ok(client.secrets.get(vault, "svc/token"))["id"]

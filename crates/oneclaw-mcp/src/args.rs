@@ -120,6 +120,28 @@ pub struct GetEnvBundleArgs {
     pub path: String,
 }
 
+/// `list_env_vars`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListEnvVarsArgs {
+    /// Only the variables of this environment (production, preview, development or a custom one)
+    #[serde(default)]
+    pub environment: Option<String>,
+}
+
+/// `resolve_env`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveEnvArgs {
+    /// Environment to resolve (production, preview, development or a custom one); optional for an agent tagged
+    /// with one
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Git branch whose preview overrides apply (e.g. 'feature/login')
+    #[serde(default)]
+    pub git_branch: Option<String>,
+}
+
 /// `create_vault`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

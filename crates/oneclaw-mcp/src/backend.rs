@@ -6,6 +6,7 @@
 //! the REST API's own.
 
 use async_trait::async_trait;
+use oneclaw_types::env_vars::{EnvVarResponse, ResolveEnvVarsResponse};
 use oneclaw_types::policies::{PolicyRequest, PolicyResponse};
 use oneclaw_types::secrets::{PutSecretRequest, RotateSecretRequest, SecretMetadataResponse, SecretResponse};
 use oneclaw_types::sharing::{CreateShareRequest, ShareResponse};
@@ -82,4 +83,15 @@ pub trait VaultBackend: Send + Sync + 'static {
     async fn create_policy(&self, vault: Uuid, request: PolicyRequest) -> BackendResult<PolicyResponse>;
     /// Shares a secret (by id) with a user, an agent, an email or a link.
     async fn share_secret(&self, secret_id: Uuid, request: CreateShareRequest) -> BackendResult<ShareResponse>;
+    /// The vault's environment variables the agent may read, optionally of one environment;
+    /// never values.
+    async fn list_env_vars(&self, vault: Uuid, environment: Option<&str>) -> BackendResult<Vec<EnvVarResponse>>;
+    /// The KEY=VALUE set of one environment (the agent's own when not named), layered and
+    /// limited to what the agent may read; audited and metered like a secret read.
+    async fn resolve_env(
+        &self,
+        vault: Uuid,
+        environment: Option<&str>,
+        git_branch: Option<&str>,
+    ) -> BackendResult<ResolveEnvVarsResponse>;
 }

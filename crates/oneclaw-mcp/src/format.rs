@@ -3,6 +3,7 @@
 //! act on.
 
 use crate::backend::{BackendError, ErrorCode};
+use oneclaw_types::env_vars::{EnvVarResponse, ResolveEnvVarsResponse};
 use oneclaw_types::policies::PolicyResponse;
 use oneclaw_types::secrets::{SecretMetadataResponse, SecretResponse};
 use oneclaw_types::sharing::ShareResponse;
@@ -111,6 +112,30 @@ pub(crate) fn env_bundle(text: &str) -> String {
         }
     }
     let body: Vec<String> = kept.iter().map(|(k, v)| format!("  {}: {}", quoted(k), quoted(v))).collect();
+    format!("{{\n{}\n}}", body.join(",\n"))
+}
+
+pub(crate) fn env_vars(vars: &[EnvVarResponse]) -> String {
+    if vars.is_empty() {
+        return "No environment variables found in this vault.".to_owned();
+    }
+    let lines: Vec<String> = vars
+        .iter()
+        .map(|v| {
+            let branch = v.git_branch.as_deref().map(|b| format!(", branch: {b}")).unwrap_or_default();
+            format!("- {}  (environments: {}{branch}, version: {})", v.key, v.environments.join(", "), v.version)
+        })
+        .collect();
+    format!("Found {} variable(s):\n{}", vars.len(), lines.join("\n"))
+}
+
+/// The resolved variables as a JSON object, keys sorted.
+pub(crate) fn resolved_env(resolved: &ResolveEnvVarsResponse) -> String {
+    if resolved.vars.is_empty() {
+        return format!("No variables in environment '{}' that this agent may read.", resolved.environment);
+    }
+    let body: Vec<String> =
+        resolved.vars.iter().map(|(k, v)| format!("  {}: {}", quoted(k), quoted(v.expose()))).collect();
     format!("{{\n{}\n}}", body.join(",\n"))
 }
 

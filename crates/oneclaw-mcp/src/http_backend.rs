@@ -5,6 +5,7 @@
 use crate::backend::{BackendError, BackendResult, ErrorCode, VaultBackend};
 use async_trait::async_trait;
 use oneclaw_types::SecretString;
+use oneclaw_types::env_vars::{EnvVarListResponse, EnvVarResponse, ResolveEnvVarsResponse};
 use oneclaw_types::policies::{PolicyRequest, PolicyResponse};
 use oneclaw_types::secrets::{
     PutSecretRequest, RotateSecretRequest, SecretListResponse, SecretMetadataResponse, SecretResponse,
@@ -188,6 +189,15 @@ async fn read<T: DeserializeOwned>(response: reqwest::Response) -> BackendResult
 /// `/v1/vaults/{vault}/{kind}/{path}` with each path segment encoded and the `/` kept. A path
 /// with an empty, `.` or `..` segment is refused here: URL resolution would otherwise turn
 /// `../..` into another route of the API before the server could refuse it.
+/// `?environment=&git_branch=` with the given values encoded (a branch may hold `/`, `&`, `#`).
+fn env_query(environment: Option<&str>, git_branch: Option<&str>) -> String {
+    let pairs: Vec<String> = [("environment", environment), ("git_branch", git_branch)]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| format!("{name}={}", utf8_percent_encode(v, SEGMENT))))
+        .collect();
+    if pairs.is_empty() { String::new() } else { format!("?{}", pairs.join("&")) }
+}
+
 fn secret_url(vault: Uuid, kind: &str, path: &str) -> BackendResult<String> {
     if path.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..") {
         return Err(BackendError::new(
@@ -213,6 +223,22 @@ impl VaultBackend for HttpBackend {
 
     async fn get_secret(&self, vault: Uuid, path: &str) -> BackendResult<SecretResponse> {
         self.call(Method::GET, &secret_url(vault, "secrets", path)?, None).await
+    }
+
+    async fn list_env_vars(&self, vault: Uuid, environment: Option<&str>) -> BackendResult<Vec<EnvVarResponse>> {
+        let path = format!("/v1/vaults/{vault}/env-vars{}", env_query(environment, None));
+        let list: EnvVarListResponse = self.call(Method::GET, &path, None).await?;
+        Ok(list.env_vars)
+    }
+
+    async fn resolve_env(
+        &self,
+        vault: Uuid,
+        environment: Option<&str>,
+        git_branch: Option<&str>,
+    ) -> BackendResult<ResolveEnvVarsResponse> {
+        let path = format!("/v1/vaults/{vault}/env-vars/resolve{}", env_query(environment, git_branch));
+        self.call(Method::GET, &path, None).await
     }
 
     async fn put_secret(

@@ -1,4 +1,4 @@
-//! The MCP server: the 13 vault tools and the `vault://secrets` resource, over any
+//! The MCP server: the 15 vault tools and the `vault://secrets` resource, over any
 //! `VaultBackend`. Each call finds out who it acts as (`AgentSession`): over stdio a fixed
 //! session from the environment, over hosted HTTP the one the server's auth layer put into that
 //! very request. Values are fetched on every call, held only in locals, never logged.
@@ -306,6 +306,46 @@ impl VaultTools {
                 text(format::env_bundle(secret.value.expose()))
             }
             Err(err) => failed("get_env_bundle", Some(&args.path), &err),
+        }
+    }
+
+    #[tool(
+        description = "List the vault's environment variables this agent may read: keys, environments, versions. \
+                       Never values; use resolve_env for those.",
+        annotations(read_only_hint = true)
+    )]
+    async fn list_env_vars(
+        &self,
+        Parameters(args): Parameters<ListEnvVarsArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let session = session_or_refuse!(self, ctx);
+        let environment = args.environment.as_deref().filter(|e| !e.is_empty());
+        match session.backend.list_env_vars(session.vault_id, environment).await {
+            Ok(vars) => text(format::env_vars(&vars)),
+            Err(err) => failed("list_env_vars", None, &err),
+        }
+    }
+
+    #[tool(
+        description = "Resolve an environment (org-shared, then vault, then git-branch overrides) into a JSON object \
+                       of variables this agent may read. Use the values at once; never repeat them.",
+        annotations(read_only_hint = true)
+    )]
+    async fn resolve_env(
+        &self,
+        Parameters(args): Parameters<ResolveEnvArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let session = session_or_refuse!(self, ctx);
+        let environment = args.environment.as_deref().filter(|e| !e.is_empty());
+        let branch = args.git_branch.as_deref().filter(|b| !b.is_empty());
+        match session.backend.resolve_env(session.vault_id, environment, branch).await {
+            Ok(resolved) => {
+                tracing::debug!(environment = %resolved.environment, count = resolved.vars.len(), "environment resolved");
+                text(format::resolved_env(&resolved))
+            }
+            Err(err) => failed("resolve_env", None, &err),
         }
     }
 

@@ -308,6 +308,7 @@ impl<'a> Secrets<'a> {
         self.store_version(caller, vault, &path, draft, value, action, Companion::EnvVar { var, insert }).await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn store_version(
         &self,
         caller: &Caller,

@@ -11,6 +11,7 @@ use oneclaw_core::path::{PathPrefix, SecretPath};
 use oneclaw_core::principal::Caller;
 use oneclaw_core::{Core, Error};
 use oneclaw_mcp::{BackendError, BackendResult, VaultBackend};
+use oneclaw_types::env_vars::{EnvVarResponse, ResolveEnvVarsResponse};
 use oneclaw_types::policies::{PolicyRequest, PolicyResponse};
 use oneclaw_types::secrets::{PutSecretRequest, RotateSecretRequest, SecretMetadataResponse, SecretResponse};
 use oneclaw_types::sharing::{CreateShareRequest, ShareResponse};
@@ -42,6 +43,26 @@ fn path(text: &str) -> BackendResult<SecretPath> {
 
 #[async_trait]
 impl VaultBackend for CoreBackend {
+    async fn list_env_vars(&self, vault: Uuid, environment: Option<&str>) -> BackendResult<Vec<EnvVarResponse>> {
+        let vars = self.core.env_vars().list(&self.caller, VaultId(vault), environment).await.map_err(failed)?;
+        Ok(vars.iter().map(|v| views::env_var(v, None)).collect())
+    }
+
+    async fn resolve_env(
+        &self,
+        vault: Uuid,
+        environment: Option<&str>,
+        git_branch: Option<&str>,
+    ) -> BackendResult<ResolveEnvVarsResponse> {
+        let resolved = self
+            .core
+            .env_vars()
+            .resolve(&self.caller, VaultId(vault), environment, git_branch)
+            .await
+            .map_err(failed)?;
+        Ok(views::resolved_env(resolved))
+    }
+
     async fn list_secrets(&self, vault: Uuid) -> BackendResult<Vec<SecretMetadataResponse>> {
         let everything = PathPrefix::parse("").map_err(failed)?;
         let secrets = self.core.secrets().list(&self.caller, VaultId(vault), &everything).await.map_err(failed)?;

@@ -436,3 +436,31 @@ async fn a_payment_to_someone_else_or_for_less_than_the_price_is_refused() {
     assert_eq!(versions.body["versions"].as_array().map(Vec::len), Some(1), "nothing was written");
     assert_eq!(fac.settled.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test]
+async fn env_var_reads_and_resolves_are_metered_like_secret_reads() {
+    let fac = facilitator().await;
+    let app = billed_app(3, Some(PAY_TO), &fac.url).await;
+    let owner = app.signup("env-billing@example.com").await;
+    let vault = app.create_vault(&owner.token, "v").await; // 1
+    let created = app
+        .post(&format!("/v1/vaults/{vault}/env-vars"), Some(&owner.token), json!({"key": "K", "value": "env-value"}))
+        .await; // 2
+    assert_eq!(created.status, 201, "{}", created.text);
+    let resolve = format!("/v1/vaults/{vault}/env-vars/resolve?environment=production");
+    assert_eq!(app.get(&resolve, &owner.token).await.status, 200); // 3: the last free request
+    for path in [resolve.clone(), format!("/v1/vaults/{vault}/env-vars/K")] {
+        let refused = app.get(&path, &owner.token).await;
+        assert_eq!(refused.status, 402, "{path}: {}", refused.text);
+        assert_eq!(refused.body["description"], "read_secret");
+        assert!(!refused.text.contains("env-value"));
+    }
+    // Names without values stay free.
+    assert_eq!(app.get(&format!("/v1/vaults/{vault}/env-vars"), &owner.token).await.status, 200);
+    let org = org_of(&app, &owner.token).await;
+    app.core.billing().grant_credits(org, 10_000, "test grant", &RequestMeta::internal(Surface::Cli)).await.unwrap();
+    let paid = app.get(&resolve, &owner.token).await;
+    assert_eq!((paid.status, paid.body["vars"]["K"].as_str()), (200, Some("env-value")), "{}", paid.text);
+    let balance = app.get("/v1/billing/credits/balance", &owner.token).await;
+    assert_eq!(balance.body["balance_micros"], 9_000, "one resolve is one read's price");
+}

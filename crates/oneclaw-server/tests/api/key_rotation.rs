@@ -288,3 +288,24 @@ async fn a_read_that_fetched_its_row_before_a_whole_rotation_still_answers() {
     let read = reader.await.unwrap();
     assert_eq!((read.status, read.body["value"].as_str()), (200, Some("still-here")), "{}", read.text);
 }
+
+#[tokio::test]
+async fn environment_variables_survive_a_kek_rotation() {
+    let app = spawn_app().await;
+    let owner = app.signup("rotate-env@example.com").await;
+    let vault = app.create_vault(&owner.token, "v").await;
+    let created = app
+        .post(
+            &format!("/v1/vaults/{vault}/env-vars"),
+            Some(&owner.token),
+            json!({"key": "DB_URL", "value": "before-rotation"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let rotated = app.post(&format!("/v1/vaults/{vault}/rotate-key"), Some(&owner.token), json!({})).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    assert_eq!(rotated.body["rewrapped"], 1, "the variable's data key moved with the secrets'");
+    assert_eq!(rotated.body["destroyed_versions"], json!([1]), "so the old KEK could go");
+    let resolved = app.get(&format!("/v1/vaults/{vault}/env-vars/resolve?environment=preview"), &owner.token).await;
+    assert_eq!(resolved.body["vars"]["DB_URL"], "before-rotation", "{}", resolved.text);
+}

@@ -57,6 +57,15 @@ async fn fixture(app: &TestApp, email: &str) -> (oneclaw_testkit::Account, Fixtu
     let granted =
         app.grant(&owner.token, &vault, ("agent", &agent.id), "**", &["read", "write", "delete"], json!({})).await;
     assert_eq!(granted.status, 201, "{}", granted.text);
+    for (key, value, environments) in
+        [("DB_URL", "postgres://prod", json!(["production"])), ("DB_URL", "postgres://preview", json!(["preview"]))]
+    {
+        let body = json!({"key": key, "value": value, "environments": environments});
+        let created = app.post(&format!("/v1/vaults/{vault}/env-vars"), Some(&owner.token), body).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+    }
+    let branch = json!({"key": "DB_URL", "value": "postgres://feature", "git_branch": "feature/a&b"});
+    assert_eq!(app.post(&format!("/v1/vaults/{vault}/env-vars"), Some(&owner.token), branch).await.status, 201);
     let stranger = app.register_agent(&owner.token, "no-policy", json!({})).await;
     (owner, Fixture { vault, agent, stranger })
 }
@@ -86,7 +95,26 @@ async fn tools_behave(
 ) {
     let client = connect(agent).await;
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 13, "{:?}", tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
+    assert_eq!(tools.len(), 15, "{:?}", tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
+
+    let listed = text(&call(&client, "list_env_vars", json!({"environment": "preview"})).await);
+    assert!(
+        listed.starts_with("Found 2 variable(s):") && listed.contains("- DB_URL  (environments: preview, version: 1)"),
+        "{listed}"
+    );
+    assert!(listed.contains("branch: feature/a&b") && !listed.contains("postgres://"), "{listed}");
+    let resolved = call(&client, "resolve_env", json!({"environment": "production"})).await;
+    assert_eq!(
+        (resolved.is_error, text(&resolved)),
+        (Some(false), "{\n  \"DB_URL\": \"postgres://prod\"\n}".to_owned())
+    );
+    let on_branch =
+        text(&call(&client, "resolve_env", json!({"environment": "preview", "git_branch": "feature/a&b"})).await);
+    assert!(on_branch.contains("postgres://feature"), "the branch reaches the server intact: {on_branch}");
+    let unnamed = call(&client, "resolve_env", json!({})).await;
+    assert_eq!(unnamed.is_error, Some(true), "an untagged agent names the environment: {}", text(&unnamed));
+    let unknown = call(&client, "resolve_env", json!({"environment": "nowhere"})).await;
+    assert_eq!(unknown.is_error, Some(true));
 
     let got = call(&client, "get_secret", json!({"path": "api-keys/stripe"})).await;
     assert_eq!(got.is_error, Some(false));
@@ -120,6 +148,9 @@ async fn tools_behave(
     let refused = call(&denied, "get_secret", json!({"path": "api-keys/stripe"})).await;
     assert_eq!(refused.is_error, Some(true));
     assert!(text(&refused).starts_with("Access denied:") && !text(&refused).contains("sk_live"), "{}", text(&refused));
+    let env_refused = call(&denied, "resolve_env", json!({"environment": "production"})).await;
+    assert_eq!(env_refused.is_error, Some(true));
+    assert!(text(&env_refused).starts_with("Access denied:") && !text(&env_refused).contains("postgres://"));
 
     let events = app.audit_events(owner).await;
     let reads: Vec<_> = events
