@@ -121,6 +121,36 @@ pub fn value_path(id: EnvVarId) -> SecretPath {
     SecretPath::reserved(&format!("env/{id}"))
 }
 
+/// `KEY=value` lines a dotenv reader (docker compose, python-dotenv, Node's dotenv) reads back
+/// as the same values: single-quoted (taken literally, no `$` expansion) when the value allows,
+/// else double-quoted with backslashes, `"` and newlines escaped.
+pub fn dotenv<'v>(vars: impl IntoIterator<Item = (&'v str, &'v str)>) -> String {
+    let mut out = String::new();
+    for (key, value) in vars {
+        out.push_str(key);
+        out.push('=');
+        if !value.contains(['\'', '\n', '\r']) {
+            out.push('\'');
+            out.push_str(value);
+            out.push('\'');
+        } else {
+            out.push('"');
+            for c in value.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '"' => out.push_str("\\\""),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Which variables: a vault's own, or the org's shared ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnvScope {
@@ -226,6 +256,12 @@ mod tests {
             policy_path("production", "DB_URL").map(|p| p.as_str().to_owned()).ok(),
             Some("env/production/DB_URL".into())
         );
+    }
+
+    #[test]
+    fn dotenv_lines_read_back_as_the_same_values() {
+        let text = dotenv([("A", "plain $HOME"), ("B", "it's"), ("C", "two\nlines \"q\" \\")]);
+        assert_eq!(text, "A='plain $HOME'\nB=\"it's\"\nC=\"two\\nlines \\\"q\\\" \\\\\"\n");
     }
 
     #[test]

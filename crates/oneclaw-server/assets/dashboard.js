@@ -25,6 +25,7 @@ const DONE = {
   "member-removed": "The member was removed: their sessions, keys, agents and shares are ended.",
   "invite-revoked": "The invitation was revoked.",
   "rule-deleted": "The IP rule was deleted.",
+  "env-var-deleted": "The variable was taken out of this environment (and deleted, if it was its last one).",
 };
 document.addEventListener("DOMContentLoaded", () => {
   const done = DONE[new URLSearchParams(window.location.search).get("done")];

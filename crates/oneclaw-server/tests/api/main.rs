@@ -15,6 +15,7 @@ mod bad_input;
 mod billing;
 mod dashboard;
 mod dashboard_billing;
+mod dashboard_env;
 mod env_vars;
 mod errors;
 mod faults;

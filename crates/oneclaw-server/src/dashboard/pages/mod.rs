@@ -5,6 +5,7 @@ pub mod agents;
 pub mod audit;
 pub mod billing;
 pub(crate) mod common;
+pub mod environment;
 pub mod google;
 pub mod home;
 pub mod keys;

@@ -147,6 +147,7 @@ async fn render_vault(
     let level = vault_tree::level(folder, &secrets);
     let csrf = session.csrf.clone();
     let content = html! {
+        (super::environment::tabs(vault.id.0, "Secrets"))
         p.muted { (vault.description) }
         p.ids {
             "Vault id " code id="vault-id" { (vault.id) } " "
