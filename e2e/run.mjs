@@ -193,6 +193,34 @@ try {
     await page.getByRole("link", { name: "Back to the vault" }).click();
   });
 
+  await check("the Environment tab: add a variable, reveal it, show the environment as .env, delete it", async () => {
+    await page.goto(vaultUrl);
+    await page.getByRole("navigation", { name: "Vault" }).getByRole("link", { name: "Environment" }).click();
+    await page.getByRole("heading", { name: "Variables in production" }).waitFor();
+    await page.getByLabel("Key").fill("DATABASE_URL");
+    await page.getByLabel("Value", { exact: true }).fill("e2e-env-value");
+    await page.getByLabel("Comment").fill("the main database");
+    await page.getByRole("button", { name: "Add variable" }).click();
+    await page.locator("tbody b", { hasText: /^DATABASE_URL$/ }).waitFor();
+    expect(!(await page.content()).includes("e2e-env-value"), "the value was in the page before it was asked for");
+    await page.getByRole("button", { name: "Reveal the value of DATABASE_URL" }).click();
+    await page.getByText("e2e-env-value").waitFor();
+    await page.getByRole("button", { name: "Reveal as .env" }).click();
+    const text = (await page.locator("#dotenv-text").textContent()).trim();
+    expect(text === "DATABASE_URL='e2e-env-value'", `the .env text: ${text}`);
+    await page.getByRole("link", { name: "preview" }).click();
+    await page.getByText("No variables in this environment yet.").waitFor();
+    await page.getByRole("link", { name: "production" }).click();
+    await confirmed(page.getByRole("button", { name: "Delete DATABASE_URL" }),
+      page.locator("tbody b", { hasText: /^DATABASE_URL$/ }), "The variable was taken out");
+    // One left in every environment, for the screenshots.
+    await page.getByLabel("Key").fill("LOG_LEVEL");
+    await page.getByLabel("Value", { exact: true }).fill("info");
+    await page.getByLabel("Environment", { exact: true }).selectOption("*");
+    await page.getByRole("button", { name: "Add variable" }).click();
+    await page.locator("tbody b", { hasText: /^LOG_LEVEL$/ }).waitFor();
+  });
+
   let agentName = `bot-${Date.now()}`;
   const snippets = {};
   await check("register an agent (key and MCP config shown once) and grant it a path", async () => {
@@ -480,6 +508,11 @@ try {
       await page.goto(`${vaultUrl}?folder=db/`);
       expect(await page.getByRole("navigation", { name: "Folder" }).isVisible(), "no breadcrumbs");
       await page.screenshot({ path: join(shots, `vault-folder-${suffix}.png`), fullPage: true });
+      // The vault's Environment tab, with a variable in it.
+      await page.goto(`${vaultUrl}/env?environment=production`);
+      const envWide = await page.evaluate(() => document.documentElement.scrollWidth);
+      expect(envWide <= width, `the Environment tab is ${envWide} px wide at ${width} px`);
+      await page.screenshot({ path: join(shots, `vault-env-${suffix}.png`), fullPage: true });
     }
     // Dark scheme too, at both sizes: the stylesheet answers prefers-color-scheme.
     await page.emulateMedia({ colorScheme: "dark" });

@@ -109,7 +109,7 @@ async fn render(state: &AppState, session: Session, id: Uuid, environment: &str,
             @if vars.is_empty() && list_problem.is_none() { p.muted { "No variables in this environment yet." } }
             @else if !vars.is_empty() {
                 table {
-                    thead { tr { th { "Key" } th { "Value" } th { "Version" } th { "Also in" } th {} } }
+                    thead { tr { th { "Key" } th { "Value" } th { "Version" } th {} } }
                     tbody {
                         @for var in &vars {
                             tr {
@@ -117,6 +117,8 @@ async fn render(state: &AppState, session: Session, id: Uuid, environment: &str,
                                     b { (var.key) }
                                     @if let Some(branch) = &var.git_branch { br; span.muted { "branch " (branch) } }
                                     @if let Some(comment) = &var.comment { br; span.muted { (comment) } }
+                                    @let others: Vec<&str> = var.environments.iter().map(String::as_str).filter(|e| *e != environment).collect();
+                                    @if !others.is_empty() { br; span.muted { "also in " (others.join(", ")) } }
                                 }
                                 td.value-cell {
                                     @if var.git_branch.is_some() { span.muted { "(see the API)" } }
@@ -128,7 +130,6 @@ async fn render(state: &AppState, session: Session, id: Uuid, environment: &str,
                                     }
                                 }
                                 td { (var.version) }
-                                td { (var.environments.iter().filter(|e| *e != environment).cloned().collect::<Vec<_>>().join(", ")) }
                                 td {
                                     @if var.git_branch.is_none() {
                                         details {
