@@ -171,6 +171,24 @@ async fn plaintext_reaches_neither_the_database_files_nor_the_log() {
     assert_eq!((status, read["value"].as_str()), (200, Some(value)), "the value must be stored and readable");
     let (status, _) = call(reqwest::Method::PUT, secret_url, Some(&token), Some(json!({"value": 7}))).await;
     assert_eq!(status, 400);
+    // Environment variables: a vault's (a secret at a reserved path) and an org-shared one
+    // (sealed by the system key), both resolved once.
+    let env_value = "ENVVAR-canary-41b7e0";
+    let shared_value = "SHARED-canary-93c2aa";
+    let vault_id = vault["id"].as_str().unwrap();
+    let env_url = format!("{}/v1/vaults/{vault_id}/env-vars", server.base);
+    let body = json!({"key": "CANARY", "value": env_value});
+    assert_eq!(call(reqwest::Method::POST, env_url.clone(), Some(&token), Some(body)).await.0, 201);
+    let body = json!({"key": "SHARED_CANARY", "value": shared_value});
+    let (status, shared) =
+        call(reqwest::Method::POST, format!("{}/v1/org/env-vars", server.base), Some(&token), Some(body)).await;
+    assert_eq!(status, 201);
+    let link = format!("{}/v1/org/env-vars/{}/link", server.base, shared["id"].as_str().unwrap());
+    assert_eq!(call(reqwest::Method::POST, link, Some(&token), Some(json!({"vault_id": vault_id}))).await.0, 201);
+    let (status, resolved) =
+        call(reqwest::Method::GET, format!("{env_url}/resolve?environment=production"), Some(&token), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(resolved["vars"], json!({"CANARY": env_value, "SHARED_CANARY": shared_value}));
     drop(server);
 
     let data = dir.path().join("data");
@@ -183,7 +201,7 @@ async fn plaintext_reaches_neither_the_database_files_nor_the_log() {
     let files: Vec<_> = std::fs::read_dir(&data).unwrap().map(|entry| entry.unwrap().path()).collect();
     assert!(files.iter().any(|f| f.ends_with("oneclaw.db")), "{files:?}");
     for file in files.iter().chain([&log_path]) {
-        for needle in [value, password, token.as_str()] {
+        for needle in [value, password, token.as_str(), env_value, shared_value] {
             assert!(!file_contains(file, needle), "{} contains a secret ({needle:.12}…)", file.display());
         }
     }
