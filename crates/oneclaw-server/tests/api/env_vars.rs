@@ -444,3 +444,30 @@ async fn org_shared_variables_are_for_admins_of_the_org() {
     let all = serde_json::to_string(&events.iter().map(|e| &e.details).collect::<Vec<_>>()).unwrap();
     assert!(!all.contains("s3cr3t-shared"));
 }
+
+#[tokio::test]
+async fn a_variables_hidden_secret_cannot_be_shared_even_by_its_id() {
+    let app = spawn_app().await;
+    let alice = app.signup("env-share@example.com").await;
+    let vault = app.create_vault(&alice.token, "v").await;
+    let created = create_var(&app, &alice.token, &vault, json!({"key": "K", "value": "never-shared"})).await;
+    let id: uuid::Uuid = created.body["id"].as_str().unwrap().parse().unwrap();
+    // The id of the secret holding the value is in no answer; an attacker who guessed it anyway:
+    let var = app
+        .core
+        .deps()
+        .store
+        .env_var(oneclaw_core::ids::OrgId(uuid::Uuid::nil()), oneclaw_core::ids::EnvVarId(id))
+        .await
+        .unwrap();
+    assert!(var.is_none(), "variables are found only within their org");
+    let vaults =
+        app.core.deps().store.vault_by_id(oneclaw_core::ids::VaultId(vault.parse().unwrap())).await.unwrap().unwrap();
+    let var = app.core.deps().store.env_var(vaults.org_id, oneclaw_core::ids::EnvVarId(id)).await.unwrap().unwrap();
+    let secret = var.secret_id.unwrap();
+    let shared = app
+        .post(&format!("/v1/secrets/{secret}/share"), Some(&alice.token), json!({"recipient_type": "anyone_with_link"}))
+        .await;
+    assert!(shared.status >= 400 && !shared.text.contains("never-shared"), "{}", shared.text);
+    assert!(shared.body.get("share_url").is_none());
+}
