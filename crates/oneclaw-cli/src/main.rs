@@ -1,6 +1,8 @@
-//! `oneclaw`: the server and its operator commands.
+//! `oneclaw`: the server, its operator commands, and the client commands people and CI jobs use
+//! (`login`, `secrets`, `run`, `env`…).
 
 mod audit;
+mod client;
 mod dev;
 mod error;
 mod keys;
@@ -43,10 +45,32 @@ enum Command {
     User(user::UserArgs),
     /// The mail outbox: what is queued, sent and failed.
     Mail(user::MailArgs),
+    /// Sign in to a oneclaw server with a personal API key read from stdin.
+    #[command(next_help_heading = "Client")]
+    Login(client::account::LoginArgs),
+    /// Forget the stored sign-in on this machine.
+    Logout,
+    /// Who the current credentials are.
+    Whoami(client::account::WhoamiArgs),
+    /// List or create vaults.
+    Vaults(client::secrets::VaultsArgs),
+    /// List, read, write, delete, version and rotate secrets.
+    Secrets(client::secrets::SecretsArgs),
+    /// Run a command with an environment's variables (or a prefix's secrets) in its environment.
+    Run(client::run::RunArgs),
+    /// Export an environment (dotenv, JSON, shell) or import a .env file.
+    Env(client::env::EnvArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1 (the documented status); help and --version exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        }
+    };
     oneclaw_types::tls::install_provider();
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -57,6 +81,9 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        if let Command::Run(args) = cli.command {
+            return client::run::run(args).await;
+        }
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Dev(args) => dev::run(args).await,
@@ -67,10 +94,18 @@ fn main() -> ExitCode {
             Command::Billing(args) => org::run_billing(args).await,
             Command::User(args) => user::run_user(args).await,
             Command::Mail(args) => user::run_mail(args).await,
+            Command::Login(args) => client::account::login(args).await,
+            Command::Logout => client::account::logout(),
+            Command::Whoami(args) => client::account::whoami(args).await,
+            Command::Vaults(args) => client::secrets::vaults(args).await,
+            Command::Secrets(args) => client::secrets::secrets(args).await,
+            Command::Env(args) => client::env::run(args).await,
+            Command::Run(_) => Ok(()),
         }
+        .map(|()| ExitCode::SUCCESS)
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("oneclaw: {err}");
             err.exit_code()

@@ -123,13 +123,14 @@ pub fn value_path(id: EnvVarId) -> SecretPath {
 
 /// `KEY=value` lines a dotenv reader (docker compose, python-dotenv, Node's dotenv) reads back
 /// as the same values: single-quoted (taken literally, no `$` expansion) when the value allows,
-/// else double-quoted with backslashes, `"` and newlines escaped.
+/// else double-quoted with backslashes, `"`, `$` and newlines escaped (a carriage return stays
+/// as it is: dotenv parsers know no escape for it).
 pub fn dotenv<'v>(vars: impl IntoIterator<Item = (&'v str, &'v str)>) -> String {
     let mut out = String::new();
     for (key, value) in vars {
         out.push_str(key);
         out.push('=');
-        if !value.contains(['\'', '\n', '\r']) {
+        if !value.contains(['\'', '\n', '\r', '\\']) {
             out.push('\'');
             out.push_str(value);
             out.push('\'');
@@ -139,8 +140,8 @@ pub fn dotenv<'v>(vars: impl IntoIterator<Item = (&'v str, &'v str)>) -> String 
                 match c {
                     '\\' => out.push_str("\\\\"),
                     '"' => out.push_str("\\\""),
+                    '$' => out.push_str("\\$"),
                     '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
                     c => out.push(c),
                 }
             }
@@ -260,8 +261,8 @@ mod tests {
 
     #[test]
     fn dotenv_lines_read_back_as_the_same_values() {
-        let text = dotenv([("A", "plain $HOME"), ("B", "it's"), ("C", "two\nlines \"q\" \\")]);
-        assert_eq!(text, "A='plain $HOME'\nB=\"it's\"\nC=\"two\\nlines \\\"q\\\" \\\\\"\n");
+        let text = dotenv([("A", "plain $HOME"), ("B", "it's $5"), ("C", "two\nlines \"q\" \\")]);
+        assert_eq!(text, "A='plain $HOME'\nB=\"it's \\$5\"\nC=\"two\\nlines \\\"q\\\" \\\\\"\n");
     }
 
     #[test]

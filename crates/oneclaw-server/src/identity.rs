@@ -126,7 +126,8 @@ pub async fn identify(State(layer): State<Identify>, mut request: Request, next:
 }
 
 /// Where the request came from. The surface follows from the path; `oneclaw mcp` (stdio)
-/// reaches the server through the REST API and says so with `X-Oneclaw-Surface: mcp`, so its
+/// reaches the server through the REST API and says so with `X-Oneclaw-Surface: mcp` (the
+/// client commands with `cli`), so its
 /// calls are recorded as MCP calls (a label the client asserts, like the user agent: it grants
 /// nothing).
 fn request_meta(request: &Request) -> RequestMeta {
@@ -136,6 +137,7 @@ fn request_meta(request: &Request) -> RequestMeta {
     } else if path == "/v1" || path.starts_with("/v1/") || path.starts_with("/.well-known/") {
         match header(request.headers(), SURFACE_HEADER) {
             Some(claimed) if claimed.eq_ignore_ascii_case("mcp") => Surface::Mcp,
+            Some(claimed) if claimed.eq_ignore_ascii_case("cli") => Surface::Cli,
             _ => Surface::Api,
         }
     } else {

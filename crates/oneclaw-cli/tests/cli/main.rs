@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod client;
 mod coherence;
 mod keys;
 mod metering;
@@ -229,9 +230,10 @@ fn unknown_and_invalid_settings_stop_start_up_by_name() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--signup") && stderr.contains("open, closed"), "{stderr}");
-    // A flag clap itself cannot parse is a usage error: exit status 2.
+    // A flag clap itself cannot parse is a usage error: exit status 1 (docs/CLI.md).
     let output = Command::new(BIN).args(["keys", "migrate", "--to", "floppy"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(Command::new(BIN).arg("--version").output().unwrap().status.code(), Some(0));
     // A missing environment setting is not a usage error: MCP clients read exit 1 as "not configured".
     let output = Command::new(BIN).arg("mcp").env_remove("ONECLAW_VAULT_ID").output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
