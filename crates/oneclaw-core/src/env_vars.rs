@@ -35,6 +35,11 @@ pub fn checked_key(key: &str) -> Result<String> {
             format!("must match [A-Za-z_][A-Za-z0-9_]* and be at most {MAX_KEY_CHARS} characters"),
         ));
     }
+    // `…/env-vars/resolve` is the resolve route, so a variable by that name could never be
+    // read, changed or deleted by key.
+    if key == "resolve" {
+        return Err(Error::invalid_field("key", "'resolve' is reserved"));
+    }
     Ok(key.to_owned())
 }
 
@@ -217,7 +222,7 @@ mod tests {
         for good in ["DATABASE_URL", "_X", "a1", "x"] {
             assert!(checked_key(good).is_ok(), "{good}");
         }
-        for bad in ["", "1A", "A-B", "A B", "É", "A=B", &"A".repeat(257)] {
+        for bad in ["", "1A", "A-B", "A B", "É", "A=B", "resolve", &"A".repeat(257)] {
             assert!(checked_key(bad).is_err(), "{bad}");
         }
         assert!(checked_key(&"A".repeat(256)).is_ok());

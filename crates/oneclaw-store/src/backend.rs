@@ -50,6 +50,9 @@ pub trait SqlBackend: Database<Row: Columns> + Sized {
     const LOCK_CURRENT_KEK: &'static str;
     /// Takes an old KEK row before counting the data keys still under it.
     const LOCK_KEK_FOR_RETIRE: &'static str;
+    /// Takes a vault's row for a change to its environments or to which environments its
+    /// variables apply to, so each sees the other's committed result.
+    const LOCK_VAULT_ENVIRONMENTS: &'static str;
 
     /// Begins a write transaction the way this backend serialises writers.
     fn begin_write(pool: &Pool<Self>) -> impl Future<Output = Result<Tx<Self>>> + Send;

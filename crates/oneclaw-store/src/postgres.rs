@@ -18,6 +18,8 @@ impl SqlBackend for sqlx::Postgres {
     const LOCK_KEK_FOR_RETIRE: &'static str =
         "SELECT version FROM vault_keys WHERE vault_id = $1 AND version = $2 AND destroyed_at IS NULL FOR UPDATE";
 
+    const LOCK_VAULT_ENVIRONMENTS: &'static str = "SELECT id FROM vaults WHERE id = $1 FOR NO KEY UPDATE";
+
     async fn begin_write(pool: &sqlx::Pool<Self>) -> Result<Tx<Self>> {
         pool.begin().await.map_err(db_error)
     }

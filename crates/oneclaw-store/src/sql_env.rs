@@ -6,9 +6,9 @@
 use crate::backend::{Columns, SqlBackend, Statement, Tx, get};
 use crate::convert::{from_ms, principal, to_ms};
 use crate::errors::{conflict_or, db_error};
-use oneclaw_core::Result;
-use oneclaw_core::env_vars::{EnvScope, EnvVar, VaultEnvironment};
+use oneclaw_core::env_vars::{BUILTIN_ENVIRONMENTS, EnvScope, EnvVar, VaultEnvironment};
 use oneclaw_core::ids::{EnvVarId, EnvironmentId, OrgId, SecretId, VaultId};
+use oneclaw_core::{Error, Result};
 use sqlx::Pool;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -157,6 +157,32 @@ fn scope_id(var: &EnvVar) -> Uuid {
     }
 }
 
+/// Takes the vault's lock for environment changes.
+async fn lock_vault<DB: SqlBackend>(tx: &mut Tx<DB>, vault: VaultId) -> Result<()> {
+    sqlx::query(DB::LOCK_VAULT_ENVIRONMENTS).arg(vault.0).fetch_optional_on(&mut *tx).await.map_err(db_error)?;
+    Ok(())
+}
+
+/// Under the vault's lock: every custom environment the variable names still exists.
+async fn environments_exist<DB: SqlBackend>(tx: &mut Tx<DB>, var: &EnvVar) -> Result<()> {
+    let Some(vault) = var.vault_id else {
+        return Ok(());
+    };
+    lock_vault(tx, vault).await?;
+    for environment in var.environments.iter().filter(|e| !BUILTIN_ENVIRONMENTS.contains(&e.as_str())) {
+        let found: Option<Uuid> = sqlx::query("SELECT id FROM vault_environments WHERE vault_id = $1 AND slug = $2")
+            .arg(vault.0)
+            .arg(environment.as_str())
+            .fetch_optional_scalar_on(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if found.is_none() {
+            return Err(Error::NotFound(format!("No environment '{environment}' in this vault")));
+        }
+    }
+    Ok(())
+}
+
 async fn insert_environments<DB: SqlBackend>(tx: &mut Tx<DB>, var: &EnvVar) -> Result<()> {
     let branch = var.git_branch.as_deref().unwrap_or("");
     for environment in &var.environments {
@@ -181,6 +207,7 @@ async fn insert_environments<DB: SqlBackend>(tx: &mut Tx<DB>, var: &EnvVar) -> R
 }
 
 pub(super) async fn insert_env_var<DB: SqlBackend>(tx: &mut Tx<DB>, var: &EnvVar) -> Result<()> {
+    environments_exist(tx, var).await?;
     sqlx::query(
         "INSERT INTO env_vars (id, org_id, vault_id, env_key, git_branch, sensitive, comment, version, secret_id, \
          created_by_type, created_by, created_at, updated_at) \
@@ -206,6 +233,7 @@ pub(super) async fn insert_env_var<DB: SqlBackend>(tx: &mut Tx<DB>, var: &EnvVar
 }
 
 pub(super) async fn update_env_var<DB: SqlBackend>(tx: &mut Tx<DB>, var: &EnvVar) -> Result<()> {
+    environments_exist(tx, var).await?;
     sqlx::query(
         "UPDATE env_vars SET sensitive = $2, comment = $3, version = $4, secret_id = $5, updated_at = $6 \
          WHERE id = $1",
@@ -284,7 +312,20 @@ pub(super) async fn unlink_env_var<DB: SqlBackend>(tx: &mut Tx<DB>, id: EnvVarId
     Ok(done > 0)
 }
 
-pub(super) async fn insert_environment<DB: SqlBackend>(tx: &mut Tx<DB>, env: &VaultEnvironment) -> Result<()> {
+pub(super) async fn insert_environment<DB: SqlBackend>(
+    tx: &mut Tx<DB>,
+    env: &VaultEnvironment,
+    max_custom: usize,
+) -> Result<()> {
+    lock_vault(tx, env.vault_id).await?;
+    let count: i64 = sqlx::query("SELECT COUNT(*) FROM vault_environments WHERE vault_id = $1")
+        .arg(env.vault_id.0)
+        .fetch_scalar_on(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    if usize::try_from(count).unwrap_or(usize::MAX) >= max_custom {
+        return Err(Error::invalid(format!("a vault has at most {max_custom} custom environments")));
+    }
     sqlx::query(
         "INSERT INTO vault_environments (id, vault_id, slug, description, copied_from, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -302,6 +343,21 @@ pub(super) async fn insert_environment<DB: SqlBackend>(tx: &mut Tx<DB>, env: &Va
 }
 
 pub(super) async fn delete_environment<DB: SqlBackend>(tx: &mut Tx<DB>, vault: VaultId, slug: &str) -> Result<bool> {
+    lock_vault(tx, vault).await?;
+    let in_use: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM env_var_environments x JOIN env_vars e ON e.id = x.env_var_id \
+         WHERE e.vault_id = $1 AND x.environment = $2",
+    )
+    .arg(vault.0)
+    .arg(slug)
+    .fetch_scalar_on(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    if in_use > 0 {
+        return Err(Error::Conflict(format!(
+            "{in_use} variable(s) still apply to {slug}; delete them or take them out of it first"
+        )));
+    }
     let done = sqlx::query("DELETE FROM vault_environments WHERE vault_id = $1 AND slug = $2")
         .arg(vault.0)
         .arg(slug)

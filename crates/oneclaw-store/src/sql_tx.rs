@@ -684,8 +684,8 @@ impl<DB: SqlBackend> EnvTx for SqlTx<DB> {
         env::unlink_env_var(&mut self.tx, id, vault).await
     }
 
-    async fn insert_environment(&mut self, environment: &VaultEnvironment) -> Result<()> {
-        env::insert_environment(&mut self.tx, environment).await
+    async fn insert_environment(&mut self, environment: &VaultEnvironment, max_custom: usize) -> Result<()> {
+        env::insert_environment(&mut self.tx, environment, max_custom).await
     }
 
     async fn delete_environment(&mut self, vault: VaultId, slug: &str) -> Result<bool> {

@@ -20,6 +20,9 @@ impl SqlBackend for sqlx::Sqlite {
     const LOCK_KEK_FOR_RETIRE: &'static str =
         "SELECT version FROM vault_keys WHERE vault_id = $1 AND version = $2 AND destroyed_at IS NULL";
 
+    // SQLite runs one write transaction at a time: the order is given.
+    const LOCK_VAULT_ENVIRONMENTS: &'static str = "SELECT id FROM vaults WHERE id = $1";
+
     async fn begin_write(pool: &sqlx::Pool<Self>) -> Result<Tx<Self>> {
         pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)
     }

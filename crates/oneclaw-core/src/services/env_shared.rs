@@ -244,7 +244,7 @@ impl<'a> SharedEnv<'a> {
             created_at: now,
         };
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().insert_environment(&environment).await?;
+        change.tx().insert_environment(&environment, MAX_CUSTOM_ENVIRONMENTS).await?;
         let mut events = vec![
             AuditEvent::by(caller, action::ENVIRONMENT_CREATE, "vault", now)
                 .resource(vault.id)

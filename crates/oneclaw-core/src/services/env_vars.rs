@@ -97,6 +97,12 @@ impl<'a> EnvVars<'a> {
     /// environments, optionally only those of one environment. Never values.
     pub async fn list(&self, caller: &Caller, vault_id: VaultId, environment: Option<&str>) -> Result<Vec<EnvVar>> {
         let seen = self.seen_vault(caller, vault_id).await?;
+        // A tagged agent lists its own environment only.
+        let tag = self.agent_tag(caller).await?;
+        if let Some(tag) = &tag {
+            held_to(tag, environment)?;
+        }
+        let environment = tag.as_deref().or(environment);
         if let Some(environment) = environment {
             self.known_environment(&seen.vault, environment).await?;
         }
@@ -130,7 +136,8 @@ impl<'a> EnvVars<'a> {
         for environment in &environments {
             self.known_environment(&access.vault, environment).await?;
         }
-        self.require(caller, &access, &environments, &key, Operation::Write).await?;
+        let tag = self.agent_tag(caller).await?;
+        self.require(caller, &access, tag.as_deref(), &environments, &key, Operation::Write).await?;
         if super::Billing::new(self.deps).enabled() {
             super::Billing::new(self.deps).check_resource(access.vault.org_id, Resource::Secrets).await?;
         }
@@ -171,9 +178,9 @@ impl<'a> EnvVars<'a> {
             held_to(tag, select.environment)?;
         }
         let select = EnvSelector { environment: tag.as_deref().or(select.environment), ..select };
-        let var = self.find(&access.vault, key, select).await?;
+        let var = self.find(caller, &access, tag.as_deref(), key, select, Operation::Read).await?;
         let environments = checked_scope(&var, select.environment);
-        self.require(caller, &access, &environments, &var.key, Operation::Read).await?;
+        self.require(caller, &access, tag.as_deref(), &environments, &var.key, Operation::Read).await?;
         let value = self.open(&access.vault, &var).await?;
         let now = self.deps.clock.now();
         let event = event(caller, action::ENV_VAR_READ, &var, now);
@@ -195,7 +202,8 @@ impl<'a> EnvVars<'a> {
         change: EnvVarChange,
     ) -> Result<EnvVar> {
         let access = Access::new(self.deps).vault_access(caller, vault_id).await?;
-        let var = self.find(&access.vault, key, select).await?;
+        let tag = self.agent_tag(caller).await?;
+        let var = self.find(caller, &access, tag.as_deref(), key, select, Operation::Write).await?;
         let environments = match change.environments {
             Some(environments) => environments_for(Some(environments), var.git_branch.is_some())?,
             None => var.environments.clone(),
@@ -205,7 +213,12 @@ impl<'a> EnvVars<'a> {
         }
         let mut touched = var.environments.clone();
         touched.extend(environments.iter().cloned());
-        self.require(caller, &access, &touched, &var.key, Operation::Write).await?;
+        self.require(caller, &access, tag.as_deref(), &touched, &var.key, Operation::Write).await?;
+        // The value goes wherever the variable goes: adding an environment reveals it there, so
+        // it takes read where the variable is now (write alone never shows a value).
+        if environments.iter().any(|e| !var.environments.contains(e)) {
+            self.require(caller, &access, tag.as_deref(), &var.environments, &var.key, Operation::Read).await?;
+        }
         let now = self.deps.clock.now();
         let comment = match change.comment {
             Some(comment) => checked_comment(Some(comment))?,
@@ -234,9 +247,10 @@ impl<'a> EnvVars<'a> {
     /// when no environment is named).
     pub async fn delete(&self, caller: &Caller, vault_id: VaultId, key: &str, select: EnvSelector<'_>) -> Result<()> {
         let access = Access::new(self.deps).vault_access(caller, vault_id).await?;
-        let var = self.find(&access.vault, key, select).await?;
+        let tag = self.agent_tag(caller).await?;
+        let var = self.find(caller, &access, tag.as_deref(), key, select, Operation::Delete).await?;
         let leaving = checked_scope(&var, select.environment);
-        self.require(caller, &access, &leaving, &var.key, Operation::Delete).await?;
+        self.require(caller, &access, tag.as_deref(), &leaving, &var.key, Operation::Delete).await?;
         let now = self.deps.clock.now();
         let remaining: Vec<String> = var.environments.iter().filter(|e| !leaving.contains(e)).cloned().collect();
         let mut tx = Change::begin(self.deps.store.as_ref()).await?;
@@ -346,22 +360,35 @@ impl<'a> EnvVars<'a> {
         Err(Error::NotFound(format!("No environment '{slug}' in this vault")))
     }
 
-    /// The vault variable `key` names: the one of that environment (and branch) when named; else
-    /// the only one with that key and no branch.
-    async fn find(&self, vault: &Vault, key: &str, select: EnvSelector<'_>) -> Result<EnvVar> {
+    /// The vault variable `key` names: the one of that environment (and branch) when named (the
+    /// caller's right to `op` there is checked first, so a refusal says nothing about whether
+    /// it exists); else the only one with that key and no branch among those the caller may
+    /// `op` in some environment (the others answer as if absent).
+    async fn find(
+        &self,
+        caller: &Caller,
+        access: &VaultWithPolicies,
+        tag: Option<&str>,
+        key: &str,
+        select: EnvSelector<'_>,
+        op: Operation,
+    ) -> Result<EnvVar> {
         let key = checked_key(key)?;
-        if let Some(environment) = select.environment {
-            self.known_environment(vault, environment).await?;
-        }
         let branch = select.git_branch.map(checked_branch).transpose()?;
+        if let Some(environment) = select.environment {
+            self.known_environment(&access.vault, environment).await?;
+            self.require(caller, access, tag, &[environment.to_owned()], &key, op).await?;
+        }
+        let now = self.deps.clock.now();
         let mut matching: Vec<EnvVar> = self
             .deps
             .store
-            .env_vars(EnvScope::Vault(vault.id))
+            .env_vars(EnvScope::Vault(access.vault.id))
             .await?
             .into_iter()
             .filter(|v| v.key == key && v.git_branch == branch)
             .filter(|v| select.environment.is_none_or(|e| v.applies_to(e)))
+            .filter(|v| v.environments.iter().any(|e| may(caller, access, e, &key, op, now)))
             .collect();
         match matching.len() {
             0 => Err(Error::NotFound(match select.environment {
@@ -377,17 +404,22 @@ impl<'a> EnvVars<'a> {
     }
 
     /// Refuses (and records the refusal) unless the caller may do `op` to `key` in every one
-    /// of `environments`.
+    /// of `environments` (and, for a tagged agent, each is its environment).
     async fn require(
         &self,
         caller: &Caller,
         access: &VaultWithPolicies,
+        tag: Option<&str>,
         environments: &[String],
         key: &str,
         op: Operation,
     ) -> Result<()> {
         let now = self.deps.clock.now();
         for environment in environments {
+            // A tagged agent reads and changes its own environment's variables only.
+            if let Some(tag) = tag {
+                held_to(tag, Some(environment))?;
+            }
             let path = policy_path(environment, key)?;
             if let Err(refused) = evaluate(caller, &access.vault, &access.policies, &path, op, now) {
                 let event = AuditEvent::by(caller, &format!("env_var.{}", op.as_str()), "env_var", now)
@@ -462,7 +494,7 @@ pub(crate) fn environments_for(given: Option<Vec<String>>, branch_override: bool
 fn held_to(tag: &str, named: Option<&str>) -> Result<()> {
     match named {
         Some(named) if named != tag => Err(Error::Forbidden(format!(
-            "This agent works in the {tag} environment and may not read variables of {named}"
+            "This agent works in the {tag} environment and may not use variables of {named}"
         ))),
         _ => Ok(()),
     }

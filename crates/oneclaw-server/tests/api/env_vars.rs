@@ -300,6 +300,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
         (json!({"key": "BAD-KEY", "value": "x"}), 400),
         (json!({"key": "A".repeat(257), "value": "x"}), 400),
         (json!({"key": "", "value": "x"}), 400),
+        (json!({"key": "resolve", "value": "x"}), 400),
         (json!({"key": "OK", "value": "x", "environments": []}), 400),
         (json!({"key": "OK", "value": "x", "environments": ["Prod"]}), 400),
         (json!({"key": "OK", "value": "x", "environments": ["staging"]}), 404),
@@ -470,4 +471,137 @@ async fn a_variables_hidden_secret_cannot_be_shared_even_by_its_id() {
         .await;
     assert!(shared.status >= 400 && !shared.text.contains("never-shared"), "{}", shared.text);
     assert!(shared.body.get("share_url").is_none());
+}
+
+/// Red-team findings (issue 16): moving a variable into an environment the caller may read
+/// needed only write; a tagged agent could move another environment's variable into its own;
+/// and a refusal told whether a key existed.
+#[tokio::test]
+async fn write_alone_never_reveals_a_value_and_refusals_reveal_no_existence() {
+    let app = spawn_app().await;
+    let alice = app.signup("env-move@example.com").await;
+    let vault = app.create_vault(&alice.token, "v").await;
+    for (key, env) in [("SECRET", "production"), ("API_KEY", "production"), ("PREV_ONLY", "preview")] {
+        let body = json!({"key": key, "value": format!("{key}-value"), "environments": [env]});
+        assert_eq!(create_var(&app, &alice.token, &vault, body).await.status, 201);
+    }
+    let agent = app.register_agent(&alice.token, "mover", json!({})).await;
+    app.grant(&alice.token, &vault, ("agent", &agent.id), "env/**", &["read", "write", "delete"], json!({})).await;
+    let deny = json!({"effect": "deny"});
+    app.grant(&alice.token, &vault, ("agent", &agent.id), "env/production/SECRET", &["read"], deny).await;
+    let token = app.agent_token(&agent).await;
+    let path = |key: &str, env: &str| format!("/v1/vaults/{vault}/env-vars/{key}?environment={env}");
+
+    let moved = app
+        .call(
+            Method::PATCH,
+            &path("SECRET", "production"),
+            Some(&token),
+            Some(json!({"environments": ["production", "development"]})),
+        )
+        .await;
+    assert_eq!(moved.status, 403, "adding an environment needs read where the variable is: {}", moved.text);
+    assert_eq!(app.get(&path("SECRET", "development"), &token).await.status, 404);
+    let resolved = app.get(&format!("/v1/vaults/{vault}/env-vars/resolve?environment=development"), &token).await;
+    assert!(!resolved.text.contains("SECRET-value"));
+    // Adding an environment takes read where the variable is, even with a new value (one rule,
+    // simpler to reason about than "unless the value changes too").
+    let rewritten = app
+        .call(
+            Method::PATCH,
+            &path("SECRET", "production"),
+            Some(&token),
+            Some(json!({"value": "mine", "environments": ["production", "development"]})),
+        )
+        .await;
+    assert_eq!(rewritten.status, 403, "{}", rewritten.text);
+
+    // The same answer for a key that exists and one that does not, when the caller may not read it.
+    let narrow = app.register_agent(&alice.token, "narrow", json!({})).await;
+    app.grant(&alice.token, &vault, ("agent", &narrow.id), "env/development/*", &["read"], json!({})).await;
+    let narrow_token = app.agent_token(&narrow).await;
+    for key in ["PREV_ONLY", "NOPE_NOT_THERE"] {
+        let read = app.get(&path(key, "preview"), &narrow_token).await;
+        assert_eq!(read.status, 403, "{key}: {}", read.text);
+        let patch =
+            app.call(Method::PATCH, &path(key, "preview"), Some(&narrow_token), Some(json!({"value": "x"}))).await;
+        assert_eq!(patch.status, 403, "{key}");
+        assert_eq!(app.delete(&path(key, "preview"), &narrow_token).await.status, 403, "{key}");
+        let unnamed = app.get(&format!("/v1/vaults/{vault}/env-vars/{key}"), &narrow_token).await;
+        assert_eq!(unnamed.status, 404, "{key}: {}", unnamed.text);
+    }
+
+    // A tagged agent cannot move another environment's variable into its own.
+    let tagged = app.register_agent(&alice.token, "prod-only", json!({"environment": "production"})).await;
+    app.grant(&alice.token, &vault, ("agent", &tagged.id), "env/**", &["read", "write", "delete"], json!({})).await;
+    let tagged_token = app.agent_token(&tagged).await;
+    let moved = app
+        .call(
+            Method::PATCH,
+            &path("PREV_ONLY", "preview"),
+            Some(&tagged_token),
+            Some(json!({"environments": ["preview", "production"]})),
+        )
+        .await;
+    assert_eq!(moved.status, 403, "{}", moved.text);
+    let resolved = app.get(&format!("/v1/vaults/{vault}/env-vars/resolve"), &tagged_token).await;
+    assert!(!resolved.text.contains("PREV_ONLY-value"), "{}", resolved.text);
+    let listed = app.get(&format!("/v1/vaults/{vault}/env-vars"), &tagged_token).await;
+    assert_eq!(keys(&listed.body), ["API_KEY", "SECRET"], "a tagged agent lists its own environment only");
+    let elsewhere =
+        create_var(&app, &tagged_token, &vault, json!({"key": "X", "value": "y", "environments": ["preview"]})).await;
+    assert_eq!(elsewhere.status, 403);
+}
+
+#[tokio::test]
+async fn environments_and_variables_racing_keep_the_rules() {
+    let app = spawn_app().await;
+    let alice = app.signup("env-race@example.com").await;
+    let vault = app.create_vault(&alice.token, "v").await;
+    for round in 0..4 {
+        let slug = format!("race-{round}");
+        let made =
+            app.post(&format!("/v1/vaults/{vault}/environments"), Some(&alice.token), json!({"slug": slug})).await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        let key = format!("ORPHAN_{round}");
+        let environment = format!("/v1/vaults/{vault}/environments/{slug}");
+        let (deleted, created) = tokio::join!(
+            app.delete(&environment, &alice.token),
+            create_var(&app, &alice.token, &vault, json!({"key": key, "value": "x", "environments": [slug]})),
+        );
+        let listed = app.get(&format!("/v1/vaults/{vault}/environments"), &alice.token).await;
+        let exists = listed.text.contains(&format!("\"{slug}\""));
+        match (deleted.status, created.status) {
+            (204, 404) => assert!(!exists),
+            (409, 201) => assert!(exists),
+            other => panic!(
+                "round {round}: delete and create both went through or both failed: {other:?} {} {}",
+                deleted.text, created.text
+            ),
+        }
+    }
+    // The custom-environment limit holds under a burst.
+    for n in 0..45 {
+        let made = app
+            .post(&format!("/v1/vaults/{vault}/environments"), Some(&alice.token), json!({"slug": format!("e{n:02}")}))
+            .await;
+        assert_eq!(made.status, 201, "{}", made.text);
+    }
+    let existing = app.get(&format!("/v1/vaults/{vault}/environments"), &alice.token).await.body["environments"]
+        .as_array()
+        .unwrap()
+        .len()
+        - 3;
+    let mut burst = tokio::task::JoinSet::new();
+    for n in 0..12 {
+        let request = app
+            .http
+            .post(format!("{}/v1/vaults/{vault}/environments", app.base_url))
+            .bearer_auth(&alice.token)
+            .json(&json!({"slug": format!("burst-{n}")}));
+        burst.spawn(async move { request.send().await.unwrap().status().as_u16() });
+    }
+    let answers = burst.join_all().await;
+    let made = answers.iter().filter(|status| **status == 201).count();
+    assert_eq!(existing + made, 50, "exactly up to the limit: {answers:?}");
 }

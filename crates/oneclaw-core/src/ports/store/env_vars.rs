@@ -23,7 +23,8 @@ pub trait EnvStore: Send + Sync {
 #[async_trait]
 pub trait EnvTx: Send {
     /// Inserts a variable with its environments; a key already in one of them (on the same
-    /// branch) is `Conflict`.
+    /// branch) is `Conflict`, a custom environment the vault no longer has `NotFound` (checked
+    /// under the lock `delete_environment` takes, so neither can slip past the other).
     async fn insert_env_var(&mut self, var: &EnvVar) -> Result<()>;
     /// Writes back a variable's metadata, version and environments (same conflict rule).
     async fn update_env_var(&mut self, var: &EnvVar) -> Result<()>;
@@ -38,7 +39,10 @@ pub trait EnvTx: Send {
     /// Links an org-shared variable into a vault; false when it already was.
     async fn link_env_var(&mut self, id: EnvVarId, vault: VaultId, now: OffsetDateTime) -> Result<bool>;
     async fn unlink_env_var(&mut self, id: EnvVarId, vault: VaultId) -> Result<bool>;
-    /// A custom environment; its slug taken already is `Conflict`.
-    async fn insert_environment(&mut self, environment: &VaultEnvironment) -> Result<()>;
+    /// A custom environment; its slug taken already is `Conflict`, one past `max_custom` of the
+    /// vault `Invalid` (counted under the vault's lock).
+    async fn insert_environment(&mut self, environment: &VaultEnvironment, max_custom: usize) -> Result<()>;
+    /// Deletes a custom environment; false when there was none, `Conflict` while a variable
+    /// still applies to it (checked under the vault's lock).
     async fn delete_environment(&mut self, vault: VaultId, slug: &str) -> Result<bool>;
 }
