@@ -64,8 +64,15 @@ impl CliError {
                 | ErrorCode::Conflict
                 | ErrorCode::MethodNotAllowed => 1,
             },
-            Self::Server(_) | Self::Spawn(_) => 4,
-            Self::Oneclaw(_) | Self::Usage(_) | Self::Setting(_) | Self::Found(_) | Self::Output(_) => 1,
+            Self::Spawn(_) => 4,
+            // `serve` and `mcp` keep exiting 1 when they stop on an error: MCP clients and the
+            // compatibility suite read it as "not configured or not reachable".
+            Self::Server(_)
+            | Self::Oneclaw(_)
+            | Self::Usage(_)
+            | Self::Setting(_)
+            | Self::Found(_)
+            | Self::Output(_) => 1,
         })
     }
 }
