@@ -221,6 +221,25 @@ try {
     await page.locator("tbody b", { hasText: /^LOG_LEVEL$/ }).waitFor();
   });
 
+  await check("oneclaw login's device code is approved on /device and gives the CLI a session", async () => {
+    const post = (path, body) => fetch(`${base}${path}`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    }).then((r) => r.json());
+    const started = await post("/v1/auth/device/code", { client_id: "oneclaw-cli", email });
+    expect(started.verification_uri_complete.endsWith(`/device?code=${started.user_code}`), JSON.stringify(started));
+    const grant = { device_code: started.device_code, grant_type: "urn:ietf:params:oauth:grant-type:device_code" };
+    expect((await post("/v1/auth/device/token", grant)).error === "authorization_pending", "not approved yet");
+    await page.goto(`${base}/device`);
+    await page.getByLabel("Code").fill(started.user_code.toLowerCase());
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.getByText("oneclaw-cli").waitFor();
+    await page.getByRole("button", { name: "Approve" }).click();
+    await page.getByText("Approved: the command line is signed in").waitFor();
+    await page.waitForTimeout(5000); // the poll interval
+    const session = await post("/v1/auth/device/token", grant);
+    expect(typeof session.access_token === "string" && session.email === email, JSON.stringify(session));
+  });
+
   let agentName = `bot-${Date.now()}`;
   const snippets = {};
   await check("register an agent (key and MCP config shown once) and grant it a path", async () => {

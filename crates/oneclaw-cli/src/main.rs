@@ -45,11 +45,11 @@ enum Command {
     User(user::UserArgs),
     /// The mail outbox: what is queued, sent and failed.
     Mail(user::MailArgs),
-    /// Sign in to a oneclaw server with a personal API key read from stdin.
+    /// Sign in to a oneclaw server: approve a code in the dashboard, or `--api-key` on stdin.
     #[command(next_help_heading = "Client")]
     Login(client::account::LoginArgs),
-    /// Forget the stored sign-in on this machine.
-    Logout,
+    /// End the stored sign-in (a session on the server too) and delete it from this machine.
+    Logout(client::Common),
     /// Who the current credentials are.
     Whoami(client::account::WhoamiArgs),
     /// List or create vaults.
@@ -95,7 +95,7 @@ fn main() -> ExitCode {
             Command::User(args) => user::run_user(args).await,
             Command::Mail(args) => user::run_mail(args).await,
             Command::Login(args) => client::account::login(args).await,
-            Command::Logout => client::account::logout(),
+            Command::Logout(common) => client::account::logout(common).await,
             Command::Whoami(args) => client::account::whoami(args).await,
             Command::Vaults(args) => client::secrets::vaults(args).await,
             Command::Secrets(args) => client::secrets::secrets(args).await,

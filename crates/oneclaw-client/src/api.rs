@@ -3,7 +3,7 @@
 use crate::error::{ClientError, ClientResult, ErrorCode};
 use crate::http::{Client, query, secret_url, segment};
 use oneclaw_types::agents::{AgentResponse, AgentSelfResponse};
-use oneclaw_types::auth::UserProfileResponse;
+use oneclaw_types::auth::{DeviceCodeResponse, DeviceTokenResponse, UserProfileResponse};
 use oneclaw_types::env_vars::{
     CreateEnvVarRequest, EnvVarListResponse, EnvVarResponse, ResolveEnvVarsResponse, UpdateEnvVarRequest,
 };
@@ -126,6 +126,25 @@ impl Client {
 
     pub async fn agent(&self, id: Uuid) -> ClientResult<AgentResponse> {
         self.call(Method::GET, &format!("/v1/agents/{id}"), None).await
+    }
+
+    /// Starts the device flow for `email`'s account (no credentials needed).
+    pub async fn device_code(&self, client_id: &str, email: &str) -> ClientResult<DeviceCodeResponse> {
+        self.call_public("/v1/auth/device/code", serde_json::json!({"client_id": client_id, "email": email})).await
+    }
+
+    /// One poll of the device flow.
+    pub async fn device_token(&self, device_code: &oneclaw_types::SecretString) -> ClientResult<DeviceTokenResponse> {
+        let body = serde_json::json!({
+            "device_code": device_code.expose(),
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        });
+        self.call_public("/v1/auth/device/token", body).await
+    }
+
+    /// Ends the session behind the current token (its refresh token with it).
+    pub async fn sign_out(&self) -> ClientResult<()> {
+        self.call_empty(Method::DELETE, "/v1/auth/token").await
     }
 
     /// The human the token belongs to.

@@ -42,6 +42,8 @@ pub struct Client {
     credentials: Credentials,
     surface: Surface,
     issued: Mutex<Option<Issued>>,
+    /// A session's newest refresh token, once this client has used the first one.
+    refreshed: Mutex<Option<SecretString>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -49,6 +51,15 @@ struct TokenAnswer {
     access_token: SecretString,
     #[serde(default)]
     expires_in: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct RefreshAnswer {
+    access_token: SecretString,
+    #[serde(default)]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token: Option<SecretString>,
 }
 
 #[derive(serde::Deserialize)]
@@ -72,6 +83,7 @@ impl Client {
             credentials,
             surface,
             issued: Mutex::new(None),
+            refreshed: Mutex::new(None),
         }
     }
 
@@ -88,6 +100,9 @@ impl Client {
     async fn bearer(&self, renew: bool) -> ClientResult<SecretString> {
         let (path, body) = match &self.credentials {
             Credentials::Token(token) => return Ok(token.clone()),
+            Credentials::Session { refresh_token, access, keep } => {
+                return self.session_bearer(refresh_token, access, keep.as_ref(), renew).await;
+            }
             Credentials::AgentKey { agent_id, api_key } => {
                 let mut body = serde_json::json!({ "api_key": api_key.expose() });
                 if let Some(agent_id) = agent_id {
@@ -119,6 +134,72 @@ impl Client {
         let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE);
         *issued = Some(Issued { token: answer.access_token.clone(), renew_at });
         Ok(answer.access_token)
+    }
+
+    /// A session's access token: the stored one while fresh, else a refresh, whose new pair is
+    /// handed to `keep` (the refresh token is replaced by each use).
+    async fn session_bearer(
+        &self,
+        refresh_token: &SecretString,
+        access: &Option<(SecretString, std::time::SystemTime)>,
+        keep: &crate::auth::KeepSession,
+        renew: bool,
+    ) -> ClientResult<SecretString> {
+        let mut issued = self.issued.lock().await;
+        if let Some(current) = issued.as_ref()
+            && !renew
+            && Instant::now() < current.renew_at
+        {
+            return Ok(current.token.clone());
+        }
+        if issued.is_none()
+            && !renew
+            && let Some((token, expires)) = access
+            && let Ok(left) = expires.duration_since(std::time::SystemTime::now())
+            && left > RENEW_BEFORE
+        {
+            let renew_at = Instant::now() + left.saturating_sub(RENEW_BEFORE);
+            *issued = Some(Issued { token: token.clone(), renew_at });
+            return Ok(token.clone());
+        }
+        // A refresh token already used by this client was replaced; the newest one is kept in
+        // `self.refreshed`.
+        let current = self.refreshed.lock().await.clone().unwrap_or_else(|| refresh_token.clone());
+        let response = self
+            .http
+            .post(format!("{}/v1/auth/refresh", self.base))
+            .header(SURFACE_HEADER, self.surface.header())
+            .json(&serde_json::json!({ "refresh_token": current.expose() }))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let answer: RefreshAnswer = read(response).await?;
+        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(900));
+        let expires = std::time::SystemTime::now() + lifetime;
+        if let Some(next) = &answer.refresh_token {
+            keep(next, &answer.access_token, expires);
+            *self.refreshed.lock().await = Some(next.clone());
+        }
+        let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE);
+        *issued = Some(Issued { token: answer.access_token.clone(), renew_at });
+        Ok(answer.access_token)
+    }
+
+    /// A call that needs no credentials (the device flow's start and polls).
+    pub(crate) async fn call_public<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> ClientResult<T> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(SURFACE_HEADER, self.surface.header())
+            .json(&body)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        read(response).await
     }
 
     /// One authenticated call; `path` starts with `/v1/` and is already encoded.

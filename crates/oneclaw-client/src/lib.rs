@@ -11,6 +11,6 @@ mod auth;
 mod error;
 mod http;
 
-pub use auth::Credentials;
+pub use auth::{Credentials, KeepSession};
 pub use error::{ClientError, ClientResult, ErrorCode};
 pub use http::{Client, Surface};

@@ -351,3 +351,50 @@ impl std::fmt::Debug for Share {
             .finish_non_exhaustive()
     }
 }
+
+/// Where a device-flow login code stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    Pending,
+    Approved,
+    Denied,
+    Used,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Used => "used",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "pending" => Self::Pending,
+            "approved" => Self::Approved,
+            "denied" => Self::Denied,
+            "used" => Self::Used,
+            _ => return None,
+        })
+    }
+}
+
+/// A device-flow login code: the CLI holds the device code (stored only as its keyed digest),
+/// its human types the user code.
+#[derive(Debug, Clone)]
+pub struct DeviceCode {
+    pub device_digest: Vec<u8>,
+    pub user_code: String,
+    pub client_id: String,
+    /// Only this account may approve it.
+    pub email: String,
+    pub status: DeviceStatus,
+    /// Who approved (or denied) it.
+    pub user_id: Option<UserId>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub last_polled_at: Option<OffsetDateTime>,
+}

@@ -26,6 +26,7 @@ mod sql_columns;
 mod sql_access;
 mod sql_audit;
 mod sql_billing;
+mod sql_devices;
 mod sql_env;
 mod sql_impl;
 mod sql_keys;

@@ -18,6 +18,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (9, "policy generation", include_str!("../migrations/sqlite/0009_policy_generation.sql")),
     // 10 is PostgreSQL's change notices, which SQLite (one process) does not need.
     (11, "env vars", include_str!("../migrations/sqlite/0011_env_vars.sql")),
+    (12, "device codes", include_str!("../migrations/sqlite/0012_device_codes.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -33,6 +34,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (9, "policy generation", include_str!("../migrations/postgres/0009_policy_generation.sql")),
     (10, "change notices", include_str!("../migrations/postgres/0010_change_notices.sql")),
     (11, "env vars", include_str!("../migrations/postgres/0011_env_vars.sql")),
+    (12, "device codes", include_str!("../migrations/postgres/0012_device_codes.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -3,6 +3,7 @@
 
 use super::sql_access as access;
 use super::sql_billing as billing;
+use super::sql_devices as devices;
 use super::sql_env as env;
 use super::sql_keys as keys;
 use super::sql_mail as mail;
@@ -528,5 +529,16 @@ impl<DB: SqlBackend> EnvStore for SqlStore<DB> {
 
     async fn vault_environments(&self, vault: VaultId) -> Result<Vec<VaultEnvironment>> {
         env::vault_environments(&self.pool, vault).await
+    }
+}
+
+#[async_trait]
+impl<DB: SqlBackend> DeviceStore for SqlStore<DB> {
+    async fn device_code_by_digest(&self, digest: &[u8]) -> Result<Option<oneclaw_core::model::DeviceCode>> {
+        devices::by_digest(&self.pool, digest).await
+    }
+
+    async fn device_code_by_user_code(&self, user_code: &str) -> Result<Option<oneclaw_core::model::DeviceCode>> {
+        devices::by_user_code(&self.pool, user_code).await
     }
 }

@@ -3,6 +3,7 @@
 
 use super::sql_access as access;
 use super::sql_billing as billing;
+use super::sql_devices as devices;
 use super::sql_env as env;
 use super::sql_keys as keys;
 use super::sql_mail as mail;
@@ -690,5 +691,30 @@ impl<DB: SqlBackend> EnvTx for SqlTx<DB> {
 
     async fn delete_environment(&mut self, vault: VaultId, slug: &str) -> Result<bool> {
         env::delete_environment(&mut self.tx, vault, slug).await
+    }
+}
+
+#[async_trait]
+impl<DB: SqlBackend> DeviceTx for SqlTx<DB> {
+    async fn insert_device_code(&mut self, code: &oneclaw_core::model::DeviceCode) -> Result<()> {
+        devices::insert(&mut self.tx, code).await
+    }
+
+    async fn decide_device_code(
+        &mut self,
+        user_code: &str,
+        status: oneclaw_core::model::DeviceStatus,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        devices::decide(&mut self.tx, user_code, status, user, now).await
+    }
+
+    async fn use_device_code(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
+        devices::use_code(&mut self.tx, digest, now).await
+    }
+
+    async fn touch_device_code(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<()> {
+        devices::touch(&mut self.tx, digest, now).await
     }
 }

@@ -198,3 +198,10 @@ delegate! {
         async fn vault_environments(&self, vault: VaultId) -> Result<Vec<VaultEnvironment>>;
     }
 }
+
+delegate! {
+    DeviceStore {
+        async fn device_code_by_digest(&self, digest: &[u8]) -> Result<Option<oneclaw_core::model::DeviceCode>>;
+        async fn device_code_by_user_code(&self, user_code: &str) -> Result<Option<oneclaw_core::model::DeviceCode>>;
+    }
+}

@@ -151,3 +151,69 @@ pub struct Jwk {
 pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }
+
+/// `POST /v1/auth/device/code`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceCodeRequest {
+    pub client_id: String,
+    /// Only this account may approve the code.
+    pub email: String,
+}
+
+/// A device code, its user code and where to approve it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceCodeResponse {
+    pub device_code: SecretString,
+    pub user_code: String,
+    pub verification_uri: String,
+    /// The same page with the code filled in (RFC 8628).
+    pub verification_uri_complete: String,
+    pub expires_in: i64,
+    pub interval: i64,
+}
+
+/// `POST /v1/auth/device/token`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceTokenRequest {
+    pub device_code: SecretString,
+    pub grant_type: String,
+}
+
+/// The answer to a poll: a session, or `error` (`authorization_pending`, `slow_down`,
+/// `access_denied`, `expired_token`), always with status 200 as 1claw answers it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DeviceTokenResponse {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<SecretString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+    /// Renews the session at `POST /v1/auth/refresh` (replaced on each use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<SecretString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<Uuid>,
+}
+
+/// `POST /v1/auth/device/approve` and `/deny`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceApproveRequest {
+    pub user_code: String,
+}
+
+/// `GET /v1/auth/device/code/{user_code}` and the answer to approve and deny.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceCodeStatusResponse {
+    pub user_code: String,
+    pub client_id: String,
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: Timestamp,
+}

@@ -1,6 +1,8 @@
 //! Where `oneclaw login` keeps what it signed in with: one JSON file, mode 0600, in
 //! `$ONECLAW_CONFIG_DIR`, else `$XDG_CONFIG_HOME/oneclaw`, else `~/.config/oneclaw`. It holds
-//! the server URL and the credential that gets fresh tokens (never an access token).
+//! the server URL and the credential that gets fresh tokens: a personal API key, or a device-flow
+//! session's refresh token with its current access token (which expires long before the
+//! refresh token, so the file never holds a token that outlives what renews it).
 
 use crate::error::{CliError, CliResult};
 use oneclaw_types::SecretString;
@@ -15,7 +17,18 @@ const FILE: &str = "credentials.json";
 pub struct Stored {
     pub base_url: String,
     /// A personal API key (`1ck_`).
-    pub api_key: SecretString,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<SecretString>,
+    /// A device-flow session: who, its refresh token, its access token and when that expires
+    /// (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<SecretString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<SecretString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_expires_at: Option<u64>,
 }
 
 /// The directory the file lives in.

@@ -48,13 +48,43 @@ pub fn connect(common: &Common) -> CliResult<Client> {
     } else if let Some(token) = env("ONECLAW_AGENT_TOKEN") {
         Credentials::Token(SecretString::new(token))
     } else if let Some(stored) = stored {
-        Credentials::ApiKey(stored.api_key)
+        stored_credentials(stored)?
     } else {
         return Err(CliError::Auth(
             "not signed in: run `oneclaw login --api-key` (or set ONECLAW_API_KEY or ONECLAW_AGENT_API_KEY)".to_owned(),
         ));
     };
     Ok(Client::new(&base, credentials, Surface::Cli))
+}
+
+/// The stored login: an API key, or a session whose renewals are written back to the file.
+fn stored_credentials(stored: credentials::Stored) -> CliResult<Credentials> {
+    if let Some(key) = stored.api_key {
+        return Ok(Credentials::ApiKey(key));
+    }
+    let Some(refresh_token) = stored.refresh_token else {
+        return Err(CliError::Auth("the stored login holds no credential; run `oneclaw login` again".to_owned()));
+    };
+    let access = match (stored.access_token, stored.access_expires_at) {
+        (Some(token), Some(at)) => Some((token, std::time::UNIX_EPOCH + std::time::Duration::from_secs(at))),
+        _ => None,
+    };
+    let (base_url, email) = (stored.base_url, stored.email);
+    let keep = move |refresh: &SecretString, access: &SecretString, expires: std::time::SystemTime| {
+        let renewed = credentials::Stored {
+            base_url: base_url.clone(),
+            api_key: None,
+            email: email.clone(),
+            refresh_token: Some(refresh.clone()),
+            access_token: Some(access.clone()),
+            access_expires_at: expires.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs()),
+        };
+        // The old refresh token is spent: a failure to store the new one means signing in again.
+        if let Err(err) = credentials::save(&renewed) {
+            eprintln!("oneclaw: could not store the renewed sign-in ({err}); run `oneclaw login` again next time");
+        }
+    };
+    Ok(Credentials::Session { refresh_token, access, keep: std::sync::Arc::new(keep) })
 }
 
 fn has_env_credentials() -> bool {

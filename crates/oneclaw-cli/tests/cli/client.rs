@@ -103,7 +103,7 @@ async fn login_with_an_api_key_then_secrets_and_vaults_and_logout() {
     }
     let stored: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let keys: Vec<&String> = stored.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["api_key", "base_url"], "no access token is kept: {stored}");
+    assert_eq!(keys, ["api_key", "base_url", "email"], "no access token is kept: {stored}");
 
     let who = f.oneclaw(&["whoami"], &[], "");
     assert!(text(&who.stdout).contains("cli-secrets@example.com (owner)"), "{}", text(&who.stderr));
@@ -369,4 +369,64 @@ async fn ci_jobs_work_from_the_environment_alone() {
     let surfaces: Vec<&str> =
         events["events"].as_array().unwrap().iter().filter_map(|e| e["surface"].as_str()).collect();
     assert!(surfaces.contains(&"cli"), "the client commands are recorded as the cli surface: {surfaces:?}");
+}
+
+#[tokio::test]
+async fn login_through_the_device_flow_approved_over_the_api() {
+    let f = fixture("cli-device@example.com").await;
+    let mut child = Command::new(BIN)
+        .args(["login", "--email", "cli-device@example.com", "--url", &f.server.base])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ONECLAW_CONFIG_DIR", f.config.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    assert!(line.contains("/device?code="), "{line}");
+    let user_code = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let (status, approved) =
+        f.api(reqwest::Method::POST, "/v1/auth/device/approve", Some(json!({"user_code": user_code}))).await;
+    assert_eq!(status, 200, "{approved}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "login did not finish after the approval");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(status.success(), "{rest}");
+    assert!(rest.contains("Signed in to") && rest.contains("cli-device@example.com"), "{rest}");
+
+    let file = f.config.path().join("credentials.json");
+    let stored: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(
+        stored["refresh_token"].as_str().unwrap().starts_with("ocr_") && stored.get("api_key").is_none(),
+        "{stored}"
+    );
+    let expires = stored["access_expires_at"].as_u64().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(expires > now && expires <= now + 24 * 3600, "the stored access token expires long before its session");
+    let who = f.oneclaw(&["whoami"], &[], "");
+    assert!(text(&who.stdout).contains("cli-device@example.com"), "{}", text(&who.stderr));
+    assert_eq!(f.oneclaw(&["vaults", "list"], &[], "").status.code(), Some(0));
+
+    let refresh = stored["refresh_token"].as_str().unwrap().to_owned();
+    let logout = f.oneclaw(&["logout"], &[], "");
+    assert!(text(&logout.stderr).contains("the session is ended"), "{}", text(&logout.stderr));
+    assert!(!file.exists());
+    let (status, _) = call(
+        reqwest::Method::POST,
+        format!("{}/v1/auth/refresh", f.server.base),
+        None,
+        Some(json!({"refresh_token": refresh})),
+    )
+    .await;
+    assert_eq!(status, 401, "the ended session's refresh token renews nothing");
 }

@@ -50,6 +50,9 @@ pub mod action {
     pub const AUTH_SUCCESS: &str = "auth.success";
     pub const AUTH_FAILURE: &str = "auth.failure";
     pub const AUTH_REFRESH: &str = "auth.refresh";
+    pub const AUTH_DEVICE_APPROVE: &str = "auth.device_approve";
+    pub const AUTH_DEVICE_DENY: &str = "auth.device_deny";
+    pub const AUTH_DEVICE_LOGIN: &str = "auth.device_login";
     pub const AUTH_API_KEY_EXCHANGE: &str = "auth.api_key_token";
     pub const AUTH_SIGN_OUT: &str = "auth.token_revoke";
     pub const AUTH_PASSWORD_CHANGE: &str = "auth.password_change";

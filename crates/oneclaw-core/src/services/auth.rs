@@ -778,7 +778,7 @@ impl<'a> Auth<'a> {
     }
 
     /// Opens a session for a signed-in user inside `change` and issues its first tokens.
-    async fn open_session(
+    pub(super) async fn open_session(
         &self,
         change: &mut Change,
         user: &User,
@@ -829,8 +829,21 @@ impl<'a> Auth<'a> {
         Ok((self.deps.tokens.sign(&claims)?, exp - iat))
     }
 
-    async fn live_user(&self, id: UserId) -> Result<User> {
+    pub(super) async fn live_user(&self, id: UserId) -> Result<User> {
         live_user(self.deps, id).await
+    }
+
+    pub(super) fn deps(&self) -> &'a Deps {
+        self.deps
+    }
+
+    pub(super) fn ip_rule_cache(&self) -> &'a IpRuleCache {
+        self.ip_rules
+    }
+
+    /// Spends one credential check of the request's address.
+    pub(super) fn throttle_ip(&self, meta: &RequestMeta) -> Result<()> {
+        self.throttle.check_ip(meta.ip)
     }
 }
 

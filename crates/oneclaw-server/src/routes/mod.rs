@@ -6,6 +6,7 @@ mod agents;
 mod api_keys;
 pub mod audit;
 mod auth;
+pub(crate) mod device;
 mod env_vars;
 mod health;
 mod mfa;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::routes())
         .merge(auth::routes())
+        .merge(device::routes())
         .merge(account::routes())
         .merge(mfa::routes())
         .merge(api_keys::routes())

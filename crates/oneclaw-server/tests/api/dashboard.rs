@@ -182,6 +182,8 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
         format!("/vaults/{id}/env/update"),
         format!("/vaults/{id}/env/delete"),
         format!("/vaults/{id}/env/dotenv"),
+        "/device/approve".to_owned(),
+        "/device/deny".to_owned(),
         "/agents".to_owned(),
         format!("/agents/{id}"),
         format!("/agents/{id}/toggle"),

@@ -16,6 +16,7 @@ mod billing;
 mod dashboard;
 mod dashboard_billing;
 mod dashboard_env;
+mod device;
 mod env_vars;
 mod errors;
 mod faults;

@@ -8,6 +8,7 @@ mod access;
 mod agents;
 mod audit;
 mod billing;
+mod devices;
 mod env_vars;
 mod identity;
 mod keys;
@@ -19,6 +20,7 @@ pub use access::*;
 pub use agents::*;
 pub use audit::*;
 pub use billing::*;
+pub use devices::*;
 pub use env_vars::*;
 pub use identity::*;
 pub use keys::*;
@@ -119,6 +121,7 @@ pub trait Store:
     + AgentStore
     + MailStore
     + EnvStore
+    + DeviceStore
     + Send
     + Sync
     + 'static
@@ -140,7 +143,7 @@ pub trait Store:
 /// One write transaction: every capability. Dropping it without `commit` rolls everything back.
 #[async_trait]
 pub trait StoreTx:
-    VaultTx + SecretTx + KeyTx + AccessTx + AuditTx + BillingTx + IdentityTx + AgentTx + MailTx + EnvTx + Send
+    VaultTx + SecretTx + KeyTx + AccessTx + AuditTx + BillingTx + IdentityTx + AgentTx + MailTx + EnvTx + DeviceTx + Send
 {
     /// Commits. Only `services::Change` calls this, after appending the audit events.
     async fn commit(self: Box<Self>) -> Result<()>;

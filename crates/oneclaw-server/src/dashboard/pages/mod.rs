@@ -5,6 +5,7 @@ pub mod agents;
 pub mod audit;
 pub mod billing;
 pub(crate) mod common;
+pub mod device;
 pub mod environment;
 pub mod google;
 pub mod home;
