@@ -35,12 +35,19 @@ fn env(name: &str) -> Option<String> {
 /// A client signed in as the environment or the stored login says.
 pub fn connect(common: &Common) -> CliResult<Client> {
     let stored = if has_env_credentials() { None } else { credentials::load()? };
-    let base = common
-        .url
-        .clone()
-        .or_else(|| env("ONECLAW_BASE_URL"))
-        .or_else(|| stored.as_ref().map(|s| s.base_url.clone()))
-        .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+    let named = common.url.clone().or_else(|| env("ONECLAW_BASE_URL"));
+    // A stored login is sent only to the server it was made with: another URL gets nothing.
+    let stored = match (stored, &named) {
+        (Some(stored), Some(url)) if !same_server(url, &stored.base_url) => {
+            return Err(CliError::Auth(format!(
+                "you are signed in to {}, not {url}: run `oneclaw login --url {url}` to sign in there",
+                stored.base_url
+            )));
+        }
+        (stored, _) => stored,
+    };
+    let base =
+        named.or_else(|| stored.as_ref().map(|s| s.base_url.clone())).unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
     let credentials = if let Some(key) = env("ONECLAW_API_KEY") {
         Credentials::ApiKey(SecretString::new(key))
     } else if let Some(key) = env("ONECLAW_AGENT_API_KEY") {
@@ -87,8 +94,16 @@ fn stored_credentials(stored: credentials::Stored) -> CliResult<Credentials> {
     Ok(Credentials::Session { refresh_token, access, keep: std::sync::Arc::new(keep) })
 }
 
+/// The same server, whatever trailing slash either was written with.
+fn same_server(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/').eq_ignore_ascii_case(b.trim_end_matches('/'))
+}
+
+/// The variables that carry a oneclaw credential (the child of `oneclaw run` never gets them).
+pub const CREDENTIAL_VARIABLES: [&str; 3] = ["ONECLAW_API_KEY", "ONECLAW_AGENT_API_KEY", "ONECLAW_AGENT_TOKEN"];
+
 fn has_env_credentials() -> bool {
-    ["ONECLAW_API_KEY", "ONECLAW_AGENT_API_KEY", "ONECLAW_AGENT_TOKEN"].iter().any(|name| env(name).is_some())
+    CREDENTIAL_VARIABLES.iter().any(|name| env(name).is_some())
 }
 
 /// A vault by id, or by its exact name among the vaults the caller can see.

@@ -1,6 +1,7 @@
 //! `oneclaw run -- cmd args…`: starts `cmd` with an environment's variables (or the secrets
 //! under a prefix, `db/password` → `DB_PASSWORD`), forwards SIGINT and SIGTERM to it, and exits
-//! with its status. Values go from the server to the child's environment and nowhere else.
+//! with its status. Values go from the server to the child's environment and nowhere else, and
+//! the credential `oneclaw` used (`ONECLAW_API_KEY`, …) is taken out of the child's environment.
 
 use super::{Common, connect, vault_id};
 use crate::error::{CliError, CliResult};
@@ -61,6 +62,10 @@ pub async fn run(args: RunArgs) -> CliResult<ExitCode> {
     command.args(rest);
     if args.no_inherit {
         command.env_clear();
+    }
+    // The command gets its variables, not the credential that fetched them.
+    for name in super::CREDENTIAL_VARIABLES {
+        command.env_remove(name);
     }
     command.envs(vars.iter().map(|(k, v)| (k, v.expose())));
     let mut child = command.spawn().map_err(|err| CliError::Spawn(format!("cannot start {program}: {err}")))?;

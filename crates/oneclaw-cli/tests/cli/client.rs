@@ -107,6 +107,17 @@ async fn login_with_an_api_key_then_secrets_and_vaults_and_logout() {
 
     let who = f.oneclaw(&["whoami"], &[], "");
     assert!(text(&who.stdout).contains("cli-secrets@example.com (owner)"), "{}", text(&who.stderr));
+    // The stored key goes only to the server it was made with.
+    for (args, env) in [
+        (vec!["vaults", "list", "--url", "http://127.0.0.1:1"], vec![]),
+        (vec!["vaults", "list"], vec![("ONECLAW_BASE_URL", "http://127.0.0.1:1")]),
+    ] {
+        let elsewhere = f.oneclaw(&args, &env, "");
+        assert_eq!(elsewhere.status.code(), Some(2), "refused before any connection: {}", text(&elsewhere.stderr));
+        assert!(text(&elsewhere.stderr).contains("you are signed in to"), "{}", text(&elsewhere.stderr));
+    }
+    let same = f.oneclaw(&["vaults", "list", "--url", &format!("{}/", f.server.base)], &[], "");
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same.stderr));
     let vaults = f.oneclaw(&["vaults", "list"], &[], "");
     assert!(
         text(&vaults.stdout).contains("app") && text(&vaults.stdout).contains(&f.vault),
@@ -361,6 +372,24 @@ async fn ci_jobs_work_from_the_environment_alone() {
     assert_eq!(text(&ran.stdout), "ci-value", "the tagged agent resolves its own environment: {}", text(&ran.stderr));
     let who = f.oneclaw(&["whoami"], &env, "");
     assert!(text(&who.stdout).starts_with("agent ci"), "{}", text(&who.stdout));
+    let child = f.oneclaw(
+        &[
+            "run",
+            "--vault",
+            vault,
+            "--",
+            "/bin/sh",
+            "-c",
+            "printf '[%s][%s]' \"${ONECLAW_AGENT_API_KEY:-}\" \"$ONECLAW_BASE_URL\"",
+        ],
+        &env,
+        "",
+    );
+    assert_eq!(
+        text(&child.stdout),
+        format!("[][{}]", f.server.base),
+        "the child gets the variables, never the credential"
+    );
     let key_env = [("ONECLAW_BASE_URL", f.server.base.as_str()), ("ONECLAW_API_KEY", f.api_key.as_str())];
     let listed = f.oneclaw(&["vaults", "list", "--json"], &key_env, "");
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
