@@ -108,13 +108,15 @@ pub async fn run(args: EnvArgs) -> CliResult {
 }
 
 /// The file's pairs, in order, or why it cannot be read; nothing is written before this passes.
-/// `$VAR` in unquoted and double-quoted values expands as dotenv tools do (from the file's earlier
-/// lines, then this process's environment); single-quoted values are taken literally.
+/// `$VAR` in unquoted and double-quoted values expands as dotenv tools do from the file's earlier
+/// lines; single-quoted values are taken literally. A value that would pull something from this
+/// shell's environment refuses the file: a `.env` from elsewhere must not copy a CI job's
+/// secrets (or oneclaw's own credential) into a vault.
 fn parse_file(file: &PathBuf) -> CliResult<Vec<(String, String)>> {
-    let reader =
-        std::fs::File::open(file).map_err(|err| CliError::Usage(format!("cannot read {}: {err}", file.display())))?;
+    let raw = std::fs::read_to_string(file)
+        .map_err(|err| CliError::Usage(format!("cannot read {}: {err}", file.display())))?;
     let mut pairs: Vec<(String, String)> = Vec::new();
-    for item in dotenvy::from_read_iter(reader) {
+    for item in dotenvy::from_read_iter(raw.as_bytes()) {
         let (key, value) = item.map_err(|err| {
             CliError::Usage(format!("{} is not a valid .env file ({err}); nothing was imported", file.display()))
         })?;
@@ -126,7 +128,23 @@ fn parse_file(file: &PathBuf) -> CliResult<Vec<(String, String)>> {
             None => pairs.push((key, value)),
         }
     }
+    if let Some(name) = taken_from_environment(&raw, &pairs) {
+        return Err(CliError::Usage(format!(
+            "{} takes ${name} from this shell's environment; define it in the file or single-quote \
+             the value; nothing was imported",
+            file.display()
+        )));
+    }
     Ok(pairs)
+}
+
+/// The name of an environment variable whose value got into a parsed value by expansion: in a
+/// value but nowhere in the file's own text. (Values under 8 characters are too common to tell.)
+fn taken_from_environment(raw: &str, pairs: &[(String, String)]) -> Option<String> {
+    std::env::vars().find_map(|(name, value)| {
+        let expanded = value.len() >= 8 && !raw.contains(&value) && pairs.iter().any(|(_, v)| v.contains(&value));
+        expanded.then_some(name)
+    })
 }
 
 /// `export KEY='value'` lines, each value single-quoted for a POSIX shell.

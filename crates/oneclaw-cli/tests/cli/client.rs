@@ -339,10 +339,18 @@ async fn an_env_file_round_trips_through_export_and_import_and_a_bad_one_changes
     let import =
         f.oneclaw(&["env", "import", "--vault", &other, "--env", "production", again.to_str().unwrap()], &[], "");
     assert!(text(&import.stdout).contains("Created 1: NEW") && text(&import.stdout).contains("Updated 1: PLAIN"));
-    for bad in ["GOOD=1\nBAD LINE\n", "GOOD=1\n1BAD=x\n", "GOOD=\"unclosed\n"] {
+    // A file that would copy a value out of the shell's environment is refused as well.
+    for bad in [
+        "GOOD=1\nBAD LINE\n",
+        "GOOD=1\n1BAD=x\n",
+        "GOOD=\"unclosed\n",
+        "STOLEN=\"x${CI_SECRET}\"\n",
+        "STOLEN=$CISECRET\n",
+    ] {
         std::fs::write(&again, bad).unwrap();
-        let refused =
-            f.oneclaw(&["env", "import", "--vault", &other, "--env", "preview", again.to_str().unwrap()], &[], "");
+        let args = ["env", "import", "--vault", &other, "--env", "preview", again.to_str().unwrap()];
+        let secrets = [("CI_SECRET", "ci-secret-value-123"), ("CISECRET", "ci-secret-value-456")];
+        let refused = f.oneclaw(&args, &secrets, "");
         assert_eq!(refused.status.code(), Some(1), "{bad:?}: {}", text(&refused.stderr));
         assert!(text(&refused.stderr).contains("nothing was imported"), "{}", text(&refused.stderr));
     }
