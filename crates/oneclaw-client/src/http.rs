@@ -121,15 +121,7 @@ impl Client {
         {
             return Ok(current.token.clone());
         }
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(SURFACE_HEADER, self.surface.header())
-            .json(&body)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let answer: TokenAnswer = read(response).await?;
+        let answer: TokenAnswer = self.call_public(path, body).await?;
         let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3600));
         let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE);
         *issued = Some(Issued { token: answer.access_token.clone(), renew_at });
@@ -165,15 +157,8 @@ impl Client {
         // A refresh token already used by this client was replaced; the newest one is kept in
         // `self.refreshed`.
         let current = self.refreshed.lock().await.clone().unwrap_or_else(|| refresh_token.clone());
-        let response = self
-            .http
-            .post(format!("{}/v1/auth/refresh", self.base))
-            .header(SURFACE_HEADER, self.surface.header())
-            .json(&serde_json::json!({ "refresh_token": current.expose() }))
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let answer: RefreshAnswer = read(response).await?;
+        let body = serde_json::json!({ "refresh_token": current.expose() });
+        let answer: RefreshAnswer = self.call_public("/v1/auth/refresh", body).await?;
         let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(900));
         let expires = std::time::SystemTime::now() + lifetime;
         if let Some(next) = &answer.refresh_token {
@@ -185,7 +170,7 @@ impl Client {
         Ok(answer.access_token)
     }
 
-    /// A call that needs no credentials (the device flow's start and polls).
+    /// A POST that needs no bearer token (token exchanges, refreshes, the device flow).
     pub(crate) async fn call_public<T: DeserializeOwned>(
         &self,
         path: &str,

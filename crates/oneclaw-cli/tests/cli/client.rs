@@ -86,6 +86,18 @@ impl Fixture {
     }
 }
 
+/// The process's exit status, waiting at most `limit` (then the test fails with `why`).
+fn wait_for_exit(child: &mut std::process::Child, limit: Duration, why: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{why}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -275,14 +287,7 @@ async fn run_passes_the_environment_the_exit_code_and_sigterm_through() {
     std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
     assert_eq!(line.trim(), "ready");
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the child did not end after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_for_exit(&mut child, Duration::from_secs(10), "the child did not end after SIGTERM");
     assert_eq!(status.code(), Some(42));
 }
 
@@ -428,14 +433,7 @@ async fn login_through_the_device_flow_approved_over_the_api() {
     let (status, approved) =
         f.api(reqwest::Method::POST, "/v1/auth/device/approve", Some(json!({"user_code": user_code}))).await;
     assert_eq!(status, 200, "{approved}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "login did not finish after the approval");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = wait_for_exit(&mut child, Duration::from_secs(30), "login did not finish after the approval");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(status.success(), "{rest}");
