@@ -78,7 +78,12 @@ impl Client {
             Surface::Cli => concat!("oneclaw-cli/", env!("CARGO_PKG_VERSION")),
         };
         Self {
-            http: reqwest::Client::builder().user_agent(agent).build().unwrap_or_default(),
+            // No redirects: a 307 would carry a key exchange's body to another origin.
+            http: reqwest::Client::builder()
+                .user_agent(agent)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
             base: base_url.trim_end_matches('/').to_owned(),
             credentials,
             surface,

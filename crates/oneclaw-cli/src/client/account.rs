@@ -134,13 +134,18 @@ pub async fn logout(common: Common) -> CliResult {
     if stored.refresh_token.is_some() {
         // A session is ended on the server too (its refresh token with it); the file goes
         // whether or not the server could be reached.
-        if let Ok(client) = super::connect(&Common { url: Some(stored.base_url.clone()), ..common })
-            && let Err(err) = client.sign_out().await
-        {
-            eprintln!("oneclaw: could not end the session on the server ({err}); it expires on its own");
-        }
+        let ended = match super::connect(&Common { url: Some(stored.base_url.clone()), ..common }) {
+            Ok(client) => client.sign_out().await.map_err(|err| err.to_string()),
+            Err(err) => Err(err.to_string()),
+        };
         credentials::remove()?;
-        eprintln!("Signed out: the session is ended and its tokens are deleted from this machine.");
+        match ended {
+            Ok(()) => eprintln!("Signed out: the session is ended and its tokens are deleted from this machine."),
+            Err(err) => eprintln!(
+                "Deleted the session's tokens from this machine, but could not end it on the server ({err}): \
+                 it stays valid until it expires; sign out everywhere by changing your password."
+            ),
+        }
         return Ok(());
     }
     credentials::remove()?;

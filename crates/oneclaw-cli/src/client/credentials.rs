@@ -66,12 +66,22 @@ pub fn load() -> CliResult<Option<Stored>> {
 
 /// Writes the file readable by its owner only, replacing any earlier one atomically.
 pub fn save(stored: &Stored) -> CliResult<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let dir = dir()?;
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+    // A directory someone else owns or may write to could swap the file under us.
+    let meta = std::fs::metadata(&dir)?;
+    if meta.uid() != rustix::process::geteuid().as_raw() || meta.mode() & 0o022 != 0 {
+        return Err(CliError::Setting(format!(
+            "{} is not yours alone (it must be owned by you and writable by nobody else); nothing was stored",
+            dir.display()
+        )));
+    }
     let path = dir.join(FILE);
-    let partial = dir.join(format!(".{FILE}.partial"));
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&partial)?;
+    // A fresh name, created (never opened) here: a planted file or symlink is not followed.
+    let partial = dir.join(format!(".{FILE}.{}.partial", std::process::id()));
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&partial)?;
     // The key is written in the clear: the file is the credential, like `~/.ssh/id_*`.
     let json = serde_json::to_vec_pretty(stored).map_err(|err| CliError::Setting(err.to_string()))?;
     file.write_all(&json)?;

@@ -117,8 +117,12 @@ fn parse_file(file: &PathBuf) -> CliResult<Vec<(String, String)>> {
         .map_err(|err| CliError::Usage(format!("cannot read {}: {err}", file.display())))?;
     let mut pairs: Vec<(String, String)> = Vec::new();
     for item in dotenvy::from_read_iter(raw.as_bytes()) {
-        let (key, value) = item.map_err(|err| {
-            CliError::Usage(format!("{} is not a valid .env file ({err}); nothing was imported", file.display()))
+        // The parser's own message quotes the rest of the file, values included: never shown.
+        let (key, value) = item.map_err(|_| {
+            CliError::Usage(format!(
+                "{} is not a valid .env file (a quote left open, or a line that is not KEY=value); nothing was imported",
+                file.display()
+            ))
         })?;
         oneclaw_core::env_vars::checked_key(&key).map_err(|_| {
             CliError::Usage(format!("{}: {key:?} is not a variable name; nothing was imported", file.display()))

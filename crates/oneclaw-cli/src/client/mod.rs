@@ -46,6 +46,12 @@ pub fn connect(common: &Common) -> CliResult<Client> {
         }
         (stored, _) => stored,
     };
+    // A key from the environment goes only to a server the environment (or --url) names.
+    if named.is_none() && has_env_credentials() {
+        return Err(CliError::Setting(
+            "set ONECLAW_BASE_URL (or --url) to the server the key in the environment is for".to_owned(),
+        ));
+    }
     let base =
         named.or_else(|| stored.as_ref().map(|s| s.base_url.clone())).unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
     let credentials = if let Some(key) = env("ONECLAW_API_KEY") {

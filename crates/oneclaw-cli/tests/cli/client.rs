@@ -403,6 +403,9 @@ async fn ci_jobs_work_from_the_environment_alone() {
         format!("[][{}]", f.server.base),
         "the child gets the variables, never the credential"
     );
+    let unnamed = f.oneclaw(&["vaults", "list"], &[("ONECLAW_API_KEY", f.api_key.as_str())], "");
+    assert_eq!(unnamed.status.code(), Some(1), "a key in the environment needs its server named");
+    assert!(text(&unnamed.stderr).contains("ONECLAW_BASE_URL"), "{}", text(&unnamed.stderr));
     let key_env = [("ONECLAW_BASE_URL", f.server.base.as_str()), ("ONECLAW_API_KEY", f.api_key.as_str())];
     let listed = f.oneclaw(&["vaults", "list", "--json"], &key_env, "");
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();

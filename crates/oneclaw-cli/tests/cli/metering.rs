@@ -17,6 +17,13 @@ pub(super) async fn serve(url: &str, data: &std::path::Path, master_key: &str) -
             .env("ONECLAW_BILLING", "on")
             .env("ONECLAW_FREE_TIER_REQUESTS", "1000000")
             .env_remove("ONECLAW_KEY_PROVIDER");
+        // The local keyring: CI exports a SoftHSM2 token for other steps, and several server
+        // processes logging in to one SoftHSM2 token at once can be refused (GeneralError).
+        for (name, _) in
+            std::env::vars().filter(|(name, _)| name.starts_with("ONECLAW_PKCS11_") || name == "SOFTHSM2_CONF")
+        {
+            command.env_remove(name);
+        }
         command
     };
     Server::start(command, &data.with_extension("log")).await

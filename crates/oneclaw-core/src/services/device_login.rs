@@ -80,9 +80,11 @@ impl<'a> Auth<'a> {
     pub async fn device_start(&self, meta: &RequestMeta, client_id: &str, email: &str) -> Result<DeviceStart> {
         self.throttle_ip(meta)?;
         let client_id = client_id.trim();
+        // Shown to the person who approves: plain ASCII, so no bidi or invisible characters can
+        // make it read as something else.
         if client_id.is_empty()
-            || client_id.chars().count() > MAX_CLIENT_ID_CHARS
-            || client_id.chars().any(char::is_control)
+            || client_id.len() > MAX_CLIENT_ID_CHARS
+            || !client_id.chars().all(|c| c.is_ascii_graphic() || c == ' ')
         {
             return Err(Error::invalid_field(
                 "client_id",

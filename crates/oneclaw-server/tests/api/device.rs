@@ -95,6 +95,8 @@ async fn denied_expired_unknown_and_malformed_codes_give_no_session() {
         json!({"client_id": "", "email": "a@example.com"}),
         json!({"client_id": "x", "email": "not-an-email"}),
         json!({"client_id": "x".repeat(101), "email": "a@example.com"}),
+        json!({"client_id": "\u{202e}ilc-walceno", "email": "a@example.com"}),
+        json!({"client_id": "one\u{200b}claw", "email": "a@example.com"}),
         json!({"email": "a@example.com"}),
     ] {
         assert_eq!(app.post("/v1/auth/device/code", None, body.clone()).await.status, 400, "{body}");
