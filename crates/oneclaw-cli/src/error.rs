@@ -88,7 +88,7 @@ fn api_words(err: &ClientError) -> String {
         ErrorCode::PaymentRequired => format!(
             "payment required: {detail}; an org owner can add prepaid credits or upgrade the plan (Billing in the dashboard)"
         ),
-        ErrorCode::Unavailable if err.status.is_none() => {
+        _ if err.is_network() => {
             format!("{detail}; check the server URL (--url or ONECLAW_BASE_URL) and that it is running")
         }
         _ => detail.to_owned(),

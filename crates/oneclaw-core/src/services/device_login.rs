@@ -171,8 +171,10 @@ impl<'a> Auth<'a> {
         }
     }
 
-    /// A pending code by its user code, for the approval page.
-    pub async fn device_code(&self, user_code: &str) -> Result<DeviceCode> {
+    /// A pending code by its user code, for the approval page. Each lookup spends one of the
+    /// address's credential checks: user codes are short, so guessing them is rate limited.
+    pub async fn device_code(&self, meta: &RequestMeta, user_code: &str) -> Result<DeviceCode> {
+        self.throttle_ip(meta)?;
         let user_code = normalize_user_code(user_code).ok_or_else(no_pending)?;
         let now = self.deps().clock.now();
         match self.deps().store.device_code_by_user_code(&user_code).await? {
@@ -187,7 +189,7 @@ impl<'a> Auth<'a> {
             return Err(Error::Forbidden("Only a person approves a login".to_owned()));
         };
         let user = self.live_user(UserId(caller.principal.who.id)).await?;
-        let code = self.device_code(user_code).await?;
+        let code = self.device_code(&caller.meta, user_code).await?;
         // Someone else's code answers like an unknown one: the page says nothing about it.
         if code.status != DeviceStatus::Pending || code.email != user.email {
             return Err(no_pending());

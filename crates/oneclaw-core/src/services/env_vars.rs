@@ -133,9 +133,7 @@ impl<'a> EnvVars<'a> {
         let key = checked_key(&new.key)?;
         let git_branch = new.git_branch.as_deref().map(checked_branch).transpose()?;
         let environments = environments_for(new.environments, git_branch.is_some())?;
-        for environment in &environments {
-            self.known_environment(&access.vault, environment).await?;
-        }
+        self.known_environments(&access.vault, &environments).await?;
         let tag = self.agent_tag(caller).await?;
         self.require(caller, &access, tag.as_deref(), &environments, &key, Operation::Write).await?;
         if super::Billing::new(self.deps).enabled() {
@@ -208,9 +206,7 @@ impl<'a> EnvVars<'a> {
             Some(environments) => environments_for(Some(environments), var.git_branch.is_some())?,
             None => var.environments.clone(),
         };
-        for environment in &environments {
-            self.known_environment(&access.vault, environment).await?;
-        }
+        self.known_environments(&access.vault, &environments).await?;
         let mut touched = var.environments.clone();
         touched.extend(environments.iter().cloned());
         self.require(caller, &access, tag.as_deref(), &touched, &var.key, Operation::Write).await?;
@@ -350,14 +346,21 @@ impl<'a> EnvVars<'a> {
 
     /// A built-in environment, or a custom one of the vault; 404 otherwise.
     pub(crate) async fn known_environment(&self, vault: &Vault, slug: &str) -> Result<()> {
-        if BUILTIN_ENVIRONMENTS.contains(&slug) {
+        self.known_environments(vault, std::slice::from_ref(&slug.to_owned())).await
+    }
+
+    /// Every one of `slugs` is a built-in environment or a custom one of the vault (one store
+    /// read, and none when all are built-in); 404 naming the first that is not.
+    pub(crate) async fn known_environments(&self, vault: &Vault, slugs: &[String]) -> Result<()> {
+        let custom: Vec<&String> = slugs.iter().filter(|slug| !BUILTIN_ENVIRONMENTS.contains(&slug.as_str())).collect();
+        if custom.is_empty() {
             return Ok(());
         }
-        let custom = self.deps.store.vault_environments(vault.id).await?;
-        if custom.iter().any(|e| e.slug == slug) {
-            return Ok(());
+        let existing = self.deps.store.vault_environments(vault.id).await?;
+        match custom.into_iter().find(|slug| !existing.iter().any(|e| &e.slug == *slug)) {
+            Some(slug) => Err(Error::NotFound(format!("No environment '{slug}' in this vault"))),
+            None => Ok(()),
         }
-        Err(Error::NotFound(format!("No environment '{slug}' in this vault")))
     }
 
     /// The vault variable `key` names: the one of that environment (and branch) when named (the

@@ -84,9 +84,13 @@ async fn poll(
     })
 }
 
-async fn status(State(state): State<AppState>, path: RawPathParams) -> ApiResult<Json<DeviceCodeStatusResponse>> {
+async fn status(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    path: RawPathParams,
+) -> ApiResult<Json<DeviceCodeStatusResponse>> {
     let user_code = super::params::raw(&path, "user_code")?;
-    Ok(Json(status_response(state.core.auth().device_code(user_code).await?)))
+    Ok(Json(status_response(state.core.auth().device_code(&meta, user_code).await?)))
 }
 
 async fn approve(

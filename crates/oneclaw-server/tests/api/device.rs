@@ -105,6 +105,12 @@ async fn denied_expired_unknown_and_malformed_codes_give_no_session() {
         app.post("/v1/auth/device/token", None, json!({"device_code": "ocd_x", "grant_type": "password"})).await;
     assert_eq!(wrong_grant.status, 400);
     assert_eq!(app.get("/v1/auth/device/code/NOPE", &ada.token).await.status, 404);
+    // Guessing user codes spends the address's credential checks like any other guess.
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        statuses.push(app.get("/v1/auth/device/code/BCDF-GHJK", &ada.token).await.status);
+    }
+    assert!(statuses.contains(&429), "status lookups are rate limited: {statuses:?}");
 }
 
 #[tokio::test]

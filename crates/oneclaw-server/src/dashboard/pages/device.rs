@@ -24,7 +24,7 @@ pub async fn show(State(state): State<AppState>, session: Session, Query(query):
 async fn render(state: &AppState, session: Session, code: Option<&str>, outcome: Option<&str>) -> Response {
     let csrf = session.csrf.clone();
     let waiting = match code {
-        Some(code) => Some(state.core.auth().device_code(code).await),
+        Some(code) => Some(state.core.auth().device_code(&session.caller.meta, code).await),
         None => None,
     };
     let content = html! {
