@@ -1,7 +1,7 @@
 //! The client commands (issue 17) as people and CI jobs use them: the real `oneclaw` binary
 //! against a real `oneclaw serve`, with a config directory of its own per test.
 
-use super::{BIN, Server, call};
+use super::{Server, call, oneclaw};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
@@ -23,7 +23,7 @@ async fn fixture(email: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let command = move || {
-        let mut command = Command::new(BIN);
+        let mut command = oneclaw();
         command.args(["serve", "--signup", "open", "--data-dir"]).arg(&data).env_remove("ONECLAW_DATABASE_URL");
         command
     };
@@ -62,7 +62,7 @@ async fn fixture(email: &str) -> Fixture {
 impl Fixture {
     /// `oneclaw args…` with only this test's config directory and `env`, feeding `stdin`.
     fn oneclaw(&self, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-        let mut command = Command::new(BIN);
+        let mut command = oneclaw();
         command
             .args(args)
             .env_clear()
@@ -263,7 +263,7 @@ async fn run_passes_the_environment_the_exit_code_and_sigterm_through() {
     assert_eq!(no_program.status.code(), Some(4));
 
     // SIGTERM to `oneclaw run` reaches the child, whose own exit status comes back.
-    let mut child = Command::new(BIN)
+    let mut child = oneclaw()
         .args([
             "run",
             "--vault",
@@ -419,7 +419,7 @@ async fn ci_jobs_work_from_the_environment_alone() {
 #[tokio::test]
 async fn login_through_the_device_flow_approved_over_the_api() {
     let f = fixture("cli-device@example.com").await;
-    let mut child = Command::new(BIN)
+    let mut child = oneclaw()
         .args(["login", "--email", "cli-device@example.com", "--url", &f.server.base])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -22,6 +22,19 @@ fn http_client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// The binary with the SoftHSM2 variables CI exports removed, so it runs on the local keyring.
+/// Only the `keys` tests use the shared token: several processes opening one SoftHSM2 token
+/// while another writes to it can fail to find it ("no HSM token is labelled …") or be refused.
+fn oneclaw() -> Command {
+    let mut command = Command::new(BIN);
+    for (name, _) in std::env::vars().filter(|(name, _)| {
+        name.starts_with("ONECLAW_PKCS11_") || name == "SOFTHSM2_CONF" || name == "ONECLAW_KEY_PROVIDER"
+    }) {
+        command.env_remove(name);
+    }
+    command
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -121,7 +134,7 @@ async fn plaintext_reaches_neither_the_database_files_nor_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("server.log");
     let command = || {
-        let mut command = Command::new(BIN);
+        let mut command = oneclaw();
         command
             .args(["serve", "--data-dir"])
             .arg(dir.path().join("data"))
@@ -215,32 +228,28 @@ async fn plaintext_reaches_neither_the_database_files_nor_the_log() {
 #[test]
 fn unknown_and_invalid_settings_stop_start_up_by_name() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(dir.path())
-        .env("ONECLAW_LISTN", "127.0.0.1:1")
-        .output()
-        .unwrap();
+    let output =
+        oneclaw().args(["serve", "--data-dir"]).arg(dir.path()).env("ONECLAW_LISTN", "127.0.0.1:1").output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ONECLAW_LISTN") && stderr.contains("did you mean ONECLAW_LISTEN"), "{stderr}");
     assert_eq!(output.status.code(), Some(1));
 
-    let output = Command::new(BIN).args(["serve", "--signup", "maybe"]).output().unwrap();
+    let output = oneclaw().args(["serve", "--signup", "maybe"]).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--signup") && stderr.contains("open, closed"), "{stderr}");
     // A flag clap itself cannot parse is a usage error: exit status 1 (docs/CLI.md).
-    let output = Command::new(BIN).args(["keys", "migrate", "--to", "floppy"]).output().unwrap();
+    let output = oneclaw().args(["keys", "migrate", "--to", "floppy"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(Command::new(BIN).arg("--version").output().unwrap().status.code(), Some(0));
+    assert_eq!(oneclaw().arg("--version").output().unwrap().status.code(), Some(0));
     // A missing environment setting is not a usage error: MCP clients read exit 1 as "not configured".
-    let output = Command::new(BIN).arg("mcp").env_remove("ONECLAW_VAULT_ID").output().unwrap();
+    let output = oneclaw().arg("mcp").env_remove("ONECLAW_VAULT_ID").output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stderr).contains("ONECLAW_VAULT_ID") && output.stdout.is_empty());
 
     // Mails carry links, so mail without a public URL is refused at start-up.
-    let output = Command::new(BIN)
+    let output = oneclaw()
         .args(["serve", "--smtp-url", "smtp://127.0.0.1:1", "--smtp-from", "oneclaw@example.com"])
         .output()
         .unwrap();
@@ -249,7 +258,7 @@ fn unknown_and_invalid_settings_stop_start_up_by_name() {
 
     let config = dir.path().join("oneclaw.toml");
     std::fs::write(&config, "listen = \"127.0.0.1:1\"\nmax_body_bytes = \"lots\"\n").unwrap();
-    let output = Command::new(BIN).args(["serve", "--config"]).arg(&config).output().unwrap();
+    let output = oneclaw().args(["serve", "--config"]).arg(&config).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("max_body_bytes in"), "{stderr}");
@@ -262,7 +271,7 @@ async fn dev_creates_a_first_user_once_and_prints_its_credentials() {
     let dev_log = dir.path().join("dev.log");
     // Port 0: the server picks a free port and `dev` prints the address it got.
     let spawn = || {
-        Command::new(BIN)
+        oneclaw()
             .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path().join("data"))
             .stdout(Stdio::piped())
@@ -315,7 +324,7 @@ async fn audit_verify_and_export_work_offline_and_catch_tampering() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let command = || {
-        let mut command = Command::new(BIN);
+        let mut command = oneclaw();
         command.args(["serve", "--data-dir"]).arg(&data);
         command
     };
@@ -331,18 +340,18 @@ async fn audit_verify_and_export_work_offline_and_catch_tampering() {
     call(reqwest::Method::POST, format!("{}/v1/vaults", server.base), Some(&token), Some(json!({"name": "v"}))).await;
     drop(server);
 
-    let verify = Command::new(BIN).args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
+    let verify = oneclaw().args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
     let stdout = String::from_utf8_lossy(&verify.stdout);
     assert!(verify.status.success(), "{stdout} {}", String::from_utf8_lossy(&verify.stderr));
     assert!(stdout.contains("valid (2 events"), "{stdout}");
 
-    let export = Command::new(BIN).args(["audit", "export", "--data-dir"]).arg(&data).output().unwrap();
+    let export = oneclaw().args(["audit", "export", "--data-dir"]).arg(&data).output().unwrap();
     let lines: Vec<Value> =
         String::from_utf8_lossy(&export.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert!(lines.iter().any(|e| e["action"] == "vault.create" && e["integrity_hash"].is_string()), "{lines:?}");
 
     assert!(tamper(&data.join("oneclaw.db")).await, "tampered");
-    let verify = Command::new(BIN).args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
+    let verify = oneclaw().args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
     assert!(!verify.status.success());
     assert!(String::from_utf8_lossy(&verify.stdout).contains("BROKEN"), "{}", String::from_utf8_lossy(&verify.stdout));
 }
@@ -361,14 +370,7 @@ async fn tamper(db: &Path) -> bool {
 async fn without_mail_an_operator_verifies_and_hands_over_a_reset_link() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    // No HSM here: the shared SoftHSM2 token has enough concurrent users in this suite.
-    let no_hsm = |command: &mut Command| {
-        for name in ["ONECLAW_PKCS11_MODULE", "ONECLAW_PKCS11_TOKEN_LABEL", "ONECLAW_PKCS11_PIN"] {
-            command.env_remove(name);
-        }
-    };
-    let mut dev = Command::new(BIN);
-    no_hsm(&mut dev);
+    let mut dev = oneclaw();
     let mut child = dev
         .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
@@ -385,8 +387,7 @@ async fn without_mail_an_operator_verifies_and_hands_over_a_reset_link() {
     stop(&mut child);
 
     let run = |args: &[&str]| {
-        let mut command = Command::new(BIN);
-        no_hsm(&mut command);
+        let mut command = oneclaw();
         command.args(args).arg("--data-dir").arg(&data).output().unwrap()
     };
     let verified = run(&["user", "verify", "--email", "Admin@oneclaw.local"]);
@@ -404,8 +405,7 @@ async fn without_mail_an_operator_verifies_and_hands_over_a_reset_link() {
     let log = dir.path().join("serve.log");
     let server = Server::start(
         || {
-            let mut command = Command::new(BIN);
-            no_hsm(&mut command);
+            let mut command = oneclaw();
             command.args(["serve", "--data-dir"]).arg(&data);
             command
         },

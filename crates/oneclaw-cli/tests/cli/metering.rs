@@ -1,29 +1,20 @@
 //! Two real `oneclaw serve` processes on one PostgreSQL count one org's requests exactly.
 //! Runs when `ONECLAW_TEST_DATABASE_URL` is set (CI's PostgreSQL step); says so otherwise.
 
-use super::{BIN, Server, call};
+use super::{Server, call, oneclaw};
 use serde_json::json;
 use sqlx::Connection;
-use std::process::Command;
 
 /// Starts `serve` on the shared database and waits until it is healthy; its log goes next to `data`.
 pub(super) async fn serve(url: &str, data: &std::path::Path, master_key: &str) -> Server {
     let command = || {
-        let mut command = Command::new(BIN);
+        let mut command = oneclaw();
         command
             .args(["serve", "--database-url", url, "--data-dir"])
             .arg(data)
             .env("ONECLAW_MASTER_KEY", master_key)
             .env("ONECLAW_BILLING", "on")
-            .env("ONECLAW_FREE_TIER_REQUESTS", "1000000")
-            .env_remove("ONECLAW_KEY_PROVIDER");
-        // The local keyring: CI exports a SoftHSM2 token for other steps, and several server
-        // processes logging in to one SoftHSM2 token at once can be refused (GeneralError).
-        for (name, _) in
-            std::env::vars().filter(|(name, _)| name.starts_with("ONECLAW_PKCS11_") || name == "SOFTHSM2_CONF")
-        {
-            command.env_remove(name);
-        }
+            .env("ONECLAW_FREE_TIER_REQUESTS", "1000000");
         command
     };
     Server::start(command, &data.with_extension("log")).await
