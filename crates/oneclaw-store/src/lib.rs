@@ -32,6 +32,7 @@ mod sql_impl;
 mod sql_keys;
 mod sql_mail;
 mod sql_mfa;
+mod sql_read_path;
 mod sql_rows;
 mod sql_trust;
 mod sql_tx;

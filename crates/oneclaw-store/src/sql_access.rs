@@ -1,14 +1,12 @@
 //! Queries of the access model (agents, policies, invites, IP rules, shares, members), generic over
 //! the backend like `sql_impl.rs`, which delegates to these functions.
 
-use super::sql_rows::{JOINED_VAULT_COLUMNS, vault_from_columns};
 use crate::backend::{Columns, SqlBackend, Statement, Tx, get};
 use crate::convert::{from_json_text, from_ms, opt_from_ms, principal, to_json_text, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::ids::{AgentId, IpRuleId, OrgId, PolicyId, SecretId, ShareId, UserId, VaultId};
 use oneclaw_core::model::{Agent, IpRule, IpRuleType, RecipientType, Role, Share};
 use oneclaw_core::policy::{Conditions, Effect, PathGlob, Permission, Policy};
-use oneclaw_core::ports::store::VaultAccess;
 use oneclaw_core::principal::PrincipalRef;
 use oneclaw_core::{Error, Result};
 use sqlx::Pool;
@@ -73,7 +71,7 @@ fn agent_from(row: &impl Columns) -> Result<Agent> {
     })
 }
 
-fn policy_from(row: &impl Columns) -> Result<Policy> {
+pub(super) fn policy_from(row: &impl Columns) -> Result<Policy> {
     let kind: String = get(row, "principal_type")?;
     let creator_kind: String = get(row, "created_by_type")?;
     let pattern: String = get(row, "secret_path_pattern")?;
@@ -183,59 +181,6 @@ pub(super) async fn agent_generations<DB: SqlBackend>(pool: &Pool<DB>) -> Result
         "SELECT id, token_generation AS generation FROM agents WHERE token_generation > 0",
     )
     .await
-}
-
-/// A vault of the org and the policies naming `who` on it, in one query: the vault's columns
-/// (prefixed `v_`) on every row, a policy's (NULL without one) beside them.
-/// Policies join only when the caller's held generation is not the vault's.
-pub(super) async fn vault_access<DB: SqlBackend>(
-    pool: &Pool<DB>,
-    org: OrgId,
-    vault: VaultId,
-    who: PrincipalRef,
-    held_generation: Option<i64>,
-) -> Result<Option<VaultAccess>> {
-    // The vault's own row, then (only when the caller's generation is stale) one row per
-    // policy. Two branches, not a LEFT JOIN with the generation in its ON clause: there the
-    // planner would walk every policy of the principal only to drop each one, and a read
-    // would cost O(policies) even when the cache is current.
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        joined_vault_cols!(),
-        ", NULL AS id, NULL AS vault_id, NULL AS principal_type, NULL AS principal_id, \
-         NULL AS secret_path_pattern, NULL AS permissions, NULL AS conditions, NULL AS expires_at, NULL AS effect, \
-         NULL AS priority, NULL AS created_by_type, NULL AS created_by, NULL AS created_at, \
-         NULL AS policy_schema_version \
-         FROM vaults v WHERE v.id = $1 AND v.org_id = $2 \
-         UNION ALL SELECT ",
-        joined_vault_cols!(),
-        ", p.id, p.vault_id, p.principal_type, p.principal_id, p.secret_path_pattern, p.permissions, p.conditions, \
-         p.expires_at, p.effect, p.priority, p.created_by_type, p.created_by, p.created_at, p.policy_schema_version \
-         FROM vaults v JOIN policies p ON p.vault_id = v.id AND p.principal_id = $3 AND p.principal_type = $4 \
-         WHERE v.id = $1 AND v.org_id = $2 AND v.policy_generation <> $5"
-    ))
-    .arg(vault.0)
-    .arg(org.0)
-    .arg(who.id)
-    .arg(who.kind.as_str())
-    // Generations start at 0, so -1 is "holds none".
-    .arg(held_generation.unwrap_or(-1))
-    .fetch_all_on(pool)
-    .await
-    .map_err(db_error)?;
-    let Some(first) = rows.first() else { return Ok(None) };
-    let vault = vault_from_columns(first, &JOINED_VAULT_COLUMNS)?;
-    let policy_generation: i64 = get(first, "v_policy_generation")?;
-    if held_generation == Some(policy_generation) {
-        return Ok(Some(VaultAccess { vault, policy_generation, policies: None }));
-    }
-    let mut policies = Vec::with_capacity(rows.len());
-    for row in &rows {
-        if get::<Option<Uuid>>(row, "id")?.is_some() {
-            policies.push(policy_from(row)?);
-        }
-    }
-    Ok(Some(VaultAccess { vault, policy_generation, policies: Some(policies) }))
 }
 
 pub(super) async fn member_role<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, user: UserId) -> Result<Option<Role>> {

@@ -124,6 +124,18 @@ impl<DB: SqlBackend> SecretStore for SqlStore<DB> {
         row.map(|row| super::sql_rows::secret_read_from(&row, vault)).transpose()
     }
 
+    async fn vault_access_with_secret(
+        &self,
+        org: OrgId,
+        vault: VaultId,
+        who: PrincipalRef,
+        held: Option<i64>,
+        path: &str,
+        version: Option<i64>,
+    ) -> Result<Option<(VaultAccess, Option<SecretRead>)>> {
+        super::sql_read_path::vault_access_with_secret(&self.pool, org, vault, who, held, path, version).await
+    }
+
     async fn secret_current_version(&self, vault: VaultId, path: &str) -> Result<Option<i64>> {
         sqlx::query("SELECT current_version FROM secrets WHERE vault_id = $1 AND path = $2")
             .arg(vault.0)
@@ -233,7 +245,7 @@ impl<DB: SqlBackend> AccessStore for SqlStore<DB> {
         who: PrincipalRef,
         held: Option<i64>,
     ) -> Result<Option<VaultAccess>> {
-        access::vault_access(&self.pool, org, vault, who, held).await
+        super::sql_read_path::vault_access(&self.pool, org, vault, who, held).await
     }
 
     async fn member_role(&self, org: OrgId, user: UserId) -> Result<Option<Role>> {

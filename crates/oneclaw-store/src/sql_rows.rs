@@ -74,25 +74,74 @@ pub(super) fn vault_from_columns(row: &impl Columns, names: &VaultColumns) -> Re
     })
 }
 
+/// A secret version's column names: as `version_cols!` selects them, and as the hot read
+/// (`sql_read_path.rs`) aliases them (`sec_…`) beside a vault's and a policy's own.
+pub(super) struct VersionColumns([&'static str; 15]);
+
+impl VersionColumns {
+    pub(super) const fn new(names: [&'static str; 15]) -> Self {
+        Self(names)
+    }
+}
+
+pub(super) const VERSION_COLUMNS: VersionColumns = VersionColumns([
+    "id",
+    "vault_id",
+    "path",
+    "version",
+    "secret_type",
+    "metadata",
+    "rotation_policy",
+    "expires_at",
+    "max_access_count",
+    "access_count",
+    "is_disabled",
+    "deleted_at",
+    "created_by_type",
+    "created_by",
+    "created_at",
+]);
+
 pub(super) fn version_from(row: &impl Columns) -> Result<SecretVersion> {
-    let kind: String = get(row, "created_by_type")?;
-    let metadata: String = get(row, "metadata")?;
-    let rotation_policy: Option<String> = get(row, "rotation_policy")?;
+    version_from_columns(row, &VERSION_COLUMNS)
+}
+
+pub(super) fn version_from_columns(row: &impl Columns, names: &VersionColumns) -> Result<SecretVersion> {
+    let [
+        id,
+        vault_id,
+        path,
+        version,
+        secret_type,
+        metadata,
+        rotation_policy,
+        expires_at,
+        max_access_count,
+        access_count,
+        is_disabled,
+        deleted_at,
+        created_by_type,
+        created_by,
+        created_at,
+    ] = names.0;
+    let kind: String = get(row, created_by_type)?;
+    let metadata: String = get(row, metadata)?;
+    let rotation_policy: Option<String> = get(row, rotation_policy)?;
     Ok(SecretVersion {
-        secret_id: SecretId(get(row, "id")?),
-        vault_id: VaultId(get(row, "vault_id")?),
-        path: get(row, "path")?,
-        version: get(row, "version")?,
-        secret_type: get(row, "secret_type")?,
+        secret_id: SecretId(get(row, id)?),
+        vault_id: VaultId(get(row, vault_id)?),
+        path: get(row, path)?,
+        version: get(row, version)?,
+        secret_type: get(row, secret_type)?,
         metadata: from_json_text(&metadata)?,
         rotation_policy: rotation_policy.as_deref().map(from_json_text).transpose()?,
-        expires_at: opt_from_ms(get(row, "expires_at")?)?,
-        max_access_count: get(row, "max_access_count")?,
-        access_count: get(row, "access_count")?,
-        is_disabled: get(row, "is_disabled")?,
-        deleted_at: opt_from_ms(get(row, "deleted_at")?)?,
-        created_by: principal(&kind, get(row, "created_by")?)?,
-        created_at: from_ms(get(row, "created_at")?)?,
+        expires_at: opt_from_ms(get(row, expires_at)?)?,
+        max_access_count: get(row, max_access_count)?,
+        access_count: get(row, access_count)?,
+        is_disabled: get(row, is_disabled)?,
+        deleted_at: opt_from_ms(get(row, deleted_at)?)?,
+        created_by: principal(&kind, get(row, created_by)?)?,
+        created_at: from_ms(get(row, created_at)?)?,
     })
 }
 
@@ -165,17 +214,33 @@ fn link_from(row: &impl Columns) -> Result<Option<Link>> {
 }
 
 /// Decodes a `secret_read_sql!()` row.
+/// A readable version's column names: the version's, then its sealed value's and KEK's
+/// (ciphertext, wrapped_dek, kek_version, provider, handle).
+pub(super) struct SecretReadColumns {
+    pub(super) version: VersionColumns,
+    pub(super) sealed: [&'static str; 5],
+}
+
+pub(super) const SECRET_READ_COLUMNS: SecretReadColumns = SecretReadColumns {
+    version: VERSION_COLUMNS,
+    sealed: ["ciphertext", "wrapped_dek", "kek_version", "provider", "handle"],
+};
+
 pub(super) fn secret_read_from(row: &impl Columns, vault: VaultId) -> Result<SecretRead> {
-    let kek_version: i64 = get(row, "kek_version")?;
+    secret_read_from_columns(row, vault, &SECRET_READ_COLUMNS)
+}
+
+pub(super) fn secret_read_from_columns(
+    row: &impl Columns,
+    vault: VaultId,
+    names: &SecretReadColumns,
+) -> Result<SecretRead> {
+    let [ciphertext, wrapped_dek, kek_version, provider, handle] = names.sealed;
+    let kek_version: i64 = get(row, kek_version)?;
     Ok(SecretRead {
-        version: version_from(row)?,
-        sealed: SealedValue { ciphertext: get(row, "ciphertext")?, wrapped_dek: get(row, "wrapped_dek")?, kek_version },
-        kek: KekRef {
-            vault_id: vault,
-            version: kek_version,
-            provider: get(row, "provider")?,
-            handle: get(row, "handle")?,
-        },
+        version: version_from_columns(row, &names.version)?,
+        sealed: SealedValue { ciphertext: get(row, ciphertext)?, wrapped_dek: get(row, wrapped_dek)?, kek_version },
+        kek: KekRef { vault_id: vault, version: kek_version, provider: get(row, provider)?, handle: get(row, handle)? },
     })
 }
 

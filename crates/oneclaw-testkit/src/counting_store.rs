@@ -94,6 +94,7 @@ delegate! {
 delegate! {
     SecretStore {
         async fn secret_for_read(&self, vault: VaultId, path: &str, version: Option<i64>) -> Result<Option<SecretRead>>;
+        async fn vault_access_with_secret(&self, org: OrgId, vault: VaultId, who: PrincipalRef, held: Option<i64>, path: &str, version: Option<i64>) -> Result<Option<(VaultAccess, Option<SecretRead>)>>;
         async fn secret_current_version(&self, vault: VaultId, path: &str) -> Result<Option<i64>>;
         async fn latest_secret_version(&self, vault: VaultId, path: &str) -> Result<Option<SecretVersion>>;
         async fn latest_secrets(&self, vault: VaultId, prefix: &PathPrefix) -> Result<Vec<SecretVersion>>;

@@ -21,7 +21,8 @@ use crate::ids::VaultId;
 use crate::model::{Role, Vault};
 use crate::path::SecretPath;
 use crate::policy::{Decision, Operation, PathGlob, Policy, PolicySet};
-use crate::ports::store::{AccessStore, VaultAccess, VaultStore};
+use crate::ports::SecretRead;
+use crate::ports::store::{AccessStore, SecretStore, VaultAccess, VaultStore};
 use crate::principal::{Caller, Principal, PrincipalKind, PrincipalRef};
 use crate::{Error, Result};
 use std::collections::HashMap;
@@ -155,7 +156,37 @@ impl<'a> Access<'a> {
         let held = self.cache.and_then(|cache| cache.get(id, who));
         let found =
             self.access.vault_access(caller.org_id(), id, who, held.as_ref().map(|(generation, _)| *generation));
-        let VaultAccess { vault, policy_generation, policies } = found.await?.ok_or_else(vault_not_found)?;
+        self.with_policies(id, who, found.await?.ok_or_else(vault_not_found)?, held)
+    }
+
+    /// `vault_access`, and in the same store read the version of `path` a secret read asks for
+    /// (`None` when there is none): a hot read's only store read before its audit record.
+    pub async fn vault_access_with_secret(
+        &self,
+        secrets: &dyn SecretStore,
+        caller: &Caller,
+        id: VaultId,
+        path: &SecretPath,
+        version: Option<i64>,
+    ) -> Result<(VaultWithPolicies, Option<SecretRead>)> {
+        let who = caller.principal.who;
+        let held = self.cache.and_then(|cache| cache.get(id, who));
+        let held_generation = held.as_ref().map(|(generation, _)| *generation);
+        let found = secrets.vault_access_with_secret(caller.org_id(), id, who, held_generation, path.as_str(), version);
+        let (access, secret) = found.await?.ok_or_else(vault_not_found)?;
+        Ok((self.with_policies(id, who, access, held)?, secret))
+    }
+
+    /// The caller's compiled policies: fresh from the store (and cached), or the held ones when
+    /// the store left them out because their generation is still the vault's.
+    fn with_policies(
+        &self,
+        id: VaultId,
+        who: PrincipalRef,
+        found: VaultAccess,
+        held: Option<(i64, Arc<PolicySet>)>,
+    ) -> Result<VaultWithPolicies> {
+        let VaultAccess { vault, policy_generation, policies } = found;
         let policies = match (policies, held) {
             (Some(fresh), _) => {
                 let set = Arc::new(PolicySet::new(fresh));

@@ -16,7 +16,7 @@ use crate::env_vars::EnvVar;
 use crate::ids::{SecretId, VaultId};
 use crate::model::{SecretVersion, Vault};
 use crate::path::{PathPrefix, SecretPath};
-use crate::policy::Operation;
+use crate::policy::{Operation, PolicySet};
 use crate::ports::ValueBinding;
 use crate::principal::Caller;
 use crate::{Error, Result};
@@ -152,16 +152,20 @@ impl<'a> Secrets<'a> {
         path: &SecretPath,
         version: Option<i64>,
     ) -> Result<RevealedSecret> {
-        let vault = self.vault_for(caller, vault_id, path, Operation::Read).await?;
+        // The common read changes nothing: one store read outside any transaction (the vault,
+        // the caller's policies unless cached, and the secret), then the record goes through
+        // the group-committing journal and the value is answered only once that record is
+        // durable. A version with an access limit must count the read in the same transaction
+        // as its record, so it takes the transactional path.
+        let access = Access::new(self.deps);
+        let found = access.vault_access_with_secret(self.deps.store.as_ref(), caller, vault_id, path, version);
+        let (VaultWithPolicies { vault, policies }, found) = found.await?;
+        self.check(caller, &vault, &policies, path, Operation::Read).await?;
         let now = self.deps.clock.now();
         let event = AuditEvent::by(caller, action::SECRET_READ, "secret", now)
             .detail("vault_id", vault.id.to_string())
             .detail("path", path.as_str());
-        // The common read changes nothing: one indexed query outside any transaction, then the
-        // record goes through the group-committing journal and the value is answered only once
-        // that record is durable. A version with an access limit must count the read in the same
-        // transaction as its record, so it takes the transactional path.
-        let Some(found) = self.deps.store.secret_for_read(vault.id, path.as_str(), version).await? else {
+        let Some(found) = found else {
             return Err(self.refuse(event, Error::NotFound(no_secret(path, version))).await);
         };
         let event = event.resource(found.version.secret_id).detail("version", found.version.version);
@@ -445,14 +449,27 @@ impl<'a> Secrets<'a> {
 
     async fn vault_for(&self, caller: &Caller, vault_id: VaultId, path: &SecretPath, op: Operation) -> Result<Vault> {
         let VaultWithPolicies { vault, policies } = Access::new(self.deps).vault_access(caller, vault_id).await?;
-        if let Err(refused) = evaluate(caller, &vault, &policies, path, op, self.deps.clock.now()) {
+        self.check(caller, &vault, &policies, path, op).await?;
+        Ok(vault)
+    }
+
+    /// The access check of one operation on one path; a refusal is audited.
+    async fn check(
+        &self,
+        caller: &Caller,
+        vault: &Vault,
+        policies: &PolicySet,
+        path: &SecretPath,
+        op: Operation,
+    ) -> Result<()> {
+        if let Err(refused) = evaluate(caller, vault, policies, path, op, self.deps.clock.now()) {
             let now = self.deps.clock.now();
             let event = AuditEvent::by(caller, &format!("secret.{}", op.as_str()), "secret", now)
                 .detail("vault_id", vault.id.to_string())
                 .detail("path", path.as_str());
             return Err(self.refuse(event, refused).await);
         }
-        Ok(vault)
+        Ok(())
     }
 
     /// Records a refused attempt with its reason, then hands back the error.

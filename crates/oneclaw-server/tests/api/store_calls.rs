@@ -46,8 +46,9 @@ async fn a_secret_read_makes_the_store_calls_it_needs_and_no_more() {
     let path = format!("/v1/vaults/{vault}/secrets/k");
     for token in [owner.token.as_str(), agent_token.as_str()] {
         let made = fewest_calls(&calls, 3, || async { app.get(&path, token).await.status }).await;
-        // Before the access check read the vault and its policies at once: vault, policies_for,
-        // secret_for_read, begin (4 calls).
-        assert_eq!(made, ["vault_access", "secret_for_read", "begin"]);
+        // Before one store read carried the vault, its policies and the secret: vault_access,
+        // secret_for_read, begin (3 calls); before that, vault, policies_for, secret_for_read,
+        // begin (4 calls).
+        assert_eq!(made, ["vault_access_with_secret", "begin"]);
     }
 }

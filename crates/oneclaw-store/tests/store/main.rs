@@ -351,6 +351,88 @@ async fn vault_access_reads_the_vault_with_only_that_principals_policies() {
     );
 }
 
+/// A secret read's one store read answers what `vault_access` and `secret_for_read` answer
+/// apart: every version asked for, a missing path or version as no secret, policies only to a
+/// stale holder, and nothing of another org's vault.
+#[tokio::test]
+async fn the_read_path_carries_the_vault_its_policies_and_the_secret_at_once() {
+    use oneclaw_core::ids::PolicyId;
+    use oneclaw_core::policy::{Conditions, Effect, PathGlob, Permission, Policy};
+    let db = test_db().await;
+    let store = oneclaw_store::open(&db.url).await.unwrap();
+    let (org, owner, vault) = seed(&store).await;
+    let (other_org, _, _) = seed(&store).await;
+    let agent = PrincipalRef { kind: PrincipalKind::Agent, id: uuid::Uuid::new_v4() };
+    let mut tx = store.begin().await.unwrap();
+    for pattern in ["a/**", "b/*"] {
+        let policy = Policy {
+            id: PolicyId::generate(),
+            vault_id: vault,
+            principal: agent,
+            pattern: PathGlob::parse(pattern).unwrap(),
+            permissions: vec![Permission::Read],
+            conditions: Conditions::parse(None).unwrap(),
+            expires_at: None,
+            effect: Effect::Allow,
+            priority: 0,
+            created_by: user_ref(owner),
+            created_at: SystemClock.now(),
+            policy_schema_version: 1,
+        };
+        tx.insert_policy(&policy).await.unwrap();
+    }
+    for value in [1u8, 2] {
+        let (secret, n) = tx.next_secret_version(vault, "a/key", SystemClock.now()).await.unwrap();
+        let sealed = SealedValue { ciphertext: vec![value; 40], wrapped_dek: vec![value; 60], kek_version: 1 };
+        let mut v = version(secret, vault, "a/key", n, owner);
+        v.max_access_count = None;
+        tx.insert_secret_version(&v, &sealed).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    for asked in [None, Some(1), Some(2)] {
+        let (access, secret) =
+            store.vault_access_with_secret(org, vault, agent, None, "a/key", asked).await.unwrap().unwrap();
+        let apart = store.vault_access(org, vault, agent, None).await.unwrap().unwrap();
+        let alone = store.secret_for_read(vault, "a/key", asked).await.unwrap().unwrap();
+        let secret = secret.expect("the version asked for");
+        assert_eq!(access.vault.id, vault);
+        assert_eq!(access.policy_generation, apart.policy_generation);
+        let patterns = |p: &[Policy]| {
+            let mut all: Vec<String> = p.iter().map(|p| p.pattern.as_str().to_owned()).collect();
+            all.sort();
+            all
+        };
+        assert_eq!(patterns(access.policies.as_deref().unwrap()), ["a/**", "b/*"]);
+        assert_eq!(patterns(access.policies.as_deref().unwrap()), patterns(apart.policies.as_deref().unwrap()));
+        assert_eq!((secret.version.version, secret.version.path.as_str()), (alone.version.version, "a/key"));
+        assert_eq!(secret.version.secret_id, alone.version.secret_id);
+        assert_eq!(secret.version.metadata, alone.version.metadata);
+        assert_eq!(secret.sealed, alone.sealed);
+        assert_eq!((secret.kek.version, secret.kek.handle.as_slice()), (1, [1u8, 2, 3].as_slice()));
+    }
+    let latest = store.vault_access_with_secret(org, vault, agent, None, "a/key", None).await.unwrap().unwrap();
+    assert_eq!(latest.1.unwrap().sealed.ciphertext, vec![2; 40], "the latest is version 2");
+
+    // A holder of the current generation gets the vault and the secret without policy rows.
+    let generation = latest.0.policy_generation;
+    let (held, secret) =
+        store.vault_access_with_secret(org, vault, agent, Some(generation), "a/key", None).await.unwrap().unwrap();
+    assert!(held.policies.is_none() && secret.is_some());
+
+    // A missing path or version is no secret, with the vault and policies all the same.
+    for (path, asked) in [("a/nothing", None), ("a/key", Some(3))] {
+        let (access, secret) =
+            store.vault_access_with_secret(org, vault, agent, None, path, asked).await.unwrap().unwrap();
+        assert!(secret.is_none(), "{path} {asked:?}");
+        assert_eq!(access.policies.map(|p| p.len()), Some(2));
+    }
+    assert!(
+        store.vault_access_with_secret(other_org, vault, agent, None, "a/key", None).await.unwrap().is_none(),
+        "another org's vault and its secrets are not there"
+    );
+}
+
 #[tokio::test]
 async fn events_are_stamped_no_earlier_than_the_one_chained_before_them() {
     let db = test_db().await;

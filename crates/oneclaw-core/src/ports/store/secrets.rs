@@ -7,6 +7,19 @@ use super::*;
 pub trait SecretStore: Send + Sync {
     /// A version to read (the latest when `version` is `None`), outside any transaction.
     async fn secret_for_read(&self, vault: VaultId, path: &str, version: Option<i64>) -> Result<Option<SecretRead>>;
+    /// `AccessStore::vault_access` and `secret_for_read` in one store read: all a secret read
+    /// needs before its audit record. `None` when the org has no such vault; the secret is
+    /// `None` when the path (or that version of it) does not exist.
+    #[allow(clippy::too_many_arguments)] // the two reads' arguments, side by side
+    async fn vault_access_with_secret(
+        &self,
+        org: OrgId,
+        vault: VaultId,
+        who: PrincipalRef,
+        held: Option<i64>,
+        path: &str,
+        version: Option<i64>,
+    ) -> Result<Option<(VaultAccess, Option<SecretRead>)>>;
     /// The newest version number a path has had (deleted ones included), if it ever had one.
     async fn secret_current_version(&self, vault: VaultId, path: &str) -> Result<Option<i64>>;
     /// The latest version of every live secret in a vault whose path starts with `prefix`.
