@@ -130,11 +130,21 @@ pub trait Column: Sized {
     fn first_of_sqlite(row: &<Sqlite as Database>::Row) -> sqlx::Result<Self>;
     #[doc(hidden)]
     fn first_of_postgres(row: &<Postgres as Database>::Row) -> sqlx::Result<Self>;
+    /// From a row of the SQLite hot read path (`sqlite_inline.rs`), which stores values as
+    /// sqlx-sqlite does (UUIDs as 16-byte blobs, booleans as integers).
+    #[doc(hidden)]
+    fn from_inline(row: &rusqlite::Row<'_>, column: &str) -> sqlx::Result<Self>;
+    #[doc(hidden)]
+    fn first_of_inline(row: &rusqlite::Row<'_>) -> sqlx::Result<Self>;
 }
 
 impl<T> Column for T
 where
-    T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>,
+    T: for<'r> Decode<'r, Sqlite>
+        + Type<Sqlite>
+        + for<'r> Decode<'r, Postgres>
+        + Type<Postgres>
+        + rusqlite::types::FromSql,
 {
     fn from_sqlite(row: &<Sqlite as Database>::Row, column: &str) -> sqlx::Result<Self> {
         row.try_get(column)
@@ -148,10 +158,20 @@ where
     fn first_of_postgres(row: &<Postgres as Database>::Row) -> sqlx::Result<Self> {
         row.try_get(0)
     }
+    fn from_inline(row: &rusqlite::Row<'_>, column: &str) -> sqlx::Result<Self> {
+        row.get(column).map_err(inline_decode_error)
+    }
+    fn first_of_inline(row: &rusqlite::Row<'_>) -> sqlx::Result<Self> {
+        row.get(0).map_err(inline_decode_error)
+    }
 }
 
-/// A result row of either backend, read by column name.
-pub trait Columns: Row {
+fn inline_decode_error(err: rusqlite::Error) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(err))
+}
+
+/// A result row of either backend (or of the SQLite hot read path), read by column name.
+pub trait Columns {
     #[doc(hidden)]
     fn decode<C: Column>(&self, name: &str) -> sqlx::Result<C>;
     /// The first column, for statements that select one value.
@@ -165,6 +185,15 @@ impl Columns for sqlx::sqlite::SqliteRow {
     }
     fn decode_first<C: Column>(&self) -> sqlx::Result<C> {
         C::first_of_sqlite(self)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn decode<C: Column>(&self, name: &str) -> sqlx::Result<C> {
+        C::from_inline(self, name)
+    }
+    fn decode_first<C: Column>(&self) -> sqlx::Result<C> {
+        C::first_of_inline(self)
     }
 }
 

@@ -21,6 +21,7 @@ pub mod meter;
 mod migrate;
 pub mod postgres;
 pub mod sqlite;
+mod sqlite_inline;
 #[macro_use]
 mod sql_columns;
 mod sql_access;

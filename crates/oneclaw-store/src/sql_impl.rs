@@ -11,6 +11,7 @@ use super::sql_mfa as mfa;
 use super::sql_rows::{api_key_from, audit_from, session_from, user_from, vault_from, version_from};
 use super::sql_trust as trust;
 use super::sql_tx::SqlTx;
+use super::sqlite_inline::InlineReads;
 use crate::backend::{BuildStatement, SqlBackend, Statement, get};
 use crate::convert::to_ms;
 use crate::errors::db_error;
@@ -37,11 +38,18 @@ use uuid::Uuid;
 pub struct SqlStore<DB: SqlBackend> {
     pool: Pool<DB>,
     writers: WriteGate,
+    /// SQLite on a file: the access check's read without a worker-thread hop.
+    inline_reads: Option<InlineReads>,
 }
 
 impl<DB: SqlBackend> SqlStore<DB> {
     pub(super) fn new(pool: Pool<DB>, writers: WriteGate) -> Self {
-        Self { pool, writers }
+        Self { pool, writers, inline_reads: None }
+    }
+
+    /// Runs the access check's read through `reads` (SQLite on a file).
+    pub(super) fn with_inline_reads(self, reads: Option<InlineReads>) -> Self {
+        Self { inline_reads: reads, ..self }
     }
 
     /// Chains audit events written before the chain existed (a no-op once done).
@@ -133,6 +141,9 @@ impl<DB: SqlBackend> SecretStore for SqlStore<DB> {
         path: &str,
         version: Option<i64>,
     ) -> Result<Option<(VaultAccess, Option<SecretRead>)>> {
+        if let Some(inline) = &self.inline_reads {
+            return inline.vault_access_with_secret(org, vault, who, held, path, version);
+        }
         super::sql_read_path::vault_access_with_secret(&self.pool, org, vault, who, held, path, version).await
     }
 
@@ -245,6 +256,9 @@ impl<DB: SqlBackend> AccessStore for SqlStore<DB> {
         who: PrincipalRef,
         held: Option<i64>,
     ) -> Result<Option<VaultAccess>> {
+        if let Some(inline) = &self.inline_reads {
+            return inline.vault_access(org, vault, who, held);
+        }
         super::sql_read_path::vault_access(&self.pool, org, vault, who, held).await
     }
 

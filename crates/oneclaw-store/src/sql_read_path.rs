@@ -91,7 +91,39 @@ const SECRET_READ_ALIASED: SecretReadColumns = SecretReadColumns {
 
 /// A vault of the org and the policies naming `who` on it, in one query: the vault's columns
 /// (prefixed `v_`) on every row, a policy's (NULL without one) beside them. Policies come only
-/// when the caller's held generation is not the vault's.
+/// when the caller's held generation (`$5`) is not the vault's.
+/// `$1` vault, `$2` org, `$3` principal id, `$4` principal kind, `$5` held generation (-1: none).
+pub(crate) const VAULT_ACCESS_SQL: &str = concat!(
+    "SELECT ",
+    joined_vault_cols!(),
+    ", ",
+    no_policy_cols!(),
+    " FROM vaults v WHERE v.id = $1 AND v.org_id = $2",
+    policy_branch!("")
+);
+
+/// `VAULT_ACCESS_SQL` with the version of `$6` (a path) a read asks for (`$7`, NULL for the
+/// latest) riding on the vault's own row.
+pub(crate) const VAULT_ACCESS_WITH_SECRET_SQL: &str = concat!(
+    "SELECT ",
+    joined_vault_cols!(),
+    ", ",
+    no_policy_cols!(),
+    ", ",
+    secret_branch_cols!(),
+    " FROM vaults v \
+     LEFT JOIN secrets s ON s.vault_id = v.id AND s.path = $6 \
+     LEFT JOIN secret_versions sv ON sv.secret_id = s.id AND sv.version = COALESCE($7, s.current_version) \
+     LEFT JOIN vault_keys k ON k.vault_id = s.vault_id AND k.version = sv.kek_version \
+     WHERE v.id = $1 AND v.org_id = $2",
+    policy_branch!(concat!(", ", no_secret_cols!()))
+);
+
+/// Generations start at 0, so -1 is "holds none".
+pub(crate) fn held_or_none(held_generation: Option<i64>) -> i64 {
+    held_generation.unwrap_or(-1)
+}
+
 pub(super) async fn vault_access<DB: SqlBackend>(
     pool: &Pool<DB>,
     org: OrgId,
@@ -99,28 +131,22 @@ pub(super) async fn vault_access<DB: SqlBackend>(
     who: PrincipalRef,
     held_generation: Option<i64>,
 ) -> Result<Option<VaultAccess>> {
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        joined_vault_cols!(),
-        ", ",
-        no_policy_cols!(),
-        " FROM vaults v WHERE v.id = $1 AND v.org_id = $2",
-        policy_branch!("")
-    ))
-    .arg(vault.0)
-    .arg(org.0)
-    .arg(who.id)
-    .arg(who.kind.as_str())
-    // Generations start at 0, so -1 is "holds none".
-    .arg(held_generation.unwrap_or(-1))
-    .fetch_all_on(pool)
-    .await
-    .map_err(db_error)?;
-    access_from_rows(&rows, held_generation)
+    let rows = sqlx::query(VAULT_ACCESS_SQL)
+        .arg(vault.0)
+        .arg(org.0)
+        .arg(who.id)
+        .arg(who.kind.as_str())
+        .arg(held_or_none(held_generation))
+        .fetch_all_on(pool)
+        .await
+        .map_err(db_error)?;
+    let mut read = AccessRows::new(vault, held_generation, false);
+    for row in &rows {
+        read.add(row)?;
+    }
+    Ok(read.finish().map(|(access, _)| access))
 }
 
-/// `vault_access` and the version of `path` a read asks for (the latest when `version` is
-/// `None`), in one statement: the secret's columns ride on the vault's own row.
 #[allow(clippy::too_many_arguments)] // the two reads' arguments, side by side
 pub(super) async fn vault_access_with_secret<DB: SqlBackend>(
     pool: &Pool<DB>,
@@ -131,55 +157,59 @@ pub(super) async fn vault_access_with_secret<DB: SqlBackend>(
     path: &str,
     version: Option<i64>,
 ) -> Result<Option<(VaultAccess, Option<SecretRead>)>> {
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        joined_vault_cols!(),
-        ", ",
-        no_policy_cols!(),
-        ", ",
-        secret_branch_cols!(),
-        " FROM vaults v \
-         LEFT JOIN secrets s ON s.vault_id = v.id AND s.path = $6 \
-         LEFT JOIN secret_versions sv ON sv.secret_id = s.id AND sv.version = COALESCE($7, s.current_version) \
-         LEFT JOIN vault_keys k ON k.vault_id = s.vault_id AND k.version = sv.kek_version \
-         WHERE v.id = $1 AND v.org_id = $2",
-        policy_branch!(concat!(", ", no_secret_cols!()))
-    ))
-    .arg(vault.0)
-    .arg(org.0)
-    .arg(who.id)
-    .arg(who.kind.as_str())
-    .arg(held_generation.unwrap_or(-1))
-    .arg(path)
-    .arg(version)
-    .fetch_all_on(pool)
-    .await
-    .map_err(db_error)?;
-    let Some(access) = access_from_rows(&rows, held_generation)? else { return Ok(None) };
-    // The vault's own row is the one without a policy id; it carries the secret, if any (a
-    // version whose KEK row is missing reads as no secret, as the inner joins of a plain read).
-    let vault_row = rows.iter().find(|row| matches!(get::<Option<Uuid>>(*row, "id"), Ok(None)));
-    let secret = match vault_row {
-        Some(row) if get::<Option<Vec<u8>>>(row, "sec_handle")?.is_some() => {
-            Some(secret_read_from_columns(row, vault, &SECRET_READ_ALIASED)?)
-        }
-        _ => None,
-    };
-    Ok(Some((access, secret)))
+    let rows = sqlx::query(VAULT_ACCESS_WITH_SECRET_SQL)
+        .arg(vault.0)
+        .arg(org.0)
+        .arg(who.id)
+        .arg(who.kind.as_str())
+        .arg(held_or_none(held_generation))
+        .arg(path)
+        .arg(version)
+        .fetch_all_on(pool)
+        .await
+        .map_err(db_error)?;
+    let mut read = AccessRows::new(vault, held_generation, true);
+    for row in &rows {
+        read.add(row)?;
+    }
+    Ok(read.finish())
 }
 
-fn access_from_rows(rows: &[impl Columns], held_generation: Option<i64>) -> Result<Option<VaultAccess>> {
-    let Some(first) = rows.first() else { return Ok(None) };
-    let vault = vault_from_columns(first, &JOINED_VAULT_COLUMNS)?;
-    let policy_generation: i64 = get(first, "v_policy_generation")?;
-    if held_generation == Some(policy_generation) {
-        return Ok(Some(VaultAccess { vault, policy_generation, policies: None }));
+/// Builds a `VaultAccess` (and the secret) from the rows of either statement, one row at a
+/// time, so a streaming reader (the SQLite inline path) needs no row buffer.
+pub(crate) struct AccessRows {
+    vault_id: VaultId,
+    held_generation: Option<i64>,
+    with_secret: bool,
+    vault: Option<(oneclaw_core::model::Vault, i64)>,
+    policies: Vec<oneclaw_core::policy::Policy>,
+    secret: Option<SecretRead>,
+}
+
+impl AccessRows {
+    pub(crate) fn new(vault_id: VaultId, held_generation: Option<i64>, with_secret: bool) -> Self {
+        Self { vault_id, held_generation, with_secret, vault: None, policies: Vec::new(), secret: None }
     }
-    let mut policies = Vec::with_capacity(rows.len());
-    for row in rows {
-        if get::<Option<Uuid>>(row, "id")?.is_some() {
-            policies.push(policy_from(row)?);
+
+    pub(crate) fn add(&mut self, row: &impl Columns) -> Result<()> {
+        if self.vault.is_none() {
+            let vault = vault_from_columns(row, &JOINED_VAULT_COLUMNS)?;
+            self.vault = Some((vault, get(row, "v_policy_generation")?));
         }
+        if get::<Option<Uuid>>(row, "id")?.is_some() {
+            self.policies.push(policy_from(row)?);
+        } else if self.with_secret && get::<Option<String>>(row, "sec_provider")?.is_some() {
+            // The vault's own row carries the secret, if any; a version whose KEK row is
+            // missing reads as no secret, as with the inner joins of a plain read.
+            self.secret = Some(secret_read_from_columns(row, self.vault_id, &SECRET_READ_ALIASED)?);
+        }
+        Ok(())
     }
-    Ok(Some(VaultAccess { vault, policy_generation, policies: Some(policies) }))
+
+    /// `None` when no row came: the org has no such vault.
+    pub(crate) fn finish(self) -> Option<(VaultAccess, Option<SecretRead>)> {
+        let (vault, policy_generation) = self.vault?;
+        let policies = (self.held_generation != Some(policy_generation)).then_some(self.policies);
+        Some((VaultAccess { vault, policy_generation, policies }, self.secret))
+    }
 }

@@ -48,6 +48,7 @@ impl SqliteStore {
                 oneclaw_core::Error::Unavailable(format!("cannot create the data directory {}: {err}", dir.display()))
             })?;
         }
+        let file = options.get_filename().to_path_buf();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
@@ -55,7 +56,8 @@ impl SqliteStore {
             .await
             .map_err(db_error)?;
         migrator().run(&pool).await.map_err(migrate_error)?;
-        let store = SqlStore::new(pool, crate::write_gate::WriteGate::one_at_a_time());
+        let store = SqlStore::new(pool, crate::write_gate::WriteGate::one_at_a_time())
+            .with_inline_reads(crate::sqlite_inline::InlineReads::for_database(url, file));
         store.chain_legacy_audit().await?;
         Ok(store)
     }

@@ -351,8 +351,9 @@ async fn vault_access_reads_the_vault_with_only_that_principals_policies() {
     );
 }
 
-/// A secret read's one store read answers what `vault_access` and `secret_for_read` answer
-/// apart: every version asked for, a missing path or version as no secret, policies only to a
+/// A secret read's one store read (on SQLite the inline rusqlite path, on PostgreSQL sqlx)
+/// answers what `vault_access` and `secret_for_read` (sqlx on both) answer apart, and sees
+/// what sqlx just committed: every version asked for, a missing path or version as no secret, policies only to a
 /// stale holder, and nothing of another org's vault.
 #[tokio::test]
 async fn the_read_path_carries_the_vault_its_policies_and_the_secret_at_once() {
