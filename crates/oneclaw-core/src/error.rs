@@ -32,6 +32,10 @@ pub enum Error {
     /// The org's plan allows no more of this resource (403, type `resource_limit_exceeded`).
     #[error("{0}")]
     ResourceLimit(String),
+    /// A human must approve this use first (403, type `approval_required`). `request` is the
+    /// approval request to wait on; before one exists, `policy` names the policy asking.
+    #[error("{detail}")]
+    ApprovalRequired { detail: String, policy: Option<crate::ids::PolicyId>, request: Option<crate::ids::ApprovalId> },
     /// The monthly allowance is used up and this operation must be paid for (402).
     #[error("{0}")]
     PaymentRequired(String),

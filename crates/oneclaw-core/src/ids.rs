@@ -58,5 +58,7 @@ id_type!(/// An invitation to join an org.
     InviteId);
 id_type!(/// An environment variable (of a vault, or shared by the org).
     EnvVarId);
+id_type!(/// A request for a human's approval.
+    ApprovalId);
 id_type!(/// A custom environment of a vault.
     EnvironmentId);

@@ -4,6 +4,7 @@
 //! `SecretCipher`, `TokenSigner`, `CredentialHasher`, `Clock`) and never imports a web framework,
 //! a database driver or an HSM library: the server crate composes concrete implementations.
 
+pub mod approvals;
 pub mod audit;
 pub mod billing;
 pub mod clock;

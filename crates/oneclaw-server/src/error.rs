@@ -18,19 +18,20 @@ pub struct ApiError {
     detail: String,
     fields: Option<std::collections::BTreeMap<String, String>>,
     retry_after_secs: Option<i64>,
+    approval_request_id: Option<String>,
 }
 
 impl ApiError {
     /// An error with an explicit status (for HTTP-level problems the domain never sees).
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         let code = ErrorCode::for_status(status.as_u16());
-        Self { status, code, detail: detail.into(), fields: None, retry_after_secs: None }
+        Self { status, code, detail: detail.into(), fields: None, retry_after_secs: None, approval_request_id: None }
     }
 
     /// An error with a code (its status follows from it).
     pub fn with_code(code: ErrorCode, detail: impl Into<String>) -> Self {
         let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        Self { status, code, detail: detail.into(), fields: None, retry_after_secs: None }
+        Self { status, code, detail: detail.into(), fields: None, retry_after_secs: None, approval_request_id: None }
     }
 
     /// The stable code of the error.
@@ -52,6 +53,11 @@ impl ApiError {
     pub fn detail(&self) -> &str {
         &self.detail
     }
+
+    /// With `approval_required`: the approval request to wait on.
+    pub fn approval_request_id(&self) -> Option<&str> {
+        self.approval_request_id.as_deref()
+    }
 }
 
 impl From<Error> for ApiError {
@@ -64,6 +70,10 @@ impl From<Error> for ApiError {
             Error::Conflict(detail) => Self::with_code(ErrorCode::Conflict, detail),
             Error::Gone(detail) => Self::with_code(ErrorCode::Gone, detail),
             Error::ResourceLimit(detail) => Self::with_code(ErrorCode::ResourceLimitExceeded, detail),
+            Error::ApprovalRequired { detail, request, .. } => Self {
+                approval_request_id: request.map(|id| id.to_string()),
+                ..Self::with_code(ErrorCode::ApprovalRequired, detail)
+            },
             Error::PaymentRequired(detail) => Self::with_code(ErrorCode::PaymentRequired, detail),
             Error::TooManyRequests { detail, retry_after_secs } => {
                 Self { retry_after_secs: Some(retry_after_secs), ..Self::with_code(ErrorCode::RateLimited, detail) }
@@ -97,6 +107,7 @@ impl IntoResponse for ApiError {
             detail: self.detail,
             fields: self.fields,
             request_id: crate::request_context::current_request_id(),
+            approval_request_id: self.approval_request_id,
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();

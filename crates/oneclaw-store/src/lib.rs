@@ -25,6 +25,7 @@ mod sqlite_inline;
 #[macro_use]
 mod sql_columns;
 mod sql_access;
+mod sql_approvals;
 mod sql_audit;
 mod sql_billing;
 mod sql_devices;

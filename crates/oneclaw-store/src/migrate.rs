@@ -19,6 +19,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     // 10 is PostgreSQL's change notices, which SQLite (one process) does not need.
     (11, "env vars", include_str!("../migrations/sqlite/0011_env_vars.sql")),
     (12, "device codes", include_str!("../migrations/sqlite/0012_device_codes.sql")),
+    (13, "approvals", include_str!("../migrations/sqlite/0013_approvals.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -35,6 +36,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (10, "change notices", include_str!("../migrations/postgres/0010_change_notices.sql")),
     (11, "env vars", include_str!("../migrations/postgres/0011_env_vars.sql")),
     (12, "device codes", include_str!("../migrations/postgres/0012_device_codes.sql")),
+    (13, "approvals", include_str!("../migrations/postgres/0013_approvals.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

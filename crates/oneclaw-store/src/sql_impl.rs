@@ -2,6 +2,7 @@
 //! backend (see `backend.rs`). Placeholders are `$N` throughout.
 
 use super::sql_access as access;
+use super::sql_approvals as approvals;
 use super::sql_billing as billing;
 use super::sql_devices as devices;
 use super::sql_env as env;
@@ -18,6 +19,7 @@ use crate::errors::db_error;
 use crate::write_gate::WriteGate;
 use async_trait::async_trait;
 use oneclaw_core::Result;
+use oneclaw_core::approvals::{Approval, ApprovalStatus};
 use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::chain::Head;
 use oneclaw_core::audit::verify::Checkpoint;
@@ -566,5 +568,30 @@ impl<DB: SqlBackend> DeviceStore for SqlStore<DB> {
 
     async fn device_code_by_user_code(&self, user_code: &str) -> Result<Option<oneclaw_core::model::DeviceCode>> {
         devices::by_user_code(&self.pool, user_code).await
+    }
+}
+
+#[async_trait]
+impl<DB: SqlBackend> ApprovalStore for SqlStore<DB> {
+    async fn approval(&self, org: OrgId, id: oneclaw_core::ids::ApprovalId) -> Result<Option<Approval>> {
+        approvals::by_id(&self.pool, org, id).await
+    }
+
+    async fn approvals(
+        &self,
+        org: OrgId,
+        status: Option<ApprovalStatus>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Approval>> {
+        approvals::list(&self.pool, org, status, limit, offset).await
+    }
+
+    async fn pending_approval_for(&self, key: UseKey<'_>, now: OffsetDateTime) -> Result<Option<Approval>> {
+        approvals::pending_for(&self.pool, key, now).await
+    }
+
+    async fn usable_approval_for(&self, key: UseKey<'_>, now: OffsetDateTime) -> Result<Option<Approval>> {
+        approvals::usable_for(&self.pool, key, now).await
     }
 }

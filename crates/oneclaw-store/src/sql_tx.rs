@@ -718,3 +718,26 @@ impl<DB: SqlBackend> DeviceTx for SqlTx<DB> {
         devices::touch(&mut self.tx, digest, now).await
     }
 }
+
+#[async_trait]
+impl<DB: SqlBackend> ApprovalTx for SqlTx<DB> {
+    async fn insert_approval(&mut self, approval: &oneclaw_core::approvals::Approval) -> Result<()> {
+        super::sql_approvals::insert(&mut self.tx, approval).await
+    }
+
+    async fn decide_approval(
+        &mut self,
+        decided: &oneclaw_core::approvals::Approval,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        super::sql_approvals::decide(&mut self.tx, decided, now).await
+    }
+
+    async fn use_approval(&mut self, id: oneclaw_core::ids::ApprovalId, now: OffsetDateTime) -> Result<bool> {
+        super::sql_approvals::use_once(&mut self.tx, id, now).await
+    }
+
+    async fn expire_approval(&mut self, id: oneclaw_core::ids::ApprovalId, now: OffsetDateTime) -> Result<bool> {
+        super::sql_approvals::expire(&mut self.tx, id, now).await
+    }
+}

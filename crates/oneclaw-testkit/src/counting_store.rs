@@ -206,3 +206,12 @@ delegate! {
         async fn device_code_by_user_code(&self, user_code: &str) -> Result<Option<oneclaw_core::model::DeviceCode>>;
     }
 }
+
+delegate! {
+    ApprovalStore {
+        async fn approval(&self, org: OrgId, id: oneclaw_core::ids::ApprovalId) -> Result<Option<oneclaw_core::approvals::Approval>>;
+        async fn approvals(&self, org: OrgId, status: Option<oneclaw_core::approvals::ApprovalStatus>, limit: i64, offset: i64) -> Result<Vec<oneclaw_core::approvals::Approval>>;
+        async fn pending_approval_for(&self, key: UseKey<'_>, now: OffsetDateTime) -> Result<Option<oneclaw_core::approvals::Approval>>;
+        async fn usable_approval_for(&self, key: UseKey<'_>, now: OffsetDateTime) -> Result<Option<oneclaw_core::approvals::Approval>>;
+    }
+}

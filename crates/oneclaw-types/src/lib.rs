@@ -4,6 +4,7 @@
 //! fields are skipped when absent, because strict clients (the Go SDK) reject unknown or null keys.
 
 pub mod agents;
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod charset;

@@ -152,6 +152,9 @@ pub struct ProblemDetails {
     pub fields: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// With type `approval_required`: the approval request a human decides (1claw's field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_request_id: Option<String>,
 }
 
 #[cfg(test)]

@@ -81,6 +81,12 @@ pub mod action {
     pub const BILLING_CREDITS: &str = "billing.credits_grant";
     pub const BILLING_OVERAGE_METHOD: &str = "billing.overage_method";
     pub const SECRET_READ: &str = "secret.read";
+    pub const APPROVAL_REQUESTED: &str = "approval.requested";
+    pub const APPROVAL_APPROVED: &str = "approval.approved";
+    pub const APPROVAL_DENIED: &str = "approval.denied";
+    pub const APPROVAL_USED: &str = "approval.used";
+    pub const APPROVAL_EXPIRED: &str = "approval.expired";
+    pub const APPROVAL_CANCELLED: &str = "approval.cancelled";
     pub const SECRET_WRITE: &str = "secret.write";
     pub const SECRET_DELETE: &str = "secret.delete";
     pub const SECRET_ROTATE: &str = "secret.rotate";

@@ -1,6 +1,7 @@
-//! Policy conditions, checked on every request: `ip_allowlist` (IPs and CIDRs, v4 and v6) and
-//! `time_window` (`after`, `before`, `timezone`, `days_of_week`). Any other key is refused when
-//! the policy is written, so a condition can never be silently ignored.
+//! Policy conditions, checked on every request: `ip_allowlist` (IPs and CIDRs, v4 and v6),
+//! `time_window` (`after`, `before`, `timezone`, `days_of_week`) and `require_approval` (a
+//! human approves each use, see `ApprovalRule`). Any other key is refused when the policy is
+//! written, so a condition can never be silently ignored.
 
 use crate::{Error, Result};
 use ipnet::IpNet;
@@ -8,13 +9,18 @@ use serde_json::{Map, Value};
 use std::net::IpAddr;
 use time::OffsetDateTime;
 
-const KNOWN: &str = "ip_allowlist, time_window";
+const KNOWN: &str = "ip_allowlist, time_window, require_approval";
+
+/// The longest window an approval may open, whatever a policy says: a day.
+pub const MAX_APPROVAL_WINDOW_SECONDS: i64 = 86_400;
 
 /// The parsed conditions of a policy; empty means "always".
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Conditions {
     pub ip_allowlist: Option<Vec<IpNet>>,
     pub time_window: Option<TimeWindow>,
+    /// Each use the policy allows must first be approved by a human.
+    pub require_approval: Option<ApprovalRule>,
     /// The conditions as given (validated), echoed back on reads.
     json: Map<String, Value>,
 }
@@ -47,6 +53,7 @@ impl Conditions {
             match key.as_str() {
                 "ip_allowlist" => conditions.ip_allowlist = Some(parse_allowlist(value)?),
                 "time_window" => conditions.time_window = Some(TimeWindow::parse(value)?),
+                "require_approval" => conditions.require_approval = ApprovalRule::parse(value)?,
                 other => {
                     return Err(invalid(format!("unknown condition {other:?}; supported: {KNOWN}")));
                 }
@@ -101,6 +108,82 @@ fn parse_allowlist(value: &Value) -> Result<Vec<IpNet>> {
                 .ok_or_else(|| invalid(format!("ip_allowlist entry {entry} is not an IP address or CIDR")))
         })
         .collect()
+}
+
+/// `require_approval`: `true` (every permission of the policy, one use per approval), or an
+/// object narrowing it: `permissions` (which of the policy's permissions need approval),
+/// `max_window_seconds` (an approver may open a window up to this long instead of one use;
+/// 0, the default, is one use only) and `approvers` (user ids who may approve besides the
+/// vault's owner and the org's admins).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApprovalRule {
+    pub permissions: Option<Vec<super::Permission>>,
+    pub max_window_seconds: i64,
+    pub approvers: Vec<uuid::Uuid>,
+}
+
+impl ApprovalRule {
+    fn parse(value: &Value) -> Result<Option<Self>> {
+        let map = match value {
+            Value::Bool(true) => return Ok(Some(Self::default())),
+            Value::Bool(false) => return Ok(None),
+            Value::Object(map) => map,
+            _ => return Err(invalid("require_approval must be true, false or an object")),
+        };
+        let mut rule = Self::default();
+        for (key, value) in map {
+            match key.as_str() {
+                "permissions" => {
+                    let entries = value
+                        .as_array()
+                        .filter(|entries| !entries.is_empty())
+                        .ok_or_else(|| invalid("require_approval.permissions must be a non-empty list"))?;
+                    let names = entries.iter().map(|entry| entry.as_str().unwrap_or_default());
+                    rule.permissions = Some(names.map(super::Permission::parse).collect::<Result<_>>()?);
+                }
+                "max_window_seconds" => {
+                    rule.max_window_seconds = value
+                        .as_i64()
+                        .filter(|secs| (0..=MAX_APPROVAL_WINDOW_SECONDS).contains(secs))
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "require_approval.max_window_seconds must be 0 to {MAX_APPROVAL_WINDOW_SECONDS}"
+                            ))
+                        })?;
+                }
+                "approvers" => {
+                    let entries = value
+                        .as_array()
+                        .ok_or_else(|| invalid("require_approval.approvers must be a list of user ids"))?;
+                    rule.approvers = entries
+                        .iter()
+                        .map(|entry| {
+                            entry.as_str().and_then(|text| uuid::Uuid::parse_str(text).ok()).ok_or_else(|| {
+                                invalid(format!("require_approval.approvers entry {entry} is not a user id"))
+                            })
+                        })
+                        .collect::<Result<_>>()?;
+                }
+                other => {
+                    return Err(invalid(format!(
+                        "unknown require_approval key {other:?}; supported: permissions, max_window_seconds, approvers"
+                    )));
+                }
+            }
+        }
+        Ok(Some(rule))
+    }
+
+    /// True when an operation allowed by `granted` (the policy's permissions) needs approval.
+    pub fn applies_to(&self, operation: super::Operation, granted: &[super::Permission]) -> bool {
+        match &self.permissions {
+            None => true,
+            Some(gated) => operation
+                .allowed_by()
+                .iter()
+                .any(|permission| granted.contains(permission) && gated.contains(permission)),
+        }
+    }
 }
 
 impl TimeWindow {

@@ -47,6 +47,11 @@ impl PolicySet {
     }
 
     /// The policies whose globs could match `path` (a superset of those that do).
+    /// The policy with this id, if the set holds it.
+    pub fn get(&self, id: crate::ids::PolicyId) -> Option<&Policy> {
+        self.policies.iter().find(|policy| policy.id == id)
+    }
+
     fn candidates<'a>(&'a self, path: &'a SecretPath) -> impl Iterator<Item = &'a Policy> + 'a {
         let mut nodes = vec![&self.root];
         let mut node = &self.root;

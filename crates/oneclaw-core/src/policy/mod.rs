@@ -8,7 +8,9 @@ mod conditions;
 mod glob;
 mod index;
 
-pub use conditions::{Conditions, TimeWindow, ip_in, parse_net as conditions_net};
+pub use conditions::{
+    ApprovalRule, Conditions, MAX_APPROVAL_WINDOW_SECONDS, TimeWindow, ip_in, parse_net as conditions_net,
+};
 pub use glob::PathGlob;
 pub use index::PolicySet;
 
@@ -159,6 +161,11 @@ impl Policy {
         self.expires_at.is_none_or(|at| at > now) && self.conditions.hold(now, ip)
     }
 
+    /// True when this (allow) policy lets `operation` through only with a human's approval.
+    pub fn needs_approval(&self, operation: Operation) -> bool {
+        self.conditions.require_approval.as_ref().is_some_and(|rule| rule.applies_to(operation, &self.permissions))
+    }
+
     fn covers(&self, path: &SecretPath, operation: Operation) -> bool {
         self.pattern.matches(path) && operation.allowed_by().iter().any(|p| self.permissions.contains(p))
     }
@@ -169,6 +176,9 @@ impl Policy {
 pub enum Decision {
     /// An allow policy in force covers the request and no deny does.
     Allow,
+    /// Only allow policies that require a human's approval for this operation cover it (the
+    /// first of them named), and no deny does.
+    NeedsApproval(PolicyId),
     /// A deny policy in force covers the request.
     Deny,
     /// No policy in force covers it.
@@ -197,13 +207,22 @@ fn fold<'a>(
     ip: Option<IpAddr>,
 ) -> Decision {
     let mut allowed = false;
+    let mut gated = None;
     for policy in candidates.filter(|p| p.in_force(now, ip) && p.covers(path, operation)) {
         match policy.effect {
             Effect::Deny => return Decision::Deny,
+            Effect::Allow if policy.needs_approval(operation) => {
+                // Candidates come in no fixed order; the smallest id keeps the answer stable.
+                gated = Some(gated.map_or(policy.id, |seen: PolicyId| seen.min(policy.id)));
+            }
             Effect::Allow => allowed = true,
         }
     }
-    if allowed { Decision::Allow } else { Decision::NoMatch }
+    match (allowed, gated) {
+        (true, _) => Decision::Allow,
+        (false, Some(policy)) => Decision::NeedsApproval(policy),
+        (false, None) => Decision::NoMatch,
+    }
 }
 
 #[cfg(test)]
@@ -249,6 +268,24 @@ mod tests {
         let delete = [policy("**", &[Permission::Delete], Effect::Allow)];
         assert_eq!(decide(&delete, &path("a"), Operation::Delete, now, None), Decision::Allow);
         assert_eq!(decide(&delete, &path("a"), Operation::Read, now, None), Decision::NoMatch);
+    }
+
+    #[test]
+    fn an_approval_policy_gates_only_what_no_plain_allow_covers() {
+        let now = crate::clock::SystemClock.now();
+        let mut gated = policy("prod/**", &[Permission::Read, Permission::Write], Effect::Allow);
+        gated.conditions =
+            Conditions::parse(Some(&serde_json::json!({"require_approval": {"permissions": ["read"]}}))).unwrap();
+        let set = [gated.clone()];
+        assert_eq!(decide(&set, &path("prod/db"), Operation::Read, now, None), Decision::NeedsApproval(gated.id));
+        // Narrowed to read: a write under the same policy needs no approval.
+        assert_eq!(decide(&set, &path("prod/db"), Operation::Write, now, None), Decision::Allow);
+        assert_eq!(decide(&set, &path("dev/db"), Operation::Read, now, None), Decision::NoMatch);
+        // A plain allow beside it wins; a deny beside it wins over both.
+        let plain = policy("prod/db", &[Permission::Read], Effect::Allow);
+        assert_eq!(decide(&[gated.clone(), plain], &path("prod/db"), Operation::Read, now, None), Decision::Allow);
+        let deny = policy("prod/*", &[Permission::Read], Effect::Deny);
+        assert_eq!(decide(&[gated, deny], &path("prod/db"), Operation::Read, now, None), Decision::Deny);
     }
 
     #[test]

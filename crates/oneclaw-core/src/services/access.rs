@@ -115,6 +115,18 @@ pub fn evaluate(
         Decision::Allow => Err(Error::Forbidden(format!(
             "This token's scopes do not cover '{path}'; exchange the agent key for a new token"
         ))),
+        Decision::NeedsApproval(policy)
+            if principal.who.kind == PrincipalKind::User || scopes_cover(&principal.scopes, path) =>
+        {
+            Err(Error::ApprovalRequired {
+                detail: format!("A human must approve {} on '{path}' first", operation.as_str()),
+                policy: Some(policy),
+                request: None,
+            })
+        }
+        Decision::NeedsApproval(_) => Err(Error::Forbidden(format!(
+            "This token's scopes do not cover '{path}'; exchange the agent key for a new token"
+        ))),
         _ => Err(Error::Forbidden(format!("No policy grants {} on '{path}' in this vault", operation.as_str()))),
     }
 }

@@ -5,6 +5,7 @@ pub mod access;
 mod accounts;
 mod agents;
 mod api_keys;
+mod approvals;
 mod audit;
 mod auth;
 mod billing;
@@ -31,6 +32,7 @@ mod verified_tokens;
 pub use accounts::{Accounts, CHANGE_TTL, RESET_TTL, VERIFY_TTL};
 pub use agents::{AgentSettings, AgentToken, Agents, DEFAULT_AGENT_TTL_SECS};
 pub use api_keys::{ApiKeys, CreatedApiKey};
+pub use approvals::{AgentRequest, Approvals, MAX_LIST as MAX_APPROVALS, Verdict};
 pub use audit::{Audit, MAX_PAGE};
 pub use auth::{Auth, IssuedToken, LoginOutcome, NewAccount, SignupOutcome};
 pub use billing::{Billing, BillingSettings, Subscription, Usage};
@@ -242,6 +244,11 @@ impl Core {
     /// Personal API keys.
     pub fn api_keys(&self) -> ApiKeys<'_> {
         ApiKeys::new(&self.inner.deps, &self.inner.revocations)
+    }
+
+    /// Approval requests and decisions.
+    pub fn approvals(&self) -> Approvals<'_> {
+        Approvals::new(&self.inner.deps)
     }
 
     /// Vaults.

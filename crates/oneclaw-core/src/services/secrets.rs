@@ -462,7 +462,14 @@ impl<'a> Secrets<'a> {
         path: &SecretPath,
         op: Operation,
     ) -> Result<()> {
-        if let Err(refused) = evaluate(caller, vault, policies, path, op, self.deps.clock.now()) {
+        let checked = match evaluate(caller, vault, policies, path, op, self.deps.clock.now()) {
+            // Allowed but for a human's approval: spend one, or answer with the request.
+            Err(Error::ApprovalRequired { policy: Some(policy), .. }) => {
+                super::approvals::Approvals::new(self.deps).gate(caller, vault, policies, path, op, policy).await
+            }
+            other => other,
+        };
+        if let Err(refused) = checked {
             let now = self.deps.clock.now();
             let event = AuditEvent::by(caller, &format!("secret.{}", op.as_str()), "secret", now)
                 .detail("vault_id", vault.id.to_string())

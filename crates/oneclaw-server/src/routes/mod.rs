@@ -4,6 +4,7 @@
 mod account;
 mod agents;
 mod api_keys;
+pub(crate) mod approvals;
 pub mod audit;
 mod auth;
 pub(crate) mod device;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(env_vars::routes())
         .merge(agents::routes())
         .merge(policies::routes())
+        .merge(approvals::routes())
         .merge(org::routes())
         .merge(shares::routes())
         .merge(audit::routes())

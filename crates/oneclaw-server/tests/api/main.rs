@@ -6,6 +6,7 @@
 
 mod agents;
 mod api_keys;
+mod approvals;
 mod attacks;
 mod audit;
 mod audit_chain;

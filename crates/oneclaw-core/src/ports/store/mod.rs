@@ -6,6 +6,7 @@
 
 mod access;
 mod agents;
+mod approvals;
 mod audit;
 mod billing;
 mod devices;
@@ -18,6 +19,7 @@ mod vaults;
 
 pub use access::*;
 pub use agents::*;
+pub use approvals::*;
 pub use audit::*;
 pub use billing::*;
 pub use devices::*;
@@ -122,6 +124,7 @@ pub trait Store:
     + MailStore
     + EnvStore
     + DeviceStore
+    + ApprovalStore
     + Send
     + Sync
     + 'static
@@ -143,7 +146,19 @@ pub trait Store:
 /// One write transaction: every capability. Dropping it without `commit` rolls everything back.
 #[async_trait]
 pub trait StoreTx:
-    VaultTx + SecretTx + KeyTx + AccessTx + AuditTx + BillingTx + IdentityTx + AgentTx + MailTx + EnvTx + DeviceTx + Send
+    VaultTx
+    + SecretTx
+    + KeyTx
+    + AccessTx
+    + AuditTx
+    + BillingTx
+    + IdentityTx
+    + AgentTx
+    + MailTx
+    + EnvTx
+    + DeviceTx
+    + ApprovalTx
+    + Send
 {
     /// Commits. Only `services::Change` calls this, after appending the audit events.
     async fn commit(self: Box<Self>) -> Result<()>;
