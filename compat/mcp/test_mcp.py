@@ -46,7 +46,8 @@ logging.getLogger("mcp").addHandler(CLIENT_WARNINGS)
 
 SEED_TOOLS = {"list_secrets", "get_secret", "put_secret", "delete_secret", "describe_secret", "rotate_and_store",
               "get_env_bundle", "create_vault", "list_vaults", "grant_access"}
-ALL_TOOLS = SEED_TOOLS | {"share_secret", "rotate_generate", "list_versions", "list_env_vars", "resolve_env"}
+ALL_TOOLS = SEED_TOOLS | {"share_secret", "rotate_generate", "list_versions", "list_env_vars", "resolve_env",
+                          "check_approval"}
 SECRET_TYPES = ["api_key", "password", "private_key", "certificate", "file", "note", "ssh_key", "env_bundle"]
 
 
@@ -97,8 +98,13 @@ def setup():
               "secret_path_pattern": "**"}
     assert httpx.post(f"{BASE}/v1/vaults/{vault}/policies", json=policy, headers=human).status_code == 201
     stranger_id, stranger_key = agent("no-policy-bot")
+    # Issue 18: an agent whose reads need a human's approval each time.
+    gated_id, gated_key = agent("gated-bot")
+    gated = {"principal_type": "agent", "principal_id": gated_id, "permissions": ["read"],
+             "secret_path_pattern": "api-keys/*", "conditions": {"require_approval": True}}
+    assert httpx.post(f"{BASE}/v1/vaults/{vault}/policies", json=gated, headers=human).status_code == 201
     return {"human": human, "vault": vault, "agent_id": agent_id, "agent_key": agent_key,
-            "stranger_id": stranger_id, "stranger_key": stranger_key}
+            "stranger_id": stranger_id, "stranger_key": stranger_key, "gated_id": gated_id, "gated_key": gated_key}
 
 
 # ---- transports -------------------------------------------------------------------------------
@@ -126,8 +132,8 @@ class HttpClient:
 
 
 def connect(ctx, transport, mode, who="agent"):
-    key = ctx["agent_key"] if who == "agent" else ctx["stranger_key"]
-    agent_id = ctx["agent_id"] if who == "agent" else ctx["stranger_id"]
+    key = ctx[f"{who}_key"]
+    agent_id = ctx[f"{who}_id"]
     if transport == "stdio":
         return stdio_client(ctx, key, agent_id, mode)
     return HttpClient(ctx, key, mode)
@@ -318,10 +324,27 @@ async def check_no_policy(c, tag):
     assert "postgres://" not in denied, denied
 
 
+async def check_approval_flow(c, ctx):
+    asked = bad(await c.call_tool("get_secret", {"path": "api-keys/stripe"}), "Approval required:", "check_approval")
+    assert "sk_live" not in asked, asked
+    pending = httpx.get(f"{BASE}/v1/approvals", params={"status": "pending"}, headers=ctx["human"]).json()["approvals"]
+    mine = [a for a in pending if a.get("agent_id") == ctx["gated_id"]]
+    assert len(mine) == 1, pending
+    approval_id = mine[0]["id"]
+    assert approval_id in asked, asked
+    assert ": pending." in good(await c.call_tool("check_approval", {"approval_id": approval_id}))
+    bad(await c.call_tool("check_approval", {"approval_id": "not-an-id"}), "UUID")
+    decided = httpx.post(f"{BASE}/v1/approvals/{approval_id}/decide", json={"decision": "approve"}, headers=ctx["human"])
+    assert decided.status_code == 200 and decided.json()["status"] == "approved", decided.text
+    assert ": approved." in good(await c.call_tool("check_approval", {"approval_id": approval_id}))
+    assert "sk_live_compat" in good(await c.call_tool("get_secret", {"path": "api-keys/stripe"}))
+    bad(await c.call_tool("get_secret", {"path": "api-keys/stripe"}), "Approval required:")
+
+
 async def run_mode(ctx, transport, mode):
     tag = f"{transport}-{mode}"
     async with connect(ctx, transport, mode) as c:
-        await arecord(f"{tag} tools/list: 15 tools with the documented input schemas", check_tools_list(c))
+        await arecord(f"{tag} tools/list: 16 tools with the documented input schemas", check_tools_list(c))
         await arecord(f"{tag} list_secrets good and bad", check_list_secrets(c, tag))
         await arecord(f"{tag} get_secret good and bad (404, missing/empty/traversal path)", check_get_secret(c, tag))
         await arecord(f"{tag} put/describe/rotate_and_store/list_versions/rotate_generate/delete good and bad",
@@ -334,6 +357,9 @@ async def run_mode(ctx, transport, mode):
         await arecord(f"{tag} resource vault://secrets listed and read, no values", check_resource(c, tag))
     async with connect(ctx, transport, mode, who="stranger") as c:
         await arecord(f"{tag} an agent without a policy gets isError with a 403 message", check_no_policy(c, tag))
+    async with connect(ctx, transport, mode, who="gated") as c:
+        await arecord(f"{tag} approval required names the request; check_approval; the approved retry reads once",
+                      check_approval_flow(c, ctx))
 
 
 def check_http_auth(ctx):

@@ -50,6 +50,11 @@ impl Client {
     }
 
     /// Every version, metadata only.
+    /// An approval request (an agent polls its own).
+    pub async fn approval(&self, id: Uuid) -> ClientResult<oneclaw_types::approvals::ApprovalResponse> {
+        self.call(Method::GET, &format!("/v1/approvals/{id}"), None).await
+    }
+
     pub async fn list_versions(&self, vault: Uuid, path: &str) -> ClientResult<Vec<SecretMetadataResponse>> {
         let list: SecretVersionListResponse =
             self.call(Method::GET, &secret_url(vault, "secret-versions", path)?, None).await?;

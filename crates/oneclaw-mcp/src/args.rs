@@ -265,3 +265,12 @@ pub struct ListVersionsArgs {
     #[schemars(length(min = 1))]
     pub path: String,
 }
+
+/// `check_approval`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckApprovalArgs {
+    /// The approval request id an approval_required answer named
+    #[schemars(length(min = 1))]
+    pub approval_id: String,
+}

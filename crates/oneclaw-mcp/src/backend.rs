@@ -6,6 +6,7 @@
 //! the REST API's own.
 
 use async_trait::async_trait;
+use oneclaw_types::approvals::ApprovalResponse;
 use oneclaw_types::env_vars::{EnvVarResponse, ResolveEnvVarsResponse};
 use oneclaw_types::policies::{PolicyRequest, PolicyResponse};
 use oneclaw_types::secrets::{PutSecretRequest, RotateSecretRequest, SecretMetadataResponse, SecretResponse};
@@ -94,4 +95,6 @@ pub trait VaultBackend: Send + Sync + 'static {
         environment: Option<&str>,
         git_branch: Option<&str>,
     ) -> BackendResult<ResolveEnvVarsResponse>;
+    /// One of the agent's own approval requests, to see whether a human has decided it.
+    async fn approval(&self, id: Uuid) -> BackendResult<ApprovalResponse>;
 }

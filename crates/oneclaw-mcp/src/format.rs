@@ -223,6 +223,21 @@ pub(crate) fn resource_listing(secrets: &[SecretMetadataResponse]) -> String {
     serde_json::to_string_pretty(&entries).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// What `check_approval` says: the status, and what to do next.
+pub(crate) fn approval(approval: &oneclaw_types::approvals::ApprovalResponse) -> String {
+    let next = match approval.status.as_str() {
+        "pending" => "A human has not decided yet; check again in a little while.",
+        "approved" => "Approved: retry the call that asked for it (a one-use approval lets one call through).",
+        "rejected" => "Rejected: do not retry; tell your human what you needed and why.",
+        _ => "Expired: retrying the call opens a new request.",
+    };
+    let reason = approval.decision_reason.as_deref().map(|r| format!(" Reason: {r}.")).unwrap_or_default();
+    format!(
+        "Approval {} for {} on {}: {}.{reason} {next}",
+        approval.id, approval.action, approval.target_id, approval.status
+    )
+}
+
 /// What a failed tool call says. `path` is the secret the tool was about, if any.
 pub(crate) fn failure(tool: &str, path: Option<&str>, err: &BackendError) -> String {
     match (err.kind, path) {
@@ -233,6 +248,11 @@ pub(crate) fn failure(tool: &str, path: Option<&str>, err: &BackendError) -> Str
         (ErrorCode::PaymentRequired, _) => "Quota exhausted. Ask your human to upgrade the plan, add prepaid \
              credits, or enable x402 micropayments in the oneclaw dashboard (Billing)."
             .to_owned(),
+        (ErrorCode::ApprovalRequired, _) => format!(
+            "Approval required: {}. Ask your human to approve it; call check_approval with that request id \
+             until it says approved, then call {tool} again. Do not ask for the secret's value instead.",
+            err.detail.trim_end_matches('.')
+        ),
         (ErrorCode::Forbidden, _) => format!(
             "Access denied: {}. This agent has no policy that allows it; ask your human to grant this agent \
              access (a policy on the vault for this path), then try again.",

@@ -64,6 +64,10 @@ impl VaultBackend for HttpBackend {
         self.client.delete_secret(vault, path).await.map_err(failed)
     }
 
+    async fn approval(&self, id: Uuid) -> BackendResult<oneclaw_types::approvals::ApprovalResponse> {
+        self.client.approval(id).await.map_err(failed)
+    }
+
     async fn list_versions(&self, vault: Uuid, path: &str) -> BackendResult<Vec<SecretMetadataResponse>> {
         self.client.list_versions(vault, path).await.map_err(failed)
     }

@@ -490,6 +490,28 @@ impl VaultTools {
     }
 
     #[tool(
+        description = "Check whether a human has decided an approval request (the id an 'approval required' \
+                       answer named): pending, approved, rejected or expired. Once approved, retry the call \
+                       that asked for it.",
+        annotations(read_only_hint = true)
+    )]
+    async fn check_approval(
+        &self,
+        Parameters(args): Parameters<CheckApprovalArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let session = session_or_refuse!(self, ctx);
+        let id = match parse_uuid("approval_id", args.approval_id.trim()) {
+            Ok(id) => id,
+            Err(refused) => return Ok(refused),
+        };
+        match session.backend.approval(id).await {
+            Ok(approval) => text(format::approval(&approval)),
+            Err(err) => failed("check_approval", None, &err),
+        }
+    }
+
+    #[tool(
         description = "List every version of a secret (number, type, creation time, disabled), never values.",
         annotations(read_only_hint = true)
     )]

@@ -108,8 +108,10 @@ impl<'a> Approvals<'a> {
         };
         Err(Error::ApprovalRequired {
             detail: format!(
-                "A human must approve {} on '{path}' first: ask them to approve request {request}, then retry",
-                operation.as_str()
+                "A human must approve {} on '{path}' first: ask them to approve request {request} at {}/approvals, \
+                 then retry",
+                operation.as_str(),
+                self.deps.settings.public_url.trim_end_matches('/'),
             ),
             policy: Some(policy),
             request: Some(request),

@@ -94,6 +94,12 @@ impl VaultBackend for CoreBackend {
         self.core.secrets().delete(&self.caller, VaultId(vault), &path(secret)?).await.map_err(failed)
     }
 
+    async fn approval(&self, id: Uuid) -> BackendResult<oneclaw_types::approvals::ApprovalResponse> {
+        let approvals = self.core.approvals();
+        let found = approvals.get(&self.caller, oneclaw_core::ids::ApprovalId(id)).await.map_err(failed)?;
+        Ok(crate::routes::approvals::approval(&found, self.core.deps().clock.now()))
+    }
+
     async fn list_versions(&self, vault: Uuid, secret: &str) -> BackendResult<Vec<SecretMetadataResponse>> {
         let versions =
             self.core.secrets().versions(&self.caller, VaultId(vault), &path(secret)?).await.map_err(failed)?;

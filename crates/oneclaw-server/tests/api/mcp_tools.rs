@@ -95,7 +95,7 @@ async fn tools_behave(
 ) {
     let client = connect(agent).await;
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 15, "{:?}", tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
+    assert_eq!(tools.len(), 16, "{:?}", tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
 
     let listed = text(&call(&client, "list_env_vars", json!({"environment": "preview"})).await);
     assert!(
@@ -215,4 +215,51 @@ async fn past_the_allowance_mcp_tools_spend_credits_or_answer_402_as_is_error() 
     assert_eq!(paid.is_error, Some(false), "{}", text(&paid));
     let balance = app.get("/v1/billing/credits/balance", &owner.token).await;
     assert_eq!(balance.body["balance_micros"], 1_000);
+}
+
+/// Issue 18: `get_secret` under an approval policy says approval is required and names the
+/// request; `check_approval` follows it; once approved, the retry reads the value once.
+async fn approval_flow(app: &TestApp, over_rest: bool) {
+    let owner =
+        app.signup(if over_rest { "mcp-approve-rest@example.com" } else { "mcp-approve-core@example.com" }).await;
+    let vault = app.create_vault(&owner.token, "gated").await;
+    assert_eq!(app.put_secret(&owner.token, &vault, "db/password", "pw-behind-approval").await.status, 201);
+    let agent = app.register_agent(&owner.token, "gated-bot", json!({})).await;
+    let rule = json!({"conditions": {"require_approval": true}});
+    assert_eq!(app.grant(&owner.token, &vault, ("agent", &agent.id), "db/*", &["read"], rule).await.status, 201);
+    let session =
+        if over_rest { http_session(app, &vault, &agent).await } else { core_session(app, &vault, &agent).await };
+    let client = connect(session).await;
+
+    let asked = call(&client, "get_secret", json!({"path": "db/password"})).await;
+    assert_eq!(asked.is_error, Some(true));
+    let words = text(&asked);
+    assert!(words.starts_with("Approval required:"), "{words}");
+    assert!(words.contains("check_approval") && words.contains("/approvals"), "{words}");
+    assert!(!words.contains("pw-behind-approval"));
+    let listed = app.get("/v1/approvals?status=pending", &owner.token).await;
+    let id = listed.body["approvals"][0]["id"].as_str().expect("a pending request").to_owned();
+    assert!(words.contains(&id), "{words}");
+
+    let pending = text(&call(&client, "check_approval", json!({"approval_id": id})).await);
+    assert!(pending.contains(": pending."), "{pending}");
+    let decided =
+        app.post(&format!("/v1/approvals/{id}/decide"), Some(&owner.token), json!({"decision": "approve"})).await;
+    assert_eq!(decided.status, 200, "{}", decided.text);
+    let approved = text(&call(&client, "check_approval", json!({"approval_id": id})).await);
+    assert!(approved.contains(": approved.") && approved.contains("retry"), "{approved}");
+    let read = call(&client, "get_secret", json!({"path": "db/password"})).await;
+    assert_ne!(read.is_error, Some(true), "{}", text(&read));
+    assert!(text(&read).contains("pw-behind-approval"));
+    let again = call(&client, "get_secret", json!({"path": "db/password"})).await;
+    assert!(text(&again).starts_with("Approval required:"), "one use only: {}", text(&again));
+    let bad = call(&client, "check_approval", json!({"approval_id": "nope"})).await;
+    assert_eq!(bad.is_error, Some(true));
+}
+
+#[tokio::test]
+async fn approval_required_and_check_approval_over_both_backends() {
+    let app = spawn_app().await;
+    approval_flow(&app, true).await;
+    approval_flow(&app, false).await;
 }
