@@ -227,6 +227,42 @@ def agent_client_from_key_with_agent_id():
 
 
 @check
+def approvals_required_error_list_decide_and_agent_requests():
+    from oneclaw.errors import ApprovalRequiredError
+
+    client, vault = STATE["client"], STATE["agent_vault"]
+    ok(client.secrets.set(vault, "gated/db", "needs-a-human"), 201)
+    gated = ok(client.policies.create(vault, principal_type="agent", principal_id=STATE["agent_id"],
+                                      secret_path_pattern="gated/*", conditions={"require_approval": True}), 201)
+    # A fresh exchange: an agent token's scopes are fixed when it is issued.
+    agent = create_client(base_url=BASE, api_key=STATE["agent_key"], agent_id=STATE["agent_id"])
+    refused = agent.secrets.get(vault, "gated/db")
+    assert refused.meta.status == 403 and refused.error.type == "approval_required", refused.error
+    try:
+        agent._http.request_or_throw("GET", f"/v1/vaults/{vault}/secrets/gated/db")
+        raise AssertionError("no ApprovalRequiredError")
+    except ApprovalRequiredError as err:
+        approval_id = err.approval_request_id
+    assert approval_id, "the error carries the request id"
+    pending = ok(client.approvals.list(status="pending"))["approvals"]
+    assert [a["id"] for a in pending] == [approval_id], pending
+    shown = ok(client.approvals.get(approval_id))
+    assert shown["status"] == "pending" and shown["agent_id"] == STATE["agent_id"] and shown["action"] == "secret.read"
+    decided = ok(client.approvals.decide(approval_id, "approve"))
+    assert decided["status"] == "approved", decided
+    assert ok(agent.secrets.get(vault, "gated/db"))["value"] == "needs-a-human"
+    again = agent.secrets.get(vault, "gated/db")
+    assert again.error.type == "approval_required", "one use per approval"
+    asked = ok(agent.approvals.request(action="policy_change", target_type="vault", target_id=vault,
+                                       summary="grant write on gated/*", reason="migration"), 202)
+    assert asked["status"] == "pending" and asked["summary"] == "grant write on gated/*"
+    assert ok(agent.approvals.get(asked["id"]))["status"] == "pending", "an agent polls its own request"
+    assert ok(agent.approvals.cancel(asked["id"]))["status"] == "rejected"
+    assert agent.approvals.decide(asked["id"], "approve").meta.status == 403, "agents never decide"
+    ok(client.policies.delete(vault, gated["id"]))
+
+
+@check
 def env_vars_create_list_get_update_resolve_delete():
     client = STATE["client"]
     vault = ok(client.vaults.create("sdk-env"), 201)["id"]
