@@ -126,7 +126,7 @@ page.on("dialog", async (dialog) => {
 });
 const email = `e2e-${Date.now()}@example.com`;
 const password = "e2e password that is long";
-const pages = ["dashboard", "vaults", "agents", "sharing", "audit", "security", "api-keys", "billing", "team"];
+const pages = ["dashboard", "vaults", "agents", "sharing", "approvals", "audit", "security", "api-keys", "billing", "team"];
 
 try {
   await check("sign up says check your mail and signs nobody in", async () => {
@@ -249,6 +249,7 @@ try {
     await page.getByRole("button", { name: "Register" }).click();
     const key = await page.locator("#agent-key").textContent();
     expect(key.startsWith("ocv_"), `no agent key shown: ${key}`);
+    snippets.key = key;
     snippets.stdio = await page.locator("#mcp-config").textContent();
     snippets.hosted = await page.locator("#mcp-hosted").textContent();
     for (const id of ["mcp-config", "mcp-claude-code", "mcp-hosted", "mcp-hosted-claude-code"]) {
@@ -274,6 +275,37 @@ try {
     expect(run.status === 0, `mcp_read.py failed (${run.status}): ${run.stderr}`);
     const [viaStdio, viaHosted] = run.stdout.trim().split("\n");
     expect(viaStdio === currentValue && viaHosted === currentValue, `read ${viaStdio} / ${viaHosted}`);
+  });
+
+  await check("a read behind an approval policy waits for a person: listed under Approvals with a badge, approved, read once", async () => {
+    await page.goto(vaultUrl);
+    await page.getByLabel("Path").fill("gated/token");
+    await page.getByLabel("Value").fill("behind-approval-value");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.getByRole("link", { name: "Sharing" }).click();
+    await page.getByLabel("To").selectOption({ label: `agent ${agentName}` });
+    await page.getByLabel("Paths (glob: * one segment, ** any)").fill("gated/**");
+    await page.getByLabel("A person approves each use (under Approvals)").check();
+    await page.getByRole("button", { name: "Grant" }).click();
+    await page.getByRole("cell", { name: "gated/**" }).waitFor();
+    const vaultId = vaultUrl.split("/").pop();
+    const exchanged = await fetch(`${base}/v1/auth/agent-token`, { method: "POST",
+      headers: { "content-type": "application/json" }, body: JSON.stringify({ api_key: snippets.key }) });
+    const token = (await exchanged.json()).access_token;
+    const read = () => fetch(`${base}/v1/vaults/${vaultId}/secrets/gated/token`, { headers: { authorization: `Bearer ${token}` } });
+    const asked = await read();
+    const problem = await asked.json();
+    expect(asked.status === 403 && problem.type === "approval_required" && problem.approval_request_id, `first read: ${JSON.stringify(problem)}`);
+    await page.goto(`${base}/dashboard`);
+    await page.locator("nav.side .badge", { hasText: "1" }).waitFor();
+    await page.getByRole("link", { name: /^Approvals/ }).click();
+    await page.getByText("read gated/token in e2e-vault").first().waitFor();
+    await page.getByRole("button", { name: "Approve" }).click();
+    await page.getByRole("cell", { name: "approved for one use" }).waitFor();
+    const approved = await read();
+    const value = (await approved.json()).value;
+    expect(approved.status === 200 && value === "behind-approval-value", `after approval: ${approved.status}`);
+    expect((await read()).status === 403, "an approval lets one read through");
   });
 
   await check("the Audit Log shows the events and an intact chain", async () => {

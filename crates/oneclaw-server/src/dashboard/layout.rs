@@ -9,6 +9,7 @@ const NAV: &[(&str, &str)] = &[
     ("/vaults", "Vaults"),
     ("/agents", "Agents"),
     ("/sharing", "Sharing"),
+    ("/approvals", "Approvals"),
     ("/audit", "Audit Log"),
     ("/security", "Security"),
     ("/api-keys", "API Keys"),
@@ -57,7 +58,7 @@ pub fn page(title: &str, active: &str, email: &str, csrf: &str, content: Markup)
     bare(
         title,
         html! {
-            // The first Tab stop: past the sidebar's ten links, straight to the page.
+            // The first Tab stop: past the sidebar's eleven links, straight to the page.
             a.skip href="#main" { "Skip to content" }
             div.shell {
                 nav.side aria-label="Main" {
@@ -65,8 +66,8 @@ pub fn page(title: &str, active: &str, email: &str, csrf: &str, content: Markup)
                     ul {
                         @for (path, label) in NAV {
                             li {
-                                @if *path == active { a href=(path) aria-current="page" { (label) } }
-                                @else { a href=(path) { (label) } }
+                                @if *path == active { a href=(path) aria-current="page" { (label) (badge(path)) } }
+                                @else { a href=(path) { (label) (badge(path)) } }
                             }
                         }
                     }
@@ -80,6 +81,16 @@ pub fn page(title: &str, active: &str, email: &str, csrf: &str, content: Markup)
             }
         },
     )
+}
+
+/// The Approvals entry's count of requests waiting, loaded after the page (htmx) so no page
+/// waits for it.
+fn badge(path: &str) -> Markup {
+    html! {
+        @if path == "/approvals" {
+            " " span hx-get="/approvals/badge" hx-trigger="load, every 60s" hx-swap="innerHTML" {}
+        }
+    }
 }
 
 /// The hidden CSRF field every form carries.

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod agents;
+pub mod approvals;
 pub mod audit;
 pub mod billing;
 pub(crate) mod common;

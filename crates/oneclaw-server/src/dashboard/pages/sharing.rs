@@ -67,7 +67,7 @@ async fn render(state: &AppState, session: Session, vault: Option<Uuid>, problem
                         @if policies.is_empty() { p.muted { "No policies: only the vault's owner and org admins have access." } }
                         @else {
                             table {
-                                thead { tr { th { "Who" } th { "Paths" } th { "Permissions" } th { "Effect" } th { "Expires" } th {} } }
+                                thead { tr { th { "Who" } th { "Paths" } th { "Permissions" } th { "Effect" } th { "Approval" } th { "Expires" } th {} } }
                                 tbody {
                                     @for policy in policies {
                                         tr {
@@ -75,6 +75,7 @@ async fn render(state: &AppState, session: Session, vault: Option<Uuid>, problem
                                             td { code { (policy.pattern.as_str()) } }
                                             td { (policy.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) }
                                             td { (policy.effect.as_str()) }
+                                            td { @if policy.conditions.require_approval.is_some() { "each use" } @else { "no" } }
                                             td { (policy.expires_at.map(timestamp).unwrap_or_else(|| "never".to_owned())) }
                                             td {
                                                 form.inline method="post" action={ "/sharing/" (vault) "/policies/" (policy.id) "/revoke" }
@@ -103,6 +104,10 @@ async fn render(state: &AppState, session: Session, vault: Option<Uuid>, problem
                                 @for perm in ["read", "write", "delete", "rotate"] {
                                     label.inline { input type="checkbox" name="permissions" value=(perm) checked[perm == "read"]; " " (perm) }
                                 }
+                            }
+                            label.inline {
+                                input type="checkbox" name="require_approval" value="true";
+                                " A person approves each use (under Approvals)"
                             }
                             label for="ip-allowlist" { "Only from these addresses (optional, comma-separated IPs or CIDRs)" }
                             input id="ip-allowlist" name="ip_allowlist" placeholder="203.0.113.0/24";
@@ -175,7 +180,14 @@ pub async fn grant(
     let permissions: Vec<String> = pairs.iter().filter(|(k, _)| k == "permissions").map(|(_, v)| v.clone()).collect();
     let allow: Vec<String> =
         field("ip_allowlist").split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect();
-    let conditions = (!allow.is_empty()).then(|| serde_json::json!({ "ip_allowlist": allow }));
+    let mut conditions = serde_json::Map::new();
+    if !allow.is_empty() {
+        conditions.insert("ip_allowlist".to_owned(), serde_json::json!(allow));
+    }
+    if field("require_approval") == "true" {
+        conditions.insert("require_approval".to_owned(), serde_json::json!(true));
+    }
+    let conditions = (!conditions.is_empty()).then_some(serde_json::Value::Object(conditions));
     let draft = PolicyDraft {
         secret_path_pattern: Some(field("pattern")),
         principal_type: Some(kind.to_owned()),
