@@ -21,6 +21,7 @@ pub mod revocation;
 pub mod services;
 pub mod system;
 pub mod tokens;
+pub mod webhooks;
 
 #[cfg(test)]
 mod fuzz_tests;

@@ -35,6 +35,8 @@ pub struct App {
     mail: Option<crate::mail::SmtpSender>,
     /// On PostgreSQL, the database whose change notices this node follows.
     notices_from: Option<String>,
+    /// Sends the webhook outbox; none in tests that deliver by hand.
+    webhooks: Option<crate::webhooks::WebhookSender>,
 }
 
 impl App {
@@ -67,7 +69,8 @@ impl App {
         let on_postgres =
             config.database_url.starts_with("postgres://") || config.database_url.starts_with("postgresql://");
         let notices_from = on_postgres.then(|| config.database_url.clone());
-        Ok(Self { listener, router, core, checkpoint_every, mail, notices_from })
+        let webhooks = config.webhook_worker.then(|| crate::webhooks::WebhookSender::new(config.webhook_allow_private));
+        Ok(Self { listener, router, core, checkpoint_every, mail, notices_from, webhooks })
     }
 
     /// The address actually bound (useful with port 0).
@@ -130,6 +133,17 @@ impl App {
             None => tracing::info!(
                 "mail is off (no ONECLAW_SMTP_URL): invitation and password-reset links are shown to people instead"
             ),
+        }
+        if let Some(sender) = self.webhooks {
+            let (core, sender) = (self.core.clone(), Arc::new(sender));
+            scheduler.every(crate::webhooks::POLL, FirstRun::Now, move || {
+                let (core, sender) = (core.clone(), sender.clone());
+                async move {
+                    if let Err(err) = sender.deliver_due(&core).await {
+                        tracing::warn!(error = %err, "could not send due webhook deliveries; will try again");
+                    }
+                }
+            });
         }
         // Dropping the scheduler once serving ends stops every periodic task.
         let _scheduler = scheduler;
@@ -234,6 +248,7 @@ pub async fn open_core_with_parts(
             },
             public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen)),
             mail_enabled: config.smtp.is_some(),
+            webhook_allow_private: config.webhook_allow_private,
             ..CoreSettings::default()
         },
         policy_sets: Default::default(),

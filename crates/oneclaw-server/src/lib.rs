@@ -21,6 +21,7 @@ pub mod routes;
 mod scheduler;
 pub mod state;
 mod views;
+pub mod webhooks;
 
 pub use app::App;
 pub use config::{ConfigSources, ServerConfig};

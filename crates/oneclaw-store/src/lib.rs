@@ -38,6 +38,7 @@ mod sql_read_path;
 mod sql_rows;
 mod sql_trust;
 mod sql_tx;
+mod sql_webhooks;
 pub mod sync_notices;
 mod write_gate;
 

@@ -20,6 +20,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (11, "env vars", include_str!("../migrations/sqlite/0011_env_vars.sql")),
     (12, "device codes", include_str!("../migrations/sqlite/0012_device_codes.sql")),
     (13, "approvals", include_str!("../migrations/sqlite/0013_approvals.sql")),
+    (14, "webhooks", include_str!("../migrations/sqlite/0014_webhooks.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -37,6 +38,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (11, "env vars", include_str!("../migrations/postgres/0011_env_vars.sql")),
     (12, "device codes", include_str!("../migrations/postgres/0012_device_codes.sql")),
     (13, "approvals", include_str!("../migrations/postgres/0013_approvals.sql")),
+    (14, "webhooks", include_str!("../migrations/postgres/0014_webhooks.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -42,11 +42,13 @@ pub struct SqlStore<DB: SqlBackend> {
     writers: WriteGate,
     /// SQLite on a file: the access check's read without a worker-thread hop.
     inline_reads: Option<InlineReads>,
+    /// Which event types each org's webhooks want (`sql_webhooks.rs`).
+    subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
 }
 
 impl<DB: SqlBackend> SqlStore<DB> {
     pub(super) fn new(pool: Pool<DB>, writers: WriteGate) -> Self {
-        Self { pool, writers, inline_reads: None }
+        Self { pool, writers, inline_reads: None, subscriptions: Default::default() }
     }
 
     /// Runs the access check's read through `reads` (SQLite on a file).
@@ -80,12 +82,12 @@ impl<DB: SqlBackend> Store for SqlStore<DB> {
     async fn begin(&self) -> Result<Box<dyn StoreTx>> {
         // Queue first, then take a connection: a waiting writer holds no pooled connection.
         let turn = self.writers.turn().await?;
-        Ok(Box::new(SqlTx::new(DB::begin_write(&self.pool).await?, turn)))
+        Ok(Box::new(SqlTx::new(DB::begin_write(&self.pool).await?, turn, std::sync::Arc::clone(&self.subscriptions))))
     }
 
     async fn begin_batch(&self) -> Result<Box<dyn StoreTx>> {
         let turn = self.writers.priority_turn().await?;
-        Ok(Box::new(SqlTx::new(DB::begin_write(&self.pool).await?, turn)))
+        Ok(Box::new(SqlTx::new(DB::begin_write(&self.pool).await?, turn, std::sync::Arc::clone(&self.subscriptions))))
     }
 }
 
@@ -593,5 +595,39 @@ impl<DB: SqlBackend> ApprovalStore for SqlStore<DB> {
 
     async fn usable_approval_for(&self, key: UseKey<'_>, now: OffsetDateTime) -> Result<Option<Approval>> {
         approvals::usable_for(&self.pool, key, now).await
+    }
+}
+
+#[async_trait]
+impl<DB: SqlBackend> WebhookStore for SqlStore<DB> {
+    async fn webhooks(&self, org: OrgId) -> Result<Vec<oneclaw_core::webhooks::Webhook>> {
+        super::sql_webhooks::list(&self.pool, org).await
+    }
+
+    async fn webhook(&self, org: OrgId, id: Uuid) -> Result<Option<oneclaw_core::webhooks::Webhook>> {
+        super::sql_webhooks::by_id(&self.pool, org, id).await
+    }
+
+    async fn deliveries(&self, webhook: Uuid, limit: i64) -> Result<Vec<DeliveryRecord>> {
+        super::sql_webhooks::deliveries(&self.pool, webhook, limit).await
+    }
+
+    async fn claim_due_deliveries(
+        &self,
+        now: OffsetDateTime,
+        claim_until: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<DueDelivery>> {
+        super::sql_webhooks::claim_due(&self.pool, now, claim_until, limit).await
+    }
+
+    async fn record_attempt(
+        &self,
+        webhook: Uuid,
+        event: Uuid,
+        outcome: &AttemptOutcome,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        super::sql_webhooks::record_attempt(&self.pool, webhook, event, outcome, now).await
     }
 }

@@ -36,13 +36,19 @@ use super::sql_rows::secret_read_from;
 /// One write transaction of this backend.
 pub(super) struct SqlTx<DB: SqlBackend> {
     tx: Tx<DB>,
+    /// Which webhooks want which events, to enqueue deliveries with the audit records.
+    subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
     /// Held until the transaction ends (commit, or rollback on drop); then the next writer goes.
     _turn: WriteTurn,
 }
 
 impl<DB: SqlBackend> SqlTx<DB> {
-    pub(super) fn new(tx: Tx<DB>, turn: WriteTurn) -> Self {
-        Self { tx, _turn: turn }
+    pub(super) fn new(
+        tx: Tx<DB>,
+        turn: WriteTurn,
+        subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
+    ) -> Self {
+        Self { tx, subscriptions, _turn: turn }
     }
 }
 
@@ -315,7 +321,9 @@ impl<DB: SqlBackend> AuditTx for SqlTx<DB> {
     }
 
     async fn append_audits(&mut self, events: &[AuditEvent]) -> Result<()> {
-        super::sql_audit::append_many(&mut self.tx, events).await
+        super::sql_audit::append_many(&mut self.tx, events).await?;
+        // Announced in the same transaction: a webhook hears of an event iff it was recorded.
+        super::sql_webhooks::enqueue(&mut self.tx, &self.subscriptions, events).await
     }
 
     async fn insert_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()> {
@@ -739,5 +747,23 @@ impl<DB: SqlBackend> ApprovalTx for SqlTx<DB> {
 
     async fn expire_approval(&mut self, id: oneclaw_core::ids::ApprovalId, now: OffsetDateTime) -> Result<bool> {
         super::sql_approvals::expire(&mut self.tx, id, now).await
+    }
+}
+
+#[async_trait]
+impl<DB: SqlBackend> WebhookTx for SqlTx<DB> {
+    async fn insert_webhook(&mut self, webhook: &oneclaw_core::webhooks::Webhook, secret_sealed: &[u8]) -> Result<()> {
+        self.subscriptions.forget(webhook.org_id);
+        super::sql_webhooks::insert(&mut self.tx, webhook, secret_sealed).await
+    }
+
+    async fn update_webhook(&mut self, webhook: &oneclaw_core::webhooks::Webhook) -> Result<bool> {
+        self.subscriptions.forget(webhook.org_id);
+        super::sql_webhooks::update(&mut self.tx, webhook).await
+    }
+
+    async fn delete_webhook(&mut self, org: OrgId, id: Uuid, now: OffsetDateTime) -> Result<bool> {
+        self.subscriptions.forget(org);
+        super::sql_webhooks::delete(&mut self.tx, org, id, now).await
     }
 }

@@ -208,6 +208,16 @@ delegate! {
 }
 
 delegate! {
+    WebhookStore {
+        async fn webhooks(&self, org: OrgId) -> Result<Vec<oneclaw_core::webhooks::Webhook>>;
+        async fn webhook(&self, org: OrgId, id: Uuid) -> Result<Option<oneclaw_core::webhooks::Webhook>>;
+        async fn deliveries(&self, webhook: Uuid, limit: i64) -> Result<Vec<DeliveryRecord>>;
+        async fn claim_due_deliveries(&self, now: OffsetDateTime, claim_until: OffsetDateTime, limit: i64) -> Result<Vec<DueDelivery>>;
+        async fn record_attempt(&self, webhook: Uuid, event: Uuid, outcome: &AttemptOutcome, now: OffsetDateTime) -> Result<()>;
+    }
+}
+
+delegate! {
     ApprovalStore {
         async fn approval(&self, org: OrgId, id: oneclaw_core::ids::ApprovalId) -> Result<Option<oneclaw_core::approvals::Approval>>;
         async fn approvals(&self, org: OrgId, status: Option<oneclaw_core::approvals::ApprovalStatus>, limit: i64, offset: i64) -> Result<Vec<oneclaw_core::approvals::Approval>>;

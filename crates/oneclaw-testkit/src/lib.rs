@@ -85,6 +85,8 @@ pub async fn spawn_app_with_parts(
     config.billing = false;
     // Mail tests deliver the outbox themselves, at the test clock's pace.
     config.mail_worker = false;
+    // Webhook tests send the outbox themselves, at the test clock's pace.
+    config.webhook_worker = false;
     let schema = match std::env::var("ONECLAW_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             let schema = postgres::TestSchema::create(&url).await;

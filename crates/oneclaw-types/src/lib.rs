@@ -19,6 +19,7 @@ pub mod sharing;
 pub mod surface;
 pub mod tls;
 pub mod vaults;
+pub mod webhooks;
 
 pub use problem::ProblemDetails;
 pub use secret_string::SecretString;

@@ -28,6 +28,7 @@ mod team;
 mod throttle;
 mod vaults;
 mod verified_tokens;
+mod webhooks;
 
 pub use accounts::{Accounts, CHANGE_TTL, RESET_TTL, VERIFY_TTL};
 pub use agents::{AgentSettings, AgentToken, Agents, DEFAULT_AGENT_TTL_SECS};
@@ -50,6 +51,9 @@ pub use shares::{CreatedShare, NewShare, ShareKey, SharedSecret, Shares};
 pub use team::Team;
 pub use throttle::Throttle;
 pub use vaults::Vaults;
+pub use webhooks::{
+    SECRET_PREFIX as WEBHOOK_SECRET_PREFIX, WebhookDraft, Webhooks, host_of, is_public, secret_purpose,
+};
 
 use crate::Result;
 use crate::audit::verify::ChainSigner;
@@ -76,6 +80,8 @@ pub struct CoreSettings {
     pub public_url: String,
     /// Whether mail is sent (SMTP configured); without it nothing is queued.
     pub mail_enabled: bool,
+    /// Whether webhooks may target private, loopback and link-local addresses.
+    pub webhook_allow_private: bool,
 }
 
 impl Default for CoreSettings {
@@ -88,6 +94,7 @@ impl Default for CoreSettings {
             billing: BillingSettings::default(),
             public_url: "http://127.0.0.1:8443".to_owned(),
             mail_enabled: false,
+            webhook_allow_private: false,
         }
     }
 }
@@ -249,6 +256,11 @@ impl Core {
     /// Approval requests and decisions.
     pub fn approvals(&self) -> Approvals<'_> {
         Approvals::new(&self.inner.deps)
+    }
+
+    /// Event webhooks.
+    pub fn webhooks(&self) -> Webhooks<'_> {
+        Webhooks::new(&self.inner.deps)
     }
 
     /// Vaults.

@@ -80,6 +80,10 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Whether `serve` runs the mail worker (always, but for tests that deliver by hand).
     pub mail_worker: bool,
+    /// Whether webhooks may reach private, loopback and link-local addresses.
+    pub webhook_allow_private: bool,
+    /// Whether `serve` runs the webhook worker (always, but for tests that deliver by hand).
+    pub webhook_worker: bool,
 }
 
 /// Where mail goes. The password is not among them: it comes from `ONECLAW_SMTP_PASSWORD`.

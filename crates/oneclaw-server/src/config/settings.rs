@@ -111,6 +111,10 @@ pub struct Settings {
     /// The base of every link the server hands out, e.g. https://vault.example.com.
     #[arg(long, env = "ONECLAW_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Let webhooks reach private, loopback and link-local addresses (true or false) [default:
+    /// false: only public addresses, against server-side request forgery].
+    #[arg(long, env = "ONECLAW_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: Option<String>,
 }
 
 /// One declared setting as the outside world names it.

@@ -126,6 +126,10 @@ impl ConfigSources {
             smtp: self.smtp()?,
             public_url: self.public_url()?,
             mail_worker: true,
+            webhook_allow_private: self
+                .choice("webhook_allow_private", &[("true", true), ("false", false)])?
+                .unwrap_or(false),
+            webhook_worker: true,
             x402_facilitator_url: self
                 .values
                 .get("x402_facilitator_url")

@@ -17,6 +17,7 @@ pub(crate) mod policies;
 pub(crate) mod secrets;
 pub(crate) mod shares;
 mod vaults;
+mod webhooks;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(agents::routes())
         .merge(policies::routes())
         .merge(approvals::routes())
+        .merge(webhooks::routes())
         .merge(org::routes())
         .merge(shares::routes())
         .merge(audit::routes())

@@ -34,3 +34,4 @@ mod store_calls;
 mod team;
 mod tokens;
 mod vaults;
+mod webhooks;

@@ -16,6 +16,7 @@ mod keys;
 mod mail;
 mod secrets;
 mod vaults;
+mod webhooks;
 
 pub use access::*;
 pub use agents::*;
@@ -29,6 +30,7 @@ pub use keys::*;
 pub use mail::*;
 pub use secrets::*;
 pub use vaults::*;
+pub use webhooks::*;
 
 use crate::Result;
 use crate::audit::AuditEvent;
@@ -125,6 +127,7 @@ pub trait Store:
     + EnvStore
     + DeviceStore
     + ApprovalStore
+    + WebhookStore
     + Send
     + Sync
     + 'static
@@ -158,6 +161,7 @@ pub trait StoreTx:
     + EnvTx
     + DeviceTx
     + ApprovalTx
+    + WebhookTx
     + Send
 {
     /// Commits. Only `services::Change` calls this, after appending the audit events.

@@ -1,0 +1,313 @@
+//! Queries of event webhooks and their delivery outbox, generic over the backend. Deliveries
+//! are enqueued in the transaction that appends their audit events (`enqueue`), so an event is
+//! announced if and only if it was recorded.
+
+use crate::backend::{Columns, SqlBackend, Statement, Tx, get};
+use crate::convert::{from_ms, opt_from_ms, to_ms};
+use crate::errors::db_error;
+use oneclaw_core::audit::AuditEvent;
+use oneclaw_core::ids::{OrgId, UserId};
+use oneclaw_core::ports::store::{AttemptOutcome, DeliveryRecord, DueDelivery};
+use oneclaw_core::webhooks::{Webhook, event_type};
+use oneclaw_core::{Error, Result};
+use sqlx::Pool;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+macro_rules! webhook_cols {
+    () => {
+        "id, org_id, url, events, description, is_active, created_by, created_at"
+    };
+}
+
+/// How long a node trusts its memory of an org's subscriptions. A change made on this node
+/// clears it at once; one made on another node is seen within this.
+const SUBSCRIPTIONS_FOR: Duration = Duration::from_secs(5);
+
+/// Which event types each org's active webhooks subscribe to, so an append for an org with no
+/// webhooks costs no statement.
+#[derive(Default)]
+pub(crate) struct Subscriptions(Mutex<HashMap<OrgId, (Instant, Vec<String>)>>);
+
+impl Subscriptions {
+    fn held(&self, org: OrgId) -> Option<Vec<String>> {
+        let held = self.0.lock().ok()?;
+        held.get(&org).filter(|(at, _)| at.elapsed() < SUBSCRIPTIONS_FOR).map(|(_, types)| types.clone())
+    }
+
+    fn keep(&self, org: OrgId, types: Vec<String>) {
+        if let Ok(mut held) = self.0.lock() {
+            if held.len() > 10_000 {
+                held.clear();
+            }
+            held.insert(org, (Instant::now(), types));
+        }
+    }
+
+    pub(crate) fn forget(&self, org: OrgId) {
+        if let Ok(mut held) = self.0.lock() {
+            held.remove(&org);
+        }
+    }
+}
+
+fn webhook_from(row: &impl Columns) -> Result<Webhook> {
+    let events: String = get(row, "events")?;
+    Ok(Webhook {
+        id: get(row, "id")?,
+        org_id: OrgId(get(row, "org_id")?),
+        url: get(row, "url")?,
+        events: serde_json::from_str(&events).map_err(|err| Error::Internal(format!("stored events: {err}")))?,
+        description: get(row, "description")?,
+        is_active: get(row, "is_active")?,
+        created_by: UserId(get(row, "created_by")?),
+        created_at: from_ms(get(row, "created_at")?)?,
+    })
+}
+
+fn events_json(webhook: &Webhook) -> String {
+    serde_json::to_string(&webhook.events).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Enqueues a delivery of each event to every active webhook of its org subscribed to its type.
+pub(super) async fn enqueue<DB: SqlBackend>(
+    tx: &mut Tx<DB>,
+    subscriptions: &Subscriptions,
+    events: &[AuditEvent],
+) -> Result<()> {
+    for event in events {
+        let Some(kind) = event_type(event) else { continue };
+        let types = match subscriptions.held(event.org_id) {
+            Some(types) => types,
+            None => {
+                let rows = sqlx::query(
+                    "SELECT events FROM webhooks WHERE org_id = $1 AND is_active = $2 AND deleted_at IS NULL",
+                )
+                .arg(event.org_id.0)
+                .arg(true)
+                .fetch_all_on(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                let mut types = Vec::new();
+                for row in &rows {
+                    let text: String = get(row, "events")?;
+                    types.extend(serde_json::from_str::<Vec<String>>(&text).unwrap_or_default());
+                }
+                subscriptions.keep(event.org_id, types.clone());
+                types
+            }
+        };
+        if !types.iter().any(|t| t == kind) {
+            continue;
+        }
+        let now = to_ms(event.created_at);
+        sqlx::query(
+            "INSERT INTO webhook_deliveries \
+             (webhook_id, event_id, org_id, event_type, status, attempts, next_attempt_at, created_at) \
+             SELECT id, $1, org_id, $2, 'pending', 0, $3, $3 FROM webhooks \
+             WHERE org_id = $4 AND is_active = $5 AND deleted_at IS NULL AND events LIKE $6",
+        )
+        .arg(event.id.0)
+        .arg(kind)
+        .arg(now)
+        .arg(event.org_id.0)
+        .arg(true)
+        .arg(format!("%\"{kind}\"%"))
+        .execute_on(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+pub(super) async fn list<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId) -> Result<Vec<Webhook>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        webhook_cols!(),
+        " FROM webhooks WHERE org_id = $1 AND deleted_at IS NULL ORDER BY created_at, id"
+    ))
+    .arg(org.0)
+    .fetch_all_on(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(webhook_from).collect()
+}
+
+pub(super) async fn by_id<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, id: Uuid) -> Result<Option<Webhook>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        webhook_cols!(),
+        " FROM webhooks WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL"
+    ))
+    .arg(id)
+    .arg(org.0)
+    .fetch_optional_on(pool)
+    .await
+    .map_err(db_error)?;
+    row.as_ref().map(webhook_from).transpose()
+}
+
+pub(super) async fn deliveries<DB: SqlBackend>(
+    pool: &Pool<DB>,
+    webhook: Uuid,
+    limit: i64,
+) -> Result<Vec<DeliveryRecord>> {
+    let rows = sqlx::query(
+        "SELECT event_id, event_type, status, attempts, last_status, last_error, next_attempt_at, created_at, \
+         delivered_at FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY created_at DESC, event_id LIMIT $2",
+    )
+    .arg(webhook)
+    .arg(limit)
+    .fetch_all_on(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok(DeliveryRecord {
+                event_id: get(row, "event_id")?,
+                event_type: get(row, "event_type")?,
+                status: get(row, "status")?,
+                attempts: get(row, "attempts")?,
+                last_status: get(row, "last_status")?,
+                last_error: get(row, "last_error")?,
+                next_attempt_at: from_ms(get(row, "next_attempt_at")?)?,
+                created_at: from_ms(get(row, "created_at")?)?,
+                delivered_at: opt_from_ms(get(row, "delivered_at")?)?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn claim_due<DB: SqlBackend>(
+    pool: &Pool<DB>,
+    now: OffsetDateTime,
+    claim_until: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<DueDelivery>> {
+    let rows = sqlx::query(concat!(
+        "SELECT d.webhook_id AS d_webhook_id, d.event_type AS d_event_type, d.attempts AS d_attempts, \
+         d.created_at AS d_created_at, d.next_attempt_at AS d_next_attempt_at, w.url AS w_url, \
+         w.secret_sealed AS w_secret_sealed, ",
+        "e.id, e.org_id, e.actor_type, e.actor_id, e.action, e.resource_type, e.resource_id, e.details, \
+         e.ip_address, e.user_agent, e.surface, e.outcome, e.created_at, e.seq, e.prev_hash, e.hash \
+         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id AND w.deleted_at IS NULL \
+         JOIN audit_events e ON e.id = d.event_id \
+         WHERE d.status = 'pending' AND d.next_attempt_at <= $1 ORDER BY d.next_attempt_at LIMIT $2"
+    ))
+    .arg(to_ms(now))
+    .arg(limit)
+    .fetch_all_on(pool)
+    .await
+    .map_err(db_error)?;
+    let mut claimed = Vec::new();
+    for row in &rows {
+        let webhook_id: Uuid = get(row, "d_webhook_id")?;
+        let event = super::sql_rows::audit_from(row)?;
+        let due_at: i64 = get(row, "d_next_attempt_at")?;
+        // The claim: only the node whose update still sees the due time it read sends it.
+        let won = sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_at = $1 \
+             WHERE webhook_id = $2 AND event_id = $3 AND status = 'pending' AND next_attempt_at = $4",
+        )
+        .arg(to_ms(claim_until))
+        .arg(webhook_id)
+        .arg(event.id.0)
+        .arg(due_at)
+        .execute_on(pool)
+        .await
+        .map_err(db_error)?;
+        if won != 1 {
+            continue;
+        }
+        claimed.push(DueDelivery {
+            webhook_id,
+            url: get(row, "w_url")?,
+            secret_sealed: get(row, "w_secret_sealed")?,
+            event_type: get(row, "d_event_type")?,
+            attempts: get(row, "d_attempts")?,
+            created_at: from_ms(get(row, "d_created_at")?)?,
+            claimed_until: claim_until,
+            event,
+        });
+    }
+    Ok(claimed)
+}
+
+pub(super) async fn record_attempt<DB: SqlBackend>(
+    pool: &Pool<DB>,
+    webhook: Uuid,
+    event: Uuid,
+    outcome: &AttemptOutcome,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let statement = match outcome {
+        AttemptOutcome::Delivered { status } => sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status = $1, \
+             last_error = NULL, delivered_at = $2 WHERE webhook_id = $3 AND event_id = $4",
+        )
+        .arg(*status)
+        .arg(to_ms(now)),
+        AttemptOutcome::Failed { status, error, next_attempt_at, give_up } => sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, last_status = $2, last_error = $3, \
+             next_attempt_at = $4 WHERE webhook_id = $5 AND event_id = $6",
+        )
+        .arg(if *give_up { "failed" } else { "pending" })
+        .arg(*status)
+        .arg(error.as_str())
+        .arg(to_ms(*next_attempt_at)),
+    };
+    statement.arg(webhook).arg(event).execute_on(pool).await.map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn insert<DB: SqlBackend>(tx: &mut Tx<DB>, webhook: &Webhook, secret_sealed: &[u8]) -> Result<()> {
+    sqlx::query(concat!(
+        "INSERT INTO webhooks (",
+        webhook_cols!(),
+        ", secret_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .arg(webhook.id)
+    .arg(webhook.org_id.0)
+    .arg(webhook.url.as_str())
+    .arg(events_json(webhook))
+    .arg(webhook.description.as_str())
+    .arg(webhook.is_active)
+    .arg(webhook.created_by.0)
+    .arg(to_ms(webhook.created_at))
+    .arg(secret_sealed)
+    .execute_on(tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn update<DB: SqlBackend>(tx: &mut Tx<DB>, webhook: &Webhook) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE webhooks SET url = $1, events = $2, description = $3, is_active = $4 \
+         WHERE id = $5 AND org_id = $6 AND deleted_at IS NULL",
+    )
+    .arg(webhook.url.as_str())
+    .arg(events_json(webhook))
+    .arg(webhook.description.as_str())
+    .arg(webhook.is_active)
+    .arg(webhook.id)
+    .arg(webhook.org_id.0)
+    .execute_on(tx)
+    .await
+    .map_err(db_error)?;
+    Ok(done == 1)
+}
+
+pub(super) async fn delete<DB: SqlBackend>(tx: &mut Tx<DB>, org: OrgId, id: Uuid, now: OffsetDateTime) -> Result<bool> {
+    let done = sqlx::query("UPDATE webhooks SET deleted_at = $1 WHERE id = $2 AND org_id = $3 AND deleted_at IS NULL")
+        .arg(to_ms(now))
+        .arg(id)
+        .arg(org.0)
+        .execute_on(tx)
+        .await
+        .map_err(db_error)?;
+    Ok(done == 1)
+}
