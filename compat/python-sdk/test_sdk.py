@@ -263,6 +263,22 @@ def approvals_required_error_list_decide_and_agent_requests():
 
 
 @check
+def webhooks_create_list_get_update_delete():
+    client = STATE["client"]
+    created = ok(client.webhooks.create("https://hooks.example.com/oneclaw", ["secret.read", "approval.requested"]), 201)
+    assert created["secret"].startswith("whsec_") and created["events"] == ["secret.read", "approval.requested"]
+    listed = ok(client.webhooks.list())["webhooks"]
+    assert [w["id"] for w in listed] == [created["id"]] and "secret" not in listed[0], listed
+    assert ok(client.webhooks.get(created["id"]))["url"] == "https://hooks.example.com/oneclaw"
+    updated = ok(client.webhooks.update(created["id"], is_active=False, events=["policy.changed"]))
+    assert updated["is_active"] is False and updated["events"] == ["policy.changed"]
+    refused = client.webhooks.create("https://169.254.169.254/latest", ["secret.read"])
+    assert refused.meta.status == 400 and refused.error.type == "validation_error", refused.error
+    ok(client.webhooks.delete(created["id"]))
+    assert client.webhooks.get(created["id"]).meta.status == 404
+
+
+@check
 def env_vars_create_list_get_update_resolve_delete():
     client = STATE["client"]
     vault = ok(client.vaults.create("sdk-env"), 201)["id"]
