@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn each_setting_has_a_key_a_flag_and_a_variable_of_one_name() {
         let declared = declared();
-        assert_eq!(declared.len(), 31);
+        assert_eq!(declared.len(), 32);
         for setting in &declared {
             assert_eq!(setting.env, format!("ONECLAW_{}", setting.key.to_ascii_uppercase()), "{setting:?}");
             assert_eq!(setting.flag, format!("--{}", setting.key.replace('_', "-")), "{setting:?}");
