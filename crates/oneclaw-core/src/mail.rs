@@ -33,6 +33,8 @@ pub enum MailKind {
     EmailChanged,
     /// Someone signed up with an address that already has an account.
     AccountExists,
+    /// A request waits for this approver's decision.
+    ApprovalRequest,
 }
 
 impl MailKind {
@@ -44,6 +46,7 @@ impl MailKind {
             Self::EmailChange => "email_change",
             Self::EmailChanged => "email_changed",
             Self::AccountExists => "account_exists",
+            Self::ApprovalRequest => "approval_request",
         }
     }
 }

@@ -21,6 +21,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (12, "device codes", include_str!("../migrations/sqlite/0012_device_codes.sql")),
     (13, "approvals", include_str!("../migrations/sqlite/0013_approvals.sql")),
     (14, "webhooks", include_str!("../migrations/sqlite/0014_webhooks.sql")),
+    (15, "approval links", include_str!("../migrations/sqlite/0015_approval_links.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -39,6 +40,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (12, "device codes", include_str!("../migrations/postgres/0012_device_codes.sql")),
     (13, "approvals", include_str!("../migrations/postgres/0013_approvals.sql")),
     (14, "webhooks", include_str!("../migrations/postgres/0014_webhooks.sql")),
+    (15, "approval links", include_str!("../migrations/postgres/0015_approval_links.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

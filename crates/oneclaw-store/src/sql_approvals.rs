@@ -234,3 +234,57 @@ pub(super) async fn expire<DB: SqlBackend>(tx: &mut Tx<DB>, id: ApprovalId, now:
     .map_err(db_error)?;
     Ok(done == 1)
 }
+
+pub(super) async fn link<DB: SqlBackend>(
+    pool: &Pool<DB>,
+    digest: &[u8],
+    now: OffsetDateTime,
+) -> Result<Option<(OrgId, ApprovalId, UserId)>> {
+    let row = sqlx::query(
+        "SELECT org_id, approval_id, user_id FROM approval_links \
+         WHERE digest = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .arg(digest)
+    .arg(to_ms(now))
+    .fetch_optional_on(pool)
+    .await
+    .map_err(db_error)?;
+    row.map(|row| {
+        Ok((OrgId(get(&row, "org_id")?), ApprovalId(get(&row, "approval_id")?), UserId(get(&row, "user_id")?)))
+    })
+    .transpose()
+}
+
+pub(super) async fn insert_link<DB: SqlBackend>(
+    tx: &mut Tx<DB>,
+    digest: &[u8],
+    approval: &Approval,
+    user: UserId,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO approval_links (digest, approval_id, org_id, user_id, created_at, expires_at, used_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+    )
+    .arg(digest)
+    .arg(approval.id.0)
+    .arg(approval.org_id.0)
+    .arg(user.0)
+    .arg(to_ms(now))
+    .arg(to_ms(approval.expires_at))
+    .execute_on(tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn use_link<DB: SqlBackend>(tx: &mut Tx<DB>, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE approval_links SET used_at = $1 WHERE digest = $2 AND used_at IS NULL AND expires_at > $1")
+            .arg(to_ms(now))
+            .arg(digest)
+            .execute_on(tx)
+            .await
+            .map_err(db_error)?;
+    Ok(done == 1)
+}

@@ -596,6 +596,14 @@ impl<DB: SqlBackend> ApprovalStore for SqlStore<DB> {
     async fn usable_approval_for(&self, key: UseKey<'_>, now: OffsetDateTime) -> Result<Option<Approval>> {
         approvals::usable_for(&self.pool, key, now).await
     }
+
+    async fn approval_link(
+        &self,
+        digest: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Option<(OrgId, oneclaw_core::ids::ApprovalId, UserId)>> {
+        approvals::link(&self.pool, digest, now).await
+    }
 }
 
 #[async_trait]

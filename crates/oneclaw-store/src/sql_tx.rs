@@ -748,6 +748,20 @@ impl<DB: SqlBackend> ApprovalTx for SqlTx<DB> {
     async fn expire_approval(&mut self, id: oneclaw_core::ids::ApprovalId, now: OffsetDateTime) -> Result<bool> {
         super::sql_approvals::expire(&mut self.tx, id, now).await
     }
+
+    async fn insert_approval_link(
+        &mut self,
+        digest: &[u8],
+        approval: &oneclaw_core::approvals::Approval,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        super::sql_approvals::insert_link(&mut self.tx, digest, approval, user, now).await
+    }
+
+    async fn use_approval_link(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
+        super::sql_approvals::use_link(&mut self.tx, digest, now).await
+    }
 }
 
 #[async_trait]

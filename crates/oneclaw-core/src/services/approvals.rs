@@ -26,6 +26,9 @@ use crate::principal::{Caller, PrincipalKind};
 use crate::{Error, Result};
 use time::OffsetDateTime;
 
+/// The prefix of a mailed one-click link's token.
+pub const LINK_PREFIX: &str = "oca_";
+
 /// Most approvals one list answers.
 pub const MAX_LIST: i64 = 200;
 
@@ -169,6 +172,85 @@ impl<'a> Approvals<'a> {
         Ok(approval.id)
     }
 
+    /// Mails each human who may decide `approval` by name (the addressed user and the policy's
+    /// approvers, not the requester) a one-click link, when the server sends mail. Prepared
+    /// before the transaction (sealing is a key-provider call); links and mails are written in it.
+    async fn notices(&self, approval: &Approval) -> Result<Vec<(Vec<u8>, UserId, crate::mail::OutboxMail)>> {
+        let mailer = super::Mailer::new(self.deps);
+        if !mailer.enabled() {
+            return Ok(Vec::new());
+        }
+        let mut people = vec![approval.addressed_to];
+        people.extend(approval.approvers.iter().map(|id| UserId(*id)));
+        people.sort();
+        people.dedup();
+        let requester = match approval.requester.kind {
+            PrincipalKind::Agent => {
+                let agent = self.deps.store.agent(approval.org_id, AgentId(approval.requester.id)).await?;
+                agent.map_or_else(|| "An agent".to_owned(), |agent| format!("Agent {}", agent.name))
+            }
+            PrincipalKind::User => "A member".to_owned(),
+        };
+        let what = match &approval.secret_use {
+            Some(secret_use) => format!("{} {}", secret_use.operation, secret_use.path),
+            None => format!("{} on {} {}", approval.action, approval.target_type, approval.target_id),
+        };
+        let mut notices = Vec::new();
+        for person in people {
+            if approval.requester.id == person.0 {
+                continue;
+            }
+            let Some(user) = self.deps.store.user(person).await? else { continue };
+            if user.org_id != approval.org_id || user.disabled_at.is_some() {
+                continue;
+            }
+            let token = crate::tokens::random_credential(LINK_PREFIX);
+            let digest = self.deps.hasher.digest_credential(token.expose());
+            let link = super::accounts::link(self.deps, "/approvals/quick", "token", token.expose());
+            let message = super::mail_templates::approval_request(&what, &requester, &link, REQUEST_TTL_SECONDS / 60);
+            if let Some(mail) = mailer.prepare(&user.email, crate::mail::MailKind::ApprovalRequest, &message).await? {
+                notices.push((digest, person, mail));
+            }
+        }
+        Ok(notices)
+    }
+
+    /// Decides a request through a mailed one-click link: as the user it was minted for, who
+    /// must still be allowed to decide it. The link works once (spent even if the decision is
+    /// refused).
+    pub async fn decide_by_link(
+        &self,
+        meta: &crate::principal::RequestMeta,
+        token: &str,
+        verdict: Verdict,
+    ) -> Result<Approval> {
+        let gone = || Error::invalid_field("token", "is not valid: it may have expired or been used already");
+        let digest = self.deps.hasher.digest_credential(token);
+        let now = self.deps.clock.now();
+        let (org, id, user) = self.deps.store.approval_link(&digest, now).await?.ok_or_else(gone)?;
+        let person = self.deps.store.user(user).await?.filter(|u| u.org_id == org && u.disabled_at.is_none());
+        let person = person.ok_or_else(gone)?;
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        if !change.tx().use_approval_link(&digest, now).await? {
+            return Err(gone());
+        }
+        change.commit(std::iter::empty()).await?;
+        let caller = Caller::new(
+            crate::principal::Principal {
+                who: crate::principal::PrincipalRef::user(person.id),
+                org_id: org,
+                session_id: None,
+                token_id: uuid::Uuid::nil(),
+                expires_at: now.unix_timestamp(),
+                scopes: Vec::new(),
+                vault_ids: Vec::new(),
+                api_key_id: None,
+            },
+            meta.clone(),
+        );
+        self.decide(&caller, id, verdict, Some("decided from the mailed link"), None).await
+    }
+
     async fn insert(&self, caller: &Caller, approval: &Approval, now: OffsetDateTime) -> Result<()> {
         let mut event = AuditEvent::by(caller, action::APPROVAL_REQUESTED, "approval", now)
             .resource(approval.id)
@@ -181,8 +263,13 @@ impl<'a> Approvals<'a> {
                 .detail("path", secret_use.path.as_str())
                 .detail("operation", secret_use.operation.as_str());
         }
+        let notices = self.notices(approval).await?;
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().insert_approval(approval).await?;
+        for (digest, person, mail) in &notices {
+            change.tx().insert_approval_link(digest, approval, *person, now).await?;
+            change.tx().enqueue_mail(mail).await?;
+        }
         change.commit([event]).await
     }
 

@@ -118,6 +118,22 @@ pub fn email_changed(new_email: &str) -> Message {
     }
 }
 
+/// An approver is asked to decide a request; the link opens a page to approve or reject it.
+pub fn approval_request(what: &str, requester: &str, link: &str, minutes: i64) -> Message {
+    let lines = vec![
+        format!("{requester} asks for approval: {what}."),
+        format!(
+            "Open the link to approve it (once) or reject it, within {minutes} minutes. The link decides \
+             only this request and works once; you can also decide under Approvals in the dashboard."
+        ),
+    ];
+    Message {
+        subject: format!("Approval needed: {what}"),
+        text: format!("{}\n\n{link}\n\n{}\n", lines[0], lines[1]),
+        html: html(&lines, Some(("Approve or reject", link))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,6 +86,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sharing", get(pages::sharing::show))
         .route("/approvals", get(pages::approvals::list))
         .route("/approvals/badge", get(pages::approvals::badge))
+        .route("/approvals/quick", get(pages::approvals::quick_show).post(pages::approvals::quick_decide))
         .route("/approvals/{id}/decide", post(pages::approvals::decide))
         .route("/sharing/{vault}/policies", post(pages::sharing::grant))
         .route("/sharing/{vault}/policies/{policy}/revoke", post(pages::sharing::revoke_policy))

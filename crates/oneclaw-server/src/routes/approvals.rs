@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/approvals", get(list))
         .route("/v1/approvals/request", post(request))
+        .route("/v1/approvals/quick-decide", get(quick_decide))
         .route("/v1/approvals/{approval_id}", get(show))
         .route("/v1/approvals/{approval_id}/decide", post(decide))
         .route("/v1/approvals/{approval_id}/cancel", post(cancel))
@@ -136,4 +137,18 @@ async fn cancel(
     let reason = body.0.and_then(|body| body.reason);
     let done = state.core.approvals().cancel(&caller, id(&path)?, reason.as_deref()).await?;
     Ok(Json(approval(&done, state.core.deps().clock.now())))
+}
+
+#[derive(serde::Deserialize)]
+struct QuickQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// 1claw's one-click link. It decides nothing on a GET (mail scanners follow links): it sends
+/// the browser to the page whose buttons decide (`/approvals/quick`).
+async fn quick_decide(query: Result<Query<QuickQuery>, QueryRejection>) -> ApiResult<axum::response::Redirect> {
+    let Query(query) = query.map_err(|_| ApiError::bad_request("The query string is malformed"))?;
+    let token: String = query.token.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+    Ok(axum::response::Redirect::to(&format!("/approvals/quick?token={token}")))
 }

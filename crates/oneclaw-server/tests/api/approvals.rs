@@ -285,3 +285,74 @@ async fn two_reads_racing_for_one_approval_get_one_value() {
     let used = g.actions().await.iter().filter(|a| *a == "approval.used").count();
     assert_eq!(used, 1);
 }
+
+/// With mail on, the vault's owner is mailed a one-click link: opening it decides nothing (mail
+/// scanners follow links), its Approve button decides as the owner, once.
+#[tokio::test]
+async fn an_approver_is_mailed_a_link_that_decides_once_and_only_by_its_button() {
+    use oneclaw_testkit::smtp::SmtpSink;
+    let Some(sink) = SmtpSink::start() else { return };
+    let smtp = sink.settings();
+    let app = oneclaw_testkit::spawn_app_with(move |config| {
+        config.smtp = Some(smtp);
+        config.public_url = Some("https://vault.example.test".to_owned());
+    })
+    .await;
+    let owner = app.signup("approve-mail@example.com").await;
+    let vault = app.create_vault(&owner.token, "prod").await;
+    assert_eq!(app.put_secret(&owner.token, &vault, "db/password", "mailed-gate").await.status, 201);
+    let agent = app.register_agent(&owner.token, "mailer-bot", json!({})).await;
+    let rule = json!({"conditions": {"require_approval": true}});
+    assert_eq!(app.grant(&owner.token, &vault, ("agent", &agent.id), "db/*", &["read"], rule).await.status, 201);
+    let agent_token = app.agent_token(&agent).await;
+    let path = format!("/v1/vaults/{vault}/secrets/db/password");
+    let asked = app.get(&path, &agent_token).await;
+    assert_eq!(asked.status, 403, "{}", asked.text);
+    let id = asked.body["approval_request_id"].as_str().unwrap().to_owned();
+
+    let sender = oneclaw_server::mail::SmtpSender::new(app.config.smtp.as_ref().unwrap()).unwrap();
+    app.core.mail().deliver_due(&sender).await.unwrap();
+    let link = sink
+        .wait_for(&owner.email, 1)
+        .await
+        .iter()
+        .find_map(|mail| mail.link("/approvals/quick?token="))
+        .expect("an approval mail with a link");
+    assert!(link.starts_with("https://vault.example.test/approvals/quick?token=oca_"), "{link}");
+    let token = link.rsplit('=').next().unwrap().to_owned();
+
+    // 1claw's GET link and the page it leads to decide nothing.
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let spec_link = client
+        .get(format!("{}/v1/approvals/quick-decide?token={token}&decision=approved", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spec_link.status(), 303);
+    assert_eq!(spec_link.headers()["location"], format!("/approvals/quick?token={token}").as_str());
+    let page = client.get(format!("{}/approvals/quick?token={token}", app.base_url)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Approve"));
+    assert_eq!(app.get(&format!("/v1/approvals/{id}"), &owner.token).await.body["status"], "pending");
+
+    let post = |decision: &'static str| {
+        let (client, url, token) = (client.clone(), format!("{}/approvals/quick", app.base_url), token.clone());
+        async move { client.post(url).form(&[("token", token.as_str()), ("decision", decision)]).send().await.unwrap() }
+    };
+    let decided = post("approve").await;
+    assert_eq!(decided.status(), 200);
+    assert!(decided.text().await.unwrap().contains("Approved"));
+    let shown = app.get(&format!("/v1/approvals/{id}"), &owner.token).await;
+    assert_eq!(shown.body["status"], "approved");
+    assert_eq!(shown.body["decided_by"], app.user_id(&owner.token).await.as_str());
+    assert_eq!(app.get(&path, &agent_token).await.body["value"], "mailed-gate");
+    // The link works once; a forged one decides nothing.
+    assert!(post("reject").await.text().await.unwrap().contains("Not decided"));
+    let forged = client
+        .post(format!("{}/approvals/quick", app.base_url))
+        .form(&[("token", "oca_forged"), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert!(forged.text().await.unwrap().contains("Not decided"));
+}

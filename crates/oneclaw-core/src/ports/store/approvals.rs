@@ -30,6 +30,8 @@ pub trait ApprovalStore: Send + Sync {
     async fn pending_approval_for(&self, key: UseKey<'_>, now: OffsetDateTime) -> Result<Option<Approval>>;
     /// An approval that still lets exactly this use through (a use left, or a window open).
     async fn usable_approval_for(&self, key: UseKey<'_>, now: OffsetDateTime) -> Result<Option<Approval>>;
+    /// The (org, request, user) of an unused, unexpired one-click link, by its token's digest.
+    async fn approval_link(&self, digest: &[u8], now: OffsetDateTime) -> Result<Option<(OrgId, ApprovalId, UserId)>>;
 }
 
 #[async_trait]
@@ -43,4 +45,14 @@ pub trait ApprovalTx: Send {
     async fn use_approval(&mut self, id: ApprovalId, now: OffsetDateTime) -> Result<bool>;
     /// Marks a pending request past its expiry as expired; false when it was not.
     async fn expire_approval(&mut self, id: ApprovalId, now: OffsetDateTime) -> Result<bool>;
+    /// Stores a one-click link (by its token's digest) for `user` to decide `approval`.
+    async fn insert_approval_link(
+        &mut self,
+        digest: &[u8],
+        approval: &Approval,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<()>;
+    /// Spends a link; false when it was used or expired first.
+    async fn use_approval_link(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool>;
 }

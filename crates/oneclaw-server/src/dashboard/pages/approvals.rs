@@ -4,10 +4,11 @@
 
 use super::common::{Names, email, words, words_of};
 use crate::dashboard::form::Posted;
-use crate::dashboard::layout::{csrf_field, page, timestamp};
+use crate::dashboard::layout::{bare, csrf_field, page, timestamp};
 use crate::dashboard::session::Session;
+use crate::extract::Meta;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use oneclaw_core::approvals::{Approval, ApprovalStatus};
@@ -168,4 +169,65 @@ pub async fn badge(State(state): State<AppState>, session: Session) -> Response 
         @if waiting > 0 { span.badge aria-label={ (waiting) " waiting" } { (waiting) } }
     };
     (session.jar, markup).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct QuickQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// The page a mailed one-click link opens: what the request is, and Approve / Reject buttons.
+/// Opening it decides nothing (mail scanners follow links); the buttons post the link's token.
+pub async fn quick_show(Query(query): Query<QuickQuery>) -> Response {
+    let content = html! {
+        main.signin {
+            div.panel {
+                h1 { "Decide an approval request" }
+                p { "This link decides one request, once. Approve only if you expect it." }
+                form.inline method="post" action="/approvals/quick" {
+                    input type="hidden" name="token" value=(query.token);
+                    input type="hidden" name="decision" value="approve";
+                    button type="submit" { "Approve" }
+                }
+                " "
+                form.inline method="post" action="/approvals/quick" {
+                    input type="hidden" name="token" value=(query.token);
+                    input type="hidden" name="decision" value="reject";
+                    button.danger type="submit" { "Reject" }
+                }
+                p.muted { a href="/approvals" { "Or decide under Approvals in the dashboard" } }
+            }
+        }
+    };
+    bare("Approval request", content).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct QuickForm {
+    token: String,
+    decision: String,
+}
+
+/// Decides through a mailed link, as the approver it was sent to.
+pub async fn quick_decide(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    axum::Form(form): axum::Form<QuickForm>,
+) -> Response {
+    let outcome = match Verdict::parse(&form.decision) {
+        Ok(verdict) => state.core.approvals().decide_by_link(&meta, &form.token, verdict).await,
+        Err(err) => Err(err),
+    };
+    let (title, words) = match outcome {
+        Ok(approval) if approval.status == ApprovalStatus::Rejected => {
+            ("Rejected", "The request was rejected.".to_owned())
+        }
+        Ok(_) => ("Approved", "Approved: the requester may now retry, once.".to_owned()),
+        Err(err) => ("Not decided", words(err)),
+    };
+    let content = html! {
+        main.signin { div.panel { h1 { (title) } p role="status" { (words) } p { a href="/approvals" { "Approvals" } } } }
+    };
+    bare(title, content).into_response()
 }
