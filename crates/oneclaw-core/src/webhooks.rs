@@ -62,7 +62,7 @@ pub fn event_type(event: &AuditEvent) -> Option<&'static str> {
         action::AGENT_ROTATE_KEY => "agent.key_rotated",
         action::POLICY_CREATE | action::POLICY_UPDATE | action::POLICY_DELETE => "policy.changed",
         action::MEMBER_JOIN => "member.joined",
-        "audit.chain_broken" => "audit.chain_broken",
+        action::AUDIT_CHAIN_BROKEN => "audit.chain_broken",
         _ => return None,
     })
 }

@@ -87,6 +87,9 @@ pub mod action {
     pub const APPROVAL_USED: &str = "approval.used";
     pub const APPROVAL_EXPIRED: &str = "approval.expired";
     pub const APPROVAL_CANCELLED: &str = "approval.cancelled";
+    /// A verification found the org's chain broken (reserved: nothing records it yet, since
+    /// verification must not write into the chain it checks).
+    pub const AUDIT_CHAIN_BROKEN: &str = "audit.chain_broken";
     pub const SECRET_WRITE: &str = "secret.write";
     pub const SECRET_DELETE: &str = "secret.delete";
     pub const SECRET_ROTATE: &str = "secret.rotate";
