@@ -140,10 +140,6 @@ impl<'a> Approvals<'a> {
             "operation": operation.as_str(),
         });
         let approval = Approval {
-            id: ApprovalId::generate(),
-            org_id: caller.org_id(),
-            requester: caller.principal.who,
-            addressed_to: vault.owner_user_id,
             action: format!("secret.{}", operation.as_str()),
             target_type: "secret".to_owned(),
             target_id: format!("{}/{}", vault.id, path.as_str()),
@@ -154,19 +150,9 @@ impl<'a> Approvals<'a> {
                 policy_id: policy,
             }),
             summary,
-            reason: None,
-            risk_tier: 1,
-            requester_ip: caller.meta.ip.map(|ip| ip.to_string()),
             approvers: rule.approvers,
             max_window_seconds: rule.max_window_seconds,
-            status: ApprovalStatus::Pending,
-            decided_by: None,
-            decision_reason: None,
-            decided_at: None,
-            expires_at: now + time::Duration::seconds(REQUEST_TTL_SECONDS),
-            grant_until: None,
-            uses_left: None,
-            created_at: now,
+            ..pending(caller, vault.owner_user_id, now)
         };
         self.insert(caller, &approval, now).await?;
         Ok(approval.id)
@@ -297,28 +283,13 @@ impl<'a> Approvals<'a> {
         }
         let now = self.deps.clock.now();
         let approval = Approval {
-            id: ApprovalId::generate(),
-            org_id: caller.org_id(),
-            requester: caller.principal.who,
-            addressed_to: creator,
             action: text(&asked.action, "action", 100)?,
             target_type: text(&asked.target_type, "target_type", 100)?,
             target_id: text(&asked.target_id, "target_id", 300)?,
-            secret_use: None,
             summary: asked.summary,
             reason,
             risk_tier,
-            requester_ip: caller.meta.ip.map(|ip| ip.to_string()),
-            approvers: Vec::new(),
-            max_window_seconds: 0,
-            status: ApprovalStatus::Pending,
-            decided_by: None,
-            decision_reason: None,
-            decided_at: None,
-            expires_at: now + time::Duration::seconds(REQUEST_TTL_SECONDS),
-            grant_until: None,
-            uses_left: None,
-            created_at: now,
+            ..pending(caller, creator, now)
         };
         self.insert(caller, &approval, now).await?;
         Ok(approval)
@@ -495,6 +466,35 @@ impl<'a> Approvals<'a> {
             }
             _ => Err(Error::Conflict("This request is no longer pending".to_owned())),
         }
+    }
+}
+
+/// A new request by `caller` addressed to `addressed_to`, undecided, expiring after
+/// `REQUEST_TTL_SECONDS`; the caller fills in what it asks for.
+fn pending(caller: &Caller, addressed_to: UserId, now: OffsetDateTime) -> Approval {
+    Approval {
+        id: ApprovalId::generate(),
+        org_id: caller.org_id(),
+        requester: caller.principal.who,
+        addressed_to,
+        action: String::new(),
+        target_type: String::new(),
+        target_id: String::new(),
+        secret_use: None,
+        summary: serde_json::Value::Null,
+        reason: None,
+        risk_tier: 1,
+        requester_ip: caller.meta.ip.map(|ip| ip.to_string()),
+        approvers: Vec::new(),
+        max_window_seconds: 0,
+        status: ApprovalStatus::Pending,
+        decided_by: None,
+        decision_reason: None,
+        decided_at: None,
+        expires_at: now + time::Duration::seconds(REQUEST_TTL_SECONDS),
+        grant_until: None,
+        uses_left: None,
+        created_at: now,
     }
 }
 
