@@ -112,6 +112,7 @@ async fn for_use<DB: SqlBackend>(
         .arg(key.path)
         .arg(key.operation)
         .arg(to_ms(now))
+        .arg(key.policy.0)
         .fetch_optional_on(pool)
         .await
         .map_err(db_error)?;
@@ -124,7 +125,7 @@ macro_rules! use_query {
             "SELECT ",
             approval_cols!(),
             " FROM approvals WHERE org_id = $1 AND requester_id = $2 AND requester_type = $3 \
-             AND vault_id = $4 AND path = $5 AND operation = $6 AND ",
+             AND vault_id = $4 AND path = $5 AND operation = $6 AND policy_id = $8 AND ",
             $condition,
             " ORDER BY created_at DESC, id DESC LIMIT 1"
         )
@@ -287,4 +288,23 @@ pub(super) async fn use_link<DB: SqlBackend>(tx: &mut Tx<DB>, digest: &[u8], now
             .await
             .map_err(db_error)?;
     Ok(done == 1)
+}
+
+pub(super) async fn pending_of<DB: SqlBackend>(
+    pool: &Pool<DB>,
+    org: OrgId,
+    requester: oneclaw_core::principal::PrincipalRef,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    sqlx::query(
+        "SELECT COUNT(*) FROM approvals WHERE org_id = $1 AND requester_id = $2 AND requester_type = $3 \
+         AND status = 'pending' AND expires_at > $4",
+    )
+    .arg(org.0)
+    .arg(requester.id)
+    .arg(requester.kind.as_str())
+    .arg(to_ms(now))
+    .fetch_scalar_on(pool)
+    .await
+    .map_err(db_error)
 }

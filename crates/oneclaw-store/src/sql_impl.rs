@@ -593,6 +593,10 @@ impl<DB: SqlBackend> ApprovalStore for SqlStore<DB> {
         approvals::pending_for(&self.pool, key, now).await
     }
 
+    async fn pending_approvals_of(&self, org: OrgId, requester: PrincipalRef, now: OffsetDateTime) -> Result<i64> {
+        approvals::pending_of(&self.pool, org, requester, now).await
+    }
+
     async fn usable_approval_for(&self, key: UseKey<'_>, now: OffsetDateTime) -> Result<Option<Approval>> {
         approvals::usable_for(&self.pool, key, now).await
     }

@@ -223,6 +223,7 @@ delegate! {
         async fn approvals(&self, org: OrgId, status: Option<oneclaw_core::approvals::ApprovalStatus>, limit: i64, offset: i64) -> Result<Vec<oneclaw_core::approvals::Approval>>;
         async fn pending_approval_for(&self, key: UseKey<'_>, now: OffsetDateTime) -> Result<Option<oneclaw_core::approvals::Approval>>;
         async fn usable_approval_for(&self, key: UseKey<'_>, now: OffsetDateTime) -> Result<Option<oneclaw_core::approvals::Approval>>;
+        async fn pending_approvals_of(&self, org: OrgId, requester: PrincipalRef, now: OffsetDateTime) -> Result<i64>;
         async fn approval_link(&self, digest: &[u8], now: OffsetDateTime) -> Result<Option<(OrgId, oneclaw_core::ids::ApprovalId, UserId)>>;
     }
 }

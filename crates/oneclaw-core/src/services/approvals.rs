@@ -29,6 +29,9 @@ use time::OffsetDateTime;
 /// The prefix of a mailed one-click link's token.
 pub const LINK_PREFIX: &str = "oca_";
 
+/// Most requests one principal may have waiting at once.
+pub const MAX_PENDING: i64 = 20;
+
 /// Most approvals one list answers.
 pub const MAX_LIST: i64 = 200;
 
@@ -90,8 +93,16 @@ impl<'a> Approvals<'a> {
             vault: vault.id,
             path: path.as_str(),
             operation: operation.as_str(),
+            policy,
         };
-        if let Some(approved) = self.deps.store.usable_approval_for(key, now).await? {
+        let rule = policies.get(policy).and_then(|p| p.conditions.require_approval.clone()).unwrap_or_default();
+        // A window is good only as long as the policy allows now (it may have been narrowed).
+        let still_good = |approved: &Approval| {
+            approved.uses_left.is_some()
+                || approved.decided_at.is_some_and(|at| now < at + time::Duration::seconds(rule.max_window_seconds))
+        };
+        let usable = self.deps.store.usable_approval_for(key, now).await?.filter(still_good);
+        if let Some(approved) = usable {
             let mut change = Change::begin(self.deps.store.as_ref()).await?;
             if change.tx().use_approval(approved.id, now).await? {
                 let event = AuditEvent::by(caller, action::APPROVAL_USED, "approval", now)
@@ -107,7 +118,10 @@ impl<'a> Approvals<'a> {
         let pending = self.deps.store.pending_approval_for(key, now).await?;
         let request = match pending {
             Some(pending) => pending.id,
-            None => self.open_for_use(caller, vault, policies, path, operation, policy, now).await?,
+            None => {
+                self.within_pending_limit(caller, now).await?;
+                self.open_for_use(caller, vault, policies, path, operation, policy, now).await?
+            }
         };
         Err(Error::ApprovalRequired {
             detail: format!(
@@ -119,6 +133,22 @@ impl<'a> Approvals<'a> {
             policy: Some(policy),
             request: Some(request),
         })
+    }
+
+    /// Refuses a new request while the requester has `MAX_PENDING` waiting: a flood would bury
+    /// real requests and mail approvers without end.
+    async fn within_pending_limit(&self, caller: &Caller, now: OffsetDateTime) -> Result<()> {
+        let pending = self.deps.store.pending_approvals_of(caller.org_id(), caller.principal.who, now).await?;
+        if pending >= MAX_PENDING {
+            return Err(Error::TooManyRequests {
+                detail: format!(
+                    "{MAX_PENDING} approval requests of yours are already waiting; wait for a decision or for them to \
+                     expire"
+                ),
+                retry_after_secs: 60,
+            });
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)] // the use, and the policy that gates it
@@ -282,6 +312,7 @@ impl<'a> Approvals<'a> {
             return Err(Error::invalid_field("summary", "must be at most 8 KiB of JSON"));
         }
         let now = self.deps.clock.now();
+        self.within_pending_limit(caller, now).await?;
         let approval = Approval {
             action: text(&asked.action, "action", 100)?,
             target_type: text(&asked.target_type, "target_type", 100)?,
@@ -393,6 +424,9 @@ impl<'a> Approvals<'a> {
             }
             Verdict::Approve => {
                 decided.status = ApprovalStatus::Approved;
+                if window_seconds.is_some_and(|secs| secs < 0) {
+                    return Err(Error::invalid_field("window_seconds", "must not be negative"));
+                }
                 match window_seconds.filter(|secs| *secs > 0) {
                     Some(secs) if secs > approval.max_window_seconds => {
                         return Err(Error::invalid_field(

@@ -158,8 +158,8 @@ impl<'a> Webhooks<'a> {
             _ => return Err(bad("must start with https://")),
         };
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        if authority.is_empty() || authority.contains('@') {
-            return Err(bad("must name a host (and no user name)"));
+        if authority.is_empty() || authority.contains('@') || authority.contains('%') {
+            return Err(bad("must name a host (and no user name or IPv6 zone)"));
         }
         let host = host_of(url);
         if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>()
@@ -207,7 +207,24 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || (a == 100 && (64..128).contains(&b)))
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
+            // IPv4 inside IPv6 (IPv4-compatible ::a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16)
+            // reaches that IPv4 address on networks that translate: judged as it.
+            let embedded = |high: u16, low: u16| {
+                let [a, b] = high.to_be_bytes();
+                let [c, d] = low.to_be_bytes();
+                IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d))
+            };
+            if segments[..6].iter().all(|s| *s == 0) && !v6.is_loopback() && !v6.is_unspecified() {
+                return is_public(embedded(segments[6], segments[7]));
+            }
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_public(embedded(segments[6], segments[7]));
+            }
+            if first == 0x2002 {
+                return is_public(embedded(segments[1], segments[2]));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()

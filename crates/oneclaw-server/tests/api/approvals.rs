@@ -356,3 +356,58 @@ async fn an_approver_is_mailed_a_link_that_decides_once_and_only_by_its_button()
         .unwrap();
     assert!(forged.text().await.unwrap().contains("Not decided"));
 }
+
+/// Red team: an approval belongs to the policy that asked for it and lasts only as long as that
+/// policy allows now; a negative window is refused; an agent cannot flood requests.
+#[tokio::test]
+async fn an_approval_dies_with_its_policy_or_its_narrowed_window_and_requests_are_capped() {
+    let rule = json!({"max_window_seconds": 600});
+    let g = gated("approve-redteam@example.com", rule.clone()).await;
+    let id = g.refused("db/password").await;
+    assert_eq!(g.decide(&g.owner, &id, json!({"decision": "approve", "window_seconds": -1})).await.status, 400);
+    assert_eq!(g.decide(&g.owner, &id, json!({"decision": "approve", "window_seconds": 600})).await.status, 200);
+    assert_eq!(g.read("db/password").await.status, 200);
+
+    // Narrowed to 60 s: 120 s after the decision the 600 s window no longer counts.
+    let policies = g.app.get(&format!("/v1/vaults/{}/policies", g.vault), &g.owner).await;
+    let policy = policies.body["policies"][0]["id"].as_str().unwrap().to_owned();
+    let narrowed = json!({"conditions": {"require_approval": {"max_window_seconds": 60}}});
+    assert_eq!(g.app.put(&format!("/v1/vaults/{}/policies/{policy}", g.vault), &g.owner, narrowed).await.status, 200);
+    g.app.clock.advance(Duration::seconds(120));
+    assert_eq!(g.read("db/password").await.body["type"], "approval_required");
+
+    // A fresh window, then the policy is deleted and a new one made: the new one asks again.
+    let again = g.refused("db/password").await;
+    assert_eq!(g.decide(&g.owner, &again, json!({"decision": "approve", "window_seconds": 60})).await.status, 200);
+    assert_eq!(g.app.delete(&format!("/v1/vaults/{}/policies/{policy}", g.vault), &g.owner).await.status, 204);
+    let regranted = g
+        .app
+        .grant(
+            &g.owner,
+            &g.vault,
+            ("agent", &g.agent.id),
+            "db/*",
+            &["read"],
+            json!({"conditions": {"require_approval": rule}}),
+        )
+        .await;
+    assert_eq!(regranted.status, 201);
+    let fresh_token = g.app.agent_token(&g.agent).await;
+    let read = g.app.get(&format!("/v1/vaults/{}/secrets/db/password", g.vault), &fresh_token).await;
+    assert_eq!(read.body["type"], "approval_required", "{}", read.text);
+
+    // At most 20 waiting requests per requester: the 21st path is refused with 429.
+    for i in 0..19 {
+        let made = g
+            .app
+            .post(
+                "/v1/approvals/request",
+                Some(&fresh_token),
+                json!({"action": "a", "target_type": "t", "target_id": format!("i{i}"), "summary": {}}),
+            )
+            .await;
+        assert_eq!(made.status, 202, "{i}: {}", made.text);
+    }
+    let flood = g.app.get(&format!("/v1/vaults/{}/secrets/db/other", g.vault), &fresh_token).await;
+    assert_eq!(flood.status, 429, "{}", flood.text);
+}

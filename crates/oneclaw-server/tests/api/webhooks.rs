@@ -158,6 +158,11 @@ async fn private_targets_bad_events_and_non_admins_are_refused() {
         "https://127.0.0.1/hook",
         "https://[::1]/hook",
         "https://10.0.0.5/hook",
+        // IPv4 inside IPv6: IPv4-compatible loopback, NAT64 metadata, 6to4 loopback; a zone.
+        "https://[::127.0.0.1]/",
+        "https://[64:ff9b::a9fe:a9fe]/",
+        "https://[2002:7f00:1::]/",
+        "https://[fe80::1%25eth0]/",
         "https://localhost/hook",
         "http://example.com/hook",
         "https://user@example.com/hook",

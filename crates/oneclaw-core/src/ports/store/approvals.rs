@@ -13,6 +13,8 @@ pub struct UseKey<'a> {
     pub vault: VaultId,
     pub path: &'a str,
     pub operation: &'a str,
+    /// The policy asking: an approval another policy asked for (one since deleted) is not it.
+    pub policy: crate::ids::PolicyId,
 }
 
 #[async_trait]
@@ -28,6 +30,8 @@ pub trait ApprovalStore: Send + Sync {
     ) -> Result<Vec<Approval>>;
     /// The pending, unexpired request for exactly this use, if any.
     async fn pending_approval_for(&self, key: UseKey<'_>, now: OffsetDateTime) -> Result<Option<Approval>>;
+    /// How many unexpired requests of `requester` are pending in the org.
+    async fn pending_approvals_of(&self, org: OrgId, requester: PrincipalRef, now: OffsetDateTime) -> Result<i64>;
     /// An approval that still lets exactly this use through (a use left, or a window open).
     async fn usable_approval_for(&self, key: UseKey<'_>, now: OffsetDateTime) -> Result<Option<Approval>>;
     /// The (org, request, user) of an unused, unexpired one-click link, by its token's digest.

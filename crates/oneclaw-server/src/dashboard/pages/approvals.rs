@@ -219,15 +219,18 @@ pub async fn quick_decide(
         Ok(verdict) => state.core.approvals().decide_by_link(&meta, &form.token, verdict).await,
         Err(err) => Err(err),
     };
-    let (title, words) = match outcome {
+    let (status, title, words) = match outcome {
         Ok(approval) if approval.status == ApprovalStatus::Rejected => {
-            ("Rejected", "The request was rejected.".to_owned())
+            (axum::http::StatusCode::OK, "Rejected", "The request was rejected.".to_owned())
         }
-        Ok(_) => ("Approved", "Approved: the requester may now retry, once.".to_owned()),
-        Err(err) => ("Not decided", words(err)),
+        Ok(_) => (axum::http::StatusCode::OK, "Approved", "Approved: the requester may now retry, once.".to_owned()),
+        Err(err) => {
+            let refused = crate::error::ApiError::from(err);
+            (refused.status(), "Not decided", refused.detail().to_owned())
+        }
     };
     let content = html! {
         main.signin { div.panel { h1 { (title) } p role="status" { (words) } p { a href="/approvals" { "Approvals" } } } }
     };
-    bare(title, content).into_response()
+    (status, bare(title, content)).into_response()
 }
