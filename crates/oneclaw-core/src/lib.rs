@@ -11,6 +11,7 @@ pub mod clock;
 pub mod env_vars;
 pub mod error;
 pub mod ids;
+pub mod intents;
 pub mod mail;
 pub mod model;
 pub mod path;

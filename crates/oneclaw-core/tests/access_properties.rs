@@ -17,8 +17,10 @@ use uuid::Uuid;
 
 const SEGMENTS: &[&str] = &["dev", "prod", "db", "a"];
 const PATTERN_SEGMENTS: &[&str] = &["dev", "prod", "db", "a", "*", "**"];
-const OPERATIONS: &[Operation] = &[Operation::Read, Operation::Write, Operation::Delete, Operation::Rotate];
-const PERMISSIONS: &[Permission] = &[Permission::Read, Permission::Write, Permission::Delete, Permission::Rotate];
+const OPERATIONS: &[Operation] =
+    &[Operation::Read, Operation::Write, Operation::Delete, Operation::Rotate, Operation::Execute];
+const PERMISSIONS: &[Permission] =
+    &[Permission::Read, Permission::Write, Permission::Delete, Permission::Rotate, Permission::Execute];
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)

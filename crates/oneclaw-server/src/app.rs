@@ -249,9 +249,11 @@ pub async fn open_core_with_parts(
             public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen)),
             mail_enabled: config.smtp.is_some(),
             webhook_allow_private: config.webhook_allow_private,
+            execute_allow_private: config.execute_allow_private,
             ..CoreSettings::default()
         },
         policy_sets: Default::default(),
+        intents: Arc::new(crate::intents::Runner),
     };
     let core = Core::start(deps).await?;
     Ok(core)

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod identity;
+pub mod intents;
 pub mod keys;
 pub mod mail;
 pub mod mcp;

@@ -31,6 +31,7 @@ mod sql_billing;
 mod sql_devices;
 mod sql_env;
 mod sql_impl;
+mod sql_intents;
 mod sql_keys;
 mod sql_mail;
 mod sql_mfa;

@@ -22,6 +22,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (13, "approvals", include_str!("../migrations/sqlite/0013_approvals.sql")),
     (14, "webhooks", include_str!("../migrations/sqlite/0014_webhooks.sql")),
     (15, "approval links", include_str!("../migrations/sqlite/0015_approval_links.sql")),
+    (16, "bindings", include_str!("../migrations/sqlite/0016_bindings.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -41,6 +42,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (13, "approvals", include_str!("../migrations/postgres/0013_approvals.sql")),
     (14, "webhooks", include_str!("../migrations/postgres/0014_webhooks.sql")),
     (15, "approval links", include_str!("../migrations/postgres/0015_approval_links.sql")),
+    (16, "bindings", include_str!("../migrations/postgres/0016_bindings.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -26,6 +26,7 @@ use oneclaw_core::audit::verify::Checkpoint;
 use oneclaw_core::billing::{CreditEntry, OverageMethod, PaidRequest, ResourceCounts, Tier};
 use oneclaw_core::env_vars::{EnvScope, EnvVar, VaultEnvironment};
 use oneclaw_core::ids::{AgentId, EnvVarId, OrgId, SecretId, SessionId, ShareId, UserId, VaultId};
+use oneclaw_core::intents::{Binding, Execution};
 use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, Role, SecretVersion, Session, Share, User, Vault};
 use oneclaw_core::path::PathPrefix;
 use oneclaw_core::policy::Policy;
@@ -641,5 +642,28 @@ impl<DB: SqlBackend> WebhookStore for SqlStore<DB> {
         now: OffsetDateTime,
     ) -> Result<()> {
         super::sql_webhooks::record_attempt(&self.pool, webhook, event, outcome, now).await
+    }
+}
+
+#[async_trait]
+impl<DB: SqlBackend> BindingStore for SqlStore<DB> {
+    async fn bindings(&self, org: OrgId, agent: AgentId) -> Result<Vec<Binding>> {
+        super::sql_intents::list(&self.pool, org, agent).await
+    }
+
+    async fn binding(&self, org: OrgId, id: Uuid) -> Result<Option<Binding>> {
+        super::sql_intents::by_id(&self.pool, org, id).await
+    }
+
+    async fn binding_by_name(&self, org: OrgId, agent: AgentId, name: &str) -> Result<Option<Binding>> {
+        super::sql_intents::by_name(&self.pool, org, agent, name).await
+    }
+
+    async fn binding_credential(&self, id: Uuid) -> Result<Option<Vec<u8>>> {
+        super::sql_intents::credential(&self.pool, id).await
+    }
+
+    async fn executions(&self, org: OrgId, agent: AgentId, limit: i64, offset: i64) -> Result<Vec<Execution>> {
+        super::sql_intents::executions(&self.pool, org, agent, limit, offset).await
     }
 }

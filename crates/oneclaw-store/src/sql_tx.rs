@@ -21,6 +21,7 @@ use oneclaw_core::env_vars::{EnvVar, VaultEnvironment};
 use oneclaw_core::ids::{
     AgentId, ApiKeyId, EnvVarId, InviteId, IpRuleId, OrgId, PolicyId, SecretId, SessionId, ShareId, UserId, VaultId,
 };
+use oneclaw_core::intents::{Binding, CallLimits, Execution};
 use oneclaw_core::model::{
     Agent, ApiKey, Invite, IpRule, Org, Role, SealedValue, SecretVersion, Session, Share, User, Vault,
 };
@@ -779,5 +780,28 @@ impl<DB: SqlBackend> WebhookTx for SqlTx<DB> {
     async fn delete_webhook(&mut self, org: OrgId, id: Uuid, now: OffsetDateTime) -> Result<bool> {
         self.subscriptions.forget(org);
         super::sql_webhooks::delete(&mut self.tx, org, id, now).await
+    }
+}
+
+#[async_trait]
+impl<DB: SqlBackend> BindingTx for SqlTx<DB> {
+    async fn insert_binding(&mut self, binding: &Binding, sealed: Option<&[u8]>) -> Result<bool> {
+        super::sql_intents::insert(&mut self.tx, binding, sealed).await
+    }
+
+    async fn update_binding(&mut self, binding: &Binding, sealed: Option<Option<&[u8]>>) -> Result<bool> {
+        super::sql_intents::update(&mut self.tx, binding, sealed).await
+    }
+
+    async fn delete_binding(&mut self, org: OrgId, id: Uuid) -> Result<bool> {
+        super::sql_intents::delete(&mut self.tx, org, id).await
+    }
+
+    async fn reserve_execution(&mut self, execution: &Execution, limits: CallLimits) -> Result<Reservation> {
+        super::sql_intents::reserve(&mut self.tx, execution, limits).await
+    }
+
+    async fn finish_execution(&mut self, execution: &Execution) -> Result<()> {
+        super::sql_intents::finish(&mut self.tx, execution).await
     }
 }

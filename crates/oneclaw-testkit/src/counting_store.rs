@@ -218,6 +218,16 @@ delegate! {
 }
 
 delegate! {
+    BindingStore {
+        async fn bindings(&self, org: OrgId, agent: AgentId) -> Result<Vec<oneclaw_core::intents::Binding>>;
+        async fn binding(&self, org: OrgId, id: Uuid) -> Result<Option<oneclaw_core::intents::Binding>>;
+        async fn binding_by_name(&self, org: OrgId, agent: AgentId, name: &str) -> Result<Option<oneclaw_core::intents::Binding>>;
+        async fn binding_credential(&self, id: Uuid) -> Result<Option<Vec<u8>>>;
+        async fn executions(&self, org: OrgId, agent: AgentId, limit: i64, offset: i64) -> Result<Vec<oneclaw_core::intents::Execution>>;
+    }
+}
+
+delegate! {
     ApprovalStore {
         async fn approval(&self, org: OrgId, id: oneclaw_core::ids::ApprovalId) -> Result<Option<oneclaw_core::approvals::Approval>>;
         async fn approvals(&self, org: OrgId, status: Option<oneclaw_core::approvals::ApprovalStatus>, limit: i64, offset: i64) -> Result<Vec<oneclaw_core::approvals::Approval>>;

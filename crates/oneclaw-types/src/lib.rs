@@ -10,6 +10,7 @@ pub mod auth;
 pub mod charset;
 pub mod env_vars;
 pub mod health;
+pub mod intents;
 pub mod org;
 pub mod policies;
 pub mod problem;

@@ -89,8 +89,10 @@ mod tests {
     }
 
     const SEGMENTS: &[&str] = &["a", "b", "c", "*", "**"];
-    const PERMISSIONS: &[Permission] = &[Permission::Read, Permission::Write, Permission::Delete, Permission::Rotate];
-    const OPERATIONS: &[Operation] = &[Operation::Read, Operation::Write, Operation::Delete, Operation::Rotate];
+    const PERMISSIONS: &[Permission] =
+        &[Permission::Read, Permission::Write, Permission::Delete, Permission::Rotate, Permission::Execute];
+    const OPERATIONS: &[Operation] =
+        &[Operation::Read, Operation::Write, Operation::Delete, Operation::Rotate, Operation::Execute];
 
     fn glob() -> impl Strategy<Value = String> {
         prop::collection::vec(prop::sample::select(SEGMENTS), 1..5).prop_map(|s| s.join("/"))

@@ -32,19 +32,23 @@ pub enum Permission {
     Delete,
     /// Rotate secrets to a server-generated value.
     Rotate,
+    /// Use a binding (path `bindings/<name>`): the server makes the call with its credential;
+    /// the credential itself is never read.
+    Execute,
 }
 
 impl Permission {
-    /// Parses `read`, `write`, `delete` or `rotate`.
+    /// Parses `read`, `write`, `delete`, `rotate` or `execute`.
     pub fn parse(text: &str) -> Result<Self> {
         match text {
             "read" => Ok(Self::Read),
             "write" => Ok(Self::Write),
             "delete" => Ok(Self::Delete),
             "rotate" => Ok(Self::Rotate),
+            "execute" => Ok(Self::Execute),
             other => Err(Error::invalid_field(
                 "permissions",
-                format!("unknown permission {other:?}; use read, write, delete or rotate"),
+                format!("unknown permission {other:?}; use read, write, delete, rotate or execute"),
             )),
         }
     }
@@ -56,6 +60,7 @@ impl Permission {
             Self::Write => "write",
             Self::Delete => "delete",
             Self::Rotate => "rotate",
+            Self::Execute => "execute",
         }
     }
 }
@@ -67,6 +72,8 @@ pub enum Operation {
     Write,
     Delete,
     Rotate,
+    /// Execute a binding.
+    Execute,
 }
 
 impl Operation {
@@ -77,6 +84,7 @@ impl Operation {
             Self::Write => &[Permission::Write],
             Self::Delete => &[Permission::Delete, Permission::Write],
             Self::Rotate => &[Permission::Rotate, Permission::Write],
+            Self::Execute => &[Permission::Execute],
         }
     }
 

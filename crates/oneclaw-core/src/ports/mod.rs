@@ -1,11 +1,13 @@
 //! The ports: what the domain needs from the outside world, as traits.
 
 pub mod credentials;
+pub mod intents;
 pub mod keys;
 pub mod payment;
 pub mod store;
 
 pub use credentials::{CredentialHasher, TokenSigner, VerifyingKeyInfo};
+pub use intents::{HttpAnswer, HttpCall, IntentRunner, RunFailure, SqlAnswer, SqlCall};
 pub use keys::{DataKey, KekRef, KeyHealth, KeyProvider, SecretCipher, ValueBinding};
 pub use payment::{Charge, Paid, PendingPayment, SettledPayment};
 pub use store::{

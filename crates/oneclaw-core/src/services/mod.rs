@@ -9,11 +9,13 @@ mod approvals;
 mod audit;
 mod auth;
 mod billing;
+mod bindings;
 pub(crate) mod change;
 mod charging;
 mod device_login;
 mod env_shared;
 mod env_vars;
+mod execute;
 mod generate;
 mod ip_rules;
 mod keys;
@@ -37,9 +39,11 @@ pub use approvals::{AgentRequest, Approvals, MAX_LIST as MAX_APPROVALS, Verdict}
 pub use audit::{Audit, MAX_PAGE};
 pub use auth::{Auth, IssuedToken, LoginOutcome, NewAccount, SignupOutcome};
 pub use billing::{Billing, BillingSettings, Subscription, Usage};
+pub use bindings::{BindingDraft, Bindings, CredentialInput, credential_purpose};
 pub use device_login::{DEVICE_CODE_TTL_SECS, DEVICE_POLL_INTERVAL_SECS, DevicePoll, DeviceStart, normalize_user_code};
 pub use env_shared::{EnvironmentView, SharedEnv};
 pub use env_vars::{EnvSelector, EnvSource, EnvVarChange, EnvVars, NewEnvVar, ResolvedEnv};
+pub use execute::{ExecuteOutcome, ExecuteRequest, Executions, TestOutcome};
 pub use generate::Charset;
 pub use ip_rules::{IpRuleCache, IpRules};
 pub use keys::{KeyActor, KeyLifecycle, KeyMigration, KeyRotation};
@@ -82,6 +86,9 @@ pub struct CoreSettings {
     pub mail_enabled: bool,
     /// Whether webhooks may target private, loopback and link-local addresses.
     pub webhook_allow_private: bool,
+    /// Whether execution intents may reach private, loopback and link-local addresses (each
+    /// binding must still name such a host in `guardrails.allow_private_hosts`).
+    pub execute_allow_private: bool,
 }
 
 impl Default for CoreSettings {
@@ -95,6 +102,7 @@ impl Default for CoreSettings {
             public_url: "http://127.0.0.1:8443".to_owned(),
             mail_enabled: false,
             webhook_allow_private: false,
+            execute_allow_private: false,
         }
     }
 }
@@ -116,6 +124,8 @@ pub struct Deps {
     pub settings: CoreSettings,
     /// Callers' compiled policies, kept while their vault's policy generation holds.
     pub policy_sets: access::PolicyCache,
+    /// Makes execution intents' outside calls (HTTP, PostgreSQL).
+    pub intents: Arc<dyn crate::ports::IntentRunner>,
 }
 
 /// The domain, ready to serve: cheap to clone and share across tasks.
@@ -261,6 +271,14 @@ impl Core {
     /// Event webhooks.
     pub fn webhooks(&self) -> Webhooks<'_> {
         Webhooks::new(&self.inner.deps)
+    }
+
+    pub fn bindings(&self) -> Bindings<'_> {
+        Bindings::new(&self.inner.deps)
+    }
+
+    pub fn executions(&self) -> Executions<'_> {
+        Executions::new(&self.inner.deps)
     }
 
     /// Vaults.

@@ -84,6 +84,8 @@ pub struct ServerConfig {
     pub webhook_allow_private: bool,
     /// Whether `serve` runs the webhook worker (always, but for tests that deliver by hand).
     pub webhook_worker: bool,
+    /// Whether execution intents may reach private addresses a binding names.
+    pub execute_allow_private: bool,
 }
 
 /// Where mail goes. The password is not among them: it comes from `ONECLAW_SMTP_PASSWORD`.

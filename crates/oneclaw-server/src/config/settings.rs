@@ -115,6 +115,10 @@ pub struct Settings {
     /// false: only public addresses, against server-side request forgery].
     #[arg(long, env = "ONECLAW_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: Option<String>,
+    /// Let execution intents reach private, loopback and link-local addresses that a binding
+    /// names in guardrails.allow_private_hosts (true or false) [default: false].
+    #[arg(long, env = "ONECLAW_EXECUTE_ALLOW_PRIVATE")]
+    pub execute_allow_private: Option<String>,
 }
 
 /// One declared setting as the outside world names it.
@@ -215,7 +219,7 @@ mod tests {
     #[test]
     fn each_setting_has_a_key_a_flag_and_a_variable_of_one_name() {
         let declared = declared();
-        assert_eq!(declared.len(), 32);
+        assert_eq!(declared.len(), 33);
         for setting in &declared {
             assert_eq!(setting.env, format!("ONECLAW_{}", setting.key.to_ascii_uppercase()), "{setting:?}");
             assert_eq!(setting.flag, format!("--{}", setting.key.replace('_', "-")), "{setting:?}");

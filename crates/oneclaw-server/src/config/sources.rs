@@ -130,6 +130,9 @@ impl ConfigSources {
                 .choice("webhook_allow_private", &[("true", true), ("false", false)])?
                 .unwrap_or(false),
             webhook_worker: true,
+            execute_allow_private: self
+                .choice("execute_allow_private", &[("true", true), ("false", false)])?
+                .unwrap_or(false),
             x402_facilitator_url: self
                 .values
                 .get("x402_facilitator_url")

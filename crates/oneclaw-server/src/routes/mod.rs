@@ -10,6 +10,7 @@ mod auth;
 pub(crate) mod device;
 mod env_vars;
 mod health;
+mod intents;
 mod mfa;
 mod org;
 mod params;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(policies::routes())
         .merge(approvals::routes())
         .merge(webhooks::routes())
+        .merge(intents::routes())
         .merge(org::routes())
         .merge(shares::routes())
         .merge(audit::routes())

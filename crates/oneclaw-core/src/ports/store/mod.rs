@@ -12,6 +12,7 @@ mod billing;
 mod devices;
 mod env_vars;
 mod identity;
+mod intents;
 mod keys;
 mod mail;
 mod secrets;
@@ -26,6 +27,7 @@ pub use billing::*;
 pub use devices::*;
 pub use env_vars::*;
 pub use identity::*;
+pub use intents::*;
 pub use keys::*;
 pub use mail::*;
 pub use secrets::*;
@@ -128,6 +130,7 @@ pub trait Store:
     + DeviceStore
     + ApprovalStore
     + WebhookStore
+    + BindingStore
     + Send
     + Sync
     + 'static
@@ -162,6 +165,7 @@ pub trait StoreTx:
     + DeviceTx
     + ApprovalTx
     + WebhookTx
+    + BindingTx
     + Send
 {
     /// Commits. Only `services::Change` calls this, after appending the audit events.
