@@ -345,7 +345,10 @@ impl HttpRules {
                     Value::String(text) => text.clone(),
                     Value::Number(_) | Value::Bool(_) => value.to_string(),
                     _ => {
-                        return Err(Error::invalid_field("params.query", "values must be strings, numbers or booleans"));
+                        return Err(Error::invalid_field(
+                            "params.query",
+                            "values must be strings, numbers or booleans",
+                        ));
                     }
                 };
                 pairs.append_pair(key, &value);

@@ -57,32 +57,32 @@ pub struct TestOutcome {
 
 /// The one call an execution makes, held to its binding's rules.
 enum Planned {
-    Http(HttpRules, HttpIntent),
-    Sql(PgRules, SqlIntent),
+    Http(Box<(HttpRules, HttpIntent)>),
+    Sql(Box<(PgRules, SqlIntent)>),
 }
 
 impl Planned {
     fn limits(&self) -> CallLimits {
         match self {
-            Self::Http(rules, _) => rules.limits,
-            Self::Sql(rules, _) => rules.limits,
+            Self::Http(planned) => planned.0.limits,
+            Self::Sql(planned) => planned.0.limits,
         }
     }
 
     /// What the record keeps of the request: never the credential, the body or the query.
     fn summary(&self) -> Value {
         match self {
-            Self::Http(_, intent) => json!({
-                "method": intent.method,
-                "host": crate::intents::host_of(&intent.url),
-                "path": intent.url.path(),
-                "body_bytes": intent.body.len(),
+            Self::Http(planned) => json!({
+                "method": planned.1.method,
+                "host": crate::intents::host_of(&planned.1.url),
+                "path": planned.1.url.path(),
+                "body_bytes": planned.1.body.len(),
             }),
-            Self::Sql(rules, intent) => json!({
-                "host": rules.host,
-                "database": rules.database,
-                "statement": intent.kind,
-                "read_only": rules.read_only,
+            Self::Sql(planned) => json!({
+                "host": planned.0.host,
+                "database": planned.0.database,
+                "statement": planned.1.kind,
+                "read_only": planned.0.read_only,
             }),
         }
     }
@@ -298,12 +298,12 @@ impl<'a> Executions<'a> {
             BindingType::Http => {
                 let rules = HttpRules::parse(&binding.config, &binding.guardrails)?;
                 let intent = rules.intent(params, allow_private)?;
-                Planned::Http(rules, intent)
+                Planned::Http(Box::new((rules, intent)))
             }
             BindingType::Postgres => {
                 let rules = PgRules::parse(&binding.config, &binding.guardrails)?;
                 let intent = rules.intent(params, allow_private)?;
-                Planned::Sql(rules, intent)
+                Planned::Sql(Box::new((rules, intent)))
             }
         })
     }
@@ -373,7 +373,8 @@ impl<'a> Executions<'a> {
     ) -> std::result::Result<(Value, Value, usize), (String, usize, bool)> {
         let allow_private = self.deps.settings.execute_allow_private;
         match planned {
-            Planned::Http(rules, intent) => {
+            Planned::Http(planned) => {
+                let (rules, intent) = *planned;
                 let (call, redactor) = http_call(&rules, intent, credential, allow_private);
                 match self.deps.intents.http(call).await {
                     Ok(answer) => {
@@ -384,7 +385,8 @@ impl<'a> Executions<'a> {
                     Err(failure) => Err(failed(&redactor, failure)),
                 }
             }
-            Planned::Sql(rules, intent) => {
+            Planned::Sql(planned) => {
+                let (rules, intent) = *planned;
                 let redactor = Redactor::new(credential.expose(), &[]);
                 let call = sql_call(&rules, intent, credential, allow_private);
                 match self.deps.intents.sql(call).await {

@@ -43,3 +43,16 @@ async fn checked_addresses(host: &str, port: u16, allow_private: bool) -> Result
     }
     Ok(addresses)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_name_that_resolves_to_loopback_is_refused_after_resolution() {
+        // `localhost` comes back from the resolver as 127.0.0.1: refused as the address it is.
+        assert!(matches!(checked_addresses("localhost", 80, false).await, Err(RunFailure::Refused(_))));
+        assert!(checked_addresses("localhost", 80, true).await.is_ok());
+        assert!(matches!(checked_addresses("169.254.169.254", 80, false).await, Err(RunFailure::Refused(_))));
+    }
+}

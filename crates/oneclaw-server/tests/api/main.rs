@@ -23,6 +23,7 @@ mod errors;
 mod faults;
 mod health;
 mod hsm_outage;
+mod intents;
 mod key_rotation;
 mod mail;
 mod mcp_tools;
