@@ -12,6 +12,8 @@ root=$(cd "$here/../.." && pwd)
 bin=${1:-$root/target/debug/oneclaw}
 venv=$root/target/compat-venv-mcp
 requirements=$here/requirements.txt
+# The execution-intent checks call a receiver on 127.0.0.1.
+compat_serve_args="--execute-allow-private true"
 . "$here/../serve.sh"
 
 ONECLAW_COMPAT_BASE_URL="$base" ONECLAW_COMPAT_BIN="$bin" "$venv/bin/python" "$here/test_mcp.py"

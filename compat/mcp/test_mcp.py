@@ -47,7 +47,7 @@ logging.getLogger("mcp").addHandler(CLIENT_WARNINGS)
 SEED_TOOLS = {"list_secrets", "get_secret", "put_secret", "delete_secret", "describe_secret", "rotate_and_store",
               "get_env_bundle", "create_vault", "list_vaults", "grant_access"}
 ALL_TOOLS = SEED_TOOLS | {"share_secret", "rotate_generate", "list_versions", "list_env_vars", "resolve_env",
-                          "check_approval"}
+                          "check_approval", "list_bindings", "execute_intent"}
 SECRET_TYPES = ["api_key", "password", "private_key", "certificate", "file", "note", "ssh_key", "env_bundle"]
 
 
@@ -103,8 +103,44 @@ def setup():
     gated = {"principal_type": "agent", "principal_id": gated_id, "permissions": ["read"],
              "secret_path_pattern": "api-keys/*", "conditions": {"require_approval": True}}
     assert httpx.post(f"{BASE}/v1/vaults/{vault}/policies", json=gated, headers=human).status_code == 201
+    # Issue 20: a binding through which mcp-bot calls a local API with a key it never sees.
+    seen, api = intent_receiver()
+    assert put("intents/api-key", {"value": "sk_intent_compat_0123456789"}).status_code == 201
+    execute = {"principal_type": "agent", "principal_id": agent_id, "permissions": ["execute"],
+               "secret_path_pattern": "bindings/*"}
+    assert httpx.post(f"{BASE}/v1/vaults/{vault}/policies", json=execute, headers=human).status_code == 201
+    binding = {"name": "compat-api", "binding_type": "http", "config": {"base_url": api},
+               "guardrails": {"allowed_schemes": ["http"], "allow_private_hosts": ["127.0.0.1"]},
+               "credential_source": {"type": "vault_ref", "vault_id": vault, "path": "intents/api-key"}}
+    made = httpx.post(f"{BASE}/v1/agents/{agent_id}/bindings", json=binding, headers=human)
+    assert made.status_code == 201, made.text
     return {"human": human, "vault": vault, "agent_id": agent_id, "agent_key": agent_key,
-            "stranger_id": stranger_id, "stranger_key": stranger_key, "gated_id": gated_id, "gated_key": gated_key}
+            "stranger_id": stranger_id, "stranger_key": stranger_key, "gated_id": gated_id, "gated_key": gated_key,
+            "intent_seen": seen}
+
+
+def intent_receiver():
+    """A local API that records the Authorization it got and echoes it back; its base URL."""
+    import http.server
+    import threading
+    seen = []
+
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            seen.append(self.headers.get("Authorization"))
+            body = json.dumps({"you_sent": self.headers.get("Authorization")}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return seen, f"http://127.0.0.1:{server.server_address[1]}/api"
 
 
 # ---- transports -------------------------------------------------------------------------------
@@ -324,6 +360,18 @@ async def check_no_policy(c, tag):
     assert "postgres://" not in denied, denied
 
 
+async def check_intents(c, ctx):
+    listed = good(await c.call_tool("list_bindings", {}))
+    assert "compat-api (http," in listed and "sk_intent" not in listed, listed
+    before = len(ctx["intent_seen"])
+    done = good(await c.call_tool("execute_intent", {"binding": "compat-api", "params": {"path": "/charges"}}))
+    assert ctx["intent_seen"][before:] == ["Bearer sk_intent_compat_0123456789"], ctx["intent_seen"]
+    assert "Bearer [REDACTED]" in done and "sk_intent" not in done, done
+    refused = bad(await c.call_tool("execute_intent", {"binding": "compat-api", "params": {"method": "DELETE"}}), "")
+    assert "guardrails" in refused and len(ctx["intent_seen"]) == before + 1, refused
+    bad(await c.call_tool("execute_intent", {"binding": "no-such-binding"}), "")
+
+
 async def check_approval_flow(c, ctx):
     asked = bad(await c.call_tool("get_secret", {"path": "api-keys/stripe"}), "Approval required:", "check_approval")
     assert "sk_live" not in asked, asked
@@ -344,7 +392,7 @@ async def check_approval_flow(c, ctx):
 async def run_mode(ctx, transport, mode):
     tag = f"{transport}-{mode}"
     async with connect(ctx, transport, mode) as c:
-        await arecord(f"{tag} tools/list: 16 tools with the documented input schemas", check_tools_list(c))
+        await arecord(f"{tag} tools/list: 18 tools with the documented input schemas", check_tools_list(c))
         await arecord(f"{tag} list_secrets good and bad", check_list_secrets(c, tag))
         await arecord(f"{tag} get_secret good and bad (404, missing/empty/traversal path)", check_get_secret(c, tag))
         await arecord(f"{tag} put/describe/rotate_and_store/list_versions/rotate_generate/delete good and bad",
@@ -355,6 +403,7 @@ async def run_mode(ctx, transport, mode):
         await arecord(f"{tag} create_vault/list_vaults/grant_access good and bad (403)", check_vaults_and_grants(c, tag, ctx))
         await arecord(f"{tag} share_secret good and bad", check_share(c, tag))
         await arecord(f"{tag} resource vault://secrets listed and read, no values", check_resource(c, tag))
+        await arecord(f"{tag} list_bindings and execute_intent: the call made, the key redacted", check_intents(c, ctx))
     async with connect(ctx, transport, mode, who="stranger") as c:
         await arecord(f"{tag} an agent without a policy gets isError with a 403 message", check_no_policy(c, tag))
     async with connect(ctx, transport, mode, who="gated") as c:

@@ -263,6 +263,74 @@ def approvals_required_error_list_decide_and_agent_requests():
 
 
 @check
+def bindings_create_execute_list_executions_over_https():
+    """Issue 20: an agent calls an HTTPS API through a binding; the receiver (a throwaway CA's
+    certificate, trusted by the server through SSL_CERT_FILE) gets the credential, the agent
+    gets it redacted."""
+    import http.server
+    import json
+    import ssl
+    import threading
+
+    cert, key = os.environ.get("ONECLAW_COMPAT_TLS_CERT"), os.environ.get("ONECLAW_COMPAT_TLS_KEY")
+    assert cert and key, "run.sh makes the receiver's certificate"
+    seen = []
+
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            seen.append(self.headers.get("Authorization"))
+            body = json.dumps({"path": self.path, "authorization": self.headers.get("Authorization")}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client, vault, agent_id = STATE["client"], STATE["agent_vault"], STATE["agent_id"]
+        credential = "sk_compat_binding_" + uuid.uuid4().hex
+        ok(client.secrets.set(vault, "svc/stripe-key", credential), 201)
+        grant = ok(client.policies.create(vault, principal_type="agent", principal_id=agent_id,
+                                          secret_path_pattern="bindings/*", permissions=["execute"]), 201)
+        made = ok(client.bindings.create(
+            agent_id, name="stripe", binding_type="http",
+            config={"base_url": f"https://127.0.0.1:{server.server_address[1]}/v1"},
+            guardrails={"allow_private_hosts": ["127.0.0.1"]},
+            credential_source={"type": "vault_ref", "vault_id": vault, "path": "svc/stripe-key"}), 201)
+        assert made["credential_set"] is True and made["credential_source_type"] == "vault_ref"
+        assert credential not in json.dumps(made)
+        assert [b["name"] for b in ok(client.bindings.list(agent_id))["bindings"]] == ["stripe"]
+        # A fresh exchange: an agent token's scopes are fixed when it is issued.
+        agent = create_client(base_url=BASE, api_key=STATE["agent_key"], agent_id=agent_id)
+        done = ok(agent.bindings.execute(agent_id, binding="stripe", intent_type="http_request",
+                                         params={"method": "GET", "path": "/charges"}))
+        assert seen == [f"Bearer {credential}"], seen
+        assert done["status"] == "success" and done["execution_surface"] == "vault", done
+        assert done["result"]["json"] == {"path": "/v1/charges", "authorization": "Bearer [REDACTED]"}, done
+        assert done["redactions_applied"] >= 1 and credential not in json.dumps(done)
+        events = ok(agent.bindings.list_executions(agent_id))["events"]
+        assert events[0]["status"] == "success" and events[0]["binding_id"] == made["id"], events
+        refused = agent.bindings.execute(agent_id, binding="stripe", intent_type="http_request",
+                                         params={"method": "DELETE", "path": "/charges"})
+        assert refused.meta.status == 403 and len(seen) == 1, "outside the guardrails: nothing sent"
+        assert agent.bindings.create(agent_id, name="mine", binding_type="http",
+                                     config={"base_url": "https://example.com"}).meta.status == 403
+        assert ok(client.bindings.test(agent_id, made["id"]))["success"] is True
+        ok(client.bindings.delete(agent_id, made["id"]))
+        ok(client.policies.delete(vault, grant["id"]))
+    finally:
+        server.shutdown()
+
+
+@check
 def webhooks_create_list_get_update_delete():
     client = STATE["client"]
     created = ok(client.webhooks.create("https://hooks.example.com/oneclaw", ["secret.read", "approval.requested"]), 201)

@@ -125,6 +125,22 @@ impl Client {
     }
 
     /// The agent the token belongs to.
+    /// An agent's execution-intent bindings (never their credentials).
+    pub async fn bindings(&self, agent: Uuid) -> ClientResult<Vec<oneclaw_types::intents::BindingResponse>> {
+        let list: oneclaw_types::intents::BindingListResponse =
+            self.call(Method::GET, &format!("/v1/agents/{agent}/bindings"), None).await?;
+        Ok(list.bindings)
+    }
+
+    /// Runs an intent through one of the agent's bindings; the answer comes back redacted.
+    pub async fn execute(
+        &self,
+        agent: Uuid,
+        request: &oneclaw_types::intents::ExecuteRequest,
+    ) -> ClientResult<oneclaw_types::intents::ExecuteResponse> {
+        self.call(Method::POST, &format!("/v1/agents/{agent}/execute"), Some(to_json(request)?)).await
+    }
+
     pub async fn agent_me(&self) -> ClientResult<AgentSelfResponse> {
         self.call(Method::GET, "/v1/agents/me", None).await
     }

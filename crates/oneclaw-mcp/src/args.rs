@@ -274,3 +274,25 @@ pub struct CheckApprovalArgs {
     #[schemars(length(min = 1))]
     pub approval_id: String,
 }
+
+/// `list_bindings`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListBindingsArgs {}
+
+/// `execute_intent`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecuteIntentArgs {
+    /// The binding's name (or id), from list_bindings
+    #[schemars(length(min = 1))]
+    pub binding: String,
+    /// http_request for an http binding, sql_query for a postgres binding (default: the
+    /// binding's own)
+    #[serde(default)]
+    pub intent_type: Option<String>,
+    /// For http_request: method, path (under the binding's base URL), query, headers, body.
+    /// For sql_query: query (one statement) and params (its $1, $2, … values).
+    #[serde(default)]
+    pub params: Option<serde_json::Map<String, serde_json::Value>>,
+}

@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 use oneclaw_types::approvals::ApprovalResponse;
 use oneclaw_types::env_vars::{EnvVarResponse, ResolveEnvVarsResponse};
+use oneclaw_types::intents::{BindingResponse, ExecuteRequest, ExecuteResponse};
 use oneclaw_types::policies::{PolicyRequest, PolicyResponse};
 use oneclaw_types::secrets::{PutSecretRequest, RotateSecretRequest, SecretMetadataResponse, SecretResponse};
 use oneclaw_types::sharing::{CreateShareRequest, ShareResponse};
@@ -97,4 +98,9 @@ pub trait VaultBackend: Send + Sync + 'static {
     ) -> BackendResult<ResolveEnvVarsResponse>;
     /// One of the agent's own approval requests, to see whether a human has decided it.
     async fn approval(&self, id: Uuid) -> BackendResult<ApprovalResponse>;
+    /// The agent's execution-intent bindings (names, types, guardrails; never credentials).
+    async fn list_bindings(&self) -> BackendResult<Vec<BindingResponse>>;
+    /// Runs an intent through one of the agent's bindings: the server makes the call with the
+    /// credential and answers with it redacted.
+    async fn execute_intent(&self, request: ExecuteRequest) -> BackendResult<ExecuteResponse>;
 }

@@ -4,6 +4,7 @@
 
 use crate::backend::{BackendError, ErrorCode};
 use oneclaw_types::env_vars::{EnvVarResponse, ResolveEnvVarsResponse};
+use oneclaw_types::intents::{BindingResponse, ExecuteResponse};
 use oneclaw_types::policies::PolicyResponse;
 use oneclaw_types::secrets::{SecretMetadataResponse, SecretResponse};
 use oneclaw_types::sharing::ShareResponse;
@@ -265,6 +266,44 @@ pub(crate) fn failure(tool: &str, path: Option<&str>, err: &BackendError) -> Str
         (ErrorCode::RateLimited, _) => format!("Too many requests: {}. Wait, then try again.", err.detail),
         _ => format!("Tool '{tool}' execution failed: {}", err.detail),
     }
+}
+
+pub(crate) fn bindings(bindings: &[BindingResponse]) -> String {
+    if bindings.is_empty() {
+        return "This agent has no bindings: a human creates them (the agent never holds their credentials)."
+            .to_owned();
+    }
+    let mut out = format!("Found {} binding(s):", bindings.len());
+    for binding in bindings {
+        let target = match binding.binding_type.as_str() {
+            "http" => binding.config.get("base_url").and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+            _ => binding.config.get("host").and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+        };
+        let state = if binding.is_active { "" } else { " (inactive)" };
+        out.push_str(&format!(
+            "\n- {} ({}, {target}){state}: intent {}; guardrails {}",
+            binding.name,
+            binding.binding_type,
+            if binding.binding_type == "postgres" { "sql_query" } else { "http_request" },
+            binding.guardrails
+        ));
+    }
+    out
+}
+
+pub(crate) fn executed(binding: &str, done: &ExecuteResponse) -> String {
+    let mut out = format!(
+        "Executed through {binding}: {} in {} ms ({} redaction(s) of the credential).",
+        done.status, done.duration_ms, done.redactions_applied
+    );
+    if let Some(error) = &done.error {
+        out.push_str(&format!("\nError: {error}"));
+    }
+    if let Some(result) = &done.result {
+        out.push_str("\nResult:\n");
+        out.push_str(&serde_json::to_string_pretty(result).unwrap_or_default());
+    }
+    out
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use crate::backend::{BackendError, BackendResult, VaultBackend};
 use async_trait::async_trait;
 use oneclaw_client::{Client, ClientError, Surface};
 use oneclaw_types::env_vars::{EnvVarResponse, ResolveEnvVarsResponse};
+use oneclaw_types::intents::{BindingResponse, ExecuteRequest, ExecuteResponse};
 use oneclaw_types::policies::{PolicyRequest, PolicyResponse};
 use oneclaw_types::secrets::{PutSecretRequest, RotateSecretRequest, SecretMetadataResponse, SecretResponse};
 use oneclaw_types::sharing::{CreateShareRequest, ShareResponse};
@@ -18,6 +19,8 @@ pub use oneclaw_client::Credentials;
 /// The REST API of one server, as one agent.
 pub struct HttpBackend {
     client: Client,
+    /// The agent's own id, asked once (bindings are addressed by it).
+    agent_id: tokio::sync::OnceCell<Uuid>,
 }
 
 fn failed(err: ClientError) -> BackendError {
@@ -26,12 +29,16 @@ fn failed(err: ClientError) -> BackendError {
 
 impl HttpBackend {
     pub fn new(base_url: &str, credentials: Credentials) -> Self {
-        Self { client: Client::new(base_url, credentials, Surface::Mcp) }
+        Self { client: Client::new(base_url, credentials, Surface::Mcp), agent_id: tokio::sync::OnceCell::new() }
     }
 
     /// Checks the credentials now (so a bad key stops start-up, not the first tool call).
     pub async fn sign_in(&self) -> BackendResult<()> {
         self.client.sign_in().await.map_err(failed)
+    }
+
+    async fn agent_id(&self) -> BackendResult<Uuid> {
+        self.agent_id.get_or_try_init(|| async { Ok(self.client.agent_me().await.map_err(failed)?.id) }).await.copied()
     }
 
     /// The vaults the agent is bound to (empty: every vault its policies reach).
@@ -108,5 +115,13 @@ impl VaultBackend for HttpBackend {
         git_branch: Option<&str>,
     ) -> BackendResult<ResolveEnvVarsResponse> {
         self.client.resolve_env(vault, environment, git_branch).await.map_err(failed)
+    }
+
+    async fn list_bindings(&self) -> BackendResult<Vec<BindingResponse>> {
+        self.client.bindings(self.agent_id().await?).await.map_err(failed)
+    }
+
+    async fn execute_intent(&self, request: ExecuteRequest) -> BackendResult<ExecuteResponse> {
+        self.client.execute(self.agent_id().await?, &request).await.map_err(failed)
     }
 }

@@ -512,6 +512,57 @@ impl VaultTools {
     }
 
     #[tool(
+        description = "List the bindings this agent may execute intents through: each names an outside service \
+                       (an HTTP API or a PostgreSQL database) whose credential the server holds and injects. \
+                       Never shows a credential.",
+        annotations(read_only_hint = true)
+    )]
+    async fn list_bindings(
+        &self,
+        Parameters(_args): Parameters<ListBindingsArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let session = session_or_refuse!(self, ctx);
+        match session.backend.list_bindings().await {
+            Ok(bindings) => text(format::bindings(&bindings)),
+            Err(err) => failed("list_bindings", None, &err),
+        }
+    }
+
+    #[tool(
+        description = "Call an API or run a SQL statement through a binding without ever seeing its \
+                       credential: the server injects it, makes the call inside the binding's guardrails, \
+                       and answers with every trace of the credential replaced by [REDACTED]. For an http \
+                       binding give params {method, path, query, headers, body}; for a postgres binding \
+                       {query, params}.",
+        annotations(read_only_hint = false, destructive_hint = true, open_world_hint = true)
+    )]
+    async fn execute_intent(
+        &self,
+        Parameters(args): Parameters<ExecuteIntentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let session = session_or_refuse!(self, ctx);
+        check!(require("binding", &args.binding));
+        let params = args.params.unwrap_or_default();
+        // Without a type, a statement means SQL; anything else is an HTTP call.
+        let intent_type = args.intent_type.unwrap_or_else(|| {
+            if params.contains_key("query") && !params.contains_key("path") { "sql_query" } else { "http_request" }
+                .to_owned()
+        });
+        let request = oneclaw_types::intents::ExecuteRequest {
+            binding: args.binding.trim().to_owned(),
+            intent_type,
+            execution_mode: None,
+            params: Some(serde_json::Value::Object(params)),
+        };
+        match session.backend.execute_intent(request).await {
+            Ok(done) => text(format::executed(&args.binding, &done)),
+            Err(err) => failed("execute_intent", None, &err),
+        }
+    }
+
+    #[tool(
         description = "List every version of a secret (number, type, creation time, disabled), never values.",
         annotations(read_only_hint = true)
     )]

@@ -1,5 +1,6 @@
 //! Domain records to wire types. Optional fields that do not apply are left out, not null.
 
+use oneclaw_core::intents::{Binding, CredentialSource, Execution};
 use oneclaw_core::model::{Agent, ApiKey, IpRule, SecretVersion, Share, User, Vault};
 use oneclaw_core::policy::Policy;
 use oneclaw_core::services::{IssuedToken, RevealedSecret};
@@ -7,6 +8,7 @@ use oneclaw_types::SecretString;
 use oneclaw_types::agents::{AgentResponse, AgentSelfResponse};
 use oneclaw_types::auth::{ApiKeyResponse, TokenResponse, UserProfileResponse};
 use oneclaw_types::env_vars::{EnvVarResponse, OrgEnvVarResponse, ResolveEnvVarsResponse, VaultEnvironmentResponse};
+use oneclaw_types::intents::{BindingResponse, ExecutionEventResponse};
 use oneclaw_types::org::{IpRuleResponse, OrgMemberResponse};
 use oneclaw_types::policies::PolicyResponse;
 use oneclaw_types::secrets::{SecretMetadataResponse, SecretResponse};
@@ -265,5 +267,68 @@ pub fn environment(view: oneclaw_core::services::EnvironmentView) -> VaultEnviro
         copied_from: view.copied_from,
         is_detached: false,
         created_at: view.created_at,
+    }
+}
+
+/// A binding as the API answers it: whether a credential is set, never the credential.
+pub fn binding(binding: &Binding) -> BindingResponse {
+    BindingResponse {
+        id: binding.id.to_string(),
+        agent_id: binding.agent_id.to_string(),
+        binding_type: binding.binding_type.as_str().to_owned(),
+        name: binding.name.clone(),
+        config: binding.config.clone(),
+        guardrails: binding.guardrails.clone(),
+        is_active: binding.is_active,
+        credential_set: binding.credential != CredentialSource::None,
+        credential_source_type: binding.credential.type_name().map(str::to_owned),
+        credential_vault_id: binding.vault_id.to_string(),
+        credential_path: match &binding.credential {
+            CredentialSource::VaultRef { path } => Some(path.clone()),
+            _ => None,
+        },
+        created_at: binding.created_at,
+        updated_at: binding.updated_at,
+    }
+}
+
+/// One execution as the log shows it.
+pub fn execution(execution: &Execution) -> ExecutionEventResponse {
+    ExecutionEventResponse {
+        id: execution.id.to_string(),
+        agent_id: execution.agent_id.to_string(),
+        binding_id: execution.binding_id.to_string(),
+        intent_type: execution.intent_type.clone(),
+        execution_mode: "vault".to_owned(),
+        status: execution.status.clone(),
+        request_summary: Some(execution.request_summary.clone()),
+        result_summary: execution.result_summary.clone(),
+        error_message: execution.error_message.clone(),
+        duration_ms: execution.duration_ms,
+        redactions_applied: execution.redactions_applied,
+        created_at: execution.created_at,
+    }
+}
+
+/// The core's request from the wire's.
+pub fn execute_request(request: oneclaw_types::intents::ExecuteRequest) -> oneclaw_core::services::ExecuteRequest {
+    oneclaw_core::services::ExecuteRequest {
+        binding: request.binding,
+        intent_type: request.intent_type,
+        execution_mode: request.execution_mode,
+        params: request.params.unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// An execution's answer: the redacted result or error; it ran in the vault (no TEE here).
+pub fn executed(done: oneclaw_core::services::ExecuteOutcome) -> oneclaw_types::intents::ExecuteResponse {
+    oneclaw_types::intents::ExecuteResponse {
+        execution_id: done.execution.id.to_string(),
+        status: done.execution.status.clone(),
+        result: done.result,
+        error: done.error,
+        duration_ms: done.execution.duration_ms,
+        redactions_applied: done.execution.redactions_applied,
+        execution_surface: "vault".to_owned(),
     }
 }

@@ -150,4 +150,33 @@ impl VaultBackend for CoreBackend {
             .map_err(failed)?;
         Ok(shares::share_response(share, &self.host))
     }
+
+    async fn list_bindings(&self) -> BackendResult<Vec<oneclaw_types::intents::BindingResponse>> {
+        let agent = self.agent()?;
+        let found = self.core.bindings().list(&self.caller, agent).await.map_err(failed)?;
+        Ok(found.iter().map(views::binding).collect())
+    }
+
+    async fn execute_intent(
+        &self,
+        request: oneclaw_types::intents::ExecuteRequest,
+    ) -> BackendResult<oneclaw_types::intents::ExecuteResponse> {
+        let agent = self.agent()?;
+        let done = self
+            .core
+            .executions()
+            .execute(&self.caller, agent, views::execute_request(request))
+            .await
+            .map_err(failed)?;
+        Ok(views::executed(done))
+    }
+}
+
+impl CoreBackend {
+    /// The agent this session acts as (bindings are the agent's own).
+    fn agent(&self) -> BackendResult<oneclaw_core::ids::AgentId> {
+        self.caller.principal.agent_id().ok_or_else(|| {
+            BackendError::new(oneclaw_types::problem::ErrorCode::Forbidden, "Only agents execute intents")
+        })
+    }
 }

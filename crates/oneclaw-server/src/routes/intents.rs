@@ -6,18 +6,18 @@ use super::params;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, JsonBody};
 use crate::state::AppState;
+use crate::views;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, RawPathParams, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use oneclaw_core::ids::{AgentId, VaultId};
-use oneclaw_core::intents::{Binding, CredentialSource, Execution};
-use oneclaw_core::services::{BindingDraft, CredentialInput, ExecuteRequest as CoreExecute};
+use oneclaw_core::services::{BindingDraft, CredentialInput};
 use oneclaw_types::SecretString;
 use oneclaw_types::intents::{
-    BindingListResponse, BindingRequest, BindingResponse, ExecuteRequest, ExecuteResponse, ExecutionEventResponse,
-    ExecutionListResponse, RotateCredentialRequest, TestBindingRequest, TestBindingResponse,
+    BindingListResponse, BindingRequest, BindingResponse, ExecuteRequest, ExecuteResponse, ExecutionListResponse,
+    RotateCredentialRequest, TestBindingRequest, TestBindingResponse,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -31,44 +31,6 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/agents/{agent_id}/bindings/{binding_id}/rotate-credential", post(rotate_credential))
         .route("/v1/agents/{agent_id}/execute", post(execute))
         .route("/v1/agents/{agent_id}/executions", get(executions))
-}
-
-pub(crate) fn view(binding: &Binding) -> BindingResponse {
-    BindingResponse {
-        id: binding.id.to_string(),
-        agent_id: binding.agent_id.to_string(),
-        binding_type: binding.binding_type.as_str().to_owned(),
-        name: binding.name.clone(),
-        config: binding.config.clone(),
-        guardrails: binding.guardrails.clone(),
-        is_active: binding.is_active,
-        credential_set: binding.credential != CredentialSource::None,
-        credential_source_type: binding.credential.type_name().map(str::to_owned),
-        credential_vault_id: binding.vault_id.to_string(),
-        credential_path: match &binding.credential {
-            CredentialSource::VaultRef { path } => Some(path.clone()),
-            _ => None,
-        },
-        created_at: binding.created_at,
-        updated_at: binding.updated_at,
-    }
-}
-
-pub(crate) fn execution_view(execution: &Execution) -> ExecutionEventResponse {
-    ExecutionEventResponse {
-        id: execution.id.to_string(),
-        agent_id: execution.agent_id.to_string(),
-        binding_id: execution.binding_id.to_string(),
-        intent_type: execution.intent_type.clone(),
-        execution_mode: "vault".to_owned(),
-        status: execution.status.clone(),
-        request_summary: Some(execution.request_summary.clone()),
-        result_summary: execution.result_summary.clone(),
-        error_message: execution.error_message.clone(),
-        duration_ms: execution.duration_ms,
-        redactions_applied: execution.redactions_applied,
-        created_at: execution.created_at,
-    }
 }
 
 /// The credential text a request carries: a string, or an object holding it under `value`,
@@ -153,7 +115,7 @@ async fn create(
     body: JsonBody<BindingRequest>,
 ) -> ApiResult<(StatusCode, Json<BindingResponse>)> {
     let made = state.core.bindings().create(&caller, agent(&path)?, draft(body.required()?)?).await?;
-    Ok((StatusCode::CREATED, Json(view(&made))))
+    Ok((StatusCode::CREATED, Json(views::binding(&made))))
 }
 
 async fn list(
@@ -162,7 +124,7 @@ async fn list(
     path: RawPathParams,
 ) -> ApiResult<Json<BindingListResponse>> {
     let found = state.core.bindings().list(&caller, agent(&path)?).await?;
-    Ok(Json(BindingListResponse { bindings: found.iter().map(view).collect() }))
+    Ok(Json(BindingListResponse { bindings: found.iter().map(views::binding).collect() }))
 }
 
 async fn show(
@@ -170,7 +132,7 @@ async fn show(
     Auth(caller): Auth,
     path: RawPathParams,
 ) -> ApiResult<Json<BindingResponse>> {
-    Ok(Json(view(&state.core.bindings().get(&caller, agent(&path)?, binding_id(&path)?).await?)))
+    Ok(Json(views::binding(&state.core.bindings().get(&caller, agent(&path)?, binding_id(&path)?).await?)))
 }
 
 async fn update(
@@ -184,7 +146,7 @@ async fn update(
         return Err(ApiError::bad_request("A binding's name and type do not change: make a new binding"));
     }
     let changed = state.core.bindings().update(&caller, agent(&path)?, binding_id(&path)?, draft(request)?).await?;
-    Ok(Json(view(&changed)))
+    Ok(Json(views::binding(&changed)))
 }
 
 async fn remove(State(state): State<AppState>, Auth(caller): Auth, path: RawPathParams) -> ApiResult<StatusCode> {
@@ -201,7 +163,7 @@ async fn rotate_credential(
     let credential = credential_text(&body.required()?.credential, "credential")?;
     let rotated =
         state.core.bindings().rotate_credential(&caller, agent(&path)?, binding_id(&path)?, credential).await?;
-    Ok(Json(view(&rotated)))
+    Ok(Json(views::binding(&rotated)))
 }
 
 async fn test(
@@ -222,22 +184,8 @@ async fn execute(
     body: JsonBody<ExecuteRequest>,
 ) -> ApiResult<Json<ExecuteResponse>> {
     let request = body.required()?;
-    let asked = CoreExecute {
-        binding: request.binding,
-        intent_type: request.intent_type,
-        execution_mode: request.execution_mode,
-        params: request.params.unwrap_or(Value::Null),
-    };
-    let done = state.core.executions().execute(&caller, agent(&path)?, asked).await?;
-    Ok(Json(ExecuteResponse {
-        execution_id: done.execution.id.to_string(),
-        status: done.execution.status.clone(),
-        result: done.result,
-        error: done.error,
-        duration_ms: done.execution.duration_ms,
-        redactions_applied: done.execution.redactions_applied,
-        execution_surface: "vault".to_owned(),
-    }))
+    let done = state.core.executions().execute(&caller, agent(&path)?, views::execute_request(request)).await?;
+    Ok(Json(views::executed(done)))
 }
 
 #[derive(Deserialize)]
@@ -262,5 +210,5 @@ async fn executions(
     let limit = int_param("limit", page.limit.as_deref(), 50)?;
     let offset = int_param("offset", page.offset.as_deref(), 0)?;
     let found = state.core.executions().list(&caller, agent(&path)?, limit, offset).await?;
-    Ok(Json(ExecutionListResponse { events: found.iter().map(execution_view).collect() }))
+    Ok(Json(ExecutionListResponse { events: found.iter().map(views::execution).collect() }))
 }

@@ -95,7 +95,7 @@ async fn tools_behave(
 ) {
     let client = connect(agent).await;
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 16, "{:?}", tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
+    assert_eq!(tools.len(), 18, "{:?}", tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
 
     let listed = text(&call(&client, "list_env_vars", json!({"environment": "preview"})).await);
     assert!(
@@ -262,4 +262,59 @@ async fn approval_required_and_check_approval_over_both_backends() {
     let app = spawn_app().await;
     approval_flow(&app, true).await;
     approval_flow(&app, false).await;
+}
+
+/// Issue 20: `list_bindings` shows the agent's bindings without their credentials, and
+/// `execute_intent` makes the call through one: the receiver gets the credential, the agent's
+/// text has it redacted.
+async fn intent_flow(app: &TestApp, over_rest: bool) {
+    let credential = "sk_mcp_intent_0123456789";
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/api", listener.local_addr().unwrap());
+    let recorder = Arc::clone(&seen);
+    let echo = move |headers: axum::http::HeaderMap| {
+        let recorder = Arc::clone(&recorder);
+        async move {
+            let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            recorder.lock().unwrap().push(authorization.to_owned());
+            axum::Json(json!({"you_sent": authorization}))
+        }
+    };
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(echo)).await });
+
+    let owner = app.signup(if over_rest { "mcp-intent-rest@example.com" } else { "mcp-intent-core@example.com" }).await;
+    let vault = app.create_vault(&owner.token, "apis").await;
+    assert_eq!(app.put_secret(&owner.token, &vault, "stripe/key", credential).await.status, 201);
+    let agent = app.register_agent(&owner.token, "intent-bot", json!({})).await;
+    let grant = app.grant(&owner.token, &vault, ("agent", &agent.id), "bindings/*", &["execute"], json!({})).await;
+    assert_eq!(grant.status, 201);
+    let binding = json!({
+        "name": "stripe", "binding_type": "http", "config": {"base_url": base},
+        "guardrails": {"allowed_schemes": ["http"], "allow_private_hosts": ["127.0.0.1"]},
+        "credential_source": {"type": "vault_ref", "vault_id": vault, "path": "stripe/key"},
+    });
+    let made = app.post(&format!("/v1/agents/{}/bindings", agent.id), Some(&owner.token), binding).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let session =
+        if over_rest { http_session(app, &vault, &agent).await } else { core_session(app, &vault, &agent).await };
+    let client = connect(session).await;
+
+    let listed = text(&call(&client, "list_bindings", json!({})).await);
+    assert!(listed.contains("stripe (http,") && !listed.contains(credential), "{listed}");
+    let done = call(&client, "execute_intent", json!({"binding": "stripe", "params": {"path": "/charges"}})).await;
+    assert_ne!(done.is_error, Some(true), "{}", text(&done));
+    let words = text(&done);
+    assert!(words.contains("Bearer [REDACTED]") && !words.contains(credential), "{words}");
+    assert_eq!(seen.lock().unwrap().as_slice(), [format!("Bearer {credential}")]);
+    let refused = call(&client, "execute_intent", json!({"binding": "stripe", "params": {"method": "DELETE"}})).await;
+    assert_eq!(refused.is_error, Some(true), "{}", text(&refused));
+    assert_eq!(seen.lock().unwrap().len(), 1, "a refused call sends nothing");
+}
+
+#[tokio::test]
+async fn list_bindings_and_execute_intent_over_both_backends() {
+    let app = oneclaw_testkit::spawn_app_with(|config| config.execute_allow_private = true).await;
+    intent_flow(&app, true).await;
+    intent_flow(&app, false).await;
 }
