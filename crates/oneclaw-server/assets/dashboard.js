@@ -26,6 +26,7 @@ const DONE = {
   "invite-revoked": "The invitation was revoked.",
   "rule-deleted": "The IP rule was deleted.",
   "env-var-deleted": "The variable was taken out of this environment (and deleted, if it was its last one).",
+  "binding-deleted": "The binding was deleted: the agent can no longer call through it.",
 };
 document.addEventListener("DOMContentLoaded", () => {
   const done = DONE[new URLSearchParams(window.location.search).get("done")];

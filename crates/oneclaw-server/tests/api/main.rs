@@ -17,6 +17,7 @@ mod billing;
 mod dashboard;
 mod dashboard_billing;
 mod dashboard_env;
+mod dashboard_intents;
 mod device;
 mod env_vars;
 mod errors;

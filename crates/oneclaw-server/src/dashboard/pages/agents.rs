@@ -264,10 +264,18 @@ pub async fn rotate(
 
 /// One agent's settings: the vaults its tokens are bound to and its token lifetime.
 pub async fn settings(State(state): State<AppState>, session: Session, Path(id): Path<Uuid>) -> Response {
-    render_settings(&state, session, id, None).await
+    settings_with(&state, session, id, None, None).await
 }
 
-async fn render_settings(state: &AppState, session: Session, id: Uuid, problem: Option<&str>) -> Response {
+/// The agent's page: its settings (with `problem` said above them) and its bindings (with
+/// `binding_notice`: a test's outcome or a refusal).
+pub(super) async fn settings_with(
+    state: &AppState,
+    session: Session,
+    id: Uuid,
+    problem: Option<&str>,
+    binding_notice: Option<&str>,
+) -> Response {
     let agent = match state.core.agents().get(&session.caller, AgentId(id)).await {
         Ok(agent) => agent,
         Err(err) => return render(state, session, Some(&words(err)), None).await,
@@ -298,6 +306,7 @@ async fn render_settings(state: &AppState, session: Session, id: Uuid, problem: 
             }
             p { a href="/agents" { "Back to the agents" } }
         }
+        (super::bindings::panel(state, &session.caller, agent.id, &csrf, binding_notice).await)
     };
     let email = email(state, &session).await;
     let title = format!("Agent {}", agent.name);
@@ -319,20 +328,20 @@ pub async fn save_settings(
     Posted { session, form }: Posted<SettingsForm>,
 ) -> Response {
     let Ok(vault_ids) = form.vault.iter().map(|v| v.parse::<Uuid>()).collect::<Result<Vec<_>, _>>() else {
-        return render_settings(&state, session, id, Some("A vault in the form is not a vault id.")).await;
+        return settings_with(&state, session, id, Some("A vault in the form is not a vault id."), None).await;
     };
     let ttl = form.ttl.trim();
     let token_ttl_seconds = match ttl.parse::<i64>() {
         _ if ttl.is_empty() => None,
         Ok(secs) => Some(secs),
         Err(_) => {
-            return render_settings(&state, session, id, Some("Token lifetime must be a whole number of seconds."))
+            return settings_with(&state, session, id, Some("Token lifetime must be a whole number of seconds."), None)
                 .await;
         }
     };
     let settings = AgentSettings { vault_ids: Some(vault_ids), token_ttl_seconds, ..AgentSettings::default() };
     match state.core.agents().update(&session.caller, AgentId(id), settings).await {
         Ok(_) => (session.jar, Redirect::to("/agents")).into_response(),
-        Err(err) => render_settings(&state, session, id, Some(&words(err))).await,
+        Err(err) => settings_with(&state, session, id, Some(&words(err)), None).await,
     }
 }

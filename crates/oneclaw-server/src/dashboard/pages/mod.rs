@@ -5,6 +5,7 @@ pub mod agents;
 pub mod approvals;
 pub mod audit;
 pub mod billing;
+pub mod bindings;
 pub(crate) mod common;
 pub mod device;
 pub mod environment;
