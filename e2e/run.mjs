@@ -19,6 +19,7 @@ const bin = resolve(process.argv[2] ?? join(root, "target/debug/oneclaw"));
 const shots = join(root, "docs/screenshots");
 const results = { passed: 0, failed: 0 };
 let vaultUrl = null; // the vault the walk-through makes, for its screenshot
+let agentUrl = null; // the agent it registers, whose page shows a binding
 let currentValue = null; // db/password after its rotation, as the share link opened it
 
 async function freePort() {
@@ -262,6 +263,24 @@ try {
     await page.getByLabel("Paths (glob: * one segment, ** any)").fill("db/**");
     await page.getByRole("button", { name: "Grant" }).click();
     await page.getByRole("cell", { name: "db/**" }).waitFor();
+  });
+
+  await check("an agent's page adds an HTTP binding from a vault path, never showing the key", async () => {
+    await page.getByRole("link", { name: "Agents" }).click();
+    await page.getByRole("link", { name: `Settings of ${agentName}` }).click();
+    await page.getByRole("heading", { name: "Bindings" }).waitFor();
+    agentUrl = page.url();
+    await page.getByText("Add an HTTP binding").click();
+    await page.getByLabel("Name (the agent names it in execute)").fill("payments");
+    await page.getByLabel("Base URL").fill("https://api.example.com/v1");
+    await page.getByLabel("Vault holding the key").selectOption({ label: "e2e-vault" });
+    await page.getByLabel("Secret path of the key").fill("db/password");
+    await page.getByLabel("Allowed methods (comma-separated)").fill("GET, POST");
+    await page.getByRole("button", { name: "Add binding" }).click();
+    await page.getByRole("cell", { name: "payments" }).waitFor();
+    const html = await page.content();
+    expect(html.includes("https://api.example.com/v1") && html.includes("db/password"), "the binding is not listed");
+    expect(!html.includes("e2e-secret-value"), "the key's value is on the page");
   });
 
   await check("the copied MCP snippets read the secret (official MCP SDK: stdio and hosted)", async () => {
@@ -564,6 +583,11 @@ try {
       const envWide = await page.evaluate(() => document.documentElement.scrollWidth);
       expect(envWide <= width, `the Environment tab is ${envWide} px wide at ${width} px`);
       await page.screenshot({ path: join(shots, `vault-env-${suffix}.png`), fullPage: true });
+      // An agent's page with its Bindings.
+      await page.goto(agentUrl);
+      const agentWide = await page.evaluate(() => document.documentElement.scrollWidth);
+      expect(agentWide <= width, `the agent page is ${agentWide} px wide at ${width} px`);
+      await page.screenshot({ path: join(shots, `agent-bindings-${suffix}.png`), fullPage: true });
     }
     // Dark scheme too, at both sizes: the stylesheet answers prefers-color-scheme.
     await page.emulateMedia({ colorScheme: "dark" });

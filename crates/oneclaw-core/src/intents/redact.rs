@@ -1,6 +1,8 @@
 //! Redaction: every form a credential can take in an answer (raw, base64 and base64url with or
-//! without padding, percent- and form-encoded, and the Basic-auth pair it was sent in) is
-//! replaced before the answer reaches the agent, and the replacements are counted.
+//! without padding, percent- and form-encoded, JSON-escaped, hex, and the Basic-auth pair it was
+//! sent in) is replaced before the answer reaches the agent, and the replacements are counted.
+//! Compressed answers are never passed through (the runner asks for none and refuses them), as
+//! a compressed credential could not be found.
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -39,6 +41,10 @@ impl Redactor {
                 URL_SAFE_NO_PAD.encode(bytes).into_bytes(),
                 utf8_percent_encode(text, NON_ALPHANUMERIC).to_string().into_bytes(),
                 form_encoded(text).into_bytes(),
+                json_escaped(text).into_bytes(),
+                json_escaped(text).replace('/', "\\/").into_bytes(),
+                hex(bytes, false).into_bytes(),
+                hex(bytes, true).into_bytes(),
             ];
             for candidate in candidates {
                 if candidate.len() >= MIN_CREDENTIAL_LEN && !forms.iter().any(|f| f.as_slice() == candidate.as_slice())
@@ -85,6 +91,16 @@ impl Redactor {
     }
 }
 
+/// The text inside a JSON string (quotes, backslashes and control characters escaped).
+fn json_escaped(text: &str) -> String {
+    let quoted = serde_json::to_string(text).unwrap_or_default();
+    quoted.trim_start_matches('"').trim_end_matches('"').to_owned()
+}
+
+fn hex(bytes: &[u8], upper: bool) -> String {
+    bytes.iter().map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") }).collect()
+}
+
 /// `application/x-www-form-urlencoded`: spaces as `+`.
 fn form_encoded(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
@@ -109,6 +125,21 @@ mod tests {
         assert_eq!(count, 5, "{clean}");
         assert!(!clean.contains("sk_test"), "{clean}");
         assert_eq!(clean.matches("[REDACTED]").count(), 5);
+    }
+
+    #[test]
+    fn json_escaped_and_hex_forms_are_replaced() {
+        let secret = "tok/with\"quote";
+        let redactor = Redactor::new(secret, &[]);
+        for form in [
+            json_escaped(secret),
+            json_escaped(secret).replace('/', "\\/"),
+            hex(secret.as_bytes(), false),
+            hex(secret.as_bytes(), true),
+        ] {
+            let (clean, count) = redactor.redact_text(&format!("x {form} y"));
+            assert_eq!((clean.as_str(), count), ("x [REDACTED] y", 1), "{form}");
+        }
     }
 
     #[test]

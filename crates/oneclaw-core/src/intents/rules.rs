@@ -25,6 +25,8 @@ const RESERVED_HEADERS: &[&str] = &[
     "te",
     "trailer",
     "keep-alive",
+    // Answers come back uncompressed, so the credential can be found in them.
+    "accept-encoding",
 ];
 
 /// How the credential goes into an HTTP call.

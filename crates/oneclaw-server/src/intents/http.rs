@@ -33,8 +33,17 @@ pub(super) async fn send(call: HttpCall) -> Result<HttpAnswer, RunFailure> {
     if !call.body.is_empty() {
         request = request.body(call.body);
     }
+    // Uncompressed only: a compressed answer would hide the credential from redaction.
+    request = request.header(reqwest::header::ACCEPT_ENCODING, "identity");
     let mut answer = request.send().await.map_err(|err| failed(format!("the call failed: {}", err.without_url())))?;
     let status = answer.status().as_u16();
+    let encoding = answer.headers().get(reqwest::header::CONTENT_ENCODING).map(|v| v.as_bytes().to_ascii_lowercase());
+    if encoding.is_some_and(|e| e != b"identity") {
+        return Err(failed(
+            "the service answered compressed although asked not to: it cannot be redacted, so it is not passed on"
+                .to_owned(),
+        ));
+    }
     let headers =
         answer.headers().iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
     let mut body = Vec::new();

@@ -20,6 +20,10 @@ type Seen = Arc<Mutex<Vec<(String, String, HeaderMap)>>>;
 /// Echoes what it received (so a leaked credential would come back), or redirects elsewhere.
 async fn echo(State(seen): State<Seen>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     seen.lock().unwrap().push((method.to_string(), uri.to_string(), headers.clone()));
+    if uri.path().ends_with("/gzip") {
+        // As if it compressed the answer anyway: bytes redaction could not search.
+        return (StatusCode::OK, [("content-encoding", "gzip")], vec![0x1f, 0x8b, 0x08, 0x00]).into_response();
+    }
     if uri.path().ends_with("/redirect") {
         return (StatusCode::FOUND, [("location", "http://example.invalid/steal")]).into_response();
     }
@@ -198,6 +202,22 @@ async fn a_redirect_to_another_host_is_not_followed() {
     assert_eq!(done.body["result"]["status_code"], 302);
     assert_eq!(done.body["result"]["headers"]["location"], "http://example.invalid/steal");
     assert_eq!(s.sent(), 1, "the redirect was answered, not followed");
+}
+
+#[tokio::test]
+async fn answers_come_uncompressed_or_not_at_all() {
+    let s = setup(true).await;
+    s.created(s.http_binding("stripe", json!({}))).await;
+    let asked = s.execute("stripe", json!({"path": "/v1/x", "headers": {"Accept-Encoding": "gzip"}})).await;
+    assert_eq!(asked.status, 400, "the agent cannot ask for compression: {}", asked.text);
+    let done = s.execute("stripe", json!({"path": "/v1/gzip"})).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.body["status"], "error");
+    assert!(done.body["error"].as_str().unwrap().contains("compressed"), "{}", done.text);
+    assert!(done.body.get("result").is_none(), "no compressed bytes are passed on: {}", done.text);
+    let seen = s.seen.lock().unwrap();
+    let (_, _, headers) = seen.last().unwrap();
+    assert_eq!(headers.get("accept-encoding").unwrap(), "identity");
 }
 
 #[tokio::test]
