@@ -277,10 +277,19 @@ try {
     await page.getByLabel("Secret path of the key").fill("db/password");
     await page.getByLabel("Allowed methods (comma-separated)").fill("GET, POST");
     await page.getByRole("button", { name: "Add binding" }).click();
-    await page.getByRole("cell", { name: "payments" }).waitFor();
+    await page.getByRole("cell", { name: "payments", exact: true }).waitFor();
     const html = await page.content();
     expect(html.includes("https://api.example.com/v1") && html.includes("db/password"), "the binding is not listed");
     expect(!html.includes("e2e-secret-value"), "the key's value is on the page");
+    // Sharing grants the agent execute on the binding's path.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sharing" }).click();
+    await page.getByLabel("To").selectOption({ label: `agent ${agentName}` });
+    await page.getByLabel("Paths (glob: * one segment, ** any)").fill("bindings/payments");
+    await page.getByLabel("read").uncheck();
+    await page.getByLabel("execute").check();
+    await page.getByRole("button", { name: "Grant" }).click();
+    await page.getByRole("cell", { name: "bindings/payments" }).waitFor();
+    expect((await page.content()).includes(">execute<"), "the execute grant is not listed");
   });
 
   await check("the copied MCP snippets read the secret (official MCP SDK: stdio and hosted)", async () => {

@@ -64,7 +64,7 @@ pub async fn panel(state: &AppState, caller: &Caller, agent: AgentId, csrf: &str
                                         form.inline method="post" action={ (base) "/" (binding.id) "/delete" }
                                             data-confirm={ "Delete the binding " (binding.name) "? The agent can no longer call through it." } {
                                             (csrf_field(csrf))
-                                            button.quiet.danger type="submit" aria-label={ "Delete " (binding.name) } { "Delete" }
+                                            button.danger type="submit" aria-label={ "Delete " (binding.name) } { "Delete" }
                                         }
                                     }
                                 }

@@ -101,9 +101,10 @@ async fn render(state: &AppState, session: Session, vault: Option<Uuid>, problem
                             input id="pattern" name="pattern" value="**" required;
                             fieldset {
                                 legend { "Permissions" }
-                                @for perm in ["read", "write", "delete", "rotate"] {
+                                @for perm in ["read", "write", "delete", "rotate", "execute"] {
                                     label.inline { input type="checkbox" name="permissions" value=(perm) checked[perm == "read"]; " " (perm) }
                                 }
+                                p.muted { "execute lets an agent call through a binding (path " code { "bindings/<name>" } ") without reading its key." }
                             }
                             label.inline {
                                 input type="checkbox" name="require_approval" value="true";
