@@ -210,7 +210,7 @@ pub(super) async fn update<DB: SqlBackend>(
 ) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE bindings SET config = $1, guardrails = $2, is_active = $3, credential_source = $4, \
-         credential_path = $5, updated_at = $6 WHERE id = $7 AND org_id = $8",
+         credential_path = $5, updated_at = $6, created_by = $7 WHERE id = $8 AND org_id = $9",
     )
     .arg(binding.config.to_string())
     .arg(binding.guardrails.to_string())
@@ -218,6 +218,7 @@ pub(super) async fn update<DB: SqlBackend>(
     .arg(binding.credential.type_name())
     .arg(path_of(binding))
     .arg(to_ms(binding.updated_at))
+    .arg(binding.created_by.0)
     .arg(binding.id)
     .arg(binding.org_id.0)
     .execute_on(&mut *tx)

@@ -125,10 +125,22 @@ impl<'a> Bindings<'a> {
     }
 
     /// Changes config, guardrails, the active flag or the credential source.
+    ///
+    /// Where the credential goes (config, guardrails) changes only by the human who set the
+    /// credential, or with a new credential: an admin who manages the vault but may not read
+    /// its secret must not redirect a binding to a host of their own and so read it there.
     pub async fn update(&self, caller: &Caller, agent: AgentId, id: Uuid, draft: BindingDraft) -> Result<Binding> {
-        human(caller)?;
+        let user = human(caller)?;
         let mut binding = self.get(caller, agent, id).await?;
         let vault = self.managed_vault(caller, binding.vault_id).await?;
+        let redirects = draft.config.is_some() || draft.guardrails.is_some();
+        if redirects && draft.credential.is_none() && binding.created_by != user {
+            return Err(Error::Forbidden(
+                "Only the member who set this binding's credential changes where it is sent; give a new credential \
+                 with the change"
+                    .to_owned(),
+            ));
+        }
         if let Some(config) = draft.config {
             binding.config = empty_as_object(config);
         }
@@ -140,7 +152,10 @@ impl<'a> Bindings<'a> {
             binding.is_active = active;
         }
         let sealed = match draft.credential {
-            Some(input) => Some(self.credential(caller, &vault, &mut binding, input).await?),
+            Some(input) => {
+                binding.created_by = user;
+                Some(self.credential(caller, &vault, &mut binding, input).await?)
+            }
             None => None,
         };
         binding.updated_at = self.deps.clock.now();

@@ -21,7 +21,7 @@ use crate::path::SecretPath;
 use crate::policy::Operation;
 use crate::ports::store::Reservation;
 use crate::ports::{HttpCall, RunFailure, SqlCall};
-use crate::principal::Caller;
+use crate::principal::{Caller, Principal, PrincipalRef};
 use crate::{Error, Result};
 use base64::Engine;
 use oneclaw_types::SecretString;
@@ -137,7 +137,7 @@ impl<'a> Executions<'a> {
             Ok(planned) => planned,
             Err(refused) => return Err(self.refuse(event, refused).await),
         };
-        let credential = match self.credential(&binding, &vault).await {
+        let credential = match self.credential(caller, &binding, &vault).await {
             Ok(credential) => credential,
             Err(refused) => return Err(self.refuse(event, refused).await),
         };
@@ -248,7 +248,7 @@ impl<'a> Executions<'a> {
             }
             BindingType::Postgres => {
                 let rules = PgRules::parse(&binding.config, &binding.guardrails)?;
-                let credential = self.credential(&binding, &vault).await?;
+                let credential = self.credential(caller, &binding, &vault).await?;
                 let mut call = sql_call(
                     &rules,
                     SqlIntent { query: "SELECT 1".to_owned(), kind: "select".to_owned(), params: Vec::new() },
@@ -310,7 +310,7 @@ impl<'a> Executions<'a> {
 
     /// The credential, opened: the sealed inline copy, or the latest version of the secret a
     /// `vault_ref` points at, while the human who made the binding is still a member.
-    async fn credential(&self, binding: &Binding, vault: &Vault) -> Result<SecretString> {
+    async fn credential(&self, caller: &Caller, binding: &Binding, vault: &Vault) -> Result<SecretString> {
         let credential = match &binding.credential {
             CredentialSource::None => return Err(Error::Conflict("The binding has no credential yet".to_owned())),
             CredentialSource::Inline => {
@@ -329,6 +329,16 @@ impl<'a> Executions<'a> {
                     ));
                 }
                 let path = SecretPath::parse(path)?;
+                // Still theirs to read: a policy taken away from them stops the binding too.
+                let creator = Caller::new(
+                    Principal::bare(PrincipalRef::user(binding.created_by), binding.org_id, i64::MAX),
+                    caller.meta.clone(),
+                );
+                if Access::new(self.deps).secret(&creator, vault.id, &path, Operation::Read).await.is_err() {
+                    return Err(Error::Forbidden(
+                        "The member who made this binding may no longer read its credential".to_owned(),
+                    ));
+                }
                 let found = self.deps.store.secret_for_read(vault.id, path.as_str(), None).await?;
                 let found =
                     found.ok_or_else(|| Error::Conflict(format!("No secret at {path}, the binding's credential")))?;

@@ -441,3 +441,42 @@ async fn postgres_bindings_run_read_only_statements_under_a_timeout() {
     assert_eq!(slow.body["status"], "error", "{}", slow.text);
     assert!(slow.body["error"].as_str().unwrap().contains("57014"), "statement timeout: {}", slow.text);
 }
+
+#[tokio::test]
+async fn a_manager_who_cannot_read_the_secret_cannot_send_it_elsewhere() {
+    let s = setup(true).await;
+    let made = s.created(s.http_binding("stripe", json!({}))).await;
+    let path = format!("/v1/agents/{}/bindings/{}", s.agent.id, made["id"].as_str().unwrap());
+    // An org admin manages every vault but reads no value without a policy.
+    let admin = s.app.invite_and_join(&s.owner.token, "admin-intents@example.com", "admin").await;
+    let (thief_seen, thief) = receiver().await;
+    let patch = |body: Value| s.app.call(reqwest::Method::PATCH, &path, Some(&admin.token), Some(body));
+    let redirect = json!({"config": {"base_url": thief}, "guardrails": {"allowed_schemes": ["http"], "allow_private_hosts": ["127.0.0.1"]}});
+    assert_eq!(patch(redirect.clone()).await.status, 403, "the owner's credential cannot be sent to the admin's host");
+    let mut repointed = redirect.clone();
+    repointed["credential_source"] = json!({"type": "vault_ref", "vault_id": s.vault, "path": "stripe/key"});
+    assert_eq!(patch(repointed).await.status, 403, "nor by pointing it again at a secret the admin may not read");
+    assert_eq!(s.execute("stripe", json!({"path": "/v1/x"})).await.status, 200);
+    assert_eq!(thief_seen.lock().unwrap().len(), 0);
+    assert_eq!(s.sent(), 1, "the binding still goes where its owner said");
+
+    // The admin, once granted read, makes a binding; when that grant is taken away the binding stops.
+    let read = s
+        .app
+        .grant(&s.owner.token, &s.vault, ("user", &s.app.user_id(&admin.token).await), "stripe/*", &["read"], json!({}))
+        .await;
+    assert_eq!(read.status, 201, "{}", read.text);
+    let mut own = s.http_binding("admins", json!({}));
+    own["name"] = json!("admins");
+    let created = s.create(&admin.token, own).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(s.execute("admins", json!({"path": "/v1/x"})).await.status, 200);
+    let revoked = s
+        .app
+        .delete(&format!("/v1/vaults/{}/policies/{}", s.vault, read.body["id"].as_str().unwrap()), &s.owner.token)
+        .await;
+    assert_eq!(revoked.status, 204);
+    let refused = s.execute("admins", json!({"path": "/v1/x"})).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert_eq!(s.sent(), 2, "nothing sent once its maker may no longer read the key");
+}

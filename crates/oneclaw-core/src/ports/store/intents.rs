@@ -32,8 +32,9 @@ pub trait BindingTx: Send {
     /// Inserts a binding with its sealed inline credential; false when the agent already has
     /// a binding of that name.
     async fn insert_binding(&mut self, binding: &Binding, sealed: Option<&[u8]>) -> Result<bool>;
-    /// Writes config, guardrails, the active flag, the credential source and, when given, a new
-    /// sealed credential (`Some(None)` clears it); false when there is no such binding.
+    /// Writes config, guardrails, the active flag, the credential source, who set it and, when
+    /// given, a new sealed credential (`Some(None)` clears it); false when there is no such
+    /// binding.
     async fn update_binding(&mut self, binding: &Binding, sealed: Option<Option<&[u8]>>) -> Result<bool>;
     async fn delete_binding(&mut self, org: OrgId, id: Uuid) -> Result<bool>;
     /// Under the binding's row lock: counts its executions of the last minute and day against
