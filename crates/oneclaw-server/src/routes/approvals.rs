@@ -63,20 +63,14 @@ struct ListQuery {
     offset: Option<String>,
 }
 
-fn int_param(name: &str, value: Option<&str>, default: i64) -> ApiResult<i64> {
-    value
-        .filter(|v| !v.is_empty())
-        .map_or(Ok(default), |v| v.parse().map_err(|_| ApiError::bad_request(format!("{name} must be a whole number"))))
-}
-
 async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Json<ApprovalListResponse>> {
     let Query(query) = query.map_err(|_| ApiError::bad_request("The query string is malformed"))?;
-    let limit = int_param("limit", query.limit.as_deref(), 50)?;
-    let offset = int_param("offset", query.offset.as_deref(), 0)?;
+    let limit = params::int("limit", query.limit.as_deref(), 50)?;
+    let offset = params::int("offset", query.offset.as_deref(), 0)?;
     let status = query.status.as_deref().filter(|s| !s.is_empty());
     let found = state.core.approvals().list(&caller, status, limit, offset).await?;
     let now = state.core.deps().clock.now();

@@ -39,12 +39,6 @@ fn time_param(name: &str, value: Option<&str>) -> ApiResult<Option<OffsetDateTim
         .transpose()
 }
 
-fn int_param(name: &str, value: Option<&str>, default: i64) -> ApiResult<i64> {
-    value
-        .filter(|v| !v.is_empty())
-        .map_or(Ok(default), |v| v.parse().map_err(|_| ApiError::bad_request(format!("{name} must be a whole number"))))
-}
-
 async fn events(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -64,8 +58,8 @@ async fn events(
         action: query.action.filter(|v| !v.is_empty()),
         from: time_param("from", query.from.as_deref())?,
         to: time_param("to", query.to.as_deref())?,
-        limit: int_param("limit", query.limit.as_deref(), 100)?,
-        offset: int_param("offset", query.offset.as_deref(), 0)?,
+        limit: super::params::int("limit", query.limit.as_deref(), 100)?,
+        offset: super::params::int("offset", query.offset.as_deref(), 0)?,
     };
     let events = state.core.audit().list(&caller, filter).await?;
     let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
@@ -87,7 +81,7 @@ async fn verify(
     let Query(query) = query.map_err(|_| ApiError::bad_request("The query string is malformed"))?;
     let from = time_param("from", query.from.as_deref())?;
     let to = time_param("to", query.to.as_deref())?;
-    let limit = int_param("limit", query.limit.as_deref(), 1000)?;
+    let limit = super::params::int("limit", query.limit.as_deref(), 1000)?;
     let report = state.core.audit().verify(&caller, from, to, limit).await?;
     Ok(Json(AuditVerifyResponse {
         chain_valid: report.chain_valid,

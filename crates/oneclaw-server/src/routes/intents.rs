@@ -194,12 +194,6 @@ struct Page {
     offset: Option<String>,
 }
 
-fn int_param(name: &str, value: Option<&str>, default: i64) -> ApiResult<i64> {
-    value
-        .filter(|v| !v.is_empty())
-        .map_or(Ok(default), |v| v.parse().map_err(|_| ApiError::bad_request(format!("{name} must be a whole number"))))
-}
-
 async fn executions(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -207,8 +201,8 @@ async fn executions(
     query: Result<Query<Page>, QueryRejection>,
 ) -> ApiResult<Json<ExecutionListResponse>> {
     let Query(page) = query.map_err(|_| ApiError::bad_request("The query string is malformed"))?;
-    let limit = int_param("limit", page.limit.as_deref(), 50)?;
-    let offset = int_param("offset", page.offset.as_deref(), 0)?;
+    let limit = params::int("limit", page.limit.as_deref(), 50)?;
+    let offset = params::int("offset", page.offset.as_deref(), 0)?;
     let found = state.core.executions().list(&caller, agent(&path)?, limit, offset).await?;
     Ok(Json(ExecutionListResponse { events: found.iter().map(views::execution).collect() }))
 }

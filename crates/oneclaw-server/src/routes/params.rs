@@ -22,6 +22,13 @@ pub fn uuid(params: &RawPathParams, name: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| ApiError::bad_request(format!("{name} is not a valid UUID")))
 }
 
+/// An optional whole-number query parameter (`limit`, `offset`), `default` when absent or empty.
+pub fn int(name: &str, value: Option<&str>, default: i64) -> Result<i64, ApiError> {
+    value
+        .filter(|v| !v.is_empty())
+        .map_or(Ok(default), |v| v.parse().map_err(|_| ApiError::bad_request(format!("{name} must be a whole number"))))
+}
+
 /// A secret route, `/v1/vaults/{vault_id}/<kind>/<tail>`, read from the raw request path.
 ///
 /// axum's path extractors percent-decode, and decoding the secret path a second time would turn
