@@ -3,6 +3,7 @@
 //! SELECTs. Unknown keys are refused, so a misspelt guardrail never silently allows more.
 
 use super::CallLimits;
+use crate::ports::PgTls;
 use crate::services::is_public;
 use crate::{Error, Result};
 use serde_json::{Map, Value};
@@ -27,7 +28,27 @@ const RESERVED_HEADERS: &[&str] = &[
     "keep-alive",
     // Answers come back uncompressed, so the credential can be found in them.
     "accept-encoding",
+    // Headers that make a server or proxy treat the call as another method, path or client
+    // than the guardrails checked.
+    "forwarded",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-method",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-real-ip",
+    "x-client-ip",
 ];
+
+/// Whether a header is the server's own, never the agent's to set.
+fn reserved_header(lower: &str) -> bool {
+    RESERVED_HEADERS.contains(&lower) || lower.starts_with("x-forwarded-")
+}
+
+/// Spellings in a path that a service may decode after the guardrails judged it: encoded
+/// slashes, backslashes, dots and percent signs (double encoding), NUL, and `;` parameters.
+const HIDDEN_IN_PATHS: &[&str] = &["%2f", "%5c", "%2e", "%25", "%00", ";"];
 
 /// How the credential goes into an HTTP call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,11 +87,13 @@ pub struct PgRules {
     pub port: u16,
     pub database: String,
     pub user: String,
-    pub tls: bool,
+    pub tls: PgTls,
+    pub ca_cert: Option<String>,
     pub read_only: bool,
     pub allowed_statements: Vec<String>,
     pub allow_private_hosts: Vec<String>,
     pub max_rows: usize,
+    pub max_response_bytes: usize,
     pub statement_timeout_ms: u64,
     pub timeout_ms: u64,
     pub limits: CallLimits,
@@ -180,7 +203,8 @@ const HTTP_GUARDRAILS: &[&str] = &[
     "max_request_bytes",
     "max_response_bytes",
 ];
-const PG_GUARDRAILS: &[&str] = &["read_only", "allowed_statements", "max_rows", "statement_timeout_ms"];
+const PG_GUARDRAILS: &[&str] =
+    &["read_only", "allowed_statements", "max_rows", "max_response_bytes", "statement_timeout_ms"];
 
 fn guardrail_keys(extra: &[&'static str]) -> Vec<&'static str> {
     SHARED_GUARDRAILS.iter().chain(extra).copied().collect()
@@ -295,7 +319,7 @@ impl HttpRules {
             let lower = name.to_ascii_lowercase();
             // Authorization is a reserved header the agent cannot set, but a binding may put
             // its credential there (`Authorization: Token …`).
-            if !is_token(&name) || (RESERVED_HEADERS.contains(&lower.as_str()) && lower != "authorization") {
+            if !is_token(&name) || (reserved_header(&lower) && lower != "authorization") {
                 return Err(Error::invalid_field(&auth.name(key), "must be a header or parameter name"));
             }
             Ok(name)
@@ -337,10 +361,22 @@ impl HttpRules {
                 "must start with / and hold no ?, # or \\ (use params.query)",
             ));
         }
+        let lower_path = path.to_ascii_lowercase();
+        if let Some(hidden) = HIDDEN_IN_PATHS.iter().find(|hidden| lower_path.contains(*hidden)) {
+            return Err(Error::invalid_field(
+                "params.path",
+                format!("must not hold {hidden}: a service could read the path differently than the guardrails did"),
+            ));
+        }
         let mut url = self.base_url.clone();
         url.set_path(&format!("{}{path}", self.base_url.path().trim_end_matches('/')));
         if let Some(query) = params.map.get("query").filter(|q| !q.is_null()) {
             let query = query.as_object().ok_or_else(|| Error::invalid_field("params.query", "must be an object"))?;
+            if let Injection::Query { name } = &self.injection
+                && query.keys().any(|key| key.eq_ignore_ascii_case(name))
+            {
+                return Err(Error::invalid_field("params.query", format!("{name:?} cannot be set by the agent")));
+            }
             let mut pairs = url.query_pairs_mut();
             for (key, value) in query {
                 let value = match value {
@@ -366,7 +402,7 @@ impl HttpRules {
                     Injection::Header { name, .. } => name.eq_ignore_ascii_case(&lower),
                     _ => false,
                 };
-                if !is_token(name) || RESERVED_HEADERS.contains(&lower.as_str()) || injected {
+                if !is_token(name) || reserved_header(&lower) || injected {
                     return Err(Error::invalid_field("params.headers", format!("{name:?} cannot be set by the agent")));
                 }
                 let value = value
@@ -421,14 +457,37 @@ impl HttpRules {
 
 impl PgRules {
     pub fn parse(config: &Value, guardrails: &Value) -> Result<Self> {
-        let config = Fields::of("config", config, &["host", "port", "database", "user", "sslmode"])?;
+        let config = Fields::of("config", config, &["host", "port", "database", "user", "sslmode", "ca_cert"])?;
         let rails = Fields::of("guardrails", guardrails, &guardrail_keys(PG_GUARDRAILS))?;
         let host = config.required("host")?.trim().to_ascii_lowercase();
-        let tls = match config.string("sslmode")?.as_deref().unwrap_or("require") {
-            "require" => true,
-            "disable" => false,
-            other => return Err(Error::invalid_field("config.sslmode", format!("{other:?}; use require or disable"))),
+        let tls = match config.string("sslmode")?.as_deref().unwrap_or("verify-full") {
+            "verify-full" => PgTls::VerifyFull,
+            "require" => PgTls::Require,
+            "disable" => PgTls::Disable,
+            other => {
+                return Err(Error::invalid_field(
+                    "config.sslmode",
+                    format!("{other:?}; use verify-full (the default), require or disable"),
+                ));
+            }
         };
+        let ca_cert = match config.map.get("ca_cert") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(pem))
+                if pem.len() <= 64 * 1024 && pem.trim_start().starts_with("-----BEGIN CERTIFICATE-----") =>
+            {
+                Some(pem.clone())
+            }
+            Some(_) => {
+                return Err(Error::invalid_field(
+                    "config.ca_cert",
+                    "must be PEM certificates (-----BEGIN CERTIFICATE-----), at most 64 KiB",
+                ));
+            }
+        };
+        if ca_cert.is_some() && tls != PgTls::VerifyFull {
+            return Err(Error::invalid_field("config.ca_cert", "is used only with sslmode verify-full"));
+        }
         let allowed_statements: Vec<String> = rails
             .strings("allowed_statements")?
             .unwrap_or_else(|| vec!["select".to_owned(), "with".to_owned()])
@@ -446,10 +505,12 @@ impl PgRules {
             database: config.required("database")?,
             user: config.required("user")?,
             tls,
+            ca_cert,
             read_only: rails.bool("read_only", true)?,
             allowed_statements,
             allow_private_hosts: hosts(&rails, "allow_private_hosts")?,
             max_rows: usize::try_from(rails.int("max_rows", 1000, 1, 10_000)?).unwrap_or(1),
+            max_response_bytes: usize::try_from(rails.int("max_response_bytes", MIB, 1, 10 * MIB)?).unwrap_or(1),
             statement_timeout_ms: rails.int("statement_timeout_ms", 5_000, 1, 60_000)?.unsigned_abs(),
             timeout_ms: rails.int("timeout_ms", 10_000, 100, 60_000)?.unsigned_abs(),
             limits: limits(&rails)?,
@@ -607,6 +668,30 @@ mod tests {
         let rules = rules(Value::Null);
         assert!(matches!(rules.intent(&json!({"headers": {"Authorization": "x"}}), false), Err(Error::Invalid { .. })));
         assert!(matches!(rules.intent(&json!({"headers": {"Host": "evil"}}), false), Err(Error::Invalid { .. })));
+        for name in ["X-HTTP-Method-Override", "x-forwarded-host", "Forwarded", "X-Original-URL"] {
+            let got = rules.intent(&json!({"headers": {name: "x"}}), false);
+            assert!(matches!(got, Err(Error::Invalid { .. })), "{name}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn encoded_separators_in_paths_are_refused() {
+        let rules = rules(json!({"allowed_paths": ["/v1/charges"]}));
+        for path in ["/charges/%2e%2e/admin", "/charges/..%2Fadmin", "/charges%5c..", "/charges/%252e", "/charges;x=1"]
+        {
+            let got = rules.intent(&json!({ "path": path }), false);
+            assert!(matches!(got, Err(Error::Invalid { .. })), "{path}: {got:?}");
+        }
+        assert!(rules.intent(&json!({"path": "/charges/ch%201"}), false).is_ok());
+    }
+
+    #[test]
+    fn the_agent_cannot_add_the_credential_parameter() {
+        let config = json!({"base_url": "https://api.example.com/", "auth": {"type": "query", "name": "api_key"}});
+        let rules = HttpRules::parse(&config, &Value::Null).unwrap();
+        assert!(rules.intent(&json!({"query": {"q": "x"}}), false).is_ok());
+        let got = rules.intent(&json!({"query": {"API_KEY": "mine"}}), false);
+        assert!(matches!(got, Err(Error::Invalid { .. })), "{got:?}");
     }
 
     #[test]
@@ -614,6 +699,7 @@ mod tests {
         let config = json!({"host": "db.example.com", "database": "app", "user": "reader"});
         let rules = PgRules::parse(&config, &Value::Null).unwrap();
         assert!(rules.read_only);
+        assert_eq!(rules.tls, PgTls::VerifyFull);
         assert_eq!(rules.intent(&json!({"query": "  SELECT 1"}), false).unwrap().kind, "select");
         assert!(matches!(rules.intent(&json!({"query": "DELETE FROM t"}), false), Err(Error::Forbidden(_))));
         assert!(matches!(rules.intent(&json!({"query": "/* x */ DELETE FROM t"}), false), Err(Error::Invalid { .. })));

@@ -34,15 +34,30 @@ pub struct SqlCall {
     pub database: String,
     pub user: String,
     pub password: SecretString,
-    pub tls: bool,
+    pub tls: PgTls,
+    /// PEM certificates to trust for `VerifyFull` besides the system's roots.
+    pub ca_cert: Option<String>,
     /// Run inside a read-only transaction, so the database itself refuses writes.
     pub read_only: bool,
     pub statement_timeout: Duration,
     pub timeout: Duration,
     pub max_rows: usize,
+    /// Rows past this many bytes (as JSON) are dropped, as past `max_rows`.
+    pub max_response_bytes: usize,
     pub query: String,
     pub params: Vec<serde_json::Value>,
     pub allow_private: bool,
+}
+
+/// How a PostgreSQL connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgTls {
+    /// TLS with the certificate checked against the host name (the default).
+    VerifyFull,
+    /// TLS without checking the certificate: a machine in the middle can read the password.
+    Require,
+    /// No TLS.
+    Disable,
 }
 
 /// Rows as JSON values (text where a type has no JSON form).
@@ -50,7 +65,7 @@ pub struct SqlCall {
 pub struct SqlAnswer {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<serde_json::Value>>,
-    /// More rows than `max_rows` were returned; the rest were dropped.
+    /// More rows than `max_rows` (or `max_response_bytes`) were returned; the rest were dropped.
     pub truncated: bool,
     pub rows_affected: u64,
 }

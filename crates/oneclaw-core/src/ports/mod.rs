@@ -7,7 +7,7 @@ pub mod payment;
 pub mod store;
 
 pub use credentials::{CredentialHasher, TokenSigner, VerifyingKeyInfo};
-pub use intents::{HttpAnswer, HttpCall, IntentRunner, RunFailure, SqlAnswer, SqlCall};
+pub use intents::{HttpAnswer, HttpCall, IntentRunner, PgTls, RunFailure, SqlAnswer, SqlCall};
 pub use keys::{DataKey, KekRef, KeyHealth, KeyProvider, SecretCipher, ValueBinding};
 pub use payment::{Charge, Paid, PendingPayment, SettledPayment};
 pub use store::{

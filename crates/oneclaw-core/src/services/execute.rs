@@ -486,38 +486,51 @@ fn sql_call(rules: &PgRules, intent: SqlIntent, credential: &SecretString, allow
         user: rules.user.clone(),
         password: credential.clone(),
         tls: rules.tls,
+        ca_cert: rules.ca_cert.clone(),
         read_only: rules.read_only,
         statement_timeout: Duration::from_millis(rules.statement_timeout_ms),
         timeout: Duration::from_millis(rules.timeout_ms),
         max_rows: rules.max_rows,
+        max_response_bytes: rules.max_response_bytes,
         query: intent.query,
         params: intent.params,
         allow_private: allow_private && rules.private_host_allowed(&rules.host),
     }
 }
 
-/// The answer as the agent sees it: status, headers and body, every form of the credential
-/// replaced; `json` too when the body is JSON.
+/// The answer as the agent sees it: status, headers (names and values) and body, every form of
+/// the credential replaced; `json` too when the body is JSON. The parsed JSON is checked again
+/// as it will be written out, since parsing decodes escapes: what an escape spelled must not
+/// come back whole.
 fn http_result(redactor: &Redactor, answer: crate::ports::HttpAnswer) -> (Value, usize) {
     let mut count = 0;
     let mut headers = serde_json::Map::new();
     for (name, value) in &answer.headers {
+        let (clean_name, n) = redactor.redact_text(name);
+        count += n;
         let (clean, n) = redactor.redact(value);
         count += n;
-        headers.insert(name.clone(), Value::String(String::from_utf8_lossy(&clean).into_owned()));
+        headers.insert(clean_name, Value::String(String::from_utf8_lossy(&clean).into_owned()));
     }
     let (body, n) = redactor.redact(&answer.body);
     count += n;
-    let json_body = serde_json::from_slice::<Value>(&body).ok();
     let mut result = json!({
         "status_code": answer.status,
         "headers": headers,
         "body": String::from_utf8_lossy(&body),
     });
-    if let Some(parsed) = json_body {
+    if let Some(parsed) = serde_json::from_slice::<Value>(&body).ok().and_then(|parsed| rechecked(redactor, parsed)) {
         result["json"] = parsed;
     }
     (result, count)
+}
+
+/// Parsed JSON as written out, redacted again: unchanged, or with what it decoded to replaced,
+/// or nothing when the replacement would not parse.
+fn rechecked(redactor: &Redactor, parsed: Value) -> Option<Value> {
+    let written = serde_json::to_vec(&parsed).ok()?;
+    let (clean, count) = redactor.redact(&written);
+    if count == 0 { Some(parsed) } else { serde_json::from_slice(&clean).ok() }
 }
 
 /// A failure's redacted text, its redaction count, and whether nothing was sent.

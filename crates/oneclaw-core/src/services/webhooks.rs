@@ -195,7 +195,7 @@ pub fn host_of(url: &str) -> String {
 pub fn is_public(ip: IpAddr) -> bool {
     match ip.to_canonical() {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             !(v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
@@ -204,7 +204,11 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_broadcast()
                 || v4.is_documentation()
                 || a == 0
-                || (a == 100 && (64..128).contains(&b)))
+                // Carrier-grade NAT, IETF protocol assignments, benchmarking, reserved (240/4).
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (b & 0xfe) == 18)
+                || a >= 240)
         }
         IpAddr::V6(v6) => {
             let segments = v6.segments();
@@ -219,8 +223,13 @@ pub fn is_public(ip: IpAddr) -> bool {
             if segments[..6].iter().all(|s| *s == 0) && !v6.is_loopback() && !v6.is_unspecified() {
                 return is_public(embedded(segments[6], segments[7]));
             }
-            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+            // NAT64 and IPv4-translated ::ffff:0:a.b.c.d (SIIT) are judged as their IPv4
+            // address; local-use NAT64 (64:ff9b:1::/48) is private by definition.
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || segments[..6] == [0, 0, 0, 0, 0xffff, 0] {
                 return is_public(embedded(segments[6], segments[7]));
+            }
+            if segments[..3] == [0x64, 0xff9b, 1] {
+                return false;
             }
             if first == 0x2002 {
                 return is_public(embedded(segments[1], segments[2]));
@@ -229,7 +238,8 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
+                || (first & 0xffc0) == 0xfe80
+                || (first & 0xffc0) == 0xfec0)
         }
     }
 }

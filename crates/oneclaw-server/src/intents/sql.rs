@@ -1,30 +1,48 @@
-//! An execution's SQL statement on PostgreSQL: one connection to the checked address, the
-//! binding's statement timeout set at connect, one prepared statement (so one statement only)
-//! inside a transaction that is read-only when the binding is (the database refuses writes
-//! itself) and rolled back unless the binding may write.
+//! An execution's SQL statement on PostgreSQL: one connection to the checked address (by name
+//! when the certificate is verified against it), the binding's statement timeout set at
+//! connect, one prepared statement (so one statement only) inside a transaction that is
+//! read-only when the binding is (the database refuses writes itself) and rolled back unless
+//! the binding may write. Nothing of it is logged: not the statement, not the server's notices.
 
 use super::checked_addresses;
 use futures_util::TryStreamExt;
-use oneclaw_core::ports::{RunFailure, SqlAnswer, SqlCall};
+use oneclaw_core::ports::{PgTls, RunFailure, SqlAnswer, SqlCall};
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgRow, PgSslMode};
-use sqlx::{Column, Connection, PgConnection, Row, TypeInfo, ValueRef};
+use sqlx::{Column, ConnectOptions, Connection, PgConnection, Row, TypeInfo, ValueRef};
 
 /// Statement kinds whose answer is a count, not rows.
 const COUNTED: &[&str] = &["insert", "update", "delete", "merge"];
 
 pub(super) async fn run(call: SqlCall) -> Result<SqlAnswer, RunFailure> {
     let addresses = checked_addresses(&call.host, call.port, call.allow_private).await?;
-    let address = addresses[0].ip().to_string();
-    let options = PgConnectOptions::new()
-        .host(&address)
+    // Verifying the certificate needs the name it was issued for, so that mode connects by
+    // the name just checked; the others connect to the checked address itself.
+    let host = match call.tls {
+        PgTls::VerifyFull => call.host.clone(),
+        PgTls::Require | PgTls::Disable => addresses[0].ip().to_string(),
+    };
+    let mut options = PgConnectOptions::new()
+        .host(&host)
         .port(call.port)
         .database(&call.database)
         .username(&call.user)
         .password(call.password.expose())
-        .ssl_mode(if call.tls { PgSslMode::Require } else { PgSslMode::Disable })
+        .ssl_mode(match call.tls {
+            PgTls::VerifyFull => PgSslMode::VerifyFull,
+            PgTls::Require => PgSslMode::Require,
+            PgTls::Disable => PgSslMode::Disable,
+        })
         .application_name("oneclaw-intents")
-        .options([("statement_timeout", call.statement_timeout.as_millis().to_string())]);
+        .options([
+            ("statement_timeout", call.statement_timeout.as_millis().to_string()),
+            // The agent's statement could raise notices carrying what it read into our logs.
+            ("client_min_messages", "error".to_owned()),
+        ])
+        .disable_statement_logging();
+    if let Some(pem) = &call.ca_cert {
+        options = options.ssl_root_cert_from_pem(pem.clone().into_bytes());
+    }
     match tokio::time::timeout(call.timeout, statement(options, &call)).await {
         Ok(answer) => answer.map_err(|err| RunFailure::Failed(database_error(&err))),
         Err(_) => Err(RunFailure::Failed(format!("no answer within {} ms", call.timeout.as_millis()))),
@@ -58,15 +76,18 @@ async fn statement(options: PgConnectOptions, call: &SqlCall) -> sqlx::Result<Sq
         answer.rows_affected = query.execute(&mut *tx).await?.rows_affected();
     } else {
         let mut rows = query.fetch(&mut *tx);
+        let mut bytes = 0;
         while let Some(row) = rows.try_next().await? {
             if answer.columns.is_empty() {
                 answer.columns = row.columns().iter().map(|c| c.name().to_owned()).collect();
             }
-            if answer.rows.len() == call.max_rows {
+            let row_values = values(&row);
+            bytes += row_values.iter().map(|value| value.to_string().len() + 1).sum::<usize>();
+            if answer.rows.len() == call.max_rows || bytes > call.max_response_bytes {
                 answer.truncated = true;
                 break;
             }
-            answer.rows.push(values(&row));
+            answer.rows.push(row_values);
         }
     }
     if call.read_only {

@@ -24,12 +24,36 @@ async fn echo(State(seen): State<Seen>, method: Method, uri: Uri, headers: Heade
         // As if it compressed the answer anyway: bytes redaction could not search.
         return (StatusCode::OK, [("content-encoding", "gzip")], vec![0x1f, 0x8b, 0x08, 0x00]).into_response();
     }
+    if uri.path().ends_with("/disguised") {
+        return disguised(&headers);
+    }
     if uri.path().ends_with("/redirect") {
         return (StatusCode::FOUND, [("location", "http://example.invalid/steal")]).into_response();
     }
     let echoed: serde_json::Map<String, Value> =
         headers.iter().map(|(k, v)| (k.to_string(), Value::from(v.to_str().unwrap_or_default()))).collect();
     axum::Json(json!({"uri": uri.to_string(), "headers": echoed})).into_response()
+}
+
+/// The credential it was sent, echoed in the disguises a careless service may use: JSON
+/// `\u` escapes (which a JSON parser decodes), upper case, base64 of the whole header (the
+/// credential off a 3-byte boundary), percent-encoding of every byte in lower-case hex, HTML
+/// character references, and a header name.
+fn disguised(headers: &HeaderMap) -> Response {
+    use base64::Engine;
+    let sent = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let credential = sent.trim_start_matches("Bearer ").to_owned();
+    let escaped: String = credential.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+    let percent: String = credential.bytes().map(|b| format!("%{b:02x}")).collect();
+    let html: String = credential.chars().map(|c| format!("&#{};", c as u32)).collect();
+    let body = format!(
+        r#"{{"escaped":"{escaped}","upper":"{}","header_b64":"{}","percent":"{percent}","html":"{html}"}}"#,
+        credential.to_ascii_uppercase(),
+        base64::engine::general_purpose::STANDARD.encode(&sent),
+    );
+    let name = format!("x-{}", credential.to_ascii_lowercase());
+    (StatusCode::OK, [(name, "1".to_owned()), ("content-type".to_owned(), "application/json".to_owned())], body)
+        .into_response()
 }
 
 async fn receiver() -> (Seen, String) {
@@ -154,6 +178,26 @@ async fn an_agent_uses_a_credential_it_never_sees() {
     let details = run.details.to_string();
     assert!(details.contains("\"method\":\"GET\"") && details.contains("127.0.0.1"), "{details}");
     assert!(events.iter().all(|e| !e.details.to_string().contains(SECRET)));
+}
+
+#[tokio::test]
+async fn a_credential_echoed_in_disguise_is_still_redacted() {
+    let s = setup(true).await;
+    s.created(s.http_binding("stripe", json!({}))).await;
+    let done = s.execute("stripe", json!({"path": "/v1/disguised"})).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(s.last_authorization(), format!("Bearer {SECRET}"));
+    let json = &done.body["result"]["json"];
+    for field in ["escaped", "upper", "percent", "html"] {
+        assert_eq!(json[field], "[REDACTED]", "{field}: {}", done.text);
+    }
+    // What is left of the base64 is the part shared with "Bearer ": nothing of the credential.
+    let b64 = json["header_b64"].as_str().unwrap();
+    assert!(b64.contains("[REDACTED]") && b64.len() <= "[REDACTED]".len() + 16, "{b64}");
+    assert!(done.body["result"]["headers"].as_object().unwrap().contains_key("x-[REDACTED]"), "{}", done.text);
+    assert!(done.body["redactions_applied"].as_i64().unwrap() >= 6, "{}", done.text);
+    let lower = done.text.to_ascii_lowercase();
+    assert!(!lower.contains(SECRET) && !lower.contains("oneclaw_0123"), "{}", done.text);
 }
 
 #[tokio::test]
@@ -440,6 +484,26 @@ async fn postgres_bindings_run_read_only_statements_under_a_timeout() {
     let slow = run("SELECT pg_sleep(2), $1::int").await;
     assert_eq!(slow.body["status"], "error", "{}", slow.text);
     assert!(slow.body["error"].as_str().unwrap().contains("57014"), "statement timeout: {}", slow.text);
+
+    // Rows stop at the binding's byte limit, as at its row limit.
+    s.created(create("small", json!({"allow_private_hosts": private, "max_response_bytes": 200}))).await;
+    let body = json!({"binding": "small", "intent_type": "sql_query",
+                      "params": {"query": "SELECT g, repeat('x', 20) FROM generate_series(1, 1000) g"}});
+    let capped = s.app.post(&execute_path, Some(&s.agent_token), body).await;
+    assert_eq!(capped.status, 200, "{}", capped.text);
+    assert_eq!(capped.body["result"]["truncated"], true, "{}", capped.text);
+    let kept = capped.body["result"]["rows"].as_array().unwrap().len();
+    assert!((1..20).contains(&kept), "{kept} rows kept under 200 bytes");
+
+    // The default sslmode verifies the server's certificate: no TLS (or an untrusted one) is
+    // no connection, and no password sent.
+    let mut verified = create("verified", json!({"allow_private_hosts": private}));
+    verified["config"].as_object_mut().unwrap().remove("sslmode");
+    s.created(verified).await;
+    let body = json!({"binding": "verified", "intent_type": "sql_query", "params": {"query": "SELECT 1"}});
+    let unverified = s.app.post(&execute_path, Some(&s.agent_token), body).await;
+    assert_eq!(unverified.body["status"], "error", "{}", unverified.text);
+    assert_eq!(unverified.body["error"], "could not connect to the database", "{}", unverified.text);
 }
 
 #[tokio::test]

@@ -162,6 +162,12 @@ async fn private_targets_bad_events_and_non_admins_are_refused() {
         "https://[::127.0.0.1]/",
         "https://[64:ff9b::a9fe:a9fe]/",
         "https://[2002:7f00:1::]/",
+        // IPv4-translated loopback, local-use NAT64, benchmarking, reserved, IETF assignments.
+        "https://[::ffff:0:7f00:1]/",
+        "https://[64:ff9b:1::a9fe:a9fe]/",
+        "https://198.18.0.1/",
+        "https://240.0.0.1/",
+        "https://192.0.0.8/",
         "https://[fe80::1%25eth0]/",
         "https://localhost/hook",
         "http://example.com/hook",
