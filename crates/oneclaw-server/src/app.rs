@@ -253,7 +253,7 @@ pub async fn open_core_with_parts(
             ..CoreSettings::default()
         },
         policy_sets: Default::default(),
-        intents: Arc::new(crate::intents::Runner),
+        intents: Arc::new(crate::intents::Runner::new()),
     };
     let core = Core::start(deps).await?;
     Ok(core)

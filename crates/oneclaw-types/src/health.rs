@@ -28,3 +28,22 @@ pub struct HsmOperations {
     /// Reads whose data key came from the in-memory cache: no provider call.
     pub dek_cache_hits: u64,
 }
+
+/// `GET /v1/health/ready`: whether this node can serve requests now (`ready` or `not_ready`),
+/// and each part it needs: `ok` or `failing`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReadinessResponse {
+    pub status: String,
+    pub checks: ReadinessChecks,
+}
+
+/// The parts a request needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReadinessChecks {
+    /// The database answers a query.
+    pub database: String,
+    /// The key provider is not unavailable (degraded still serves).
+    pub key_provider: String,
+    /// A write transaction opens, as the audit log needs for every request.
+    pub audit: String,
+}

@@ -6,7 +6,7 @@
 mod redact;
 mod rules;
 
-pub use redact::{MIN_CREDENTIAL_LEN, Redactor};
+pub use redact::{MIN_CREDENTIAL_LEN, Redactor, unredactable};
 pub use rules::{HttpIntent, HttpRules, Injection, PgRules, SqlIntent, checked_guardrails, host_of};
 
 use crate::ids::{AgentId, OrgId, UserId, VaultId};

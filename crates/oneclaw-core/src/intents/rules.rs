@@ -28,27 +28,83 @@ const RESERVED_HEADERS: &[&str] = &[
     "keep-alive",
     // Answers come back uncompressed, so the credential can be found in them.
     "accept-encoding",
-    // Headers that make a server or proxy treat the call as another method, path or client
-    // than the guardrails checked.
+    // Headers that make a server or proxy treat the call as another method, path, host or
+    // client than the guardrails checked, or slice the answer so redaction sees only pieces.
     "forwarded",
-    "x-http-method-override",
-    "x-http-method",
-    "x-method-override",
-    "x-original-method",
-    "x-original-url",
-    "x-rewrite-url",
-    "x-real-ip",
-    "x-client-ip",
+    "x-forwarded",
+    "via",
+    "max-forwards",
+    "proxy-connection",
+    "expect",
+    "destination",
+    "x-host",
+    "x-http-destination-url",
+    "range",
+    "if-range",
+];
+
+/// Parts of header names that mark a method, path, host or client override (`X-HTTP-Method-
+/// Override`, `X-Original-URL`, `X-Rewrite-URI`, `True-Client-IP`, `CF-Connecting-IP`, …).
+const RESERVED_NAME_PARTS: &[&str] = &[
+    "forwarded-",
+    "override",
+    "-method",
+    "original-",
+    "rewrite-",
+    "client-ip",
+    "real-ip",
+    "connecting-ip",
+    "originating-ip",
+    "remote-addr",
+    "remote-ip",
+    "proxyuser",
 ];
 
 /// Whether a header is the server's own, never the agent's to set.
 fn reserved_header(lower: &str) -> bool {
-    RESERVED_HEADERS.contains(&lower) || lower.starts_with("x-forwarded-")
+    RESERVED_HEADERS.contains(&lower) || RESERVED_NAME_PARTS.iter().any(|part| lower.contains(part))
 }
 
 /// Spellings in a path that a service may decode after the guardrails judged it: encoded
 /// slashes, backslashes, dots and percent signs (double encoding), NUL, and `;` parameters.
 const HIDDEN_IN_PATHS: &[&str] = &["%2f", "%5c", "%2e", "%25", "%00", ";"];
+
+/// A path a service reads as the guardrails do, or 400: none of `HIDDEN_IN_PATHS`, every `%`
+/// a well-formed escape, decoding to printable ASCII (no overlong or fullwidth dots, no
+/// control characters), and no segment of dots and spaces but the `.` and `..` the URL
+/// resolves before the guardrails look.
+fn checked_path(path: &str) -> Result<()> {
+    let bad = |why: String| {
+        Err(Error::invalid_field(
+            "params.path",
+            format!("{why}: a service could read the path differently than the guardrails did"),
+        ))
+    };
+    let lower = path.to_ascii_lowercase();
+    if let Some(hidden) = HIDDEN_IN_PATHS.iter().find(|hidden| lower.contains(*hidden)) {
+        return bad(format!("must not hold {hidden}"));
+    }
+    let bytes = path.as_bytes();
+    for (at, _) in path.match_indices('%') {
+        if !bytes.get(at + 1..at + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) {
+            return bad("every % must begin an escape of two hex digits".to_owned());
+        }
+    }
+    let decoded: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
+    if !decoded.iter().all(|b| (0x20..0x7f).contains(b)) {
+        return bad("must decode to printable ASCII".to_owned());
+    }
+    let decoded = String::from_utf8_lossy(&decoded);
+    if decoded.split('/').any(|segment| {
+        !segment.is_empty() && segment != "." && segment != ".." && segment.trim_matches(['.', ' ']).is_empty()
+    }) {
+        return bad("must not hold a segment of only dots and spaces".to_owned());
+    }
+    Ok(())
+}
+
+/// The field frameworks (Rails, Laravel, Symfony) read as the real method of a POST.
+const METHOD_OVERRIDE: &str = "_method";
 
 /// How the credential goes into an HTTP call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -361,13 +417,7 @@ impl HttpRules {
                 "must start with / and hold no ?, # or \\ (use params.query)",
             ));
         }
-        let lower_path = path.to_ascii_lowercase();
-        if let Some(hidden) = HIDDEN_IN_PATHS.iter().find(|hidden| lower_path.contains(*hidden)) {
-            return Err(Error::invalid_field(
-                "params.path",
-                format!("must not hold {hidden}: a service could read the path differently than the guardrails did"),
-            ));
-        }
+        checked_path(&path)?;
         let mut url = self.base_url.clone();
         url.set_path(&format!("{}{path}", self.base_url.path().trim_end_matches('/')));
         if let Some(query) = params.map.get("query").filter(|q| !q.is_null()) {
@@ -376,6 +426,9 @@ impl HttpRules {
                 && query.keys().any(|key| key.eq_ignore_ascii_case(name))
             {
                 return Err(Error::invalid_field("params.query", format!("{name:?} cannot be set by the agent")));
+            }
+            if query.keys().any(|key| key.eq_ignore_ascii_case(METHOD_OVERRIDE)) {
+                return Err(Error::invalid_field("params.query", "_method cannot be set: the method is params.method"));
             }
             let mut pairs = url.query_pairs_mut();
             for (key, value) in query {
@@ -424,6 +477,12 @@ impl HttpRules {
                 serde_json::to_vec(json).map_err(|_| Error::invalid_field("params.body", "could not be encoded"))?
             }
         };
+        if !body.is_empty() && matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+            return Err(Error::invalid_field("params.body", format!("a {method} call carries no body")));
+        }
+        if body.windows(METHOD_OVERRIDE.len()).any(|w| w.eq_ignore_ascii_case(METHOD_OVERRIDE.as_bytes())) {
+            return Err(Error::invalid_field("params.body", "_method cannot be set: the method is params.method"));
+        }
         if body.len() > self.max_request_bytes {
             return Err(refused(format!(
                 "the body is {} bytes; the binding allows {}",
@@ -668,7 +727,22 @@ mod tests {
         let rules = rules(Value::Null);
         assert!(matches!(rules.intent(&json!({"headers": {"Authorization": "x"}}), false), Err(Error::Invalid { .. })));
         assert!(matches!(rules.intent(&json!({"headers": {"Host": "evil"}}), false), Err(Error::Invalid { .. })));
-        for name in ["X-HTTP-Method-Override", "x-forwarded-host", "Forwarded", "X-Original-URL"] {
+        for name in [
+            "X-HTTP-Method-Override",
+            "x-forwarded-host",
+            "X-Forwarded",
+            "Forwarded",
+            "X-Original-URL",
+            "X-Rewrite-URI",
+            "True-Client-IP",
+            "CF-Connecting-IP",
+            "X-Remote-Addr",
+            "Range",
+            "If-Range",
+            "Via",
+            "Expect",
+            "Destination",
+        ] {
             let got = rules.intent(&json!({"headers": {name: "x"}}), false);
             assert!(matches!(got, Err(Error::Invalid { .. })), "{name}: {got:?}");
         }
@@ -683,6 +757,21 @@ mod tests {
             assert!(matches!(got, Err(Error::Invalid { .. })), "{path}: {got:?}");
         }
         assert!(rules.intent(&json!({"path": "/charges/ch%201"}), false).is_ok());
+    }
+
+    #[test]
+    fn method_overrides_and_bodies_on_reads_are_refused() {
+        let rules = rules(json!({"allowed_methods": ["GET", "POST"]}));
+        for params in [
+            json!({"query": {"_method": "DELETE"}}),
+            json!({"method": "POST", "body": "a=1&_method=DELETE"}),
+            json!({"method": "POST", "body": {"_METHOD": "DELETE"}}),
+            json!({"method": "GET", "body": "x"}),
+        ] {
+            let got = rules.intent(&params, false);
+            assert!(matches!(got, Err(Error::Invalid { .. })), "{params}: {got:?}");
+        }
+        assert!(rules.intent(&json!({"method": "POST", "body": {"amount": 1}}), false).is_ok());
     }
 
     #[test]

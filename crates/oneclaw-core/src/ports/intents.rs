@@ -84,4 +84,10 @@ pub enum RunFailure {
 pub trait IntentRunner: Send + Sync + 'static {
     async fn http(&self, call: HttpCall) -> std::result::Result<HttpAnswer, RunFailure>;
     async fn sql(&self, call: SqlCall) -> std::result::Result<SqlAnswer, RunFailure>;
+
+    /// Runs CPU-heavy work (redacting a large answer) where it does not hold up other
+    /// requests, a few at a time. Inline by default.
+    async fn off_thread(&self, work: Box<dyn FnOnce() + Send>) {
+        work();
+    }
 }

@@ -223,10 +223,13 @@ impl<'a> Bindings<'a> {
     ) -> Result<Option<Vec<u8>>> {
         match input {
             CredentialInput::Inline(value) => {
-                if value.expose().len() < crate::intents::MIN_CREDENTIAL_LEN || value.expose().len() > 16 * 1024 {
+                if value.expose().len() > 16 * 1024 {
+                    return Err(Error::invalid_field("credential", "must be at most 16,384 bytes"));
+                }
+                if let Some(problem) = crate::intents::unredactable(value.expose()) {
                     return Err(Error::invalid_field(
                         "credential",
-                        "must be 8 to 16,384 bytes (shorter ones cannot be redacted reliably)",
+                        format!("{problem}: it could not be redacted reliably from answers"),
                     ));
                 }
                 binding.credential = CredentialSource::Inline;

@@ -14,7 +14,7 @@ use crate::billing::PaidOperation;
 use crate::ids::AgentId;
 use crate::intents::{
     Binding, BindingType, CallLimits, CredentialSource, EXECUTION_RUN, Execution, HttpIntent, HttpRules, Injection,
-    MIN_CREDENTIAL_LEN, PgRules, Redactor, SqlIntent,
+    PgRules, Redactor, SqlIntent, unredactable,
 };
 use crate::model::Vault;
 use crate::path::SecretPath;
@@ -26,6 +26,7 @@ use crate::{Error, Result};
 use base64::Engine;
 use oneclaw_types::SecretString;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -196,7 +197,7 @@ impl<'a> Executions<'a> {
             // The target resolved to an address the binding may not reach: nothing was sent.
             Some((why, true)) => {
                 super::charging::uncharge(self.deps, caller).await;
-                Err(Error::Forbidden(format!("Outside the binding's guardrails, nothing was sent: {why}")))
+                Err(Error::Forbidden(format!("Outside the binding's guardrails: {why}")))
             }
             Some((why, false)) => Ok(ExecuteOutcome { execution, result, error: Some(why) }),
             None => Ok(ExecuteOutcome { execution, result, error: None }),
@@ -349,10 +350,8 @@ impl<'a> Executions<'a> {
                 open_value(self.deps, value_binding(vault, &path, found.version.version), &found).await?
             }
         };
-        if credential.len() < MIN_CREDENTIAL_LEN {
-            return Err(Error::Conflict(format!(
-                "The credential is shorter than {MIN_CREDENTIAL_LEN} characters: it could not be redacted reliably"
-            )));
+        if let Some(problem) = unredactable(credential.expose()) {
+            return Err(Error::Conflict(format!("The credential {problem}: it could not be redacted reliably")));
         }
         Ok(credential)
     }
@@ -388,7 +387,9 @@ impl<'a> Executions<'a> {
                 let (call, redactor) = http_call(&rules, intent, credential, allow_private);
                 match self.deps.intents.http(call).await {
                     Ok(answer) => {
-                        let (result, count) = http_result(&redactor, answer);
+                        let redacted = self.off_thread(move || http_result(&redactor, answer)).await;
+                        let (result, count) =
+                            redacted.ok_or_else(|| ("the answer could not be redacted".to_owned(), 0, false))?;
                         let summary = json!({"status_code": result["status_code"], "body_bytes": result["body"].as_str().map_or(0, str::len)});
                         Ok((result, summary, count))
                     }
@@ -412,7 +413,10 @@ impl<'a> Executions<'a> {
                         let Ok(encoded) = serde_json::to_vec(&result) else {
                             return Err(("the rows could not be encoded".to_owned(), 0, false));
                         };
-                        let (clean, count) = redactor.redact(&encoded);
+                        let (clean, count) = self
+                            .off_thread(move || redactor.redact(&encoded))
+                            .await
+                            .ok_or_else(|| ("the rows could not be redacted".to_owned(), 0, false))?;
                         match serde_json::from_slice::<Value>(&clean) {
                             Ok(result) => Ok((result, json!({"row_count": rows, "truncated": answer.truncated}), count)),
                             Err(_) => Err(("the rows could not be redacted".to_owned(), count, false)),
@@ -426,6 +430,23 @@ impl<'a> Executions<'a> {
             tracing::debug!(binding = %binding.id, error = %message, "an execution failed");
             (message, count, refused)
         })
+    }
+
+    /// `work`'s result, computed through the runner's `off_thread` (redaction of a large answer
+    /// is CPU-bound); none if it did not finish (it panicked).
+    async fn off_thread<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let slot = Arc::new(std::sync::Mutex::new(None));
+        let filled = Arc::clone(&slot);
+        self.deps
+            .intents
+            .off_thread(Box::new(move || {
+                let value = work();
+                if let Ok(mut slot) = filled.lock() {
+                    *slot = Some(value);
+                }
+            }))
+            .await;
+        slot.lock().ok().and_then(|mut slot| slot.take())
     }
 
     /// Records a refused execution with its reason, then hands back the error.

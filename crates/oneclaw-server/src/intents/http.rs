@@ -37,15 +37,20 @@ pub(super) async fn send(call: HttpCall) -> Result<HttpAnswer, RunFailure> {
     request = request.header(reqwest::header::ACCEPT_ENCODING, "identity");
     let mut answer = request.send().await.map_err(|err| failed(format!("the call failed: {}", err.without_url())))?;
     let status = answer.status().as_u16();
-    let encoding = answer.headers().get(reqwest::header::CONTENT_ENCODING).map(|v| v.as_bytes().to_ascii_lowercase());
-    if encoding.is_some_and(|e| e != b"identity") {
-        return Err(failed(
-            "the service answered compressed although asked not to: it cannot be redacted, so it is not passed on"
-                .to_owned(),
-        ));
+    if let Some(why) = unredactable_answer(status, answer.headers()) {
+        return Err(failed(format!("{why}: it could not be redacted, so it is not passed on")));
     }
-    let headers =
-        answer.headers().iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
+    // A repeated header comes back once, its values joined as HTTP lists them.
+    let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, value) in answer.headers() {
+        match headers.iter_mut().find(|(seen, _)| seen == name.as_str()) {
+            Some((_, joined)) => {
+                joined.extend_from_slice(b", ");
+                joined.extend_from_slice(value.as_bytes());
+            }
+            None => headers.push((name.as_str().to_owned(), value.as_bytes().to_vec())),
+        }
+    }
     let mut body = Vec::new();
     while let Some(chunk) =
         answer.chunk().await.map_err(|err| failed(format!("the answer broke off: {}", err.without_url())))?
@@ -56,4 +61,30 @@ pub(super) async fn send(call: HttpCall) -> Result<HttpAnswer, RunFailure> {
         body.extend_from_slice(&chunk);
     }
     Ok(HttpAnswer { status, headers, body })
+}
+
+/// Why an answer cannot be redacted, if it cannot: compressed (every `Content-Encoding` and
+/// `Transfer-Encoding` value is judged, not just the first), or a slice of a larger whole (206,
+/// `multipart/byteranges`): pieces of a credential cut apart would each pass redaction.
+fn unredactable_answer(status: u16, headers: &reqwest::header::HeaderMap) -> Option<&'static str> {
+    let values = |name: reqwest::header::HeaderName| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .flat_map(|value| {
+                value.to_str().unwrap_or("?").split(',').map(|v| v.trim().to_ascii_lowercase()).collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    if values(reqwest::header::CONTENT_ENCODING).iter().any(|v| v != "identity" && !v.is_empty()) {
+        return Some("the service answered compressed although asked not to");
+    }
+    if values(reqwest::header::TRANSFER_ENCODING).iter().any(|v| v != "chunked" && v != "identity" && !v.is_empty()) {
+        return Some("the service answered with a transfer coding other than chunked");
+    }
+    let content_type = values(reqwest::header::CONTENT_TYPE);
+    if status == 206 || content_type.iter().any(|v| v.starts_with("multipart/byteranges")) {
+        return Some("the service answered a part of a larger answer");
+    }
+    None
 }

@@ -2,6 +2,8 @@
 //! reqwest, SQL through sqlx's PostgreSQL driver. Both resolve the target once, refuse a
 //! private, loopback or link-local address the binding may not reach, and connect only to the
 //! addresses they checked, so a DNS answer cannot change between the check and the call.
+//! Redaction of answers runs on the blocking pool, one per core at most, so a flood of large
+//! answers slows executions, not every other request.
 
 mod http;
 mod sql;
@@ -9,9 +11,26 @@ mod sql;
 use oneclaw_core::ports::{HttpAnswer, HttpCall, IntentRunner, RunFailure, SqlAnswer, SqlCall};
 use oneclaw_core::services::is_public;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// The server's intent runner.
-pub struct Runner;
+pub struct Runner {
+    /// Redactions running at once.
+    redacting: Arc<tokio::sync::Semaphore>,
+}
+
+impl Runner {
+    pub fn new() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Self { redacting: Arc::new(tokio::sync::Semaphore::new(cores)) }
+    }
+}
+
+impl Default for Runner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 #[async_trait::async_trait]
 impl IntentRunner for Runner {
@@ -21,6 +40,14 @@ impl IntentRunner for Runner {
 
     async fn sql(&self, call: SqlCall) -> Result<SqlAnswer, RunFailure> {
         sql::run(call).await
+    }
+
+    async fn off_thread(&self, work: Box<dyn FnOnce() + Send>) {
+        // A closed semaphore never happens (it is never closed); run anyway if it did.
+        let _permit = Arc::clone(&self.redacting).acquire_owned().await.ok();
+        if tokio::task::spawn_blocking(work).await.is_err() {
+            tracing::error!("redacting an answer panicked; the answer is withheld");
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! Health and public keys.
+//! Health (liveness, readiness, the key provider) and public keys.
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -9,11 +9,16 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use oneclaw_core::ports::KeyHealth;
 use oneclaw_types::auth::{Jwk, JwkSet, JwtPublicKeyResponse};
-use oneclaw_types::health::{HealthResponse, HsmHealthResponse, HsmOperations};
+use oneclaw_types::health::{HealthResponse, HsmHealthResponse, HsmOperations, ReadinessChecks, ReadinessResponse};
+use std::time::Duration;
+
+/// How long each readiness check may take before it counts as failing.
+const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/health", get(health))
+        .route("/v1/health/ready", get(ready))
         .route("/v1/health/hsm", get(key_provider_health))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/auth/jwt-public-key", get(jwt_public_key))
@@ -26,6 +31,29 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRespon
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "degraded"),
     };
     (status, Json(HealthResponse { status: word.to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() }))
+}
+
+/// For orchestrators: 200 `ready` when the database answers, the key provider is not
+/// unavailable and a write transaction opens (every request's audit record needs one); 503
+/// `not_ready` naming what fails. The write transaction is rolled back: nothing is written.
+/// Not a liveness check: `/v1/health` stays the cheap one.
+async fn ready(State(state): State<AppState>) -> (StatusCode, Json<ReadinessResponse>) {
+    let deps = state.core.deps();
+    let database = within(async { deps.store.ping().await.is_ok() });
+    let key_provider = within(async { !matches!(deps.keys.health().await, KeyHealth::Unavailable(_)) });
+    // Dropping the transaction rolls it back.
+    let audit = within(async { deps.store.begin_batch().await.is_ok() });
+    let (database, key_provider, audit) = tokio::join!(database, key_provider, audit);
+    let word = |ok: bool| if ok { "ok" } else { "failing" }.to_owned();
+    let all = database && key_provider && audit;
+    let status = if all { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let checks = ReadinessChecks { database: word(database), key_provider: word(key_provider), audit: word(audit) };
+    (status, Json(ReadinessResponse { status: if all { "ready" } else { "not_ready" }.to_owned(), checks }))
+}
+
+/// Whether `check` passed within the readiness timeout.
+async fn within(check: impl Future<Output = bool>) -> bool {
+    tokio::time::timeout(READY_CHECK_TIMEOUT, check).await.unwrap_or(false)
 }
 
 /// The key provider: 200 `ok` or `degraded` (answering, but calls failed in the last 30 s),

@@ -41,6 +41,8 @@ async fn a_database_outage_answers_503_loses_nothing_and_heals() {
     assert_eq!(write.status, 503, "{}", write.text);
     let health = app.call(Method::GET, "/v1/health", None, None).await;
     assert_eq!((health.status, health.body["status"].as_str()), (503, Some("degraded")));
+    let ready = app.call(Method::GET, "/v1/health/ready", None, None).await;
+    assert_eq!((ready.status, ready.body["checks"]["database"].as_str()), (503, Some("failing")), "{}", ready.text);
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "requests fail within the pool timeout");
 
     admin(&base, format!("ALTER ROLE {role} LOGIN")).await;
@@ -73,7 +75,13 @@ async fn a_sqlite_database_locked_by_another_process_answers_503_not_a_hang() {
     let write = app.put_secret(&account.token, &vault, "kept", "never-acknowledged").await;
     assert_eq!(write.status, 503, "{}", write.text);
     assert!(started.elapsed() < std::time::Duration::from_secs(15), "bounded by the busy timeout");
+    // Not ready: reads would be served, but no request could record its audit event.
+    let ready = app.call(Method::GET, "/v1/health/ready", None, None).await;
+    assert_eq!(ready.status, 503, "{}", ready.text);
+    assert_eq!(ready.body["checks"], json!({"database": "ok", "key_provider": "ok", "audit": "failing"}));
     sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    let ready = app.call(Method::GET, "/v1/health/ready", None, None).await;
+    assert_eq!((ready.status, ready.body["status"].as_str()), (200, Some("ready")), "{}", ready.text);
 
     let read = app.get(&format!("/v1/vaults/{vault}/secrets/kept"), &account.token).await;
     assert_eq!(

@@ -51,6 +51,12 @@ async fn an_hsm_outage_answers_503_fast_writes_nothing_and_heals() {
     assert_eq!((health.status, health.body["status"].as_str()), (503, Some("unavailable")), "{}", health.text);
     assert!(!health.text.contains("DeviceError"), "the detail stays in the log: {}", health.text);
     assert_eq!(app.call(Method::GET, "/v1/health", None, None).await.status, 200, "the database is fine");
+    let ready = app.call(Method::GET, "/v1/health/ready", None, None).await;
+    assert_eq!(ready.status, 503, "{}", ready.text);
+    assert_eq!(
+        ready.body,
+        json!({"status": "not_ready", "checks": {"database": "ok", "key_provider": "failing", "audit": "ok"}})
+    );
     // Nothing was written half: still one version, one vault, one KEK version.
     let versions = app.get(&format!("/v1/vaults/{vault}/secret-versions/db"), &owner.token).await;
     assert_eq!(versions.body["versions"].as_array().map(Vec::len), Some(1), "{}", versions.text);
@@ -65,6 +71,8 @@ async fn an_hsm_outage_answers_503_fast_writes_nothing_and_heals() {
     assert_eq!((read.status, read.body["value"].as_str()), (200, Some("acknowledged")), "{}", read.text);
     assert_eq!(app.put_secret(&owner.token, &vault, "db", "after").await.status, 201);
     assert_eq!(app.call(Method::GET, "/v1/health/hsm", None, None).await.body["status"], "ok");
+    let ready = app.call(Method::GET, "/v1/health/ready", None, None).await;
+    assert_eq!((ready.status, ready.body["status"].as_str()), (200, Some("ready")), "{}", ready.text);
 }
 
 #[tokio::test]

@@ -24,6 +24,19 @@ async fn echo(State(seen): State<Seen>, method: Method, uri: Uri, headers: Heade
         // As if it compressed the answer anyway: bytes redaction could not search.
         return (StatusCode::OK, [("content-encoding", "gzip")], vec![0x1f, 0x8b, 0x08, 0x00]).into_response();
     }
+    if uri.path().ends_with("/gzip-second") {
+        // An identity value first, the real coding second.
+        let mut answer = (StatusCode::OK, vec![0x1f, 0x8b, 0x08, 0x00]).into_response();
+        answer.headers_mut().append("content-encoding", "identity".parse().unwrap());
+        answer.headers_mut().append("content-encoding", "gzip".parse().unwrap());
+        return answer;
+    }
+    if uri.path().ends_with("/partial") {
+        // A slice of the echo, as a range request would get: pieces could each pass redaction.
+        let sent = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let piece = sent.get(..12).unwrap_or_default().to_owned();
+        return (StatusCode::PARTIAL_CONTENT, [("content-range", "bytes 0-11/40")], piece).into_response();
+    }
     if uri.path().ends_with("/disguised") {
         return disguised(&headers);
     }
@@ -259,6 +272,14 @@ async fn answers_come_uncompressed_or_not_at_all() {
     assert_eq!(done.body["status"], "error");
     assert!(done.body["error"].as_str().unwrap().contains("compressed"), "{}", done.text);
     assert!(done.body.get("result").is_none(), "no compressed bytes are passed on: {}", done.text);
+    let second = s.execute("stripe", json!({"path": "/v1/gzip-second"})).await;
+    assert_eq!(second.body["status"], "error", "every Content-Encoding is judged: {}", second.text);
+    assert!(second.body.get("result").is_none(), "{}", second.text);
+    let ranged = s.execute("stripe", json!({"path": "/v1/x", "headers": {"Range": "bytes=0-11"}})).await;
+    assert_eq!(ranged.status, 400, "the agent cannot slice answers: {}", ranged.text);
+    let partial = s.execute("stripe", json!({"path": "/v1/partial"})).await;
+    assert_eq!(partial.body["status"], "error", "a 206 is not passed on: {}", partial.text);
+    assert!(partial.body.get("result").is_none() && !partial.text.contains("sk_t"), "{}", partial.text);
     let seen = s.seen.lock().unwrap();
     let (_, _, headers) = seen.last().unwrap();
     assert_eq!(headers.get("accept-encoding").unwrap(), "identity");

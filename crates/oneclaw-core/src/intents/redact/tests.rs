@@ -144,3 +144,95 @@ fn a_pathological_answer_ends() {
     let (clean, count) = redacted(&answer);
     assert_eq!((clean.len(), count), (answer.len(), 0));
 }
+
+#[test]
+fn more_escapes_octal_braced_unterminated_named_layered_percent() {
+    let octal: String = SECRET.bytes().map(|b| format!("\\{b:o}")).collect();
+    assert_gone(&octal);
+    let braced: String = SECRET.chars().map(|c| format!("\\u{{{:x}}}", c as u32)).collect();
+    assert_gone(&braced);
+    let unterminated: String = SECRET.chars().map(|c| format!("&#{}", c as u32)).collect();
+    assert_gone(&unterminated);
+    assert_gone("sk&lowbar;test&UnderBar;51H&sol;x&plus;y z~Q");
+    let thrice: String = SECRET.bytes().map(|b| format!("%2525{b:02x}")).collect();
+    assert_gone(&thrice);
+    let unicode_percent: String = SECRET.chars().map(|c| format!("%u{:04X}", c as u32)).collect();
+    assert_gone(&unicode_percent);
+    let utf32: Vec<u8> = SECRET.chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
+    let (clean, count) = Redactor::new(SECRET, &[]).redact(&utf32);
+    assert_eq!((clean.as_slice(), count), (REDACTED, 1));
+}
+
+#[test]
+fn quotes_doubled_as_csv_and_sql_write_them() {
+    let redactor = Redactor::new("pa'ss\"word-123", &[]);
+    for answer in ["'pa''ss\"word-123'", "\"pa'ss\"\"word-123\""] {
+        let (clean, count) = redactor.redact_text(answer);
+        assert_eq!(count, 1, "{answer} -> {clean}");
+        assert!(!clean.contains("word-123"), "{clean}");
+    }
+}
+
+#[test]
+fn a_credential_trimmed_by_the_service_is_found() {
+    let redactor = Redactor::new(" sk_live_LEAD0123456789xyz ", &[]);
+    let (clean, count) = redactor.redact_text("invalid key=sk_live_LEAD0123456789xyz.");
+    assert_eq!((clean.as_str(), count), ("invalid key=[REDACTED].", 1));
+}
+
+#[test]
+fn base64_wrapped_in_lines_at_any_width_and_offset() {
+    for prefix in ["", "x", "xy", "{\"headers\":{\"Authorization\":\"Bearer "] {
+        let encoded = STANDARD.encode(format!("{prefix}{SECRET}\"}}}}"));
+        for width in [16, 76] {
+            for escaped in [false, true] {
+                let lines: Vec<String> =
+                    encoded.as_bytes().chunks(width).map(|line| String::from_utf8(line.to_vec()).unwrap()).collect();
+                let wrapped = lines.join(if escaped { "\\n" } else { "\r\n" });
+                let (clean, count) = redacted(&wrapped);
+                assert!(count >= 1, "{prefix:?} width {width}: {clean}");
+                // No stretch of the characters that encode the credential's own bytes is left.
+                let joined = clean.replace("\r\n", "").replace("\\n", "");
+                let from = (prefix.len() * 4).div_ceil(3) + 4;
+                let to = ((prefix.len() + SECRET.len()) * 4 / 3).saturating_sub(4);
+                for window in encoded.as_bytes()[from..to].windows(8) {
+                    let window = std::str::from_utf8(window).unwrap();
+                    assert!(!joined.contains(window), "{prefix:?} width {width}: {window} in {clean}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn layered_encodings_are_decoded_and_replaced_whole() {
+    let pair = format!("acct_user:{SECRET}");
+    let redactor = Redactor::new(SECRET, &[&pair]);
+    let basic_in_json = format!("{{\"authorization\":\"Basic {}\"}}", STANDARD.encode(&pair));
+    let escaped_json: String =
+        format!("{{\"k\":\"{}\"}}", SECRET.chars().map(|c| format!("\\u{:04x}", c as u32)).collect::<String>());
+    let hex: String = SECRET.bytes().map(|b| format!("{b:02x}")).collect();
+    let utf16: Vec<u8> = SECRET.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    for (what, answer) in [
+        ("base64 of JSON holding a Basic header", STANDARD.encode(&basic_in_json)),
+        ("base64 of JSON with \\u escapes", STANDARD.encode(&escaped_json)),
+        ("base64 of hex", STANDARD.encode(&hex)),
+        ("hex of base64", STANDARD.encode(SECRET).bytes().map(|b| format!("{b:02x}")).collect()),
+        ("base64 of UTF-16", STANDARD.encode(&utf16)),
+        ("base64url of base64", URL_SAFE_NO_PAD.encode(STANDARD.encode(format!("x{SECRET}y")))),
+    ] {
+        let (clean, count) = redactor.redact_text(&format!("data: {answer} end"));
+        assert!(count >= 1, "{what}: {clean}");
+        assert!(clean.starts_with("data: ") && clean.ends_with(" end"), "{what}: {clean}");
+        assert!(clean.len() < 40, "{what}: the run is replaced whole: {clean}");
+    }
+}
+
+#[test]
+fn credentials_that_cannot_be_redacted_reliably_are_named() {
+    assert_eq!(unredactable("sk_live_0123456789"), None);
+    assert!(unredactable("short").is_some());
+    assert!(unredactable("   short   ").is_some(), "spaces do not make it longer");
+    assert!(unredactable("pässwörd-long-enough").is_some(), "non-ASCII");
+    assert!(unredactable("sk_live_0123456789\n").is_some(), "a control character");
+}
