@@ -22,7 +22,7 @@ pub async fn run(mut args: DevArgs) -> CliResult {
     // For trying things out: no plan limits, no monthly allowance, unless asked for.
     args.serve.settings.billing.get_or_insert_with(|| "off".to_owned());
     let (app, config) = start(args.serve).await?;
-    let url = format!("http://{}", app.local_addr()?);
+    let url = format!("{}://{}", if app.serves_tls() { "https" } else { "http" }, app.local_addr()?);
     let users = app.core().deps().store.count_users().await?;
     println!("oneclaw dev server: {url}");
     println!("  data: {} (SQLite, local keyring — for development only)", config.data_dir.display());

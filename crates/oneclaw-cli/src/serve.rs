@@ -54,7 +54,8 @@ pub async fn start(args: ServeArgs) -> CliResult<(App, ServerConfig)> {
     }
     let app = App::build(&config, Arc::new(SystemClock)).await?;
     let addr = app.local_addr()?;
-    tracing::info!(%addr, database = backend_name(&config.database_url), "oneclaw is serving");
+    let scheme = if app.serves_tls() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, database = backend_name(&config.database_url), "oneclaw is serving");
     Ok((app, config))
 }
 

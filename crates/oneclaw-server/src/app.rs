@@ -37,6 +37,8 @@ pub struct App {
     notices_from: Option<String>,
     /// Sends the webhook outbox; none in tests that deliver by hand.
     webhooks: Option<crate::webhooks::WebhookSender>,
+    /// HTTPS served directly: the files (read again on SIGHUP) and what they held at start.
+    tls: Option<(crate::config::TlsFiles, Arc<rustls::ServerConfig>)>,
 }
 
 impl App {
@@ -54,6 +56,12 @@ impl App {
         keys: Arc<dyn KeyProvider>,
         wrap_store: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
     ) -> Result<Self> {
+        // A certificate that does not load stops start-up before anything else is opened.
+        let tls = config
+            .tls
+            .as_ref()
+            .map(|files| crate::tls::load(files).map(|loaded| (files.clone(), loaded)))
+            .transpose()?;
         let core = open_core_with_parts(config, clock, keys, wrap_store).await?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -70,7 +78,12 @@ impl App {
             config.database_url.starts_with("postgres://") || config.database_url.starts_with("postgresql://");
         let notices_from = on_postgres.then(|| config.database_url.clone());
         let webhooks = config.webhook_worker.then(|| crate::webhooks::WebhookSender::new(config.webhook_allow_private));
-        Ok(Self { listener, router, core, checkpoint_every, mail, notices_from, webhooks })
+        Ok(Self { listener, router, core, checkpoint_every, mail, notices_from, webhooks, tls })
+    }
+
+    /// Whether the server serves HTTPS itself.
+    pub fn serves_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The address actually bound (useful with port 0).
@@ -147,9 +160,14 @@ impl App {
         }
         // Dropping the scheduler once serving ends stops every periodic task.
         let _scheduler = scheduler;
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
+        match self.tls {
+            Some((files, loaded)) => crate::tls::serve(self.listener, self.router, files, loaded, shutdown).await,
+            None => {
+                axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        }
     }
 }
 

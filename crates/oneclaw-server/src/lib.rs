@@ -21,6 +21,7 @@ pub mod request_context;
 pub mod routes;
 mod scheduler;
 pub mod state;
+pub mod tls;
 mod views;
 pub mod webhooks;
 

@@ -75,7 +75,9 @@ pub async fn resolve(State(proxies): State<TrustedProxies>, mut request: Request
     let forwarded_proto = axum::http::HeaderName::from_static("x-forwarded-proto");
     match request.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
         Some(ConnectInfo(peer)) => {
-            let client = proxies.client(peer.ip(), request.headers());
+            let mut client = proxies.client(peer.ip(), request.headers());
+            // Over the server's own TLS the scheme is known, whatever any header says.
+            client.https |= request.extensions().get::<crate::tls::ServedOverTls>().is_some();
             let headers = request.headers_mut();
             headers.remove("x-forwarded-for");
             headers.remove(&forwarded_proto);

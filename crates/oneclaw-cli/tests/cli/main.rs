@@ -7,6 +7,7 @@ mod client;
 mod coherence;
 mod keys;
 mod metering;
+mod tls;
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};

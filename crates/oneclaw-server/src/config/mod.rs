@@ -86,6 +86,15 @@ pub struct ServerConfig {
     pub webhook_worker: bool,
     /// Whether execution intents may reach private addresses a binding names.
     pub execute_allow_private: bool,
+    /// HTTPS served directly: the certificate chain and key files (both or neither).
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of the certificate the server serves HTTPS with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Where mail goes. The password is not among them: it comes from `ONECLAW_SMTP_PASSWORD`.

@@ -119,6 +119,13 @@ pub struct Settings {
     /// names in guardrails.allow_private_hosts (true or false) [default: false].
     #[arg(long, env = "ONECLAW_EXECUTE_ALLOW_PRIVATE")]
     pub execute_allow_private: Option<String>,
+    /// Serve HTTPS directly with this PEM certificate chain (with ONECLAW_TLS_KEY_FILE); read
+    /// again on SIGHUP [default: plain HTTP, for a TLS-terminating proxy].
+    #[arg(long, env = "ONECLAW_TLS_CERT_FILE")]
+    pub tls_cert_file: Option<String>,
+    /// The PEM private key of ONECLAW_TLS_CERT_FILE.
+    #[arg(long, env = "ONECLAW_TLS_KEY_FILE")]
+    pub tls_key_file: Option<String>,
 }
 
 /// One declared setting as the outside world names it.
@@ -219,7 +226,7 @@ mod tests {
     #[test]
     fn each_setting_has_a_key_a_flag_and_a_variable_of_one_name() {
         let declared = declared();
-        assert_eq!(declared.len(), 33);
+        assert_eq!(declared.len(), 35);
         for setting in &declared {
             assert_eq!(setting.env, format!("ONECLAW_{}", setting.key.to_ascii_uppercase()), "{setting:?}");
             assert_eq!(setting.flag, format!("--{}", setting.key.replace('_', "-")), "{setting:?}");

@@ -133,6 +133,7 @@ impl ConfigSources {
             execute_allow_private: self
                 .choice("execute_allow_private", &[("true", true), ("false", false)])?
                 .unwrap_or(false),
+            tls: self.tls()?,
             x402_facilitator_url: self
                 .values
                 .get("x402_facilitator_url")
@@ -228,6 +229,17 @@ impl ConfigSources {
             username: self.values.get("smtp_username").map(|raw| raw.value.trim().to_owned()),
             from: from.value.trim().to_owned(),
         }))
+    }
+
+    /// Both TLS files, or neither: one alone is a mistake to stop on, not plain HTTP.
+    fn tls(&self) -> Result<Option<super::TlsFiles>> {
+        match (self.path("tls_cert_file")?, self.path("tls_key_file")?) {
+            (Some(cert), Some(key)) => Ok(Some(super::TlsFiles { cert, key })),
+            (None, None) => Ok(None),
+            (Some(_), None) | (None, Some(_)) => Err(Error::invalid(
+                "ONECLAW_TLS_CERT_FILE and ONECLAW_TLS_KEY_FILE go together: set both or neither".to_owned(),
+            )),
+        }
     }
 
     fn public_url(&self) -> Result<Option<String>> {

@@ -1,0 +1,134 @@
+//! HTTPS served directly (`ONECLAW_TLS_CERT_FILE`, `ONECLAW_TLS_KEY_FILE`): rustls with the ring
+//! provider, TLS 1.2 and 1.3, HTTP/1.1. The certificate and key are read again on SIGHUP; a
+//! pair that does not load is logged and the one in use kept. Each request carries
+//! `ServedOverTls`, so the scheme is https (Secure cookies) without any proxy header, and the
+//! peer's address as `ConnectInfo`, as the plain listener gives it.
+
+use crate::config::TlsFiles;
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use oneclaw_core::{Error, Result};
+use rustls::ServerConfig;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+/// Marks a request that reached the server over its own TLS.
+#[derive(Debug, Clone, Copy)]
+pub struct ServedOverTls;
+
+/// How long a client has to finish the TLS handshake, and then to send a request's headers.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long requests in flight get to finish once shutdown begins.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The certificate chain and key, checked to go together.
+pub fn load(files: &TlsFiles) -> Result<Arc<ServerConfig>> {
+    let unreadable = |what: &str, path: &std::path::Path, err: &dyn std::fmt::Display| {
+        Error::invalid(format!("cannot read the TLS {what} {}: {err}", path.display()))
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
+        .map_err(|err| unreadable("certificate", &files.cert, &err))?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|err| unreadable("certificate", &files.cert, &err))?;
+    if certs.is_empty() {
+        return Err(Error::invalid(format!("{} holds no PEM certificate", files.cert.display())));
+    }
+    // The key's own error never quotes the key.
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|err| unreadable("key", &files.key, &err))?;
+    let mut config = ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|err| Error::Internal(format!("TLS versions: {err}")))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|err| Error::invalid(format!("the TLS certificate and key do not go together: {err}")))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Serves `router` over TLS until `shutdown` completes, then lets the requests in flight
+/// finish (for up to `DRAIN_TIMEOUT`).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    files: TlsFiles,
+    initial: Arc<ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let current = Arc::new(RwLock::new(initial));
+    let reloader = tokio::spawn(reload_on_hangup(files, Arc::clone(&current)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    // Out of file descriptors and the like: pause rather than spin.
+                    tracing::warn!(error = %err, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let config = match current.read() {
+            Ok(config) => Arc::clone(&config),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        };
+        let acceptor = TlsAcceptor::from(config);
+        let router = router.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
+                return;
+            };
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(ServedOverTls);
+                router.clone().oneshot(request)
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HANDSHAKE_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(err) = watcher.watch(connection).await {
+                tracing::debug!(error = %err, "a TLS connection ended with an error");
+            }
+        });
+    }
+    reloader.abort();
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still running {} s after shutdown began were cut off", DRAIN_TIMEOUT.as_secs());
+    }
+    Ok(())
+}
+
+/// On each SIGHUP, loads the files again and serves new connections with them.
+async fn reload_on_hangup(files: TlsFiles, current: Arc<RwLock<Arc<ServerConfig>>>) {
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => signal,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot watch SIGHUP: the TLS certificate is read at start only");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        match load(&files) {
+            Ok(config) => {
+                if let Ok(mut slot) = current.write() {
+                    *slot = config;
+                }
+                tracing::info!(cert = %files.cert.display(), "reloaded the TLS certificate");
+            }
+            Err(err) => tracing::error!(error = %err, "kept the TLS certificate in use: the new one did not load"),
+        }
+    }
+}
