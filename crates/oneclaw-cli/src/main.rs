@@ -2,6 +2,7 @@
 //! (`login`, `secrets`, `run`, `env`…).
 
 mod audit;
+mod backup;
 mod client;
 mod dev;
 mod error;
@@ -34,6 +35,10 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Rotate vault keys, finish interrupted rotations, migrate between key providers.
     Keys(keys::KeysArgs),
+    /// Copy the SQLite database to a file while the server runs (not the master key).
+    Backup(backup::BackupArgs),
+    /// Put a backup in place of the SQLite database (the server stopped).
+    Restore(backup::RestoreArgs),
     /// Serve the MCP tools over stdio as one agent (ONECLAW_BASE_URL, ONECLAW_VAULT_ID,
     /// ONECLAW_AGENT_ID + ONECLAW_AGENT_API_KEY, or ONECLAW_AGENT_TOKEN).
     Mcp,
@@ -89,6 +94,8 @@ fn main() -> ExitCode {
             Command::Dev(args) => dev::run(args).await,
             Command::Audit(args) => audit::run(args).await,
             Command::Keys(args) => keys::run(args).await,
+            Command::Backup(args) => backup::backup(args).await,
+            Command::Restore(args) => backup::restore(args).await,
             Command::Mcp => mcp::run().await,
             Command::Org(args) => org::run_org(args).await,
             Command::Billing(args) => org::run_billing(args).await,

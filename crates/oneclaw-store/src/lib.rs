@@ -11,6 +11,7 @@
 //! and applied forward-only at start-up (a database newer than the binary refuses to start).
 
 mod backend;
+pub mod backup;
 mod batch;
 mod convert;
 #[cfg(feature = "danger-bench-skip-audit")]

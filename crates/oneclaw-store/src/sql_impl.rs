@@ -45,11 +45,18 @@ pub struct SqlStore<DB: SqlBackend> {
     inline_reads: Option<InlineReads>,
     /// Which event types each org's webhooks want (`sql_webhooks.rs`).
     subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
+    /// SQLite on a file: the shared lock that keeps `restore` from replacing it while open.
+    _in_use: Option<crate::backup::InUse>,
 }
 
 impl<DB: SqlBackend> SqlStore<DB> {
     pub(super) fn new(pool: Pool<DB>, writers: WriteGate) -> Self {
-        Self { pool, writers, inline_reads: None, subscriptions: Default::default() }
+        Self { pool, writers, inline_reads: None, subscriptions: Default::default(), _in_use: None }
+    }
+
+    /// Holds `in_use` for as long as the store is open.
+    pub(super) fn holding(self, in_use: Option<crate::backup::InUse>) -> Self {
+        Self { _in_use: in_use, ..self }
     }
 
     /// Runs the access check's read through `reads` (SQLite on a file).

@@ -49,6 +49,7 @@ impl SqliteStore {
             })?;
         }
         let file = options.get_filename().to_path_buf();
+        let in_use = crate::backup::InUse::take(url, &file)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
@@ -57,7 +58,8 @@ impl SqliteStore {
             .map_err(db_error)?;
         migrator().run(&pool).await.map_err(migrate_error)?;
         let store = SqlStore::new(pool, crate::write_gate::WriteGate::one_at_a_time())
-            .with_inline_reads(crate::sqlite_inline::InlineReads::for_database(url, file));
+            .with_inline_reads(crate::sqlite_inline::InlineReads::for_database(url, file))
+            .holding(in_use);
         store.chain_legacy_audit().await?;
         Ok(store)
     }

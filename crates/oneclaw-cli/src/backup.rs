@@ -1,0 +1,74 @@
+//! `oneclaw backup` and `oneclaw restore`: a consistent copy of a SQLite database taken while
+//! the server runs, and putting one back while it does not (`oneclaw_store::backup`). The
+//! master key file is never in a backup; PostgreSQL is backed up with pg_dump
+//! (docs/OPERATIONS.md).
+
+use crate::error::{CliError, CliResult};
+use crate::serve::ServeArgs;
+use clap::Args;
+use oneclaw_store::Backend;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// The file to write (it must not exist).
+    #[arg(long)]
+    to: PathBuf,
+    #[command(flatten)]
+    server: ServeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup to put in place of the configured database.
+    #[arg(long)]
+    from: PathBuf,
+    /// Replace a database that exists (never one that is open: stop the server first).
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    server: ServeArgs,
+}
+
+const POSTGRES: &str = "the database is PostgreSQL: back it up with pg_dump and restore it with pg_restore \
+     (docs/OPERATIONS.md), which keep every secret version, key and audit event as they are";
+
+pub async fn backup(args: BackupArgs) -> CliResult {
+    let config = args.server.config()?;
+    if Backend::of_url(&config.database_url)? == Backend::Postgres {
+        return Err(CliError::Usage(POSTGRES.to_owned()));
+    }
+    let report = oneclaw_store::backup::backup(&config.database_url, &args.to).await?;
+    println!(
+        "backed up {} to {} ({} bytes, schema version {})",
+        oneclaw_store::backup::sqlite_file(&config.database_url)?.display(),
+        args.to.display(),
+        report.bytes,
+        report.schema_version
+    );
+    println!(
+        "  the master key is not in it: keep a copy of {} apart from the backup (docs/OPERATIONS.md)",
+        config.master_key_file.display()
+    );
+    Ok(())
+}
+
+pub async fn restore(args: RestoreArgs) -> CliResult {
+    let config = args.server.config()?;
+    if Backend::of_url(&config.database_url)? == Backend::Postgres {
+        return Err(CliError::Usage(POSTGRES.to_owned()));
+    }
+    let report = oneclaw_store::backup::restore(&config.database_url, &args.from, args.force).await?;
+    println!(
+        "restored {} from {} ({} bytes, schema version {})",
+        oneclaw_store::backup::sqlite_file(&config.database_url)?.display(),
+        args.from.display(),
+        report.bytes,
+        report.schema_version
+    );
+    println!(
+        "  then: the master key the backup was made under at {}, and `oneclaw audit verify`",
+        config.master_key_file.display()
+    );
+    Ok(())
+}
