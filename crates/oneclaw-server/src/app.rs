@@ -22,6 +22,9 @@ use tower_http::trace::TraceLayer;
 /// How often a node re-reads revocations and IP rules made by other nodes.
 const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long requests in flight get to finish once shutdown begins (SIGTERM, Ctrl-C).
+pub(crate) const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How often a node looks for KEK rotations left unfinished.
 const KEY_MAINTENANCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -163,9 +166,27 @@ impl App {
         match self.tls {
             Some((files, loaded)) => crate::tls::serve(self.listener, self.router, files, loaded, shutdown).await,
             None => {
-                axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-                    .with_graceful_shutdown(shutdown)
-                    .await
+                let (began, beginning) = tokio::sync::oneshot::channel::<()>();
+                let serving =
+                    axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+                        .with_graceful_shutdown(async move {
+                            shutdown.await;
+                            let _ = began.send(());
+                        });
+                let deadline = async {
+                    if beginning.await.is_ok() {
+                        tokio::time::sleep(DRAIN_TIMEOUT).await;
+                    } else {
+                        std::future::pending::<()>().await;
+                    }
+                };
+                tokio::select! {
+                    served = serving => served,
+                    () = deadline => {
+                        tracing::warn!("requests still running {} s after shutdown began were cut off", DRAIN_TIMEOUT.as_secs());
+                        Ok(())
+                    }
+                }
             }
         }
     }

@@ -4,6 +4,7 @@
 //! `ServedOverTls`, so the scheme is https (Secure cookies) without any proxy header, and the
 //! peer's address as `ConnectInfo`, as the plain listener gives it.
 
+use crate::app::DRAIN_TIMEOUT;
 use crate::config::TlsFiles;
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -24,9 +25,6 @@ pub struct ServedOverTls;
 
 /// How long a client has to finish the TLS handshake, and then to send a request's headers.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long requests in flight get to finish once shutdown begins.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The certificate chain and key, checked to go together.
 pub fn load(files: &TlsFiles) -> Result<Arc<ServerConfig>> {

@@ -8,6 +8,7 @@ mod client;
 mod coherence;
 mod keys;
 mod metering;
+mod shutdown;
 mod tls;
 
 use serde_json::{Value, json};
