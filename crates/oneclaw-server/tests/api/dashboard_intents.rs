@@ -3,27 +3,13 @@
 //! credential is never on the page.
 
 use crate::dashboard::{Browser, csrf_of};
-use axum::http::HeaderMap;
 use oneclaw_testkit::spawn_app_with;
 use serde_json::json;
-use std::sync::{Arc, Mutex};
 
 #[tokio::test]
 async fn an_agent_page_makes_tests_lists_and_deletes_bindings() {
     let credential = "sk_dashboard_binding_0123456789";
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/api", listener.local_addr().unwrap());
-    let recorder = Arc::clone(&seen);
-    let echo = move |headers: HeaderMap| {
-        let recorder = Arc::clone(&recorder);
-        async move {
-            let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
-            recorder.lock().unwrap().push(authorization.to_owned());
-            axum::Json(json!({"you_sent": authorization}))
-        }
-    };
-    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(echo)).await });
+    let (seen, base) = crate::echo::authorization_echo().await;
 
     let app = spawn_app_with(|config| config.execute_allow_private = true).await;
     let owner = app.signup("dash-intents@example.com").await;

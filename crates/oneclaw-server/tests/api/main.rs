@@ -19,6 +19,7 @@ mod dashboard_billing;
 mod dashboard_env;
 mod dashboard_intents;
 mod device;
+mod echo;
 mod env_vars;
 mod errors;
 mod faults;

@@ -269,19 +269,7 @@ async fn approval_required_and_check_approval_over_both_backends() {
 /// text has it redacted.
 async fn intent_flow(app: &TestApp, over_rest: bool) {
     let credential = "sk_mcp_intent_0123456789";
-    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/api", listener.local_addr().unwrap());
-    let recorder = Arc::clone(&seen);
-    let echo = move |headers: axum::http::HeaderMap| {
-        let recorder = Arc::clone(&recorder);
-        async move {
-            let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
-            recorder.lock().unwrap().push(authorization.to_owned());
-            axum::Json(json!({"you_sent": authorization}))
-        }
-    };
-    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(echo)).await });
+    let (seen, base) = crate::echo::authorization_echo().await;
 
     let owner = app.signup(if over_rest { "mcp-intent-rest@example.com" } else { "mcp-intent-core@example.com" }).await;
     let vault = app.create_vault(&owner.token, "apis").await;
