@@ -23,6 +23,12 @@ use tower::ServiceExt;
 #[derive(Debug, Clone, Copy)]
 pub struct ServedOverTls;
 
+/// Largest certificate chain or key file read.
+const MAX_PEM_BYTES: u64 = 1024 * 1024;
+
+/// How long a reload may take before it is given up (a file on a hung network mount).
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long a client has to finish the TLS handshake, and then to send a request's headers.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -31,6 +37,18 @@ pub fn load(files: &TlsFiles) -> Result<Arc<ServerConfig>> {
     let unreadable = |what: &str, path: &std::path::Path, err: &dyn std::fmt::Display| {
         Error::invalid(format!("cannot read the TLS {what} {}: {err}", path.display()))
     };
+    for path in [&files.cert, &files.key] {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() && meta.len() <= MAX_PEM_BYTES => {}
+            Ok(_) => {
+                return Err(Error::invalid(format!(
+                    "{} is not a regular file of at most {MAX_PEM_BYTES} bytes",
+                    path.display()
+                )));
+            }
+            Err(err) => return Err(unreadable("file", path, &err)),
+        }
+    }
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
         .map_err(|err| unreadable("certificate", &files.cert, &err))?
         .collect::<std::result::Result<_, _>>()
@@ -119,7 +137,17 @@ async fn reload_on_hangup(files: TlsFiles, current: Arc<RwLock<Arc<ServerConfig>
         }
     };
     while hangups.recv().await.is_some() {
-        match load(&files) {
+        // Read off the runtime's threads: a file that blocks must not stop the server serving.
+        let reading = files.clone();
+        let loaded =
+            match tokio::time::timeout(RELOAD_TIMEOUT, tokio::task::spawn_blocking(move || load(&reading))).await {
+                Ok(Ok(loaded)) => loaded,
+                Ok(Err(_)) => Err(Error::Internal("reading the TLS files panicked".to_owned())),
+                Err(_) => {
+                    Err(Error::Unavailable(format!("reading the TLS files took over {} s", RELOAD_TIMEOUT.as_secs())))
+                }
+            };
+        match loaded {
             Ok(config) => {
                 if let Ok(mut slot) = current.write() {
                     *slot = config;
@@ -128,5 +156,22 @@ async fn reload_on_hangup(files: TlsFiles, current: Arc<RwLock<Arc<ServerConfig>
             }
             Err(err) => tracing::error!(error = %err, "kept the TLS certificate in use: the new one did not load"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_a_regular_file_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("chain.pem");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let files = TlsFiles { cert: fifo.clone(), key: fifo };
+        // Opening a FIFO would wait for a writer forever; it is refused before that.
+        let refused = load(&files);
+        assert!(matches!(&refused, Err(Error::Invalid { .. })), "{refused:?}");
     }
 }

@@ -10,6 +10,7 @@ use oneclaw_core::{Error, Result};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -43,6 +44,27 @@ impl InUse {
     }
 }
 
+/// The database file as SQLite opens it: symbolic links resolved (its write-ahead log is named
+/// after the real file, so its lock is too, however the path was spelled).
+fn real_path(database: &Path) -> Result<PathBuf> {
+    // Links are followed by hand, so a link to a file not made yet resolves too.
+    let mut path = database.to_path_buf();
+    for _ in 0..16 {
+        let Ok(target) = std::fs::read_link(&path) else { break };
+        path = match path.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+    }
+    match (path.parent().filter(|dir| !dir.as_os_str().is_empty()), path.file_name()) {
+        (Some(dir), Some(name)) if dir.exists() => dir
+            .canonicalize()
+            .map(|dir| dir.join(name))
+            .map_err(|err| Error::Unavailable(format!("cannot resolve {}: {err}", dir.display()))),
+        _ => Ok(path),
+    }
+}
+
 fn lock_path(database: &Path) -> PathBuf {
     let mut name = database.as_os_str().to_owned();
     name.push(".lock");
@@ -50,13 +72,40 @@ fn lock_path(database: &Path) -> PathBuf {
 }
 
 fn open_lock_file(database: &Path) -> Result<File> {
-    let path = lock_path(database);
+    let path = lock_path(&real_path(database)?);
     OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&path)
         .map_err(|err| Error::Unavailable(format!("cannot open {}: {err}", path.display())))
+}
+
+/// Keeps the database files to their owner, whatever the folder's mode or the umask: a new
+/// database is created 0600 (SQLite gives its WAL and shared-memory files the same mode), and
+/// group or other permissions on existing ones are taken away.
+pub(crate) fn owner_only_files(url: &str, file: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if url.contains(":memory:") || url.contains("mode=memory") || file.as_os_str().is_empty() {
+        return Ok(());
+    }
+    let file = &real_path(file)?;
+    if !file.exists() {
+        // Another process may create it first: then it is tightened below.
+        let _ = new_owner_only_file(file);
+    }
+    for suffix in ["", "-wal", "-shm", ".lock"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let path = PathBuf::from(name);
+        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|err| Error::Unavailable(format!("cannot restrict {}: {err}", path.display())))?;
+        }
+    }
+    Ok(())
 }
 
 /// The database file a `sqlite:` URL names.
@@ -67,24 +116,29 @@ pub fn sqlite_file(url: &str) -> Result<PathBuf> {
 
 /// Copies the database at `url` to the new file `to`, online, and checks the copy.
 pub async fn backup(url: &str, to: &Path) -> Result<BackupReport> {
-    if to.exists() {
-        return Err(Error::Conflict(format!("{} exists: a backup never overwrites a file", to.display())));
-    }
     let target = to.to_str().ok_or_else(|| Error::invalid(format!("{} is not a UTF-8 path", to.display())))?.to_owned();
+    // Created here, empty, owner-only and new (an existing file or a symbolic link, dangling or
+    // not, is refused), so no one else can open it while it fills; SQLite writes into an empty
+    // file and gives its journal the same mode.
+    new_owner_only_file(to)?;
     let mut connection = connect(url, false).await?;
-    sqlx::query("VACUUM INTO $1").bind(target).execute(&mut connection).await.map_err(db_error)?;
-    connection.close().await.map_err(db_error)?;
-    restrict_to_owner(to)?;
+    let copied = sqlx::query("VACUUM INTO $1").bind(target).execute(&mut connection).await.map_err(db_error);
+    let closed = connection.close().await.map_err(db_error);
+    if let Err(err) = copied.and(closed) {
+        let _ = std::fs::remove_file(to);
+        return Err(err);
+    }
     let schema_version = checked_copy(to).await?;
     let bytes = std::fs::metadata(to).map(|meta| meta.len()).unwrap_or(0);
     Ok(BackupReport { bytes, schema_version })
 }
 
-/// Puts the backup `from` in place of the database at `url`: refused when that database
-/// exists (unless `replace`) or is open anywhere (a running server, an operator command).
+/// Puts the backup `from` in place of the database at `url`: refused when that database is
+/// open anywhere (a running server, an operator command), when it exists (unless `replace`),
+/// and when the backup is not exactly a oneclaw database (its schema, once migrated, must be
+/// the one oneclaw makes: an added trigger could undo revocations).
 pub async fn restore(url: &str, from: &Path, replace: bool) -> Result<BackupReport> {
-    let schema_version = checked_copy(from).await?;
-    let database = sqlite_file(url)?;
+    let database = real_path(&sqlite_file(url)?)?;
     if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|err| Error::Unavailable(format!("cannot create {}: {err}", dir.display())))?;
@@ -102,14 +156,19 @@ pub async fn restore(url: &str, from: &Path, replace: bool) -> Result<BackupRepo
             database.display()
         )));
     }
-    // Copy beside it, flush, then rename over it: the database is the old one or the new one,
-    // never half of either. The old write-ahead log belongs to the old database: it goes too.
+    // Staged beside it: copied, checked, migrated, compared, flushed, then renamed over it, so
+    // the database is the old one or the new one, never half of either.
     let staged = database.with_extension("restoring");
-    std::fs::copy(from, &staged).map_err(|err| Error::Unavailable(format!("cannot copy the backup: {err}")))?;
-    File::open(&staged)
-        .and_then(|file| file.sync_all())
-        .map_err(|err| Error::Unavailable(format!("cannot flush {}: {err}", staged.display())))?;
-    restrict_to_owner(&staged)?;
+    let _ = std::fs::remove_file(&staged);
+    let staged_result = stage(from, &staged).await;
+    let schema_version = match staged_result {
+        Ok(version) => version,
+        Err(err) => {
+            let _ = std::fs::remove_file(&staged);
+            return Err(err);
+        }
+    };
+    // The old write-ahead log belongs to the old database: it goes too.
     for suffix in ["-wal", "-shm"] {
         let mut side = database.as_os_str().to_owned();
         side.push(suffix);
@@ -124,6 +183,69 @@ pub async fn restore(url: &str, from: &Path, replace: bool) -> Result<BackupRepo
     drop(lock);
     let bytes = std::fs::metadata(&database).map(|meta| meta.len()).unwrap_or(0);
     Ok(BackupReport { bytes, schema_version })
+}
+
+/// Copies `from` to `staged` (owner-only), checks it, migrates it forward and holds its schema
+/// to the one a fresh database gets; its schema version before migrating.
+async fn stage(from: &Path, staged: &Path) -> Result<i64> {
+    let mut source =
+        File::open(from).map_err(|err| Error::invalid(format!("cannot read {}: {err}", from.display())))?;
+    let mut copy = new_owner_only_file(staged)?;
+    std::io::copy(&mut source, &mut copy)
+        .and_then(|_| copy.sync_all())
+        .map_err(|err| Error::Unavailable(format!("cannot copy the backup: {err}")))?;
+    let version = checked_copy(staged).await?;
+    let url = format!("sqlite://{}", staged.display());
+    let mut connection = connect(&url, false).await?;
+    crate::migrate::sqlite().run(&mut connection).await.map_err(crate::migrate::migrate_error)?;
+    let restored = schema_of(&mut connection).await?;
+    connection.close().await.map_err(db_error)?;
+    let mut fresh = SqliteConnectOptions::from_str("sqlite::memory:")
+        .map_err(|err| Error::Internal(format!("in-memory database: {err}")))?
+        .disable_statement_logging()
+        .connect()
+        .await
+        .map_err(db_error)?;
+    crate::migrate::sqlite().run(&mut fresh).await.map_err(crate::migrate::migrate_error)?;
+    let expected = schema_of(&mut fresh).await?;
+    if let Some(odd) = restored.iter().find(|entry| !expected.contains(entry)) {
+        return Err(Error::invalid(format!(
+            "{} is not a oneclaw database as oneclaw makes it: its {} {:?} is not oneclaw's",
+            from.display(),
+            odd.0,
+            odd.1
+        )));
+    }
+    if let Some(missing) = expected.iter().find(|entry| !restored.contains(entry)) {
+        return Err(Error::invalid(format!(
+            "{} is not a whole oneclaw database: its {} {:?} is missing or changed",
+            from.display(),
+            missing.0,
+            missing.1
+        )));
+    }
+    File::open(staged)
+        .and_then(|file| file.sync_all())
+        .map_err(|err| Error::Unavailable(format!("cannot flush {}: {err}", staged.display())))?;
+    Ok(version)
+}
+
+/// Every table, index, trigger and view, with its SQL (SQLite's own internal ones left out).
+async fn schema_of(connection: &mut SqliteConnection) -> Result<Vec<(String, String, Option<String>)>> {
+    sqlx::query_as("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+        .fetch_all(connection)
+        .await
+        .map_err(db_error)
+}
+
+/// A new file only its owner may read, never through a symbolic link.
+fn new_owner_only_file(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|err| Error::Conflict(format!("cannot create {} as a new file: {err}", path.display())))
 }
 
 /// A backup file is a whole oneclaw database: it passes SQLite's integrity check and carries
@@ -160,11 +282,4 @@ async fn connect(url: &str, read_only: bool) -> Result<SqliteConnection> {
         .connect()
         .await
         .map_err(|err| Error::Unavailable(format!("cannot open the database: {err}")))
-}
-
-/// Only its owner reads a copy of the database: it holds every sealed secret and the audit log.
-fn restrict_to_owner(file: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
-        .map_err(|err| Error::Unavailable(format!("cannot restrict {}: {err}", file.display())))
 }

@@ -49,6 +49,7 @@ impl SqliteStore {
             })?;
         }
         let file = options.get_filename().to_path_buf();
+        crate::backup::owner_only_files(url, &file)?;
         let in_use = crate::backup::InUse::take(url, &file)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)

@@ -4,6 +4,7 @@
 //! or (without --force) one that exists.
 
 use super::*;
+use sqlx::Connection;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -73,6 +74,17 @@ async fn a_backup_taken_under_load_restores_everything_acknowledged_before_it() 
     assert!(!copied.windows(master_key.len()).any(|w| w == master_key.as_slice()), "the master key is not copied");
     let again = oneclaw().args(["backup", "--to"]).arg(&file).arg("--data-dir").arg(&live).output().unwrap();
     assert!(!again.status.success(), "a backup never overwrites a file");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600, "owner-only from the start");
+    let elsewhere = dir.path().join("elsewhere.db");
+    let link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let through_link = oneclaw().args(["backup", "--to"]).arg(&link).arg("--data-dir").arg(&live).output().unwrap();
+    assert!(!through_link.status.success() && !elsewhere.exists(), "a dangling symbolic link is not followed");
+    for name in ["oneclaw.db", "oneclaw.db-wal", "oneclaw.db-shm"] {
+        let mode = std::fs::metadata(live.join(name)).map(|m| m.permissions().mode() & 0o777);
+        assert!(mode.is_err() || mode.as_ref().is_ok_and(|m| m & 0o077 == 0), "{name}: {mode:?}");
+    }
 
     // Not over the database of a running server, even with --force.
     let over_live =
@@ -97,6 +109,25 @@ async fn a_backup_taken_under_load_restores_everything_acknowledged_before_it() 
         .output()
         .unwrap();
     assert!(!refused.status.success(), "a file that is not a oneclaw database is refused");
+
+    // A backup someone changed (a trigger that puts deleted policies back) is refused.
+    let tampered = dir.path().join("tampered.db");
+    std::fs::copy(&file, &tampered).unwrap();
+    let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}", tampered.display())).await.unwrap();
+    sqlx::query("CREATE TRIGGER undead AFTER DELETE ON policies BEGIN SELECT 1; END")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+    let crafted = oneclaw()
+        .args(["restore", "--force", "--from"])
+        .arg(&tampered)
+        .arg("--data-dir")
+        .arg(&restored)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&crafted.stderr);
+    assert!(!crafted.status.success() && stderr.contains("undead"), "{stderr}");
 
     // The master key goes back separately, as docs/OPERATIONS.md says.
     std::fs::copy(live.join("master.key"), restored.join("master.key")).unwrap();
@@ -128,4 +159,43 @@ async fn a_backup_taken_under_load_restores_everything_acknowledged_before_it() 
         call(reqwest::Method::GET, format!("{base}/v1/vaults/{vault}/secret-version/db/password/1"), Some(token), None)
             .await;
     assert_eq!((status, first["value"].as_str()), (200, Some("version 1")), "an old version reads back");
+}
+
+#[tokio::test]
+async fn restore_finds_a_running_server_through_a_symbolic_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    // A data folder others may enter, as packaging often makes it: the files stay owner-only.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let link = dir.path().join("linked.db");
+    std::os::unix::fs::symlink(data.join("oneclaw.db"), &link).unwrap();
+    let url = format!("sqlite://{}", link.display());
+    let server = Server::start(
+        || {
+            let mut command = oneclaw();
+            command.args(["serve", "--database-url", &url, "--data-dir"]).arg(&data);
+            command
+        },
+        &dir.path().join("server.log"),
+    )
+    .await;
+    let file = dir.path().join("b.db");
+    let backup = oneclaw()
+        .args(["backup", "--database-url", &url, "--to"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
+    let mode = std::fs::metadata(data.join("oneclaw.db")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the database is its owner's only");
+    // Named by its real path, the database a server opened through the link is still in use.
+    let restore =
+        oneclaw().args(["restore", "--force", "--from"]).arg(&file).arg("--data-dir").arg(&data).output().unwrap();
+    assert!(!restore.status.success(), "{}", String::from_utf8_lossy(&restore.stdout));
+    assert!(String::from_utf8_lossy(&restore.stderr).contains("running oneclaw"));
+    drop(server);
 }

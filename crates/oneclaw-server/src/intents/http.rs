@@ -43,6 +43,10 @@ pub(super) async fn send(call: HttpCall) -> Result<HttpAnswer, RunFailure> {
     // A repeated header comes back once, its values joined as HTTP lists them.
     let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
     for (name, value) in answer.headers() {
+        // Lengths of the answer as the service sent it would tell how long what was redacted is.
+        if name == reqwest::header::CONTENT_LENGTH || name == reqwest::header::TRANSFER_ENCODING {
+            continue;
+        }
         match headers.iter_mut().find(|(seen, _)| seen == name.as_str()) {
             Some((_, joined)) => {
                 joined.extend_from_slice(b", ");

@@ -1,5 +1,5 @@
 //! Finding one form of a credential in text through the encodings answers use, mixed freely,
-//! byte by byte: a search over (form position, text position) pairs where each step reads one
+//! byte by byte (escapes of escapes are `layers`'s): a search over (form position, text position) pairs where each step reads one
 //! form byte (or one character) in one of its spellings.
 
 /// How many (form position, text position) pairs one attempt may visit before giving up on a
@@ -113,6 +113,12 @@ fn backslash_steps(form: &[u8], i: usize, rest: &[u8], p: usize, out: &mut Vec<(
     let Some(letter) = rest.get(1).map(u8::to_ascii_lowercase) else {
         return;
     };
+    // C's universal character name: `\U` and eight hex digits.
+    if rest.get(1) == Some(&b'U')
+        && let Some(code) = hex_value(rest.get(2..10))
+    {
+        char_step(form, i, code, p + 10, out);
+    }
     match letter {
         b'x' => {
             if let Some(code) = hex_value(rest.get(2..4)) {
@@ -183,7 +189,7 @@ fn char_step(form: &[u8], i: usize, code: u32, next: usize, out: &mut Vec<(usize
 /// HTML character references at the start of `rest` (`&#65;`, `&#x41;`, with or without the
 /// `;` browsers forgive, and the named ones for ASCII punctuation): each reading's code point
 /// and length.
-fn html_references(rest: &[u8]) -> Vec<(u32, usize)> {
+pub(super) fn html_references(rest: &[u8]) -> Vec<(u32, usize)> {
     let mut found = Vec::new();
     if rest.get(1) == Some(&b'#') {
         let hex = rest.get(2).is_some_and(|b| b.eq_ignore_ascii_case(&b'x'));
@@ -256,7 +262,7 @@ fn same_byte(code: u32, want: u8) -> bool {
 }
 
 /// The value of a run of hex digits (all of them hex, at most eight).
-fn hex_value(digits: Option<&[u8]>) -> Option<u32> {
+pub(super) fn hex_value(digits: Option<&[u8]>) -> Option<u32> {
     let digits = digits?;
     if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_hexdigit) {
         return None;

@@ -12,6 +12,7 @@
 //! credential transformed in a way not listed here (reversed, split, hashed, encrypted):
 //! docs/INTENTS.md says so.
 
+mod layers;
 mod matcher;
 
 use base64::Engine;
@@ -24,6 +25,10 @@ pub const REDACTED: &[u8] = b"[REDACTED]";
 /// Shortest credential the server will use: shorter ones cannot be told apart from other text
 /// in an answer, so they could not be redacted reliably.
 pub const MIN_CREDENTIAL_LEN: usize = 8;
+
+/// How many layers of text escapes (each escape possibly escaped again) are decoded beyond the
+/// one the matcher reads itself.
+const LAYERS: usize = 3;
 
 /// How many layers of base64 or hex are decoded to look for the credential inside.
 const NESTING: usize = 2;
@@ -108,54 +113,88 @@ impl Redactor {
         (runs, count + more)
     }
 
-    /// Every match of every form replaced. At each position the longest match wins, so a
-    /// Basic pair is replaced whole.
+    /// Every match of every form replaced, in the answer and in each of its decoded layers
+    /// (a match in a layer replaces the span of the answer it came from). At each position the
+    /// longest match wins, so a Basic pair is replaced whole.
     fn redact_flat(&self, bytes: &[u8]) -> (Vec<u8>, usize) {
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut count = 0;
-        let mut copied = 0;
+        let mut spans = self.matches(bytes);
+        let mut layer = layers::Layer::original(bytes);
+        for _ in 0..LAYERS {
+            let Some(next) = layer.decoded() else { break };
+            for (start, end) in self.matches(&next.bytes) {
+                spans.push((next.spans[start].0, next.spans[end - 1].1));
+            }
+            layer = next;
+        }
+        replace_spans(bytes, spans)
+    }
+
+    /// Where each match of any form starts and ends, left to right, none overlapping.
+    fn matches(&self, bytes: &[u8]) -> Vec<(usize, usize)> {
+        let mut found = Vec::new();
         let mut at = 0;
         let mut matcher = matcher::Matcher::default();
         while at < bytes.len() {
             if self.starts[usize::from(bytes[at])] {
                 let end = self.forms.iter().filter_map(|form| matcher.match_end(form, bytes, at)).max();
                 if let Some(end) = end {
-                    out.extend_from_slice(&bytes[copied..at]);
-                    out.extend_from_slice(REDACTED);
-                    count += 1;
-                    copied = end;
+                    found.push((at, end));
                     at = end;
                     continue;
                 }
             }
             at += 1;
         }
-        out.extend_from_slice(&bytes[copied..]);
-        (out, count)
+        found
     }
 
     /// Each base64 or hex run (line breaks, raw or escaped, allowed inside) replaced whole
     /// when its decoding, redacted `depth` layers further, held the credential.
     fn redact_encoded_runs(&self, bytes: &[u8], depth: usize) -> (Vec<u8>, usize) {
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut count = 0;
-        let mut copied = 0;
-        for (start, end, chars) in encoded_runs(bytes) {
-            if decodings(&chars).iter().any(|decoded| self.redact_nested(decoded, depth).1 > 0) {
-                out.extend_from_slice(&bytes[copied..start]);
-                out.extend_from_slice(REDACTED);
-                count += 1;
-                copied = end;
+        // Runs split at spaces and runs across them (base64 grouped in fours, `73 6b 5f`):
+        // "Basic <base64>" must stay two runs, a grouped encoding must become one.
+        let holds = |chars: &[u8]| decodings(chars).iter().any(|decoded| self.redact_nested(decoded, depth).1 > 0);
+        let mut spans: Vec<(usize, usize)> = encoded_runs(bytes, false)
+            .into_iter()
+            .filter(|(_, _, chars)| holds(chars))
+            .map(|(start, end, _)| (start, end))
+            .collect();
+        // A grouped run that holds a run already found adds nothing but its neighbours.
+        for (start, end, chars) in encoded_runs(bytes, true) {
+            let covers_found = spans.iter().any(|&(s, e)| start <= s && e <= end);
+            if !covers_found && holds(&chars) {
+                spans.push((start, end));
             }
         }
-        out.extend_from_slice(&bytes[copied..]);
-        (out, count)
+        replace_spans(bytes, spans)
     }
 }
 
-/// Runs of base64 (either alphabet) characters of at least `MIN_RUN`, line breaks skipped:
+/// `bytes` with each span (merged where they overlap) replaced, and how many replacements.
+fn replace_spans(bytes: &[u8], mut spans: Vec<(usize, usize)>) -> (Vec<u8>, usize) {
+    spans.sort_unstable();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut count = 0;
+    let mut copied = 0;
+    for (start, end) in spans {
+        if end <= copied {
+            continue;
+        }
+        if start >= copied {
+            out.extend_from_slice(&bytes[copied..start]);
+            out.extend_from_slice(REDACTED);
+            count += 1;
+        }
+        copied = end;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    (out, count)
+}
+
+/// Runs of base64 (either alphabet) characters of at least `MIN_RUN`, line breaks (and spaces
+/// when `across_spaces`) skipped:
 /// where each starts and ends, and its characters. `=` ends a run (it only pads an end).
-fn encoded_runs(bytes: &[u8]) -> Vec<(usize, usize, Zeroizing<Vec<u8>>)> {
+fn encoded_runs(bytes: &[u8], across_spaces: bool) -> Vec<(usize, usize, Zeroizing<Vec<u8>>)> {
     let is_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
     let mut runs = Vec::new();
     let mut at = 0;
@@ -172,7 +211,7 @@ fn encoded_runs(bytes: &[u8]) -> Vec<(usize, usize, Zeroizing<Vec<u8>>)> {
                 at += 1;
                 continue;
             }
-            let breaks = line_breaks(&bytes[at..]);
+            let breaks = line_breaks(&bytes[at..], across_spaces);
             if breaks > 0 && bytes.get(at + breaks).copied().is_some_and(is_char) {
                 at += breaks;
             } else {
@@ -189,12 +228,14 @@ fn encoded_runs(bytes: &[u8]) -> Vec<(usize, usize, Zeroizing<Vec<u8>>)> {
     runs
 }
 
-/// How many bytes of line breaks (raw, or escaped as in a JSON string) `bytes` begins with.
-fn line_breaks(bytes: &[u8]) -> usize {
+/// How many bytes of line breaks (raw, or escaped as in a JSON string), and spaces if asked,
+/// `bytes` begins with: what wrapped or grouped base64 and hex put between their characters.
+fn line_breaks(bytes: &[u8], spaces: bool) -> usize {
     let mut at = 0;
     loop {
         match bytes.get(at..) {
             Some([b'\r' | b'\n', ..]) => at += 1,
+            Some([b' ' | b'\t', ..]) if spaces => at += 1,
             Some([b'\\', b'r' | b'n', ..]) => at += 2,
             _ => return at,
         }

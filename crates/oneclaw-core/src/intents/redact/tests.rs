@@ -236,3 +236,38 @@ fn credentials_that_cannot_be_redacted_reliably_are_named() {
     assert!(unredactable("pässwörd-long-enough").is_some(), "non-ASCII");
     assert!(unredactable("sk_live_0123456789\n").is_some(), "a control character");
 }
+
+#[test]
+fn escapes_of_escapes_in_any_order() {
+    let percent_of_percent: String =
+        SECRET.bytes().map(|b| format!("%{b:02x}")).collect::<String>().bytes().map(|b| format!("%{b:02X}")).collect();
+    let html_of_percent: String = SECRET.bytes().map(|b| format!("&#37;{b:02x}")).collect();
+    let json_of_percent: String = SECRET.bytes().map(|b| format!("\\u0025{b:02x}")).collect();
+    let percent_of_html: String = SECRET.chars().map(|c| format!("%26%23{}%3B", c as u32)).collect();
+    let universal: String = SECRET.chars().map(|c| format!("\\U{:08x}", c as u32)).collect();
+    let thrice: String = SECRET
+        .bytes()
+        .map(|b| format!("%{b:02x}"))
+        .collect::<String>()
+        .bytes()
+        .map(|b| format!("%{b:02x}"))
+        .collect::<String>()
+        .bytes()
+        .map(|b| format!("%{b:02x}"))
+        .collect();
+    for answer in [percent_of_percent, html_of_percent, json_of_percent, percent_of_html, universal, thrice] {
+        assert_gone(&answer);
+    }
+}
+
+#[test]
+fn base64_and_hex_grouped_with_spaces() {
+    let encoded = STANDARD.encode(format!("{{\"token\":\"{SECRET}\"}}"));
+    let spaced: String =
+        encoded.as_bytes().chunks(4).map(|c| String::from_utf8(c.to_vec()).unwrap()).collect::<Vec<_>>().join(" ");
+    let hex_spaced: String = SECRET.bytes().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ");
+    for answer in [spaced, hex_spaced] {
+        let (clean, count) = redacted(&answer);
+        assert!(count >= 1 && !clean.contains(&answer[12..24]), "{answer} -> {clean}");
+    }
+}
