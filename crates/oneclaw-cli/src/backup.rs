@@ -67,7 +67,7 @@ pub async fn restore(args: RestoreArgs) -> CliResult {
         report.schema_version
     );
     println!(
-        "  then: the master key the backup was made under at {}, and `oneclaw audit verify`",
+        "  next: on a new machine, put the master key the backup was made under at {}; then run `oneclaw audit verify`",
         config.master_key_file.display()
     );
     Ok(())
