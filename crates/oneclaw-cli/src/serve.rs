@@ -56,6 +56,9 @@ pub async fn start(args: ServeArgs) -> CliResult<(App, ServerConfig)> {
     let addr = app.local_addr()?;
     let scheme = if app.serves_tls() { "https" } else { "http" };
     tracing::info!(%addr, scheme, database = backend_name(&config.database_url), "oneclaw is serving");
+    if let Some(metrics) = app.metrics_addr() {
+        tracing::info!(%metrics, "metrics at http://{metrics}/metrics");
+    }
     Ok((app, config))
 }
 

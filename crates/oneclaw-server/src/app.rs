@@ -42,6 +42,8 @@ pub struct App {
     webhooks: Option<crate::webhooks::WebhookSender>,
     /// HTTPS served directly: the files (read again on SIGHUP) and what they held at start.
     tls: Option<(crate::config::TlsFiles, Arc<rustls::ServerConfig>)>,
+    /// `/metrics`: its own listener, and the metrics the router counts into.
+    metrics: Option<(TcpListener, Arc<crate::metrics::Metrics>)>,
 }
 
 impl App {
@@ -74,14 +76,32 @@ impl App {
             oidc: crate::oidc::Oidc::from_config(config),
             public_url: config.public_url.clone(),
         };
-        let router = router(state, config);
+        // Metrics only when asked for: otherwise not even the counting layer runs.
+        let metrics = match config.metrics_listen {
+            Some(address) => {
+                let listener = TcpListener::bind(address)
+                    .await
+                    .map_err(|err| Error::Unavailable(format!("cannot listen on {address} for metrics: {err}")))?;
+                Some((listener, crate::metrics::Metrics::new()))
+            }
+            None => None,
+        };
+        let mut router = router(state, config);
+        if let Some((_, counting)) = &metrics {
+            router = router.layer(axum::middleware::from_fn_with_state(Arc::clone(counting), crate::metrics::track));
+        }
         let checkpoint_every = std::time::Duration::from_secs(config.audit_checkpoint_secs);
         let mail = config.smtp.as_ref().filter(|_| config.mail_worker).map(crate::mail::SmtpSender::new).transpose()?;
         let on_postgres =
             config.database_url.starts_with("postgres://") || config.database_url.starts_with("postgresql://");
         let notices_from = on_postgres.then(|| config.database_url.clone());
         let webhooks = config.webhook_worker.then(|| crate::webhooks::WebhookSender::new(config.webhook_allow_private));
-        Ok(Self { listener, router, core, checkpoint_every, mail, notices_from, webhooks, tls })
+        Ok(Self { listener, router, core, checkpoint_every, mail, notices_from, webhooks, tls, metrics })
+    }
+
+    /// Where `/metrics` is served, if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// Whether the server serves HTTPS itself.
@@ -158,6 +178,14 @@ impl App {
                     if let Err(err) = sender.deliver_due(&core).await {
                         tracing::warn!(error = %err, "could not send due webhook deliveries; will try again");
                     }
+                }
+            });
+        }
+        if let Some((listener, metrics)) = self.metrics {
+            let app = crate::metrics::router(metrics, self.core.clone());
+            scheduler.keep_running(async move {
+                if let Err(err) = axum::serve(listener, app).await {
+                    tracing::error!(error = %err, "the metrics listener stopped");
                 }
             });
         }

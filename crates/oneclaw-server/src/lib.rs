@@ -15,6 +15,7 @@ pub mod intents;
 pub mod keys;
 pub mod mail;
 pub mod mcp;
+pub mod metrics;
 pub mod oidc;
 pub mod proxy;
 pub mod request_context;

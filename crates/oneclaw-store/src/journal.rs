@@ -10,7 +10,7 @@ use oneclaw_core::ports::{AuditJournal, Store};
 use oneclaw_core::{Error, Result};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Most events committed together.
 const MAX_BATCH: usize = 512;
@@ -19,7 +19,7 @@ type Waiter = (AuditEvent, oneshot::Sender<Result<()>>);
 
 /// The group-committing journal over a store.
 pub struct GroupCommitJournal {
-    queue: mpsc::Sender<Waiter>,
+    queue: crate::batch::Batcher<Waiter>,
     timeout: Duration,
 }
 
@@ -57,9 +57,13 @@ fn unavailable() -> Error {
 
 #[async_trait]
 impl AuditJournal for GroupCommitJournal {
+    fn stats(&self) -> Option<oneclaw_core::ports::BatchStats> {
+        Some(self.queue.stats())
+    }
+
     async fn record(&self, event: AuditEvent) -> Result<()> {
         let (done, answer) = oneshot::channel();
-        self.queue.send((event, done)).await.map_err(|_| unavailable())?;
+        self.queue.queue.send((event, done)).await.map_err(|_| unavailable())?;
         match tokio::time::timeout(self.timeout, answer).await {
             Ok(Ok(result)) => result,
             _ => Err(unavailable()),

@@ -11,7 +11,7 @@ use oneclaw_core::{Error, Result};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Most counts committed together.
 const MAX_BATCH: usize = 1024;
@@ -20,7 +20,7 @@ type Waiter = (OrgId, String, oneshot::Sender<Result<i64>>);
 
 /// The group-committing request counter over a store.
 pub struct GroupCommitMeter {
-    queue: mpsc::Sender<Waiter>,
+    queue: crate::batch::Batcher<Waiter>,
     timeout: Duration,
 }
 
@@ -80,9 +80,13 @@ fn unavailable() -> Error {
 
 #[async_trait]
 impl RequestCounter for GroupCommitMeter {
+    fn stats(&self) -> Option<oneclaw_core::ports::BatchStats> {
+        Some(self.queue.stats())
+    }
+
     async fn count(&self, org: OrgId, month: &str) -> Result<i64> {
         let (done, answer) = oneshot::channel();
-        self.queue.send((org, month.to_owned(), done)).await.map_err(|_| unavailable())?;
+        self.queue.queue.send((org, month.to_owned(), done)).await.map_err(|_| unavailable())?;
         match tokio::time::timeout(self.timeout, answer).await {
             Ok(Ok(result)) => result,
             _ => Err(unavailable()),

@@ -82,6 +82,13 @@ impl<DB: SqlBackend> Store for SqlStore<DB> {
         DB::BACKEND_NAME
     }
 
+    fn pool_use(&self) -> Option<oneclaw_core::ports::PoolUse> {
+        Some(oneclaw_core::ports::PoolUse {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        })
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute_on(&self.pool).await.map_err(db_error)?;
         Ok(())

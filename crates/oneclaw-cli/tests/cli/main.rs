@@ -8,6 +8,7 @@ mod client;
 mod coherence;
 mod keys;
 mod metering;
+mod metrics;
 mod shutdown;
 mod tls;
 

@@ -11,5 +11,6 @@ pub use intents::{HttpAnswer, HttpCall, IntentRunner, PgTls, RunFailure, SqlAnsw
 pub use keys::{DataKey, KekRef, KeyHealth, KeyProvider, SecretCipher, ValueBinding};
 pub use payment::{Charge, Paid, PendingPayment, SettledPayment};
 pub use store::{
-    AuditJournal, AuditQuery, MfaState, RequestCounter, SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow,
+    AuditJournal, AuditQuery, BatchStats, MfaState, PoolUse, RequestCounter, SecretRead, Store, StoreTx,
+    VaultKeyRecord, WrappedDekRow,
 };

@@ -88,6 +88,8 @@ pub struct ServerConfig {
     pub execute_allow_private: bool,
     /// HTTPS served directly: the certificate chain and key files (both or neither).
     pub tls: Option<TlsFiles>,
+    /// Where `/metrics` is served, apart from the API; none serves no metrics.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The PEM files of the certificate the server serves HTTPS with.

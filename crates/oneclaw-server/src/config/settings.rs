@@ -126,6 +126,10 @@ pub struct Settings {
     /// The PEM private key of ONECLAW_TLS_CERT_FILE.
     #[arg(long, env = "ONECLAW_TLS_KEY_FILE")]
     pub tls_key_file: Option<String>,
+    /// Serve GET /metrics (Prometheus text format) on this address, apart from the API, e.g.
+    /// 127.0.0.1:9464 [default: no metrics].
+    #[arg(long, env = "ONECLAW_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
 }
 
 /// One declared setting as the outside world names it.
@@ -226,7 +230,7 @@ mod tests {
     #[test]
     fn each_setting_has_a_key_a_flag_and_a_variable_of_one_name() {
         let declared = declared();
-        assert_eq!(declared.len(), 35);
+        assert_eq!(declared.len(), 36);
         for setting in &declared {
             assert_eq!(setting.env, format!("ONECLAW_{}", setting.key.to_ascii_uppercase()), "{setting:?}");
             assert_eq!(setting.flag, format!("--{}", setting.key.replace('_', "-")), "{setting:?}");

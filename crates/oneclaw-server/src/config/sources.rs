@@ -134,6 +134,7 @@ impl ConfigSources {
                 .choice("execute_allow_private", &[("true", true), ("false", false)])?
                 .unwrap_or(false),
             tls: self.tls()?,
+            metrics_listen: self.parse("metrics_listen", "is not an address such as 127.0.0.1:9464")?,
             x402_facilitator_url: self
                 .values
                 .get("x402_facilitator_url")

@@ -90,6 +90,26 @@ pub struct MfaState {
 #[async_trait]
 pub trait AuditJournal: Send + Sync + 'static {
     async fn record(&self, event: AuditEvent) -> Result<()>;
+
+    /// What the journal's group commit has done, for metrics; none if it does not batch.
+    fn stats(&self) -> Option<BatchStats> {
+        None
+    }
+}
+
+/// A group commit's work so far: batches committed, the items in them, and items waiting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchStats {
+    pub batches: u64,
+    pub items: u64,
+    pub waiting: usize,
+}
+
+/// A connection pool's use now: connections open, and of those idle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolUse {
+    pub open: u32,
+    pub idle: u32,
 }
 
 /// Counts requests per org and month. `count` returns once the count is durable, with the
@@ -98,6 +118,11 @@ pub trait AuditJournal: Send + Sync + 'static {
 #[async_trait]
 pub trait RequestCounter: Send + Sync + 'static {
     async fn count(&self, org: OrgId, month: &str) -> Result<i64>;
+
+    /// What the meter's group commit has done, for metrics; none if it does not batch.
+    fn stats(&self) -> Option<BatchStats> {
+        None
+    }
 }
 
 /// A filter over one org's audit events, newest first.
@@ -139,6 +164,10 @@ pub trait Store:
     fn backend(&self) -> &'static str;
     /// Checks the database answers.
     async fn ping(&self) -> Result<()>;
+    /// The connection pool's use now, for metrics; none for a store without a pool.
+    fn pool_use(&self) -> Option<PoolUse> {
+        None
+    }
     /// Starts a write transaction.
     async fn begin(&self) -> Result<Box<dyn StoreTx>>;
     /// Starts the write transaction of a group commit (the audit journal's batch of reads'

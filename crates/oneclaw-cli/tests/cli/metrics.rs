@@ -1,0 +1,77 @@
+//! `--metrics-listen`: `/metrics` on its own port, in the Prometheus text format, with series
+//! that move when what they count happens; never the API port, never a concrete path.
+
+use super::*;
+
+/// The value of the series whose line starts with `series` (name and labels), if present.
+fn value(text: &str, series: &str) -> Option<f64> {
+    text.lines().find(|line| line.starts_with(series)).and_then(|line| line.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_are_served_apart_and_move_with_what_they_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let metrics_port = free_port();
+    let server = Server::start(
+        || {
+            let mut command = oneclaw();
+            command.args(["serve", "--metrics-listen", &format!("127.0.0.1:{metrics_port}"), "--data-dir"]).arg(&data);
+            command
+        },
+        &dir.path().join("server.log"),
+    )
+    .await;
+    let base = server.base.clone();
+    let (_, signup) = call(
+        reqwest::Method::POST,
+        format!("{base}/v1/auth/signup"),
+        None,
+        Some(json!({"email": "metrics@example.com", "password": "metrics password"})),
+    )
+    .await;
+    let token = signup["access_token"].as_str().unwrap().to_owned();
+    let (_, vault) =
+        call(reqwest::Method::POST, format!("{base}/v1/vaults"), Some(&token), Some(json!({"name": "v"}))).await;
+    let vault = vault["id"].as_str().unwrap().to_owned();
+    let secret = format!("{base}/v1/vaults/{vault}/secrets/db/password");
+    let (status, _) = call(reqwest::Method::PUT, secret.clone(), Some(&token), Some(json!({"value": "hunter2"}))).await;
+    assert_eq!(status, 201);
+    assert_eq!(call(reqwest::Method::GET, secret.clone(), Some(&token), None).await.0, 200);
+
+    let scrape = || async {
+        let response = http_client().get(format!("http://127.0.0.1:{metrics_port}/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    };
+    let read_route =
+        r#"oneclaw_http_requests_total{method="GET",route="/v1/vaults/{vault_id}/secrets/{*path}",status="200"}"#;
+    let journal = r#"oneclaw_group_commit_batches_total{writer="audit_journal"}"#;
+    let first = scrape().await;
+    assert_eq!(value(&first, read_route), Some(1.0), "{first}");
+    let put_route =
+        r#"oneclaw_http_requests_total{method="PUT",route="/v1/vaults/{vault_id}/secrets/{*path}",status="201"}"#;
+    assert_eq!(value(&first, put_route), Some(1.0));
+    assert!(value(&first, "oneclaw_key_wraps_total").is_some_and(|n| n >= 1.0), "a write wraps a data key: {first}");
+    assert_eq!(value(&first, "oneclaw_key_provider_up"), Some(1.0));
+    assert_eq!(value(&first, "oneclaw_database_up"), Some(1.0));
+    assert!(value(&first, "oneclaw_database_pool_connections").is_some_and(|n| n >= 1.0));
+    assert!(value(&first, journal).is_some_and(|n| n >= 1.0), "the read's audit record went through the journal");
+    assert!(first.contains("oneclaw_http_request_duration_seconds_bucket"), "latency histograms");
+    assert!(!first.contains("db/password") && !first.contains(&vault), "route templates only");
+
+    for _ in 0..3 {
+        assert_eq!(call(reqwest::Method::GET, secret.clone(), Some(&token), None).await.0, 200);
+    }
+    let second = scrape().await;
+    assert_eq!(value(&second, read_route), Some(4.0));
+    assert!(value(&second, journal) > value(&first, journal), "more journal commits");
+    assert!(
+        value(&second, "oneclaw_dek_cache_hits_total") > value(&first, "oneclaw_dek_cache_hits_total"),
+        "repeat reads hit the data-key cache"
+    );
+
+    let on_api_port = http_client().get(format!("{base}/metrics")).send().await.unwrap();
+    let text = on_api_port.text().await.unwrap();
+    assert!(!text.contains("oneclaw_http_requests"), "the API port never serves metrics");
+}
