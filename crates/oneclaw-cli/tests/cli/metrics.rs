@@ -71,6 +71,18 @@ async fn metrics_are_served_apart_and_move_with_what_they_count() {
         "repeat reads hit the data-key cache"
     );
 
+    // Made-up methods and paths add no series of their own.
+    for method in ["FROB", "SPLAT"] {
+        let made_up = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let _ = http_client().request(made_up, format!("{base}/v1/nothing/{method}")).send().await.unwrap();
+    }
+    let third = scrape().await;
+    assert!(!third.contains("FROB") && !third.contains("/v1/nothing"), "{third}");
+    assert_eq!(
+        value(&third, r#"oneclaw_http_requests_total{method="other",route="unmatched",status="404"}"#),
+        Some(2.0)
+    );
+
     let on_api_port = http_client().get(format!("{base}/metrics")).send().await.unwrap();
     let text = on_api_port.text().await.unwrap();
     assert!(!text.contains("oneclaw_http_requests"), "the API port never serves metrics");
