@@ -27,17 +27,7 @@ async fn a_backup_taken_under_load_restores_everything_acknowledged_before_it() 
     let (live, restored) = (dir.path().join("live"), dir.path().join("restored"));
     let server = Server::start(serve_on(&live), &dir.path().join("live.log")).await;
     let base = server.base.clone();
-    let (_, signup) = call(
-        reqwest::Method::POST,
-        format!("{base}/v1/auth/signup"),
-        None,
-        Some(json!({"email": "backup@example.com", "password": "backup password"})),
-    )
-    .await;
-    let token = signup["access_token"].as_str().unwrap().to_owned();
-    let (_, vault) =
-        call(reqwest::Method::POST, format!("{base}/v1/vaults"), Some(&token), Some(json!({"name": "v"}))).await;
-    let vault = vault["id"].as_str().unwrap().to_owned();
+    let (token, vault) = signed_up_with_a_vault(&base, "backup@example.com", "backup password").await;
     for version in 1..=3 {
         assert_eq!(put(&base, &token, &vault, "db/password", &format!("version {version}")).await, 201);
     }

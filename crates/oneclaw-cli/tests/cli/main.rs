@@ -129,6 +129,23 @@ async fn call(method: reqwest::Method, url: String, token: Option<&str>, body: O
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Signs up a new account on the server at `base` and creates a vault: its token and the
+/// vault's id.
+async fn signed_up_with_a_vault(base: &str, email: &str, password: &str) -> (String, String) {
+    let (status, signup) = call(
+        reqwest::Method::POST,
+        format!("{base}/v1/auth/signup"),
+        None,
+        Some(json!({"email": email, "password": password})),
+    )
+    .await;
+    assert!(status < 300, "{signup}");
+    let token = signup["access_token"].as_str().unwrap().to_owned();
+    let (_, vault) =
+        call(reqwest::Method::POST, format!("{base}/v1/vaults"), Some(&token), Some(json!({"name": "v"}))).await;
+    (token, vault["id"].as_str().unwrap().to_owned())
+}
+
 fn file_contains(path: &Path, needle: &str) -> bool {
     std::fs::read(path).map(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes())).unwrap_or(false)
 }

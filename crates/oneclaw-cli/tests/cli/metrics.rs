@@ -23,17 +23,7 @@ async fn metrics_are_served_apart_and_move_with_what_they_count() {
     )
     .await;
     let base = server.base.clone();
-    let (_, signup) = call(
-        reqwest::Method::POST,
-        format!("{base}/v1/auth/signup"),
-        None,
-        Some(json!({"email": "metrics@example.com", "password": "metrics password"})),
-    )
-    .await;
-    let token = signup["access_token"].as_str().unwrap().to_owned();
-    let (_, vault) =
-        call(reqwest::Method::POST, format!("{base}/v1/vaults"), Some(&token), Some(json!({"name": "v"}))).await;
-    let vault = vault["id"].as_str().unwrap().to_owned();
+    let (token, vault) = signed_up_with_a_vault(&base, "metrics@example.com", "metrics password").await;
     let secret = format!("{base}/v1/vaults/{vault}/secrets/db/password");
     let (status, _) = call(reqwest::Method::PUT, secret.clone(), Some(&token), Some(json!({"value": "hunter2"}))).await;
     assert_eq!(status, 201);

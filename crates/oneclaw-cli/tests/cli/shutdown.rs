@@ -24,17 +24,7 @@ async fn sigterm_under_load_finishes_what_it_started_and_nothing_else() {
     )
     .await;
     let base = server.base.clone();
-    let (_, signup) = call(
-        reqwest::Method::POST,
-        format!("{base}/v1/auth/signup"),
-        None,
-        Some(json!({"email": "term@example.com", "password": "sigterm password"})),
-    )
-    .await;
-    let token = signup["access_token"].as_str().unwrap().to_owned();
-    let (_, vault) =
-        call(reqwest::Method::POST, format!("{base}/v1/vaults"), Some(&token), Some(json!({"name": "v"}))).await;
-    let vault = vault["id"].as_str().unwrap().to_owned();
+    let (token, vault) = signed_up_with_a_vault(&base, "term@example.com", "sigterm password").await;
 
     let outcomes: Outcomes = Arc::default();
     let signalled = Arc::new(AtomicBool::new(false));
