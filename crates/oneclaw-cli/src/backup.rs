@@ -6,7 +6,9 @@
 use crate::error::{CliError, CliResult};
 use crate::serve::ServeArgs;
 use clap::Args;
+use oneclaw_server::ServerConfig;
 use oneclaw_store::Backend;
+use oneclaw_store::backup::BackupReport;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -30,45 +32,50 @@ pub struct RestoreArgs {
     server: ServeArgs,
 }
 
-const POSTGRES: &str = "the database is PostgreSQL: back it up with pg_dump and restore it with pg_restore \
-     (docs/OPERATIONS.md), which keep every secret version, key and audit event as they are";
-
-pub async fn backup(args: BackupArgs) -> CliResult {
-    let config = args.server.config()?;
+/// The configuration, when its database is SQLite (the one these commands handle).
+fn sqlite_config(server: ServeArgs) -> CliResult<ServerConfig> {
+    let config = server.config()?;
     if Backend::of_url(&config.database_url)? == Backend::Postgres {
-        return Err(CliError::Usage(POSTGRES.to_owned()));
+        return Err(CliError::Usage(
+            "the database is PostgreSQL: back it up with pg_dump and restore it with pg_restore \
+             (docs/OPERATIONS.md), which keep every secret version, key and audit event as they are"
+                .to_owned(),
+        ));
     }
-    let report = oneclaw_store::backup::backup(&config.database_url, &args.to).await?;
-    println!(
-        "backed up {} to {} ({} bytes, schema version {})",
-        oneclaw_store::backup::sqlite_file(&config.database_url)?.display(),
-        args.to.display(),
-        report.bytes,
-        report.schema_version
-    );
-    println!(
-        "  the master key is not in it: keep a copy of {} apart from the backup (docs/OPERATIONS.md)",
-        config.master_key_file.display()
-    );
+    Ok(config)
+}
+
+/// What was copied where and how large, then what to do about the master key.
+fn report(done: String, report: &BackupReport, advice: String) -> CliResult {
+    println!("{done} ({} bytes, schema version {})", report.bytes, report.schema_version);
+    println!("  {advice}");
     Ok(())
 }
 
+pub async fn backup(args: BackupArgs) -> CliResult {
+    let config = sqlite_config(args.server)?;
+    let database = oneclaw_store::backup::sqlite_file(&config.database_url)?;
+    let written = oneclaw_store::backup::backup(&config.database_url, &args.to).await?;
+    report(
+        format!("backed up {} to {}", database.display(), args.to.display()),
+        &written,
+        format!(
+            "the master key is not in it: keep a copy of {} apart from the backup (docs/OPERATIONS.md)",
+            config.master_key_file.display()
+        ),
+    )
+}
+
 pub async fn restore(args: RestoreArgs) -> CliResult {
-    let config = args.server.config()?;
-    if Backend::of_url(&config.database_url)? == Backend::Postgres {
-        return Err(CliError::Usage(POSTGRES.to_owned()));
-    }
-    let report = oneclaw_store::backup::restore(&config.database_url, &args.from, args.force).await?;
-    println!(
-        "restored {} from {} ({} bytes, schema version {})",
-        oneclaw_store::backup::sqlite_file(&config.database_url)?.display(),
-        args.from.display(),
-        report.bytes,
-        report.schema_version
-    );
-    println!(
-        "  next: on a new machine, put the master key the backup was made under at {}; then run `oneclaw audit verify`",
-        config.master_key_file.display()
-    );
-    Ok(())
+    let config = sqlite_config(args.server)?;
+    let database = oneclaw_store::backup::sqlite_file(&config.database_url)?;
+    let restored = oneclaw_store::backup::restore(&config.database_url, &args.from, args.force).await?;
+    report(
+        format!("restored {} from {}", database.display(), args.from.display()),
+        &restored,
+        format!(
+            "next: on a new machine, put the master key the backup was made under at {}; then run `oneclaw audit verify`",
+            config.master_key_file.display()
+        ),
+    )
 }

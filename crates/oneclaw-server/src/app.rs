@@ -75,6 +75,7 @@ impl App {
             core: core.clone(),
             oidc: crate::oidc::Oidc::from_config(config),
             public_url: config.public_url.clone(),
+            readiness: Arc::default(),
         };
         // Metrics only when asked for: otherwise not even the counting layer runs.
         let metrics = match config.metrics_listen {

@@ -10,6 +10,8 @@ pub struct AppState {
     pub oidc: Option<std::sync::Arc<crate::oidc::Oidc>>,
     /// `ONECLAW_PUBLIC_URL`, when set: the base of every link handed out.
     pub public_url: Option<String>,
+    /// `/v1/health/ready`'s last check, so a flood of probes runs one check at a time.
+    pub readiness: std::sync::Arc<crate::routes::health::Readiness>,
 }
 
 impl AppState {

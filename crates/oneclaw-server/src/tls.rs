@@ -56,8 +56,15 @@ pub fn load(files: &TlsFiles) -> Result<Arc<ServerConfig>> {
     if certs.is_empty() {
         return Err(Error::invalid(format!("{} holds no PEM certificate", files.cert.display())));
     }
-    // The key's own error never quotes the key.
-    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|err| unreadable("key", &files.key, &err))?;
+    // A PEM parse error may quote a line of the file: for the key, only an I/O error's words
+    // are passed on, never the parser's.
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|err| match err {
+        rustls::pki_types::pem::Error::Io(io) => unreadable("key", &files.key, &io),
+        _ => Error::invalid(format!(
+            "cannot read the TLS key {}: not a PEM private key (PKCS#8, PKCS#1 or SEC1)",
+            files.key.display()
+        )),
+    })?;
     let mut config = ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|err| Error::Internal(format!("TLS versions: {err}")))?
@@ -173,5 +180,19 @@ mod tests {
         // Opening a FIFO would wait for a writer forever; it is refused before that.
         let refused = load(&files);
         assert!(matches!(&refused, Err(Error::Invalid { .. })), "{refused:?}");
+    }
+
+    #[test]
+    fn a_broken_key_file_is_refused_without_quoting_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").unwrap();
+        let secret_line = "-----BEGIN PRIVATE KEY-----c2VjcmV0LWtleS1tYXRlcmlhbA==";
+        std::fs::write(&key, format!("{secret_line}\n")).unwrap();
+        let refused = load(&TlsFiles { cert, key }).unwrap_err().to_string();
+        // Neither as text nor as the byte list the parser's error prints.
+        let as_bytes: Vec<String> = b"c2VjcmV0".iter().map(u8::to_string).collect();
+        assert!(!refused.contains("c2VjcmV0") && !refused.contains(&as_bytes.join(", ")), "{refused}");
+        assert!(refused.contains("not a PEM private key"), "{refused}");
     }
 }

@@ -28,14 +28,11 @@ pub struct BackupReport {
 pub struct InUse(#[allow(dead_code, reason = "held for its lock")] File);
 
 impl InUse {
-    /// Takes the shared lock of the database at `file`; none for an in-memory database.
-    pub(crate) fn take(url: &str, file: &Path) -> Result<Option<Self>> {
-        if url.contains(":memory:") || url.contains("mode=memory") || file.as_os_str().is_empty() {
-            return Ok(None);
-        }
+    /// Takes the shared lock of the database file at `file`.
+    pub(crate) fn take(file: &Path) -> Result<Self> {
         let lock = open_lock_file(file)?;
         match lock.try_lock_shared() {
-            Ok(()) => Ok(Some(Self(lock))),
+            Ok(()) => Ok(Self(lock)),
             Err(_) => Err(Error::Unavailable(format!(
                 "{} is being restored from a backup: try again once the restore is done",
                 file.display()
@@ -65,14 +62,20 @@ fn real_path(database: &Path) -> Result<PathBuf> {
     }
 }
 
-fn lock_path(database: &Path) -> PathBuf {
+/// Whether a `sqlite:` URL names a file (not an in-memory database).
+pub(crate) fn file_backed(url: &str, file: &Path) -> bool {
+    !(url.contains(":memory:") || url.contains("mode=memory") || file.as_os_str().is_empty())
+}
+
+/// A file kept beside the database: `<database><suffix>` (`-wal`, `-shm`, `.lock`).
+fn beside(database: &Path, suffix: &str) -> PathBuf {
     let mut name = database.as_os_str().to_owned();
-    name.push(".lock");
+    name.push(suffix);
     PathBuf::from(name)
 }
 
 fn open_lock_file(database: &Path) -> Result<File> {
-    let path = lock_path(&real_path(database)?);
+    let path = beside(&real_path(database)?, ".lock");
     OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -85,20 +88,15 @@ fn open_lock_file(database: &Path) -> Result<File> {
 /// Keeps the database files to their owner, whatever the folder's mode or the umask: a new
 /// database is created 0600 (SQLite gives its WAL and shared-memory files the same mode), and
 /// group or other permissions on existing ones are taken away.
-pub(crate) fn owner_only_files(url: &str, file: &Path) -> Result<()> {
+pub(crate) fn owner_only_files(file: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    if url.contains(":memory:") || url.contains("mode=memory") || file.as_os_str().is_empty() {
-        return Ok(());
-    }
     let file = &real_path(file)?;
     if !file.exists() {
         // Another process may create it first: then it is tightened below.
         let _ = new_owner_only_file(file);
     }
     for suffix in ["", "-wal", "-shm", ".lock"] {
-        let mut name = file.as_os_str().to_owned();
-        name.push(suffix);
-        let path = PathBuf::from(name);
+        let path = beside(file, suffix);
         let Ok(meta) = std::fs::metadata(&path) else { continue };
         if meta.permissions().mode() & 0o077 != 0 {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
@@ -170,9 +168,7 @@ pub async fn restore(url: &str, from: &Path, replace: bool) -> Result<BackupRepo
     };
     // The old write-ahead log belongs to the old database: it goes too.
     for suffix in ["-wal", "-shm"] {
-        let mut side = database.as_os_str().to_owned();
-        side.push(suffix);
-        match std::fs::remove_file(PathBuf::from(side)) {
+        match std::fs::remove_file(beside(&database, suffix)) {
             Ok(()) => {}
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
             Err(err) => return Err(Error::Unavailable(format!("cannot remove the old {suffix} file: {err}"))),

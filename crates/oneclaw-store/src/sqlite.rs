@@ -49,8 +49,12 @@ impl SqliteStore {
             })?;
         }
         let file = options.get_filename().to_path_buf();
-        crate::backup::owner_only_files(url, &file)?;
-        let in_use = crate::backup::InUse::take(url, &file)?;
+        let in_use = if crate::backup::file_backed(url, &file) {
+            crate::backup::owner_only_files(&file)?;
+            Some(crate::backup::InUse::take(&file)?)
+        } else {
+            None
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))

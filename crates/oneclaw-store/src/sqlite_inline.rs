@@ -38,8 +38,7 @@ impl InlineReads {
     /// For the database file sqlx opened (and migrated) from `url`; `None` for an in-memory
     /// database, which a connection of another library cannot see.
     pub(crate) fn for_database(url: &str, file: PathBuf) -> Option<Self> {
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        if in_memory || file.as_os_str().is_empty() {
+        if !crate::backup::file_backed(url, &file) {
             return None;
         }
         Some(Self { file, idle: Mutex::new(Vec::new()) })

@@ -540,15 +540,21 @@ fn http_result(redactor: &Redactor, answer: crate::ports::HttpAnswer) -> (Value,
         "headers": headers,
         "body": String::from_utf8_lossy(&body),
     });
-    if let Some(parsed) = serde_json::from_slice::<Value>(&body).ok().and_then(|parsed| rechecked(redactor, parsed)) {
+    if let Some(parsed) =
+        serde_json::from_slice::<Value>(&body).ok().and_then(|parsed| rechecked(redactor, &body, parsed))
+    {
         result["json"] = parsed;
     }
     (result, count)
 }
 
 /// Parsed JSON as written out, redacted again: unchanged, or with what it decoded to replaced,
-/// or nothing when the replacement would not parse.
-fn rechecked(redactor: &Redactor, parsed: Value) -> Option<Value> {
+/// or nothing when the replacement would not parse. Parsing changes text only through `\`
+/// escapes, so a body without one is not searched twice.
+fn rechecked(redactor: &Redactor, body: &[u8], parsed: Value) -> Option<Value> {
+    if !body.contains(&b'\\') {
+        return Some(parsed);
+    }
     let written = serde_json::to_vec(&parsed).ok()?;
     let (clean, count) = redactor.redact(&written);
     if count == 0 { Some(parsed) } else { serde_json::from_slice(&clean).ok() }

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use oneclaw_core::ports::KeyHealth;
 use oneclaw_types::auth::{Jwk, JwkSet, JwtPublicKeyResponse};
 use oneclaw_types::health::{HealthResponse, HsmHealthResponse, HsmOperations, ReadinessChecks, ReadinessResponse};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long each readiness check may take before it counts as failing.
 const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -36,8 +36,32 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRespon
 /// For orchestrators: 200 `ready` when the database answers, the key provider is not
 /// unavailable and a write transaction opens (every request's audit record needs one); 503
 /// `not_ready` naming what fails. The write transaction is rolled back: nothing is written.
-/// Not a liveness check: `/v1/health` stays the cheap one.
+/// Not a liveness check: `/v1/health` stays the cheap one. Anyone may ask, so at most one check
+/// runs at a time: a caller that waited for one gets its answer (`Readiness`).
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<ReadinessResponse>) {
+    let arrived = Instant::now();
+    let mut last = state.readiness.last.lock().await;
+    let checks = match &*last {
+        Some((finished, checks)) if *finished >= arrived => checks.clone(),
+        _ => {
+            let checks = check_readiness(&state).await;
+            *last = Some((Instant::now(), checks.clone()));
+            checks
+        }
+    };
+    drop(last);
+    let all = [&checks.database, &checks.key_provider, &checks.audit].iter().all(|check| *check == "ok");
+    let status = if all { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(ReadinessResponse { status: if all { "ready" } else { "not_ready" }.to_owned(), checks }))
+}
+
+/// The last readiness check and when it finished, behind the lock that lets one run at a time.
+#[derive(Default)]
+pub struct Readiness {
+    last: tokio::sync::Mutex<Option<(Instant, ReadinessChecks)>>,
+}
+
+async fn check_readiness(state: &AppState) -> ReadinessChecks {
     let deps = state.core.deps();
     let database = within(async { deps.store.ping().await.is_ok() });
     let key_provider = within(async { !matches!(deps.keys.health().await, KeyHealth::Unavailable(_)) });
@@ -45,10 +69,7 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, Json<ReadinessResp
     let audit = within(async { deps.store.begin_batch().await.is_ok() });
     let (database, key_provider, audit) = tokio::join!(database, key_provider, audit);
     let word = |ok: bool| if ok { "ok" } else { "failing" }.to_owned();
-    let all = database && key_provider && audit;
-    let status = if all { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let checks = ReadinessChecks { database: word(database), key_provider: word(key_provider), audit: word(audit) };
-    (status, Json(ReadinessResponse { status: if all { "ready" } else { "not_ready" }.to_owned(), checks }))
+    ReadinessChecks { database: word(database), key_provider: word(key_provider), audit: word(audit) }
 }
 
 /// Whether `check` passed within the readiness timeout.

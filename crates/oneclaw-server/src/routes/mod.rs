@@ -9,7 +9,7 @@ pub mod audit;
 mod auth;
 pub(crate) mod device;
 mod env_vars;
-mod health;
+pub(crate) mod health;
 mod intents;
 mod mfa;
 mod org;

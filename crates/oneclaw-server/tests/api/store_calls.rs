@@ -57,3 +57,22 @@ async fn a_secret_read_makes_the_store_calls_it_needs_and_no_more() {
         assert_eq!(made, ["vault_access_with_secret", "begin"]);
     }
 }
+
+#[tokio::test]
+async fn a_flood_of_readiness_probes_runs_one_check_at_a_time() {
+    if std::env::var("ONECLAW_TEST_DATABASE_URL").is_ok() {
+        return; // The write lock held below is SQLite's.
+    }
+    use sqlx::Connection;
+    let (app, calls) = spawn_app_counting_store_calls().await;
+    // A write lock held elsewhere makes each check wait out its time limit: probes overlap.
+    let mut other = sqlx::SqliteConnection::connect(&app.config.database_url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    calls.take();
+    let probes = (0..10).map(|_| app.call(reqwest::Method::GET, "/v1/health/ready", None, None));
+    let answers = futures_util::future::join_all(probes).await;
+    assert!(answers.iter().all(|answer| answer.status == 503), "not ready while the lock is held");
+    let checks = calls.take().into_iter().filter(|call| *call == "begin").count();
+    assert!((1..=2).contains(&checks), "{checks} write-lock checks for 10 probes: the waiting ones share one");
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+}

@@ -1,10 +1,9 @@
 //! One layer of text escapes decoded at a time, each decoded byte remembering the span of the
-//! original answer it came from: percent-encoding, HTML character references, JSON,
-//! JavaScript and C escapes, in any mix. A credential escaped several times over, in any order
-//! (`%25%37%33`, `&#37;73`, `\u002573`, `%26%23115%3B`), shows in some layer, and its span in
-//! the original is what gets replaced.
-
-use super::matcher::{hex_value, html_references};
+//! original answer it came from: percent-encoding (`%HH`, `%uHHHH`), HTML character references
+//! (numeric with or without `;`, named for ASCII punctuation), JSON, JavaScript and C escapes
+//! (`\uHHHH` with surrogate pairs, `\u{…}`, `\UHHHHHHHH`, `\xHH`, octal, `\n`, …), in any mix.
+//! A credential escaped several times over, in any order (`%25%37%33`, `&#37;73`, `\u002573`,
+//! `%26%23115%3B`), shows in some layer, and its span in the original is what gets replaced.
 
 /// A decoded layer: its bytes, and for each the span (start, end) of the original it stands for.
 pub(super) struct Layer {
@@ -25,23 +24,20 @@ impl Layer {
         let mut at = 0;
         let mut escapes = 0;
         while at < text.len() {
-            let (code, used) = escape_at(text, at).unwrap_or((u32::from(text[at]), 1));
-            if used > 1 {
-                escapes += 1;
-            }
+            let (decoded, used) = escape_at(text, at).unwrap_or((Decoded::Byte(text[at]), 1));
+            escapes += usize::from(used > 1);
             let span = (self.spans[at].0, self.spans[at + used - 1].1);
-            match char::from_u32(code) {
-                Some(c) if used > 1 => {
-                    let mut buf = [0u8; 4];
-                    for &byte in c.encode_utf8(&mut buf).as_bytes() {
-                        next.bytes.push(byte);
-                        next.spans.push(span);
-                    }
+            let mut buf = [0u8; 4];
+            let bytes: &[u8] = match decoded {
+                Decoded::Byte(byte) => {
+                    buf[0] = byte;
+                    &buf[..1]
                 }
-                _ => {
-                    next.bytes.push(text[at]);
-                    next.spans.push(span);
-                }
+                Decoded::Char(c) => c.encode_utf8(&mut buf).as_bytes(),
+            };
+            for &byte in bytes {
+                next.bytes.push(byte);
+                next.spans.push(span);
             }
             at += used;
         }
@@ -49,54 +45,139 @@ impl Layer {
     }
 }
 
-/// The escape at `at`, if one starts there: its code point and length.
-fn escape_at(text: &[u8], at: usize) -> Option<(u32, usize)> {
-    let rest = &text[at..];
-    match rest.first()? {
-        b'%' => {
-            if rest.get(1).is_some_and(|b| b.eq_ignore_ascii_case(&b'u')) {
-                return hex_value(rest.get(2..6)).map(|code| (code, 6));
-            }
-            hex_value(rest.get(1..3)).map(|code| (code, 3))
-        }
-        b'&' => html_references(rest).into_iter().max_by_key(|(_, used)| *used),
-        b'\\' => backslash(rest),
-        _ => None,
-    }
+/// What an escape stands for: a byte (`%C3`, octal `\303`: UTF-8 is spelled byte by byte) or a
+/// character (`\u00e4`, `&#228;`, JavaScript's `\xe4`).
+enum Decoded {
+    Byte(u8),
+    Char(char),
 }
 
-fn backslash(rest: &[u8]) -> Option<(u32, usize)> {
+/// The escape at `at`, if a well-formed one starts there: what it stands for and its length.
+fn escape_at(text: &[u8], at: usize) -> Option<(Decoded, usize)> {
+    let rest = &text[at..];
+    let (code, used, byte) = match rest.first()? {
+        b'%' if rest.get(1).is_some_and(|b| b.eq_ignore_ascii_case(&b'u')) => (hex_value(rest.get(2..6))?, 6, false),
+        b'%' => (hex_value(rest.get(1..3))?, 3, true),
+        b'&' => html_reference(rest).map(|(code, used)| (code, used, false))?,
+        b'\\' => backslash(rest)?,
+        _ => return None,
+    };
+    let decoded = match u8::try_from(code) {
+        Ok(value) if byte => Decoded::Byte(value),
+        _ => Decoded::Char(char::from_u32(code)?),
+    };
+    Some((decoded, used))
+}
+
+/// `\\UHHHHHHHH`, `\\u{H…}`, `\\uHHHH` (a surrogate pair too), `\\xHH`, octal `\\NNN` (a byte)
+/// and the one-letter escapes: code point, length, and whether it is a byte.
+fn backslash(rest: &[u8]) -> Option<(u32, usize, bool)> {
+    let char_of = |code: u32, used: usize| Some((code, used, false));
     match rest.get(1)? {
-        b'U' => hex_value(rest.get(2..10)).map(|code| (code, 10)),
+        b'U' => char_of(hex_value(rest.get(2..10))?, 10),
         b'u' if rest.get(2) == Some(&b'{') => {
             let close = rest.iter().take(10).position(|&b| b == b'}')?;
-            hex_value(rest.get(3..close)).map(|code| (code, close + 1))
+            char_of(hex_value(rest.get(3..close))?, close + 1)
         }
         b'u' => {
             let high = hex_value(rest.get(2..6))?;
             let low = (rest.get(6..8) == Some(b"\\u")).then(|| hex_value(rest.get(8..12))).flatten();
             match (high, low) {
                 (0xD800..=0xDBFF, Some(low @ 0xDC00..=0xDFFF)) => {
-                    Some((0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00), 12))
+                    char_of(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00), 12)
                 }
-                _ => Some((high, 6)),
+                _ => char_of(high, 6),
             }
         }
-        b'x' | b'X' => hex_value(rest.get(2..4)).map(|code| (code, 4)),
+        b'x' | b'X' => char_of(hex_value(rest.get(2..4))?, 4),
         b'0'..=b'7' => {
             let digits = rest[1..].iter().take(3).take_while(|d| (b'0'..=b'7').contains(d)).count();
-            let text = std::str::from_utf8(&rest[1..1 + digits]).ok()?;
-            u32::from_str_radix(text, 8).ok().filter(|code| *code <= 0xff).map(|code| (code, 1 + digits))
+            let code = u32::from_str_radix(std::str::from_utf8(&rest[1..1 + digits]).ok()?, 8).ok()?;
+            (code <= 0xff).then_some((code, 1 + digits, true))
         }
-        b'n' => Some((0x0a, 2)),
-        b'r' => Some((0x0d, 2)),
-        b't' => Some((0x09, 2)),
-        b'b' => Some((0x08, 2)),
-        b'f' => Some((0x0c, 2)),
-        b'/' => Some((u32::from(b'/'), 2)),
-        b'\\' => Some((u32::from(b'\\'), 2)),
-        b'"' => Some((u32::from(b'"'), 2)),
-        b'\'' => Some((u32::from(b'\''), 2)),
-        _ => None,
+        letter => {
+            let meant = match letter {
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b't' => b'\t',
+                b'b' => 0x08,
+                b'f' => 0x0c,
+                b'/' | b'\\' | b'"' | b'\'' => *letter,
+                _ => return None,
+            };
+            char_of(u32::from(meant), 2)
+        }
     }
+}
+
+/// The HTML character reference at the start of `rest` (`&#65;`, `&#x41;`, with or without the
+/// `;` browsers forgive, and the named ones for ASCII punctuation): its code point and
+/// length.
+fn html_reference(rest: &[u8]) -> Option<(u32, usize)> {
+    if rest.get(1) == Some(&b'#') {
+        let hex = rest.get(2).is_some_and(|b| b.eq_ignore_ascii_case(&b'x'));
+        let first = if hex { 3 } else { 2 };
+        let radix = if hex { 16 } else { 10 };
+        let digits =
+            rest[first.min(rest.len())..].iter().take(8).take_while(|b| char::from(**b).is_digit(radix)).count();
+        if digits > 0 {
+            let text = std::str::from_utf8(&rest[first..first + digits]).unwrap_or_default();
+            if let Ok(code) = u32::from_str_radix(text, radix) {
+                let end = first + digits;
+                let used = if rest.get(end) == Some(&b';') { end + 1 } else { end };
+                return Some((code, used));
+            }
+        }
+        return None;
+    }
+    let end = rest.iter().take(16).position(|&b| b == b';')?;
+    named_reference(&String::from_utf8_lossy(&rest[1..end])).map(|code| (code, end + 1))
+}
+
+/// The named references for ASCII characters (HTML5 names them all; these are the ones an
+/// encoder writes), matched as HTML matches them: by exact name.
+fn named_reference(name: &str) -> Option<u32> {
+    let c = match name {
+        "amp" | "AMP" => '&',
+        "lt" | "LT" => '<',
+        "gt" | "GT" => '>',
+        "quot" | "QUOT" => '"',
+        "apos" => '\'',
+        "sol" => '/',
+        "bsol" => '\\',
+        "equals" => '=',
+        "plus" => '+',
+        "lowbar" | "UnderBar" => '_',
+        "period" => '.',
+        "comma" => ',',
+        "colon" => ':',
+        "semi" => ';',
+        "excl" => '!',
+        "num" => '#',
+        "dollar" => '$',
+        "percnt" => '%',
+        "lpar" => '(',
+        "rpar" => ')',
+        "ast" | "midast" => '*',
+        "quest" => '?',
+        "commat" => '@',
+        "lsqb" | "lbrack" => '[',
+        "rsqb" | "rbrack" => ']',
+        "lcub" | "lbrace" => '{',
+        "rcub" | "rbrace" => '}',
+        "verbar" | "vert" | "VerticalLine" => '|',
+        "Hat" => '^',
+        "grave" | "DiacriticalGrave" => '`',
+        _ => return None,
+    };
+    Some(u32::from(c))
+}
+
+/// The value of a run of hex digits (all of them hex, at most eight).
+fn hex_value(digits: Option<&[u8]>) -> Option<u32> {
+    let digits = digits?;
+    if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
 }

@@ -5,7 +5,8 @@
 //! header parser trims it), the Basic pair it was sent in, its hex, its base64 and base64url
 //! (whole, and the part that does not depend on what comes before or after it when it was
 //! encoded inside a longer text, at each of the three alignments), and its UTF-16 and UTF-32.
-//! Each form is matched through the text encodings answers use (`matcher`). Then base64 and
+//! Each form is looked for in the answer and in each layer of its text escapes decoded in turn
+//! (`layers`), in either letter case (`matcher`). Then base64 and
 //! hex runs are decoded, two layers deep, and a run whose decoding holds the credential is
 //! replaced whole (base64 of a JSON document of the request's headers). Compressed answers are
 //! never passed through (the runner asks for none and refuses them). What cannot be found: a
@@ -26,9 +27,9 @@ pub const REDACTED: &[u8] = b"[REDACTED]";
 /// in an answer, so they could not be redacted reliably.
 pub const MIN_CREDENTIAL_LEN: usize = 8;
 
-/// How many layers of text escapes (each escape possibly escaped again) are decoded beyond the
-/// one the matcher reads itself.
-const LAYERS: usize = 3;
+/// How many layers of text escapes (each escape possibly escaped again) are decoded and
+/// searched, besides the answer as it came.
+const LAYERS: usize = 4;
 
 /// How many layers of base64 or hex are decoded to look for the credential inside.
 const NESTING: usize = 2;
@@ -80,9 +81,7 @@ impl Redactor {
             }
         }
         let mut starts = [false; 256];
-        for &byte in matcher::ESCAPE_STARTS {
-            starts[usize::from(byte)] = true;
-        }
+        starts[usize::from(b'+')] = true;
         for form in &forms {
             if let Some(first) = form.first() {
                 starts[usize::from(first.to_ascii_lowercase())] = true;
