@@ -227,7 +227,7 @@ try {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     }).then((r) => r.json());
     const started = await post("/v1/auth/device/code", { client_id: "oneclaw-cli", email });
-    expect(started.verification_uri_complete.endsWith(`/device?code=${started.user_code}`), JSON.stringify(started));
+    expect(started.verification_uri.endsWith("/device") && !("verification_uri_complete" in started), JSON.stringify(started));
     const grant = { device_code: started.device_code, grant_type: "urn:ietf:params:oauth:grant-type:device_code" };
     expect((await post("/v1/auth/device/token", grant)).error === "authorization_pending", "not approved yet");
     await page.goto(`${base}/device`);
@@ -237,8 +237,9 @@ try {
     await page.getByRole("button", { name: "Approve" }).click();
     await page.getByText("Approved: the command line is signed in").waitFor();
     await page.waitForTimeout(5000); // the poll interval
-    const session = await post("/v1/auth/device/token", grant);
+    const session = await post("/v1/auth/device/session", grant);
     expect(typeof session.access_token === "string" && session.email === email, JSON.stringify(session));
+    expect(typeof session.refresh_token === "string", "our route keeps the CLI signed in");
   });
 
   let agentName = `bot-${Date.now()}`;

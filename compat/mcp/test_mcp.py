@@ -512,14 +512,14 @@ async def check_stdio_over_https(ctx):
 
 
 def check_audit(ctx):
-    r = httpx.get(f"{BASE}/v1/audit/events", params={"limit": 500, "actor_id": ctx["agent_id"]}, headers=ctx["human"])
+    r = httpx.get(f"{BASE}/v1/audit/records", params={"limit": 500, "actor_id": ctx["agent_id"]}, headers=ctx["human"])
     assert r.status_code == 200, r.text
     events = r.json()["events"]
     reads = [e for e in events if e["action"] == "secret.read"]
     assert reads and all(e["surface"] == "mcp" for e in events if e["action"].startswith("secret.")), events[:3]
     writes = {e["action"] for e in events if e.get("surface") == "mcp"}
     assert {"secret.read", "secret.write", "secret.delete", "vault.create", "policy.create"} <= writes, writes
-    denied = httpx.get(f"{BASE}/v1/audit/events", params={"limit": 100, "actor_id": ctx["stranger_id"]}, headers=ctx["human"])
+    denied = httpx.get(f"{BASE}/v1/audit/records", params={"limit": 100, "actor_id": ctx["stranger_id"]}, headers=ctx["human"])
     assert any(e["outcome"] == "denied" and e["surface"] == "mcp" for e in denied.json()["events"]), denied.text[:500]
 
 

@@ -83,7 +83,7 @@ async fn export(only: Option<uuid::Uuid>, after_seq: i64, server: ServeArgs) -> 
         loop {
             let events = core.deps().store.audit_chain(org, after, EXPORT_BATCH).await?;
             for event in &events {
-                serde_json::to_writer(&mut out, &oneclaw_server::routes::audit::event(event))
+                serde_json::to_writer(&mut out, &oneclaw_server::routes::audit::record(event))
                     .map_err(std::io::Error::from)?;
                 writeln!(out)?;
                 after = event.link.map_or(after + 1, |l| l.seq);

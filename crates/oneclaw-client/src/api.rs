@@ -160,7 +160,9 @@ impl Client {
             "device_code": device_code.expose(),
             "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
         });
-        self.call_public("/v1/auth/device/token", body).await
+        // Our route: 1claw's `/v1/auth/device/token` answers no refresh token, and a CLI login
+        // must outlive one access token.
+        self.call_public("/v1/auth/device/session", body).await
     }
 
     /// Ends the session behind the current token (its refresh token with it).

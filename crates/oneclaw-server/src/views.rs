@@ -27,7 +27,9 @@ pub fn vault(vault: &Vault) -> VaultResponse {
     }
 }
 
-/// Metadata of a version; `with_disabled` adds `is_disabled` (the versions list only).
+/// Metadata of a version; `with_disabled` adds `is_disabled: true` to a disabled or deleted
+/// version (the versions list only; an enabled one says nothing, as the Go SDK's strict model
+/// has no such field).
 pub fn secret_metadata(version: &SecretVersion, with_disabled: bool) -> SecretMetadataResponse {
     SecretMetadataResponse {
         id: version.secret_id.0,
@@ -37,7 +39,7 @@ pub fn secret_metadata(version: &SecretVersion, with_disabled: bool) -> SecretMe
         metadata: version.metadata.clone(),
         created_at: version.created_at,
         expires_at: version.expires_at,
-        is_disabled: with_disabled.then_some(version.is_disabled || version.deleted_at.is_some()),
+        is_disabled: (with_disabled && (version.is_disabled || version.deleted_at.is_some())).then_some(true),
     }
 }
 

@@ -24,6 +24,31 @@ impl Response {
     }
 }
 
+/// Fails the calling test when a JSON answer would break a strict 1claw client (see
+/// `conformance`). Answers that are not JSON (pages, redirects, empty bodies) are not its
+/// business.
+fn conforms(method: &str, path: &str, request: Option<&Value>, response: &Response) {
+    let is_json = response
+        .headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !is_json && !response.text.trim().is_empty() {
+        return;
+    }
+    let exchange = crate::conformance::Exchange {
+        method,
+        path,
+        request,
+        status: response.status,
+        body: &response.body,
+        text: &response.text,
+    };
+    if let Err(problem) = crate::conformance::check(&exchange) {
+        panic!("{problem}");
+    }
+}
+
 /// A signed-up user.
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -35,19 +60,24 @@ pub struct Account {
 impl TestApp {
     /// Sends a request with an optional bearer token and JSON body.
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let method_name = method.as_str().to_owned();
+        let method_name = method_name.as_str();
         let mut request = self.http.request(method, format!("{}{path}", self.base_url));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        if let Some(body) = body {
-            request = request.json(&body);
+        if let Some(body) = &body {
+            request = request.json(body);
         }
-        let response = request.send().await.expect("request sent");
-        Self::read(response).await
+        let response = Self::read(request.send().await.expect("request sent")).await;
+        conforms(method_name, path, body.as_ref(), &response);
+        response
     }
 
     /// Sends raw bytes as the body with a given content type.
     pub async fn call_bytes(&self, method: Method, path: &str, token: Option<&str>, body: Vec<u8>) -> Response {
+        let request_json: Option<Value> = serde_json::from_slice(&body).ok();
+        let method_name = method.as_str().to_owned();
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base_url))
@@ -56,7 +86,9 @@ impl TestApp {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        Self::read(request.send().await.expect("request sent")).await
+        let response = Self::read(request.send().await.expect("request sent")).await;
+        conforms(&method_name, path, request_json.as_ref(), &response);
+        response
     }
 
     pub async fn read(response: reqwest::Response) -> Response {
@@ -85,6 +117,7 @@ impl TestApp {
 
     /// Sends a request whose path is used byte for byte, without any normalisation.
     pub async fn raw(&self, method: &str, raw_path: &str, token: Option<&str>, body: Option<&str>) -> Response {
+        let body_text = body;
         let stream = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
@@ -112,7 +145,10 @@ impl TestApp {
         let bytes = response.into_body().collect().await.expect("body").to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Response { status, headers, text, body }
+        let response = Response { status, headers, text, body };
+        let request_json: Option<Value> = body_text.and_then(|b| serde_json::from_str(b).ok());
+        conforms(method, raw_path, request_json.as_ref(), &response);
+        response
     }
 
     /// Signs up a new user (and so a new org) and returns its credentials.
@@ -236,8 +272,8 @@ impl TestApp {
 
     /// Invites an email into the org of `token`; the invitation's token.
     pub async fn invite(&self, token: &str, email: &str, role: &str) -> String {
-        let invited = self.post("/v1/org/invite", Some(token), json!({"email": email, "role": role})).await;
-        assert_eq!(invited.status, 200, "invite failed: {}", invited.text);
+        let invited = self.post("/v1/org/invites", Some(token), json!({"email": email, "role": role})).await;
+        assert_eq!(invited.status, 201, "invite failed: {}", invited.text);
         invited.body["invite_token"].as_str().expect("invite_token").to_owned()
     }
 

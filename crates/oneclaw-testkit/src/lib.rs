@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod clock;
+pub mod conformance;
 pub mod counting_store;
 mod http;
 pub mod memory;

@@ -80,7 +80,14 @@ pub struct AgentSelfResponse {
     pub last_active_at: Option<Timestamp>,
 }
 
-/// `POST /v1/agents` answer, and `rotate-key` answer: the key, shown once.
+/// `POST /v1/agents/{agent_id}/rotate-key` answer: the new key, shown once (1claw's schema;
+/// the agent itself is `GET /v1/agents/{agent_id}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AgentKeyRotatedResponse {
+    pub api_key: SecretString,
+}
+
+/// `POST /v1/agents` answer: the agent and its key, shown once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AgentCreatedResponse {
     pub agent: AgentResponse,

@@ -4,7 +4,7 @@ use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// `POST /v1/approvals/request` (agents). `summary` is an object in the spec and a string in
-/// the Python SDK; both are taken.
+/// the Python SDK; both are taken, a string answered back as `{"text": …}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RequestApprovalRequest {
     pub action: String,

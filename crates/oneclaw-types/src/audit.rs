@@ -4,7 +4,8 @@ use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// One audit event.
+/// One audit event as 1claw's schema has it (`GET /v1/audit/events`): strict clients reject
+/// more. The full record is `AuditRecordResponse`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditEventResponse {
     pub id: Uuid,
@@ -19,14 +20,30 @@ pub struct AuditEventResponse {
     pub details: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+/// `GET /v1/audit/events`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEventsResponse {
+    pub events: Vec<AuditEventResponse>,
+    /// The number of events in this page.
+    pub count: i64,
+}
+
+/// One audit record as oneclaw keeps it (`GET /v1/audit/records`, our route): the event, how
+/// the request came, and the event's link in its org's hash chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditRecordResponse {
+    #[serde(flatten)]
+    pub event: AuditEventResponse,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
     /// `api`, `mcp`, `dashboard` or `cli`.
     pub surface: String,
     /// `success`, `denied` or `failure`.
     pub outcome: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
     /// The event's position in its org's chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<i64>,
@@ -38,11 +55,11 @@ pub struct AuditEventResponse {
     pub prev_hash: Option<String>,
 }
 
-/// `GET /v1/audit/events`.
+/// `GET /v1/audit/records`: the same filters and paging as `/v1/audit/events`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AuditEventsResponse {
-    pub events: Vec<AuditEventResponse>,
-    /// The number of events in this page.
+pub struct AuditRecordsResponse {
+    pub events: Vec<AuditRecordResponse>,
+    /// The number of records in this page.
     pub count: i64,
 }
 
@@ -56,18 +73,26 @@ pub struct ChainScheme {
     pub documentation: String,
 }
 
-/// `GET /v1/audit/verify`.
+/// `GET /v1/audit/verify` (1claw's schema).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditVerifyResponse {
     pub chain_valid: bool,
     pub events_verified: i64,
     pub events_checked: i64,
-    pub checkpoints_checked: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broken_at_event_id: Option<Uuid>,
+    pub scheme: ChainScheme,
+}
+
+/// `GET /v1/audit/records/verify` (our route): the verification with what 1claw's answer has
+/// no field for: signed checkpoints checked, the broken event's position and the reason.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditChainReportResponse {
+    #[serde(flatten)]
+    pub verification: AuditVerifyResponse,
+    pub checkpoints_checked: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broken_at_seq: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    pub scheme: ChainScheme,
 }

@@ -166,10 +166,16 @@ pub struct DeviceCodeResponse {
     pub device_code: SecretString,
     pub user_code: String,
     pub verification_uri: String,
-    /// The same page with the code filled in (RFC 8628).
-    pub verification_uri_complete: String,
     pub expires_in: i64,
     pub interval: i64,
+}
+
+impl DeviceCodeResponse {
+    /// The approval page with the code filled in (RFC 8628's `verification_uri_complete`,
+    /// which 1claw's schema lacks, so clients build it: the page takes `?code=`).
+    pub fn verification_uri_complete(&self) -> String {
+        format!("{}?code={}", self.verification_uri, self.user_code)
+    }
 }
 
 /// `POST /v1/auth/device/token`.

@@ -9,10 +9,16 @@ pub struct HealthResponse {
     pub version: String,
 }
 
-/// `GET /v1/health/hsm`: `ok`, `degraded` or `unavailable`, which provider (`local`, `pkcs11`),
-/// and how much work went to it since the server started.
+/// `GET /v1/health/hsm` (1claw's schema): `ok`, `degraded` or `unavailable`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HsmHealthResponse {
+    pub status: String,
+}
+
+/// `GET /v1/health/key-provider` (our route): the status, which provider (`local`,
+/// `pkcs11`), and how much work went to it since the server started.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyProviderHealthResponse {
     pub status: String,
     pub provider: String,
     pub operations: HsmOperations,

@@ -30,7 +30,14 @@ pub struct InviteRequest {
     pub role: Option<String>,
 }
 
-/// `POST /v1/org/invite` answer. `invite_token` is shown this once: whoever presents it at
+/// `POST /v1/org/invite` answer (1claw's schema: the invitation travels by mail).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteMemberResponse {
+    pub message: String,
+    pub email: String,
+}
+
+/// `POST /v1/org/invites` answer. `invite_token` is shown this once: whoever presents it at
 /// sign-up (`invite_token`) joins, so hand it only to the person invited.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InviteResponse {

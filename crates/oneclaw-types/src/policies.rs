@@ -44,9 +44,37 @@ pub struct PolicyResponse {
     pub created_by_type: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: Timestamp,
+    /// `deny` only: the Go SDK's strict model has no `effect`, so the default (`allow`) is
+    /// left out (reference §2.9), and so are a zero priority and the default schema version.
+    #[serde(default = "allow", skip_serializing_if = "is_allow")]
     pub effect: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub priority: i64,
+    #[serde(default = "default_schema_version", skip_serializing_if = "is_default_schema_version")]
     pub policy_schema_version: i64,
+}
+
+/// The schema version a policy gets when its request names none.
+pub const DEFAULT_POLICY_SCHEMA_VERSION: i64 = 2;
+
+fn allow() -> String {
+    "allow".to_owned()
+}
+
+fn is_allow(effect: &str) -> bool {
+    effect == "allow"
+}
+
+fn is_zero(priority: &i64) -> bool {
+    *priority == 0
+}
+
+fn default_schema_version() -> i64 {
+    DEFAULT_POLICY_SCHEMA_VERSION
+}
+
+fn is_default_schema_version(version: &i64) -> bool {
+    *version == DEFAULT_POLICY_SCHEMA_VERSION
 }
 
 /// `GET /v1/vaults/{id}/policies`.

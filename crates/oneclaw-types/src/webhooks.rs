@@ -39,7 +39,6 @@ pub struct WebhookCreatedResponse {
     pub url: String,
     pub events: Vec<String>,
     pub secret: String,
-    pub is_active: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: Timestamp,
 }

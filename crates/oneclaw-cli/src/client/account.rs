@@ -80,7 +80,7 @@ async fn login_with_device(args: LoginArgs) -> CliResult {
     // The flow's two calls need no credentials; the token is a placeholder never sent.
     let client = Client::new(&base, Credentials::Token(SecretString::new(String::new())), Surface::Cli);
     let started = client.device_code("oneclaw-cli", &email).await?;
-    eprintln!("To sign in, open {} and approve the code {}", started.verification_uri_complete, started.user_code);
+    eprintln!("To sign in, open {} and approve the code {}", started.verification_uri_complete(), started.user_code);
     eprintln!("(or open {} and type it). Waiting…", started.verification_uri);
     let mut interval = std::time::Duration::from_secs(u64::try_from(started.interval.max(1)).unwrap_or(5));
     let deadline =

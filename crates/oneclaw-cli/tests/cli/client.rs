@@ -410,7 +410,7 @@ async fn ci_jobs_work_from_the_environment_alone() {
     let listed = f.oneclaw(&["vaults", "list", "--json"], &key_env, "");
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(listed[0]["name"], "app");
-    let (_, events) = f.api(reqwest::Method::GET, "/v1/audit/events?limit=200", None).await;
+    let (_, events) = f.api(reqwest::Method::GET, "/v1/audit/records?limit=200", None).await;
     let surfaces: Vec<&str> =
         events["events"].as_array().unwrap().iter().filter_map(|e| e["surface"].as_str()).collect();
     assert!(surfaces.contains(&"cli"), "the client commands are recorded as the cli surface: {surfaces:?}");

@@ -160,7 +160,7 @@ impl Policy {
             priority: 0,
             created_by,
             created_at,
-            policy_schema_version: 2,
+            policy_schema_version: oneclaw_types::policies::DEFAULT_POLICY_SCHEMA_VERSION,
         }
     }
 

@@ -311,13 +311,20 @@ impl<'a> Approvals<'a> {
         if asked.summary.to_string().len() > 8192 {
             return Err(Error::invalid_field("summary", "must be at most 8 KiB of JSON"));
         }
+        // The spec's summary is an object; the Python SDK sends a string, kept as its `text`
+        // so every answer has the spec's shape.
+        let summary = match asked.summary {
+            serde_json::Value::Object(_) => asked.summary,
+            serde_json::Value::String(text) => serde_json::json!({ "text": text }),
+            _ => return Err(Error::invalid_field("summary", "must be an object (or a string)")),
+        };
         let now = self.deps.clock.now();
         self.within_pending_limit(caller, now).await?;
         let approval = Approval {
             action: text(&asked.action, "action", 100)?,
             target_type: text(&asked.target_type, "target_type", 100)?,
             target_id: text(&asked.target_id, "target_id", 300)?,
-            summary: asked.summary,
+            summary,
             reason,
             risk_tier,
             ..pending(caller, creator, now)

@@ -56,7 +56,9 @@ impl<'a> Policies<'a> {
             priority: 0,
             created_by: caller.principal.who,
             created_at: now,
-            policy_schema_version: draft.policy_schema_version.unwrap_or(2),
+            policy_schema_version: draft
+                .policy_schema_version
+                .unwrap_or(oneclaw_types::policies::DEFAULT_POLICY_SCHEMA_VERSION),
         };
         if draft.permissions.is_none() {
             return Err(Error::invalid_field("permissions", "is required"));

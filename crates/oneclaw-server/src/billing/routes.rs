@@ -16,6 +16,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/billing/usage", get(usage))
         .route("/v1/billing/history", get(history))
+        .route("/v1/billing/payments", get(payments))
         .route("/v1/billing/subscription", get(subscription))
         .route("/v1/billing/credits/balance", get(balance))
         .route("/v1/billing/credits/transactions", get(transactions))
@@ -59,21 +60,38 @@ struct Page {
     page: Option<i64>,
 }
 
-async fn history(
+/// 1claw's paid-request history (its `UsageEvent` fields).
+async fn history(state: State<AppState>, caller: Auth, page: Query<Page>) -> ApiResult<Json<Value>> {
+    paid_requests(state, caller, page, false).await
+}
+
+/// Our route: the same list with how each request was paid (`credits` or `x402`) and the
+/// payment's reference (the settlement transaction), which 1claw's schema has no field for.
+async fn payments(state: State<AppState>, caller: Auth, page: Query<Page>) -> ApiResult<Json<Value>> {
+    paid_requests(state, caller, page, true).await
+}
+
+async fn paid_requests(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Query(page): Query<Page>,
+    with_payment: bool,
 ) -> ApiResult<Json<Value>> {
     let paid = state.core.billing().history(&caller, page.limit.unwrap_or(50)).await?;
     let events: Vec<Value> = paid
         .iter()
         .map(|p| {
-            json!({
+            let mut event = json!({
                 "id": p.id, "principal_type": p.principal.kind.as_str(), "principal_id": p.principal.id,
                 "method": p.method, "endpoint": p.endpoint, "status_code": p.status_code,
-                "price_usd": usd(p.price_micros), "is_paid": true, "paid_with": p.paid_with,
-                "reference": p.reference, "created_at": crate::views::timestamp(p.created_at),
-            })
+                "price_usd": usd(p.price_micros), "is_paid": true,
+                "created_at": crate::views::timestamp(p.created_at),
+            });
+            if with_payment {
+                event["paid_with"] = json!(p.paid_with);
+                event["reference"] = json!(p.reference);
+            }
+            event
         })
         .collect();
     Ok(Json(json!({ "events": events })))
@@ -103,7 +121,6 @@ async fn balance(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult
     Ok(Json(json!({
         "balance_cents": cents(sub.credit_balance_micros),
         "balance_usd": usd(sub.credit_balance_micros),
-        "balance_micros": sub.credit_balance_micros,
     })))
 }
 
@@ -119,13 +136,14 @@ async fn transactions(
         .iter()
         .map(|e| {
             json!({
-                "id": e.id, "type": e.kind, "amount_cents": cents(e.amount_micros), "amount_micros": e.amount_micros,
+                "id": e.id, "type": e.kind, "amount_cents": cents(e.amount_micros),
                 "balance_after_cents": cents(e.balance_after_micros), "description": e.description,
                 "created_at": crate::views::timestamp(e.created_at),
             })
         })
         .collect();
-    Ok(Json(json!({ "transactions": transactions, "limit": limit, "offset": offset })))
+    // 1claw's schema pages by `page`; an `offset` that is not a whole page rounds down.
+    Ok(Json(json!({ "transactions": transactions, "limit": limit, "page": offset / limit + 1 })))
 }
 
 #[derive(Deserialize)]

@@ -12,8 +12,8 @@ use axum::{Json, Router};
 use oneclaw_core::ids::AgentId;
 use oneclaw_core::services::AgentSettings;
 use oneclaw_types::agents::{
-    AgentCreatedResponse, AgentListResponse, AgentRequest, AgentResponse, AgentSelfResponse, AgentTokenRequest,
-    AgentTokenResponse,
+    AgentCreatedResponse, AgentKeyRotatedResponse, AgentListResponse, AgentRequest, AgentResponse, AgentSelfResponse,
+    AgentTokenRequest, AgentTokenResponse,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -90,9 +90,9 @@ async fn rotate_key(
     State(state): State<AppState>,
     Auth(caller): Auth,
     path: RawPathParams,
-) -> ApiResult<Json<AgentCreatedResponse>> {
-    let (agent, key) = state.core.agents().rotate_key(&caller, agent_id(&path)?).await?;
-    Ok(Json(AgentCreatedResponse { agent: views::agent(&agent), api_key: key }))
+) -> ApiResult<Json<AgentKeyRotatedResponse>> {
+    let (_agent, key) = state.core.agents().rotate_key(&caller, agent_id(&path)?).await?;
+    Ok(Json(AgentKeyRotatedResponse { api_key: key }))
 }
 
 async fn agent_token(

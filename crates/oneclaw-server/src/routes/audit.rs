@@ -1,4 +1,6 @@
-//! `/v1/audit/events` and `/v1/audit/verify`.
+//! `/v1/audit/events` and `/v1/audit/verify` in 1claw's schemas, and our `/v1/audit/records`
+//! and `/v1/audit/records/verify` with what those schemas have no field for (reference §2.9:
+//! strict clients reject unknown fields, so extensions live on routes of our own).
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Auth;
@@ -10,12 +12,20 @@ use axum::{Json, Router};
 use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::chain::hex;
 use oneclaw_core::ports::AuditQuery;
-use oneclaw_types::audit::{AuditEventResponse, AuditEventsResponse, AuditVerifyResponse, ChainScheme};
+use oneclaw_core::principal::Caller;
+use oneclaw_types::audit::{
+    AuditChainReportResponse, AuditEventResponse, AuditEventsResponse, AuditRecordResponse, AuditRecordsResponse,
+    AuditVerifyResponse, ChainScheme,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/audit/events", get(events)).route("/v1/audit/verify", get(verify))
+    Router::new()
+        .route("/v1/audit/events", get(events))
+        .route("/v1/audit/verify", get(verify))
+        .route("/v1/audit/records", get(records))
+        .route("/v1/audit/records/verify", get(chain_report))
 }
 
 #[derive(serde::Deserialize)]
@@ -44,6 +54,27 @@ async fn events(
     Auth(caller): Auth,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> ApiResult<Json<AuditEventsResponse>> {
+    let events = listed(&state, &caller, query).await?;
+    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    Ok(Json(AuditEventsResponse { events: events.iter().map(event).collect(), count }))
+}
+
+async fn records(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> ApiResult<Json<AuditRecordsResponse>> {
+    let events = listed(&state, &caller, query).await?;
+    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    Ok(Json(AuditRecordsResponse { events: events.iter().map(record).collect(), count }))
+}
+
+/// The page of events a query string asks for (both listing routes take the same filters).
+async fn listed(
+    state: &AppState,
+    caller: &Caller,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> ApiResult<Vec<AuditEvent>> {
     let Query(query) = query.map_err(|_| ApiError::bad_request("The query string is malformed"))?;
     let actor_id = query
         .actor_id
@@ -61,9 +92,7 @@ async fn events(
         limit: super::params::int("limit", query.limit.as_deref(), 100)?,
         offset: super::params::int("offset", query.offset.as_deref(), 0)?,
     };
-    let events = state.core.audit().list(&caller, filter).await?;
-    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
-    Ok(Json(AuditEventsResponse { events: events.iter().map(event).collect(), count }))
+    Ok(state.core.audit().list(caller, filter).await?)
 }
 
 #[derive(serde::Deserialize)]
@@ -78,21 +107,39 @@ async fn verify(
     Auth(caller): Auth,
     query: Result<Query<VerifyQuery>, QueryRejection>,
 ) -> ApiResult<Json<AuditVerifyResponse>> {
+    Ok(Json(verified(&state, &caller, query).await?.verification))
+}
+
+async fn chain_report(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    query: Result<Query<VerifyQuery>, QueryRejection>,
+) -> ApiResult<Json<AuditChainReportResponse>> {
+    Ok(Json(verified(&state, &caller, query).await?))
+}
+
+async fn verified(
+    state: &AppState,
+    caller: &Caller,
+    query: Result<Query<VerifyQuery>, QueryRejection>,
+) -> ApiResult<AuditChainReportResponse> {
     let Query(query) = query.map_err(|_| ApiError::bad_request("The query string is malformed"))?;
     let from = time_param("from", query.from.as_deref())?;
     let to = time_param("to", query.to.as_deref())?;
     let limit = super::params::int("limit", query.limit.as_deref(), 1000)?;
-    let report = state.core.audit().verify(&caller, from, to, limit).await?;
-    Ok(Json(AuditVerifyResponse {
-        chain_valid: report.chain_valid,
-        events_verified: report.events_verified,
-        events_checked: report.events_checked,
+    let report = state.core.audit().verify(caller, from, to, limit).await?;
+    Ok(AuditChainReportResponse {
+        verification: AuditVerifyResponse {
+            chain_valid: report.chain_valid,
+            events_verified: report.events_verified,
+            events_checked: report.events_checked,
+            broken_at_event_id: report.broken_at_event_id,
+            scheme: scheme(),
+        },
         checkpoints_checked: report.checkpoints_checked,
-        broken_at_event_id: report.broken_at_event_id,
         broken_at_seq: report.broken_at_seq,
         reason: report.reason,
-        scheme: scheme(),
-    }))
+    })
 }
 
 /// How to check the chain without oneclaw.
@@ -104,11 +151,13 @@ pub fn scheme() -> ChainScheme {
             .to_owned(),
         hash_field: "integrity_hash".to_owned(),
         link_field: "prev_hash".to_owned(),
-        documentation: "docs/AUDIT.md".to_owned(),
+        documentation: "docs/AUDIT.md; GET /v1/audit/records answers each event with its seq, prev_hash and \
+                        integrity_hash"
+            .to_owned(),
     }
 }
 
-/// An audit record on the wire.
+/// An audit event in 1claw's schema.
 pub fn event(event: &AuditEvent) -> AuditEventResponse {
     AuditEventResponse {
         id: event.id.0,
@@ -120,12 +169,19 @@ pub fn event(event: &AuditEvent) -> AuditEventResponse {
         org_id: event.org_id.0,
         details: event.details.clone(),
         ip_address: event.ip_address.clone(),
-        user_agent: event.user_agent.clone(),
-        surface: event.surface.clone(),
-        outcome: event.outcome.as_str().to_owned(),
         created_at: event.created_at,
-        seq: event.link.map(|l| l.seq),
-        integrity_hash: event.link.map(|l| hex(&l.hash)),
-        prev_hash: event.link.map(|l| hex(&l.prev_hash)),
+    }
+}
+
+/// An audit record in full.
+pub fn record(full: &AuditEvent) -> AuditRecordResponse {
+    AuditRecordResponse {
+        event: event(full),
+        user_agent: full.user_agent.clone(),
+        surface: full.surface.clone(),
+        outcome: full.outcome.as_str().to_owned(),
+        seq: full.link.map(|l| l.seq),
+        integrity_hash: full.link.map(|l| hex(&l.hash)),
+        prev_hash: full.link.map(|l| hex(&l.prev_hash)),
     }
 }

@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/auth/device/code", post(start))
         .route("/v1/auth/device/token", post(poll))
+        .route("/v1/auth/device/session", post(poll_for_session))
         .route("/v1/auth/device/code/{user_code}", get(status))
         .route("/v1/auth/device/approve", post(approve))
         .route("/v1/auth/device/deny", post(deny))
@@ -47,7 +48,6 @@ async fn start(
     let page = format!("{}/device", state.link_base(&headers));
     Ok(Json(DeviceCodeResponse {
         device_code: started.device_code,
-        verification_uri_complete: format!("{page}?code={}", started.user_code),
         user_code: started.user_code,
         verification_uri: page,
         expires_in: started.expires_in,
@@ -55,7 +55,19 @@ async fn start(
     }))
 }
 
+/// 1claw's poll: the session's access token, without the refresh token its schema lacks.
 async fn poll(
+    state: State<AppState>,
+    meta: Meta,
+    body: JsonBody<DeviceTokenRequest>,
+) -> ApiResult<Json<DeviceTokenResponse>> {
+    let Json(mut answer) = poll_for_session(state, meta, body).await?;
+    answer.refresh_token = None;
+    Ok(Json(answer))
+}
+
+/// Our poll (`oneclaw login`): the same, with the refresh token that keeps the session.
+async fn poll_for_session(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: JsonBody<DeviceTokenRequest>,

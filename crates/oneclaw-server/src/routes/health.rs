@@ -9,7 +9,9 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use oneclaw_core::ports::KeyHealth;
 use oneclaw_types::auth::{Jwk, JwkSet, JwtPublicKeyResponse};
-use oneclaw_types::health::{HealthResponse, HsmHealthResponse, HsmOperations, ReadinessChecks, ReadinessResponse};
+use oneclaw_types::health::{
+    HealthResponse, HsmHealthResponse, HsmOperations, KeyProviderHealthResponse, ReadinessChecks, ReadinessResponse,
+};
 use std::time::{Duration, Instant};
 
 /// How long each readiness check may take before it counts as failing.
@@ -19,7 +21,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/health/ready", get(ready))
-        .route("/v1/health/hsm", get(key_provider_health))
+        .route("/v1/health/hsm", get(hsm_health))
+        .route("/v1/health/key-provider", get(key_provider_health))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/auth/jwt-public-key", get(jwt_public_key))
 }
@@ -77,10 +80,16 @@ async fn within(check: impl Future<Output = bool>) -> bool {
     tokio::time::timeout(READY_CHECK_TIMEOUT, check).await.unwrap_or(false)
 }
 
+/// 1claw's key-provider health: the status word only (as `key_provider_health`).
+async fn hsm_health(State(state): State<AppState>) -> (StatusCode, Json<HsmHealthResponse>) {
+    let (status, Json(full)) = key_provider_health(State(state)).await;
+    (status, Json(HsmHealthResponse { status: full.status }))
+}
+
 /// The key provider: 200 `ok` or `degraded` (answering, but calls failed in the last 30 s),
 /// 503 `unavailable` (requests that need a key are failing), and its operation counts since
 /// start. Only the provider's kind is named, never its module, token or PIN.
-async fn key_provider_health(State(state): State<AppState>) -> (StatusCode, Json<HsmHealthResponse>) {
+async fn key_provider_health(State(state): State<AppState>) -> (StatusCode, Json<KeyProviderHealthResponse>) {
     let keys = &state.core.deps().keys;
     let (status, word) = match keys.health().await {
         KeyHealth::Ok => (StatusCode::OK, "ok"),
@@ -96,7 +105,7 @@ async fn key_provider_health(State(state): State<AppState>) -> (StatusCode, Json
     let (unwraps, wraps, cache_hits) = state.core.deps().cipher.key_operations();
     (
         status,
-        Json(HsmHealthResponse {
+        Json(KeyProviderHealthResponse {
             status: word.to_owned(),
             provider: keys.kind().to_owned(),
             operations: HsmOperations { unwraps, wraps, dek_cache_hits: cache_hits },

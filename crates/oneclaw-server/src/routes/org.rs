@@ -11,16 +11,16 @@ use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use oneclaw_core::ids::{InviteId, IpRuleId, UserId};
 use oneclaw_types::org::{
-    CreateIpRuleRequest, InviteListResponse, InviteRequest, InviteResponse, IpRuleListResponse, IpRuleResponse,
-    OrgMemberResponse, OrgMembersResponse, UpdateMemberRequest,
+    CreateIpRuleRequest, InviteListResponse, InviteMemberResponse, InviteRequest, InviteResponse, IpRuleListResponse,
+    IpRuleResponse, OrgMemberResponse, OrgMembersResponse, UpdateMemberRequest,
 };
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/org/members", get(members))
         .route("/v1/org/members/{user_id}", patch(set_role).delete(remove_member))
-        .route("/v1/org/invite", post(invite))
-        .route("/v1/org/invites", get(invites))
+        .route("/v1/org/invite", post(invite_by_mail))
+        .route("/v1/org/invites", get(invites).post(invite))
         .route("/v1/org/invites/{invite_id}", delete(revoke_invite))
         .route("/v1/security/ip-rules", get(ip_rules).post(create_ip_rule))
         .route("/v1/security/ip-rules/{rule_id}", delete(delete_ip_rule))
@@ -31,15 +31,36 @@ async fn members(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult
     Ok(Json(OrgMembersResponse { members: members.iter().map(views::member).collect() }))
 }
 
+/// 1claw's route: the invitation goes out by mail and the answer is `{message, email}` only
+/// (its schema; strict clients reject more). Whoever needs the link in hand (no mail, or a
+/// chat hand-over) uses `POST /v1/org/invites`, which answers it once.
+async fn invite_by_mail(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: JsonBody<InviteRequest>,
+) -> ApiResult<Json<InviteMemberResponse>> {
+    let request = body.required()?;
+    let (invite, _token) = state.core.team().invite(&caller, &request.email, request.role.as_deref()).await?;
+    let message = if state.core.mail().enabled() {
+        "Invitation sent by mail; it joins this organization once, within 7 days"
+    } else {
+        "Invitation made, but this server sends no mail: revoke it and make it again with \
+         POST /v1/org/invites (or the dashboard's Team page), which answers the link to hand over"
+    };
+    Ok(Json(InviteMemberResponse { message: message.to_owned(), email: invite.email }))
+}
+
+/// Our route: the invitation, its id and expiry, and its single-use `invite_token`, shown
+/// this once (it is mailed too when the server sends mail).
 async fn invite(
     State(state): State<AppState>,
     Auth(caller): Auth,
     body: JsonBody<InviteRequest>,
-) -> ApiResult<Json<InviteResponse>> {
+) -> ApiResult<(StatusCode, Json<InviteResponse>)> {
     let request = body.required()?;
     let (invite, token) = state.core.team().invite(&caller, &request.email, request.role.as_deref()).await?;
     let expires_at = invite.expires_at.unwrap_or(invite.created_at);
-    Ok(Json(InviteResponse {
+    let answer = InviteResponse {
         message: "Invitation made: hand the invite_token to the person invited; signing up with it \
                   (invite_token) joins this organization, once, within 7 days"
             .to_owned(),
@@ -48,7 +69,8 @@ async fn invite(
         role: invite.role.as_str().to_owned(),
         expires_at,
         invite_token: token,
-    }))
+    };
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 async fn invites(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<InviteListResponse>> {

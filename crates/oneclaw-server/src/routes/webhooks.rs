@@ -78,7 +78,6 @@ async fn create(
             url: webhook.url,
             events: webhook.events,
             secret: secret.expose().to_owned(),
-            is_active: webhook.is_active,
             created_at: webhook.created_at,
         }),
     ))

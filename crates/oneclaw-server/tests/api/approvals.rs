@@ -216,7 +216,11 @@ async fn an_agent_asks_polls_and_cancels_its_own_request() {
     assert_eq!(asked.status, 202, "{}", asked.text);
     let id = asked.body["id"].as_str().unwrap().to_owned();
     assert_eq!(asked.body["status"], "pending");
-    assert_eq!(asked.body["summary"], "grant write on db/*");
+    assert_eq!(
+        asked.body["summary"],
+        json!({"text": "grant write on db/*"}),
+        "a string summary becomes the spec's object"
+    );
     // Humans do not file agent requests; bad bodies change nothing.
     let by_human = g
         .app

@@ -1,6 +1,7 @@
 //! Tamper tests: the audit tables are edited directly (SQLite or PostgreSQL, whichever the run
-//! uses) and `GET /v1/audit/verify` must name the first broken event. Also: concurrent writers
-//! never fork a chain, and a write whose audit record fails is refused.
+//! uses) and `GET /v1/audit/records/verify` (and 1claw's `/v1/audit/verify`) must name the
+//! first broken event. Also: concurrent writers never fork a chain, and a write whose audit
+//! record fails is refused.
 
 use oneclaw_core::audit::chain::{Head, Link};
 use oneclaw_core::ids::OrgId;
@@ -60,8 +61,14 @@ async fn audited_org(app: &TestApp) -> (Account, OrgId) {
 
 async fn verify(app: &TestApp, account: &Account) -> serde_json::Value {
     // Verification reads the log without writing to it, so it cannot heal what it checks.
-    let response = app.get("/v1/audit/verify?limit=100000", &account.token).await;
+    let response = app.get("/v1/audit/records/verify?limit=100000", &account.token).await;
     assert_eq!(response.status, 200, "{}", response.text);
+    // 1claw's route gives the same verdict in its own fields only.
+    let claws = app.get("/v1/audit/verify?limit=100000", &account.token).await;
+    for field in ["chain_valid", "events_verified", "events_checked", "broken_at_event_id", "scheme"] {
+        assert_eq!(claws.body.get(field), response.body.get(field), "{field}: {}", claws.text);
+    }
+    assert!(claws.body.get("reason").is_none() && claws.body.get("checkpoints_checked").is_none(), "{}", claws.text);
     // The same verification read three events at a time must reach the same verdict.
     let user = oneclaw_core::ids::UserId(app.user_id(&account.token).await.parse().unwrap());
     let org = app.core.deps().store.user(user).await.unwrap().unwrap().org_id;

@@ -241,10 +241,10 @@ async fn past_the_allowance_credits_pay_first_then_a_402_asks_for_x402() {
     let paid = app.get(&path, &owner.token).await;
     assert_eq!((paid.status, paid.body["value"].as_str()), (200, Some("the-value")), "{}", paid.text);
     let balance = app.get("/v1/billing/credits/balance", &owner.token).await;
-    assert_eq!(balance.body["balance_micros"], 9_000);
+    assert_eq!(balance.body["balance_usd"], "0.009");
     let ledger = app.get("/v1/billing/credits/transactions", &owner.token).await;
     assert_eq!(ledger.body["transactions"][0]["type"], "usage");
-    let history = app.get("/v1/billing/history", &owner.token).await;
+    let history = app.get("/v1/billing/payments", &owner.token).await;
     assert_eq!(
         (history.body["events"][0]["paid_with"].as_str(), history.body["events"][0]["price_usd"].as_str()),
         (Some("credits"), Some("0.001"))
@@ -298,11 +298,14 @@ async fn an_x402_payment_is_verified_spent_once_and_settled() {
     let replay = paid_get(&app, &path, &owner.token, "x-payment", &payment("1000", SIGNATURE)).await;
     assert_eq!(replay.status, 402);
     assert!(replay.text.contains("already used"), "{}", replay.text);
-    let history = app.get("/v1/billing/history", &owner.token).await;
+    let payments = app.get("/v1/billing/payments", &owner.token).await;
     assert_eq!(
-        (history.body["events"][0]["paid_with"].as_str(), history.body["events"][0]["reference"].as_str()),
+        (payments.body["events"][0]["paid_with"].as_str(), payments.body["events"][0]["reference"].as_str()),
         (Some("x402"), Some("0xfeed"))
     );
+    let history = app.get("/v1/billing/history", &owner.token).await;
+    assert_eq!(history.body["events"][0]["id"], payments.body["events"][0]["id"], "{}", history.text);
+    assert!(history.body["events"][0].get("reference").is_none(), "1claw's UsageEvent has no reference");
     assert_eq!(fac.settled.load(Ordering::SeqCst), 1, "the replay settled nothing");
 
     // Long after the authorization's validBefore, it is expired.
@@ -462,5 +465,5 @@ async fn env_var_reads_and_resolves_are_metered_like_secret_reads() {
     let paid = app.get(&resolve, &owner.token).await;
     assert_eq!((paid.status, paid.body["vars"]["K"].as_str()), (200, Some("env-value")), "{}", paid.text);
     let balance = app.get("/v1/billing/credits/balance", &owner.token).await;
-    assert_eq!(balance.body["balance_micros"], 9_000, "one resolve is one read's price");
+    assert_eq!(balance.body["balance_usd"], "0.009", "one resolve is one read's price");
 }

@@ -32,7 +32,9 @@ async fn an_hsm_outage_answers_503_fast_writes_nothing_and_heals() {
     assert_eq!(app.put_secret(&owner.token, &vault, "db", "acknowledged").await.status, 201);
     let health = app.call(Method::GET, "/v1/health/hsm", None, None).await;
     assert_eq!((health.status, health.body["status"].as_str()), (200, Some("ok")), "{}", health.text);
-    assert_eq!(health.body["provider"], app.core.deps().keys.kind());
+    assert!(health.body.get("provider").is_none(), "1claw's schema is the status only: {}", health.text);
+    let detail = app.call(Method::GET, "/v1/health/key-provider", None, None).await;
+    assert_eq!(detail.body["provider"], app.core.deps().keys.kind());
 
     hsm.set_down(true);
     let started = Instant::now();
@@ -50,6 +52,9 @@ async fn an_hsm_outage_answers_503_fast_writes_nothing_and_heals() {
     let health = app.call(Method::GET, "/v1/health/hsm", None, None).await;
     assert_eq!((health.status, health.body["status"].as_str()), (503, Some("unavailable")), "{}", health.text);
     assert!(!health.text.contains("DeviceError"), "the detail stays in the log: {}", health.text);
+    let detail = app.call(Method::GET, "/v1/health/key-provider", None, None).await;
+    assert_eq!((detail.status, detail.body["status"].as_str()), (503, Some("unavailable")), "{}", detail.text);
+    assert!(!detail.text.contains("DeviceError"), "the detail stays in the log: {}", detail.text);
     assert_eq!(app.call(Method::GET, "/v1/health", None, None).await.status, 200, "the database is fine");
     let ready = app.call(Method::GET, "/v1/health/ready", None, None).await;
     assert_eq!(ready.status, 503, "{}", ready.text);
@@ -89,7 +94,7 @@ async fn hot_reads_are_served_from_the_dek_cache_while_the_hsm_is_away() {
         assert_eq!((read.status, read.body["value"].as_str()), (200, Some("cached-value")), "{}", read.text);
     }
     assert_eq!(hsm.refused_calls(), 0, "no read went to the HSM");
-    let metric = app.call(Method::GET, "/v1/health/hsm", None, None).await;
+    let metric = app.call(Method::GET, "/v1/health/key-provider", None, None).await;
     assert_eq!(metric.body["operations"]["dek_cache_hits"], 4, "{}", metric.text);
     let counts = (metric.body["operations"]["wraps"].as_u64(), metric.body["operations"]["unwraps"].as_u64());
     assert_eq!(counts, (Some(1), Some(0)), "{}", metric.text);

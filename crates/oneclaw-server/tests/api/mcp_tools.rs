@@ -214,7 +214,7 @@ async fn past_the_allowance_mcp_tools_spend_credits_or_answer_402_as_is_error() 
     let paid = call(&client, "get_secret", json!({"path": "api-keys/stripe"})).await;
     assert_eq!(paid.is_error, Some(false), "{}", text(&paid));
     let balance = app.get("/v1/billing/credits/balance", &owner.token).await;
-    assert_eq!(balance.body["balance_micros"], 1_000);
+    assert_eq!(balance.body["balance_usd"], "0.001");
 }
 
 /// Issue 18: `get_secret` under an approval policy says approval is required and names the

@@ -16,8 +16,9 @@ async fn policies_are_created_listed_updated_and_deleted() {
     let policy = created.body["id"].as_str().unwrap().to_owned();
     assert_eq!(created.body["permissions"], json!(["read"]));
     assert_eq!(created.body["conditions"], json!({"ip_allowlist": ["127.0.0.1"]}));
-    assert_eq!(created.body["effect"], "allow");
+    assert!(created.body.get("effect").is_none(), "allow is the default; a strict client has no effect field");
     assert_eq!(created.body["priority"], 5);
+    assert_eq!(created.body["policy_schema_version"], 1, "a version other than the default is said");
     assert_eq!(created.body["created_by_type"], "user");
     assert_eq!(created.body["vault_id"], vault.as_str());
 

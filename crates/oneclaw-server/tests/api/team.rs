@@ -8,9 +8,9 @@ async fn an_invited_email_joins_the_org_with_its_role() {
     let app = spawn_app().await;
     let owner = app.signup("owner-team@example.com").await;
     let invited = app
-        .post("/v1/org/invite", Some(&owner.token), json!({"email": "Admin-Team@example.com", "role": "admin"}))
+        .post("/v1/org/invites", Some(&owner.token), json!({"email": "Admin-Team@example.com", "role": "admin"}))
         .await;
-    assert_eq!(invited.status, 200, "{}", invited.text);
+    assert_eq!(invited.status, 201, "{}", invited.text);
     assert_eq!(invited.body["email"], "admin-team@example.com");
     assert_eq!(invited.body["role"], "admin");
     let admin = app.signup_invited("admin-team@example.com", invited.body["invite_token"].as_str().unwrap()).await;
@@ -187,4 +187,22 @@ async fn ip_rules_apply_to_every_request_and_cannot_lock_out_their_author() {
     assert_eq!(app.delete(&format!("/v1/security/ip-rules/{id}"), &owner.token).await.status, 204);
     assert_eq!(app.get("/v1/agents/me", &agent_token).await.status, 200);
     assert_eq!(app.delete(&format!("/v1/security/ip-rules/{id}"), &owner.token).await.status, 404);
+}
+
+#[tokio::test]
+async fn claws_invite_route_answers_only_its_schema_and_the_link_comes_from_ours() {
+    let app = spawn_app().await;
+    let owner = app.signup("owner-claw-invite@example.com").await;
+    let invited = app.post("/v1/org/invite", Some(&owner.token), json!({"email": "Claw@example.com"})).await;
+    assert_eq!(invited.status, 200, "{}", invited.text);
+    let mut fields: Vec<&String> = invited.body.as_object().unwrap().keys().collect();
+    fields.sort();
+    assert_eq!(fields, ["email", "message"], "1claw's InviteMemberResponse and nothing else: {}", invited.text);
+    assert!(
+        invited.body["message"].as_str().unwrap().contains("POST /v1/org/invites"),
+        "no mail: says where the link is"
+    );
+    let listed = app.get("/v1/org/invites", &owner.token).await;
+    assert_eq!(listed.body["invites"][0]["email"], "claw@example.com", "{}", listed.text);
+    assert_eq!(listed.body["invites"][0]["status"], "open");
 }

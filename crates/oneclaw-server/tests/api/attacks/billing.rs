@@ -42,11 +42,11 @@ async fn refused_and_missing_reads_past_the_allowance_cost_nothing() {
         assert_eq!(denied.status, 403, "{}", denied.text);
     }
     let balance = app.get("/v1/billing/credits/balance", &owner.token).await;
-    assert_eq!(balance.body["balance_micros"], 10_000, "nothing was served, nothing is charged: {}", balance.text);
+    assert_eq!(balance.body["balance_usd"], "0.01", "nothing was served, nothing is charged: {}", balance.text);
     let served = app.get(&format!("/v1/vaults/{vault}/secrets/private/key"), &owner.token).await;
     assert_eq!(served.status, 200);
     let balance = app.get("/v1/billing/credits/balance", &owner.token).await;
-    assert_eq!(balance.body["balance_micros"], 9_000, "a served read costs its price");
+    assert_eq!(balance.body["balance_usd"], "0.009", "a served read costs its price");
 }
 
 /// The month's requests so far, as the quota header of one more (counted) request says.
