@@ -275,6 +275,11 @@ impl Checker<'_, '_> {
             self.errors.push(format!("{at}: {value} is not of type {}", schema["type"]));
             return;
         }
+        if let (Some(format), Some(text)) = (schema.get("format").and_then(Value::as_str), value.as_str())
+            && !format_fits(format, text)
+        {
+            self.errors.push(format!("{at}: {value} is not a {format}"));
+        }
         match value {
             Value::Object(_) => self.object(schema, value, at, model),
             Value::Array(items) => {
@@ -372,6 +377,21 @@ impl Checker<'_, '_> {
     }
 }
 
+/// The string formats the spec uses that a client may parse: a wrong one breaks it (Schemathesis
+/// found an audit scheme whose `documentation` was a file name, not a URI).
+fn format_fits(format: &str, text: &str) -> bool {
+    match format {
+        "uuid" => uuid::Uuid::parse_str(text).is_ok(),
+        "date-time" => time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).is_ok(),
+        "uri" => text.split_once(':').is_some_and(|(scheme, rest)| {
+            !rest.is_empty()
+                && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        }),
+        _ => true,
+    }
+}
+
 fn nullable(schema: &Value) -> bool {
     schema.get("nullable") == Some(&Value::Bool(true))
         || schema["type"].as_array().is_some_and(|types| types.iter().any(|t| t == "null"))
@@ -435,6 +455,15 @@ mod tests {
     }
 
     #[test]
+    fn a_string_must_fit_its_format() {
+        for (field, bad) in [("id", "not-a-uuid"), ("created_at", "yesterday")] {
+            let mut wrong = vault();
+            wrong[field] = json!(bad);
+            assert!(run("GET", "/v1/vaults/abc", None, 200, wrong).unwrap_err().contains("is not a"), "{field}");
+        }
+    }
+
+    #[test]
     fn a_missing_required_field_and_a_wrong_type_are_refused() {
         let mut missing = vault();
         missing.as_object_mut().unwrap().remove("created_at");
@@ -447,8 +476,9 @@ mod tests {
     #[test]
     fn a_field_the_go_model_lacks_passes_only_when_it_means_something() {
         let policy = |extra: Value| {
-            let mut p = json!({"id": "p", "vault_id": "v", "secret_path_pattern": "*", "principal_type": "agent",
-                "principal_id": "a", "permissions": ["read"], "created_at": "2026-01-01T00:00:00Z"});
+            let id = "7f0c7a53-8c1b-4a4f-9a55-0c8f2d3c1e11";
+            let mut p = json!({"id": id, "vault_id": id, "secret_path_pattern": "*", "principal_type": "agent",
+                "principal_id": id, "permissions": ["read"], "created_at": "2026-01-01T00:00:00Z"});
             p.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
             p
         };

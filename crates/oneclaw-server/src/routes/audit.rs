@@ -7,6 +7,8 @@ use crate::extract::Auth;
 use crate::state::AppState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use oneclaw_core::audit::AuditEvent;
@@ -26,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/audit/verify", get(verify))
         .route("/v1/audit/records", get(records))
         .route("/v1/audit/records/verify", get(chain_report))
+        .route("/v1/audit/scheme", get(scheme_document))
 }
 
 #[derive(serde::Deserialize)]
@@ -105,22 +108,31 @@ struct VerifyQuery {
 async fn verify(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    headers: HeaderMap,
     query: Result<Query<VerifyQuery>, QueryRejection>,
 ) -> ApiResult<Json<AuditVerifyResponse>> {
-    Ok(Json(verified(&state, &caller, query).await?.verification))
+    Ok(Json(verified(&state, &caller, &headers, query).await?.verification))
 }
 
 async fn chain_report(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    headers: HeaderMap,
     query: Result<Query<VerifyQuery>, QueryRejection>,
 ) -> ApiResult<Json<AuditChainReportResponse>> {
-    Ok(Json(verified(&state, &caller, query).await?))
+    Ok(Json(verified(&state, &caller, &headers, query).await?))
+}
+
+/// How the chain is built and checked (docs/AUDIT.md, built in), for whoever verifies it
+/// without oneclaw: the verify answers' `scheme.documentation` points here.
+async fn scheme_document() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], include_str!("../../../../docs/AUDIT.md"))
 }
 
 async fn verified(
     state: &AppState,
     caller: &Caller,
+    headers: &HeaderMap,
     query: Result<Query<VerifyQuery>, QueryRejection>,
 ) -> ApiResult<AuditChainReportResponse> {
     let Query(query) = query.map_err(|_| ApiError::bad_request("The query string is malformed"))?;
@@ -134,7 +146,7 @@ async fn verified(
             events_verified: report.events_verified,
             events_checked: report.events_checked,
             broken_at_event_id: report.broken_at_event_id,
-            scheme: scheme(),
+            scheme: scheme(&state.link_base(headers)),
         },
         checkpoints_checked: report.checkpoints_checked,
         broken_at_seq: report.broken_at_seq,
@@ -142,8 +154,9 @@ async fn verified(
     })
 }
 
-/// How to check the chain without oneclaw.
-pub fn scheme() -> ChainScheme {
+/// How to check the chain without oneclaw; `base` is the server's public address (the
+/// document is served there: the spec wants an absolute URI).
+pub fn scheme(base: &str) -> ChainScheme {
     ChainScheme {
         algorithm: "SHA-256".to_owned(),
         chain_structure: "one linear chain per organization, ordered by seq; every event's hash covers the previous \
@@ -151,9 +164,7 @@ pub fn scheme() -> ChainScheme {
             .to_owned(),
         hash_field: "integrity_hash".to_owned(),
         link_field: "prev_hash".to_owned(),
-        documentation: "docs/AUDIT.md; GET /v1/audit/records answers each event with its seq, prev_hash and \
-                        integrity_hash"
-            .to_owned(),
+        documentation: format!("{base}/v1/audit/scheme"),
     }
 }
 

@@ -98,6 +98,13 @@ async fn an_untouched_chain_verifies_with_its_checkpoints() {
     assert_eq!(report["events_verified"], report["events_checked"]);
     assert_eq!(report["checkpoints_checked"], 1);
     assert_eq!(report["scheme"]["algorithm"], "SHA-256");
+    // The spec's `documentation` is a URI (Schemathesis found a file name there): the document
+    // is served, whole, at the address named.
+    let documentation = report["scheme"]["documentation"].as_str().unwrap();
+    assert_eq!(documentation, format!("{}/v1/audit/scheme", app.base_url));
+    let served = app.http.get(documentation).send().await.unwrap();
+    assert_eq!(served.headers()["content-type"], "text/markdown; charset=utf-8");
+    assert!(served.text().await.unwrap().contains("prev_hash"), "the chain's description");
     assert_eq!(chain(&app, org).await.len() as i64, report["events_checked"].as_i64().unwrap());
 }
 

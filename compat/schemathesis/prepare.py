@@ -1,0 +1,99 @@
+"""Prepares a Schemathesis run against a live oneclaw server (issue 19).
+
+Signs up a user, makes a vault with a secret, an agent with a policy on it, and writes:
+  - served-openapi.json: 1claw's OpenAPI document (compat/spec) cut to the operations this
+    server routes (asked of the server itself: an operation it does not route answers the
+    router's own 404 "No such route" or 405), with the path parameters' examples set to the
+    real vault, agent and secret so generated cases reach past the 404s;
+  - user.token and agent.token: bearer tokens for the two runs.
+
+Usage: prepare.py BASE_URL SPEC_JSON OUT_DIR
+"""
+
+import copy
+import json
+import sys
+import uuid
+
+import requests
+
+BASE, SPEC, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
+METHODS = ("get", "put", "post", "delete", "patch")
+
+# Routes left out of fuzzing, each for its reason: they end or change the session the run
+# itself signs in with, or lock the account (a fuzzer that signs itself out learns nothing
+# more). Whole routes, not methods: the coverage phase also sends the methods a route's
+# document lacks, and `DELETE /v1/auth/token` is a real sign-out.
+SKIPPED = {
+    "/v1/auth/token": "DELETE signs the run out (sign-in is tested in tests/api/auth.rs)",
+    "/v1/auth/change-password": "ends every session of the run's user",
+    "/v1/auth/reset-password": "ends every session of the account it resets",
+    "/v1/auth/mfa": "second-factor changes are tested in tests/api/mfa.rs",
+    "/v1/auth/mfa/setup": "would put the run's user behind a second factor",
+    "/v1/auth/mfa/verify-setup": "would put the run's user behind a second factor",
+    "/v1/auth/change-email": "changes the run's own address",
+}
+
+
+def served(method, template):
+    """Whether the server routes this operation: anything but the router's fallbacks."""
+    path = template
+    for name in ("vault_id", "agent_id", "secret_id", "policy_id", "key_id", "user_id", "share_id",
+                 "rule_id", "webhook_id", "id", "approval_id", "binding_id", "invite_id", "slug", "key",
+                 "user_code", "path", "version", "env_id"):
+        path = path.replace("{" + name + "}", str(uuid.uuid4()) if name.endswith("id") else "x")
+    if "{" in path:
+        path = path.replace("{", "").replace("}", "")
+    answer = requests.request(method.upper(), BASE + path, timeout=10)
+    if answer.status_code == 405:
+        return False
+    return not (answer.status_code == 404 and "No such route" in answer.text)
+
+
+def main():
+    email = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"
+    password = "fuzz-password-" + uuid.uuid4().hex
+    signed = requests.post(f"{BASE}/v1/auth/signup", json={"email": email, "password": password}).json()
+    user = {"Authorization": f"Bearer {signed['access_token']}"}
+    vault = requests.post(f"{BASE}/v1/vaults", json={"name": "fuzz"}, headers=user).json()["id"]
+    secret = requests.put(f"{BASE}/v1/vaults/{vault}/secrets/app/db", json={"value": "fuzz-secret-value"},
+                          headers=user).json()
+    created = requests.post(f"{BASE}/v1/agents", json={"name": "fuzz-agent"}, headers=user).json()
+    agent_id, agent_key = created["agent"]["id"], created["api_key"]
+    policy = requests.post(f"{BASE}/v1/vaults/{vault}/policies", headers=user, json={
+        "principal_type": "agent", "principal_id": agent_id, "secret_path_pattern": "app/**",
+        "permissions": ["read", "write"]}).json()
+    agent_token = requests.post(f"{BASE}/v1/auth/agent-token",
+                                json={"api_key": agent_key, "agent_id": agent_id}).json()["access_token"]
+    examples = {"vault_id": vault, "agent_id": agent_id, "secret_id": secret["id"], "policy_id": policy["id"],
+                "path": "app/db", "version": "1"}
+
+    spec = json.load(open(SPEC))
+    paths = {}
+    kept, left = 0, []
+    for template, item in spec["paths"].items():
+        operations = {}
+        if template in SKIPPED:
+            left.append(f"{template}: {SKIPPED[template]}")
+            continue
+        for method in METHODS:
+            if method in item and served(method, template):
+                operation = copy.deepcopy(item[method])
+                for parameter in operation.get("parameters", []) + item.get("parameters", []):
+                    if parameter.get("in") == "path" and parameter.get("name") in examples:
+                        parameter.setdefault("schema", {})["example"] = examples[parameter["name"]]
+                operations[method] = operation
+                kept += 1
+        if operations:
+            shared = {k: v for k, v in item.items() if k not in METHODS}
+            paths[template] = {**shared, **operations}
+    spec["paths"] = paths
+    json.dump(spec, open(f"{OUT}/served-openapi.json", "w"))
+    open(f"{OUT}/user.token", "w").write(signed["access_token"])
+    open(f"{OUT}/agent.token", "w").write(agent_token)
+    print(f"{kept} of 1claw's operations are served here; left out on purpose:")
+    for line in left:
+        print("  " + line)
+
+
+main()
