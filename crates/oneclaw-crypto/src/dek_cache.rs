@@ -6,7 +6,7 @@
 //! expired key is dropped, and `DataKey` wipes itself on drop. Capacity 0 turns the cache off.
 //! Plaintext values are never cached: only data keys, which are useless without the ciphertext.
 
-use oneclaw_core::ports::DataKey;
+use oneclaw_core::ports::{DataKey, KeyOperations};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -37,16 +37,20 @@ pub struct KeyOpCounters {
     pub wraps: AtomicU64,
     /// Opens served from the cache.
     pub cache_hits: AtomicU64,
+    /// Opens the cache could not serve.
+    pub cache_misses: AtomicU64,
 }
 
 impl KeyOpCounters {
-    /// (unwraps, wraps, cache hits) so far.
-    pub fn snapshot(&self) -> (u64, u64, u64) {
-        (
-            self.unwraps.load(Ordering::Relaxed),
-            self.wraps.load(Ordering::Relaxed),
-            self.cache_hits.load(Ordering::Relaxed),
-        )
+    /// The counts so far; `cache_evictions` is the cache's own.
+    pub fn snapshot(&self, cache: &DekCache) -> KeyOperations {
+        KeyOperations {
+            unwraps: self.unwraps.load(Ordering::Relaxed),
+            wraps: self.wraps.load(Ordering::Relaxed),
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            cache_misses: self.cache_misses.load(Ordering::Relaxed),
+            cache_evictions: cache.evictions(),
+        }
     }
 }
 
@@ -66,6 +70,7 @@ struct Slots {
 pub struct DekCache {
     config: DekCacheConfig,
     inner: Mutex<Slots>,
+    evictions: AtomicU64,
 }
 
 impl std::fmt::Debug for DekCache {
@@ -77,7 +82,7 @@ impl std::fmt::Debug for DekCache {
 impl DekCache {
     /// An empty cache.
     pub fn new(config: DekCacheConfig) -> Self {
-        Self { config, inner: Mutex::new(Slots::default()) }
+        Self { config, inner: Mutex::new(Slots::default()), evictions: AtomicU64::new(0) }
     }
 
     /// The cache key of a stored wrapped DEK.
@@ -96,6 +101,7 @@ impl DekCache {
             Some(entry) if entry.stored_at.elapsed() < self.config.ttl => Some(entry.key.clone()),
             Some(_) => {
                 map.remove(slot);
+                self.evictions.fetch_add(1, Ordering::Relaxed);
                 None
             }
             None => None,
@@ -115,7 +121,9 @@ impl DekCache {
         while map.len() > self.config.capacity {
             match order.pop_front() {
                 Some(oldest) => {
-                    map.remove(&oldest);
+                    if map.remove(&oldest).is_some() {
+                        self.evictions.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
                 None => break,
             }
@@ -124,6 +132,11 @@ impl DekCache {
         while order.front().is_some_and(|oldest| !map.contains_key(oldest)) {
             order.pop_front();
         }
+    }
+
+    /// Keys dropped so far: past capacity, or found expired.
+    pub fn evictions(&self) -> u64 {
+        self.evictions.load(Ordering::Relaxed)
     }
 
     /// How many keys are held.
@@ -153,9 +166,11 @@ mod tests {
         cache.put([2; 32], &key(2));
         cache.put([3; 32], &key(3));
         assert!(cache.get(&[1; 32]).is_none(), "evicted past capacity");
+        assert_eq!(cache.evictions(), 1);
         assert_eq!(*cache.get(&[3; 32]).unwrap().0, [3; 32]);
         std::thread::sleep(Duration::from_millis(60));
         assert!(cache.get(&[2; 32]).is_none(), "expired");
+        assert_eq!(cache.evictions(), 2, "an expired key found is dropped, and counted");
     }
 
     #[test]

@@ -41,11 +41,6 @@ impl Envelope {
     pub fn with_cache(keys: Arc<dyn KeyProvider>, cache: DekCacheConfig) -> Self {
         Self { keys, cache: Arc::new(DekCache::new(cache)), counters: Arc::new(KeyOpCounters::default()) }
     }
-
-    /// How much work went to the key provider and how much the cache saved.
-    pub fn counters(&self) -> &KeyOpCounters {
-        &self.counters
-    }
 }
 
 /// The AAD: a fixed label, the fixed-width ids and version, then the path (variable length last,
@@ -93,8 +88,8 @@ impl SecretCipher for Envelope {
         Ok(SealedValue { ciphertext, wrapped_dek, kek_version: kek.version })
     }
 
-    fn key_operations(&self) -> (u64, u64, u64) {
-        self.counters.snapshot()
+    fn key_operations(&self) -> oneclaw_core::ports::KeyOperations {
+        self.counters.snapshot(&self.cache)
     }
 
     async fn rewrap(
@@ -137,6 +132,7 @@ impl SecretCipher for Envelope {
                 dek
             }
             None => {
+                self.counters.cache_misses.fetch_add(1, Ordering::Relaxed);
                 let dek = self.keys.unwrap_dek(kek, blob, &aad).await?;
                 self.counters.unwraps.fetch_add(1, Ordering::Relaxed);
                 self.cache.put(slot, &dek);
@@ -198,9 +194,10 @@ mod tests {
             for _ in 0..5 {
                 assert_eq!(envelope.open(&kek, binding, &sealed).await.unwrap().expose(), "v");
             }
-            let (unwraps, wraps, hits) = envelope.counters().snapshot();
-            assert_eq!((unwraps, wraps), (expected_unwraps, 1), "capacity {capacity}");
-            assert_eq!(hits, 5 - expected_unwraps);
+            let counts = envelope.key_operations();
+            assert_eq!((counts.unwraps, counts.wraps), (expected_unwraps, 1), "capacity {capacity}");
+            assert_eq!(counts.cache_hits, 5 - expected_unwraps);
+            assert_eq!(counts.cache_misses, expected_unwraps, "every miss is an unwrap");
             // A cached key still refuses a moved ciphertext.
             let moved = ValueBinding { path: "elsewhere", ..binding };
             assert!(envelope.open(&kek, moved, &sealed).await.is_err());

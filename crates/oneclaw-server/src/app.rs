@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use oneclaw_core::clock::Clock;
-use oneclaw_core::ports::{KeyProvider, Store};
+use oneclaw_core::ports::{KeyOperations, KeyProvider, Store};
 use oneclaw_core::principal::{RequestMeta, Surface};
 use oneclaw_core::{Core, CoreSettings, Deps, Error, Result, system};
 use oneclaw_crypto::{Argon2Hasher, DekCacheConfig, Ed25519ChainSigner, Ed25519Signer, Envelope};
@@ -67,6 +67,13 @@ impl App {
             .as_ref()
             .map(|files| crate::tls::load(files).map(|loaded| (files.clone(), loaded)))
             .transpose()?;
+        // Metrics only when asked for: otherwise neither the counting layer nor the key-provider
+        // timing runs.
+        let counting = config.metrics_listen.map(|_| crate::metrics::Metrics::new());
+        let keys = match &counting {
+            Some(metrics) => crate::metrics::TimedKeys::wrap(keys, metrics.key_timing()),
+            None => keys,
+        };
         let core = open_core_with_parts(config, clock, keys, wrap_store).await?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -77,15 +84,14 @@ impl App {
             public_url: config.public_url.clone(),
             readiness: Arc::default(),
         };
-        // Metrics only when asked for: otherwise not even the counting layer runs.
-        let metrics = match config.metrics_listen {
-            Some(address) => {
+        let metrics = match (config.metrics_listen, counting) {
+            (Some(address), Some(counting)) => {
                 let listener = TcpListener::bind(address)
                     .await
                     .map_err(|err| Error::Unavailable(format!("cannot listen on {address} for metrics: {err}")))?;
-                Some((listener, crate::metrics::Metrics::new()))
+                Some((listener, counting))
             }
-            None => None,
+            _ => None,
         };
         let mut router = router(state, config);
         if let Some((_, counting)) = &metrics {
@@ -223,15 +229,15 @@ impl App {
 
 /// One round of key maintenance: logs the key-provider operations since the last round, then
 /// finishes interrupted KEK rotations.
-async fn maintain_keys(core: &Core, last: &std::sync::Mutex<(u64, u64, u64)>) {
+async fn maintain_keys(core: &Core, last: &std::sync::Mutex<KeyOperations>) {
     let now = core.deps().cipher.key_operations();
     let before = last.lock().map(|mut last| std::mem::replace(&mut *last, now)).unwrap_or(now);
     if now != before {
         tracing::info!(
             provider = core.deps().keys.kind(),
-            unwraps = now.0 - before.0,
-            wraps = now.1 - before.1,
-            dek_cache_hits = now.2 - before.2,
+            unwraps = now.unwraps.saturating_sub(before.unwraps),
+            wraps = now.wraps.saturating_sub(before.wraps),
+            dek_cache_hits = now.cache_hits.saturating_sub(before.cache_hits),
             "key-provider operations in the last minute"
         );
     }

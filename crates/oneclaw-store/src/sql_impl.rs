@@ -552,6 +552,10 @@ impl<DB: SqlBackend> MailStore for SqlStore<DB> {
     async fn outbox(&self, limit: i64) -> Result<Vec<oneclaw_core::mail::OutboxMail>> {
         mail::outbox(&self.pool, limit).await
     }
+
+    async fn mails_waiting(&self) -> Result<i64> {
+        mail::mails_waiting(&self.pool).await
+    }
 }
 
 #[async_trait]
@@ -637,6 +641,10 @@ impl<DB: SqlBackend> WebhookStore for SqlStore<DB> {
 
     async fn deliveries(&self, webhook: Uuid, limit: i64) -> Result<Vec<DeliveryRecord>> {
         super::sql_webhooks::deliveries(&self.pool, webhook, limit).await
+    }
+
+    async fn deliveries_waiting(&self) -> Result<i64> {
+        super::sql_webhooks::deliveries_waiting(&self.pool).await
     }
 
     async fn claim_due_deliveries(

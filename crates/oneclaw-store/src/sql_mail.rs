@@ -50,6 +50,14 @@ pub(super) async fn outbox<DB: SqlBackend>(pool: &Pool<DB>, limit: i64) -> Resul
     rows.iter().map(outbox_from).collect()
 }
 
+pub(super) async fn mails_waiting<DB: SqlBackend>(pool: &Pool<DB>) -> Result<i64> {
+    let row = sqlx::query("SELECT COUNT(*) AS waiting FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+        .fetch_one_on(pool)
+        .await
+        .map_err(db_error)?;
+    get(&row, "waiting")
+}
+
 pub(super) async fn email_token<DB: SqlBackend>(pool: &Pool<DB>, digest: &[u8]) -> Result<Option<EmailToken>> {
     let row = sqlx::query(
         "SELECT user_id, purpose, new_email, created_at, expires_at, used_at FROM email_tokens WHERE digest = $1",

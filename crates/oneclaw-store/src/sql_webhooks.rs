@@ -150,6 +150,14 @@ pub(super) async fn by_id<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, id: Uuid)
     row.as_ref().map(webhook_from).transpose()
 }
 
+pub(super) async fn deliveries_waiting<DB: SqlBackend>(pool: &Pool<DB>) -> Result<i64> {
+    let row = sqlx::query("SELECT COUNT(*) AS waiting FROM webhook_deliveries WHERE status = 'pending'")
+        .fetch_one_on(pool)
+        .await
+        .map_err(db_error)?;
+    get(&row, "waiting")
+}
+
 pub(super) async fn deliveries<DB: SqlBackend>(
     pool: &Pool<DB>,
     webhook: Uuid,

@@ -187,6 +187,7 @@ delegate! {
     MailStore {
         async fn due_mails(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<OutboxMail>>;
         async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMail>>;
+        async fn mails_waiting(&self) -> Result<i64>;
     }
 }
 
@@ -212,6 +213,7 @@ delegate! {
         async fn webhooks(&self, org: OrgId) -> Result<Vec<oneclaw_core::webhooks::Webhook>>;
         async fn webhook(&self, org: OrgId, id: Uuid) -> Result<Option<oneclaw_core::webhooks::Webhook>>;
         async fn deliveries(&self, webhook: Uuid, limit: i64) -> Result<Vec<DeliveryRecord>>;
+        async fn deliveries_waiting(&self) -> Result<i64>;
         async fn claim_due_deliveries(&self, now: OffsetDateTime, claim_until: OffsetDateTime, limit: i64) -> Result<Vec<DueDelivery>>;
         async fn record_attempt(&self, webhook: Uuid, event: Uuid, outcome: &AttemptOutcome, now: OffsetDateTime) -> Result<()>;
     }

@@ -16,7 +16,12 @@ async fn metrics_are_served_apart_and_move_with_what_they_count() {
     let server = Server::start(
         || {
             let mut command = oneclaw();
-            command.args(["serve", "--metrics-listen", &format!("127.0.0.1:{metrics_port}"), "--data-dir"]).arg(&data);
+            // A one-key DEK cache, so a second write evicts the first key and its read misses;
+            // webhooks may target this machine, so a delivery can wait on a closed port.
+            command
+                .args(["serve", "--metrics-listen", &format!("127.0.0.1:{metrics_port}"), "--dek-cache-size", "1"])
+                .args(["--webhook-allow-private", "true", "--data-dir"])
+                .arg(&data);
             command
         },
         &dir.path().join("server.log"),
@@ -71,6 +76,31 @@ async fn metrics_are_served_apart_and_move_with_what_they_count() {
     assert_eq!(
         value(&third, r#"oneclaw_http_requests_total{method="other",route="unmatched",status="404"}"#),
         Some(2.0)
+    );
+
+    // A second value evicts the first's data key from the one-key cache; reading the first
+    // again misses and goes to the key provider, whose calls are timed.
+    let other = format!("{base}/v1/vaults/{vault}/secrets/db/other");
+    assert_eq!(call(reqwest::Method::PUT, other, Some(&token), Some(json!({"value": "x"}))).await.0, 201);
+    assert_eq!(call(reqwest::Method::GET, secret.clone(), Some(&token), None).await.0, 200);
+    // A webhook to a closed port: its delivery waits in the outbox, retrying.
+    let closed = format!("http://127.0.0.1:{}/hook", free_port());
+    let hook = json!({"url": closed, "events": ["secret.read"]});
+    assert_eq!(call(reqwest::Method::POST, format!("{base}/v1/webhooks"), Some(&token), Some(hook)).await.0, 201);
+    assert_eq!(call(reqwest::Method::GET, secret.clone(), Some(&token), None).await.0, 200);
+    let fourth = scrape().await;
+    for counter in ["oneclaw_dek_cache_evictions_total", "oneclaw_dek_cache_misses_total"] {
+        assert!(value(&fourth, counter) > value(&third, counter), "{counter} moves: {fourth}");
+    }
+    let unwrap_calls = r#"oneclaw_key_provider_call_duration_seconds_count{operation="unwrap_dek"}"#;
+    assert!(value(&fourth, unwrap_calls).is_some_and(|n| n >= 1.0), "the miss's unwrap was timed: {fourth}");
+    let wrap_calls = r#"oneclaw_key_provider_call_duration_seconds_count{operation="wrap_dek"}"#;
+    assert!(value(&fourth, wrap_calls).is_some_and(|n| n >= 2.0), "{fourth}");
+    assert_eq!(value(&fourth, r#"oneclaw_outbox_waiting{outbox="mail"}"#), Some(0.0), "no mail is configured");
+    assert_eq!(
+        value(&fourth, r#"oneclaw_outbox_waiting{outbox="webhook"}"#),
+        Some(1.0),
+        "the delivery to the closed port waits: {fourth}"
     );
 
     let on_api_port = http_client().get(format!("{base}/metrics")).send().await.unwrap();

@@ -79,6 +79,21 @@ pub trait KeyProvider: Send + Sync + 'static {
     }
 }
 
+/// Key-provider work since start, as the envelope counts it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyOperations {
+    /// Data keys unwrapped by the provider (cold reads, rotations).
+    pub unwraps: u64,
+    /// Data keys wrapped by the provider (writes, rotations).
+    pub wraps: u64,
+    /// Opens whose data key came from the cache: no provider call.
+    pub cache_hits: u64,
+    /// Opens whose data key was not cached (each is an unwrap, or its failure).
+    pub cache_misses: u64,
+    /// Cached data keys dropped: past the cache's capacity, or expired.
+    pub cache_evictions: u64,
+}
+
 /// What a value is bound to: moved to another org, vault, path or version, it no longer opens.
 #[derive(Debug, Clone, Copy)]
 pub struct ValueBinding<'a> {
@@ -107,8 +122,8 @@ pub trait SecretCipher: Send + Sync + 'static {
         wrapped_dek: &[u8],
     ) -> Result<Vec<u8>>;
 
-    /// Key-provider operations since start: (unwraps, wraps, reads served by the DEK cache).
-    fn key_operations(&self) -> (u64, u64, u64) {
-        (0, 0, 0)
+    /// Key-provider work and DEK cache use since start.
+    fn key_operations(&self) -> KeyOperations {
+        KeyOperations::default()
     }
 }

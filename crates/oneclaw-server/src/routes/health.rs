@@ -102,13 +102,17 @@ async fn key_provider_health(State(state): State<AppState>) -> (StatusCode, Json
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
         }
     };
-    let (unwraps, wraps, cache_hits) = state.core.deps().cipher.key_operations();
+    let counts = state.core.deps().cipher.key_operations();
     (
         status,
         Json(KeyProviderHealthResponse {
             status: word.to_owned(),
             provider: keys.kind().to_owned(),
-            operations: HsmOperations { unwraps, wraps, dek_cache_hits: cache_hits },
+            operations: HsmOperations {
+                unwraps: counts.unwraps,
+                wraps: counts.wraps,
+                dek_cache_hits: counts.cache_hits,
+            },
         }),
     )
 }

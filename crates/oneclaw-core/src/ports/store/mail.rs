@@ -9,6 +9,8 @@ pub trait MailStore: Send + Sync {
     async fn due_mails(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<crate::mail::OutboxMail>>;
     /// The outbox, newest first (sent and failed mails included), for operators.
     async fn outbox(&self, limit: i64) -> Result<Vec<crate::mail::OutboxMail>>;
+    /// Mails neither sent nor given up on (the outbox's depth, for metrics).
+    async fn mails_waiting(&self) -> Result<i64>;
 }
 
 /// Changes to mail, inside a write transaction.

@@ -51,6 +51,8 @@ pub enum AttemptOutcome {
 pub trait WebhookStore: Send + Sync {
     async fn webhooks(&self, org: OrgId) -> Result<Vec<Webhook>>;
     async fn webhook(&self, org: OrgId, id: Uuid) -> Result<Option<Webhook>>;
+    /// Deliveries still pending, due or retrying (the webhook outbox's depth, for metrics).
+    async fn deliveries_waiting(&self) -> Result<i64>;
     async fn deliveries(&self, webhook: Uuid, limit: i64) -> Result<Vec<DeliveryRecord>>;
     /// Claims up to `limit` pending deliveries due at `now` until `claim_until` (one
     /// conditional update each, so two nodes never send the same attempt) and returns them.

@@ -1,8 +1,13 @@
 //! `GET /metrics` in the Prometheus text format (prometheus-client), on its own listener
 //! (`ONECLAW_METRICS_LISTEN`) so the API port never shows it. Requests are counted and timed by
 //! route template (never the concrete path: it holds secret paths and ids) and status; the rest
-//! is read when scraped: key-provider operations and health, the audit journal's and the
-//! meter's group commits, the database pool.
+//! is read when scraped: key-provider operations and health, the DEK cache, the audit
+//! journal's and the meter's group commits, the mail and webhook outboxes, the database pool.
+//! Key-provider calls are timed as they happen (`key_timing`).
+
+mod key_timing;
+
+pub use key_timing::{KeyTiming, TimedKeys};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -11,7 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use oneclaw_core::Core;
-use oneclaw_core::ports::{BatchStats, KeyHealth};
+use oneclaw_core::ports::{BatchStats, KeyHealth, KeyOperations};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -35,6 +40,12 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutboxLabels {
+    /// `mail` or `webhook`.
+    outbox: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CommitLabels {
     /// `audit_journal` or `meter`.
     writer: String,
@@ -48,6 +59,10 @@ pub struct Metrics {
     key_unwraps: Counter,
     key_wraps: Counter,
     dek_cache_hits: Counter,
+    dek_cache_misses: Counter,
+    dek_cache_evictions: Counter,
+    key_timing: KeyTiming,
+    outbox_waiting: Family<OutboxLabels, Gauge>,
     key_provider_up: Gauge,
     database_up: Gauge,
     commit_batches: Family<CommitLabels, Counter>,
@@ -62,7 +77,7 @@ pub struct Metrics {
 
 #[derive(Default)]
 struct Seen {
-    key_operations: (u64, u64, u64),
+    key_operations: KeyOperations,
     journal: BatchStats,
     meter: BatchStats,
 }
@@ -93,6 +108,25 @@ impl Metrics {
             "dek_cache_hits",
             "Reads whose data key came from the cache, no provider call",
             dek_cache_hits.clone(),
+        );
+        let dek_cache_misses = Counter::default();
+        registry.register(
+            "dek_cache_misses",
+            "Reads whose data key was not cached: each goes to the key provider",
+            dek_cache_misses.clone(),
+        );
+        let dek_cache_evictions = Counter::default();
+        registry.register(
+            "dek_cache_evictions",
+            "Cached data keys dropped, past the cache's capacity or expired",
+            dek_cache_evictions.clone(),
+        );
+        let key_timing = KeyTiming::register(&mut registry);
+        let outbox_waiting = Family::<OutboxLabels, Gauge>::default();
+        registry.register(
+            "outbox_waiting",
+            "Mails and webhook deliveries not yet sent nor given up on",
+            outbox_waiting.clone(),
         );
         let key_provider_up = Gauge::default();
         registry.register(
@@ -127,6 +161,10 @@ impl Metrics {
             key_unwraps,
             key_wraps,
             dek_cache_hits,
+            dek_cache_misses,
+            dek_cache_evictions,
+            key_timing,
+            outbox_waiting,
             key_provider_up,
             database_up,
             commit_batches,
@@ -136,6 +174,11 @@ impl Metrics {
             pool_idle,
             seen: Mutex::new(Seen::default()),
         })
+    }
+
+    /// What times the key provider's calls (`TimedKeys`), feeding these metrics.
+    pub fn key_timing(&self) -> KeyTiming {
+        self.key_timing.clone()
     }
 
     /// Reads what is not counted as it happens, then writes every series out.
@@ -148,15 +191,25 @@ impl Metrics {
             self.pool_open.set(i64::from(pool.open));
             self.pool_idle.set(i64::from(pool.idle));
         }
+        for (outbox, waiting) in
+            [("mail", deps.store.mails_waiting().await), ("webhook", deps.store.deliveries_waiting().await)]
+        {
+            // A database that does not answer leaves the last depth (database_up says why).
+            if let Ok(waiting) = waiting {
+                self.outbox_waiting.get_or_create(&OutboxLabels { outbox: outbox.to_owned() }).set(waiting);
+            }
+        }
         let now = deps.cipher.key_operations();
         let journal = deps.journal.stats().unwrap_or_default();
         let meter = deps.counter.stats().unwrap_or_default();
         if let Ok(mut guard) = self.seen.lock() {
             let seen = &mut *guard;
             let before = std::mem::replace(&mut seen.key_operations, now);
-            self.key_unwraps.inc_by(now.0.saturating_sub(before.0));
-            self.key_wraps.inc_by(now.1.saturating_sub(before.1));
-            self.dek_cache_hits.inc_by(now.2.saturating_sub(before.2));
+            self.key_unwraps.inc_by(now.unwraps.saturating_sub(before.unwraps));
+            self.key_wraps.inc_by(now.wraps.saturating_sub(before.wraps));
+            self.dek_cache_hits.inc_by(now.cache_hits.saturating_sub(before.cache_hits));
+            self.dek_cache_misses.inc_by(now.cache_misses.saturating_sub(before.cache_misses));
+            self.dek_cache_evictions.inc_by(now.cache_evictions.saturating_sub(before.cache_evictions));
             for (writer, stats, last) in
                 [("audit_journal", journal, &mut seen.journal), ("meter", meter, &mut seen.meter)]
             {
