@@ -408,6 +408,7 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         crate::billing::BillingLayer::new(state.core.clone(), config.x402_pay_to.clone(), &config.x402_facilitator_url);
     let api = routes::router()
         .merge(crate::billing::routes())
+        .merge(crate::openapi::routes())
         .merge(crate::dashboard::routes())
         // Metered inside the time limit: a stalled counter is a 503 like any stalled dependency.
         .layer(axum::middleware::from_fn_with_state(billing, crate::billing::meter))

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod mcp;
 pub mod metrics;
 pub mod oidc;
+pub mod openapi;
 pub mod proxy;
 pub mod request_context;
 pub mod routes;

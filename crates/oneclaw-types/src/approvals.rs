@@ -1,11 +1,11 @@
 //! Approvals (`/v1/approvals`): requests a human approves or rejects, as 1claw's spec has them.
 
-use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// `POST /v1/approvals/request` (agents). `summary` is an object in the spec and a string in
 /// the Python SDK; both are taken, a string answered back as `{"text": …}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestApprovalRequest {
     pub action: String,
     pub target_type: String,
@@ -20,6 +20,7 @@ pub struct RequestApprovalRequest {
 /// `POST /v1/approvals/{id}/decide`. `window_seconds` (ours) approves a window instead of one
 /// use, up to what the policy allows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecideApprovalRequest {
     pub decision: String,
     #[serde(default)]
@@ -30,6 +31,7 @@ pub struct DecideApprovalRequest {
 
 /// `POST /v1/approvals/{id}/cancel`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CancelApprovalRequest {
     #[serde(default)]
     pub reason: Option<String>,
@@ -37,6 +39,7 @@ pub struct CancelApprovalRequest {
 
 /// One approval request (1claw's `ApprovalResponse`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalResponse {
     pub id: String,
     pub org_id: String,
@@ -58,15 +61,16 @@ pub struct ApprovalResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
-    pub decided_at: Option<Timestamp>,
+    pub decided_at: Option<time::OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<Timestamp>,
+    pub expires_at: Option<time::OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
 }
 
 /// `GET /v1/approvals`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalListResponse {
     pub approvals: Vec<ApprovalResponse>,
 }

@@ -1,12 +1,12 @@
 //! The audit log.
 
-use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// One audit event as 1claw's schema has it (`GET /v1/audit/events`): strict clients reject
 /// more. The full record is `AuditRecordResponse`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEventResponse {
     pub id: Uuid,
     pub action: String,
@@ -21,11 +21,12 @@ pub struct AuditEventResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
 }
 
 /// `GET /v1/audit/events`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEventsResponse {
     pub events: Vec<AuditEventResponse>,
     /// The number of events in this page.
@@ -35,6 +36,7 @@ pub struct AuditEventsResponse {
 /// One audit record as oneclaw keeps it (`GET /v1/audit/records`, our route): the event, how
 /// the request came, and the event's link in its org's hash chain.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecordResponse {
     #[serde(flatten)]
     pub event: AuditEventResponse,
@@ -57,6 +59,7 @@ pub struct AuditRecordResponse {
 
 /// `GET /v1/audit/records`: the same filters and paging as `/v1/audit/events`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecordsResponse {
     pub events: Vec<AuditRecordResponse>,
     /// The number of records in this page.
@@ -65,6 +68,7 @@ pub struct AuditRecordsResponse {
 
 /// How the chain is built, for independent verification.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainScheme {
     pub algorithm: String,
     pub chain_structure: String,
@@ -75,6 +79,7 @@ pub struct ChainScheme {
 
 /// `GET /v1/audit/verify` (1claw's schema).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditVerifyResponse {
     pub chain_valid: bool,
     pub events_verified: i64,
@@ -87,6 +92,7 @@ pub struct AuditVerifyResponse {
 /// `GET /v1/audit/records/verify` (our route): the verification with what 1claw's answer has
 /// no field for: signed checkpoints checked, the broken event's position and the reason.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditChainReportResponse {
     #[serde(flatten)]
     pub verification: AuditVerifyResponse,

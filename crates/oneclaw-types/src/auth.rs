@@ -1,11 +1,12 @@
 //! Human authentication: signup, login, tokens, profile, personal API keys, public keys.
 
-use crate::{SecretString, Timestamp};
+use crate::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// `POST /v1/auth/signup`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignupRequest {
     pub email: String,
     pub password: SecretString,
@@ -18,6 +19,7 @@ pub struct SignupRequest {
 
 /// Answer to a signup: oneclaw logs the new user in at once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignupResponse {
     pub message: String,
     pub email: String,
@@ -29,6 +31,7 @@ pub struct SignupResponse {
 
 /// `POST /v1/auth/token`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub email: String,
     pub password: SecretString,
@@ -36,6 +39,7 @@ pub struct LoginRequest {
 
 /// A bearer token and how long it lives.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: SecretString,
     pub token_type: String,
@@ -46,6 +50,7 @@ pub struct TokenResponse {
 
 /// `POST /v1/auth/refresh`: the body is optional; without it the bearer token is refreshed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
     #[serde(default)]
     pub refresh_token: Option<SecretString>,
@@ -53,12 +58,14 @@ pub struct RefreshRequest {
 
 /// `POST /v1/auth/api-key-token`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyTokenRequest {
     pub api_key: SecretString,
 }
 
 /// `GET /v1/auth/me`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserProfileResponse {
     pub id: Uuid,
     pub email: String,
@@ -69,11 +76,12 @@ pub struct UserProfileResponse {
     pub marketing_emails: bool,
     pub totp_enabled: bool,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
 }
 
 /// `PATCH /v1/auth/me`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateMeRequest {
     #[serde(default)]
     pub display_name: Option<String>,
@@ -83,6 +91,7 @@ pub struct UpdateMeRequest {
 
 /// `POST /v1/auth/change-password`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     pub current_password: SecretString,
     pub new_password: SecretString,
@@ -90,16 +99,18 @@ pub struct ChangePasswordRequest {
 
 /// `POST /v1/auth/api-keys`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateApiKeyRequest {
     pub name: String,
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
     #[serde(default, with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<Timestamp>,
+    pub expires_at: Option<time::OffsetDateTime>,
 }
 
 /// A personal API key as listed: never the key itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyResponse {
     pub id: Uuid,
     pub name: String,
@@ -107,15 +118,16 @@ pub struct ApiKeyResponse {
     pub scopes: Vec<String>,
     pub is_active: bool,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<Timestamp>,
+    pub expires_at: Option<time::OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
-    pub last_used_at: Option<Timestamp>,
+    pub last_used_at: Option<time::OffsetDateTime>,
 }
 
 /// The answer to creating a key: the full key, shown this once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyCreatedResponse {
     pub key: ApiKeyResponse,
     pub api_key: SecretString,
@@ -123,12 +135,14 @@ pub struct ApiKeyCreatedResponse {
 
 /// `GET /v1/auth/api-keys`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyListResponse {
     pub keys: Vec<ApiKeyResponse>,
 }
 
 /// `GET /v1/auth/jwt-public-key`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JwtPublicKeyResponse {
     pub alg: String,
     pub public_key_base64: String,
@@ -136,6 +150,7 @@ pub struct JwtPublicKeyResponse {
 
 /// One JSON Web Key (an Ed25519 public key).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwk {
     pub kty: String,
     pub crv: String,
@@ -148,12 +163,14 @@ pub struct Jwk {
 
 /// `GET /.well-known/jwks.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }
 
 /// `POST /v1/auth/device/code`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceCodeRequest {
     pub client_id: String,
     /// Only this account may approve the code.
@@ -162,6 +179,7 @@ pub struct DeviceCodeRequest {
 
 /// A device code, its user code and where to approve it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceCodeResponse {
     pub device_code: SecretString,
     pub user_code: String,
@@ -180,6 +198,7 @@ impl DeviceCodeResponse {
 
 /// `POST /v1/auth/device/token`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceTokenRequest {
     pub device_code: SecretString,
     pub grant_type: String,
@@ -188,6 +207,7 @@ pub struct DeviceTokenRequest {
 /// The answer to a poll: a session, or `error` (`authorization_pending`, `slow_down`,
 /// `access_denied`, `expired_token`), always with status 200 as 1claw answers it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceTokenResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<SecretString>,
@@ -210,16 +230,18 @@ pub struct DeviceTokenResponse {
 
 /// `POST /v1/auth/device/approve` and `/deny`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceApproveRequest {
     pub user_code: String,
 }
 
 /// `GET /v1/auth/device/code/{user_code}` and the answer to approve and deny.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceCodeStatusResponse {
     pub user_code: String,
     pub client_id: String,
     pub status: String,
     #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: Timestamp,
+    pub expires_at: time::OffsetDateTime,
 }

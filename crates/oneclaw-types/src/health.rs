@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /v1/health`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthResponse {
     pub status: String,
     pub version: String,
@@ -11,6 +12,7 @@ pub struct HealthResponse {
 
 /// `GET /v1/health/hsm` (1claw's schema): `ok`, `degraded` or `unavailable`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HsmHealthResponse {
     pub status: String,
 }
@@ -18,6 +20,7 @@ pub struct HsmHealthResponse {
 /// `GET /v1/health/key-provider` (our route): the status, which provider (`local`,
 /// `pkcs11`), and how much work went to it since the server started.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyProviderHealthResponse {
     pub status: String,
     pub provider: String,
@@ -26,6 +29,7 @@ pub struct KeyProviderHealthResponse {
 
 /// Key-provider operation counts since start.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HsmOperations {
     /// Data keys unwrapped in the provider (cold reads, rotations).
     pub unwraps: u64,
@@ -38,6 +42,7 @@ pub struct HsmOperations {
 /// `GET /v1/health/ready`: whether this node can serve requests now (`ready` or `not_ready`),
 /// and each part it needs: `ok` or `failing`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReadinessResponse {
     pub status: String,
     pub checks: ReadinessChecks,
@@ -45,6 +50,7 @@ pub struct ReadinessResponse {
 
 /// The parts a request needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReadinessChecks {
     /// The database answers a query.
     pub database: String,

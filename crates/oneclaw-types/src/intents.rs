@@ -1,7 +1,6 @@
 //! Execution intents (`/v1/agents/{agent_id}/bindings`, `/execute`, `/executions`), as 1claw's
 //! spec has them. A binding's credential is accepted here and never answered.
 
-use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -9,6 +8,7 @@ use serde_json::Value;
 /// `vault_id` of an inline source names the vault the binding lives in (whose policies decide
 /// who may execute it).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialSourceRequest {
     #[serde(rename = "type")]
     pub kind: String,
@@ -22,6 +22,7 @@ pub struct CredentialSourceRequest {
 
 /// `POST …/bindings` (1claw's `CreateBindingRequest`) and `PATCH …/bindings/{id}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BindingRequest {
     #[serde(default)]
     pub name: Option<String>,
@@ -46,6 +47,7 @@ pub struct BindingRequest {
 /// 1claw's `BindingResponse`: `credential_set` says whether a credential is stored; the value
 /// never leaves the server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BindingResponse {
     pub id: String,
     pub agent_id: String,
@@ -62,30 +64,34 @@ pub struct BindingResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_path: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: Timestamp,
+    pub updated_at: time::OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BindingListResponse {
     pub bindings: Vec<BindingResponse>,
 }
 
 /// `POST …/rotate-credential`: the new credential (a string, or an object holding it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RotateCredentialRequest {
     pub credential: Value,
 }
 
 /// `POST …/test`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestBindingRequest {
     #[serde(default)]
     pub timeout_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestBindingResponse {
     pub success: bool,
     pub latency_ms: i64,
@@ -95,6 +101,7 @@ pub struct TestBindingResponse {
 
 /// `POST /v1/agents/{agent_id}/execute`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecuteRequest {
     #[serde(default)]
     pub binding: String,
@@ -108,6 +115,7 @@ pub struct ExecuteRequest {
 
 /// 1claw's `ExecuteResponse`: the redacted result, or the redacted error.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecuteResponse {
     pub execution_id: String,
     pub status: String,
@@ -123,6 +131,7 @@ pub struct ExecuteResponse {
 
 /// 1claw's `ExecutionEventResponse`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecutionEventResponse {
     pub id: String,
     pub agent_id: String,
@@ -139,10 +148,11 @@ pub struct ExecutionEventResponse {
     pub duration_ms: i64,
     pub redactions_applied: i64,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecutionListResponse {
     pub events: Vec<ExecutionEventResponse>,
 }

@@ -1,11 +1,11 @@
 //! Organization: members, invitations, IP rules.
 
-use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// One member.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgMemberResponse {
     pub id: Uuid,
     pub email: String,
@@ -13,17 +13,19 @@ pub struct OrgMemberResponse {
     pub role: String,
     pub auth_method: String,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
 }
 
 /// `GET /v1/org/members`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgMembersResponse {
     pub members: Vec<OrgMemberResponse>,
 }
 
 /// `POST /v1/org/invite`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteRequest {
     pub email: String,
     #[serde(default)]
@@ -32,6 +34,7 @@ pub struct InviteRequest {
 
 /// `POST /v1/org/invite` answer (1claw's schema: the invitation travels by mail).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteMemberResponse {
     pub message: String,
     pub email: String,
@@ -40,6 +43,7 @@ pub struct InviteMemberResponse {
 /// `POST /v1/org/invites` answer. `invite_token` is shown this once: whoever presents it at
 /// sign-up (`invite_token`) joins, so hand it only to the person invited.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteResponse {
     pub message: String,
     pub email: String,
@@ -52,6 +56,7 @@ pub struct InviteResponse {
 
 /// One invitation in `GET /v1/org/invites` (never its token).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteItem {
     pub id: uuid::Uuid,
     pub email: String,
@@ -66,18 +71,21 @@ pub struct InviteItem {
 
 /// `GET /v1/org/invites`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteListResponse {
     pub invites: Vec<InviteItem>,
 }
 
 /// `PATCH /v1/org/members/{user_id}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateMemberRequest {
     pub role: String,
 }
 
 /// `POST /v1/security/ip-rules`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateIpRuleRequest {
     pub rule_type: String,
     pub cidr: String,
@@ -89,6 +97,7 @@ pub struct CreateIpRuleRequest {
 
 /// An IP rule.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IpRuleResponse {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -98,11 +107,12 @@ pub struct IpRuleResponse {
     pub applies_to: String,
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
 }
 
 /// `GET /v1/security/ip-rules`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IpRuleListResponse {
     pub rules: Vec<IpRuleResponse>,
 }

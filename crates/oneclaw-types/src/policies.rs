@@ -1,12 +1,12 @@
 //! Vault access policies.
 
-use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// `POST /v1/vaults/{id}/policies` and `PUT …/{policy_id}` (where principal and pattern are
 /// ignored). Out-of-scope fields (`attribute_conditions`, `tx_conditions`, …) are ignored.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyRequest {
     #[serde(default)]
     pub secret_path_pattern: Option<String>,
@@ -19,7 +19,7 @@ pub struct PolicyRequest {
     #[serde(default)]
     pub conditions: Option<serde_json::Value>,
     #[serde(default, with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<Timestamp>,
+    pub expires_at: Option<time::OffsetDateTime>,
     #[serde(default)]
     pub effect: Option<String>,
     #[serde(default)]
@@ -30,6 +30,7 @@ pub struct PolicyRequest {
 
 /// A policy as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyResponse {
     pub id: Uuid,
     pub vault_id: Uuid,
@@ -39,11 +40,11 @@ pub struct PolicyResponse {
     pub permissions: Vec<String>,
     pub conditions: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<Timestamp>,
+    pub expires_at: Option<time::OffsetDateTime>,
     pub created_by: String,
     pub created_by_type: String,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
     /// `deny` only: the Go SDK's strict model has no `effect`, so the default (`allow`) is
     /// left out (reference §2.9), and so are a zero priority and the default schema version.
     #[serde(default = "allow", skip_serializing_if = "is_allow")]
@@ -79,6 +80,7 @@ fn is_default_schema_version(version: &i64) -> bool {
 
 /// `GET /v1/vaults/{id}/policies`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyListResponse {
     pub policies: Vec<PolicyResponse>,
 }

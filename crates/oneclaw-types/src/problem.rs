@@ -142,6 +142,7 @@ impl ErrorCode {
 /// An error body: `{type, title, status, detail}` plus optional per-field messages and the id
 /// of the request (as in its `X-Request-Id` header and its log lines).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProblemDetails {
     #[serde(rename = "type")]
     pub kind: String,

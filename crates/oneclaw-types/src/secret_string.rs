@@ -32,6 +32,17 @@ impl SecretString {
     }
 }
 
+/// On the wire a secret string is a plain JSON string.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for SecretString {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String).into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for SecretString {}
+
 impl From<String> for SecretString {
     fn from(value: String) -> Self {
         Self::new(value)

@@ -1,11 +1,12 @@
 //! Shares of secrets.
 
-use crate::{SecretString, Timestamp};
+use crate::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// `POST /v1/secrets/{secret_id}/share`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateShareRequest {
     pub recipient_type: String,
     #[serde(default)]
@@ -17,7 +18,7 @@ pub struct CreateShareRequest {
     #[serde(default)]
     pub max_access_count: Option<i64>,
     #[serde(default, with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<Timestamp>,
+    pub expires_at: Option<time::OffsetDateTime>,
     #[serde(default)]
     pub passphrase: Option<SecretString>,
     #[serde(default)]
@@ -26,6 +27,7 @@ pub struct CreateShareRequest {
 
 /// The answer to creating a share.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShareResponse {
     pub id: Uuid,
     pub share_url: String,
@@ -33,13 +35,14 @@ pub struct ShareResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient_email: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: Timestamp,
+    pub expires_at: time::OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_access_count: Option<i64>,
 }
 
 /// `GET /v1/share/{id}` body (optional; the passphrase may also come in a header).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessShareRequest {
     #[serde(default)]
     pub passphrase: Option<SecretString>,
@@ -47,6 +50,7 @@ pub struct AccessShareRequest {
 
 /// What an opened share reveals.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SharedSecretResponse {
     pub id: Uuid,
     pub path: String,
@@ -60,6 +64,7 @@ pub struct SharedSecretResponse {
 
 /// One share in the outbound and inbound lists.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShareListItem {
     pub id: Uuid,
     pub secret_path: String,
@@ -70,15 +75,16 @@ pub struct ShareListItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_access_count: Option<i64>,
     #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: Timestamp,
+    pub expires_at: time::OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
     pub is_expired: bool,
     pub is_accepted: bool,
 }
 
 /// `GET /v1/shares/outbound` and `/inbound`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShareListResponse {
     pub shares: Vec<ShareListItem>,
 }

@@ -1,10 +1,10 @@
 //! Event webhooks (`/v1/webhooks`), as 1claw's spec has them, plus the delivery log.
 
-use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// `POST /v1/webhooks` and `PATCH /v1/webhooks/{id}` (every field optional on PATCH).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookRequest {
     #[serde(default)]
     pub url: Option<String>,
@@ -21,6 +21,7 @@ pub struct WebhookRequest {
 
 /// One webhook (1claw's `WebhookResponse`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookResponse {
     pub id: String,
     pub url: String,
@@ -29,27 +30,30 @@ pub struct WebhookResponse {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
 }
 
 /// The answer to a registration: the webhook and its signing secret, shown this once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookCreatedResponse {
     pub id: String,
     pub url: String,
     pub events: Vec<String>,
     pub secret: String,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookListResponse {
     pub webhooks: Vec<WebhookResponse>,
 }
 
 /// One delivery in a webhook's log.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookDeliveryResponse {
     pub event_id: String,
     pub event_type: String,
@@ -61,14 +65,15 @@ pub struct WebhookDeliveryResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
-    pub next_attempt_at: Timestamp,
+    pub next_attempt_at: time::OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
-    pub delivered_at: Option<Timestamp>,
+    pub delivered_at: Option<time::OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookDeliveryListResponse {
     pub deliveries: Vec<WebhookDeliveryResponse>,
 }

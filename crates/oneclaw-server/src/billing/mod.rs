@@ -5,7 +5,7 @@
 //! service, so every surface shares one counter; which operations are paid is the core's word.
 
 mod meter;
-mod routes;
+pub(crate) mod routes;
 mod x402;
 
 pub use meter::{BillingLayer, meter, quota_headers};

@@ -146,8 +146,8 @@ async fn transactions(
     Ok(Json(json!({ "transactions": transactions, "limit": limit, "page": offset / limit + 1 })))
 }
 
-#[derive(Deserialize)]
-struct OverageRequest {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct OverageRequest {
     method: Option<String>,
     overage_method: Option<String>,
 }

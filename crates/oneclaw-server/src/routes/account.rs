@@ -27,8 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/auth/verify-email-change", post(verify_email_change))
 }
 
-#[derive(Deserialize)]
-struct TokenRequest {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct TokenRequest {
     token: Option<SecretString>,
     /// Without a session: the account's password, which with the mailed token confirms the
     /// address and signs in.
@@ -36,30 +36,30 @@ struct TokenRequest {
     password: Option<SecretString>,
 }
 
-#[derive(Deserialize)]
-struct EmailRequest {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct EmailRequest {
     email: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ResetRequest {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct ResetRequest {
     token: Option<SecretString>,
     new_password: Option<SecretString>,
 }
 
-#[derive(Deserialize)]
-struct SetPasswordRequest {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct SetPasswordRequest {
     password: Option<SecretString>,
     password_confirm: Option<SecretString>,
 }
 
-#[derive(Deserialize)]
-struct ChangeEmailRequest {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct ChangeEmailRequest {
     new_email: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct CodeRequest {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct CodeRequest {
     code: Option<String>,
 }
 

@@ -25,8 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/auth/google", post(google))
 }
 
-#[derive(Deserialize)]
-struct GoogleRequest {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct GoogleRequest {
     #[serde(default)]
     id_token: Option<String>,
 }
@@ -55,8 +55,9 @@ async fn google(
     }
 }
 
-#[derive(Deserialize)]
-struct CodeRequest {
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = MfaCodeRequest)]
+pub(crate) struct CodeRequest {
     #[serde(default)]
     code: Option<String>,
     #[serde(default)]

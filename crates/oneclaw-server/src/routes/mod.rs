@@ -1,7 +1,7 @@
 //! The `/v1` routes, one module per resource. Handlers extract, call one core service, and map
 //! the result; no SQL, crypto or access rules live here.
 
-mod account;
+pub(crate) mod account;
 mod agents;
 mod api_keys;
 pub(crate) mod approvals;
@@ -11,7 +11,7 @@ pub(crate) mod device;
 mod env_vars;
 pub(crate) mod health;
 mod intents;
-mod mfa;
+pub(crate) mod mfa;
 mod org;
 mod params;
 pub(crate) mod policies;
