@@ -3,7 +3,7 @@
 use crate::error::{ClientError, ClientResult, ErrorCode};
 use crate::http::{Client, query, secret_url, segment};
 use oneclaw_types::agents::{AgentResponse, AgentSelfResponse};
-use oneclaw_types::auth::{DeviceCodeResponse, DeviceTokenResponse, UserProfileResponse};
+use oneclaw_types::auth::{DeviceCodeResponse, DeviceSessionResponse, UserProfileResponse};
 use oneclaw_types::env_vars::{
     CreateEnvVarRequest, EnvVarListResponse, EnvVarResponse, ResolveEnvVarsResponse, UpdateEnvVarRequest,
 };
@@ -155,7 +155,7 @@ impl Client {
     }
 
     /// One poll of the device flow.
-    pub async fn device_token(&self, device_code: &oneclaw_types::SecretString) -> ClientResult<DeviceTokenResponse> {
+    pub async fn device_token(&self, device_code: &oneclaw_types::SecretString) -> ClientResult<DeviceSessionResponse> {
         let body = serde_json::json!({
             "device_code": device_code.expose(),
             "grant_type": "urn:ietf:params:oauth:grant-type:device_code",

@@ -108,18 +108,75 @@ pub struct Exchange<'a> {
     pub text: &'a str,
 }
 
-fn spec() -> &'static Value {
+pub(crate) fn claw() -> &'static Value {
     static SPEC: OnceLock<Value> = OnceLock::new();
     SPEC.get_or_init(|| serde_json::from_str(SPEC_JSON).expect("the vendored 1claw spec is JSON"))
 }
 
-/// Checks one answer; `Err` says every way it breaks a strict client.
+/// Checks one answer against both documents; `Err` says every way it breaks a strict client
+/// of 1claw's, or the server's own served document.
 pub fn check(exchange: &Exchange<'_>) -> Result<(), String> {
+    check_claw(exchange)?;
+    check_ours(exchange)
+}
+
+/// Against the served document (`GET /v1/openapi.json`): every API route the suite reaches is
+/// described there, and its answer fits, no field more.
+fn check_ours(exchange: &Exchange<'_>) -> Result<(), String> {
+    let doc = oneclaw_server::openapi::document();
     let path = exchange.path.split(['?', '#']).next().unwrap_or_default();
-    let Some((template, operation)) = operation(exchange.method, path) else { return Ok(()) };
+    let Some((template, operation)) = operation(doc, exchange.method, path) else {
+        let api = path.starts_with("/v1/") || path.starts_with("/.well-known/");
+        let fallback = exchange.status == 405 || (exchange.status == 404 && exchange.text.contains("No such route"));
+        if api && !fallback {
+            return Err(format!(
+                "{} {path} answered {} but the served OpenAPI document has no such operation \
+                 (add it to crates/oneclaw-server/src/openapi/operations.rs)",
+                exchange.method, exchange.status
+            ));
+        }
+        return Ok(());
+    };
+    let Some(schema) = answer_schema(doc, template, operation, exchange.status) else {
+        let listed = responses(operation);
+        if !listed.contains(&exchange.status.to_string()) && !listed.contains(&range(exchange.status)) {
+            return Err(format!(
+                "{} {template}: status {} is not in the served document ({listed:?})",
+                exchange.method, exchange.status
+            ));
+        }
+        return Ok(());
+    };
+    if exchange.text.trim().is_empty() {
+        return Ok(());
+    }
+    let mut checker = Checker { errors: Vec::new(), exchange, doc, go_models: false };
+    checker.value(&schema, exchange.body, "$", None);
+    if checker.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} {template} answered {} outside the served OpenAPI document's schema:\n  {}\nbody: {}",
+            exchange.method,
+            exchange.status,
+            checker.errors.join("\n  "),
+            exchange.text
+        ))
+    }
+}
+
+fn range(status: u16) -> String {
+    format!("{}XX", status / 100)
+}
+
+/// Against 1claw's document, with the Go SDK's field sets.
+fn check_claw(exchange: &Exchange<'_>) -> Result<(), String> {
+    let doc = claw();
+    let path = exchange.path.split(['?', '#']).next().unwrap_or_default();
+    let Some((template, operation)) = operation(doc, exchange.method, path) else { return Ok(()) };
     tally(exchange.method, template, exchange.status);
     let listed = responses(operation);
-    let Some(schema) = answer_schema(template, operation, exchange.status) else {
+    let Some(schema) = answer_schema(doc, template, operation, exchange.status) else {
         let status = exchange.status.to_string();
         if (200..300).contains(&exchange.status) && !listed.is_empty() && !listed.contains(&status) {
             return Err(format!(
@@ -132,7 +189,7 @@ pub fn check(exchange: &Exchange<'_>) -> Result<(), String> {
     if exchange.text.trim().is_empty() {
         return Ok(());
     }
-    let mut checker = Checker { errors: Vec::new(), exchange };
+    let mut checker = Checker { errors: Vec::new(), exchange, doc, go_models: true };
     checker.value(&schema, exchange.body, "$", None);
     if checker.errors.is_empty() {
         Ok(())
@@ -160,10 +217,10 @@ fn tally(method: &str, template: &str, status: u16) {
 
 /// The spec operation for a concrete path: literal segments beat parameters, and a last
 /// `{path}` parameter may take several segments (a secret's path holds slashes).
-fn operation(method: &str, path: &str) -> Option<(&'static str, &'static Value)> {
+fn operation(doc: &'static Value, method: &str, path: &str) -> Option<(&'static str, &'static Value)> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     let mut best: Option<(usize, &'static str, &'static Value)> = None;
-    for (template, item) in spec()["paths"].as_object()? {
+    for (template, item) in doc["paths"].as_object()? {
         let Some(op) = item.get(method.to_ascii_lowercase()) else { continue };
         let parts: Vec<&str> = template.split('/').collect();
         if let Some(score) = matches(&parts, &segments)
@@ -205,15 +262,16 @@ fn responses(operation: &Value) -> Vec<String> {
 
 /// The JSON schema of the answer with this status: the status's own entry, `default`, and
 /// for an error the spec does not list, its RFC 7807 body.
-fn answer_schema(template: &str, operation: &Value, status: u16) -> Option<Value> {
+fn answer_schema(doc: &'static Value, template: &str, operation: &Value, status: u16) -> Option<Value> {
     let is_health = template.starts_with("/v1/health");
     let responses = operation.get("responses")?;
-    let entry = responses.get(status.to_string()).or_else(|| responses.get("default"));
+    let entry =
+        responses.get(status.to_string()).or_else(|| responses.get(range(status))).or_else(|| responses.get("default"));
     // A health route answers 503 with its own body when the thing it watches is down (as
     // Vault's sys/health does): probes read the status code, clients the same schema.
     let entry = entry.or_else(|| (status == 503).then(|| responses.get("200")).flatten().filter(|_| is_health));
     let entry = match entry {
-        Some(entry) => resolve(entry).clone(),
+        Some(entry) => resolve(doc, entry).clone(),
         None if status >= 400 => return Some(Value::String("#/components/schemas/ProblemDetails".into())),
         None => return None,
     };
@@ -222,41 +280,50 @@ fn answer_schema(template: &str, operation: &Value, status: u16) -> Option<Value
 }
 
 /// Follows `$ref` (within the document) until a schema that is not a reference.
-fn resolve(mut value: &Value) -> &Value {
+fn resolve<'v>(doc: &'static Value, mut value: &'v Value) -> &'v Value {
     while let Some(target) = value.get("$ref").and_then(Value::as_str) {
-        value = lookup(target);
+        value = lookup(doc, target);
     }
     value
 }
 
-fn lookup(pointer: &str) -> &'static Value {
-    spec().pointer(pointer.trim_start_matches('#')).unwrap_or(&Value::Null)
+fn lookup(doc: &'static Value, pointer: &str) -> &'static Value {
+    doc.pointer(pointer.trim_start_matches('#')).unwrap_or(&Value::Null)
 }
 
 struct Checker<'a, 'b> {
     errors: Vec<String>,
     exchange: &'a Exchange<'b>,
+    /// The document the schemas come from.
+    doc: &'static Value,
+    /// Whether the Go SDK's strict field sets apply (1claw's document only).
+    go_models: bool,
 }
 
 impl Checker<'_, '_> {
     /// Checks `value` at `at` against `schema` (a schema, or a bare string naming a component).
     fn value(&mut self, schema: &Value, value: &Value, at: &str, model: Option<&str>) {
         if let Some(pointer) = schema.as_str() {
-            return self.value(lookup(pointer), value, at, pointer.rsplit('/').next());
+            return self.value(lookup(self.doc, pointer), value, at, pointer.rsplit('/').next());
         }
         if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
-            return self.value(lookup(target), value, at, target.rsplit('/').next());
+            return self.value(lookup(self.doc, target), value, at, target.rsplit('/').next());
         }
         if value.is_null() && nullable(schema) {
             return;
         }
         if let Some(branches) = schema.get("allOf").and_then(Value::as_array) {
-            return self.object(&merged(branches), value, at, model);
+            return self.object(&merged(self.doc, branches), value, at, model);
         }
         for key in ["oneOf", "anyOf"] {
             if let Some(branches) = schema.get(key).and_then(Value::as_array) {
                 let fits = branches.iter().any(|branch| {
-                    let mut probe = Checker { errors: Vec::new(), exchange: self.exchange };
+                    let mut probe = Checker {
+                        errors: Vec::new(),
+                        exchange: self.exchange,
+                        doc: self.doc,
+                        go_models: self.go_models,
+                    };
                     probe.value(branch, value, at, None);
                     probe.errors.is_empty()
                 });
@@ -308,7 +375,7 @@ impl Checker<'_, '_> {
             // (`maxAmountRequired`, `asset`, …; compat/x402 runs a real x402 client).
             _ => {
                 properties.is_none()
-                    || matches!(model, Some("ProblemDetails" | "PaymentRequirement"))
+                    || matches!(model, Some("ProblemDetails" | "PaymentRequirement" | "PaymentRequirements"))
                     || self.in_payment_terms(at)
             }
         };
@@ -319,7 +386,7 @@ impl Checker<'_, '_> {
                 self.errors.push(format!("{at}: required field {name} is missing"));
             }
         }
-        let go_model = model.and_then(|m| GO_MODELS.iter().find(|(name, _)| *name == m));
+        let go_model = model.filter(|_| self.go_models).and_then(|m| GO_MODELS.iter().find(|(name, _)| *name == m));
         for (name, field) in fields {
             let field_at = format!("{at}.{name}");
             let property = properties.and_then(|p| p.get(name));
@@ -361,7 +428,7 @@ impl Checker<'_, '_> {
             let asked_for_agent = self.exchange.request.is_some_and(|r| !r["agent_id"].is_null());
             return self.exchange.path.starts_with("/v1/auth/agent-token") && !asked_for_agent;
         }
-        let Some(property) = property.map(resolve) else { return false };
+        let Some(property) = property.map(|p| resolve(self.doc, p)) else { return false };
         let empty = match value {
             Value::Null => true,
             Value::Bool(b) => !b,
@@ -416,12 +483,12 @@ fn type_fits(schema: &Value, value: &Value) -> bool {
 }
 
 /// One object schema from `allOf` branches: their properties and required lists together.
-fn merged(branches: &[Value]) -> Value {
+fn merged(doc: &'static Value, branches: &[Value]) -> Value {
     let mut properties = Map::new();
     let mut required = Vec::new();
     let mut open = false;
     for branch in branches {
-        let branch = resolve(branch);
+        let branch = resolve(doc, branch);
         if let Some(props) = branch.get("properties").and_then(Value::as_object) {
             properties.extend(props.clone());
         }
@@ -438,7 +505,26 @@ mod tests {
 
     fn run(method: &str, path: &str, request: Option<&Value>, status: u16, body: Value) -> Result<(), String> {
         let text = body.to_string();
-        check(&Exchange { method, path, request, status, body: &body, text: &text })
+        check_claw(&Exchange { method, path, request, status, body: &body, text: &text })
+    }
+
+    fn ours(method: &str, path: &str, status: u16, body: Value) -> Result<(), String> {
+        let text = body.to_string();
+        check_ours(&Exchange { method, path, request: None, status, body: &body, text: &text })
+    }
+
+    #[test]
+    fn the_served_document_must_describe_every_api_route_and_its_answer() {
+        let health = json!({"status": "healthy", "version": "0.1.0"});
+        assert_eq!(ours("GET", "/v1/health", 200, health.clone()), Ok(()));
+        let mut extra = health.clone();
+        extra["uptime"] = json!(5);
+        assert!(ours("GET", "/v1/health", 200, extra).unwrap_err().contains("uptime"));
+        let missing = ours("GET", "/v1/not-described", 200, json!({})).unwrap_err();
+        assert!(missing.contains("no such operation"), "{missing}");
+        let fallback = json!({"type": "not_found", "title": "Not Found", "status": 404, "detail": "No such route"});
+        assert_eq!(ours("GET", "/v1/not-described", 404, fallback), Ok(()), "the router's own 404 is not a route");
+        assert_eq!(ours("GET", "/dashboard-page", 200, json!({})), Ok(()), "pages are not the API");
     }
 
     fn vault() -> Value {

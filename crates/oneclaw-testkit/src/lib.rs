@@ -18,6 +18,7 @@ pub mod memory;
 mod outage;
 mod postgres;
 pub mod smtp;
+pub mod spec_comparison;
 
 pub use clock::TestClock;
 pub use http::{Account, Response, TestAgent};

@@ -215,9 +215,6 @@ pub struct DeviceTokenResponse {
     pub token_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
-    /// Renews the session at `POST /v1/auth/refresh` (replaced on each use).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<SecretString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -226,6 +223,17 @@ pub struct DeviceTokenResponse {
     pub user_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_id: Option<Uuid>,
+}
+
+/// `POST /v1/auth/device/session` (ours, what `oneclaw login` polls): the same answer, and the
+/// session's refresh token, which renews it at `POST /v1/auth/refresh` (replaced on each use).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceSessionResponse {
+    #[serde(flatten)]
+    pub token: DeviceTokenResponse,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<SecretString>,
 }
 
 /// `POST /v1/auth/device/approve` and `/deny`.

@@ -3,10 +3,12 @@
 //! Field names follow the public 1claw API exactly. This crate does no I/O. Optional response
 //! fields are skipped when absent, because strict clients (the Go SDK) reject unknown or null keys.
 
+pub mod account;
 pub mod agents;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod charset;
 pub mod env_vars;
 pub mod health;

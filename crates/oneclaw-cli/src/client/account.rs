@@ -87,10 +87,11 @@ async fn login_with_device(args: LoginArgs) -> CliResult {
         std::time::Instant::now() + std::time::Duration::from_secs(u64::try_from(started.expires_in).unwrap_or(600));
     loop {
         tokio::time::sleep(interval).await;
-        let answer = client.device_token(&started.device_code).await?;
+        let polled = client.device_token(&started.device_code).await?;
+        let (answer, refresh_token) = (polled.token, polled.refresh_token);
         match answer.error.as_deref() {
             None => {
-                let (Some(access), Some(refresh)) = (answer.access_token, answer.refresh_token) else {
+                let (Some(access), Some(refresh)) = (answer.access_token, refresh_token) else {
                     return Err(CliError::Auth("the server answered without a session; try again".to_owned()));
                 };
                 let lifetime =

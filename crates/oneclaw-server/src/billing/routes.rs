@@ -9,8 +9,13 @@ use axum::routing::{get, patch};
 use axum::{Json, Router};
 use oneclaw_core::Error;
 use oneclaw_core::billing::OverageMethod;
+use oneclaw_core::billing::PaidRequest;
+use oneclaw_types::billing::{
+    CreditBalanceResponse, CreditTransaction, CreditTransactionsResponse, MonthUsage, OverageMethodResponse,
+    PaymentEvent, PaymentHistoryResponse, SubscriptionResponse, SubscriptionUsage, UsageEvent, UsageHistoryResponse,
+    UsageMeter, UsageSummaryResponse,
+};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -32,7 +37,7 @@ fn cents(micros: i64) -> i64 {
     micros / 10_000
 }
 
-async fn usage(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<Value>> {
+async fn usage(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<UsageSummaryResponse>> {
     let billing = state.core.billing();
     let usage = billing.usage(caller.org_id()).await?;
     let paid = billing.history(&caller, 200).await?;
@@ -41,16 +46,16 @@ async fn usage(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<J
         paid.iter().filter(|p| oneclaw_core::billing::month_of(p.created_at) == month).collect();
     let cost: i64 = paid_this_month.iter().map(|p| p.price_micros).sum();
     let free = usage.limit.map_or(usage.used, |limit| usage.used.min(limit));
-    Ok(Json(json!({
-        "billing_tier": usage.tier.as_str(),
-        "free_tier_limit": usage.limit,
-        "current_month": {
-            "total_requests": usage.used,
-            "free_requests": free,
-            "paid_requests": paid_this_month.len(),
-            "total_cost_usd": usd(cost),
+    Ok(Json(UsageSummaryResponse {
+        billing_tier: usage.tier.as_str().to_owned(),
+        free_tier_limit: usage.limit,
+        current_month: MonthUsage {
+            total_requests: usage.used,
+            free_requests: free,
+            paid_requests: i64::try_from(paid_this_month.len()).unwrap_or(i64::MAX),
+            total_cost_usd: usd(cost),
         },
-    })))
+    }))
 }
 
 #[derive(Deserialize)]
@@ -61,89 +66,92 @@ struct Page {
 }
 
 /// 1claw's paid-request history (its `UsageEvent` fields).
-async fn history(state: State<AppState>, caller: Auth, page: Query<Page>) -> ApiResult<Json<Value>> {
-    paid_requests(state, caller, page, false).await
+async fn history(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<UsageHistoryResponse>> {
+    let paid = state.core.billing().history(&caller, page.limit.unwrap_or(50)).await?;
+    Ok(Json(UsageHistoryResponse { events: paid.iter().map(usage_event).collect() }))
 }
 
 /// Our route: the same list with how each request was paid (`credits` or `x402`) and the
 /// payment's reference (the settlement transaction), which 1claw's schema has no field for.
-async fn payments(state: State<AppState>, caller: Auth, page: Query<Page>) -> ApiResult<Json<Value>> {
-    paid_requests(state, caller, page, true).await
-}
-
-async fn paid_requests(
+async fn payments(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Query(page): Query<Page>,
-    with_payment: bool,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PaymentHistoryResponse>> {
     let paid = state.core.billing().history(&caller, page.limit.unwrap_or(50)).await?;
-    let events: Vec<Value> = paid
+    let events = paid
         .iter()
-        .map(|p| {
-            let mut event = json!({
-                "id": p.id, "principal_type": p.principal.kind.as_str(), "principal_id": p.principal.id,
-                "method": p.method, "endpoint": p.endpoint, "status_code": p.status_code,
-                "price_usd": usd(p.price_micros), "is_paid": true,
-                "created_at": crate::views::timestamp(p.created_at),
-            });
-            if with_payment {
-                event["paid_with"] = json!(p.paid_with);
-                event["reference"] = json!(p.reference);
-            }
-            event
-        })
+        .map(|p| PaymentEvent { event: usage_event(p), paid_with: p.paid_with.clone(), reference: p.reference.clone() })
         .collect();
-    Ok(Json(json!({ "events": events })))
+    Ok(Json(PaymentHistoryResponse { events }))
 }
 
-async fn subscription(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<Value>> {
+fn usage_event(paid: &PaidRequest) -> UsageEvent {
+    UsageEvent {
+        id: paid.id,
+        principal_type: paid.principal.kind.as_str().to_owned(),
+        principal_id: paid.principal.id,
+        method: paid.method.clone(),
+        endpoint: paid.endpoint.clone(),
+        status_code: paid.status_code,
+        price_usd: usd(paid.price_micros),
+        is_paid: true,
+        created_at: paid.created_at,
+    }
+}
+
+async fn subscription(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<SubscriptionResponse>> {
     let sub = state.core.billing().subscription(&caller).await?;
     let limits = sub.usage.tier.limits(sub.usage.limit.unwrap_or(0));
-    let meter = |used: i64, limit: Option<i64>| json!({ "used": used, "limit": limit });
-    Ok(Json(json!({
-        "tier": sub.usage.tier.as_str(),
-        "status": "active",
-        "overage_method": sub.usage.overage_method.as_str(),
-        "credit_balance_cents": cents(sub.credit_balance_micros),
-        "credit_balance_usd": usd(sub.credit_balance_micros),
-        "usage": {
-            "requests": meter(sub.usage.used, sub.usage.limit),
-            "vaults": meter(sub.resources.vaults, limits.vaults),
-            "secrets": meter(sub.resources.secrets, limits.secrets),
-            "agents": meter(sub.resources.agents, limits.agents),
+    let meter = |used: i64, limit: Option<i64>| UsageMeter { used, limit };
+    Ok(Json(SubscriptionResponse {
+        tier: sub.usage.tier.as_str().to_owned(),
+        status: "active".to_owned(),
+        overage_method: sub.usage.overage_method.as_str().to_owned(),
+        credit_balance_cents: cents(sub.credit_balance_micros),
+        credit_balance_usd: usd(sub.credit_balance_micros),
+        usage: SubscriptionUsage {
+            requests: meter(sub.usage.used, sub.usage.limit),
+            vaults: meter(sub.resources.vaults, limits.vaults),
+            secrets: meter(sub.resources.secrets, limits.secrets),
+            agents: meter(sub.resources.agents, limits.agents),
         },
-    })))
+    }))
 }
 
-async fn balance(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<Value>> {
+async fn balance(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<CreditBalanceResponse>> {
     let sub = state.core.billing().subscription(&caller).await?;
-    Ok(Json(json!({
-        "balance_cents": cents(sub.credit_balance_micros),
-        "balance_usd": usd(sub.credit_balance_micros),
-    })))
+    Ok(Json(CreditBalanceResponse {
+        balance_cents: cents(sub.credit_balance_micros),
+        balance_usd: usd(sub.credit_balance_micros),
+    }))
 }
 
 async fn transactions(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Query(page): Query<Page>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CreditTransactionsResponse>> {
     let limit = page.limit.unwrap_or(50).clamp(1, 200);
     let offset = page.offset.unwrap_or_else(|| page.page.unwrap_or(1).max(1).saturating_sub(1).saturating_mul(limit));
     let entries = state.core.billing().credit_ledger(&caller, limit, offset).await?;
-    let transactions: Vec<Value> = entries
+    let transactions = entries
         .iter()
-        .map(|e| {
-            json!({
-                "id": e.id, "type": e.kind, "amount_cents": cents(e.amount_micros),
-                "balance_after_cents": cents(e.balance_after_micros), "description": e.description,
-                "created_at": crate::views::timestamp(e.created_at),
-            })
+        .map(|e| CreditTransaction {
+            id: e.id,
+            kind: e.kind.clone(),
+            amount_cents: cents(e.amount_micros),
+            balance_after_cents: cents(e.balance_after_micros),
+            description: e.description.clone(),
+            created_at: e.created_at,
         })
         .collect();
     // 1claw's schema pages by `page`; an `offset` that is not a whole page rounds down.
-    Ok(Json(json!({ "transactions": transactions, "limit": limit, "page": offset / limit + 1 })))
+    Ok(Json(CreditTransactionsResponse { transactions, limit, page: offset / limit + 1 }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -156,11 +164,11 @@ async fn overage_method(
     State(state): State<AppState>,
     Auth(caller): Auth,
     body: JsonBody<OverageRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OverageMethodResponse>> {
     let request = body.required()?;
     let text = request.method.or(request.overage_method).unwrap_or_default();
     let method =
         OverageMethod::parse(&text).ok_or_else(|| Error::invalid_field("method", "must be credits or x402"))?;
     state.core.billing().set_overage_method(&caller, method).await?;
-    Ok(Json(json!({ "overage_method": method.as_str() })))
+    Ok(Json(OverageMethodResponse { overage_method: method.as_str().to_owned() }))
 }

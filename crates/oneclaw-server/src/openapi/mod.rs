@@ -119,6 +119,12 @@ impl Doc {
             "parameters": path_parameters(path),
             "responses": responses(status, answer),
         });
+        // A health route answers 503 with its own body when what it watches is down.
+        if path.starts_with("/v1/health") {
+            let success = operation["responses"][status.to_string()].clone();
+            operation["responses"]["503"] = success;
+            operation["responses"]["503"]["description"] = json!("Down: what the route watches is failing");
+        }
         if let Some(body) = body {
             // A share's passphrase may come in the body of its GET: optional there.
             let required = !matches!(method, Method::Get);

@@ -3,10 +3,12 @@
 //! fails the test kit's check of every answer (`oneclaw_testkit::conformance`).
 
 use super::{Answer, Doc, Method::*};
+use oneclaw_types::account::*;
 use oneclaw_types::agents::*;
 use oneclaw_types::approvals::*;
 use oneclaw_types::audit::*;
 use oneclaw_types::auth::*;
+use oneclaw_types::billing::*;
 use oneclaw_types::env_vars::*;
 use oneclaw_types::health::*;
 use oneclaw_types::intents::*;
@@ -19,13 +21,13 @@ use oneclaw_types::webhooks::*;
 
 #[rustfmt::skip]
 pub(super) fn describe(d: &mut Doc) {
-    d.route(Post, "/v1/auth/verify-email", "verify email", Some(d.schema::<crate::routes::account::TokenRequest>()), 200, Answer::Json(d.schema::<serde_json::Value>()));
+    d.route(Post, "/v1/auth/verify-email", "verify email", Some(d.schema::<crate::routes::account::TokenRequest>()), 200, Answer::Json(d.schema::<VerifyEmailResponse>()));
     d.route(Post, "/v1/auth/resend-verification", "resend verification", None, 204, Answer::Empty);
-    d.route(Post, "/v1/auth/forgot-password", "forgot password", Some(d.schema::<crate::routes::account::EmailRequest>()), 200, Answer::Json(d.schema::<serde_json::Value>()));
-    d.route(Post, "/v1/auth/reset-password", "reset password", Some(d.schema::<crate::routes::account::ResetRequest>()), 200, Answer::Json(d.schema::<serde_json::Value>()));
-    d.route(Post, "/v1/auth/set-password", "set password", Some(d.schema::<crate::routes::account::SetPasswordRequest>()), 200, Answer::Json(d.schema::<serde_json::Value>()));
-    d.route(Post, "/v1/auth/change-email", "change email", Some(d.schema::<crate::routes::account::ChangeEmailRequest>()), 200, Answer::Json(d.schema::<serde_json::Value>()));
-    d.route(Post, "/v1/auth/verify-email-change", "verify email change", Some(d.schema::<crate::routes::account::CodeRequest>()), 200, Answer::Json(d.schema::<serde_json::Value>()));
+    d.route(Post, "/v1/auth/forgot-password", "forgot password", Some(d.schema::<crate::routes::account::EmailRequest>()), 200, Answer::Json(d.schema::<ForgotPasswordResponse>()));
+    d.route(Post, "/v1/auth/reset-password", "reset password", Some(d.schema::<crate::routes::account::ResetRequest>()), 200, Answer::Json(d.schema::<MessageResponse>()));
+    d.route(Post, "/v1/auth/set-password", "set password", Some(d.schema::<crate::routes::account::SetPasswordRequest>()), 200, Answer::Json(d.schema::<MessageResponse>()));
+    d.route(Post, "/v1/auth/change-email", "change email", Some(d.schema::<crate::routes::account::ChangeEmailRequest>()), 200, Answer::Json(d.schema::<EmailChangeStartedResponse>()));
+    d.route(Post, "/v1/auth/verify-email-change", "verify email change", Some(d.schema::<crate::routes::account::CodeRequest>()), 200, Answer::Json(d.schema::<EmailChangedResponse>()));
     d.route(Post, "/v1/agents", "create", Some(d.schema::<AgentRequest>()), 201, Answer::Json(d.schema::<AgentCreatedResponse>()));
     d.route(Get, "/v1/agents", "list", None, 200, Answer::Json(d.schema::<AgentListResponse>()));
     d.route(Get, "/v1/agents/me", "me", None, 200, Answer::Json(d.schema::<AgentSelfResponse>()));
@@ -49,7 +51,7 @@ pub(super) fn describe(d: &mut Doc) {
     d.route(Get, "/v1/audit/records/verify", "chain report", None, 200, Answer::Json(d.schema::<AuditChainReportResponse>()));
     d.route(Get, "/v1/audit/scheme", "scheme document", None, 200, Answer::Text("text/markdown"));
     d.route(Post, "/v1/auth/signup", "signup", Some(d.schema::<SignupRequest>()), 200, Answer::Json(d.schema::<SignupResponse>()));
-    d.route(Post, "/v1/auth/token", "login", Some(d.schema::<LoginRequest>()), 200, Answer::Json(d.schema::<serde_json::Value>()));
+    d.route(Post, "/v1/auth/token", "login", Some(d.schema::<LoginRequest>()), 200, Answer::Json(d.schema::<LoginResponse>()));
     d.route(Delete, "/v1/auth/token", "sign out", None, 204, Answer::Empty);
     d.route(Post, "/v1/auth/refresh", "refresh", Some(d.schema::<RefreshRequest>()), 200, Answer::Json(d.schema::<TokenResponse>()));
     d.route(Get, "/v1/auth/me", "me", None, 200, Answer::Json(d.schema::<UserProfileResponse>()));
@@ -58,7 +60,7 @@ pub(super) fn describe(d: &mut Doc) {
     d.route(Post, "/v1/auth/api-key-token", "api key token", Some(d.schema::<ApiKeyTokenRequest>()), 200, Answer::Json(d.schema::<TokenResponse>()));
     d.route(Post, "/v1/auth/device/code", "start", Some(d.schema::<DeviceCodeRequest>()), 200, Answer::Json(d.schema::<DeviceCodeResponse>()));
     d.route(Post, "/v1/auth/device/token", "poll", Some(d.schema::<DeviceTokenRequest>()), 200, Answer::Json(d.schema::<DeviceTokenResponse>()));
-    d.route(Post, "/v1/auth/device/session", "poll for session", Some(d.schema::<DeviceTokenRequest>()), 200, Answer::Json(d.schema::<DeviceTokenResponse>()));
+    d.route(Post, "/v1/auth/device/session", "poll for session", Some(d.schema::<DeviceTokenRequest>()), 200, Answer::Json(d.schema::<DeviceSessionResponse>()));
     d.route(Get, "/v1/auth/device/code/{user_code}", "status", None, 200, Answer::Json(d.schema::<DeviceCodeStatusResponse>()));
     d.route(Post, "/v1/auth/device/approve", "approve", Some(d.schema::<DeviceApproveRequest>()), 200, Answer::Json(d.schema::<DeviceCodeStatusResponse>()));
     d.route(Post, "/v1/auth/device/deny", "deny", Some(d.schema::<DeviceApproveRequest>()), 200, Answer::Json(d.schema::<DeviceCodeStatusResponse>()));
@@ -92,12 +94,12 @@ pub(super) fn describe(d: &mut Doc) {
     d.route(Post, "/v1/agents/{agent_id}/bindings/{binding_id}/rotate-credential", "rotate credential", Some(d.schema::<RotateCredentialRequest>()), 200, Answer::Json(d.schema::<BindingResponse>()));
     d.route(Post, "/v1/agents/{agent_id}/execute", "execute", Some(d.schema::<ExecuteRequest>()), 200, Answer::Json(d.schema::<ExecuteResponse>()));
     d.route(Get, "/v1/agents/{agent_id}/executions", "executions", None, 200, Answer::Json(d.schema::<ExecutionListResponse>()));
-    d.route(Get, "/v1/auth/mfa/status", "status", None, 200, Answer::Json(d.schema::<serde_json::Value>()));
-    d.route(Post, "/v1/auth/mfa/setup", "setup", Some(d.schema::<crate::routes::mfa::CodeRequest>()), 200, Answer::Json(d.schema::<serde_json::Value>()));
-    d.route(Post, "/v1/auth/mfa/verify-setup", "verify setup", Some(d.schema::<crate::routes::mfa::CodeRequest>()), 200, Answer::Json(d.schema::<serde_json::Value>()));
+    d.route(Get, "/v1/auth/mfa/status", "status", None, 200, Answer::Json(d.schema::<MfaStatusResponse>()));
+    d.route(Post, "/v1/auth/mfa/setup", "setup", Some(d.schema::<crate::routes::mfa::CodeRequest>()), 200, Answer::Json(d.schema::<MfaSetupResponse>()));
+    d.route(Post, "/v1/auth/mfa/verify-setup", "verify setup", Some(d.schema::<crate::routes::mfa::CodeRequest>()), 200, Answer::Json(d.schema::<MfaVerifySetupResponse>()));
     d.route(Post, "/v1/auth/mfa/verify", "verify", Some(d.schema::<crate::routes::mfa::CodeRequest>()), 200, Answer::Json(d.schema::<TokenResponse>()));
     d.route(Delete, "/v1/auth/mfa", "disable", Some(d.schema::<crate::routes::mfa::CodeRequest>()), 204, Answer::Empty);
-    d.route(Post, "/v1/auth/google", "google", Some(d.schema::<crate::routes::mfa::GoogleRequest>()), 200, Answer::Json(d.schema::<serde_json::Value>()));
+    d.route(Post, "/v1/auth/google", "google", Some(d.schema::<crate::routes::mfa::GoogleRequest>()), 200, Answer::Json(d.schema::<LoginResponse>()));
     d.route(Get, "/v1/org/members", "members", None, 200, Answer::Json(d.schema::<OrgMembersResponse>()));
     d.route(Patch, "/v1/org/members/{user_id}", "set role", Some(d.schema::<UpdateMemberRequest>()), 200, Answer::Json(d.schema::<OrgMemberResponse>()));
     d.route(Delete, "/v1/org/members/{user_id}", "remove member", None, 204, Answer::Empty);
@@ -139,13 +141,13 @@ pub(super) fn describe(d: &mut Doc) {
     d.route(Patch, "/v1/webhooks/{webhook_id}", "update", Some(d.schema::<WebhookRequest>()), 200, Answer::Json(d.schema::<WebhookResponse>()));
     d.route(Delete, "/v1/webhooks/{webhook_id}", "remove", None, 204, Answer::Empty);
     d.route(Get, "/v1/webhooks/{webhook_id}/deliveries", "deliveries", None, 200, Answer::Json(d.schema::<WebhookDeliveryListResponse>()));
-    d.route(Get, "/v1/billing/usage", "usage", None, 200, Answer::Json(d.schema::<serde_json::Value>()));
-    d.route(Get, "/v1/billing/history", "history", None, 200, Answer::Json(d.schema::<serde_json::Value>()));
-    d.route(Get, "/v1/billing/payments", "payments", None, 200, Answer::Json(d.schema::<serde_json::Value>()));
-    d.route(Get, "/v1/billing/subscription", "subscription", None, 200, Answer::Json(d.schema::<serde_json::Value>()));
-    d.route(Get, "/v1/billing/credits/balance", "balance", None, 200, Answer::Json(d.schema::<serde_json::Value>()));
-    d.route(Get, "/v1/billing/credits/transactions", "transactions", None, 200, Answer::Json(d.schema::<serde_json::Value>()));
-    d.route(Patch, "/v1/billing/overage-method", "overage method", Some(d.schema::<crate::billing::routes::OverageRequest>()), 200, Answer::Json(d.schema::<serde_json::Value>()));
+    d.route(Get, "/v1/billing/usage", "usage", None, 200, Answer::Json(d.schema::<UsageSummaryResponse>()));
+    d.route(Get, "/v1/billing/history", "history", None, 200, Answer::Json(d.schema::<UsageHistoryResponse>()));
+    d.route(Get, "/v1/billing/payments", "payments", None, 200, Answer::Json(d.schema::<PaymentHistoryResponse>()));
+    d.route(Get, "/v1/billing/subscription", "subscription", None, 200, Answer::Json(d.schema::<SubscriptionResponse>()));
+    d.route(Get, "/v1/billing/credits/balance", "balance", None, 200, Answer::Json(d.schema::<CreditBalanceResponse>()));
+    d.route(Get, "/v1/billing/credits/transactions", "transactions", None, 200, Answer::Json(d.schema::<CreditTransactionsResponse>()));
+    d.route(Patch, "/v1/billing/overage-method", "overage method", Some(d.schema::<crate::billing::routes::OverageRequest>()), 200, Answer::Json(d.schema::<OverageMethodResponse>()));
     d.route(Get, "/v1/openapi.json", "this document", None, 200, Answer::Json(d.schema::<serde_json::Value>()));
     d.route(Get, "/v1/openapi.yaml", "this document in YAML", None, 200, Answer::Text("application/yaml"));
 }

@@ -13,8 +13,15 @@ use axum::{Json, Router};
 use oneclaw_core::Error;
 use oneclaw_core::services::LoginOutcome;
 use oneclaw_types::SecretString;
+use oneclaw_types::account::{
+    EmailChangeStartedResponse, EmailChangedResponse, ForgotPasswordResponse, LoginResponse, MessageResponse,
+    VerifyEmailResponse,
+};
 use serde::Deserialize;
-use serde_json::{Value, json};
+
+fn signed(sign_in: LoginResponse) -> VerifyEmailResponse {
+    VerifyEmailResponse { sign_in, ..VerifyEmailResponse::default() }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -76,20 +83,23 @@ async fn verify_email(
     Meta(meta): Meta,
     axum::Extension(identity): axum::Extension<Identity>,
     body: JsonBody<TokenRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<VerifyEmailResponse>> {
     let request = body.required()?;
     let token = required(request.token, "token")?;
     match (identity, request.password) {
         (Identity::Caller(caller), _) if !caller.principal.is_scoped_user() => {
             state.core.accounts().verify_email(&caller, &token).await?;
-            Ok(Json(json!({ "message": "Email verified", "email_verified": true })))
+            let confirmed = VerifyEmailResponse {
+                message: Some("Email verified".to_owned()),
+                email_verified: Some(true),
+                ..VerifyEmailResponse::default()
+            };
+            Ok(Json(confirmed))
         }
         (Identity::Refused(refused), None) => Err(refused),
         (_, Some(password)) => match state.core.auth().verify_and_sign_in(&meta, &token, &password).await? {
-            LoginOutcome::Signed(issued) => Ok(Json(serde_json::to_value(views::token(issued)).unwrap_or_default())),
-            LoginOutcome::MfaRequired(challenge) => {
-                Ok(Json(json!({ "mfa_required": true, "mfa_token": challenge.expose() })))
-            }
+            LoginOutcome::Signed(issued) => Ok(Json(signed(LoginResponse::signed_in(views::token(issued))))),
+            LoginOutcome::MfaRequired(challenge) => Ok(Json(signed(LoginResponse::mfa_challenge(challenge)))),
         },
         (_, None) => Err(Error::Unauthenticated(
             "Send the account's password with the token (or sign in first): the mailed link alone confirms nothing"
@@ -110,59 +120,61 @@ async fn forgot_password(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: JsonBody<EmailRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ForgotPasswordResponse>> {
     let email = required(body.required()?.email, "email")?;
     state.core.accounts().forgot_password(&meta, &email).await?;
-    Ok(Json(json!({
-        "message": "If an account with a password uses this address, a reset link is on its way; it works for one hour.",
-        "status": "email_sent",
-    })))
+    Ok(Json(ForgotPasswordResponse {
+        message: "If an account with a password uses this address, a reset link is on its way; it works for one hour."
+            .to_owned(),
+        status: "email_sent".to_owned(),
+    }))
 }
 
 async fn reset_password(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: JsonBody<ResetRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MessageResponse>> {
     let request = body.required()?;
     let token = required(request.token, "token")?;
     let password = required(request.new_password, "new_password")?;
     state.core.accounts().reset_password(&meta, &token, &password).await?;
-    Ok(Json(json!({ "message": "Password updated; every session was signed out. Sign in with the new password." })))
+    let message = "Password updated; every session was signed out. Sign in with the new password.";
+    Ok(Json(MessageResponse { message: message.to_owned() }))
 }
 
 async fn set_password(
     State(state): State<AppState>,
     Auth(caller): Auth,
     body: JsonBody<SetPasswordRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MessageResponse>> {
     let request = body.required()?;
     let password = required(request.password, "password")?;
     let confirm = required(request.password_confirm, "password_confirm")?;
     state.core.accounts().set_password(&caller, &password, &confirm).await?;
-    Ok(Json(json!({ "message": "Password set" })))
+    Ok(Json(MessageResponse { message: "Password set".to_owned() }))
 }
 
 async fn change_email(
     State(state): State<AppState>,
     Auth(caller): Auth,
     body: JsonBody<ChangeEmailRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EmailChangeStartedResponse>> {
     let new_email = required(body.required()?.new_email, "new_email")?;
     let (new_email, expires_in_seconds) = state.core.accounts().change_email(&caller, &new_email).await?;
-    Ok(Json(json!({
-        "message": "A code was sent to the new address; confirm it with /v1/auth/verify-email-change",
-        "new_email": new_email,
-        "expires_in_seconds": expires_in_seconds,
-    })))
+    Ok(Json(EmailChangeStartedResponse {
+        message: "A code was sent to the new address; confirm it with /v1/auth/verify-email-change".to_owned(),
+        new_email,
+        expires_in_seconds,
+    }))
 }
 
 async fn verify_email_change(
     State(state): State<AppState>,
     Auth(caller): Auth,
     body: JsonBody<CodeRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EmailChangedResponse>> {
     let code = required(body.required()?.code, "code")?;
     let email = state.core.accounts().verify_email_change(&caller, &code).await?;
-    Ok(Json(json!({ "message": "Email updated", "email": email })))
+    Ok(Json(EmailChangedResponse { message: "Email updated".to_owned(), email }))
 }

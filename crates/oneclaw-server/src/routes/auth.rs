@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use oneclaw_core::services::LoginOutcome;
 use oneclaw_core::services::{NewAccount, SignupOutcome};
+use oneclaw_types::account::LoginResponse;
 use oneclaw_types::auth::{
     ApiKeyTokenRequest, ChangePasswordRequest, LoginRequest, RefreshRequest, SignupRequest, SignupResponse,
     TokenResponse, UpdateMeRequest, UserProfileResponse,
@@ -60,15 +61,13 @@ async fn login(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: JsonBody<LoginRequest>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<LoginResponse>> {
     let request = body.required()?;
-    match state.core.auth().login(&meta, &request.email, &request.password).await? {
-        LoginOutcome::Signed(issued) => Ok(Json(serde_json::to_value(views::token(issued)).unwrap_or_default())),
+    Ok(Json(match state.core.auth().login(&meta, &request.email, &request.password).await? {
+        LoginOutcome::Signed(issued) => LoginResponse::signed_in(views::token(issued)),
         // With TOTP on: no token yet, a challenge for POST /v1/auth/mfa/verify.
-        LoginOutcome::MfaRequired(challenge) => {
-            Ok(Json(serde_json::json!({ "mfa_required": true, "mfa_token": challenge.expose() })))
-        }
-    }
+        LoginOutcome::MfaRequired(challenge) => LoginResponse::mfa_challenge(challenge),
+    }))
 }
 
 async fn refresh(

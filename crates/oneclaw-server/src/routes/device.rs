@@ -11,8 +11,8 @@ use axum::{Json, Router};
 use oneclaw_core::model::DeviceCode;
 use oneclaw_core::services::DevicePoll;
 use oneclaw_types::auth::{
-    DeviceApproveRequest, DeviceCodeRequest, DeviceCodeResponse, DeviceCodeStatusResponse, DeviceTokenRequest,
-    DeviceTokenResponse,
+    DeviceApproveRequest, DeviceCodeRequest, DeviceCodeResponse, DeviceCodeStatusResponse, DeviceSessionResponse,
+    DeviceTokenRequest, DeviceTokenResponse,
 };
 
 /// RFC 8628's grant type; the short form is accepted too.
@@ -61,9 +61,8 @@ async fn poll(
     meta: Meta,
     body: JsonBody<DeviceTokenRequest>,
 ) -> ApiResult<Json<DeviceTokenResponse>> {
-    let Json(mut answer) = poll_for_session(state, meta, body).await?;
-    answer.refresh_token = None;
-    Ok(Json(answer))
+    let Json(answer) = poll_for_session(state, meta, body).await?;
+    Ok(Json(answer.token))
 }
 
 /// Our poll (`oneclaw login`): the same, with the refresh token that keeps the session.
@@ -71,27 +70,31 @@ async fn poll_for_session(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: JsonBody<DeviceTokenRequest>,
-) -> ApiResult<Json<DeviceTokenResponse>> {
+) -> ApiResult<Json<DeviceSessionResponse>> {
     let request = body.required()?;
     if !GRANT_TYPES.contains(&request.grant_type.as_str()) {
         return Err(ApiError::bad_request("grant_type must be urn:ietf:params:oauth:grant-type:device_code"));
     }
-    let error =
-        |code: &str| Json(DeviceTokenResponse { error: Some(code.to_owned()), ..DeviceTokenResponse::default() });
+    let error = |code: &str| {
+        let token = DeviceTokenResponse { error: Some(code.to_owned()), ..DeviceTokenResponse::default() };
+        Json(DeviceSessionResponse { token, refresh_token: None })
+    };
     Ok(match state.core.auth().device_poll(&meta, &request.device_code).await? {
         DevicePoll::Pending => error("authorization_pending"),
         DevicePoll::SlowDown => error("slow_down"),
         DevicePoll::Denied => error("access_denied"),
         DevicePoll::Expired => error("expired_token"),
-        DevicePoll::Issued { token, user } => Json(DeviceTokenResponse {
-            access_token: Some(token.access_token),
-            token_type: Some("Bearer".to_owned()),
-            expires_in: Some(token.expires_in),
+        DevicePoll::Issued { token, user } => Json(DeviceSessionResponse {
+            token: DeviceTokenResponse {
+                access_token: Some(token.access_token),
+                token_type: Some("Bearer".to_owned()),
+                expires_in: Some(token.expires_in),
+                error: None,
+                email: Some(user.email.clone()),
+                user_id: Some(user.id.0),
+                org_id: Some(user.org_id.0),
+            },
             refresh_token: token.refresh_token,
-            error: None,
-            email: Some(user.email.clone()),
-            user_id: Some(user.id.0),
-            org_id: Some(user.org_id.0),
         }),
     })
 }

@@ -11,9 +11,9 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use oneclaw_core::Error;
 use oneclaw_types::SecretString;
+use oneclaw_types::account::{LoginResponse, MfaSetupResponse, MfaStatusResponse, MfaVerifySetupResponse};
 use oneclaw_types::auth::TokenResponse;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -37,7 +37,7 @@ async fn google(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: JsonBody<GoogleRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<LoginResponse>> {
     let oidc = state
         .oidc
         .as_ref()
@@ -45,14 +45,10 @@ async fn google(
     let request = body.required()?;
     let id_token = request.id_token.ok_or_else(|| Error::invalid_field("id_token", "is required"))?;
     let identity = oidc.verify(&id_token, None).await?;
-    match state.core.auth().sign_in_federated(&meta, &identity.email, "google").await? {
-        oneclaw_core::services::LoginOutcome::Signed(issued) => {
-            Ok(Json(serde_json::to_value(views::token(issued)).unwrap_or_default()))
-        }
-        oneclaw_core::services::LoginOutcome::MfaRequired(challenge) => {
-            Ok(Json(json!({ "mfa_required": true, "mfa_token": challenge.expose() })))
-        }
-    }
+    Ok(Json(match state.core.auth().sign_in_federated(&meta, &identity.email, "google").await? {
+        oneclaw_core::services::LoginOutcome::Signed(issued) => LoginResponse::signed_in(views::token(issued)),
+        oneclaw_core::services::LoginOutcome::MfaRequired(challenge) => LoginResponse::mfa_challenge(challenge),
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -68,30 +64,33 @@ fn code(request: &CodeRequest) -> Result<&str, Error> {
     request.code.as_deref().filter(|c| !c.trim().is_empty()).ok_or_else(|| Error::invalid_field("code", "is required"))
 }
 
-async fn status(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "enabled": state.core.mfa().enabled(&caller).await? })))
+async fn status(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<MfaStatusResponse>> {
+    Ok(Json(MfaStatusResponse { enabled: state.core.mfa().enabled(&caller).await? }))
 }
 
 async fn setup(
     State(state): State<AppState>,
     Auth(caller): Auth,
     body: JsonBody<CodeRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MfaSetupResponse>> {
     // A code is needed only to replace a second factor that is on.
     let code = body.0.and_then(|request| request.code.clone());
     let enrolment = state.core.mfa().setup(&caller, code.as_deref()).await?;
-    Ok(Json(json!({ "otpauth_uri": enrolment.otpauth_uri.as_str(), "secret": enrolment.secret_base32.as_str() })))
+    Ok(Json(MfaSetupResponse {
+        otpauth_uri: SecretString::from(enrolment.otpauth_uri.as_str().to_owned()),
+        secret: SecretString::from(enrolment.secret_base32.as_str().to_owned()),
+    }))
 }
 
 async fn verify_setup(
     State(state): State<AppState>,
     Auth(caller): Auth,
     body: JsonBody<CodeRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MfaVerifySetupResponse>> {
     let request = body.required()?;
     let codes = state.core.mfa().verify_setup(&caller, code(&request)?).await?;
-    let codes: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
-    Ok(Json(json!({ "recovery_codes": codes })))
+    let recovery_codes = codes.iter().map(|c| SecretString::from(c.as_str().to_owned())).collect();
+    Ok(Json(MfaVerifySetupResponse { recovery_codes }))
 }
 
 async fn verify(

@@ -30,6 +30,7 @@ mod key_rotation;
 mod mail;
 mod mcp_tools;
 mod mfa;
+mod openapi;
 mod policies;
 mod secrets;
 mod shares;
