@@ -1,13 +1,15 @@
 """Prepares a Schemathesis run against a live oneclaw server (issue 19).
 
 Signs up a user, makes a vault with a secret, an agent with a policy on it, and writes:
-  - served-openapi.json: 1claw's OpenAPI document (compat/spec) cut to the operations this
-    server routes (asked of the server itself: an operation it does not route answers the
-    router's own 404 "No such route" or 405), with the path parameters' examples set to the
-    real vault, agent and secret so generated cases reach past the 404s;
+  - served-openapi.json: the OpenAPI document the server serves (GET /v1/openapi.json), or,
+    with --claw SPEC_JSON, 1claw's document cut to the operations this server routes (asked of
+    the server: an operation it does not route answers the router's own 404 "No such route" or
+    405); either way with the path parameters' examples set to the real vault, agent, policy
+    and secret so generated cases reach past the 404s, and without the routes that would sign
+    the run out;
   - user.token and agent.token: bearer tokens for the two runs.
 
-Usage: prepare.py BASE_URL SPEC_JSON OUT_DIR
+Usage: prepare.py BASE_URL OUT_DIR [--claw SPEC_JSON]
 """
 
 import copy
@@ -17,7 +19,8 @@ import uuid
 
 import requests
 
-BASE, SPEC, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
+BASE, OUT = sys.argv[1], sys.argv[2]
+CLAW = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--claw" else None
 METHODS = ("get", "put", "post", "delete", "patch")
 
 # Routes left out of fuzzing, each for its reason: they end or change the session the run
@@ -68,7 +71,7 @@ def main():
     examples = {"vault_id": vault, "agent_id": agent_id, "secret_id": secret["id"], "policy_id": policy["id"],
                 "path": "app/db", "version": "1"}
 
-    spec = json.load(open(SPEC))
+    spec = json.load(open(CLAW)) if CLAW else requests.get(f"{BASE}/v1/openapi.json").json()
     paths = {}
     kept, left = 0, []
     for template, item in spec["paths"].items():
@@ -77,7 +80,7 @@ def main():
             left.append(f"{template}: {SKIPPED[template]}")
             continue
         for method in METHODS:
-            if method in item and served(method, template):
+            if method in item and (not CLAW or served(method, template)):
                 operation = copy.deepcopy(item[method])
                 for parameter in operation.get("parameters", []) + item.get("parameters", []):
                     if parameter.get("in") == "path" and parameter.get("name") in examples:
@@ -91,7 +94,8 @@ def main():
     json.dump(spec, open(f"{OUT}/served-openapi.json", "w"))
     open(f"{OUT}/user.token", "w").write(signed["access_token"])
     open(f"{OUT}/agent.token", "w").write(agent_token)
-    print(f"{kept} of 1claw's operations are served here; left out on purpose:")
+    source = "1claw's" if CLAW else "the served document's"
+    print(f"{kept} of {source} operations fuzzed; left out on purpose:")
     for line in left:
         print("  " + line)
 

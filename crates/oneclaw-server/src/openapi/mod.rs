@@ -77,6 +77,8 @@ pub(crate) enum Answer {
     Empty,
     /// A body that is not JSON, with its media type.
     Text(&'static str),
+    /// A structured document in another media type (YAML): an object once parsed.
+    Document(&'static str),
     /// A redirect to a page (the answer is read by a browser).
     Redirect,
 }
@@ -166,6 +168,7 @@ fn responses(status: u16, answer: Answer) -> Value {
         Answer::Json(schema) => json!({"description": "Success", "content": {"application/json": {"schema": schema}}}),
         Answer::Empty => json!({"description": "Success, no body"}),
         Answer::Text(media) => json!({"description": "Success", "content": {media: {"schema": {"type": "string"}}}}),
+        Answer::Document(media) => json!({"description": "Success", "content": {media: {"schema": {"type": "object"}}}}),
         Answer::Redirect => json!({"description": "A redirect to a page"}),
     };
     let problem = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}});

@@ -149,5 +149,5 @@ pub(super) fn describe(d: &mut Doc) {
     d.route(Get, "/v1/billing/credits/transactions", "transactions", None, 200, Answer::Json(d.schema::<CreditTransactionsResponse>()));
     d.route(Patch, "/v1/billing/overage-method", "overage method", Some(d.schema::<crate::billing::routes::OverageRequest>()), 200, Answer::Json(d.schema::<OverageMethodResponse>()));
     d.route(Get, "/v1/openapi.json", "this document", None, 200, Answer::Json(d.schema::<serde_json::Value>()));
-    d.route(Get, "/v1/openapi.yaml", "this document in YAML", None, 200, Answer::Text("application/yaml"));
+    d.route(Get, "/v1/openapi.yaml", "this document in YAML", None, 200, Answer::Document("application/yaml"));
 }
