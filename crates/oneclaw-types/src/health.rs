@@ -17,26 +17,14 @@ pub struct HsmHealthResponse {
     pub status: String,
 }
 
-/// `GET /v1/health/key-provider` (our route): the status, which provider (`local`,
-/// `pkcs11`), and how much work went to it since the server started.
+/// `GET /v1/health/key-provider` (our route): the status and which provider (`local`,
+/// `pkcs11`). Its operation counts are on `/metrics`, off the API port: anyone may ask here,
+/// and live counts of every tenant's reads and writes are nobody's business on the open API.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyProviderHealthResponse {
     pub status: String,
     pub provider: String,
-    pub operations: HsmOperations,
-}
-
-/// Key-provider operation counts since start.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct HsmOperations {
-    /// Data keys unwrapped in the provider (cold reads, rotations).
-    pub unwraps: u64,
-    /// Data keys wrapped in the provider (writes, rotations).
-    pub wraps: u64,
-    /// Reads whose data key came from the in-memory cache: no provider call.
-    pub dek_cache_hits: u64,
 }
 
 /// `GET /v1/health/ready`: whether this node can serve requests now (`ready` or `not_ready`),

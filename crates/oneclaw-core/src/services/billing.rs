@@ -294,7 +294,21 @@ impl<'a> Billing<'a> {
     }
 
     /// The caller's org's paid requests, newest first.
+    /// Paid requests, newest first: the org's for its owners and admins; anyone else's own only
+    /// (each names its endpoint, which holds vault ids and secret paths the caller may not see).
     pub async fn history(&self, caller: &Caller, limit: i64) -> Result<Vec<PaidRequest>> {
-        self.deps.store.paid_requests(caller.org_id(), limit.clamp(1, 200)).await
+        let limit = limit.clamp(1, 200);
+        let admin = caller.principal.is_user()
+            && !caller.principal.is_scoped_user()
+            && crate::services::access::Access::new(self.deps).is_admin(caller).await?;
+        if admin {
+            return self.deps.store.paid_requests(caller.org_id(), limit).await;
+        }
+        // Filtered after the fetch: a page of someone else's paid requests leaves a short page,
+        // which is what a non-admin's page of the org is.
+        let mine = caller.principal.who;
+        let all = self.deps.store.paid_requests(caller.org_id(), 200).await?;
+        let own = all.into_iter().filter(|paid| paid.principal == mine);
+        Ok(own.take(usize::try_from(limit).unwrap_or(200)).collect())
     }
 }

@@ -188,6 +188,11 @@ impl<'a> Auth<'a> {
         let PrincipalKind::User = caller.principal.who.kind else {
             return Err(Error::Forbidden("Only a person approves a login".to_owned()));
         };
+        // A login made from an API key's token would outlive the key (revoking the key ends
+        // its tokens, not a session it approved): approving takes a signed-in session.
+        if caller.principal.api_key_id.is_some() {
+            return Err(Error::Forbidden("Approve a login from a signed-in session, not with an API key".to_owned()));
+        }
         let user = self.live_user(UserId(caller.principal.who.id)).await?;
         let code = self.device_code(&caller.meta, user_code).await?;
         // Someone else's code answers like an unknown one: the page says nothing about it.

@@ -9,6 +9,7 @@ mod operations;
 
 use crate::state::AppState;
 use axum::Router;
+use axum::body::Bytes;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -33,17 +34,26 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/openapi.json", get(as_json)).route("/v1/openapi.yaml", get(as_yaml))
 }
 
+/// Both forms are written once and served from memory: anyone may ask, and writing the YAML
+/// costs tens of milliseconds.
 async fn as_json() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], axum::Json(document())).into_response()
+    static JSON: OnceLock<Bytes> = OnceLock::new();
+    let bytes = JSON.get_or_init(|| Bytes::from(serde_json::to_vec(document()).unwrap_or_default()));
+    ([(header::CONTENT_TYPE, "application/json")], bytes.clone()).into_response()
 }
 
 async fn as_yaml() -> Response {
-    match yaml_serde::to_string(document()) {
-        Ok(text) => ([(header::CONTENT_TYPE, "application/yaml")], text).into_response(),
+    static YAML: OnceLock<Option<Bytes>> = OnceLock::new();
+    let yaml = YAML.get_or_init(|| match yaml_serde::to_string(document()) {
+        Ok(text) => Some(Bytes::from(text)),
         Err(err) => {
             tracing::error!(error = %err, "the OpenAPI document does not convert to YAML");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            None
         }
+    });
+    match yaml {
+        Some(bytes) => ([(header::CONTENT_TYPE, "application/yaml")], bytes.clone()).into_response(),
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
@@ -132,7 +142,7 @@ impl Doc {
             let required = !matches!(method, Method::Get);
             operation["requestBody"] = json!({"required": required, "content": {"application/json": {"schema": body}}});
         }
-        if is_public(path) && !(matches!(method, Method::Delete) && path == "/v1/auth/token") {
+        if is_public(method, path) {
             operation["security"] = json!([]);
         }
         self.paths.entry(path.to_owned()).or_default().insert(method.as_str().to_owned(), operation);
@@ -168,7 +178,9 @@ fn responses(status: u16, answer: Answer) -> Value {
         Answer::Json(schema) => json!({"description": "Success", "content": {"application/json": {"schema": schema}}}),
         Answer::Empty => json!({"description": "Success, no body"}),
         Answer::Text(media) => json!({"description": "Success", "content": {media: {"schema": {"type": "string"}}}}),
-        Answer::Document(media) => json!({"description": "Success", "content": {media: {"schema": {"type": "object"}}}}),
+        Answer::Document(media) => {
+            json!({"description": "Success", "content": {media: {"schema": {"type": "object"}}}})
+        }
         Answer::Redirect => json!({"description": "A redirect to a page"}),
     };
     let problem = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}});
@@ -256,8 +268,11 @@ fn tag_of(path: &str) -> String {
     }
 }
 
-/// Routes that take no bearer token.
-fn is_public(path: &str) -> bool {
+/// Operations that take no bearer token.
+fn is_public(method: Method, path: &str) -> bool {
+    if matches!(method, Method::Delete) {
+        return false;
+    }
     const PUBLIC: &[&str] = &[
         "/v1/health",
         "/.well-known/jwks.json",
@@ -278,6 +293,7 @@ fn is_public(path: &str) -> bool {
         "/v1/openapi.json",
         "/v1/openapi.yaml",
         "/v1/share/{share_id}",
+        "/v1/auth/device/code/{user_code}",
     ];
     PUBLIC.contains(&path) || path.starts_with("/v1/health/")
 }

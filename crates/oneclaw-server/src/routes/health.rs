@@ -10,7 +10,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use oneclaw_core::ports::KeyHealth;
 use oneclaw_types::auth::{Jwk, JwkSet, JwtPublicKeyResponse};
 use oneclaw_types::health::{
-    HealthResponse, HsmHealthResponse, HsmOperations, KeyProviderHealthResponse, ReadinessChecks, ReadinessResponse,
+    HealthResponse, HsmHealthResponse, KeyProviderHealthResponse, ReadinessChecks, ReadinessResponse,
 };
 use std::time::{Duration, Instant};
 
@@ -87,8 +87,8 @@ async fn hsm_health(State(state): State<AppState>) -> (StatusCode, Json<HsmHealt
 }
 
 /// The key provider: 200 `ok` or `degraded` (answering, but calls failed in the last 30 s),
-/// 503 `unavailable` (requests that need a key are failing), and its operation counts since
-/// start. Only the provider's kind is named, never its module, token or PIN.
+/// 503 `unavailable` (requests that need a key are failing). Only the provider's kind is
+/// named, never its module, token or PIN; operation counts are on `/metrics`.
 async fn key_provider_health(State(state): State<AppState>) -> (StatusCode, Json<KeyProviderHealthResponse>) {
     let keys = &state.core.deps().keys;
     let (status, word) = match keys.health().await {
@@ -102,19 +102,7 @@ async fn key_provider_health(State(state): State<AppState>) -> (StatusCode, Json
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
         }
     };
-    let counts = state.core.deps().cipher.key_operations();
-    (
-        status,
-        Json(KeyProviderHealthResponse {
-            status: word.to_owned(),
-            provider: keys.kind().to_owned(),
-            operations: HsmOperations {
-                unwraps: counts.unwraps,
-                wraps: counts.wraps,
-                dek_cache_hits: counts.cache_hits,
-            },
-        }),
-    )
+    (status, Json(KeyProviderHealthResponse { status: word.to_owned(), provider: keys.kind().to_owned() }))
 }
 
 async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {

@@ -1,7 +1,7 @@
 //! `/v1/org/*` (members, invitations) and `/v1/security/ip-rules`.
 
 use super::params;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, JsonBody};
 use crate::state::AppState;
 use crate::views;
@@ -40,13 +40,15 @@ async fn invite_by_mail(
     body: JsonBody<InviteRequest>,
 ) -> ApiResult<Json<InviteMemberResponse>> {
     let request = body.required()?;
+    // Without mail the invitation could reach nobody: refused before anything is made.
+    if !state.core.mail().enabled() {
+        return Err(ApiError::bad_request(
+            "This server sends no mail: POST /v1/org/invites (or the dashboard's Team page) makes the invitation \
+             and answers its link to hand over",
+        ));
+    }
     let (invite, _token) = state.core.team().invite(&caller, &request.email, request.role.as_deref()).await?;
-    let message = if state.core.mail().enabled() {
-        "Invitation sent by mail; it joins this organization once, within 7 days"
-    } else {
-        "Invitation made, but this server sends no mail: revoke it and make it again with \
-         POST /v1/org/invites (or the dashboard's Team page), which answers the link to hand over"
-    };
+    let message = "Invitation sent by mail; it joins this organization once, within 7 days";
     Ok(Json(InviteMemberResponse { message: message.to_owned(), email: invite.email }))
 }
 

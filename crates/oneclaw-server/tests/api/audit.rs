@@ -122,7 +122,7 @@ async fn access_model_actions_are_recorded_too() {
         .await;
     let link = share.body["share_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
     app.call(reqwest::Method::GET, &format!("/v1/share/{link}"), None, None).await;
-    app.post("/v1/org/invite", Some(&alice.token), json!({"email": "new@example.com"})).await;
+    app.post("/v1/org/invites", Some(&alice.token), json!({"email": "new@example.com"})).await;
     app.call(reqwest::Method::POST, &format!("/v1/agents/{}/rotate-key", agent.id), Some(&alice.token), None).await;
 
     let events = app.audit_events(&alice).await;

@@ -306,6 +306,13 @@ async fn an_x402_payment_is_verified_spent_once_and_settled() {
     let history = app.get("/v1/billing/history", &owner.token).await;
     assert_eq!(history.body["events"][0]["id"], payments.body["events"][0]["id"], "{}", history.text);
     assert!(history.body["events"][0].get("reference").is_none(), "1claw's UsageEvent has no reference");
+    // Each paid request names its endpoint (vault ids, secret paths): the org's list is for its
+    // owners and admins; anyone else sees their own (red-team finding).
+    let member = app.invite_and_join(&owner.token, "billing-member@example.com", "member").await;
+    for route in ["/v1/billing/history", "/v1/billing/payments"] {
+        let seen = app.get(route, &member.token).await;
+        assert_eq!((seen.status, &seen.body["events"]), (200, &json!([])), "{route}: {}", seen.text);
+    }
     assert_eq!(fac.settled.load(Ordering::SeqCst), 1, "the replay settled nothing");
 
     // Long after the authorization's validBefore, it is expired.

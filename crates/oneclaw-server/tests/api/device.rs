@@ -62,6 +62,12 @@ async fn a_code_is_approved_by_its_account_once_and_gives_one_session() {
     );
     assert_eq!(app.post("/v1/auth/device/approve", None, json!({"user_code": user_code})).await.status, 401);
 
+    // A token exchanged for an API key may not approve: the session would outlive the key.
+    let key = app.post("/v1/auth/api-keys", Some(&ada.token), json!({"name": "ci"})).await;
+    let exchanged = app.post("/v1/auth/api-key-token", None, json!({"api_key": key.body["api_key"]})).await;
+    let key_token = exchanged.body["access_token"].as_str().unwrap().to_owned();
+    let by_key = app.post("/v1/auth/device/approve", Some(&key_token), json!({"user_code": user_code})).await;
+    assert_eq!(by_key.status, 403, "{}", by_key.text);
     let approved = app.post("/v1/auth/device/approve", Some(&ada.token), json!({"user_code": user_code})).await;
     assert_eq!((approved.status, approved.body["status"].as_str()), (200, Some("approved")), "{}", approved.text);
     assert_eq!(app.post("/v1/auth/device/deny", Some(&ada.token), json!({"user_code": user_code})).await.status, 404);

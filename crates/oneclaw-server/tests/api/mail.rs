@@ -159,7 +159,13 @@ async fn an_invitation_arrives_and_its_link_joins_the_org() {
     let Some(sink) = SmtpSink::start() else { return };
     let app = mail_app(sink.settings()).await;
     let owner = app.signup("inviter@example.com").await;
-    app.invite(&owner.token, "newcomer@example.com", "admin").await;
+    // 1claw's route: the invitation goes by mail, and the answer is its schema, no token.
+    let invited =
+        app.post("/v1/org/invite", Some(&owner.token), json!({"email": "newcomer@example.com", "role": "admin"})).await;
+    assert_eq!(invited.status, 200, "{}", invited.text);
+    let mut fields: Vec<&String> = invited.body.as_object().unwrap().keys().collect();
+    fields.sort();
+    assert_eq!(fields, ["email", "message"], "1claw's InviteMemberResponse and nothing else: {}", invited.text);
     deliver(&app).await;
     let mail = &sink.wait_for("newcomer@example.com", 1).await[0];
     let link = mail.link("/signup?invite=").expect("an invitation link");

@@ -11,8 +11,8 @@ async fn an_attackers_invite_does_not_capture_a_new_hire_who_signs_up_on_their_o
     let attacker = app.signup("mallory@attacker.example").await;
     // The real org invites the new hire; the attacker invites the same address afterwards.
     let real = app.invite(&victim_owner.token, "newhire@victim.example", "member").await;
-    let hostile = app.post("/v1/org/invite", Some(&attacker.token), json!({"email": "newhire@victim.example"})).await;
-    assert_eq!(hostile.status, 200, "inviting says nothing about other orgs: {}", hostile.text);
+    let hostile = app.post("/v1/org/invites", Some(&attacker.token), json!({"email": "newhire@victim.example"})).await;
+    assert_eq!(hostile.status, 201, "inviting says nothing about other orgs: {}", hostile.text);
 
     // Signing up without a token joins no one's org: email matching admits nobody.
     let alone = app.signup("newhire@victim.example").await;
@@ -98,8 +98,8 @@ async fn invitations_cannot_mail_bomb_an_address() {
     let mut statuses = Vec::new();
     for _ in 0..12 {
         statuses
-            .push(app.post("/v1/org/invite", Some(&owner.token), json!({"email": "bombed@example.com"})).await.status);
+            .push(app.post("/v1/org/invites", Some(&owner.token), json!({"email": "bombed@example.com"})).await.status);
     }
-    assert!(statuses[..10].iter().all(|s| *s == 200) && statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
+    assert!(statuses[..10].iter().all(|s| *s == 201) && statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
     assert_eq!(app.get("/v1/org/invites", &owner.token).await.body["invites"].as_array().map(Vec::len), Some(10));
 }

@@ -14,7 +14,7 @@ async fn a_nul_byte_in_an_email_or_a_description_is_a_400_that_changes_nothing()
     assert_eq!(vault.status, 400, "{}", vault.text);
     let agent = app.post("/v1/agents", Some(&owner.token), json!({"name": "bot", "description": "a\u{0}b"})).await;
     assert_eq!(agent.status, 400, "{}", agent.text);
-    let invite = app.post("/v1/org/invite", Some(&owner.token), json!({"email": "x\u{0}@example.com"})).await;
+    let invite = app.post("/v1/org/invites", Some(&owner.token), json!({"email": "x\u{0}@example.com"})).await;
     assert_eq!(invite.status, 400, "{}", invite.text);
     assert_eq!(app.get("/v1/vaults", &owner.token).await.body["vaults"], json!([]));
     assert_eq!(app.get("/v1/agents", &owner.token).await.body["agents"], json!([]));
