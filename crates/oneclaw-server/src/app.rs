@@ -201,27 +201,8 @@ impl App {
         match self.tls {
             Some((files, loaded)) => crate::tls::serve(self.listener, self.router, files, loaded, shutdown).await,
             None => {
-                let (began, beginning) = tokio::sync::oneshot::channel::<()>();
-                let serving =
-                    axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-                        .with_graceful_shutdown(async move {
-                            shutdown.await;
-                            let _ = began.send(());
-                        });
-                let deadline = async {
-                    if beginning.await.is_ok() {
-                        tokio::time::sleep(DRAIN_TIMEOUT).await;
-                    } else {
-                        std::future::pending::<()>().await;
-                    }
-                };
-                tokio::select! {
-                    served = serving => served,
-                    () = deadline => {
-                        tracing::warn!("requests still running {} s after shutdown began were cut off", DRAIN_TIMEOUT.as_secs());
-                        Ok(())
-                    }
-                }
+                let plain = |tcp: tokio::net::TcpStream| std::future::ready(Some(tcp));
+                crate::listener::serve(self.listener, self.router, shutdown, plain, |_| ()).await
             }
         }
     }

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod identity;
 pub mod intents;
 pub mod keys;
+mod listener;
 pub mod mail;
 pub mod mcp;
 pub mod metrics;

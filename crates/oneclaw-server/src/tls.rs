@@ -4,11 +4,8 @@
 //! `ServedOverTls`, so the scheme is https (Secure cookies) without any proxy header, and the
 //! peer's address as `ConnectInfo`, as the plain listener gives it.
 
-use crate::app::DRAIN_TIMEOUT;
 use crate::config::TlsFiles;
 use axum::Router;
-use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use oneclaw_core::{Error, Result};
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
@@ -17,7 +14,6 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 
 /// Marks a request that reached the server over its own TLS.
 #[derive(Debug, Clone, Copy)]
@@ -29,8 +25,8 @@ const MAX_PEM_BYTES: u64 = 1024 * 1024;
 /// How long a reload may take before it is given up (a file on a hung network mount).
 const RELOAD_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long a client has to finish the TLS handshake, and then to send a request's headers.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client has to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = crate::listener::HEADER_TIMEOUT;
 
 /// The certificate chain and key, checked to go together.
 pub fn load(files: &TlsFiles) -> Result<Arc<ServerConfig>> {
@@ -86,52 +82,20 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let current = Arc::new(RwLock::new(initial));
     let reloader = tokio::spawn(reload_on_hangup(files, Arc::clone(&current)));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(err) => {
-                    // Out of file descriptors and the like: pause rather than spin.
-                    tracing::warn!(error = %err, "could not accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
+    let handshake = move |tcp: tokio::net::TcpStream| {
         let config = match current.read() {
             Ok(config) => Arc::clone(&config),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         };
         let acceptor = TlsAcceptor::from(config);
-        let router = router.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
-                return;
-            };
-            let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request.extensions_mut().insert(ServedOverTls);
-                router.clone().oneshot(request)
-            });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HANDSHAKE_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service);
-            if let Err(err) = watcher.watch(connection).await {
-                tracing::debug!(error = %err, "a TLS connection ended with an error");
-            }
-        });
-    }
+        async move { tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await.ok()?.ok() }
+    };
+    let mark = |request: &mut hyper::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(ServedOverTls);
+    };
+    let served = crate::listener::serve(listener, router, shutdown, handshake, mark).await;
     reloader.abort();
-    drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
-        tracing::warn!("requests still running {} s after shutdown began were cut off", DRAIN_TIMEOUT.as_secs());
-    }
-    Ok(())
+    served
 }
 
 /// On each SIGHUP, loads the files again and serves new connections with them.

@@ -56,3 +56,19 @@ async fn a_stolen_token_cannot_guess_the_current_password_without_limit() {
     let login = app.post("/v1/auth/token", None, json!({"email": victim.email, "password": victim.password})).await;
     assert_eq!(login.status, 429, "the same budget as sign-in");
 }
+
+/// Red-team finding (issue 19's pass): a client that sent half a request kept its connection,
+/// and a few hundred such clients used up the server's file descriptors (slowloris). Now each
+/// connection has a deadline for its request headers; a whole request still gets its answer.
+#[tokio::test]
+async fn a_connection_that_never_finishes_its_headers_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    slow.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let mut rest = Vec::new();
+    // Generous next to the 10 s deadline: a connection kept open fails here.
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(30), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the half-sent request's connection was still open after 30 s");
+    assert_eq!(app.call(reqwest::Method::GET, "/v1/health", None, None).await.status, 200);
+}
