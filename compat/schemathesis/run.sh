@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Schema fuzzing (issue 19): Schemathesis generates requests from the server's own OpenAPI
+# Schema fuzzing (issue 19). First the served document, /v1/openapi.json and .yaml, is checked
+# with openapi-spec-validator. Then Schemathesis generates requests from the server's own OpenAPI
 # document (GET /v1/openapi.json), then from 1claw's cut to the operations this server routes,
 # and sends them to a live `oneclaw serve` (billing off) as a signed-in agent, then as a
 # signed-in user. It fails on any 5xx answer and on any answer that breaks the document's
@@ -19,6 +20,13 @@ requirements=$here/requirements.txt
 examples=${FUZZ_EXAMPLES:-5}
 seed=${FUZZ_SEED:-19}
 . "$here/../serve.sh"
+
+# The served document, both forms, is valid OpenAPI 3.1.
+for form in json yaml; do
+  "$venv/bin/python" -c 'import sys, urllib.request; open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1]).read())' \
+    "$base/v1/openapi.$form" "$data/openapi.$form"
+  "$venv/bin/openapi-spec-validator" "$data/openapi.$form"
+done
 
 status=0
 for source in served claw; do
