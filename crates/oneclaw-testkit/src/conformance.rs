@@ -147,22 +147,31 @@ fn check_ours(exchange: &Exchange<'_>) -> Result<(), String> {
         }
         return Ok(());
     };
+    fits(
+        Checker { errors: Vec::new(), exchange, doc, go_models: false },
+        &schema,
+        template,
+        "outside the served OpenAPI document's schema",
+    )
+}
+
+/// Runs `checker` over the answer; `Err` lists what breaks `schema`, `how` says against what.
+fn fits(mut checker: Checker<'_, '_>, schema: &Value, template: &str, how: &str) -> Result<(), String> {
+    let exchange = checker.exchange;
     if exchange.text.trim().is_empty() {
         return Ok(());
     }
-    let mut checker = Checker { errors: Vec::new(), exchange, doc, go_models: false };
-    checker.value(&schema, exchange.body, "$", None);
+    checker.value(schema, exchange.body, "$", None);
     if checker.errors.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} {template} answered {} outside the served OpenAPI document's schema:\n  {}\nbody: {}",
-            exchange.method,
-            exchange.status,
-            checker.errors.join("\n  "),
-            exchange.text
-        ))
+        return Ok(());
     }
+    Err(format!(
+        "{} {template} answered {} {how}:\n  {}\nbody: {}",
+        exchange.method,
+        exchange.status,
+        checker.errors.join("\n  "),
+        exchange.text
+    ))
 }
 
 fn range(status: u16) -> String {
@@ -186,22 +195,12 @@ fn check_claw(exchange: &Exchange<'_>) -> Result<(), String> {
         }
         return Ok(());
     };
-    if exchange.text.trim().is_empty() {
-        return Ok(());
-    }
-    let mut checker = Checker { errors: Vec::new(), exchange, doc, go_models: true };
-    checker.value(&schema, exchange.body, "$", None);
-    if checker.errors.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} {template} answered {} in a way a strict client rejects:\n  {}\nbody: {}",
-            exchange.method,
-            exchange.status,
-            checker.errors.join("\n  "),
-            exchange.text
-        ))
-    }
+    fits(
+        Checker { errors: Vec::new(), exchange, doc, go_models: true },
+        &schema,
+        template,
+        "in a way a strict client rejects",
+    )
 }
 
 /// With `ONECLAW_CONFORMANCE_TALLY=FILE`, each checked answer appends `METHOD TEMPLATE STATUS`
