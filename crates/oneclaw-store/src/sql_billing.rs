@@ -6,6 +6,7 @@ use crate::convert::{from_ms, principal, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::billing::{CreditEntry, OverageMethod, PaidRequest, PaymentNonce, ResourceCounts, Tier};
 use oneclaw_core::ids::OrgId;
+use oneclaw_core::principal::PrincipalRef;
 use oneclaw_core::{Error, Result};
 use sqlx::Pool;
 use time::OffsetDateTime;
@@ -101,15 +102,30 @@ pub(super) async fn credit_ledger<DB: SqlBackend>(
     rows.iter().map(credit_from).collect()
 }
 
-pub(super) async fn paid_requests<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, limit: i64) -> Result<Vec<PaidRequest>> {
-    let rows = sqlx::query(
-        "SELECT id, org_id, principal_type, principal_id, method, endpoint, status_code, price_micros, paid_with, \
-         reference, created_at FROM paid_requests WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-    )
-    .arg(org.0)
-    .arg(limit)
-    .fetch_all_on(pool)
-    .await
+pub(super) async fn paid_requests<DB: SqlBackend>(
+    pool: &Pool<DB>,
+    org: OrgId,
+    by: Option<PrincipalRef>,
+    limit: i64,
+) -> Result<Vec<PaidRequest>> {
+    const COLUMNS: &str = "id, org_id, principal_type, principal_id, method, endpoint, status_code, price_micros, \
+                           paid_with, reference, created_at";
+    // Two statements rather than `($2 IS NULL OR …)`, which keeps SQLite off the index.
+    let rows = match by {
+        None => {
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM paid_requests WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+            ));
+            sqlx::query(sql).arg(org.0).arg(limit).fetch_all_on(pool).await
+        }
+        Some(who) => {
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM paid_requests WHERE org_id = $1 AND principal_type = $2 AND principal_id = $3 \
+                 ORDER BY created_at DESC, id DESC LIMIT $4"
+            ));
+            sqlx::query(sql).arg(org.0).arg(who.kind.as_str()).arg(who.id).arg(limit).fetch_all_on(pool).await
+        }
+    }
     .map_err(db_error)?;
     rows.iter()
         .map(|row| {

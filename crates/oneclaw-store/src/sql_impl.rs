@@ -397,8 +397,8 @@ impl<DB: SqlBackend> BillingStore for SqlStore<DB> {
         billing::credit_ledger(&self.pool, org, limit, offset).await
     }
 
-    async fn paid_requests(&self, org: OrgId, limit: i64) -> Result<Vec<PaidRequest>> {
-        billing::paid_requests(&self.pool, org, limit).await
+    async fn paid_requests(&self, org: OrgId, by: Option<PrincipalRef>, limit: i64) -> Result<Vec<PaidRequest>> {
+        billing::paid_requests(&self.pool, org, by, limit).await
     }
 }
 

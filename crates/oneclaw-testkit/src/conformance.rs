@@ -96,7 +96,8 @@ const GO_MODELS: &[(&str, &[&str])] = &[
 
 /// Defaults the spec does not write down but the server assumes: a field at its default says
 /// nothing, so a strict model must not be made to meet it.
-const UNWRITTEN_DEFAULTS: &[(&str, &str, i64)] = &[("PolicyResponse", "policy_schema_version", 2)];
+const UNWRITTEN_DEFAULTS: &[(&str, &str, i64)] =
+    &[("PolicyResponse", "policy_schema_version", oneclaw_types::policies::DEFAULT_POLICY_SCHEMA_VERSION)];
 
 /// What the checker knows of the request, for the one answer whose shape depends on it.
 pub struct Exchange<'a> {

@@ -148,7 +148,7 @@ delegate! {
         async fn resource_counts(&self, org: OrgId) -> Result<ResourceCounts>;
         async fn credit_balance(&self, org: OrgId) -> Result<i64>;
         async fn credit_ledger(&self, org: OrgId, limit: i64, offset: i64) -> Result<Vec<CreditEntry>>;
-        async fn paid_requests(&self, org: OrgId, limit: i64) -> Result<Vec<PaidRequest>>;
+        async fn paid_requests(&self, org: OrgId, by: Option<PrincipalRef>, limit: i64) -> Result<Vec<PaidRequest>>;
     }
 }
 

@@ -301,14 +301,16 @@ impl<'a> Billing<'a> {
         let admin = caller.principal.is_user()
             && !caller.principal.is_scoped_user()
             && crate::services::access::Access::new(self.deps).is_admin(caller).await?;
-        if admin {
-            return self.deps.store.paid_requests(caller.org_id(), limit).await;
-        }
-        // Filtered after the fetch: a page of someone else's paid requests leaves a short page,
-        // which is what a non-admin's page of the org is.
-        let mine = caller.principal.who;
-        let all = self.deps.store.paid_requests(caller.org_id(), 200).await?;
-        let own = all.into_iter().filter(|paid| paid.principal == mine);
-        Ok(own.take(usize::try_from(limit).unwrap_or(200)).collect())
+        let by = (!admin).then_some(caller.principal.who);
+        self.deps.store.paid_requests(caller.org_id(), by, limit).await
+    }
+
+    /// The org's paid requests this month: how many and what they cost, in micro-dollars. Totals
+    /// only (no endpoint), so any member may see them.
+    pub async fn paid_this_month(&self, org: OrgId) -> Result<(i64, i64)> {
+        let month = crate::billing::month_of(self.deps.clock.now());
+        let paid = self.deps.store.paid_requests(org, None, 200).await?;
+        let this_month = paid.iter().filter(|p| crate::billing::month_of(p.created_at) == month);
+        Ok(this_month.fold((0, 0), |(count, cost), p| (count + 1, cost + p.price_micros)))
     }
 }

@@ -40,11 +40,7 @@ fn cents(micros: i64) -> i64 {
 async fn usage(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<UsageSummaryResponse>> {
     let billing = state.core.billing();
     let usage = billing.usage(caller.org_id()).await?;
-    let paid = billing.history(&caller, 200).await?;
-    let month = oneclaw_core::billing::month_of(state.core.deps().clock.now());
-    let paid_this_month: Vec<_> =
-        paid.iter().filter(|p| oneclaw_core::billing::month_of(p.created_at) == month).collect();
-    let cost: i64 = paid_this_month.iter().map(|p| p.price_micros).sum();
+    let (paid_requests, cost) = billing.paid_this_month(caller.org_id()).await?;
     let free = usage.limit.map_or(usage.used, |limit| usage.used.min(limit));
     Ok(Json(UsageSummaryResponse {
         billing_tier: usage.tier.as_str().to_owned(),
@@ -52,7 +48,7 @@ async fn usage(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<J
         current_month: MonthUsage {
             total_requests: usage.used,
             free_requests: free,
-            paid_requests: i64::try_from(paid_this_month.len()).unwrap_or(i64::MAX),
+            paid_requests,
             total_cost_usd: usd(cost),
         },
     }))

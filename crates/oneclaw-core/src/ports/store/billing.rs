@@ -16,8 +16,13 @@ pub trait BillingStore: Send + Sync {
     async fn credit_balance(&self, org: OrgId) -> Result<i64>;
     /// The org's credit movements, newest first.
     async fn credit_ledger(&self, org: OrgId, limit: i64, offset: i64) -> Result<Vec<CreditEntry>>;
-    /// The org's paid requests, newest first.
-    async fn paid_requests(&self, org: OrgId, limit: i64) -> Result<Vec<PaidRequest>>;
+    /// The org's paid requests, newest first; with `by`, only that principal's.
+    async fn paid_requests(
+        &self,
+        org: OrgId,
+        by: Option<crate::principal::PrincipalRef>,
+        limit: i64,
+    ) -> Result<Vec<PaidRequest>>;
 }
 
 /// Changes to billing, inside a write transaction.
