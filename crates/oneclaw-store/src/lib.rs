@@ -17,6 +17,7 @@ mod convert;
 #[cfg(feature = "danger-bench-skip-audit")]
 pub mod danger_bench;
 mod errors;
+mod group_commit;
 pub mod journal;
 pub mod meter;
 mod migrate;

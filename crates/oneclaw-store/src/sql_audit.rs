@@ -54,8 +54,7 @@ pub(super) async fn append_many<DB: SqlBackend>(conn: &mut Tx<DB>, events: &[Aud
         let position = match heads.iter().position(|(org, _, _)| *org == event.org_id) {
             Some(position) => position,
             None => {
-                let head = locked_head(conn, event.org_id).await?;
-                let newest = newest_event_time(conn, event.org_id, head.seq).await?;
+                let (head, newest) = locked_head(conn, event.org_id).await?;
                 heads.push((event.org_id, head, newest));
                 heads.len() - 1
             }
@@ -79,31 +78,31 @@ pub(super) async fn append_many<DB: SqlBackend>(conn: &mut Tx<DB>, events: &[Aud
     Ok(())
 }
 
-/// When the event at `seq` of the org's chain was stamped (the start of time for an empty chain).
-async fn newest_event_time<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, seq: i64) -> Result<OffsetDateTime> {
-    let at: Option<i64> = sqlx::query("SELECT created_at FROM audit_events WHERE org_id = $1 AND seq = $2")
-        .arg(org.0)
-        .arg(seq)
-        .fetch_optional_scalar_on(&mut *conn)
-        .await
-        .map_err(audit_write_failed)?;
-    at.map_or(Ok(OffsetDateTime::UNIX_EPOCH), from_ms)
-}
-
-/// The org's head, created empty if needed, locked for the rest of the transaction.
-async fn locked_head<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId) -> Result<Head> {
+/// The org's head and when its newest event was stamped (the start of time for an empty
+/// chain), created empty if needed, locked for the rest of the transaction. One statement when
+/// the head exists, which is every time but an org's first event: each statement is a round
+/// trip inside the write lock.
+async fn locked_head<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId) -> Result<(Head, OffsetDateTime)> {
+    if let Some(found) = head_for_append(conn, org).await? {
+        return Ok(found);
+    }
     sqlx::query("INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING")
         .arg(org.0)
         .arg(&GENESIS[..])
         .execute_on(&mut *conn)
         .await
         .map_err(audit_write_failed)?;
-    let row = sqlx::query(DB::SELECT_HEAD_FOR_APPEND)
-        .arg(org.0)
-        .fetch_one_on(&mut *conn)
-        .await
-        .map_err(audit_write_failed)?;
-    head_from(&row)
+    head_for_append(conn, org).await?.ok_or_else(|| Error::Internal("the audit head vanished".to_owned()))
+}
+
+async fn head_for_append<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId) -> Result<Option<(Head, OffsetDateTime)>> {
+    let Some(row) =
+        sqlx::query(DB::SELECT_HEAD_FOR_APPEND).arg(org.0).fetch_optional_on(&mut *conn).await.map_err(audit_write_failed)?
+    else {
+        return Ok(None);
+    };
+    let newest: Option<i64> = get(&row, "newest")?;
+    Ok(Some((head_from(&row)?, newest.map_or(Ok(OffsetDateTime::UNIX_EPOCH), from_ms)?)))
 }
 
 async fn insert_event<DB: SqlBackend>(conn: &mut Tx<DB>, event: &AuditEvent, link: Link) -> Result<()> {

@@ -16,6 +16,7 @@ use super::sqlite_inline::InlineReads;
 use crate::backend::{BuildStatement, SqlBackend, Statement, get};
 use crate::convert::to_ms;
 use crate::errors::db_error;
+use crate::group_commit::WriteGroup;
 use crate::write_gate::WriteGate;
 use async_trait::async_trait;
 use oneclaw_core::Result;
@@ -40,7 +41,9 @@ use uuid::Uuid;
 /// A store over a connection pool of this backend.
 pub struct SqlStore<DB: SqlBackend> {
     pool: Pool<DB>,
-    writers: WriteGate,
+    writers: std::sync::Arc<WriteGate>,
+    /// SQLite: writers share a transaction and its commit (`group_commit.rs`).
+    group: Option<std::sync::Arc<WriteGroup<DB>>>,
     /// SQLite on a file: the access check's read without a worker-thread hop.
     inline_reads: Option<InlineReads>,
     /// Which event types each org's webhooks want (`sql_webhooks.rs`).
@@ -51,7 +54,21 @@ pub struct SqlStore<DB: SqlBackend> {
 
 impl<DB: SqlBackend> SqlStore<DB> {
     pub(super) fn new(pool: Pool<DB>, writers: WriteGate) -> Self {
-        Self { pool, writers, inline_reads: None, subscriptions: Default::default(), _in_use: None }
+        Self {
+            pool,
+            writers: std::sync::Arc::new(writers),
+            group: None,
+            inline_reads: None,
+            subscriptions: Default::default(),
+            _in_use: None,
+        }
+    }
+
+    /// Commits writers together (SQLite; see `group_commit.rs`). Starts the committer task on
+    /// the current runtime.
+    pub(super) fn with_group_commit(self) -> Self {
+        let group = WriteGroup::start(self.pool.clone(), std::sync::Arc::clone(&self.writers));
+        Self { group: Some(group), ..self }
     }
 
     /// Holds `in_use` for as long as the store is open.
@@ -68,6 +85,38 @@ impl<DB: SqlBackend> SqlStore<DB> {
     pub(super) async fn chain_legacy_audit(&self) -> Result<()> {
         let pool = self.pool.clone();
         super::sql_audit::chain_legacy_events(&self.pool, async || DB::begin_write(&pool).await).await
+    }
+
+    /// A write transaction in the writer's turn; `priority` for group commits (the audit
+    /// journal, the meter), which wait behind at most one ordinary writer.
+    async fn begin_in_turn(&self, priority: bool) -> Result<Box<dyn StoreTx>> {
+        Ok(Box::new(self.write_transaction(priority).await?))
+    }
+
+    pub(crate) async fn write_transaction(&self, priority: bool) -> Result<SqlTx<DB>> {
+        let subscriptions = std::sync::Arc::clone(&self.subscriptions);
+        // Counted in before queueing, so an open group waits for this writer.
+        let arrival = self.group.as_ref().map(|group| group.arrive());
+        // Queue first, then take a connection: a waiting writer holds no pooled connection.
+        let turn = if priority { self.writers.priority_turn().await? } else { self.writers.turn().await? };
+        match (&self.group, arrival) {
+            (Some(group), Some(arrival)) => {
+                let entered = group.enter(arrival, &turn).await?;
+                Ok(SqlTx::member(entered, turn, subscriptions))
+            }
+            _ => Ok(SqlTx::alone(DB::begin_write(&self.pool).await?, turn, subscriptions)),
+        }
+    }
+
+    /// Group commits made (SQLite), for tests.
+    #[cfg(test)]
+    pub(crate) fn group_commits(&self) -> u64 {
+        self.group.as_ref().map_or(0, |group| group.commits())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn write_group(&self) -> Option<&WriteGroup<DB>> {
+        self.group.as_deref()
     }
 
     /// The pool, for tests and maintenance commands that need raw access.
@@ -95,14 +144,11 @@ impl<DB: SqlBackend> Store for SqlStore<DB> {
     }
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>> {
-        // Queue first, then take a connection: a waiting writer holds no pooled connection.
-        let turn = self.writers.turn().await?;
-        Ok(Box::new(SqlTx::new(DB::begin_write(&self.pool).await?, turn, std::sync::Arc::clone(&self.subscriptions))))
+        self.begin_in_turn(false).await
     }
 
     async fn begin_batch(&self) -> Result<Box<dyn StoreTx>> {
-        let turn = self.writers.priority_turn().await?;
-        Ok(Box::new(SqlTx::new(DB::begin_write(&self.pool).await?, turn, std::sync::Arc::clone(&self.subscriptions))))
+        self.begin_in_turn(true).await
     }
 }
 

@@ -12,6 +12,7 @@ use super::sql_trust as trust;
 use crate::backend::{SqlBackend, Statement, Tx, get};
 use crate::convert::{to_json_text, to_ms};
 use crate::errors::{conflict_or, db_error};
+use crate::group_commit::Membership;
 use crate::write_gate::WriteTurn;
 use async_trait::async_trait;
 use oneclaw_core::audit::AuditEvent;
@@ -34,9 +35,13 @@ use uuid::Uuid;
 
 use super::sql_rows::secret_read_from;
 
-/// One write transaction of this backend.
+/// One write transaction of this backend: its own, or (SQLite) a savepoint of the group
+/// transaction that several writers share and commit together (`group_commit.rs`).
 pub(super) struct SqlTx<DB: SqlBackend> {
-    tx: Tx<DB>,
+    /// Present until the transaction ends.
+    tx: Option<Tx<DB>>,
+    /// A member of a group commit: its savepoint is in `tx`, which goes back to the group.
+    membership: Option<Membership<DB>>,
     /// Which webhooks want which events, to enqueue deliveries with the audit records.
     subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
     /// Held until the transaction ends (commit, or rollback on drop); then the next writer goes.
@@ -44,19 +49,58 @@ pub(super) struct SqlTx<DB: SqlBackend> {
 }
 
 impl<DB: SqlBackend> SqlTx<DB> {
-    pub(super) fn new(
+    /// A transaction of its own, committed alone.
+    pub(super) fn alone(
         tx: Tx<DB>,
         turn: WriteTurn,
         subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
     ) -> Self {
-        Self { tx, subscriptions, _turn: turn }
+        Self { tx: Some(tx), membership: None, subscriptions, _turn: turn }
+    }
+
+    /// A savepoint in the group transaction `tx`.
+    pub(super) fn member(
+        (tx, membership): (Tx<DB>, Membership<DB>),
+        turn: WriteTurn,
+        subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
+    ) -> Self {
+        Self { tx: Some(tx), membership: Some(membership), subscriptions, _turn: turn }
+    }
+
+    pub(crate) fn conn(&mut self) -> Result<&mut Tx<DB>> {
+        self.tx.as_mut().ok_or_else(|| Error::Internal("the write transaction has ended".to_owned()))
+    }
+}
+
+impl<DB: SqlBackend> Drop for SqlTx<DB> {
+    fn drop(&mut self) {
+        // Runs before the turn is released, so the group gets its transaction back first. A
+        // transaction of its own rolls back as sqlx drops it.
+        if let (Some(membership), Some(tx)) = (self.membership.take(), self.tx.take()) {
+            membership.abandon(tx);
+        }
     }
 }
 
 #[async_trait]
 impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
-    async fn commit(self: Box<Self>) -> Result<()> {
-        self.tx.commit().await.map_err(db_error)
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        let Some(membership) = self.membership.take() else {
+            let tx = self.tx.take().ok_or_else(|| Error::Internal("the write transaction has ended".to_owned()))?;
+            return tx.commit().await.map_err(db_error);
+        };
+        let released = sqlx::query("RELEASE member").execute_on(self.conn()?).await.map_err(db_error);
+        let Some(tx) = self.tx.take() else {
+            return Err(Error::Internal("the write transaction has ended".to_owned()));
+        };
+        if let Err(err) = released {
+            membership.abandon(tx);
+            return Err(err);
+        }
+        let committed = membership.hand_back(tx)?;
+        // The turn goes to the next writer, who works in the same transaction meanwhile.
+        drop(self);
+        committed.wait().await
     }
 }
 
@@ -73,17 +117,17 @@ impl<DB: SqlBackend> VaultTx for SqlTx<DB> {
             .arg(to_ms(vault.created_at))
             .arg(vault.kek_version)
             .arg(vault.owner_user_id.0)
-            .execute_on(&mut self.tx)
+            .execute_on(self.conn()?)
             .await
             .map_err(conflict_or("A vault with this name already exists"))?;
-        keys::insert_vault_key(&mut self.tx, kek, vault.created_at).await
+        keys::insert_vault_key(self.conn()?, kek, vault.created_at).await
     }
 
     async fn delete_vault(&mut self, org: OrgId, id: VaultId) -> Result<bool> {
         let done = sqlx::query("DELETE FROM vaults WHERE id = $1 AND org_id = $2")
             .arg(id.0)
             .arg(org.0)
-            .execute_on(&mut self.tx)
+            .execute_on(self.conn()?)
             .await
             .map_err(db_error)?;
         Ok(done > 0)
@@ -109,7 +153,7 @@ impl<DB: SqlBackend> SecretTx for SqlTx<DB> {
         .arg(vault.0)
         .arg(path)
         .arg(to_ms(now))
-        .fetch_one_on(&mut self.tx)
+        .fetch_one_on(self.conn()?)
         .await
         .map_err(db_error)?;
         Ok((SecretId(get(&row, "id")?), get(&row, "current_version")?))
@@ -138,7 +182,7 @@ impl<DB: SqlBackend> SecretTx for SqlTx<DB> {
         .arg(&sealed.ciphertext)
         .arg(&sealed.wrapped_dek)
         .arg(sealed.kek_version)
-        .execute_on(&mut self.tx)
+        .execute_on(self.conn()?)
         .await
         .map_err(db_error)?;
         Ok(())
@@ -154,7 +198,7 @@ impl<DB: SqlBackend> SecretTx for SqlTx<DB> {
             .arg(vault.0)
             .arg(path)
             .arg(version)
-            .fetch_optional_on(&mut self.tx)
+            .fetch_optional_on(self.conn()?)
             .await
             .map_err(db_error)?;
         row.map(|row| secret_read_from(&row, vault)).transpose()
@@ -167,7 +211,7 @@ impl<DB: SqlBackend> SecretTx for SqlTx<DB> {
         )
         .arg(secret.0)
         .arg(version)
-        .execute_on(&mut self.tx)
+        .execute_on(self.conn()?)
         .await
         .map_err(db_error)?;
         Ok(done > 0)
@@ -181,18 +225,18 @@ impl<DB: SqlBackend> SecretTx for SqlTx<DB> {
         .arg(vault.0)
         .arg(path)
         .arg(to_ms(now))
-        .fetch_optional_scalar_on(&mut self.tx)
+        .fetch_optional_scalar_on(self.conn()?)
         .await
         .map_err(db_error)?;
         let Some(id) = id else { return Ok(false) };
         sqlx::query("UPDATE secret_versions SET deleted_at = $2 WHERE secret_id = $1 AND deleted_at IS NULL")
             .arg(id)
             .arg(to_ms(now))
-            .execute_on(&mut self.tx)
+            .execute_on(self.conn()?)
             .await
             .map_err(db_error)?;
         // The secret keeps its id if the path is written again; its old shares must not revive.
-        trust::revoke_shares_of_secret(&mut self.tx, SecretId(id), now).await?;
+        trust::revoke_shares_of_secret(self.conn()?, SecretId(id), now).await?;
         Ok(true)
     }
 
@@ -204,7 +248,7 @@ impl<DB: SqlBackend> SecretTx for SqlTx<DB> {
         .arg(vault.0)
         .arg(path)
         .arg(version)
-        .execute_on(&mut self.tx)
+        .execute_on(self.conn()?)
         .await
         .map_err(db_error)?;
         Ok(done > 0)
@@ -214,11 +258,11 @@ impl<DB: SqlBackend> SecretTx for SqlTx<DB> {
 #[async_trait]
 impl<DB: SqlBackend> KeyTx for SqlTx<DB> {
     async fn current_kek(&mut self, vault: VaultId) -> Result<Option<KekRef>> {
-        keys::current_kek(&mut self.tx, vault).await
+        keys::current_kek(self.conn()?, vault).await
     }
 
     async fn add_vault_key(&mut self, kek: &KekRef, from_version: i64, now: OffsetDateTime) -> Result<bool> {
-        keys::add_vault_key(&mut self.tx, kek, from_version, now).await
+        keys::add_vault_key(self.conn()?, kek, from_version, now).await
     }
 
     async fn rewrap_dek(
@@ -229,19 +273,19 @@ impl<DB: SqlBackend> KeyTx for SqlTx<DB> {
         new_wrapped: &[u8],
         new_kek_version: i64,
     ) -> Result<bool> {
-        keys::rewrap_dek(&mut self.tx, secret_id, version, old_wrapped, new_wrapped, new_kek_version).await
+        keys::rewrap_dek(self.conn()?, secret_id, version, old_wrapped, new_wrapped, new_kek_version).await
     }
 
     async fn retire_vault_key(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool> {
-        keys::retire_vault_key(&mut self.tx, vault, version, now).await
+        keys::retire_vault_key(self.conn()?, vault, version, now).await
     }
 
     async fn mark_vault_key_destroyed(&mut self, vault: VaultId, version: i64, now: OffsetDateTime) -> Result<bool> {
-        keys::mark_vault_key_destroyed(&mut self.tx, vault, version, now).await
+        keys::mark_vault_key_destroyed(self.conn()?, vault, version, now).await
     }
 
     async fn replace_system_secret(&mut self, purpose: &str, sealed: &[u8]) -> Result<()> {
-        keys::replace_system_secret(&mut self.tx, purpose, sealed).await
+        keys::replace_system_secret(self.conn()?, purpose, sealed).await
     }
 
     async fn insert_system_secret(&mut self, purpose: &str, sealed: &[u8], now: OffsetDateTime) -> Result<()> {
@@ -251,7 +295,7 @@ impl<DB: SqlBackend> KeyTx for SqlTx<DB> {
         .arg(purpose)
         .arg(sealed)
         .arg(to_ms(now))
-        .execute_on(&mut self.tx)
+        .execute_on(self.conn()?)
         .await
         .map_err(db_error)?;
         Ok(())
@@ -261,27 +305,27 @@ impl<DB: SqlBackend> KeyTx for SqlTx<DB> {
 #[async_trait]
 impl<DB: SqlBackend> AccessTx for SqlTx<DB> {
     async fn insert_policy(&mut self, policy: &Policy) -> Result<()> {
-        access::upsert_policy(&mut self.tx, policy, true).await
+        access::upsert_policy(self.conn()?, policy, true).await
     }
 
     async fn update_policy(&mut self, policy: &Policy) -> Result<()> {
-        access::upsert_policy(&mut self.tx, policy, false).await
+        access::upsert_policy(self.conn()?, policy, false).await
     }
 
     async fn delete_policy(&mut self, vault: VaultId, id: PolicyId) -> Result<bool> {
-        access::delete_policy(&mut self.tx, vault, id).await
+        access::delete_policy(self.conn()?, vault, id).await
     }
 
     async fn insert_ip_rule(&mut self, rule: &IpRule) -> Result<()> {
-        access::insert_ip_rule(&mut self.tx, rule).await
+        access::insert_ip_rule(self.conn()?, rule).await
     }
 
     async fn delete_ip_rule(&mut self, org: OrgId, id: IpRuleId) -> Result<bool> {
-        access::delete_ip_rule(&mut self.tx, org, id).await
+        access::delete_ip_rule(self.conn()?, org, id).await
     }
 
     async fn insert_share(&mut self, share: &Share) -> Result<()> {
-        access::insert_share(&mut self.tx, share).await
+        access::insert_share(self.conn()?, share).await
     }
 
     async fn claim_share_attempt(
@@ -291,71 +335,72 @@ impl<DB: SqlBackend> AccessTx for SqlTx<DB> {
         now: OffsetDateTime,
         lock_until: OffsetDateTime,
     ) -> Result<bool> {
-        trust::claim_share_attempt(&mut self.tx, id, max, now, lock_until).await
+        trust::claim_share_attempt(self.conn()?, id, max, now, lock_until).await
     }
 
     async fn clear_share_failures(&mut self, id: ShareId) -> Result<()> {
-        trust::clear_share_failures(&mut self.tx, id).await
+        trust::clear_share_failures(self.conn()?, id).await
     }
 
     async fn revoke_share(&mut self, id: ShareId, now: OffsetDateTime) -> Result<bool> {
-        trust::revoke_share(&mut self.tx, id, now).await
+        trust::revoke_share(self.conn()?, id, now).await
     }
 
     async fn respond_share(&mut self, id: ShareId, accept: bool, now: OffsetDateTime) -> Result<bool> {
-        trust::respond_share(&mut self.tx, id, accept, now).await
+        trust::respond_share(self.conn()?, id, accept, now).await
     }
 
     async fn revoke_shares_of_member(&mut self, member: UserId, now: OffsetDateTime) -> Result<u64> {
-        trust::revoke_shares_of_member(&mut self.tx, member, now).await
+        trust::revoke_shares_of_member(self.conn()?, member, now).await
     }
 
     async fn count_share_access(&mut self, id: ShareId, now: OffsetDateTime) -> Result<bool> {
-        access::count_share_access(&mut self.tx, id, now).await
+        access::count_share_access(self.conn()?, id, now).await
     }
 }
 
 #[async_trait]
 impl<DB: SqlBackend> AuditTx for SqlTx<DB> {
     async fn append_audit(&mut self, event: &AuditEvent) -> Result<()> {
-        super::sql_audit::append(&mut self.tx, event).await
+        super::sql_audit::append(self.conn()?, event).await
     }
 
     async fn append_audits(&mut self, events: &[AuditEvent]) -> Result<()> {
-        super::sql_audit::append_many(&mut self.tx, events).await?;
+        super::sql_audit::append_many(self.conn()?, events).await?;
         // Announced in the same transaction: a webhook hears of an event iff it was recorded.
-        super::sql_webhooks::enqueue(&mut self.tx, &self.subscriptions, events).await
+        let subscriptions = std::sync::Arc::clone(&self.subscriptions);
+        super::sql_webhooks::enqueue(self.conn()?, &subscriptions, events).await
     }
 
     async fn insert_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()> {
-        super::sql_audit::insert_checkpoint(&mut self.tx, checkpoint).await
+        super::sql_audit::insert_checkpoint(self.conn()?, checkpoint).await
     }
 }
 
 #[async_trait]
 impl<DB: SqlBackend> BillingTx for SqlTx<DB> {
     async fn add_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64> {
-        billing::add_requests(&mut self.tx, org, month, n).await
+        billing::add_requests(self.conn()?, org, month, n).await
     }
 
     async fn set_org_tier(&mut self, org: OrgId, tier: Tier) -> Result<bool> {
-        billing::set_org_tier(&mut self.tx, org, tier).await
+        billing::set_org_tier(self.conn()?, org, tier).await
     }
 
     async fn set_overage_method(&mut self, org: OrgId, method: OverageMethod) -> Result<()> {
-        billing::set_overage_method(&mut self.tx, org, method).await
+        billing::set_overage_method(self.conn()?, org, method).await
     }
 
     async fn move_credits(&mut self, entry: &CreditEntry) -> Result<Option<i64>> {
-        billing::move_credits(&mut self.tx, entry).await
+        billing::move_credits(self.conn()?, entry).await
     }
 
     async fn consume_payment_nonce(&mut self, spent: &PaymentNonce, now: OffsetDateTime) -> Result<bool> {
-        billing::consume_payment_nonce(&mut self.tx, spent, now).await
+        billing::consume_payment_nonce(self.conn()?, spent, now).await
     }
 
     async fn insert_paid_request(&mut self, paid: &PaidRequest) -> Result<()> {
-        billing::insert_paid_request(&mut self.tx, paid).await
+        billing::insert_paid_request(self.conn()?, paid).await
     }
 }
 
@@ -366,7 +411,7 @@ impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
             .arg(org.id.0)
             .arg(&org.name)
             .arg(to_ms(org.created_at))
-            .execute_on(&mut self.tx)
+            .execute_on(self.conn()?)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -391,7 +436,7 @@ impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
         .arg(to_ms(user.created_at))
         .arg(user.disabled_at.map(to_ms))
         .arg(user.credential_generation)
-        .execute_on(&mut self.tx)
+        .execute_on(self.conn()?)
         .await
         .map_err(conflict_or("An account with this email already exists"))?;
         Ok(())
@@ -402,7 +447,7 @@ impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
             .arg(id.0)
             .arg(display_name)
             .arg(marketing_emails)
-            .execute_on(&mut self.tx)
+            .execute_on(self.conn()?)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -412,38 +457,38 @@ impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
         sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
             .arg(id.0)
             .arg(phc)
-            .execute_on(&mut self.tx)
+            .execute_on(self.conn()?)
             .await
             .map_err(db_error)?;
         Ok(())
     }
 
     async fn set_totp_pending(&mut self, user: UserId, sealed: &[u8]) -> Result<()> {
-        mfa::set_totp_pending(&mut self.tx, user, sealed).await
+        mfa::set_totp_pending(self.conn()?, user, sealed).await
     }
 
     async fn enable_totp(&mut self, user: UserId, sealed: &[u8], recovery_digests: &[Vec<u8>]) -> Result<()> {
-        mfa::enable_totp(&mut self.tx, user, sealed, recovery_digests).await
+        mfa::enable_totp(self.conn()?, user, sealed, recovery_digests).await
     }
 
     async fn disable_totp(&mut self, user: UserId) -> Result<()> {
-        mfa::disable_totp(&mut self.tx, user).await
+        mfa::disable_totp(self.conn()?, user).await
     }
 
     async fn accept_totp_step(&mut self, user: UserId, step: i64) -> Result<bool> {
-        mfa::accept_totp_step(&mut self.tx, user, step).await
+        mfa::accept_totp_step(self.conn()?, user, step).await
     }
 
     async fn use_recovery_code(&mut self, user: UserId, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
-        mfa::use_recovery_code(&mut self.tx, user, digest, now).await
+        mfa::use_recovery_code(self.conn()?, user, digest, now).await
     }
 
     async fn insert_mfa_challenge(&mut self, digest: &[u8], user: UserId, expires_at: OffsetDateTime) -> Result<()> {
-        mfa::insert_mfa_challenge(&mut self.tx, digest, user, expires_at).await
+        mfa::insert_mfa_challenge(self.conn()?, digest, user, expires_at).await
     }
 
     async fn use_mfa_challenge(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
-        mfa::use_mfa_challenge(&mut self.tx, digest, now).await
+        mfa::use_mfa_challenge(self.conn()?, digest, now).await
     }
 
     async fn insert_api_key(&mut self, key: &ApiKey) -> Result<()> {
@@ -464,7 +509,7 @@ impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
         .arg(to_ms(key.created_at))
         .arg(key.expires_at.map(to_ms))
         .arg(key.last_used_at.map(to_ms))
-        .execute_on(&mut self.tx)
+        .execute_on(self.conn()?)
         .await
         .map_err(db_error)?;
         Ok(())
@@ -475,7 +520,7 @@ impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
             sqlx::query("UPDATE api_keys SET is_active = FALSE WHERE id = $1 AND user_id = $2 AND is_active = TRUE")
                 .arg(id.0)
                 .arg(user.0)
-                .execute_on(&mut self.tx)
+                .execute_on(self.conn()?)
                 .await
                 .map_err(db_error)?;
         Ok(done > 0)
@@ -485,7 +530,7 @@ impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
         sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
             .arg(id.0)
             .arg(to_ms(now))
-            .execute_on(&mut self.tx)
+            .execute_on(self.conn()?)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -500,7 +545,7 @@ impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
             .arg(to_ms(session.created_at))
             .arg(to_ms(session.expires_at))
             .arg(session.revoked_at.map(to_ms))
-            .execute_on(&mut self.tx)
+            .execute_on(self.conn()?)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -521,7 +566,7 @@ impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
         .arg(old)
         .arg(new)
         .arg(to_ms(expires_at))
-        .execute_on(&mut self.tx)
+        .execute_on(self.conn()?)
         .await
         .map_err(db_error)?;
         Ok(done > 0)
@@ -531,7 +576,7 @@ impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
         sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .arg(id.0)
             .arg(to_ms(now))
-            .execute_on(&mut self.tx)
+            .execute_on(self.conn()?)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -544,7 +589,7 @@ impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
         )
         .arg(user.0)
         .arg(to_ms(now))
-        .fetch_all_on(&mut self.tx)
+        .fetch_all_on(self.conn()?)
         .await
         .map_err(db_error)?;
         rows.iter().map(|row| Ok((get(row, "id")?, get::<i64>(row, "expires_at")? / 1000))).collect()
@@ -554,42 +599,42 @@ impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
         sqlx::query("INSERT INTO revoked_tokens (jti, forget_after) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
             .arg(jti)
             .arg(forget_after.saturating_mul(1000))
-            .execute_on(&mut self.tx)
+            .execute_on(self.conn()?)
             .await
             .map_err(db_error)?;
         Ok(())
     }
 
     async fn update_user_role(&mut self, id: UserId, role: Role) -> Result<()> {
-        access::update_user_role(&mut self.tx, id, role).await
+        access::update_user_role(self.conn()?, id, role).await
     }
 
     async fn disable_user(&mut self, id: UserId, now: OffsetDateTime) -> Result<()> {
-        access::set_user_disabled(&mut self.tx, id, Some(now), None).await
+        access::set_user_disabled(self.conn()?, id, Some(now), None).await
     }
 
     async fn enable_user(&mut self, id: UserId, role: Role) -> Result<()> {
-        access::set_user_disabled(&mut self.tx, id, None, Some(role)).await
+        access::set_user_disabled(self.conn()?, id, None, Some(role)).await
     }
 
     async fn insert_invite(&mut self, invite: &Invite, token_digest: &[u8]) -> Result<()> {
-        trust::insert_invite(&mut self.tx, invite, token_digest).await
+        trust::insert_invite(self.conn()?, invite, token_digest).await
     }
 
     async fn accept_invite(&mut self, invite: InviteId, now: OffsetDateTime) -> Result<bool> {
-        trust::accept_invite(&mut self.tx, invite, now).await
+        trust::accept_invite(self.conn()?, invite, now).await
     }
 
     async fn revoke_invite(&mut self, org: OrgId, invite: InviteId, now: OffsetDateTime) -> Result<bool> {
-        trust::revoke_invite(&mut self.tx, org, invite, now).await
+        trust::revoke_invite(self.conn()?, org, invite, now).await
     }
 
     async fn insert_email_token(&mut self, digest: &[u8], token: &oneclaw_core::mail::EmailToken) -> Result<()> {
-        mail::insert_email_token(&mut self.tx, digest, token).await
+        mail::insert_email_token(self.conn()?, digest, token).await
     }
 
     async fn use_email_token(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
-        mail::use_email_token(&mut self.tx, digest, now).await
+        mail::use_email_token(self.conn()?, digest, now).await
     }
 
     async fn retire_email_tokens(
@@ -598,57 +643,57 @@ impl<DB: SqlBackend> IdentityTx for SqlTx<DB> {
         purpose: oneclaw_core::mail::TokenPurpose,
         now: OffsetDateTime,
     ) -> Result<()> {
-        mail::retire_email_tokens(&mut self.tx, user, purpose, now).await
+        mail::retire_email_tokens(self.conn()?, user, purpose, now).await
     }
 
     async fn set_email_verified(&mut self, user: UserId, verified: bool) -> Result<()> {
-        mail::set_email_verified(&mut self.tx, user, verified).await
+        mail::set_email_verified(self.conn()?, user, verified).await
     }
 
     async fn change_email(&mut self, user: UserId, email: &str) -> Result<()> {
-        mail::change_email(&mut self.tx, user, email).await
+        mail::change_email(self.conn()?, user, email).await
     }
 
     async fn bump_credential_generation(&mut self, id: UserId) -> Result<i64> {
-        trust::bump_credential_generation(&mut self.tx, id).await
+        trust::bump_credential_generation(self.conn()?, id).await
     }
 
     async fn deactivate_api_keys_of(&mut self, user: UserId) -> Result<Vec<Uuid>> {
-        trust::deactivate_api_keys_of(&mut self.tx, user).await
+        trust::deactivate_api_keys_of(self.conn()?, user).await
     }
 }
 
 #[async_trait]
 impl<DB: SqlBackend> AgentTx for SqlTx<DB> {
     async fn disable_agents_of(&mut self, creator: UserId) -> Result<Vec<(AgentId, i64)>> {
-        trust::disable_agents_of(&mut self.tx, creator).await
+        trust::disable_agents_of(self.conn()?, creator).await
     }
 
     async fn insert_agent(&mut self, agent: &Agent) -> Result<()> {
-        access::upsert_agent(&mut self.tx, agent, true).await.map(drop)
+        access::upsert_agent(self.conn()?, agent, true).await.map(drop)
     }
 
     async fn update_agent(&mut self, agent: &Agent) -> Result<bool> {
-        access::upsert_agent(&mut self.tx, agent, false).await
+        access::upsert_agent(self.conn()?, agent, false).await
     }
 
     async fn touch_agent(&mut self, id: AgentId, now: OffsetDateTime) -> Result<()> {
-        access::touch_agent(&mut self.tx, id, now).await
+        access::touch_agent(self.conn()?, id, now).await
     }
 }
 
 #[async_trait]
 impl<DB: SqlBackend> MailTx for SqlTx<DB> {
     async fn enqueue_mail(&mut self, outgoing: &oneclaw_core::mail::OutboxMail) -> Result<()> {
-        mail::enqueue_mail(&mut self.tx, outgoing).await
+        mail::enqueue_mail(self.conn()?, outgoing).await
     }
 
     async fn claim_mail(&mut self, id: Uuid, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<bool> {
-        mail::claim_mail(&mut self.tx, id, now, lease_until).await
+        mail::claim_mail(self.conn()?, id, now, lease_until).await
     }
 
     async fn mark_mail_sent(&mut self, id: Uuid, now: OffsetDateTime) -> Result<()> {
-        mail::mark_mail_sent(&mut self.tx, id, now).await
+        mail::mark_mail_sent(self.conn()?, id, now).await
     }
 
     async fn mark_mail_attempt_failed(
@@ -658,22 +703,22 @@ impl<DB: SqlBackend> MailTx for SqlTx<DB> {
         failed_at: Option<OffsetDateTime>,
         error: &str,
     ) -> Result<()> {
-        mail::mark_mail_attempt_failed(&mut self.tx, id, next_attempt_at, failed_at, error).await
+        mail::mark_mail_attempt_failed(self.conn()?, id, next_attempt_at, failed_at, error).await
     }
 }
 
 #[async_trait]
 impl<DB: SqlBackend> EnvTx for SqlTx<DB> {
     async fn insert_env_var(&mut self, var: &EnvVar) -> Result<()> {
-        env::insert_env_var(&mut self.tx, var).await
+        env::insert_env_var(self.conn()?, var).await
     }
 
     async fn update_env_var(&mut self, var: &EnvVar) -> Result<()> {
-        env::update_env_var(&mut self.tx, var).await
+        env::update_env_var(self.conn()?, var).await
     }
 
     async fn delete_env_var(&mut self, org: OrgId, id: EnvVarId) -> Result<bool> {
-        env::delete_env_var(&mut self.tx, org, id).await
+        env::delete_env_var(self.conn()?, org, id).await
     }
 
     async fn insert_shared_env_value(
@@ -683,30 +728,30 @@ impl<DB: SqlBackend> EnvTx for SqlTx<DB> {
         sealed: &[u8],
         now: OffsetDateTime,
     ) -> Result<()> {
-        env::insert_shared_env_value(&mut self.tx, id, version, sealed, now).await
+        env::insert_shared_env_value(self.conn()?, id, version, sealed, now).await
     }
 
     async fn link_env_var(&mut self, id: EnvVarId, vault: VaultId, now: OffsetDateTime) -> Result<bool> {
-        env::link_env_var(&mut self.tx, id, vault, now).await
+        env::link_env_var(self.conn()?, id, vault, now).await
     }
 
     async fn unlink_env_var(&mut self, id: EnvVarId, vault: VaultId) -> Result<bool> {
-        env::unlink_env_var(&mut self.tx, id, vault).await
+        env::unlink_env_var(self.conn()?, id, vault).await
     }
 
     async fn insert_environment(&mut self, environment: &VaultEnvironment, max_custom: usize) -> Result<()> {
-        env::insert_environment(&mut self.tx, environment, max_custom).await
+        env::insert_environment(self.conn()?, environment, max_custom).await
     }
 
     async fn delete_environment(&mut self, vault: VaultId, slug: &str) -> Result<bool> {
-        env::delete_environment(&mut self.tx, vault, slug).await
+        env::delete_environment(self.conn()?, vault, slug).await
     }
 }
 
 #[async_trait]
 impl<DB: SqlBackend> DeviceTx for SqlTx<DB> {
     async fn insert_device_code(&mut self, code: &oneclaw_core::model::DeviceCode) -> Result<()> {
-        devices::insert(&mut self.tx, code).await
+        devices::insert(self.conn()?, code).await
     }
 
     async fn decide_device_code(
@@ -716,22 +761,22 @@ impl<DB: SqlBackend> DeviceTx for SqlTx<DB> {
         user: UserId,
         now: OffsetDateTime,
     ) -> Result<bool> {
-        devices::decide(&mut self.tx, user_code, status, user, now).await
+        devices::decide(self.conn()?, user_code, status, user, now).await
     }
 
     async fn use_device_code(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
-        devices::use_code(&mut self.tx, digest, now).await
+        devices::use_code(self.conn()?, digest, now).await
     }
 
     async fn touch_device_code(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<()> {
-        devices::touch(&mut self.tx, digest, now).await
+        devices::touch(self.conn()?, digest, now).await
     }
 }
 
 #[async_trait]
 impl<DB: SqlBackend> ApprovalTx for SqlTx<DB> {
     async fn insert_approval(&mut self, approval: &oneclaw_core::approvals::Approval) -> Result<()> {
-        super::sql_approvals::insert(&mut self.tx, approval).await
+        super::sql_approvals::insert(self.conn()?, approval).await
     }
 
     async fn decide_approval(
@@ -739,15 +784,15 @@ impl<DB: SqlBackend> ApprovalTx for SqlTx<DB> {
         decided: &oneclaw_core::approvals::Approval,
         now: OffsetDateTime,
     ) -> Result<bool> {
-        super::sql_approvals::decide(&mut self.tx, decided, now).await
+        super::sql_approvals::decide(self.conn()?, decided, now).await
     }
 
     async fn use_approval(&mut self, id: oneclaw_core::ids::ApprovalId, now: OffsetDateTime) -> Result<bool> {
-        super::sql_approvals::use_once(&mut self.tx, id, now).await
+        super::sql_approvals::use_once(self.conn()?, id, now).await
     }
 
     async fn expire_approval(&mut self, id: oneclaw_core::ids::ApprovalId, now: OffsetDateTime) -> Result<bool> {
-        super::sql_approvals::expire(&mut self.tx, id, now).await
+        super::sql_approvals::expire(self.conn()?, id, now).await
     }
 
     async fn insert_approval_link(
@@ -757,11 +802,11 @@ impl<DB: SqlBackend> ApprovalTx for SqlTx<DB> {
         user: UserId,
         now: OffsetDateTime,
     ) -> Result<()> {
-        super::sql_approvals::insert_link(&mut self.tx, digest, approval, user, now).await
+        super::sql_approvals::insert_link(self.conn()?, digest, approval, user, now).await
     }
 
     async fn use_approval_link(&mut self, digest: &[u8], now: OffsetDateTime) -> Result<bool> {
-        super::sql_approvals::use_link(&mut self.tx, digest, now).await
+        super::sql_approvals::use_link(self.conn()?, digest, now).await
     }
 }
 
@@ -769,39 +814,39 @@ impl<DB: SqlBackend> ApprovalTx for SqlTx<DB> {
 impl<DB: SqlBackend> WebhookTx for SqlTx<DB> {
     async fn insert_webhook(&mut self, webhook: &oneclaw_core::webhooks::Webhook, secret_sealed: &[u8]) -> Result<()> {
         self.subscriptions.forget(webhook.org_id);
-        super::sql_webhooks::insert(&mut self.tx, webhook, secret_sealed).await
+        super::sql_webhooks::insert(self.conn()?, webhook, secret_sealed).await
     }
 
     async fn update_webhook(&mut self, webhook: &oneclaw_core::webhooks::Webhook) -> Result<bool> {
         self.subscriptions.forget(webhook.org_id);
-        super::sql_webhooks::update(&mut self.tx, webhook).await
+        super::sql_webhooks::update(self.conn()?, webhook).await
     }
 
     async fn delete_webhook(&mut self, org: OrgId, id: Uuid, now: OffsetDateTime) -> Result<bool> {
         self.subscriptions.forget(org);
-        super::sql_webhooks::delete(&mut self.tx, org, id, now).await
+        super::sql_webhooks::delete(self.conn()?, org, id, now).await
     }
 }
 
 #[async_trait]
 impl<DB: SqlBackend> BindingTx for SqlTx<DB> {
     async fn insert_binding(&mut self, binding: &Binding, sealed: Option<&[u8]>) -> Result<bool> {
-        super::sql_intents::insert(&mut self.tx, binding, sealed).await
+        super::sql_intents::insert(self.conn()?, binding, sealed).await
     }
 
     async fn update_binding(&mut self, binding: &Binding, sealed: Option<Option<&[u8]>>) -> Result<bool> {
-        super::sql_intents::update(&mut self.tx, binding, sealed).await
+        super::sql_intents::update(self.conn()?, binding, sealed).await
     }
 
     async fn delete_binding(&mut self, org: OrgId, id: Uuid) -> Result<bool> {
-        super::sql_intents::delete(&mut self.tx, org, id).await
+        super::sql_intents::delete(self.conn()?, org, id).await
     }
 
     async fn reserve_execution(&mut self, execution: &Execution, limits: CallLimits) -> Result<Reservation> {
-        super::sql_intents::reserve(&mut self.tx, execution, limits).await
+        super::sql_intents::reserve(self.conn()?, execution, limits).await
     }
 
     async fn finish_execution(&mut self, execution: &Execution) -> Result<()> {
-        super::sql_intents::finish(&mut self.tx, execution).await
+        super::sql_intents::finish(self.conn()?, execution).await
     }
 }

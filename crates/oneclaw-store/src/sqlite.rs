@@ -13,7 +13,8 @@ use std::time::Duration;
 
 impl SqlBackend for sqlx::Sqlite {
     const BACKEND_NAME: &'static str = "sqlite";
-    const SELECT_HEAD_FOR_APPEND: &'static str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1";
+    const SELECT_HEAD_FOR_APPEND: &'static str = "SELECT h.seq, h.hash, e.created_at AS newest FROM audit_heads h \
+     LEFT JOIN audit_events e ON e.org_id = h.org_id AND e.seq = h.seq WHERE h.org_id = $1";
     const LOCK_CURRENT_KEK: &'static str = "SELECT k.version, k.provider, k.handle FROM vaults v \
      JOIN vault_keys k ON k.vault_id = v.id AND k.version = v.kek_version \
      WHERE v.id = $1 AND k.retired_at IS NULL";
@@ -64,6 +65,7 @@ impl SqliteStore {
         migrator().run(&pool).await.map_err(migrate_error)?;
         let store = SqlStore::new(pool, crate::write_gate::WriteGate::one_at_a_time())
             .with_inline_reads(crate::sqlite_inline::InlineReads::for_database(url, file))
+            .with_group_commit()
             .holding(in_use);
         store.chain_legacy_audit().await?;
         Ok(store)

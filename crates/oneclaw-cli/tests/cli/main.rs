@@ -6,6 +6,7 @@
 mod backup;
 mod client;
 mod coherence;
+mod crash;
 mod keys;
 mod metering;
 mod metrics;

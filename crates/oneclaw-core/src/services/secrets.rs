@@ -324,57 +324,34 @@ impl<'a> Secrets<'a> {
         companion: Companion<'_>,
     ) -> Result<SecretVersion> {
         let now = self.deps.clock.now();
-        let mut kek_version = vault.kek_version;
         // Paid (past the allowance) before any write transaction: no lock waits on a payment.
         let payment = super::charging::pay_before(self.deps, caller, PaidOperation::WriteSecret).await?;
-        for attempt in 1..=SEAL_ATTEMPTS {
-            // Sealed before the write transaction, under the version number and KEK it will most
-            // likely get, so the key provider's call (an HSM round trip) holds no write lock.
-            // The transaction then checks both; a concurrent write or a KEK rotation in between
-            // means another try, and the last try seals inside the transaction.
-            let early = if attempt < SEAL_ATTEMPTS {
-                let version =
-                    self.deps.store.secret_current_version(vault.id, path.as_str()).await?.map_or(1, |v| v + 1);
-                // A KEK read here may be retired and destroyed by a rotation before the seal; a
-                // failed early seal just leaves the sealing to the transaction, which holds it.
-                match self.deps.store.vault_key(vault.id, kek_version).await? {
-                    Some(kek) if kek.handle.is_empty() => None,
-                    Some(kek) => match self.deps.cipher.seal(&kek, binding(vault, path, version), value).await {
-                        Ok(sealed) => Some((version, kek, sealed)),
-                        Err(_) => None,
-                    },
-                    None => None,
-                }
-            } else {
-                None
-            };
-            let mut change = Change::begin(self.deps.store.as_ref()).await?;
-            let (secret_id, version) = change.tx().next_secret_version(vault.id, path.as_str(), now).await?;
-            let kek = current_kek(change.tx(), vault).await?;
-            let sealed = match early {
-                Some((sealed_for, sealed_under, sealed)) if sealed_for == version && sealed_under == kek => sealed,
-                Some(_) => {
-                    kek_version = kek.version;
-                    continue;
-                }
-                None => self.deps.cipher.seal(&kek, binding(vault, path, version), value).await?,
-            };
-            return self
-                .insert_version(
-                    change,
-                    caller,
-                    vault,
-                    path,
-                    &draft,
-                    (secret_id, version),
-                    sealed,
-                    action,
-                    payment,
-                    companion,
-                )
-                .await;
-        }
-        Err(Error::Internal("a secret write found no version to seal under".to_owned()))
+        // Sealed before the write transaction, under the version number and KEK it will most
+        // likely get, so the key provider's call (an HSM round trip) holds no write lock. The
+        // transaction then checks both. A concurrent write to the same path or a KEK rotation
+        // in between means sealing again inside the transaction: once, while holding the lock,
+        // rather than queueing for another turn (under group commit the committed version the
+        // guess reads lags the writers ahead in the same group, so a retry would miss again).
+        let version = self.deps.store.secret_current_version(vault.id, path.as_str()).await?.map_or(1, |v| v + 1);
+        // A KEK read here may be retired and destroyed by a rotation before the seal; a failed
+        // early seal just leaves the sealing to the transaction, which holds it.
+        let early = match self.deps.store.vault_key(vault.id, vault.kek_version).await? {
+            Some(kek) if kek.handle.is_empty() => None,
+            Some(kek) => match self.deps.cipher.seal(&kek, binding(vault, path, version), value).await {
+                Ok(sealed) => Some((version, kek, sealed)),
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let mut change = Change::begin(self.deps.store.as_ref()).await?;
+        let (secret_id, version) = change.tx().next_secret_version(vault.id, path.as_str(), now).await?;
+        let kek = current_kek(change.tx(), vault).await?;
+        let sealed = match early {
+            Some((sealed_for, sealed_under, sealed)) if sealed_for == version && sealed_under == kek => sealed,
+            _ => self.deps.cipher.seal(&kek, binding(vault, path, version), value).await?,
+        };
+        self.insert_version(change, caller, vault, path, &draft, (secret_id, version), sealed, action, payment, companion)
+            .await
     }
 
     /// Records a sealed version and its audit event in `change`, and commits.
@@ -558,9 +535,6 @@ fn checked_json_size(field: &str, value: serde_json::Value) -> Result<serde_json
     }
     Ok(value)
 }
-
-/// Tries at a write sealed before its transaction; the last one seals inside it.
-const SEAL_ATTEMPTS: u32 = 3;
 
 /// The vault's current KEK, read inside the write transaction that will seal under it, so a
 /// rotation cannot retire it before the new value is committed. Between two statements a

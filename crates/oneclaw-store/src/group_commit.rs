@@ -1,0 +1,415 @@
+//! Group commit of SQLite write transactions: many writers' changes, one commit, one fsync.
+//!
+//! SQLite takes one writer at a time and, with `synchronous=FULL`, every commit waits for an
+//! fsync of the WAL. Committing each request's transaction on its own spends most of a write's
+//! time in that fsync, with the lock held. Here the writers of a moment share one transaction:
+//!
+//! * the first writer opens it (`BEGIN IMMEDIATE`); each writer, in its turn at the write gate,
+//!   works inside a savepoint of it (`SAVEPOINT member`);
+//! * a writer that commits releases its savepoint, hands the transaction back and waits: it is
+//!   answered only once the shared transaction is committed and durable, with that commit's
+//!   result, so nothing is acknowledged before it is on disk;
+//! * a writer that fails or is dropped leaves its savepoint to be rolled back, so its changes
+//!   never reach the commit and the others' are untouched;
+//! * a committer task commits the group when no writer holds or awaits a turn, or when the
+//!   group is full or has waited [`MOST_WAIT`]. If that commit fails, every writer in the group
+//!   gets the error: all of them were unanswered, so none was acknowledged.
+//!
+//! Writers within a group see each other's released changes, as they would had each committed
+//! in turn; readers on other connections see none of them until the group commits, and no
+//! writer has been answered before then. PostgreSQL commits concurrently on its own and does
+//! not use this.
+
+use crate::backend::{SqlBackend, Statement, Tx};
+use crate::errors::db_error;
+use crate::write_gate::{WriteGate, WriteTurn};
+use oneclaw_core::{Error, Result};
+use sqlx::Pool;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, oneshot};
+
+/// The longest a group stays open for writers still at work once one has finished: the most a
+/// commit adds to a write's latency. A lone writer is committed at once.
+const MOST_WAIT: Duration = Duration::from_millis(2);
+
+/// Most writers committed together.
+const MOST_MEMBERS: usize = 256;
+
+/// The group of one SQLite store.
+pub(crate) struct WriteGroup<DB: SqlBackend> {
+    pool: Pool<DB>,
+    gate: Arc<WriteGate>,
+    shared: Mutex<Shared<DB>>,
+    /// Writers waiting for their turn or holding it: while any are, the group waits for them.
+    active: AtomicUsize,
+    wake: Arc<Notify>,
+    /// Group transactions committed (or failed at commit).
+    commits: AtomicU64,
+    /// [`MOST_WAIT`], in microseconds (tests make it longer so that their groups form however
+    /// slowly a debug build runs).
+    most_wait_micros: AtomicU64,
+}
+
+struct Shared<DB: SqlBackend> {
+    /// The open group transaction while no writer holds it.
+    tx: Option<Tx<DB>>,
+    /// When its first writer finished and began to wait for the commit.
+    first_waiting: Option<Instant>,
+    /// Writers whose changes are in it, waiting for its commit.
+    members: Vec<oneshot::Sender<Result<()>>>,
+    /// The last writer left without committing: its savepoint is to be rolled back.
+    abandoned: bool,
+}
+
+/// A writer on its way to a turn, or in one; counted until it hands the transaction back.
+pub(crate) struct Arrival<DB: SqlBackend>(Arc<WriteGroup<DB>>);
+
+impl<DB: SqlBackend> Drop for Arrival<DB> {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
+        self.0.wake.notify_one();
+    }
+}
+
+/// A writer's hold on the group transaction, from its turn until it commits or is dropped.
+pub(crate) struct Membership<DB: SqlBackend> {
+    group: Arc<WriteGroup<DB>>,
+    _arrival: Arrival<DB>,
+}
+
+impl<DB: SqlBackend> WriteGroup<DB> {
+    /// The group of a store, with its committer task on the current runtime. The task ends
+    /// when the store is dropped.
+    pub(crate) fn start(pool: Pool<DB>, gate: Arc<WriteGate>) -> Arc<Self> {
+        let wake = Arc::new(Notify::new());
+        let group = Arc::new(Self {
+            pool,
+            gate,
+            shared: Mutex::new(Shared { tx: None, first_waiting: None, members: Vec::new(), abandoned: false }),
+            active: AtomicUsize::new(0),
+            wake: Arc::clone(&wake),
+            commits: AtomicU64::new(0),
+            most_wait_micros: AtomicU64::new(u64::try_from(MOST_WAIT.as_micros()).unwrap_or(u64::MAX)),
+        });
+        let weak = Arc::downgrade(&group);
+        tokio::spawn(committer(weak, wake));
+        group
+    }
+
+    /// Keeps groups open up to `wait` for writers at work (tests).
+    #[cfg(test)]
+    pub(crate) fn wait_up_to(&self, wait: Duration) {
+        self.most_wait_micros.store(u64::try_from(wait.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Group transactions committed so far.
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Counts a writer in before it waits for its turn, so the group waits for it.
+    pub(crate) fn arrive(self: &Arc<Self>) -> Arrival<DB> {
+        self.active.fetch_add(1, Ordering::AcqRel);
+        Arrival(Arc::clone(self))
+    }
+
+    /// Takes the group transaction for a writer in its turn (opening one if none is open) and
+    /// starts the writer's savepoint. The membership returns the transaction when dropped.
+    pub(crate) async fn enter(
+        self: &Arc<Self>,
+        arrival: Arrival<DB>,
+        _turn: &WriteTurn,
+    ) -> Result<(Tx<DB>, Membership<DB>)> {
+        let membership = Membership { group: Arc::clone(self), _arrival: arrival };
+        let (held, abandoned) = {
+            let mut shared = self.lock()?;
+            (shared.tx.take(), std::mem::take(&mut shared.abandoned))
+        };
+        let mut tx = match held {
+            Some(mut tx) if abandoned => match roll_back_abandoned(&mut tx).await {
+                Ok(()) => tx,
+                Err(err) => {
+                    // The group cannot be trusted: nobody in it was answered, so all fail.
+                    self.fail_members(&err)?;
+                    drop(tx);
+                    self.open().await?
+                }
+            },
+            Some(tx) => tx,
+            None => self.open().await?,
+        };
+        match sqlx::query("SAVEPOINT member").execute_on(&mut tx).await {
+            Ok(_) => Ok((tx, membership)),
+            Err(err) => {
+                // Whether or not the savepoint began, rolling back to it undoes nothing else.
+                membership.abandon(tx);
+                Err(db_error(err))
+            }
+        }
+    }
+
+    async fn open(&self) -> Result<Tx<DB>> {
+        DB::begin_write(&self.pool).await
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Shared<DB>>> {
+        self.shared.lock().map_err(|_| Error::Internal("the write group's lock was poisoned".to_owned()))
+    }
+
+    fn fail_members(&self, err: &Error) -> Result<()> {
+        let members = std::mem::take(&mut self.lock()?.members);
+        for member in members {
+            let _ = member.send(Err(unavailable(err)));
+        }
+        Ok(())
+    }
+
+    /// Commits the group once no writer is at work in it, or it is full or old enough.
+    async fn commit_when_ready(&self) {
+        loop {
+            let (pending, members, since) = match self.lock() {
+                Ok(shared) => (!shared.members.is_empty() || shared.abandoned, shared.members.len(), shared.first_waiting),
+                Err(_) => return,
+            };
+            if !pending {
+                return;
+            }
+            let most_wait = Duration::from_micros(self.most_wait_micros.load(Ordering::Relaxed));
+            let waited = since.map_or(Duration::ZERO, |at| at.elapsed());
+            if self.active.load(Ordering::Acquire) > 0 && members < MOST_MEMBERS && waited < most_wait {
+                // A writer is at work or queued: it joins this commit. Each one wakes us as it
+                // leaves; the deadline bounds the wait.
+                let _ = tokio::time::timeout(most_wait - waited, self.wake.notified()).await;
+                continue;
+            }
+            let turn = self.gate.priority_turn().await;
+            let (tx, members, abandoned) = match self.lock() {
+                Ok(mut shared) => {
+                    shared.first_waiting = None;
+                    (shared.tx.take(), std::mem::take(&mut shared.members), std::mem::take(&mut shared.abandoned))
+                }
+                Err(_) => return,
+            };
+            let result = match (turn, tx) {
+                (Ok(_turn), Some(tx)) => {
+                    let committed = commit(tx, abandoned).await;
+                    self.commits.fetch_add(1, Ordering::Relaxed);
+                    committed
+                }
+                (Err(err), tx) => {
+                    drop(tx);
+                    Err(err)
+                }
+                (Ok(_), None) => Err(Error::Internal("the write group lost its transaction".to_owned())),
+            };
+            for member in members {
+                let _ = member.send(result.as_ref().map(|_| ()).map_err(unavailable));
+            }
+        }
+    }
+}
+
+impl<DB: SqlBackend> Drop for WriteGroup<DB> {
+    fn drop(&mut self) {
+        // Ends the committer task.
+        self.wake.notify_one();
+    }
+}
+
+impl<DB: SqlBackend> Membership<DB> {
+    /// After the writer's savepoint is released: hands the transaction back, the writer
+    /// joining the commit to come. The caller still holds its turn, so nobody takes the
+    /// transaction in between; it waits on the answer after giving the turn up.
+    pub(crate) fn hand_back(self, tx: Tx<DB>) -> Result<Committed> {
+        let (done, answer) = oneshot::channel();
+        let mut shared = self.group.lock()?;
+        if shared.members.is_empty() {
+            shared.first_waiting = Some(Instant::now());
+        }
+        shared.members.push(done);
+        shared.tx = Some(tx);
+        Ok(Committed(answer))
+    }
+
+    /// The writer failed or was dropped: its savepoint is rolled back before anyone goes on.
+    pub(crate) fn abandon(self, tx: Tx<DB>) {
+        if let Ok(mut shared) = self.group.lock() {
+            shared.tx = Some(tx);
+            shared.abandoned = true;
+        }
+    }
+}
+
+/// A member's wait for the commit that makes its changes durable.
+pub(crate) struct Committed(oneshot::Receiver<Result<()>>);
+
+impl Committed {
+    pub(crate) async fn wait(self) -> Result<()> {
+        self.0.await.unwrap_or_else(|_| {
+            Err(Error::Unavailable("The store closed before this change was committed; nothing was changed.".to_owned()))
+        })
+    }
+}
+
+async fn roll_back_abandoned<DB: SqlBackend>(tx: &mut Tx<DB>) -> Result<()> {
+    match sqlx::query("ROLLBACK TO member").execute_on(&mut *tx).await {
+        Ok(_) => {}
+        // The writer left before its savepoint began: it changed nothing.
+        Err(sqlx::Error::Database(db)) if db.message().contains("no such savepoint") => return Ok(()),
+        Err(err) => return Err(db_error(err)),
+    }
+    sqlx::query("RELEASE member").execute_on(&mut *tx).await.map_err(db_error)?;
+    Ok(())
+}
+
+async fn commit<DB: SqlBackend>(mut tx: Tx<DB>, abandoned: bool) -> Result<()> {
+    if abandoned {
+        roll_back_abandoned(&mut tx).await?;
+    }
+    tx.commit().await.map_err(db_error)
+}
+
+/// The group's failure as each member's own error (a member is never told it succeeded).
+fn unavailable(err: &Error) -> Error {
+    match err {
+        Error::Unavailable(message) => Error::Unavailable(message.clone()),
+        _ => Error::Unavailable("The database could not commit this change; nothing was changed.".to_owned()),
+    }
+}
+
+async fn committer<DB: SqlBackend>(group: Weak<WriteGroup<DB>>, wake: Arc<Notify>) {
+    loop {
+        wake.notified().await;
+        let Some(group) = group.upgrade() else { return };
+        group.commit_when_ready().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sqlite::SqliteStore;
+    use oneclaw_core::ids::OrgId;
+    use oneclaw_core::model::Org;
+    use oneclaw_core::ports::store::IdentityTx;
+    use oneclaw_core::ports::{Store, StoreTx};
+    use std::sync::Arc;
+    use time::OffsetDateTime;
+
+    async fn store() -> (Arc<SqliteStore>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&crate::default_sqlite_url(dir.path())).await.unwrap();
+        // However slowly this build runs, writers queued together commit together.
+        store.write_group().unwrap().wait_up_to(std::time::Duration::from_secs(10));
+        (Arc::new(store), dir)
+    }
+
+    fn org(name: &str) -> Org {
+        Org { id: OrgId::generate(), name: name.to_owned(), created_at: OffsetDateTime::now_utc() }
+    }
+
+    async fn orgs_named(store: &SqliteStore, name: &str) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM orgs WHERE name = $1").bind(name).fetch_one(store.pool()).await.unwrap()
+    }
+
+    /// Lets spawned writers run up to their wait for a turn.
+    async fn let_them_queue() {
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writers_queued_together_share_one_commit_and_all_are_durable_when_answered() {
+        let (store, _dir) = store().await;
+        let first = store.begin().await.unwrap();
+        let mut writers = Vec::new();
+        for n in 0..8 {
+            let store = Arc::clone(&store);
+            writers.push(tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                tx.insert_org(&org(&format!("writer {n}"))).await.unwrap();
+                tx.commit().await.unwrap();
+                // Answered: a connection of its own (another reader) sees it at once.
+                assert_eq!(orgs_named(&store, &format!("writer {n}")).await, 1);
+            }));
+        }
+        let_them_queue().await;
+        let before = store.group_commits();
+        first.commit().await.unwrap();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let commits = store.group_commits() - before;
+        // Each committing alone would make 9; the writers queued behind the first share.
+        assert!(commits < 9, "{commits} commits for 9 writers");
+        assert!(commits >= 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_that_fails_leaves_out_only_its_own_changes() {
+        let (store, _dir) = store().await;
+        let mut first = store.begin().await.unwrap();
+        first.insert_org(&org("kept before")).await.unwrap();
+        let failing = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                tx.insert_org(&org("dropped")).await.unwrap();
+                // Dropped without commit: the request failed after writing.
+            })
+        };
+        let after = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                tx.insert_org(&org("kept after")).await.unwrap();
+                tx.commit().await.unwrap();
+            })
+        };
+        let_them_queue().await;
+        first.commit().await.unwrap();
+        failing.await.unwrap();
+        after.await.unwrap();
+        assert_eq!(orgs_named(&store, "kept before").await, 1);
+        assert_eq!(orgs_named(&store, "kept after").await, 1);
+        assert_eq!(orgs_named(&store, "dropped").await, 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_commit_that_fails_fails_every_writer_in_it_and_keeps_nothing() {
+        let (store, _dir) = store().await;
+        sqlx::query("CREATE TABLE probe_parent (id INTEGER PRIMARY KEY)").execute(store.pool()).await.unwrap();
+        sqlx::query("CREATE TABLE probe_child (parent INTEGER NOT NULL REFERENCES probe_parent (id))")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let mut first = store.write_transaction(false).await.unwrap();
+        first.insert_org(&org("innocent")).await.unwrap();
+        let breaker = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut tx = store.write_transaction(false).await.unwrap();
+                // A foreign key checked only at COMMIT: the group's commit itself fails.
+                sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut **tx.conn().unwrap()).await.unwrap();
+                sqlx::query("INSERT INTO probe_child (parent) VALUES (42)")
+                    .execute(&mut **tx.conn().unwrap())
+                    .await
+                    .unwrap();
+                Box::new(tx).commit().await
+            })
+        };
+        let_them_queue().await;
+        let innocent = Box::new(first).commit().await;
+        let broken = breaker.await.unwrap();
+        assert!(broken.is_err(), "the writer whose change broke the commit is told");
+        assert!(innocent.is_err(), "a writer in the same failed commit is never told it succeeded");
+        assert_eq!(orgs_named(&store, "innocent").await, 0, "nothing of a failed commit is kept");
+        // The next writer starts a fresh group and commits.
+        let mut next = store.begin().await.unwrap();
+        next.insert_org(&org("next")).await.unwrap();
+        next.commit().await.unwrap();
+        assert_eq!(orgs_named(&store, "next").await, 1);
+    }
+}
