@@ -43,9 +43,9 @@ impl<'e, DB: Database> From<&'e mut Tx<DB>> for On<'e, DB> {
 pub trait SqlBackend: Database<Row: Columns> + Sized {
     /// The name `Store::backend` reports.
     const BACKEND_NAME: &'static str;
-    /// Reads an org's audit chain head (`seq`, `hash`) and its newest event's time (`newest`)
-    /// inside a write transaction, locking the head where the backend has row locks, so
-    /// concurrent writers queue.
+    /// Reads an org's audit chain head (`seq`, `hash`) inside a write transaction, locking it
+    /// where the backend has row locks, so concurrent writers queue; and, where one statement
+    /// can give it correctly, its newest event's time (`newest`, else NULL and read apart).
     const SELECT_HEAD_FOR_APPEND: &'static str;
     /// Reads a vault's current KEK in a write transaction, holding it against retirement.
     const LOCK_CURRENT_KEK: &'static str;

@@ -22,7 +22,7 @@
 
 use crate::backend::{SqlBackend, Statement, Tx};
 use crate::errors::db_error;
-use crate::write_gate::{WriteGate, WriteTurn};
+use crate::write_gate::WriteGate;
 use oneclaw_core::{Error, Result};
 use sqlx::Pool;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -105,6 +105,7 @@ impl<DB: SqlBackend> WriteGroup<DB> {
     }
 
     /// Group transactions committed so far.
+    #[cfg(test)]
     pub(crate) fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
     }
@@ -115,63 +116,43 @@ impl<DB: SqlBackend> WriteGroup<DB> {
         Arrival(Arc::clone(self))
     }
 
-    /// Takes the group transaction for a writer in its turn (opening one if none is open) and
-    /// starts the writer's savepoint. The membership returns the transaction when dropped.
-    pub(crate) async fn enter(
-        self: &Arc<Self>,
-        arrival: Arrival<DB>,
-        _turn: &WriteTurn,
-    ) -> Result<(Tx<DB>, Membership<DB>)> {
+    /// Takes the group transaction for a writer in its turn: the open transaction, if any, and
+    /// whether the last writer abandoned it. The caller holds the transaction from here on where
+    /// a dropped future hands it back (`SqlTx`), then calls [`prepare`].
+    pub(crate) fn take(self: &Arc<Self>, arrival: Arrival<DB>) -> (Option<Tx<DB>>, bool, Membership<DB>) {
         let membership = Membership { group: Arc::clone(self), _arrival: arrival };
-        let (held, abandoned) = {
-            let mut shared = self.lock()?;
-            (shared.tx.take(), std::mem::take(&mut shared.abandoned))
-        };
-        let mut tx = match held {
-            Some(mut tx) if abandoned => match roll_back_abandoned(&mut tx).await {
-                Ok(()) => tx,
-                Err(err) => {
-                    // The group cannot be trusted: nobody in it was answered, so all fail.
-                    self.fail_members(&err)?;
-                    drop(tx);
-                    self.open().await?
-                }
-            },
-            Some(tx) => tx,
-            None => self.open().await?,
-        };
-        match sqlx::query("SAVEPOINT member").execute_on(&mut tx).await {
-            Ok(_) => Ok((tx, membership)),
-            Err(err) => {
-                // Whether or not the savepoint began, rolling back to it undoes nothing else.
-                membership.abandon(tx);
-                Err(db_error(err))
-            }
+        let mut shared = self.lock();
+        let tx = shared.tx.take();
+        if tx.is_none() && !shared.members.is_empty() {
+            // Never so when every holder hands the transaction back; if it was lost anyway, its
+            // writers were not committed and must not be told otherwise by the next group.
+            let lost = Error::Unavailable("The shared write transaction was lost; nothing was changed.".to_owned());
+            fail(&mut shared, &lost);
         }
+        let abandoned = std::mem::take(&mut shared.abandoned);
+        (tx, abandoned, membership)
     }
 
     async fn open(&self) -> Result<Tx<DB>> {
         DB::begin_write(&self.pool).await
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Shared<DB>>> {
-        self.shared.lock().map_err(|_| Error::Internal("the write group's lock was poisoned".to_owned()))
+    /// The lock on the shared state; a panic elsewhere cannot leave it half changed (each
+    /// holder makes one assignment or push), so a poisoned lock is taken as it is.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared<DB>> {
+        self.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn fail_members(&self, err: &Error) -> Result<()> {
-        let members = std::mem::take(&mut self.lock()?.members);
-        for member in members {
-            let _ = member.send(Err(unavailable(err)));
-        }
-        Ok(())
+    fn fail_members(&self, err: &Error) {
+        fail(&mut self.lock(), err);
     }
 
     /// Commits the group once no writer is at work in it, or it is full or old enough.
     async fn commit_when_ready(&self) {
         loop {
-            let (pending, members, since) = match self.lock() {
-                Ok(shared) => (!shared.members.is_empty() || shared.abandoned, shared.members.len(), shared.first_waiting),
-                Err(_) => return,
+            let (pending, members, since) = {
+                let shared = self.lock();
+                (!shared.members.is_empty() || shared.abandoned, shared.members.len(), shared.first_waiting)
             };
             if !pending {
                 return;
@@ -184,25 +165,26 @@ impl<DB: SqlBackend> WriteGroup<DB> {
                 let _ = tokio::time::timeout(most_wait - waited, self.wake.notified()).await;
                 continue;
             }
-            let turn = self.gate.priority_turn().await;
-            let (tx, members, abandoned) = match self.lock() {
-                Ok(mut shared) => {
-                    shared.first_waiting = None;
-                    (shared.tx.take(), std::mem::take(&mut shared.members), std::mem::take(&mut shared.abandoned))
-                }
-                Err(_) => return,
+            let Ok(_turn) = self.gate.priority_turn().await else {
+                // A writer has held its turn past the gate's bound. Its members' changes are in
+                // the transaction it holds, so nobody is told anything yet: wait again.
+                tracing::warn!("the group commit waited past the write gate's bound for a writer's turn");
+                continue;
             };
-            let result = match (turn, tx) {
-                (Ok(_turn), Some(tx)) => {
+            let (tx, members, abandoned) = {
+                let mut shared = self.lock();
+                shared.first_waiting = None;
+                (shared.tx.take(), std::mem::take(&mut shared.members), std::mem::take(&mut shared.abandoned))
+            };
+            let result = match tx {
+                Some(tx) => {
                     let committed = commit(tx, abandoned).await;
                     self.commits.fetch_add(1, Ordering::Relaxed);
                     committed
                 }
-                (Err(err), tx) => {
-                    drop(tx);
-                    Err(err)
+                None => {
+                    Err(Error::Unavailable("The shared write transaction was lost; nothing was changed.".to_owned()))
                 }
-                (Ok(_), None) => Err(Error::Internal("the write group lost its transaction".to_owned())),
             };
             for member in members {
                 let _ = member.send(result.as_ref().map(|_| ()).map_err(unavailable));
@@ -222,23 +204,44 @@ impl<DB: SqlBackend> Membership<DB> {
     /// After the writer's savepoint is released: hands the transaction back, the writer
     /// joining the commit to come. The caller still holds its turn, so nobody takes the
     /// transaction in between; it waits on the answer after giving the turn up.
-    pub(crate) fn hand_back(self, tx: Tx<DB>) -> Result<Committed> {
+    pub(crate) fn hand_back(self, tx: Tx<DB>) -> Committed {
         let (done, answer) = oneshot::channel();
-        let mut shared = self.group.lock()?;
+        let mut shared = self.group.lock();
         if shared.members.is_empty() {
             shared.first_waiting = Some(Instant::now());
         }
         shared.members.push(done);
         shared.tx = Some(tx);
-        Ok(Committed(answer))
+        Committed(answer)
     }
 
     /// The writer failed or was dropped: its savepoint is rolled back before anyone goes on.
     pub(crate) fn abandon(self, tx: Tx<DB>) {
-        if let Ok(mut shared) = self.group.lock() {
-            shared.tx = Some(tx);
-            shared.abandoned = true;
+        let mut shared = self.group.lock();
+        shared.tx = Some(tx);
+        shared.abandoned = true;
+    }
+
+    /// Makes the writer's transaction ready in `slot`, which the writer holds so that a dropped
+    /// future hands it back: undoes an abandoned writer's savepoint, opens the group transaction
+    /// if none is open (or the old one proved broken), and starts this writer's savepoint.
+    pub(crate) async fn prepare(&self, slot: &mut Option<Tx<DB>>, abandoned: bool) -> Result<()> {
+        if abandoned
+            && let Some(tx) = slot.as_mut()
+            && let Err(err) = undo_abandoned(tx).await
+        {
+            // Nobody in the group was answered: all of them fail, and it starts afresh.
+            self.group.fail_members(&err);
+            *slot = None;
         }
+        if slot.is_none() {
+            *slot = Some(self.group.open().await?);
+        }
+        let Some(tx) = slot.as_mut() else {
+            return Err(Error::Internal("the write transaction has ended".to_owned()));
+        };
+        sqlx::query("SAVEPOINT member").execute_on(tx).await.map_err(db_error)?;
+        Ok(())
     }
 }
 
@@ -248,27 +251,50 @@ pub(crate) struct Committed(oneshot::Receiver<Result<()>>);
 impl Committed {
     pub(crate) async fn wait(self) -> Result<()> {
         self.0.await.unwrap_or_else(|_| {
-            Err(Error::Unavailable("The store closed before this change was committed; nothing was changed.".to_owned()))
+            Err(Error::Unavailable(
+                "The store closed before this change was committed; nothing was changed.".to_owned(),
+            ))
         })
     }
 }
 
-async fn roll_back_abandoned<DB: SqlBackend>(tx: &mut Tx<DB>) -> Result<()> {
+/// Rolls back what the last writer left in its savepoint. Its `ROLLBACK TO` finding no savepoint
+/// means either that the writer left before its savepoint began (it changed nothing), or that
+/// SQLite ended the whole transaction after a statement failed (disk full, I/O error): then the
+/// earlier writers' work is gone too. `BEGIN` tells the two apart: inside a transaction it is
+/// refused; outside one it begins, and the group is reported lost.
+async fn undo_abandoned<DB: SqlBackend>(tx: &mut Tx<DB>) -> Result<()> {
     match sqlx::query("ROLLBACK TO member").execute_on(&mut *tx).await {
-        Ok(_) => {}
-        // The writer left before its savepoint began: it changed nothing.
-        Err(sqlx::Error::Database(db)) if db.message().contains("no such savepoint") => return Ok(()),
-        Err(err) => return Err(db_error(err)),
+        Ok(_) => {
+            sqlx::query("RELEASE member").execute_on(&mut *tx).await.map_err(db_error)?;
+            Ok(())
+        }
+        Err(sqlx::Error::Database(db)) if db.message().contains("no such savepoint") => {
+            match sqlx::query("BEGIN IMMEDIATE").execute_on(&mut *tx).await {
+                Err(sqlx::Error::Database(db)) if db.message().contains("within a transaction") => Ok(()),
+                Err(err) => Err(db_error(err)),
+                Ok(_) => Err(Error::Unavailable(
+                    "The database ended the shared write transaction after an error; nothing was changed.".to_owned(),
+                )),
+            }
+        }
+        Err(err) => Err(db_error(err)),
     }
-    sqlx::query("RELEASE member").execute_on(&mut *tx).await.map_err(db_error)?;
-    Ok(())
 }
 
 async fn commit<DB: SqlBackend>(mut tx: Tx<DB>, abandoned: bool) -> Result<()> {
     if abandoned {
-        roll_back_abandoned(&mut tx).await?;
+        undo_abandoned(&mut tx).await?;
     }
     tx.commit().await.map_err(db_error)
+}
+
+/// Tells every waiting writer that its group failed, and starts the next group's clock afresh.
+fn fail<DB: SqlBackend>(shared: &mut Shared<DB>, err: &Error) {
+    shared.first_waiting = None;
+    for member in shared.members.drain(..) {
+        let _ = member.send(Err(unavailable(err)));
+    }
 }
 
 /// The group's failure as each member's own error (a member is never told it succeeded).
@@ -290,12 +316,12 @@ async fn committer<DB: SqlBackend>(group: Weak<WriteGroup<DB>>, wake: Arc<Notify
 #[cfg(test)]
 mod tests {
     use crate::sqlite::SqliteStore;
+    use oneclaw_core::clock::{Clock, SystemClock};
     use oneclaw_core::ids::OrgId;
     use oneclaw_core::model::Org;
     use oneclaw_core::ports::store::IdentityTx;
     use oneclaw_core::ports::{Store, StoreTx};
     use std::sync::Arc;
-    use time::OffsetDateTime;
 
     async fn store() -> (Arc<SqliteStore>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
@@ -306,11 +332,15 @@ mod tests {
     }
 
     fn org(name: &str) -> Org {
-        Org { id: OrgId::generate(), name: name.to_owned(), created_at: OffsetDateTime::now_utc() }
+        Org { id: OrgId::generate(), name: name.to_owned(), created_at: SystemClock.now() }
     }
 
     async fn orgs_named(store: &SqliteStore, name: &str) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM orgs WHERE name = $1").bind(name).fetch_one(store.pool()).await.unwrap()
+        sqlx::query_scalar("SELECT COUNT(*) FROM orgs WHERE name = $1")
+            .bind(name)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
     }
 
     /// Lets spawned writers run up to their wait for a turn.
@@ -411,5 +441,38 @@ mod tests {
         next.insert_org(&org("next")).await.unwrap();
         next.commit().await.unwrap();
         assert_eq!(orgs_named(&store, "next").await, 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writers_dropped_at_any_moment_never_cost_another_its_acknowledged_change() {
+        let (store, _dir) = store().await;
+        store.write_group().unwrap().wait_up_to(super::MOST_WAIT);
+        let mut writers = Vec::new();
+        for n in 0..400u64 {
+            let store = Arc::clone(&store);
+            writers.push(tokio::spawn(async move {
+                let name = format!("writer {n}");
+                let work = async {
+                    let mut tx = store.begin().await?;
+                    tx.insert_org(&org(&name)).await?;
+                    tx.commit().await
+                };
+                // Most are dropped mid-way (a client gone, a request timed out) at spread-out
+                // moments; every fourth runs to the end.
+                let deadline = if n % 4 == 0 { 60_000_000 } else { n * 97 % 40_000 };
+                match tokio::time::timeout(std::time::Duration::from_micros(deadline), work).await {
+                    Ok(Ok(())) => Some(name),
+                    _ => None,
+                }
+            }));
+        }
+        let mut acknowledged = Vec::new();
+        for writer in writers {
+            acknowledged.extend(writer.await.unwrap());
+        }
+        assert!(!acknowledged.is_empty() && acknowledged.len() < 400, "{} of 400 acknowledged", acknowledged.len());
+        for name in &acknowledged {
+            assert_eq!(orgs_named(&store, name).await, 1, "{name} was acknowledged but is not stored");
+        }
     }
 }

@@ -11,8 +11,11 @@ use std::time::Duration;
 
 impl SqlBackend for sqlx::Postgres {
     const BACKEND_NAME: &'static str = "postgres";
-    const SELECT_HEAD_FOR_APPEND: &'static str = "SELECT h.seq, h.hash, e.created_at AS newest FROM audit_heads h \
-     LEFT JOIN audit_events e ON e.org_id = h.org_id AND e.seq = h.seq WHERE h.org_id = $1 FOR UPDATE OF h";
+    // No join for the newest event's time here: after waiting for the lock, READ COMMITTED
+    // rechecks the updated head against the event row the join found before, which no longer
+    // matches, so `newest` would come back NULL. A second statement (a fresh snapshot) reads it.
+    const SELECT_HEAD_FOR_APPEND: &'static str =
+        "SELECT seq, hash, CAST(NULL AS BIGINT) AS newest FROM audit_heads WHERE org_id = $1 FOR UPDATE";
     const LOCK_CURRENT_KEK: &'static str = "SELECT k.version, k.provider, k.handle FROM vaults v \
      JOIN vault_keys k ON k.vault_id = v.id AND k.version = v.kek_version \
      WHERE v.id = $1 AND k.retired_at IS NULL FOR SHARE OF k";

@@ -96,13 +96,32 @@ async fn locked_head<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId) -> Result<(H
 }
 
 async fn head_for_append<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId) -> Result<Option<(Head, OffsetDateTime)>> {
-    let Some(row) =
-        sqlx::query(DB::SELECT_HEAD_FOR_APPEND).arg(org.0).fetch_optional_on(&mut *conn).await.map_err(audit_write_failed)?
+    let Some(row) = sqlx::query(DB::SELECT_HEAD_FOR_APPEND)
+        .arg(org.0)
+        .fetch_optional_on(&mut *conn)
+        .await
+        .map_err(audit_write_failed)?
     else {
         return Ok(None);
     };
-    let newest: Option<i64> = get(&row, "newest")?;
-    Ok(Some((head_from(&row)?, newest.map_or(Ok(OffsetDateTime::UNIX_EPOCH), from_ms)?)))
+    let head = head_from(&row)?;
+    let newest = match get::<Option<i64>>(&row, "newest")? {
+        Some(at) => from_ms(at)?,
+        None if head.seq == 0 => OffsetDateTime::UNIX_EPOCH,
+        None => newest_event_time(conn, org, head.seq).await?,
+    };
+    Ok(Some((head, newest)))
+}
+
+/// When the event at `seq` of the org's chain was stamped (the start of time if it is gone).
+async fn newest_event_time<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, seq: i64) -> Result<OffsetDateTime> {
+    let at: Option<i64> = sqlx::query("SELECT created_at FROM audit_events WHERE org_id = $1 AND seq = $2")
+        .arg(org.0)
+        .arg(seq)
+        .fetch_optional_scalar_on(&mut *conn)
+        .await
+        .map_err(audit_write_failed)?;
+    at.map_or(Ok(OffsetDateTime::UNIX_EPOCH), from_ms)
 }
 
 async fn insert_event<DB: SqlBackend>(conn: &mut Tx<DB>, event: &AuditEvent, link: Link) -> Result<()> {

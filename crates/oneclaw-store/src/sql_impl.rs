@@ -101,8 +101,11 @@ impl<DB: SqlBackend> SqlStore<DB> {
         let turn = if priority { self.writers.priority_turn().await? } else { self.writers.turn().await? };
         match (&self.group, arrival) {
             (Some(group), Some(arrival)) => {
-                let entered = group.enter(arrival, &turn).await?;
-                Ok(SqlTx::member(entered, turn, subscriptions))
+                // Held by the `SqlTx` before any await, so a dropped request hands it back.
+                let (held, abandoned, membership) = group.take(arrival);
+                let mut tx = SqlTx::member(held, membership, turn, subscriptions);
+                tx.prepare_member(abandoned).await?;
+                Ok(tx)
             }
             _ => Ok(SqlTx::alone(DB::begin_write(&self.pool).await?, turn, subscriptions)),
         }

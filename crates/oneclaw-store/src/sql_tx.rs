@@ -58,13 +58,22 @@ impl<DB: SqlBackend> SqlTx<DB> {
         Self { tx: Some(tx), membership: None, subscriptions, _turn: turn }
     }
 
-    /// A savepoint in the group transaction `tx`.
+    /// A savepoint in the group transaction `tx` (none open yet: `prepare_member` opens one).
     pub(super) fn member(
-        (tx, membership): (Tx<DB>, Membership<DB>),
+        tx: Option<Tx<DB>>,
+        membership: Membership<DB>,
         turn: WriteTurn,
         subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
     ) -> Self {
-        Self { tx: Some(tx), membership: Some(membership), subscriptions, _turn: turn }
+        Self { tx, membership: Some(membership), subscriptions, _turn: turn }
+    }
+
+    /// Readies a member's savepoint (see `Membership::prepare`).
+    pub(super) async fn prepare_member(&mut self, abandoned: bool) -> Result<()> {
+        match &self.membership {
+            Some(membership) => membership.prepare(&mut self.tx, abandoned).await,
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn conn(&mut self) -> Result<&mut Tx<DB>> {
@@ -85,19 +94,17 @@ impl<DB: SqlBackend> Drop for SqlTx<DB> {
 #[async_trait]
 impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
     async fn commit(mut self: Box<Self>) -> Result<()> {
-        let Some(membership) = self.membership.take() else {
+        if self.membership.is_none() {
             let tx = self.tx.take().ok_or_else(|| Error::Internal("the write transaction has ended".to_owned()))?;
             return tx.commit().await.map_err(db_error);
-        };
-        let released = sqlx::query("RELEASE member").execute_on(self.conn()?).await.map_err(db_error);
-        let Some(tx) = self.tx.take() else {
+        }
+        // The membership stays in `self` across this await: dropped here, the transaction goes
+        // back to the group with this savepoint to undo.
+        sqlx::query("RELEASE member").execute_on(self.conn()?).await.map_err(db_error)?;
+        let (Some(membership), Some(tx)) = (self.membership.take(), self.tx.take()) else {
             return Err(Error::Internal("the write transaction has ended".to_owned()));
         };
-        if let Err(err) = released {
-            membership.abandon(tx);
-            return Err(err);
-        }
-        let committed = membership.hand_back(tx)?;
+        let committed = membership.hand_back(tx);
         // The turn goes to the next writer, who works in the same transaction meanwhile.
         drop(self);
         committed.wait().await

@@ -350,8 +350,19 @@ impl<'a> Secrets<'a> {
             Some((sealed_for, sealed_under, sealed)) if sealed_for == version && sealed_under == kek => sealed,
             _ => self.deps.cipher.seal(&kek, binding(vault, path, version), value).await?,
         };
-        self.insert_version(change, caller, vault, path, &draft, (secret_id, version), sealed, action, payment, companion)
-            .await
+        self.insert_version(
+            change,
+            caller,
+            vault,
+            path,
+            &draft,
+            (secret_id, version),
+            sealed,
+            action,
+            payment,
+            companion,
+        )
+        .await
     }
 
     /// Records a sealed version and its audit event in `change`, and commits.
