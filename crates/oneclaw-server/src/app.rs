@@ -339,7 +339,9 @@ async fn follow_change_notices(url: &str, core: &Core) {
 }
 
 /// Answers 503 when a request takes longer than the configured limit. Dropping the handler's
-/// future rolls back any transaction still open, so nothing is left half done.
+/// future rolls back any transaction still open, so nothing is left half done; a write that had
+/// already joined a group commit (SQLite) is committed whole with it, so like any request that
+/// times out, its outcome is for the client to check, never half applied.
 async fn time_limit(
     axum::extract::State(limit): axum::extract::State<std::time::Duration>,
     request: axum::extract::Request,
