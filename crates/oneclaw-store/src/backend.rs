@@ -49,6 +49,10 @@ pub trait SqlBackend: Database<Row: Columns> + Sized {
     const SELECT_HEAD_FOR_APPEND: &'static str;
     /// Reads a vault's current KEK in a write transaction, holding it against retirement.
     const LOCK_CURRENT_KEK: &'static str;
+    /// `next_secret_version` with the vault's current KEK in its RETURNING clause (columns
+    /// `kek_version`, `kek_provider`, `kek_handle`), where that holds the KEK as
+    /// `LOCK_CURRENT_KEK` does; `None` where it takes a statement of its own (a row lock).
+    const NEXT_VERSION_WITH_KEK: Option<&'static str>;
     /// Takes an old KEK row before counting the data keys still under it.
     const LOCK_KEK_FOR_RETIRE: &'static str;
     /// Takes a vault's row for a change to its environments or to which environments its

@@ -5,10 +5,11 @@
 //! time in that fsync, with the lock held. Here the writers of a moment share one transaction:
 //!
 //! * the first writer opens it (`BEGIN IMMEDIATE`); each writer, in its turn at the write gate,
-//!   works inside a savepoint of it (`SAVEPOINT member`);
-//! * a writer that commits releases its savepoint, hands the transaction back and waits: it is
-//!   answered only once the shared transaction is committed and durable, with that commit's
-//!   result, so nothing is acknowledged before it is on disk;
+//!   works inside a savepoint of its own (`SAVEPOINT m0`, `m1`, …);
+//! * a writer that commits hands the transaction back, its savepoint left open (the group's
+//!   COMMIT commits it), and waits: it is answered only once the shared transaction is
+//!   committed and durable, with that commit's result, so nothing is acknowledged before it is
+//!   on disk;
 //! * a writer that fails or is dropped leaves its savepoint to be rolled back, so its changes
 //!   never reach the commit and the others' are untouched;
 //! * a committer task commits the group when no writer holds or awaits a turn, or when the
@@ -59,8 +60,12 @@ struct Shared<DB: SqlBackend> {
     first_waiting: Option<Instant>,
     /// Writers whose changes are in it, waiting for its commit.
     members: Vec<oneshot::Sender<Result<()>>>,
-    /// The last writer left without committing: its savepoint is to be rolled back.
-    abandoned: bool,
+    /// The last writer left without committing: its savepoint, to be rolled back.
+    abandoned: Option<usize>,
+    /// Writers that have entered the open transaction: the next one's savepoint number. Each
+    /// writer's savepoint has a name of its own (`m0`, `m1`, …) and stays open until the
+    /// commit, so undoing one never reaches past it into an earlier writer's work.
+    entered: usize,
 }
 
 /// A writer on its way to a turn, or in one; counted until it hands the transaction back.
@@ -76,6 +81,8 @@ impl<DB: SqlBackend> Drop for Arrival<DB> {
 /// A writer's hold on the group transaction, from its turn until it commits or is dropped.
 pub(crate) struct Membership<DB: SqlBackend> {
     group: Arc<WriteGroup<DB>>,
+    /// This writer's savepoint number in the group transaction.
+    savepoint: usize,
     _arrival: Arrival<DB>,
 }
 
@@ -87,7 +94,13 @@ impl<DB: SqlBackend> WriteGroup<DB> {
         let group = Arc::new(Self {
             pool,
             gate,
-            shared: Mutex::new(Shared { tx: None, first_waiting: None, members: Vec::new(), abandoned: false }),
+            shared: Mutex::new(Shared {
+                tx: None,
+                first_waiting: None,
+                members: Vec::new(),
+                abandoned: None,
+                entered: 0,
+            }),
             active: AtomicUsize::new(0),
             wake: Arc::clone(&wake),
             commits: AtomicU64::new(0),
@@ -119,18 +132,22 @@ impl<DB: SqlBackend> WriteGroup<DB> {
     /// Takes the group transaction for a writer in its turn: the open transaction, if any, and
     /// whether the last writer abandoned it. The caller holds the transaction from here on where
     /// a dropped future hands it back (`SqlTx`), then calls [`prepare`].
-    pub(crate) fn take(self: &Arc<Self>, arrival: Arrival<DB>) -> (Option<Tx<DB>>, bool, Membership<DB>) {
-        let membership = Membership { group: Arc::clone(self), _arrival: arrival };
+    pub(crate) fn take(self: &Arc<Self>, arrival: Arrival<DB>) -> (Option<Tx<DB>>, Option<usize>, Membership<DB>) {
         let mut shared = self.lock();
         let tx = shared.tx.take();
-        if tx.is_none() && !shared.members.is_empty() {
-            // Never so when every holder hands the transaction back; if it was lost anyway, its
-            // writers were not committed and must not be told otherwise by the next group.
-            let lost = Error::Unavailable("The shared write transaction was lost; nothing was changed.".to_owned());
-            fail(&mut shared, &lost);
+        if tx.is_none() {
+            if !shared.members.is_empty() {
+                // Never so when every holder hands the transaction back; if it was lost anyway,
+                // its writers were not committed and must not be told otherwise by the next group.
+                let lost = Error::Unavailable("The shared write transaction was lost; nothing was changed.".to_owned());
+                fail(&mut shared, &lost);
+            }
+            shared.entered = 0;
         }
-        let abandoned = std::mem::take(&mut shared.abandoned);
-        (tx, abandoned, membership)
+        let abandoned = shared.abandoned.take();
+        let savepoint = shared.entered;
+        shared.entered += 1;
+        (tx, abandoned, Membership { group: Arc::clone(self), savepoint, _arrival: arrival })
     }
 
     async fn open(&self) -> Result<Tx<DB>> {
@@ -152,7 +169,7 @@ impl<DB: SqlBackend> WriteGroup<DB> {
         loop {
             let (pending, members, since) = {
                 let shared = self.lock();
-                (!shared.members.is_empty() || shared.abandoned, shared.members.len(), shared.first_waiting)
+                (!shared.members.is_empty() || shared.abandoned.is_some(), shared.members.len(), shared.first_waiting)
             };
             if !pending {
                 return;
@@ -174,7 +191,8 @@ impl<DB: SqlBackend> WriteGroup<DB> {
             let (tx, members, abandoned) = {
                 let mut shared = self.lock();
                 shared.first_waiting = None;
-                (shared.tx.take(), std::mem::take(&mut shared.members), std::mem::take(&mut shared.abandoned))
+                shared.entered = 0;
+                (shared.tx.take(), std::mem::take(&mut shared.members), shared.abandoned.take())
             };
             let result = match tx {
                 Some(tx) => {
@@ -219,16 +237,16 @@ impl<DB: SqlBackend> Membership<DB> {
     pub(crate) fn abandon(self, tx: Tx<DB>) {
         let mut shared = self.group.lock();
         shared.tx = Some(tx);
-        shared.abandoned = true;
+        shared.abandoned = Some(self.savepoint);
     }
 
     /// Makes the writer's transaction ready in `slot`, which the writer holds so that a dropped
     /// future hands it back: undoes an abandoned writer's savepoint, opens the group transaction
     /// if none is open (or the old one proved broken), and starts this writer's savepoint.
-    pub(crate) async fn prepare(&self, slot: &mut Option<Tx<DB>>, abandoned: bool) -> Result<()> {
-        if abandoned
+    pub(crate) async fn prepare(&self, slot: &mut Option<Tx<DB>>, abandoned: Option<usize>) -> Result<()> {
+        if let Some(savepoint) = abandoned
             && let Some(tx) = slot.as_mut()
-            && let Err(err) = undo_abandoned(tx).await
+            && let Err(err) = undo_abandoned(tx, savepoint).await
         {
             // Nobody in the group was answered: all of them fail, and it starts afresh.
             self.group.fail_members(&err);
@@ -240,7 +258,8 @@ impl<DB: SqlBackend> Membership<DB> {
         let Some(tx) = slot.as_mut() else {
             return Err(Error::Internal("the write transaction has ended".to_owned()));
         };
-        sqlx::query("SAVEPOINT member").execute_on(tx).await.map_err(db_error)?;
+        let begin = sqlx::AssertSqlSafe(format!("SAVEPOINT m{}", self.savepoint));
+        sqlx::query(begin).execute_on(tx).await.map_err(db_error)?;
         Ok(())
     }
 }
@@ -263,10 +282,12 @@ impl Committed {
 /// SQLite ended the whole transaction after a statement failed (disk full, I/O error): then the
 /// earlier writers' work is gone too. `BEGIN` tells the two apart: inside a transaction it is
 /// refused; outside one it begins, and the group is reported lost.
-async fn undo_abandoned<DB: SqlBackend>(tx: &mut Tx<DB>) -> Result<()> {
-    match sqlx::query("ROLLBACK TO member").execute_on(&mut *tx).await {
+async fn undo_abandoned<DB: SqlBackend>(tx: &mut Tx<DB>, savepoint: usize) -> Result<()> {
+    let undo = sqlx::AssertSqlSafe(format!("ROLLBACK TO m{savepoint}"));
+    match sqlx::query(undo).execute_on(&mut *tx).await {
         Ok(_) => {
-            sqlx::query("RELEASE member").execute_on(&mut *tx).await.map_err(db_error)?;
+            let release = sqlx::AssertSqlSafe(format!("RELEASE m{savepoint}"));
+            sqlx::query(release).execute_on(&mut *tx).await.map_err(db_error)?;
             Ok(())
         }
         Err(sqlx::Error::Database(db)) if db.message().contains("no such savepoint") => {
@@ -282,9 +303,9 @@ async fn undo_abandoned<DB: SqlBackend>(tx: &mut Tx<DB>) -> Result<()> {
     }
 }
 
-async fn commit<DB: SqlBackend>(mut tx: Tx<DB>, abandoned: bool) -> Result<()> {
-    if abandoned {
-        undo_abandoned(&mut tx).await?;
+async fn commit<DB: SqlBackend>(mut tx: Tx<DB>, abandoned: Option<usize>) -> Result<()> {
+    if let Some(savepoint) = abandoned {
+        undo_abandoned(&mut tx, savepoint).await?;
     }
     tx.commit().await.map_err(db_error)
 }

@@ -19,6 +19,8 @@ impl SqlBackend for sqlx::Postgres {
     const LOCK_CURRENT_KEK: &'static str = "SELECT k.version, k.provider, k.handle FROM vaults v \
      JOIN vault_keys k ON k.vault_id = v.id AND k.version = v.kek_version \
      WHERE v.id = $1 AND k.retired_at IS NULL FOR SHARE OF k";
+    // The KEK row is locked FOR SHARE in a statement of its own.
+    const NEXT_VERSION_WITH_KEK: Option<&'static str> = None;
     const LOCK_KEK_FOR_RETIRE: &'static str =
         "SELECT version FROM vault_keys WHERE vault_id = $1 AND version = $2 AND destroyed_at IS NULL FOR UPDATE";
 

@@ -2,7 +2,7 @@
 //! checkpoints. Generic over the backend like `sql_impl.rs`.
 
 use super::sql_rows::audit_from;
-use crate::backend::{Columns, SqlBackend, Statement, Tx, get};
+use crate::backend::{BuildStatement, Columns, SqlBackend, Statement, Tx, get};
 use crate::convert::{from_ms, to_json_text, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::audit::AuditEvent;
@@ -10,7 +10,7 @@ use oneclaw_core::audit::chain::{GENESIS, Head, Link};
 use oneclaw_core::audit::verify::Checkpoint;
 use oneclaw_core::ids::OrgId;
 use oneclaw_core::{Error, Result};
-use sqlx::Pool;
+use sqlx::{Pool, QueryBuilder};
 use time::OffsetDateTime;
 
 /// Any failure to write the audit log refuses the action: the caller's transaction rolls back.
@@ -50,6 +50,7 @@ pub(super) async fn append_many<DB: SqlBackend>(conn: &mut Tx<DB>, events: &[Aud
     // the one chained before it, so time order and chain order agree even when requests that
     // began in one order commit in another.
     let mut heads: Vec<(OrgId, Head, OffsetDateTime)> = Vec::new();
+    let mut linked = Vec::with_capacity(events.len());
     for event in events {
         let position = match heads.iter().position(|(org, _, _)| *org == event.org_id) {
             Some(position) => position,
@@ -64,8 +65,9 @@ pub(super) async fn append_many<DB: SqlBackend>(conn: &mut Tx<DB>, events: &[Aud
         let (link, next) = head.next(&stamped);
         heads[position].1 = next;
         heads[position].2 = stamped.created_at;
-        insert_event(conn, &stamped, link).await?;
+        linked.push((stamped, link));
     }
+    insert_events(conn, &linked).await?;
     for (org, head, _) in heads {
         sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1")
             .arg(org.0)
@@ -124,31 +126,36 @@ async fn newest_event_time<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, seq: i
     at.map_or(Ok(OffsetDateTime::UNIX_EPOCH), from_ms)
 }
 
-async fn insert_event<DB: SqlBackend>(conn: &mut Tx<DB>, event: &AuditEvent, link: Link) -> Result<()> {
-    sqlx::query(concat!(
-        "INSERT INTO audit_events (",
-        audit_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-    ))
-    .arg(event.id.0)
-    .arg(event.org_id.0)
-    .arg(&event.actor_type)
-    .arg(event.actor_id)
-    .arg(&event.action)
-    .arg(&event.resource_type)
-    .arg(event.resource_id.as_deref())
-    .arg(to_json_text(&event.details))
-    .arg(event.ip_address.as_deref())
-    .arg(event.user_agent.as_deref())
-    .arg(&event.surface)
-    .arg(event.outcome.as_str())
-    .arg(to_ms(event.created_at))
-    .arg(link.seq)
-    .arg(&link.prev_hash[..])
-    .arg(&link.hash[..])
-    .execute_on(&mut *conn)
-    .await
-    .map_err(audit_write_failed)?;
+/// Most events in one INSERT: 16 values each, well under SQLite's 32,766 and PostgreSQL's
+/// 65,535 bound parameters.
+const EVENTS_PER_INSERT: usize = 256;
+
+/// Inserts chained events, many rows per statement: a batch of reads' records is one round trip
+/// inside the write lock, not one per read.
+async fn insert_events<DB: SqlBackend>(conn: &mut Tx<DB>, linked: &[(AuditEvent, Link)]) -> Result<()> {
+    for chunk in linked.chunks(EVENTS_PER_INSERT) {
+        let mut sql = QueryBuilder::<DB>::new(concat!("INSERT INTO audit_events (", audit_cols!(), ") VALUES "));
+        for (n, (event, link)) in chunk.iter().enumerate() {
+            sql.push(if n == 0 { "(" } else { ", (" });
+            sql.push_arg(event.id.0).push(", ");
+            sql.push_arg(event.org_id.0).push(", ");
+            sql.push_arg(&event.actor_type).push(", ");
+            sql.push_arg(event.actor_id).push(", ");
+            sql.push_arg(&event.action).push(", ");
+            sql.push_arg(&event.resource_type).push(", ");
+            sql.push_arg(event.resource_id.as_deref()).push(", ");
+            sql.push_arg(to_json_text(&event.details)).push(", ");
+            sql.push_arg(event.ip_address.as_deref()).push(", ");
+            sql.push_arg(event.user_agent.as_deref()).push(", ");
+            sql.push_arg(&event.surface).push(", ");
+            sql.push_arg(event.outcome.as_str()).push(", ");
+            sql.push_arg(to_ms(event.created_at)).push(", ");
+            sql.push_arg(link.seq).push(", ");
+            sql.push_arg(&link.prev_hash[..]).push(", ");
+            sql.push_arg(&link.hash[..]).push(")");
+        }
+        sql.build().execute_on(&mut *conn).await.map_err(audit_write_failed)?;
+    }
     Ok(())
 }
 

@@ -69,7 +69,7 @@ impl<DB: SqlBackend> SqlTx<DB> {
     }
 
     /// Readies a member's savepoint (see `Membership::prepare`).
-    pub(super) async fn prepare_member(&mut self, abandoned: bool) -> Result<()> {
+    pub(super) async fn prepare_member(&mut self, abandoned: Option<usize>) -> Result<()> {
         match &self.membership {
             Some(membership) => membership.prepare(&mut self.tx, abandoned).await,
             None => Ok(()),
@@ -98,9 +98,8 @@ impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
             let tx = self.tx.take().ok_or_else(|| Error::Internal("the write transaction has ended".to_owned()))?;
             return tx.commit().await.map_err(db_error);
         }
-        // The membership stays in `self` across this await: dropped here, the transaction goes
-        // back to the group with this savepoint to undo.
-        sqlx::query("RELEASE member").execute_on(self.conn()?).await.map_err(db_error)?;
+        // No RELEASE: the savepoint stays open inside the group transaction (a round trip less
+        // inside the write lock) and the group's COMMIT commits it.
         let (Some(membership), Some(tx)) = (self.membership.take(), self.tx.take()) else {
             return Err(Error::Internal("the write transaction has ended".to_owned()));
         };
@@ -108,6 +107,37 @@ impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
         // The turn goes to the next writer, who works in the same transaction meanwhile.
         drop(self);
         committed.wait().await
+    }
+
+    async fn next_secret_version_under_current_kek(
+        &mut self,
+        vault: VaultId,
+        path: &str,
+        now: OffsetDateTime,
+    ) -> Result<((SecretId, i64), Option<KekRef>)> {
+        let Some(sql) = DB::NEXT_VERSION_WITH_KEK else {
+            let next = self.next_secret_version(vault, path, now).await?;
+            return Ok((next, keys::current_kek(self.conn()?, vault).await?));
+        };
+        let row = sqlx::query(sql)
+            .arg(SecretId::generate().0)
+            .arg(vault.0)
+            .arg(path)
+            .arg(to_ms(now))
+            .fetch_one_on(self.conn()?)
+            .await
+            .map_err(db_error)?;
+        let next = (SecretId(get(&row, "id")?), get(&row, "current_version")?);
+        let kek = match get::<Option<i64>>(&row, "kek_version")? {
+            Some(version) => Some(KekRef {
+                vault_id: vault,
+                version,
+                provider: get(&row, "kek_provider")?,
+                handle: get(&row, "kek_handle")?,
+            }),
+            None => None,
+        };
+        Ok((next, kek))
     }
 }
 

@@ -18,6 +18,21 @@ impl SqlBackend for sqlx::Sqlite {
     const LOCK_CURRENT_KEK: &'static str = "SELECT k.version, k.provider, k.handle FROM vaults v \
      JOIN vault_keys k ON k.vault_id = v.id AND k.version = v.kek_version \
      WHERE v.id = $1 AND k.retired_at IS NULL";
+    // One writer at a time holds the database, so reading the KEK in the same statement holds
+    // it as well as LOCK_CURRENT_KEK does.
+    const NEXT_VERSION_WITH_KEK: Option<&'static str> = Some(concat!(
+        "INSERT INTO secrets (id, vault_id, path, current_version, deleted_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, 1, NULL, $4, $4) \
+         ON CONFLICT (vault_id, path) DO UPDATE SET current_version = secrets.current_version + 1, \
+         deleted_at = NULL, updated_at = excluded.updated_at \
+         RETURNING id, current_version, ",
+        "(SELECT k.version FROM vaults v JOIN vault_keys k ON k.vault_id = v.id AND k.version = v.kek_version \
+          WHERE v.id = $2 AND k.retired_at IS NULL) AS kek_version, ",
+        "(SELECT k.provider FROM vaults v JOIN vault_keys k ON k.vault_id = v.id AND k.version = v.kek_version \
+          WHERE v.id = $2 AND k.retired_at IS NULL) AS kek_provider, ",
+        "(SELECT k.handle FROM vaults v JOIN vault_keys k ON k.vault_id = v.id AND k.version = v.kek_version \
+          WHERE v.id = $2 AND k.retired_at IS NULL) AS kek_handle"
+    ));
     const LOCK_KEK_FOR_RETIRE: &'static str =
         "SELECT version FROM vault_keys WHERE vault_id = $1 AND version = $2 AND destroyed_at IS NULL";
 

@@ -344,8 +344,12 @@ impl<'a> Secrets<'a> {
             None => None,
         };
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        let (secret_id, version) = change.tx().next_secret_version(vault.id, path.as_str(), now).await?;
-        let kek = current_kek(change.tx(), vault).await?;
+        let ((secret_id, version), kek) =
+            change.tx().next_secret_version_under_current_kek(vault.id, path.as_str(), now).await?;
+        let kek = match kek {
+            Some(kek) => kek,
+            None => current_kek(change.tx(), vault).await?,
+        };
         let sealed = match early {
             Some((sealed_for, sealed_under, sealed)) if sealed_for == version && sealed_under == kek => sealed,
             _ => self.deps.cipher.seal(&kek, binding(vault, path, version), value).await?,

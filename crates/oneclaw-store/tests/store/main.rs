@@ -460,3 +460,41 @@ async fn events_are_stamped_no_earlier_than_the_one_chained_before_them() {
     );
     assert_eq!(newest_first[3], start + time::Duration::seconds(3), "the first keeps its own time");
 }
+
+#[tokio::test]
+async fn a_batch_larger_than_one_insert_chains_every_event_in_order() {
+    let db = test_db().await;
+    let store = oneclaw_store::open(&db.url).await.unwrap();
+    let (org, _, _) = seed(&store).await;
+    let (other, _, _) = seed(&store).await;
+    let meta = RequestMeta::internal(Surface::Cli);
+    let now = SystemClock.now();
+    // 600 of one org interleaved with 30 of another: more rows than one INSERT statement takes.
+    let events: Vec<AuditEvent> = (0..630)
+        .map(|n| {
+            let at = if n % 21 == 20 { other } else { org };
+            AuditEvent::system_in(at, &meta, "test.batch", "org", now).detail("n", n)
+        })
+        .collect();
+    let mut tx = store.begin().await.unwrap();
+    tx.append_audits(&events).await.unwrap();
+    tx.commit().await.unwrap();
+    for (who, expected) in [(org, 600), (other, 30)] {
+        let chain: Vec<_> = store
+            .audit_chain(who, 0, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|event| event.action == "test.batch")
+            .collect();
+        assert_eq!(chain.len(), expected);
+        let order: Vec<i64> = chain.iter().map(|event| event.details["n"].as_i64().unwrap()).collect();
+        assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "events keep their order within the org");
+        let links: Vec<_> = chain.iter().map(|event| event.link.unwrap()).collect();
+        assert!(
+            links.windows(2).all(|pair| pair[1].seq == pair[0].seq + 1 && pair[1].prev_hash == pair[0].hash),
+            "one unbroken chain per org"
+        );
+        assert_eq!(store.audit_head(who).await.unwrap().hash, links.last().unwrap().hash);
+    }
+}

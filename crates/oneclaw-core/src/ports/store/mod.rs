@@ -199,4 +199,17 @@ pub trait StoreTx:
 {
     /// Commits. Only `services::Change` calls this, after appending the audit events.
     async fn commit(self: Box<Self>) -> Result<()>;
+
+    /// The next version number for a path (as `next_secret_version`) and the vault's current
+    /// KEK (as `current_kek`), in one round trip where the backend can: a secret write needs
+    /// both, inside the write lock.
+    async fn next_secret_version_under_current_kek(
+        &mut self,
+        vault: crate::ids::VaultId,
+        path: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<((crate::ids::SecretId, i64), Option<crate::ports::KekRef>)> {
+        let next = self.next_secret_version(vault, path, now).await?;
+        Ok((next, self.current_kek(vault).await?))
+    }
 }
