@@ -15,6 +15,7 @@ Usage: prepare.py BASE_URL OUT_DIR [--claw SPEC_JSON]
 import copy
 import json
 import sys
+import time
 import uuid
 
 import requests
@@ -53,10 +54,22 @@ def served(method, template):
     return not (answer.status_code == 404 and "No such route" in answer.text)
 
 
+def post_past_the_rate_limit(url, **kwargs):
+    """POSTs to a route with a per-address budget (sign-up, the key exchange), which the fuzzing
+    just before may have used up from this address: waits as Retry-After says, up to 2 minutes."""
+    deadline = time.monotonic() + 120
+    while True:
+        answer = requests.post(url, timeout=10, **kwargs)
+        if answer.status_code != 429 or time.monotonic() > deadline:
+            answer.raise_for_status()
+            return answer.json()
+        time.sleep(int(answer.headers.get("retry-after", "1")) + 0.5)
+
+
 def main():
     email = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"
     password = "fuzz-password-" + uuid.uuid4().hex
-    signed = requests.post(f"{BASE}/v1/auth/signup", json={"email": email, "password": password}).json()
+    signed = post_past_the_rate_limit(f"{BASE}/v1/auth/signup", json={"email": email, "password": password})
     user = {"Authorization": f"Bearer {signed['access_token']}"}
     vault = requests.post(f"{BASE}/v1/vaults", json={"name": "fuzz"}, headers=user).json()["id"]
     secret = requests.put(f"{BASE}/v1/vaults/{vault}/secrets/app/db", json={"value": "fuzz-secret-value"},
@@ -66,8 +79,8 @@ def main():
     policy = requests.post(f"{BASE}/v1/vaults/{vault}/policies", headers=user, json={
         "principal_type": "agent", "principal_id": agent_id, "secret_path_pattern": "app/**",
         "permissions": ["read", "write"]}).json()
-    agent_token = requests.post(f"{BASE}/v1/auth/agent-token",
-                                json={"api_key": agent_key, "agent_id": agent_id}).json()["access_token"]
+    agent_token = post_past_the_rate_limit(f"{BASE}/v1/auth/agent-token",
+                                           json={"api_key": agent_key, "agent_id": agent_id})["access_token"]
     examples = {"vault_id": vault, "agent_id": agent_id, "secret_id": secret["id"], "policy_id": policy["id"],
                 "path": "app/db", "version": "1"}
 
