@@ -5,11 +5,11 @@
 //! time in that fsync, with the lock held. Here the writers of a moment share one transaction:
 //!
 //! * the first writer opens it (`BEGIN IMMEDIATE`); each writer, in its turn at the write gate,
-//!   works inside a savepoint of its own (`SAVEPOINT m0`, `m1`, …);
-//! * a writer that commits hands the transaction back, its savepoint left open (the group's
-//!   COMMIT commits it), and waits: it is answered only once the shared transaction is
-//!   committed and durable, with that commit's result, so nothing is acknowledged before it is
-//!   on disk;
+//!   works inside a savepoint of its own (`SAVEPOINT m0`, `m1`, …: numbered, so undoing one
+//!   can never reach an earlier writer's work);
+//! * a writer that commits releases its savepoint, hands the transaction back and waits: it is
+//!   answered only once the shared transaction is committed and durable, with that commit's
+//!   result, so nothing is acknowledged before it is on disk;
 //! * a writer that fails or is dropped leaves its savepoint to be rolled back, so its changes
 //!   never reach the commit and the others' are untouched;
 //! * a committer task commits the group when no writer holds or awaits a turn, or when the
@@ -62,9 +62,7 @@ struct Shared<DB: SqlBackend> {
     members: Vec<oneshot::Sender<Result<()>>>,
     /// The last writer left without committing: its savepoint, to be rolled back.
     abandoned: Option<usize>,
-    /// Writers that have entered the open transaction: the next one's savepoint number. Each
-    /// writer's savepoint has a name of its own (`m0`, `m1`, …) and stays open until the
-    /// commit, so undoing one never reaches past it into an earlier writer's work.
+    /// Writers that have entered the open transaction: the next one's savepoint number.
     entered: usize,
 }
 
@@ -234,6 +232,11 @@ impl<DB: SqlBackend> Membership<DB> {
     }
 
     /// The writer failed or was dropped: its savepoint is rolled back before anyone goes on.
+    /// The statement that releases this writer's savepoint into the group transaction.
+    pub(crate) fn release_statement(&self) -> String {
+        format!("RELEASE m{}", self.savepoint)
+    }
+
     pub(crate) fn abandon(self, tx: Tx<DB>) {
         let mut shared = self.group.lock();
         shared.tx = Some(tx);

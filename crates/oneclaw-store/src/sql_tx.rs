@@ -98,8 +98,14 @@ impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
             let tx = self.tx.take().ok_or_else(|| Error::Internal("the write transaction has ended".to_owned()))?;
             return tx.commit().await.map_err(db_error);
         }
-        // No RELEASE: the savepoint stays open inside the group transaction (a round trip less
-        // inside the write lock) and the group's COMMIT commits it.
+        // Released before handing back: a savepoint left open makes SQLite journal every page
+        // the next writers change once more per open level (measured: writes 15% slower).
+        // The membership stays in `self` across this await: dropped here, the transaction goes
+        // back to the group with this savepoint to undo.
+        let release = self.membership.as_ref().map(|membership| membership.release_statement());
+        if let Some(release) = release {
+            sqlx::query(sqlx::AssertSqlSafe(release)).execute_on(self.conn()?).await.map_err(db_error)?;
+        }
         let (Some(membership), Some(tx)) = (self.membership.take(), self.tx.take()) else {
             return Err(Error::Internal("the write transaction has ended".to_owned()));
         };
