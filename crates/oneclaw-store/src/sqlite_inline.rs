@@ -21,7 +21,7 @@ use oneclaw_core::principal::PrincipalRef;
 use oneclaw_core::{Error, Result};
 use rusqlite::{Connection, OpenFlags, ToSql};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Connections kept for reuse; more may be open at a moment of contention, and those close
@@ -32,7 +32,12 @@ const KEPT_CONNECTIONS: usize = 4;
 pub(crate) struct InlineReads {
     file: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Each statement's column names, read from SQLite once (see `backend::InlineRow`).
+    column_names: Mutex<Vec<(&'static str, ColumnNames)>>,
 }
+
+/// A statement's column names, in order.
+type ColumnNames = Arc<[String]>;
 
 impl InlineReads {
     /// For the database file sqlx opened (and migrated) from `url`; `None` for an in-memory
@@ -41,7 +46,7 @@ impl InlineReads {
         if !crate::backup::file_backed(url, &file) {
             return None;
         }
-        Some(Self { file, idle: Mutex::new(Vec::new()) })
+        Some(Self { file, idle: Mutex::new(Vec::new()), column_names: Mutex::new(Vec::new()) })
     }
 
     pub(crate) fn vault_access(
@@ -76,20 +81,21 @@ impl InlineReads {
     /// that failed is dropped rather than returned, so a broken one is never reused.
     fn run(
         &self,
-        sql: &str,
+        sql: &'static str,
         params: &[&dyn ToSql],
         mut read: AccessRows,
     ) -> Result<Option<(VaultAccess, Option<SecretRead>)>> {
         let connection = self.take()?;
         let outcome = (|| {
             let mut statement = connection.prepare_cached(sql).map_err(inline_error)?;
+            let names = self.names_of(sql, &statement)?;
             // To SQLite `$N` is a named parameter, numbered by first appearance (`$6` can come
             // before `$1`), so bind each by its name.
             let named: Vec<(&str, &dyn ToSql)> =
                 params.iter().enumerate().map(|(i, value)| (PLACEHOLDERS[i], *value)).collect();
             let mut rows = statement.query(named.as_slice()).map_err(inline_error)?;
             while let Some(row) = rows.next().map_err(inline_error)? {
-                read.add(row)?;
+                read.add(&crate::backend::InlineRow { row, names: &names })?;
             }
             Ok::<_, Error>(())
         })();
@@ -100,6 +106,16 @@ impl InlineReads {
             }
             Err(err) => Err(err),
         }
+    }
+
+    fn names_of(&self, sql: &'static str, statement: &rusqlite::Statement<'_>) -> Result<ColumnNames> {
+        let mut known = self.column_names.lock().map_err(|_| poisoned())?;
+        if let Some((_, names)) = known.iter().find(|(known_sql, _)| *known_sql == sql) {
+            return Ok(Arc::clone(names));
+        }
+        let names: ColumnNames = statement.column_names().into_iter().map(str::to_owned).collect();
+        known.push((sql, Arc::clone(&names)));
+        Ok(names)
     }
 
     fn take(&self) -> Result<Connection> {
