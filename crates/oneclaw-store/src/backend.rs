@@ -40,7 +40,7 @@ impl<'e, DB: Database> From<&'e mut Tx<DB>> for On<'e, DB> {
 }
 
 /// A SQL backend the query set runs on.
-pub trait SqlBackend: Database<Row: Columns> + Sized {
+pub trait SqlBackend: Database<Row: Columns> + sqlx::database::HasStatementCache + Sized {
     /// The name `Store::backend` reports.
     const BACKEND_NAME: &'static str;
     /// Reads an org's audit chain head (`seq`, `hash`) inside a write transaction, locking it

@@ -60,8 +60,13 @@ struct Shared<DB: SqlBackend> {
     first_waiting: Option<Instant>,
     /// Writers whose changes are in it, waiting for its commit.
     members: Vec<oneshot::Sender<Result<()>>>,
-    /// The last writer left without committing: its savepoint, to be rolled back.
-    abandoned: Option<usize>,
+    /// Writers that left without committing: their savepoints, to be rolled back in order.
+    /// Cleared only once undone, so a holder dropped mid-undo leaves them to the next.
+    abandoned: Vec<usize>,
+    /// An undo asked SQLite whether the transaction still exists (`undo_abandoned`) and did not
+    /// hear back: it may have ended, and the probe may have begun another. Until a probe
+    /// answers, the transaction cannot be trusted, and the next holder discards it.
+    suspect: bool,
     /// Writers that have entered the open transaction: the next one's savepoint number.
     entered: usize,
 }
@@ -96,7 +101,8 @@ impl<DB: SqlBackend> WriteGroup<DB> {
                 tx: None,
                 first_waiting: None,
                 members: Vec::new(),
-                abandoned: None,
+                abandoned: Vec::new(),
+                suspect: false,
                 entered: 0,
             }),
             active: AtomicUsize::new(0),
@@ -127,12 +133,19 @@ impl<DB: SqlBackend> WriteGroup<DB> {
         Arrival(Arc::clone(self))
     }
 
-    /// Takes the group transaction for a writer in its turn: the open transaction, if any, and
-    /// whether the last writer abandoned it. The caller holds the transaction from here on where
-    /// a dropped future hands it back (`SqlTx`), then calls [`prepare`].
-    pub(crate) fn take(self: &Arc<Self>, arrival: Arrival<DB>) -> (Option<Tx<DB>>, Option<usize>, Membership<DB>) {
+    /// Takes the group transaction for a writer in its turn: the open transaction, if any. The
+    /// caller holds it from here on where a dropped future hands it back (`SqlTx`), then calls
+    /// `Membership::prepare`.
+    pub(crate) fn take(self: &Arc<Self>, arrival: Arrival<DB>) -> (Option<Tx<DB>>, Membership<DB>) {
         let mut shared = self.lock();
-        let tx = shared.tx.take();
+        let mut tx = shared.tx.take();
+        if std::mem::take(&mut shared.suspect) {
+            // Dropped (a rollback of whatever it holds now); its writers were not answered.
+            tx = None;
+            shared.abandoned.clear();
+            let lost = Error::Unavailable("The shared write transaction was lost; nothing was changed.".to_owned());
+            fail(&mut shared, &lost);
+        }
         if tx.is_none() {
             if !shared.members.is_empty() {
                 // Never so when every holder hands the transaction back; if it was lost anyway,
@@ -142,10 +155,9 @@ impl<DB: SqlBackend> WriteGroup<DB> {
             }
             shared.entered = 0;
         }
-        let abandoned = shared.abandoned.take();
         let savepoint = shared.entered;
         shared.entered += 1;
-        (tx, abandoned, Membership { group: Arc::clone(self), savepoint, _arrival: arrival })
+        (tx, Membership { group: Arc::clone(self), savepoint, _arrival: arrival })
     }
 
     async fn open(&self) -> Result<Tx<DB>> {
@@ -167,7 +179,7 @@ impl<DB: SqlBackend> WriteGroup<DB> {
         loop {
             let (pending, members, since) = {
                 let shared = self.lock();
-                (!shared.members.is_empty() || shared.abandoned.is_some(), shared.members.len(), shared.first_waiting)
+                (!shared.members.is_empty() || !shared.abandoned.is_empty(), shared.members.len(), shared.first_waiting)
             };
             if !pending {
                 return;
@@ -186,15 +198,16 @@ impl<DB: SqlBackend> WriteGroup<DB> {
                 tracing::warn!("the group commit waited past the write gate's bound for a writer's turn");
                 continue;
             };
-            let (tx, members, abandoned) = {
+            let (tx, members) = {
                 let mut shared = self.lock();
                 shared.first_waiting = None;
                 shared.entered = 0;
-                (shared.tx.take(), std::mem::take(&mut shared.members), shared.abandoned.take())
+                let tx = if std::mem::take(&mut shared.suspect) { None } else { shared.tx.take() };
+                (tx, std::mem::take(&mut shared.members))
             };
             let result = match tx {
                 Some(tx) => {
-                    let committed = commit(tx, abandoned).await;
+                    let committed = self.commit(tx).await;
                     self.commits.fetch_add(1, Ordering::Relaxed);
                     committed
                 }
@@ -206,6 +219,51 @@ impl<DB: SqlBackend> WriteGroup<DB> {
                 let _ = member.send(result.as_ref().map(|_| ()).map_err(unavailable));
             }
         }
+    }
+}
+
+impl<DB: SqlBackend> WriteGroup<DB> {
+    /// Rolls back what writers that left without committing had done, each to its savepoint.
+    /// `ROLLBACK TO` finding no savepoint means either that the writer left before its
+    /// savepoint began or after its RELEASE ran (nothing to undo), or that SQLite ended the
+    /// whole transaction after a statement failed (disk full, I/O error): then the earlier
+    /// writers' work is gone too. `BEGIN` tells the two apart: inside a transaction it is
+    /// refused; outside one it begins, and the group is reported lost. While the probe is
+    /// unanswered the group is `suspect`, so a holder dropped mid-probe cannot hide the loss.
+    async fn undo_abandoned(&self, tx: &mut Tx<DB>) -> Result<()> {
+        let waiting = self.lock().abandoned.clone();
+        for savepoint in waiting {
+            let undo = sqlx::AssertSqlSafe(format!("ROLLBACK TO m{savepoint}"));
+            match sqlx::query(undo).persistent(false).execute_on(&mut *tx).await {
+                Ok(_) => {
+                    let release = sqlx::AssertSqlSafe(format!("RELEASE m{savepoint}"));
+                    sqlx::query(release).persistent(false).execute_on(&mut *tx).await.map_err(db_error)?;
+                }
+                Err(sqlx::Error::Database(db)) if db.message().contains("no such savepoint") => {
+                    self.lock().suspect = true;
+                    match sqlx::query("BEGIN IMMEDIATE").execute_on(&mut *tx).await {
+                        Err(sqlx::Error::Database(db)) if db.message().contains("within a transaction") => {
+                            self.lock().suspect = false;
+                        }
+                        Err(err) => return Err(db_error(err)),
+                        Ok(_) => {
+                            return Err(Error::Unavailable(
+                                "The database ended the shared write transaction after an error; nothing was changed."
+                                    .to_owned(),
+                            ));
+                        }
+                    }
+                }
+                Err(err) => return Err(db_error(err)),
+            }
+            self.lock().abandoned.retain(|left| *left != savepoint);
+        }
+        Ok(())
+    }
+
+    async fn commit(&self, mut tx: Tx<DB>) -> Result<()> {
+        self.undo_abandoned(&mut tx).await?;
+        tx.commit().await.map_err(db_error)
     }
 }
 
@@ -231,25 +289,26 @@ impl<DB: SqlBackend> Membership<DB> {
         Committed(answer)
     }
 
-    /// The writer failed or was dropped: its savepoint is rolled back before anyone goes on.
     /// The statement that releases this writer's savepoint into the group transaction.
     pub(crate) fn release_statement(&self) -> String {
         format!("RELEASE m{}", self.savepoint)
     }
 
+    /// The writer failed or was dropped: its savepoint is rolled back before anyone goes on.
+    /// (A writer dropped while its RELEASE was in flight is committed whole instead: the
+    /// RELEASE still runs, and the savepoint is then no longer there to undo.)
     pub(crate) fn abandon(self, tx: Tx<DB>) {
         let mut shared = self.group.lock();
         shared.tx = Some(tx);
-        shared.abandoned = Some(self.savepoint);
+        shared.abandoned.push(self.savepoint);
     }
 
     /// Makes the writer's transaction ready in `slot`, which the writer holds so that a dropped
     /// future hands it back: undoes an abandoned writer's savepoint, opens the group transaction
     /// if none is open (or the old one proved broken), and starts this writer's savepoint.
-    pub(crate) async fn prepare(&self, slot: &mut Option<Tx<DB>>, abandoned: Option<usize>) -> Result<()> {
-        if let Some(savepoint) = abandoned
-            && let Some(tx) = slot.as_mut()
-            && let Err(err) = undo_abandoned(tx, savepoint).await
+    pub(crate) async fn prepare(&self, slot: &mut Option<Tx<DB>>) -> Result<()> {
+        if let Some(tx) = slot.as_mut()
+            && let Err(err) = self.group.undo_abandoned(tx).await
         {
             // Nobody in the group was answered: all of them fail, and it starts afresh.
             self.group.fail_members(&err);
@@ -262,7 +321,7 @@ impl<DB: SqlBackend> Membership<DB> {
             return Err(Error::Internal("the write transaction has ended".to_owned()));
         };
         let begin = sqlx::AssertSqlSafe(format!("SAVEPOINT m{}", self.savepoint));
-        sqlx::query(begin).execute_on(tx).await.map_err(db_error)?;
+        sqlx::query(begin).persistent(false).execute_on(tx).await.map_err(db_error)?;
         Ok(())
     }
 }
@@ -278,39 +337,6 @@ impl Committed {
             ))
         })
     }
-}
-
-/// Rolls back what the last writer left in its savepoint. Its `ROLLBACK TO` finding no savepoint
-/// means either that the writer left before its savepoint began (it changed nothing), or that
-/// SQLite ended the whole transaction after a statement failed (disk full, I/O error): then the
-/// earlier writers' work is gone too. `BEGIN` tells the two apart: inside a transaction it is
-/// refused; outside one it begins, and the group is reported lost.
-async fn undo_abandoned<DB: SqlBackend>(tx: &mut Tx<DB>, savepoint: usize) -> Result<()> {
-    let undo = sqlx::AssertSqlSafe(format!("ROLLBACK TO m{savepoint}"));
-    match sqlx::query(undo).execute_on(&mut *tx).await {
-        Ok(_) => {
-            let release = sqlx::AssertSqlSafe(format!("RELEASE m{savepoint}"));
-            sqlx::query(release).execute_on(&mut *tx).await.map_err(db_error)?;
-            Ok(())
-        }
-        Err(sqlx::Error::Database(db)) if db.message().contains("no such savepoint") => {
-            match sqlx::query("BEGIN IMMEDIATE").execute_on(&mut *tx).await {
-                Err(sqlx::Error::Database(db)) if db.message().contains("within a transaction") => Ok(()),
-                Err(err) => Err(db_error(err)),
-                Ok(_) => Err(Error::Unavailable(
-                    "The database ended the shared write transaction after an error; nothing was changed.".to_owned(),
-                )),
-            }
-        }
-        Err(err) => Err(db_error(err)),
-    }
-}
-
-async fn commit<DB: SqlBackend>(mut tx: Tx<DB>, abandoned: Option<usize>) -> Result<()> {
-    if let Some(savepoint) = abandoned {
-        undo_abandoned(&mut tx, savepoint).await?;
-    }
-    tx.commit().await.map_err(db_error)
 }
 
 /// Tells every waiting writer that its group failed, and starts the next group's clock afresh.
@@ -498,5 +524,28 @@ mod tests {
         for name in &acknowledged {
             assert_eq!(orgs_named(&store, name).await, 1, "{name} was acknowledged but is not stored");
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_left_in_doubt_is_discarded_and_its_waiting_writers_refused() {
+        let (store, _dir) = store().await;
+        let group = Arc::clone(store.write_group().unwrap());
+        // Someone still counted in: the committer waits instead of committing.
+        let still_at_work = group.arrive();
+        let mut first = store.begin().await.unwrap();
+        first.insert_org(&org("in doubt")).await.unwrap();
+        let waiting = tokio::spawn(first.commit());
+        while group.lock().members.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        // As a holder dropped while asking SQLite whether the transaction still exists leaves it.
+        group.lock().suspect = true;
+        let mut next = store.begin().await.unwrap();
+        next.insert_org(&org("after")).await.unwrap();
+        drop(still_at_work);
+        next.commit().await.unwrap();
+        assert!(waiting.await.unwrap().is_err(), "a writer of a group in doubt is never told it succeeded");
+        assert_eq!(orgs_named(&store, "in doubt").await, 0);
+        assert_eq!(orgs_named(&store, "after").await, 1);
     }
 }

@@ -154,7 +154,9 @@ async fn insert_events<DB: SqlBackend>(conn: &mut Tx<DB>, linked: &[(AuditEvent,
             sql.push_arg(&link.prev_hash[..]).push(", ");
             sql.push_arg(&link.hash[..]).push(")");
         }
-        sql.build().execute_on(&mut *conn).await.map_err(audit_write_failed)?;
+        // Kept prepared only in the one-row shape a change's record takes: every batch size
+        // cached would push the hot statements out of the connection's statement cache.
+        sql.build().persistent(chunk.len() == 1).execute_on(&mut *conn).await.map_err(audit_write_failed)?;
     }
     Ok(())
 }

@@ -102,9 +102,9 @@ impl<DB: SqlBackend> SqlStore<DB> {
         match (&self.group, arrival) {
             (Some(group), Some(arrival)) => {
                 // Held by the `SqlTx` before any await, so a dropped request hands it back.
-                let (held, abandoned, membership) = group.take(arrival);
+                let (held, membership) = group.take(arrival);
                 let mut tx = SqlTx::member(held, membership, turn, subscriptions);
-                tx.prepare_member(abandoned).await?;
+                tx.prepare_member().await?;
                 Ok(tx)
             }
             _ => Ok(SqlTx::alone(DB::begin_write(&self.pool).await?, turn, subscriptions)),
@@ -118,8 +118,8 @@ impl<DB: SqlBackend> SqlStore<DB> {
     }
 
     #[cfg(test)]
-    pub(crate) fn write_group(&self) -> Option<&WriteGroup<DB>> {
-        self.group.as_deref()
+    pub(crate) fn write_group(&self) -> Option<&std::sync::Arc<WriteGroup<DB>>> {
+        self.group.as_ref()
     }
 
     /// The pool, for tests and maintenance commands that need raw access.

@@ -69,9 +69,9 @@ impl<DB: SqlBackend> SqlTx<DB> {
     }
 
     /// Readies a member's savepoint (see `Membership::prepare`).
-    pub(super) async fn prepare_member(&mut self, abandoned: Option<usize>) -> Result<()> {
+    pub(super) async fn prepare_member(&mut self) -> Result<()> {
         match &self.membership {
-            Some(membership) => membership.prepare(&mut self.tx, abandoned).await,
+            Some(membership) => membership.prepare(&mut self.tx).await,
             None => Ok(()),
         }
     }
@@ -101,10 +101,15 @@ impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
         // Released before handing back: a savepoint left open makes SQLite journal every page
         // the next writers change once more per open level (measured: writes 15% slower).
         // The membership stays in `self` across this await: dropped here, the transaction goes
-        // back to the group with this savepoint to undo.
+        // back to the group, and this writer's change is undone if the RELEASE had not run, or
+        // committed whole with the group if it had (like a COMMIT in flight when dropped).
         let release = self.membership.as_ref().map(|membership| membership.release_statement());
         if let Some(release) = release {
-            sqlx::query(sqlx::AssertSqlSafe(release)).execute_on(self.conn()?).await.map_err(db_error)?;
+            sqlx::query(sqlx::AssertSqlSafe(release))
+                .persistent(false)
+                .execute_on(self.conn()?)
+                .await
+                .map_err(db_error)?;
         }
         let (Some(membership), Some(tx)) = (self.membership.take(), self.tx.take()) else {
             return Err(Error::Internal("the write transaction has ended".to_owned()));
