@@ -10,6 +10,9 @@
 //! Only the DDL differs, so each backend has its own migration folder, embedded in the binary
 //! and applied forward-only at start-up (a database newer than the binary refuses to start).
 
+// First: its column-list macros are used by the modules after it.
+#[macro_use]
+mod sql_columns;
 mod backend;
 pub mod backup;
 mod batch;
@@ -22,10 +25,6 @@ pub mod journal;
 pub mod meter;
 mod migrate;
 pub mod postgres;
-pub mod sqlite;
-mod sqlite_inline;
-#[macro_use]
-mod sql_columns;
 mod sql_access;
 mod sql_approvals;
 mod sql_audit;
@@ -42,6 +41,8 @@ mod sql_rows;
 mod sql_trust;
 mod sql_tx;
 mod sql_webhooks;
+pub mod sqlite;
+mod sqlite_inline;
 pub mod sync_notices;
 mod write_gate;
 

@@ -57,3 +57,16 @@ macro_rules! secret_read_sql {
         )
     };
 }
+
+/// Takes a path's next version number: creates the secret (version 1) or moves its counter,
+/// reviving a deleted one. `$1` new id, `$2` vault, `$3` path, `$4` now. Backends may add
+/// columns after `current_version` (`SqlBackend::NEXT_VERSION_WITH_KEK`).
+macro_rules! next_version_insert {
+    () => {
+        "INSERT INTO secrets (id, vault_id, path, current_version, deleted_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, 1, NULL, $4, $4) \
+         ON CONFLICT (vault_id, path) DO UPDATE SET current_version = secrets.current_version + 1, \
+         deleted_at = NULL, updated_at = excluded.updated_at \
+         RETURNING id, current_version"
+    };
+}

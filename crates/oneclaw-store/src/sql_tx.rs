@@ -130,14 +130,7 @@ impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
             let next = self.next_secret_version(vault, path, now).await?;
             return Ok((next, keys::current_kek(self.conn()?, vault).await?));
         };
-        let row = sqlx::query(sql)
-            .arg(SecretId::generate().0)
-            .arg(vault.0)
-            .arg(path)
-            .arg(to_ms(now))
-            .fetch_one_on(self.conn()?)
-            .await
-            .map_err(db_error)?;
+        let row = next_version_row(self.conn()?, sql, vault, path, now).await?;
         let next = (SecretId(get(&row, "id")?), get(&row, "current_version")?);
         let kek = match get::<Option<i64>>(&row, "kek_version")? {
             Some(version) => Some(KekRef {
@@ -150,6 +143,24 @@ impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
         };
         Ok((next, kek))
     }
+}
+
+/// Runs a `next_version_insert!` statement (possibly with more RETURNING columns).
+async fn next_version_row<DB: SqlBackend>(
+    conn: &mut Tx<DB>,
+    sql: &'static str,
+    vault: VaultId,
+    path: &str,
+    now: OffsetDateTime,
+) -> Result<DB::Row> {
+    sqlx::query(sql)
+        .arg(SecretId::generate().0)
+        .arg(vault.0)
+        .arg(path)
+        .arg(to_ms(now))
+        .fetch_one_on(conn)
+        .await
+        .map_err(db_error)
 }
 
 #[async_trait]
@@ -190,20 +201,7 @@ impl<DB: SqlBackend> SecretTx for SqlTx<DB> {
         path: &str,
         now: OffsetDateTime,
     ) -> Result<(SecretId, i64)> {
-        let row = sqlx::query(
-            "INSERT INTO secrets (id, vault_id, path, current_version, deleted_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, 1, NULL, $4, $4) \
-             ON CONFLICT (vault_id, path) DO UPDATE SET current_version = secrets.current_version + 1, \
-             deleted_at = NULL, updated_at = excluded.updated_at \
-             RETURNING id, current_version",
-        )
-        .arg(SecretId::generate().0)
-        .arg(vault.0)
-        .arg(path)
-        .arg(to_ms(now))
-        .fetch_one_on(self.conn()?)
-        .await
-        .map_err(db_error)?;
+        let row = next_version_row(self.conn()?, next_version_insert!(), vault, path, now).await?;
         Ok((SecretId(get(&row, "id")?), get(&row, "current_version")?))
     }
 

@@ -21,11 +21,8 @@ impl SqlBackend for sqlx::Sqlite {
     // One writer at a time holds the database, so reading the KEK in the same statement holds
     // it as well as LOCK_CURRENT_KEK does.
     const NEXT_VERSION_WITH_KEK: Option<&'static str> = Some(concat!(
-        "INSERT INTO secrets (id, vault_id, path, current_version, deleted_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, 1, NULL, $4, $4) \
-         ON CONFLICT (vault_id, path) DO UPDATE SET current_version = secrets.current_version + 1, \
-         deleted_at = NULL, updated_at = excluded.updated_at \
-         RETURNING id, current_version, ",
+        next_version_insert!(),
+        ", ",
         "(SELECT k.version FROM vaults v JOIN vault_keys k ON k.vault_id = v.id AND k.version = v.kek_version \
           WHERE v.id = $2 AND k.retired_at IS NULL) AS kek_version, ",
         "(SELECT k.provider FROM vaults v JOIN vault_keys k ON k.vault_id = v.id AND k.version = v.kek_version \
