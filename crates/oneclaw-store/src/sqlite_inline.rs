@@ -21,7 +21,7 @@ use oneclaw_core::principal::PrincipalRef;
 use oneclaw_core::{Error, Result};
 use rusqlite::{Connection, OpenFlags, ToSql};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// Connections kept for reuse; more may be open at a moment of contention, and those close
@@ -33,11 +33,11 @@ pub(crate) struct InlineReads {
     file: PathBuf,
     idle: Mutex<Vec<Connection>>,
     /// Each statement's column names, read from SQLite once (see `backend::InlineRow`).
-    column_names: Mutex<Vec<(&'static str, ColumnNames)>>,
+    /// Each statement's column names, read from SQLite once (see `backend::InlineRow`): the
+    /// plain access read's and the one with the secret's.
+    access_names: OnceLock<Vec<String>>,
+    with_secret_names: OnceLock<Vec<String>>,
 }
-
-/// A statement's column names, in order.
-type ColumnNames = Arc<[String]>;
 
 impl InlineReads {
     /// For the database file sqlx opened (and migrated) from `url`; `None` for an in-memory
@@ -46,7 +46,12 @@ impl InlineReads {
         if !crate::backup::file_backed(url, &file) {
             return None;
         }
-        Some(Self { file, idle: Mutex::new(Vec::new()), column_names: Mutex::new(Vec::new()) })
+        Some(Self {
+            file,
+            idle: Mutex::new(Vec::new()),
+            access_names: OnceLock::new(),
+            with_secret_names: OnceLock::new(),
+        })
     }
 
     pub(crate) fn vault_access(
@@ -58,7 +63,8 @@ impl InlineReads {
     ) -> Result<Option<VaultAccess>> {
         let held = held_or_none(held_generation);
         let params: [&dyn ToSql; 5] = [&vault.0, &org.0, &who.id, &who.kind.as_str(), &held];
-        let read = self.run(VAULT_ACCESS_SQL, &params, AccessRows::new(vault, held_generation, false))?;
+        let read =
+            self.run(VAULT_ACCESS_SQL, &self.access_names, &params, AccessRows::new(vault, held_generation, false))?;
         Ok(read.map(|(access, _)| access))
     }
 
@@ -74,7 +80,12 @@ impl InlineReads {
     ) -> Result<Option<(VaultAccess, Option<SecretRead>)>> {
         let held = held_or_none(held_generation);
         let params: [&dyn ToSql; 7] = [&vault.0, &org.0, &who.id, &who.kind.as_str(), &held, &path, &version];
-        self.run(VAULT_ACCESS_WITH_SECRET_SQL, &params, AccessRows::new(vault, held_generation, true))
+        self.run(
+            VAULT_ACCESS_WITH_SECRET_SQL,
+            &self.with_secret_names,
+            &params,
+            AccessRows::new(vault, held_generation, true),
+        )
     }
 
     /// Runs one statement on a pooled connection and feeds its rows to `read`. A connection
@@ -82,20 +93,21 @@ impl InlineReads {
     fn run(
         &self,
         sql: &'static str,
+        names: &OnceLock<Vec<String>>,
         params: &[&dyn ToSql],
         mut read: AccessRows,
     ) -> Result<Option<(VaultAccess, Option<SecretRead>)>> {
         let connection = self.take()?;
         let outcome = (|| {
             let mut statement = connection.prepare_cached(sql).map_err(inline_error)?;
-            let names = self.names_of(sql, &statement)?;
+            let names = names.get_or_init(|| statement.column_names().into_iter().map(str::to_owned).collect());
             // To SQLite `$N` is a named parameter, numbered by first appearance (`$6` can come
             // before `$1`), so bind each by its name.
             let named: Vec<(&str, &dyn ToSql)> =
                 params.iter().enumerate().map(|(i, value)| (PLACEHOLDERS[i], *value)).collect();
             let mut rows = statement.query(named.as_slice()).map_err(inline_error)?;
             while let Some(row) = rows.next().map_err(inline_error)? {
-                read.add(&crate::backend::InlineRow { row, names: &names })?;
+                read.add(&crate::backend::InlineRow { row, names })?;
             }
             Ok::<_, Error>(())
         })();
@@ -106,16 +118,6 @@ impl InlineReads {
             }
             Err(err) => Err(err),
         }
-    }
-
-    fn names_of(&self, sql: &'static str, statement: &rusqlite::Statement<'_>) -> Result<ColumnNames> {
-        let mut known = self.column_names.lock().map_err(|_| poisoned())?;
-        if let Some((_, names)) = known.iter().find(|(known_sql, _)| *known_sql == sql) {
-            return Ok(Arc::clone(names));
-        }
-        let names: ColumnNames = statement.column_names().into_iter().map(str::to_owned).collect();
-        known.push((sql, Arc::clone(&names)));
-        Ok(names)
     }
 
     fn take(&self) -> Result<Connection> {
