@@ -198,13 +198,18 @@ impl App {
         }
         // Dropping the scheduler once serving ends stops every periodic task.
         let _scheduler = scheduler;
-        match self.tls {
+        let served = match self.tls {
             Some((files, loaded)) => crate::tls::serve(self.listener, self.router, files, loaded, shutdown).await,
             None => {
                 let plain = |tcp: tokio::net::TcpStream| std::future::ready(Some(tcp));
                 crate::listener::serve(self.listener, self.router, shutdown, plain, |_| ()).await
             }
+        };
+        // Request places this node leased and did not hand out go back to the org's month.
+        if let Err(err) = self.core.billing().give_back_leases().await {
+            tracing::warn!(error = %err, "could not give back unused request places at shutdown");
         }
+        served
     }
 }
 

@@ -3,11 +3,14 @@
 //! transaction and commits once, so under load many reads share one fsync. Each caller is
 //! answered only after the commit that holds its event: no read is answered before its record
 //! is durable. If the batch cannot be written, every caller in it gets the error (fail closed).
+//! A served request's count (billing) rides in the same transaction as its record, one
+//! statement per org and month in the batch, so a metered read costs one durable commit.
 
 use async_trait::async_trait;
 use oneclaw_core::audit::AuditEvent;
-use oneclaw_core::ports::{AuditJournal, Store};
+use oneclaw_core::ports::{AuditJournal, CountTicket, Store};
 use oneclaw_core::{Error, Result};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -15,7 +18,7 @@ use tokio::sync::oneshot;
 /// Most events committed together.
 const MAX_BATCH: usize = 512;
 
-type Waiter = (AuditEvent, oneshot::Sender<Result<()>>);
+type Waiter = (AuditEvent, Option<CountTicket>, oneshot::Sender<Result<()>>);
 
 /// The group-committing journal over a store.
 pub struct GroupCommitJournal {
@@ -31,9 +34,14 @@ impl GroupCommitJournal {
             let store = Arc::clone(&store);
             async move {
                 let result = write(store.as_ref(), &batch).await;
-                for (_, waiter) in batch {
+                for (_, count, waiter) in batch {
                     let answer = match &result {
-                        Ok(()) => Ok(()),
+                        Ok(()) => {
+                            if let Some(count) = count {
+                                count.committed();
+                            }
+                            Ok(())
+                        }
                         Err(err) => Err(Error::Unavailable(err.to_string())),
                     };
                     let _ = waiter.send(answer);
@@ -45,9 +53,16 @@ impl GroupCommitJournal {
 }
 
 async fn write(store: &dyn Store, batch: &[Waiter]) -> Result<()> {
-    let events: Vec<AuditEvent> = batch.iter().map(|(event, _)| event.clone()).collect();
+    let events: Vec<AuditEvent> = batch.iter().map(|(event, _, _)| event.clone()).collect();
+    let mut counts: BTreeMap<(uuid::Uuid, &str), i64> = BTreeMap::new();
+    for (org, month) in batch.iter().filter_map(|(_, count, _)| count.as_ref()?.org_and_month()) {
+        *counts.entry((org.0, month)).or_default() += 1;
+    }
     let mut tx = store.begin_batch().await?;
     tx.append_audits(&events).await?;
+    for ((org, month), n) in counts {
+        tx.add_requests(oneclaw_core::ids::OrgId(org), month, n).await?;
+    }
     tx.commit().await
 }
 
@@ -62,8 +77,12 @@ impl AuditJournal for GroupCommitJournal {
     }
 
     async fn record(&self, event: AuditEvent) -> Result<()> {
+        self.record_counted(event, None).await
+    }
+
+    async fn record_counted(&self, event: AuditEvent, count: Option<CountTicket>) -> Result<()> {
         let (done, answer) = oneshot::channel();
-        self.queue.queue.send((event, done)).await.map_err(|_| unavailable())?;
+        self.queue.queue.send((event, count, done)).await.map_err(|_| unavailable())?;
         match tokio::time::timeout(self.timeout, answer).await {
             Ok(Ok(result)) => result,
             _ => Err(unavailable()),

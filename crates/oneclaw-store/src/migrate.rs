@@ -23,6 +23,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (14, "webhooks", include_str!("../migrations/sqlite/0014_webhooks.sql")),
     (15, "approval links", include_str!("../migrations/sqlite/0015_approval_links.sql")),
     (16, "bindings", include_str!("../migrations/sqlite/0016_bindings.sql")),
+    (17, "request leases", include_str!("../migrations/sqlite/0017_request_leases.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -43,6 +44,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (14, "webhooks", include_str!("../migrations/postgres/0014_webhooks.sql")),
     (15, "approval links", include_str!("../migrations/postgres/0015_approval_links.sql")),
     (16, "bindings", include_str!("../migrations/postgres/0016_bindings.sql")),
+    (17, "request leases", include_str!("../migrations/postgres/0017_request_leases.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

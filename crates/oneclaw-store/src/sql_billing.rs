@@ -12,9 +12,12 @@ use sqlx::Pool;
 use time::OffsetDateTime;
 
 pub(super) async fn add_requests<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, month: &str, n: i64) -> Result<i64> {
+    // `leased` never falls below `requests`: every count has a place no lease hands out again.
     sqlx::query(
-        "INSERT INTO usage_counters (org_id, month, requests) VALUES ($1, $2, $3) \
-         ON CONFLICT (org_id, month) DO UPDATE SET requests = usage_counters.requests + $3 RETURNING requests",
+        "INSERT INTO usage_counters (org_id, month, requests, leased) VALUES ($1, $2, $3, $3) \
+         ON CONFLICT (org_id, month) DO UPDATE SET requests = usage_counters.requests + $3, \
+         leased = CASE WHEN usage_counters.leased > usage_counters.requests + $3 THEN usage_counters.leased \
+         ELSE usage_counters.requests + $3 END RETURNING requests",
     )
     .arg(org.0)
     .arg(month)
@@ -22,6 +25,44 @@ pub(super) async fn add_requests<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, 
     .fetch_scalar_on(&mut *conn)
     .await
     .map_err(db_error)
+}
+
+/// Takes the next `n` places of the org's month (past every place counted or leased before)
+/// and answers the last of them.
+pub(super) async fn lease_requests<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, month: &str, n: i64) -> Result<i64> {
+    sqlx::query(
+        "INSERT INTO usage_counters (org_id, month, requests, leased) VALUES ($1, $2, 0, $3) \
+         ON CONFLICT (org_id, month) DO UPDATE SET leased = CASE WHEN usage_counters.leased > usage_counters.requests \
+         THEN usage_counters.leased ELSE usage_counters.requests END + $3 RETURNING leased",
+    )
+    .arg(org.0)
+    .arg(month)
+    .arg(n)
+    .fetch_scalar_on(&mut *conn)
+    .await
+    .map_err(db_error)
+}
+
+/// Gives back the unused top of a lease: `leased` goes from `end` down to `keep`, only if no
+/// lease was taken after it (and never below the places counted).
+pub(super) async fn return_lease<DB: SqlBackend>(
+    conn: &mut Tx<DB>,
+    org: OrgId,
+    month: &str,
+    end: i64,
+    keep: i64,
+) -> Result<bool> {
+    let changed = sqlx::query(
+        "UPDATE usage_counters SET leased = $4 WHERE org_id = $1 AND month = $2 AND leased = $3 AND requests <= $4",
+    )
+    .arg(org.0)
+    .arg(month)
+    .arg(end)
+    .arg(keep)
+    .execute_on(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(changed == 1)
 }
 
 pub(super) async fn requests_in<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, month: &str) -> Result<i64> {

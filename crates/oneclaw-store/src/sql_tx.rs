@@ -429,6 +429,14 @@ impl<DB: SqlBackend> BillingTx for SqlTx<DB> {
         billing::add_requests(self.conn()?, org, month, n).await
     }
 
+    async fn lease_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64> {
+        billing::lease_requests(self.conn()?, org, month, n).await
+    }
+
+    async fn return_requests_lease(&mut self, org: OrgId, month: &str, end: i64, keep: i64) -> Result<bool> {
+        billing::return_lease(self.conn()?, org, month, end, keep).await
+    }
+
     async fn set_org_tier(&mut self, org: OrgId, tier: Tier) -> Result<bool> {
         billing::set_org_tier(self.conn()?, org, tier).await
     }

@@ -9,7 +9,7 @@ pub mod store;
 pub use credentials::{CredentialHasher, TokenSigner, VerifyingKeyInfo};
 pub use intents::{HttpAnswer, HttpCall, IntentRunner, PgTls, RunFailure, SqlAnswer, SqlCall};
 pub use keys::{DataKey, KekRef, KeyHealth, KeyOperations, KeyProvider, SecretCipher, ValueBinding};
-pub use payment::{Charge, Paid, PendingPayment, SettledPayment};
+pub use payment::{Charge, CountTicket, Paid, PendingPayment, SettledPayment};
 pub use store::{
     AuditJournal, AuditQuery, BatchStats, MfaState, PoolUse, RequestCounter, SecretRead, Store, StoreTx,
     VaultKeyRecord, WrappedDekRow,

@@ -9,6 +9,8 @@
 
 use crate::Result;
 use crate::billing::{PaidOperation, PaymentNonce};
+use crate::ids::OrgId;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A payment a request offered (over REST, an x402 authorization), not yet taken.
@@ -51,6 +53,37 @@ pub struct Metered {
     method: String,
     endpoint: String,
     outcome: Mutex<Option<Paid>>,
+    /// The request's count, when it is to be counted once served (a read): the audit journal
+    /// commits it with the request's record, or the surface counts it after the answer.
+    count: Option<(OrgId, String)>,
+    count_state: AtomicU8,
+}
+
+/// `Metered::count_state`: not yet taken, taken by a journal record, committed with it.
+const COUNT_PENDING: u8 = 0;
+const COUNT_TAKEN: u8 = 1;
+const COUNT_COMMITTED: u8 = 2;
+
+/// A served request's count, handed to the audit journal so that it is committed in the same
+/// transaction as the request's record (one durable commit for both).
+pub struct CountTicket(Arc<Metered>);
+
+impl CountTicket {
+    /// The org and month (`YYYY-MM`) the request counts in.
+    pub fn org_and_month(&self) -> Option<(OrgId, &str)> {
+        self.0.count.as_ref().map(|(org, month)| (*org, month.as_str()))
+    }
+
+    /// Says that the transaction holding the count has committed.
+    pub fn committed(&self) {
+        self.0.count_state.store(COUNT_COMMITTED, Ordering::Release);
+    }
+}
+
+impl std::fmt::Debug for CountTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CountTicket")
+    }
 }
 
 /// What a caller's request owes: nothing (not metered: billing is off, or the server acts on
@@ -60,11 +93,14 @@ pub struct Charge(Option<Arc<Metered>>);
 
 impl Charge {
     /// A metered request: past the allowance or not, with the payment it offered.
+    /// `count_when_served`: the org and month this request is still to be counted in, once
+    /// served (`None` when the surface counted it already).
     pub fn metered(
         over_allowance: bool,
         offer: Option<Arc<dyn PendingPayment>>,
         method: impl Into<String>,
         endpoint: impl Into<String>,
+        count_when_served: Option<(OrgId, String)>,
     ) -> Self {
         Self(Some(Arc::new(Metered {
             over_allowance,
@@ -72,7 +108,32 @@ impl Charge {
             method: method.into(),
             endpoint: endpoint.into(),
             outcome: Mutex::new(None),
+            count: count_when_served,
+            count_state: AtomicU8::new(COUNT_PENDING),
         })))
+    }
+
+    /// The request's count, for the journal to commit with its record; only the first caller
+    /// gets it, and only if the request is still to be counted.
+    pub fn take_count(&self) -> Option<CountTicket> {
+        let metered = self.0.as_ref().filter(|metered| metered.count.is_some())?;
+        metered
+            .count_state
+            .compare_exchange(COUNT_PENDING, COUNT_TAKEN, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+            .map(|_| CountTicket(Arc::clone(metered)))
+    }
+
+    /// Whether the request's count was committed with its audit record.
+    pub fn count_committed(&self) -> bool {
+        self.0.as_ref().is_some_and(|metered| metered.count_state.load(Ordering::Acquire) == COUNT_COMMITTED)
+    }
+
+    /// Whether the request is still to be counted once served (its count is not in the store yet).
+    pub fn count_pending(&self) -> bool {
+        self.0.as_ref().is_some_and(|metered| {
+            metered.count.is_some() && metered.count_state.load(Ordering::Acquire) != COUNT_COMMITTED
+        })
     }
 
     /// Whether paid operations must be paid for.

@@ -12,6 +12,7 @@ use crate::principal::{Caller, PrincipalRef, RequestMeta};
 use crate::services::Deps;
 use crate::services::access::Access;
 use crate::services::change::Change;
+use crate::services::request_leases::LeaseBook;
 use crate::{Error, Result};
 use uuid::Uuid;
 
@@ -96,20 +97,31 @@ impl PlanCache {
     }
 }
 
+/// A metered request's place in its org's month, taken before it is served.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub org: OrgId,
+    /// `YYYY-MM`, the month the request counts in.
+    pub month: String,
+    /// The month's usage with this request's place as `used`.
+    pub usage: Usage,
+}
+
 /// The billing service.
 pub struct Billing<'a> {
     deps: &'a Deps,
     plans: Option<&'a PlanCache>,
+    leases: Option<&'a LeaseBook>,
 }
 
 impl<'a> Billing<'a> {
-    /// Without a plan cache (resource checks on creation, which are rare).
+    /// Without a plan cache (resource checks on creation, which are rare) and without leases.
     pub(crate) fn new(deps: &'a Deps) -> Self {
-        Self { deps, plans: None }
+        Self { deps, plans: None, leases: None }
     }
 
-    pub(crate) fn with_cache(deps: &'a Deps, plans: &'a PlanCache) -> Self {
-        Self { deps, plans: Some(plans) }
+    pub(crate) fn with_cache(deps: &'a Deps, plans: &'a PlanCache, leases: &'a LeaseBook) -> Self {
+        Self { deps, plans: Some(plans), leases: Some(leases) }
     }
 
     /// Whether billing is on at all.
@@ -133,23 +145,62 @@ impl<'a> Billing<'a> {
         Usage { tier, overage_method, used, limit }
     }
 
-    /// Counts one request of the org (every surface calls this once per request) and returns
-    /// the month's usage including it.
-    pub async fn meter(&self, org: OrgId) -> Result<Usage> {
+    /// Takes the request's place in its org's month (from this node's lease; the store only
+    /// when the lease is used up), without counting it: the surface counts it once served
+    /// (`count_served`), or the audit journal does with the request's record, or it gives the
+    /// place back (`give_back`).
+    pub async fn reserve(&self, org: OrgId) -> Result<Reservation> {
         let (tier, method) = self.plan(org).await?;
         let month = month_of(self.deps.clock.now());
-        let used = self.deps.counter.count(org, &month).await?;
-        Ok(self.usage_of(tier, method, used))
+        let limit = tier.limits(self.deps.settings.billing.free_requests).requests_per_month;
+        let place = match self.leases {
+            Some(leases) => leases.take(self.deps.store.as_ref(), org, &month, limit).await?,
+            None => LeaseBook::default().take(self.deps.store.as_ref(), org, &month, limit).await?,
+        };
+        Ok(Reservation { org, month, usage: self.usage_of(tier, method, place) })
     }
 
-    /// Takes back the count of a request that was not served (refused, not found, failed):
-    /// only answered requests use the allowance, so an agent with no access cannot use up its
-    /// org's month with refusals.
-    pub async fn uncount(&self, org: OrgId) -> Result<()> {
-        let month = month_of(self.deps.clock.now());
+    /// Counts a reserved request now, durably (batched with other requests' counts).
+    pub async fn count_served(&self, reservation: &Reservation) -> Result<()> {
+        self.deps.counter.count(reservation.org, &reservation.month).await.map(drop)
+    }
+
+    /// Gives back the place of a reserved request that was not served and not counted, for
+    /// the next request: refusals do not use up the allowance.
+    pub async fn give_back(&self, reservation: &Reservation) {
+        if let Some(leases) = self.leases {
+            leases.give_back(reservation.org, &reservation.month, reservation.usage.used).await;
+        }
+    }
+
+    /// Takes back the count of a counted request that was not served (refused, not found,
+    /// failed), and its place: only answered requests use the allowance, so an agent with no
+    /// access cannot use up its org's month with refusals.
+    pub async fn uncount(&self, reservation: &Reservation) -> Result<()> {
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
-        change.tx().add_requests(org, &month, -1).await?;
-        change.commit([]).await
+        change.tx().add_requests(reservation.org, &reservation.month, -1).await?;
+        change.commit([]).await?;
+        self.give_back(reservation).await;
+        Ok(())
+    }
+
+    /// Reserves and counts one request of the org at once (surfaces that cannot tell whether
+    /// it was served: MCP, dashboard pages) and returns the month's usage with its place.
+    pub async fn meter(&self, org: OrgId) -> Result<Usage> {
+        let reservation = self.reserve(org).await?;
+        if let Err(err) = self.count_served(&reservation).await {
+            self.give_back(&reservation).await;
+            return Err(err);
+        }
+        Ok(reservation.usage)
+    }
+
+    /// Gives the store back the places this node leased and did not use (at shutdown).
+    pub async fn give_back_leases(&self) -> Result<()> {
+        match self.leases {
+            Some(leases) => leases.give_all_back(self.deps.store.as_ref()).await,
+            None => Ok(()),
+        }
     }
 
     /// The month's usage, without counting.
@@ -157,6 +208,16 @@ impl<'a> Billing<'a> {
         let (tier, method) = self.plan(org).await?;
         let used = self.deps.store.requests_in(org, &month_of(self.deps.clock.now())).await?;
         Ok(self.usage_of(tier, method, used))
+    }
+
+    /// The caller's org's usage as the caller's own request sees it: including that request,
+    /// which is counted once it is answered.
+    pub async fn usage_for(&self, caller: &Caller) -> Result<Usage> {
+        let mut usage = self.usage(caller.org_id()).await?;
+        if caller.charge.count_pending() {
+            usage.used += 1;
+        }
+        Ok(usage)
     }
 
     /// Refuses (403 `resource_limit_exceeded`) one more of `resource` past the tier's limit.
@@ -282,7 +343,7 @@ impl<'a> Billing<'a> {
     pub async fn subscription(&self, caller: &Caller) -> Result<Subscription> {
         let org = caller.org_id();
         Ok(Subscription {
-            usage: self.usage(org).await?,
+            usage: self.usage_for(caller).await?,
             resources: self.deps.store.resource_counts(org).await?,
             credit_balance_micros: self.deps.store.credit_balance(org).await?,
         })

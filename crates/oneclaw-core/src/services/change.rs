@@ -4,6 +4,7 @@
 use crate::Result;
 use crate::audit::AuditEvent;
 use crate::ports::{AuditJournal, Store, StoreTx};
+use crate::principal::Caller;
 
 pub(crate) struct Change {
     tx: Box<dyn StoreTx>,
@@ -34,4 +35,10 @@ pub(crate) async fn record_alone(journal: &dyn AuditJournal, event: AuditEvent) 
     if let Err(err) = journal.record(event).await {
         tracing::error!(error = %err, "could not record an audit event for a refused request");
     }
+}
+
+/// Records the event of a request that is being served, with the request's count (billing)
+/// where it is still to be made: one durable commit for both. The answer follows the record.
+pub(crate) async fn record_served(journal: &dyn AuditJournal, caller: &Caller, event: AuditEvent) -> Result<()> {
+    journal.record_counted(event, caller.charge.take_count()).await
 }

@@ -123,7 +123,7 @@ impl<'a> EnvVars<'a> {
             .resource(seen.vault.id)
             .detail("environment", environment.unwrap_or("*"))
             .detail("count", vars.len());
-        self.deps.journal.record(event).await?;
+        super::change::record_served(self.deps.journal.as_ref(), caller, event).await?;
         Ok(vars)
     }
 
@@ -183,7 +183,7 @@ impl<'a> EnvVars<'a> {
         let now = self.deps.clock.now();
         let event = event(caller, action::ENV_VAR_READ, &var, now);
         super::charging::charge_alone(self.deps, caller, PaidOperation::ReadSecret).await?;
-        if let Err(err) = self.deps.journal.record(event).await {
+        if let Err(err) = super::change::record_served(self.deps.journal.as_ref(), caller, event).await {
             super::charging::uncharge(self.deps, caller).await;
             return Err(err);
         }
@@ -308,7 +308,7 @@ impl<'a> EnvVars<'a> {
             .detail("keys", vars.keys().cloned().collect::<Vec<_>>())
             .detail("withheld", withheld);
         super::charging::charge_alone(self.deps, caller, PaidOperation::ReadSecret).await?;
-        if let Err(err) = self.deps.journal.record(event).await {
+        if let Err(err) = super::change::record_served(self.deps.journal.as_ref(), caller, event).await {
             super::charging::uncharge(self.deps, caller).await;
             return Err(err);
         }

@@ -24,6 +24,7 @@ mod mail_templates;
 mod mfa;
 mod policies;
 mod rate;
+mod request_leases;
 mod secrets;
 mod shares;
 mod team;
@@ -38,7 +39,7 @@ pub use api_keys::{ApiKeys, CreatedApiKey};
 pub use approvals::{AgentRequest, Approvals, MAX_LIST as MAX_APPROVALS, Verdict};
 pub use audit::{Audit, MAX_PAGE};
 pub use auth::{Auth, IssuedToken, LoginOutcome, NewAccount, SignupOutcome};
-pub use billing::{Billing, BillingSettings, Subscription, Usage};
+pub use billing::{Billing, BillingSettings, Reservation, Subscription, Usage};
 pub use bindings::{BindingDraft, Bindings, CredentialInput, credential_purpose};
 pub use device_login::{DEVICE_CODE_TTL_SECS, DEVICE_POLL_INTERVAL_SECS, DevicePoll, DeviceStart, normalize_user_code};
 pub use env_shared::{EnvironmentView, SharedEnv};
@@ -142,6 +143,8 @@ struct Inner {
     share_rate: rate::OrgRateLimit,
     /// Orgs' plans as recently read (metering reads them on every request).
     plans: billing::PlanCache,
+    /// Request places leased to this node (metering).
+    leases: request_leases::LeaseBook,
     /// Abuse limits on credential checks.
     throttle: Throttle,
     /// Bearer tokens verified since start (a metric; tests hold it to one per request).
@@ -160,6 +163,7 @@ impl Core {
                 ip_rules: IpRuleCache::default(),
                 share_rate: rate::OrgRateLimit::new(10, time::Duration::minutes(1)),
                 plans: billing::PlanCache::default(),
+                leases: request_leases::LeaseBook::default(),
                 throttle: Throttle::default(),
                 verifications: std::sync::atomic::AtomicU64::new(0),
                 verified: Default::default(),
@@ -197,7 +201,7 @@ impl Core {
 
     /// Metering, tiers, credits and payments.
     pub fn billing(&self) -> Billing<'_> {
-        Billing::with_cache(&self.inner.deps, &self.inner.plans)
+        Billing::with_cache(&self.inner.deps, &self.inner.plans, &self.inner.leases)
     }
 
     /// KEK rotation and migration between key providers.

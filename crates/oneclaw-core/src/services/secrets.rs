@@ -177,7 +177,7 @@ impl<'a> Secrets<'a> {
             let value = open_value(self.deps, binding, &found).await?;
             // Paid once the value is in hand, and answered only once the read is recorded.
             super::charging::charge_alone(self.deps, caller, PaidOperation::ReadSecret).await?;
-            if let Err(err) = self.deps.journal.record(event).await {
+            if let Err(err) = super::change::record_served(self.deps.journal.as_ref(), caller, event).await {
                 super::charging::uncharge(self.deps, caller).await;
                 return Err(err);
             }
@@ -240,7 +240,7 @@ impl<'a> Secrets<'a> {
             .resource(vault.id)
             .detail("prefix", prefix.as_str())
             .detail("count", secrets.len());
-        self.deps.journal.record(event).await?;
+        super::change::record_served(self.deps.journal.as_ref(), caller, event).await?;
         Ok(secrets)
     }
 
@@ -259,7 +259,7 @@ impl<'a> Secrets<'a> {
             .resource(last.secret_id)
             .detail("vault_id", vault.id.to_string())
             .detail("path", path.as_str());
-        self.deps.journal.record(event).await?;
+        super::change::record_served(self.deps.journal.as_ref(), caller, event).await?;
         Ok(versions)
     }
 

@@ -62,10 +62,20 @@ pub async fn meter(State(layer): State<BillingLayer>, mut request: Request, next
         Identity::Caller(caller) if caller.meta.surface != Surface::Dashboard => caller.principal,
         _ => return next.run(request).await,
     };
-    let usage = match billing.meter(principal.org_id).await {
-        Ok(usage) => usage,
+    let reservation = match billing.reserve(principal.org_id).await {
+        Ok(reservation) => reservation,
         Err(err) => return ApiError::from(err).into_response(),
     };
+    let usage = reservation.usage;
+    // A request that changes something is counted before it is served (and the count taken
+    // back if it is not), so a fault can never leave a served change uncounted. A read is
+    // counted once served, in the same commit as its audit record where it has one: a metered
+    // read waits for one durable commit, not two.
+    let count_first = !request.method().is_safe();
+    if count_first && let Err(err) = billing.count_served(&reservation).await {
+        billing.give_back(&reservation).await;
+        return ApiError::from(err).into_response();
+    }
     let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
     let host = request.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
     // The payment the request brought, for the paid service to take (past the allowance).
@@ -75,18 +85,29 @@ pub async fn meter(State(layer): State<BillingLayer>, mut request: Request, next
         }
         _ => None,
     };
+    let count_when_served = (!count_first).then(|| (reservation.org, reservation.month.clone()));
     let charge = Charge::metered(
         usage.over_allowance(),
         offer.clone().map(|offer| offer as Arc<dyn oneclaw_core::ports::PendingPayment>),
         &method,
         &path,
+        count_when_served,
     );
     request.extensions_mut().insert(charge.clone());
     let mut response = next.run(request).await;
-    if !response.status().is_success()
-        && let Err(err) = billing.uncount(principal.org_id).await
-    {
-        tracing::warn!(error = %err, "could not take back the count of a request that was not served");
+    let served = response.status().is_success();
+    if count_first {
+        if !served && let Err(err) = billing.uncount(&reservation).await {
+            tracing::warn!(error = %err, "could not take back the count of a request that was not served");
+        }
+    } else if !charge.count_committed() {
+        if !served {
+            billing.give_back(&reservation).await;
+        } else if let Err(err) = billing.count_served(&reservation).await {
+            // Nothing was changed: the read is refused rather than answered uncounted.
+            billing.give_back(&reservation).await;
+            return ApiError::from(err).into_response();
+        }
     }
     match (charge.outcome(), &layer.x402) {
         // Nothing could pay: over REST, the x402 challenge says what would (and why a payment

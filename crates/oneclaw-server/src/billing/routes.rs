@@ -39,7 +39,7 @@ fn cents(micros: i64) -> i64 {
 
 async fn usage(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<UsageSummaryResponse>> {
     let billing = state.core.billing();
-    let usage = billing.usage(caller.org_id()).await?;
+    let usage = billing.usage_for(&caller).await?;
     let (paid_requests, cost) = billing.paid_this_month(caller.org_id()).await?;
     let free = usage.limit.map_or(usage.used, |limit| usage.used.min(limit));
     Ok(Json(UsageSummaryResponse {

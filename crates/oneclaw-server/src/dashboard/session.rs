@@ -150,7 +150,7 @@ impl FromRequestParts<AppState> for Session {
         if billing.enabled() {
             // Paid operations are charged by the core, with credits (a browser cannot answer an
             // x402 challenge).
-            caller.charge = Charge::metered(over_allowance, None, parts.method.as_str(), parts.uri.path());
+            caller.charge = Charge::metered(over_allowance, None, parts.method.as_str(), parts.uri.path(), None);
         }
         let csrf = csrf_token(state, &caller);
         Ok(Self { caller, csrf, jar: jar_out, over_allowance })

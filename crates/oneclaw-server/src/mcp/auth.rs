@@ -80,7 +80,8 @@ pub async fn admit(State(admissions): State<Admissions>, mut request: Request, n
     if let Some(usage) = &usage {
         // Past the allowance, a paid tool spends credits or is refused (an MCP client cannot
         // answer an x402 challenge): the core charges it, the tool's words say what to do.
-        caller.charge = Charge::metered(usage.over_allowance(), None, request.method().as_str(), request.uri().path());
+        caller.charge =
+            Charge::metered(usage.over_allowance(), None, request.method().as_str(), request.uri().path(), None);
     }
     let backend = CoreBackend::new(admissions.state.core.clone(), caller, host);
     request.extensions_mut().insert(AgentSession { backend: Arc::new(backend), vault_id });

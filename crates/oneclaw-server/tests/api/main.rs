@@ -29,6 +29,7 @@ mod intents;
 mod key_rotation;
 mod mail;
 mod mcp_tools;
+mod metering;
 mod mfa;
 mod openapi;
 mod policies;

@@ -197,7 +197,7 @@ async fn past_the_allowance_mcp_tools_spend_credits_or_answer_402_as_is_error() 
     let meta = RequestMeta::internal(Surface::Mcp);
     let mut caller = app.core.auth().authenticate(&token, meta).await.unwrap();
     // What /mcp admission hands a request past the allowance: no payment offered.
-    caller.charge = oneclaw_core::ports::Charge::metered(true, None, "POST", "/mcp");
+    caller.charge = oneclaw_core::ports::Charge::metered(true, None, "POST", "/mcp", None);
     let org = caller.org_id();
     let backend = CoreBackend::new(app.core.clone(), caller, "localhost".to_owned());
     let client = connect(AgentSession { backend: Arc::new(backend), vault_id: f.vault.parse().unwrap() }).await;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod leases;
 mod upgrade;
 
 use oneclaw_core::Error;

@@ -86,3 +86,53 @@ async fn a_database_from_before_the_trust_and_mail_migrations_opens_with_everyth
     // Opening again applies nothing new.
     oneclaw_store::open(&url).await.unwrap();
 }
+
+/// Migration 17 (request leases): a month counted by the schema before it keeps its count,
+/// and the first lease starts after the places those requests had.
+#[tokio::test]
+async fn request_counts_from_before_leases_keep_their_places() {
+    const BEFORE_LEASES: &[(i64, &str, &str)] = &[
+        (1, "foundation", include_str!("../../migrations/sqlite/0001_foundation.sql")),
+        (2, "access model", include_str!("../../migrations/sqlite/0002_access_model.sql")),
+        (3, "audit chain", include_str!("../../migrations/sqlite/0003_audit_chain.sql")),
+        (4, "key lifecycle", include_str!("../../migrations/sqlite/0004_key_lifecycle.sql")),
+        (5, "billing", include_str!("../../migrations/sqlite/0005_billing.sql")),
+        (6, "mfa", include_str!("../../migrations/sqlite/0006_mfa.sql")),
+        (7, "trust", include_str!("../../migrations/sqlite/0007_trust.sql")),
+        (8, "mail", include_str!("../../migrations/sqlite/0008_mail.sql")),
+        (9, "policy generation", include_str!("../../migrations/sqlite/0009_policy_generation.sql")),
+        (11, "env vars", include_str!("../../migrations/sqlite/0011_env_vars.sql")),
+        (12, "device codes", include_str!("../../migrations/sqlite/0012_device_codes.sql")),
+        (13, "approvals", include_str!("../../migrations/sqlite/0013_approvals.sql")),
+        (14, "webhooks", include_str!("../../migrations/sqlite/0014_webhooks.sql")),
+        (15, "approval links", include_str!("../../migrations/sqlite/0015_approval_links.sql")),
+        (16, "bindings", include_str!("../../migrations/sqlite/0016_bindings.sql")),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let url = oneclaw_store::default_sqlite_url(dir.path());
+    let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    let migrations = BEFORE_LEASES
+        .iter()
+        .map(|(v, d, sql)| Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, sql.into_sql_str(), false))
+        .collect();
+    Migrator::with_migrations(migrations).run(&pool).await.unwrap();
+    let org = uuid::Uuid::now_v7();
+    sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, 'old org', 1)")
+        .bind(org)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO usage_counters (org_id, month, requests) VALUES ($1, '2026-11', 42)")
+        .bind(org)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let store = oneclaw_store::open(&url).await.unwrap();
+    assert_eq!(store.requests_in(OrgId(org), "2026-11").await.unwrap(), 42, "the month's count is kept");
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.lease_requests(OrgId(org), "2026-11", 8).await.unwrap(), 50, "places 43..=50, after the 42 counted");
+    tx.commit().await.unwrap();
+}

@@ -31,6 +31,12 @@ pub trait BillingTx: Send {
     /// Adds `n` requests to the org's count for `month` (`YYYY-MM`) and returns the new total:
     /// one atomic statement, correct with many processes on one database.
     async fn add_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64>;
+    /// Leases the org's next `n` places in `month` to this node: past every place counted or
+    /// leased before, by any node. Answers the last place of the lease. One atomic statement.
+    async fn lease_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64>;
+    /// Gives back the unused places `keep + 1 ..= end` of a lease, if no later lease was taken
+    /// (the month's last place is still `end`). False, and nothing changed, otherwise.
+    async fn return_requests_lease(&mut self, org: OrgId, month: &str, end: i64, keep: i64) -> Result<bool>;
     /// Sets the org's tier. False if there is no such org.
     async fn set_org_tier(&mut self, org: OrgId, tier: Tier) -> Result<bool>;
     /// Sets how the org pays past its allowance.

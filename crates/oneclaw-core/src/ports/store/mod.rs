@@ -91,6 +91,15 @@ pub struct MfaState {
 pub trait AuditJournal: Send + Sync + 'static {
     async fn record(&self, event: AuditEvent) -> Result<()>;
 
+    /// Records the event of a served request together with the request's count, when it has
+    /// one still to make: both in one durable commit, and the ticket says so once it is. A
+    /// journal that cannot do this records the event alone and leaves the ticket uncommitted
+    /// (the surface then counts the request itself).
+    async fn record_counted(&self, event: AuditEvent, count: Option<crate::ports::CountTicket>) -> Result<()> {
+        drop(count);
+        self.record(event).await
+    }
+
     /// What the journal's group commit has done, for metrics; none if it does not batch.
     fn stats(&self) -> Option<BatchStats> {
         None

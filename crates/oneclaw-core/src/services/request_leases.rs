@@ -1,0 +1,134 @@
+//! Request places leased to this node. Each metered request takes a place in its org's month
+//! (the 1st, the 2nd, …): the places up to the tier's allowance are free, later ones are paid.
+//! A node leases places in blocks from the shared counter (`lease_requests`, one atomic
+//! statement), so no two requests on any node ever get the same place and the allowance is
+//! exact across nodes; handing a place out is then a memory operation. A place given back (a
+//! request that was not served) is handed out again first. Near the allowance the blocks
+//! shrink to one place, so places a node does not use (it stopped without giving them back)
+//! can cost an org at most a small part of its free requests, never a free request too many.
+
+use crate::Result;
+use crate::ids::OrgId;
+use crate::ports::Store;
+use crate::services::change::Change;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// Most places leased at once.
+const MOST_LEASED: i64 = 256;
+/// Below the allowance, a lease takes at most this fraction of the free places left.
+const SHARE_OF_FREE_LEFT: i64 = 64;
+/// Orgs' months kept before the book forgets those of past months.
+const MOST_KEPT: usize = 100_000;
+
+/// One org's month on this node: places `next ..= end` not yet handed out, and places given back.
+#[derive(Debug, Default)]
+struct Lease {
+    next: i64,
+    end: i64,
+    given_back: BTreeSet<i64>,
+}
+
+type Key = (OrgId, String);
+
+/// This node's leases.
+#[derive(Default)]
+pub struct LeaseBook {
+    leases: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<Lease>>>>,
+}
+
+impl LeaseBook {
+    fn lease(&self, org: OrgId, month: &str) -> Arc<tokio::sync::Mutex<Lease>> {
+        let Ok(mut leases) = self.leases.lock() else {
+            // A poisoned map (a panic elsewhere) still must not hand a place out twice: a
+            // lease of its own takes its places from the store like any other.
+            return Arc::default();
+        };
+        if let Some(lease) = leases.get(&(org, month.to_owned())) {
+            return Arc::clone(lease);
+        }
+        if leases.len() >= MOST_KEPT {
+            // Past months' places are of no use any more; this month's are kept.
+            leases.retain(|(_, kept), _| kept == month);
+        }
+        Arc::clone(leases.entry((org, month.to_owned())).or_default())
+    }
+
+    /// Hands out the org's next place in `month`, leasing more from the store when this
+    /// node has none left. `limit` is the org's allowance (`None`: unlimited).
+    pub(crate) async fn take(&self, store: &dyn Store, org: OrgId, month: &str, limit: Option<i64>) -> Result<i64> {
+        let lease = self.lease(org, month);
+        let mut lease = lease.lock().await;
+        if let Some(place) = lease.given_back.pop_first() {
+            return Ok(place);
+        }
+        if lease.next == 0 || lease.next > lease.end {
+            let size = lease_size(limit, lease.end);
+            let mut change = Change::begin(store).await?;
+            let end = change.tx().lease_requests(org, month, size).await?;
+            change.commit([]).await?;
+            lease.next = end - size + 1;
+            lease.end = end;
+        }
+        let place = lease.next;
+        lease.next += 1;
+        Ok(place)
+    }
+
+    /// Takes back a place handed out for a request that was not served.
+    pub(crate) async fn give_back(&self, org: OrgId, month: &str, place: i64) {
+        let lease = self.lease(org, month);
+        lease.lock().await.given_back.insert(place);
+    }
+
+    /// Gives the store back the unused top of every lease (at shutdown), where no other node
+    /// leased after it; what cannot be given back is only a few places no request will have.
+    pub async fn give_all_back(&self, store: &dyn Store) -> Result<()> {
+        let leases: Vec<(Key, Arc<tokio::sync::Mutex<Lease>>)> = match self.leases.lock() {
+            Ok(leases) => leases.iter().map(|(key, lease)| (key.clone(), Arc::clone(lease))).collect(),
+            Err(_) => return Ok(()),
+        };
+        for ((org, month), lease) in leases {
+            let mut lease = lease.lock().await;
+            // Places given back at the very top of the handed-out range are unused too.
+            let lease = &mut *lease;
+            while lease.next > 0 && lease.given_back.remove(&(lease.next - 1)) {
+                lease.next -= 1;
+            }
+            if lease.next == 0 || lease.next > lease.end {
+                continue;
+            }
+            let mut change = Change::begin(store).await?;
+            if change.tx().return_requests_lease(org, &month, lease.end, lease.next - 1).await? {
+                change.commit([]).await?;
+                lease.end = lease.next - 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many places to lease after the place `last_end` (0: none leased on this node yet, so
+/// it does not know how far the month has got and leases one place to find out).
+fn lease_size(limit: Option<i64>, last_end: i64) -> i64 {
+    match limit {
+        _ if last_end == 0 => 1,
+        Some(limit) if last_end < limit => ((limit - last_end) / SHARE_OF_FREE_LEFT).clamp(1, MOST_LEASED),
+        _ => MOST_LEASED,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lease_size;
+
+    #[test]
+    fn leases_shrink_to_one_place_near_the_allowance_and_grow_past_it() {
+        assert_eq!(lease_size(Some(1_000), 0), 1, "a first lease finds out where the month is");
+        assert_eq!(lease_size(Some(1_000), 1), 15);
+        assert_eq!(lease_size(Some(1_000), 990), 1);
+        assert_eq!(lease_size(Some(1_000), 1_000), 256);
+        assert_eq!(lease_size(Some(1_000_000), 1), 256);
+        assert_eq!(lease_size(None, 7), 256);
+    }
+}

@@ -1,0 +1,126 @@
+//! Metering with leased places (issue 15): a metered read is counted in the commit of its own
+//! audit record (one durable commit, not two), the allowance stays exact across servers that
+//! hand places out from their leases, and places a server did not use go back at shutdown.
+
+use crate::billing::billed_app;
+use oneclaw_core::billing::month_of;
+use oneclaw_core::clock::Clock;
+use oneclaw_core::ids::{OrgId, UserId};
+use oneclaw_testkit::{TestApp, spawn_app_with};
+use std::sync::Arc;
+
+async fn org_of(app: &TestApp, token: &str) -> OrgId {
+    let user = UserId(app.user_id(token).await.parse().unwrap());
+    app.core.deps().store.user(user).await.unwrap().unwrap().org_id
+}
+
+fn used_header(response: &oneclaw_testkit::Response) -> i64 {
+    response.headers["x-ratelimit-requests-used"].to_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_metered_read_is_counted_in_the_commit_of_its_audit_record() {
+    let app = billed_app(1_000_000, None, "http://127.0.0.1:9").await;
+    let owner = app.signup("one-commit@example.com").await;
+    let vault = app.create_vault(&owner.token, "v").await;
+    app.put_secret(&owner.token, &vault, "db/password", "s3cret").await;
+    let org = org_of(&app, &owner.token).await;
+    let counter = || app.core.deps().counter.stats().unwrap().items;
+    let journal = || app.core.deps().journal.stats().unwrap().items;
+    let (counted_before, recorded_before) = (counter(), journal());
+    let used_before = app.core.billing().usage(org).await.unwrap().used;
+
+    for n in 1..=5 {
+        let read = app.get(&format!("/v1/vaults/{vault}/secrets/db/password"), &owner.token).await;
+        assert_eq!(read.status, 200, "{}", read.text);
+        assert_eq!(used_header(&read), used_before + n, "each read has the next place");
+    }
+    assert_eq!(app.core.billing().usage(org).await.unwrap().used, used_before + 5, "five reads, five counts");
+    assert_eq!(counter(), counted_before, "no read was counted by the meter's own commit");
+    assert!(journal() >= recorded_before + 5, "the reads' records carried their counts");
+
+    // A refused read is neither counted nor keeps its place: the next read has it.
+    let missing = app.get(&format!("/v1/vaults/{vault}/secrets/not/there"), &owner.token).await;
+    assert_eq!(missing.status, 404);
+    let read = app.get(&format!("/v1/vaults/{vault}/secrets/db/password"), &owner.token).await;
+    assert_eq!(used_header(&read), used_before + 6);
+    assert_eq!(app.core.billing().usage(org).await.unwrap().used, used_before + 6);
+
+    // The usage a request reports includes that request, which is counted once answered.
+    let usage = app.get("/v1/billing/usage", &owner.token).await;
+    assert_eq!(usage.body["current_month"]["total_requests"], used_before + 7, "{}", usage.text);
+    assert_eq!(app.core.billing().usage(org).await.unwrap().used, used_before + 7);
+}
+
+#[tokio::test]
+async fn the_allowance_is_exact_across_two_servers_that_lease_places() {
+    const FREE: i64 = 600;
+    let first = billed_app(FREE, None, "http://127.0.0.1:9").await;
+    let (url, key) = (first.config.database_url.clone(), first.config.master_key_file.clone());
+    let second = spawn_app_with(move |config| {
+        config.billing = true;
+        config.free_tier_requests = FREE;
+        config.database_url = url;
+        config.master_key_file = key;
+    })
+    .await;
+    let owner = first.signup("two-leases@example.com").await;
+    let vault = first.create_vault(&owner.token, "v").await;
+    first.put_secret(&owner.token, &vault, "k", "v").await;
+    let org = org_of(&first, &owner.token).await;
+    let used_before = first.core.billing().usage(org).await.unwrap().used;
+
+    // 800 reads (paid operations) from both servers at once; there are no credits and no
+    // x402, so past the allowance each is refused with 402.
+    let path = format!("/v1/vaults/{vault}/secrets/k");
+    let mut tasks = Vec::new();
+    for app in [Arc::new(first), Arc::new(second)] {
+        for _ in 0..4 {
+            let (app, token, path) = (app.clone(), owner.token.clone(), path.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut served = 0;
+                for _ in 0..100 {
+                    match app.get(&path, &token).await.status {
+                        200 => served += 1,
+                        402 => {}
+                        other => panic!("unexpected status {other}"),
+                    }
+                }
+                (app, served)
+            }));
+        }
+    }
+    let (mut apps, mut served) = (Vec::new(), 0);
+    for task in tasks {
+        let (app, n) = task.await.unwrap();
+        apps.push(app);
+        served += n;
+    }
+    assert_eq!(served, FREE - used_before, "exactly the free places left were served, on both servers together");
+    assert_eq!(apps[0].core.billing().usage(org).await.unwrap().used, FREE, "refusals were not counted");
+}
+
+#[tokio::test]
+async fn places_a_server_did_not_hand_out_go_back_to_the_month() {
+    let app = billed_app(1_000_000, None, "http://127.0.0.1:9").await;
+    let owner = app.signup("give-back@example.com").await;
+    let org = org_of(&app, &owner.token).await;
+    let billing = app.core.billing();
+    let month = month_of(app.clock.now());
+    let counted = billing.usage(org).await.unwrap().used;
+
+    // Two requests served, the second from a lease of many places; a third not served.
+    let first = billing.reserve(org).await.unwrap();
+    billing.count_served(&first).await.unwrap();
+    let second = billing.reserve(org).await.unwrap();
+    billing.count_served(&second).await.unwrap();
+    let third = billing.reserve(org).await.unwrap();
+    billing.give_back(&third).await;
+    assert_eq!(third.usage.used, second.usage.used + 1);
+
+    billing.give_back_leases().await.unwrap();
+    // The next place any server leases is the one after the two served.
+    let mut tx = app.core.deps().store.begin().await.unwrap();
+    assert_eq!(tx.lease_requests(org, &month, 1).await.unwrap(), counted + 3);
+    tx.commit().await.unwrap();
+}

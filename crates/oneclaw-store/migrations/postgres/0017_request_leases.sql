@@ -1,0 +1,6 @@
+-- Issue 15: request places are leased to nodes in blocks, so a request learns whether it is
+-- within the month's allowance without a durable write of its own. `leased` is the last place
+-- handed to any node; `requests` stays the count of requests served. Every place counted so
+-- far was its own request's, so leasing starts after them.
+ALTER TABLE usage_counters ADD COLUMN leased BIGINT NOT NULL DEFAULT 0;
+UPDATE usage_counters SET leased = requests;
