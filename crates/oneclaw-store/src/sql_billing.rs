@@ -6,9 +6,11 @@ use crate::convert::{from_ms, principal, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::billing::{CreditEntry, OverageMethod, PaidRequest, PaymentNonce, ResourceCounts, Tier};
 use oneclaw_core::ids::OrgId;
+use oneclaw_core::ports::LeaseRule;
 use oneclaw_core::principal::PrincipalRef;
 use oneclaw_core::{Error, Result};
 use sqlx::Pool;
+use std::ops::RangeInclusive;
 use time::OffsetDateTime;
 
 pub(super) async fn add_requests<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, month: &str, n: i64) -> Result<i64> {
@@ -27,20 +29,56 @@ pub(super) async fn add_requests<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, 
     .map_err(db_error)
 }
 
-/// Takes the next `n` places of the org's month (past every place counted or leased before)
-/// and answers the last of them.
-pub(super) async fn lease_requests<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, month: &str, n: i64) -> Result<i64> {
-    sqlx::query(
-        "INSERT INTO usage_counters (org_id, month, requests, leased) VALUES ($1, $2, 0, $3) \
-         ON CONFLICT (org_id, month) DO UPDATE SET leased = CASE WHEN usage_counters.leased > usage_counters.requests \
-         THEN usage_counters.leased ELSE usage_counters.requests END + $3 RETURNING leased",
-    )
+/// The size of a lease that starts after place `$base`: `$4` (the most) at or past the
+/// allowance `$3`, else the free places left divided by `$5`, between 1 and `$4`.
+macro_rules! lease_size {
+    ($($base:tt)+) => {
+        concat!(
+            "(CASE WHEN ", $($base)+, " >= $3 THEN $4 WHEN ($3 - ", $($base)+, ") / $5 < 1 THEN 1 ",
+            "WHEN ($3 - ", $($base)+, ") / $5 > $4 THEN $4 ELSE ($3 - ", $($base)+, ") / $5 END)"
+        )
+    };
+}
+
+/// Where the month's next lease starts after: past every place counted or leased before.
+macro_rules! lease_base {
+    () => {
+        "(CASE WHEN usage_counters.leased > usage_counters.requests THEN usage_counters.leased \
+         ELSE usage_counters.requests END)"
+    };
+}
+
+/// Leases the org's next places in `month` (past every place counted or leased before, by any
+/// node), sized by `rule` from where the month really is, in one atomic statement.
+pub(super) async fn lease_requests<DB: SqlBackend>(
+    conn: &mut Tx<DB>,
+    org: OrgId,
+    month: &str,
+    rule: LeaseRule,
+) -> Result<RangeInclusive<i64>> {
+    let row = sqlx::query(concat!(
+        "INSERT INTO usage_counters (org_id, month, requests, leased, last_lease) VALUES ($1, $2, 0, ",
+        lease_size!("0"),
+        ", ",
+        lease_size!("0"),
+        ") ON CONFLICT (org_id, month) DO UPDATE SET last_lease = ",
+        lease_size!(lease_base!()),
+        ", leased = ",
+        lease_base!(),
+        " + ",
+        lease_size!(lease_base!()),
+        " RETURNING leased, last_lease"
+    ))
     .arg(org.0)
     .arg(month)
-    .arg(n)
-    .fetch_scalar_on(&mut *conn)
+    .arg(rule.allowance.unwrap_or(i64::MAX))
+    .arg(rule.most.max(1))
+    .arg(rule.share_of_free_left.max(1))
+    .fetch_one_on(&mut *conn)
     .await
-    .map_err(db_error)
+    .map_err(db_error)?;
+    let (end, size): (i64, i64) = (get(&row, "leased")?, get(&row, "last_lease")?);
+    Ok(end - size + 1..=end)
 }
 
 /// Gives back the unused top of a lease: `leased` goes from `end` down to `keep`, only if no

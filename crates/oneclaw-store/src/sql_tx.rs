@@ -429,8 +429,13 @@ impl<DB: SqlBackend> BillingTx for SqlTx<DB> {
         billing::add_requests(self.conn()?, org, month, n).await
     }
 
-    async fn lease_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64> {
-        billing::lease_requests(self.conn()?, org, month, n).await
+    async fn lease_requests(
+        &mut self,
+        org: OrgId,
+        month: &str,
+        rule: oneclaw_core::ports::LeaseRule,
+    ) -> Result<std::ops::RangeInclusive<i64>> {
+        billing::lease_requests(self.conn()?, org, month, rule).await
     }
 
     async fn return_requests_lease(&mut self, org: OrgId, month: &str, end: i64, keep: i64) -> Result<bool> {

@@ -124,16 +124,25 @@ impl Charge {
             .map(|_| CountTicket(Arc::clone(metered)))
     }
 
+    /// Whether the request's count was never handed to a transaction (so none can commit it
+    /// later): only then may its place go to another request.
+    pub fn count_untouched(&self) -> bool {
+        self.0.as_ref().is_some_and(|metered| {
+            metered.count.is_some() && metered.count_state.load(Ordering::Acquire) == COUNT_PENDING
+        })
+    }
+
     /// Whether the request's count was committed with its audit record.
     pub fn count_committed(&self) -> bool {
         self.0.as_ref().is_some_and(|metered| metered.count_state.load(Ordering::Acquire) == COUNT_COMMITTED)
     }
 
-    /// Whether the request is still to be counted once served (its count is not in the store yet).
-    pub fn count_pending(&self) -> bool {
-        self.0.as_ref().is_some_and(|metered| {
-            metered.count.is_some() && metered.count_state.load(Ordering::Acquire) != COUNT_COMMITTED
-        })
+    /// The month (`YYYY-MM`) the request is still to be counted in once served, while its
+    /// count is not in the store yet.
+    pub fn pending_count_month(&self) -> Option<&str> {
+        let metered = self.0.as_ref()?;
+        let (_, month) = metered.count.as_ref()?;
+        (metered.count_state.load(Ordering::Acquire) != COUNT_COMMITTED).then_some(month.as_str())
     }
 
     /// Whether paid operations must be paid for.

@@ -188,10 +188,9 @@ impl<'a> Billing<'a> {
     /// it was served: MCP, dashboard pages) and returns the month's usage with its place.
     pub async fn meter(&self, org: OrgId) -> Result<Usage> {
         let reservation = self.reserve(org).await?;
-        if let Err(err) = self.count_served(&reservation).await {
-            self.give_back(&reservation).await;
-            return Err(err);
-        }
+        // A count that failed may still commit (it timed out), so its place is not handed out
+        // again: at worst the org has one free request fewer, never one too many.
+        self.count_served(&reservation).await?;
         Ok(reservation.usage)
     }
 
@@ -213,11 +212,13 @@ impl<'a> Billing<'a> {
     /// The caller's org's usage as the caller's own request sees it: including that request,
     /// which is counted once it is answered.
     pub async fn usage_for(&self, caller: &Caller) -> Result<Usage> {
-        let mut usage = self.usage(caller.org_id()).await?;
-        if caller.charge.count_pending() {
-            usage.used += 1;
+        let (tier, method) = self.plan(caller.org_id()).await?;
+        let month = month_of(self.deps.clock.now());
+        let mut used = self.deps.store.requests_in(caller.org_id(), &month).await?;
+        if caller.charge.pending_count_month() == Some(month.as_str()) {
+            used += 1;
         }
-        Ok(usage)
+        Ok(self.usage_of(tier, method, used))
     }
 
     /// Refuses (403 `resource_limit_exceeded`) one more of `resource` past the tier's limit.

@@ -3,7 +3,7 @@
 
 use crate::Result;
 use crate::audit::AuditEvent;
-use crate::ports::{AuditJournal, Store, StoreTx};
+use crate::ports::{AuditJournal, CountTicket, Store, StoreTx};
 use crate::principal::Caller;
 
 pub(crate) struct Change {
@@ -17,6 +17,19 @@ impl Change {
 
     pub(crate) fn tx(&mut self) -> &mut dyn StoreTx {
         self.tx.as_mut()
+    }
+
+    /// Adds the caller's request count (billing) to this transaction, where it is still to be
+    /// made; the ticket is to be told once the transaction has committed
+    /// (`CountTicket::committed`), so the surface does not count the request again.
+    pub(crate) async fn count_request(&mut self, caller: &Caller) -> Result<Option<CountTicket>> {
+        let Some(ticket) = caller.charge.take_count() else {
+            return Ok(None);
+        };
+        if let Some((org, month)) = ticket.org_and_month() {
+            self.tx.add_requests(org, month, 1).await?;
+        }
+        Ok(Some(ticket))
     }
 
     /// Appends the events and commits, all or nothing.

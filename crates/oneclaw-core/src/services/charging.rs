@@ -135,7 +135,13 @@ pub(crate) async fn commit_paid(
             Some(event("x402").detail("payer", settled.payer.clone()).detail("transaction", settled.reference.clone()))
         }
     };
+    // A paid read is counted with its payment: an answer that is paid for is never refused
+    // afterwards for want of a count.
+    let count = change.count_request(caller).await?;
     let committed = change.commit(events.into_iter().chain(paid)).await;
+    if let (Ok(()), Some(count)) = (&committed, count) {
+        count.committed();
+    }
     if let (Err(err), Payment::Settled(settled)) = (&committed, &payment) {
         // Paid on chain, not done: nothing here can record it (the store just failed).
         tracing::error!(error = %err, transaction = %settled.reference, payer = %settled.payer,

@@ -9,7 +9,7 @@
 
 use crate::Result;
 use crate::ids::OrgId;
-use crate::ports::Store;
+use crate::ports::{LeaseRule, Store};
 use crate::services::change::Change;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -38,7 +38,9 @@ pub struct LeaseBook {
 }
 
 impl LeaseBook {
-    fn lease(&self, org: OrgId, month: &str) -> Arc<tokio::sync::Mutex<Lease>> {
+    /// The org's month's lease. `evict`: room may be made by forgetting past months' leases
+    /// (only when taking a place, which is always for the current month).
+    fn lease(&self, org: OrgId, month: &str, evict: bool) -> Arc<tokio::sync::Mutex<Lease>> {
         let Ok(mut leases) = self.leases.lock() else {
             // A poisoned map (a panic elsewhere) still must not hand a place out twice: a
             // lease of its own takes its places from the store like any other.
@@ -47,7 +49,7 @@ impl LeaseBook {
         if let Some(lease) = leases.get(&(org, month.to_owned())) {
             return Arc::clone(lease);
         }
-        if leases.len() >= MOST_KEPT {
+        if evict && leases.len() >= MOST_KEPT {
             // Past months' places are of no use any more; this month's are kept.
             leases.retain(|(_, kept), _| kept == month);
         }
@@ -55,20 +57,19 @@ impl LeaseBook {
     }
 
     /// Hands out the org's next place in `month`, leasing more from the store when this
-    /// node has none left. `limit` is the org's allowance (`None`: unlimited).
-    pub(crate) async fn take(&self, store: &dyn Store, org: OrgId, month: &str, limit: Option<i64>) -> Result<i64> {
-        let lease = self.lease(org, month);
+    /// node has none left. `allowance` is the org's free requests a month (`None`: unlimited).
+    pub(crate) async fn take(&self, store: &dyn Store, org: OrgId, month: &str, allowance: Option<i64>) -> Result<i64> {
+        let lease = self.lease(org, month, true);
         let mut lease = lease.lock().await;
         if let Some(place) = lease.given_back.pop_first() {
             return Ok(place);
         }
         if lease.next == 0 || lease.next > lease.end {
-            let size = lease_size(limit, lease.end);
+            let rule = LeaseRule { allowance, most: MOST_LEASED, share_of_free_left: SHARE_OF_FREE_LEFT };
             let mut change = Change::begin(store).await?;
-            let end = change.tx().lease_requests(org, month, size).await?;
+            let places = change.tx().lease_requests(org, month, rule).await?;
             change.commit([]).await?;
-            lease.next = end - size + 1;
-            lease.end = end;
+            (lease.next, lease.end) = (*places.start(), *places.end());
         }
         let place = lease.next;
         lease.next += 1;
@@ -77,58 +78,40 @@ impl LeaseBook {
 
     /// Takes back a place handed out for a request that was not served.
     pub(crate) async fn give_back(&self, org: OrgId, month: &str, place: i64) {
-        let lease = self.lease(org, month);
+        let lease = self.lease(org, month, false);
         lease.lock().await.given_back.insert(place);
     }
 
-    /// Gives the store back the unused top of every lease (at shutdown), where no other node
-    /// leased after it; what cannot be given back is only a few places no request will have.
+    /// Gives the store back the unused top of every lease (at shutdown), in one transaction,
+    /// where no other node leased after it. This node stops handing those places out first,
+    /// whatever the store answers: a place is never this node's and another's. What cannot be
+    /// given back is only places no request will have.
     pub async fn give_all_back(&self, store: &dyn Store) -> Result<()> {
         let leases: Vec<(Key, Arc<tokio::sync::Mutex<Lease>>)> = match self.leases.lock() {
             Ok(leases) => leases.iter().map(|(key, lease)| (key.clone(), Arc::clone(lease))).collect(),
             Err(_) => return Ok(()),
         };
+        let mut unused = Vec::new();
         for ((org, month), lease) in leases {
             let mut lease = lease.lock().await;
-            // Places given back at the very top of the handed-out range are unused too.
             let lease = &mut *lease;
+            // Places given back at the very top of the handed-out range are unused too.
             while lease.next > 0 && lease.given_back.remove(&(lease.next - 1)) {
                 lease.next -= 1;
             }
             if lease.next == 0 || lease.next > lease.end {
                 continue;
             }
-            let mut change = Change::begin(store).await?;
-            if change.tx().return_requests_lease(org, &month, lease.end, lease.next - 1).await? {
-                change.commit([]).await?;
-                lease.end = lease.next - 1;
-            }
+            unused.push((org, month, lease.end, lease.next - 1));
+            lease.end = lease.next - 1;
         }
-        Ok(())
-    }
-}
-
-/// How many places to lease after the place `last_end` (0: none leased on this node yet, so
-/// it does not know how far the month has got and leases one place to find out).
-fn lease_size(limit: Option<i64>, last_end: i64) -> i64 {
-    match limit {
-        _ if last_end == 0 => 1,
-        Some(limit) if last_end < limit => ((limit - last_end) / SHARE_OF_FREE_LEFT).clamp(1, MOST_LEASED),
-        _ => MOST_LEASED,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::lease_size;
-
-    #[test]
-    fn leases_shrink_to_one_place_near_the_allowance_and_grow_past_it() {
-        assert_eq!(lease_size(Some(1_000), 0), 1, "a first lease finds out where the month is");
-        assert_eq!(lease_size(Some(1_000), 1), 15);
-        assert_eq!(lease_size(Some(1_000), 990), 1);
-        assert_eq!(lease_size(Some(1_000), 1_000), 256);
-        assert_eq!(lease_size(Some(1_000_000), 1), 256);
-        assert_eq!(lease_size(None, 7), 256);
+        if unused.is_empty() {
+            return Ok(());
+        }
+        let mut change = Change::begin(store).await?;
+        for (org, month, end, keep) in &unused {
+            change.tx().return_requests_lease(*org, month, *end, *keep).await?;
+        }
+        change.commit([]).await
     }
 }

@@ -69,11 +69,11 @@ pub async fn meter(State(layer): State<BillingLayer>, mut request: Request, next
     let usage = reservation.usage;
     // A request that changes something is counted before it is served (and the count taken
     // back if it is not), so a fault can never leave a served change uncounted. A read is
-    // counted once served, in the same commit as its audit record where it has one: a metered
-    // read waits for one durable commit, not two.
+    // counted once served, in the same commit as its audit record (or its payment) where it
+    // has one: a metered read waits for one durable commit, not two.
     let count_first = !request.method().is_safe();
     if count_first && let Err(err) = billing.count_served(&reservation).await {
-        billing.give_back(&reservation).await;
+        // The count may still commit (a timeout), so the place is not handed out again.
         return ApiError::from(err).into_response();
     }
     let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
@@ -94,18 +94,27 @@ pub async fn meter(State(layer): State<BillingLayer>, mut request: Request, next
         count_when_served,
     );
     request.extensions_mut().insert(charge.clone());
+    // A request dropped before it is settled (the client went away, the time limit) gives its
+    // place back if nothing can count it any more.
+    let mut unsettled =
+        (!count_first).then(|| Unsettled(Some((layer.core.clone(), reservation.clone(), charge.clone()))));
     let mut response = next.run(request).await;
     let served = response.status().is_success();
+    if let Some(unsettled) = unsettled.take() {
+        unsettled.settled();
+    }
     if count_first {
         if !served && let Err(err) = billing.uncount(&reservation).await {
             tracing::warn!(error = %err, "could not take back the count of a request that was not served");
         }
     } else if !charge.count_committed() {
         if !served {
-            billing.give_back(&reservation).await;
+            if charge.count_untouched() {
+                billing.give_back(&reservation).await;
+            }
         } else if let Err(err) = billing.count_served(&reservation).await {
-            // Nothing was changed: the read is refused rather than answered uncounted.
-            billing.give_back(&reservation).await;
+            // Nothing was changed (a read that changes something counts in its own commit):
+            // the read is refused rather than answered uncounted.
             return ApiError::from(err).into_response();
         }
     }
@@ -131,4 +140,27 @@ pub async fn meter(State(layer): State<BillingLayer>, mut request: Request, next
     }
     quota_headers(response.headers_mut(), &usage);
     response
+}
+
+/// A metered read not settled yet; dropped unsettled, it gives its place back if no
+/// transaction holds its count.
+struct Unsettled(Option<(oneclaw_core::Core, oneclaw_core::services::Reservation, Charge)>);
+
+impl Unsettled {
+    /// Settled by the layer: nothing to do on drop.
+    fn settled(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Unsettled {
+    fn drop(&mut self) {
+        let Some((core, reservation, charge)) = self.0.take() else { return };
+        if !charge.count_untouched() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { core.billing().give_back(&reservation).await });
+        }
+    }
 }

@@ -4,14 +4,22 @@
 
 use super::{seed, test_db};
 use oneclaw_core::ids::OrgId;
-use oneclaw_core::ports::Store;
+use oneclaw_core::ports::{LeaseRule, Store};
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 
-async fn lease(store: &Arc<dyn Store>, org: OrgId, n: i64) -> i64 {
+async fn lease_by(store: &Arc<dyn Store>, org: OrgId, rule: LeaseRule) -> RangeInclusive<i64> {
     let mut tx = store.begin().await.unwrap();
-    let end = tx.lease_requests(org, "2026-12", n).await.unwrap();
+    let places = tx.lease_requests(org, "2026-12", rule).await.unwrap();
     tx.commit().await.unwrap();
-    end
+    places
+}
+
+/// A lease of exactly `n` places (no allowance), answering its last place.
+async fn lease(store: &Arc<dyn Store>, org: OrgId, n: i64) -> i64 {
+    let places = lease_by(store, org, LeaseRule { allowance: None, most: n, share_of_free_left: 64 }).await;
+    assert_eq!(places.end() - places.start() + 1, n);
+    *places.end()
 }
 
 async fn count(store: &Arc<dyn Store>, org: OrgId, n: i64) -> i64 {
@@ -56,4 +64,21 @@ async fn leases_never_overlap_and_only_the_top_of_the_month_goes_back() {
     // The months and orgs are apart.
     let other = seed(&store).await.0;
     assert_eq!(lease(&store, other, 3).await, 3);
+}
+
+#[tokio::test]
+async fn a_lease_is_sized_from_where_the_month_really_is() {
+    let db = test_db().await;
+    let store = oneclaw_store::open(&db.url).await.unwrap();
+    let (org, _, _) = seed(&store).await;
+    let rule = LeaseRule { allowance: Some(1_000), most: 256, share_of_free_left: 64 };
+
+    assert_eq!(lease_by(&store, org, rule).await, 1..=15, "1/64 of the 1,000 free places left");
+    // Another node takes the month to 990: the next lease, whoever takes it, is one place.
+    assert_eq!(lease(&store, org, 975).await, 990);
+    assert_eq!(lease_by(&store, org, rule).await, 991..=991);
+    assert_eq!(lease(&store, org, 9).await, 1_000);
+    assert_eq!(lease_by(&store, org, rule).await, 1_001..=1_256, "past the allowance, the most");
+    let unlimited = LeaseRule { allowance: None, ..rule };
+    assert_eq!(lease_by(&store, org, unlimited).await, 1_257..=1_512);
 }

@@ -132,7 +132,12 @@ async fn request_counts_from_before_leases_keep_their_places() {
 
     let store = oneclaw_store::open(&url).await.unwrap();
     assert_eq!(store.requests_in(OrgId(org), "2026-11").await.unwrap(), 42, "the month's count is kept");
+    // The migration starts the month's places after its count: the top can be given back
+    // down to it, not below.
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(tx.lease_requests(OrgId(org), "2026-11", 8).await.unwrap(), 50, "places 43..=50, after the 42 counted");
+    assert!(!tx.return_requests_lease(OrgId(org), "2026-11", 42, 41).await.unwrap(), "not below the count");
+    assert!(tx.return_requests_lease(OrgId(org), "2026-11", 42, 42).await.unwrap(), "leased is 42");
+    let rule = oneclaw_core::ports::LeaseRule { allowance: None, most: 8, share_of_free_left: 64 };
+    assert_eq!(tx.lease_requests(OrgId(org), "2026-11", rule).await.unwrap(), 43..=50, "after the 42 counted");
     tx.commit().await.unwrap();
 }

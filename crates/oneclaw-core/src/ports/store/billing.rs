@@ -25,15 +25,30 @@ pub trait BillingStore: Send + Sync {
     ) -> Result<Vec<PaidRequest>>;
 }
 
+/// How many request places a lease takes: `most` at or past the allowance (`None`: unlimited),
+/// else the free places left divided by `share_of_free_left`, between 1 and `most`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseRule {
+    pub allowance: Option<i64>,
+    pub most: i64,
+    pub share_of_free_left: i64,
+}
+
 /// Changes to billing, inside a write transaction.
 #[async_trait]
 pub trait BillingTx: Send {
     /// Adds `n` requests to the org's count for `month` (`YYYY-MM`) and returns the new total:
     /// one atomic statement, correct with many processes on one database.
     async fn add_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64>;
-    /// Leases the org's next `n` places in `month` to this node: past every place counted or
-    /// leased before, by any node. Answers the last place of the lease. One atomic statement.
-    async fn lease_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64>;
+    /// Leases the org's next places in `month` to this node: past every place counted or
+    /// leased before, by any node, as many as `rule` gives for where the month is. Answers
+    /// the places. One atomic statement.
+    async fn lease_requests(
+        &mut self,
+        org: OrgId,
+        month: &str,
+        rule: LeaseRule,
+    ) -> Result<std::ops::RangeInclusive<i64>>;
     /// Gives back the unused places `keep + 1 ..= end` of a lease, if no later lease was taken
     /// (the month's last place is still `end`). False, and nothing changed, otherwise.
     async fn return_requests_lease(&mut self, org: OrgId, month: &str, end: i64, keep: i64) -> Result<bool>;
