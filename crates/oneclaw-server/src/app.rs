@@ -22,6 +22,9 @@ use tower_http::trace::TraceLayer;
 /// How often a node re-reads revocations and IP rules made by other nodes.
 const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long giving back unused request places may take at shutdown (one transaction).
+const LEASE_RETURN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How long requests in flight get to finish once shutdown begins (SIGTERM, Ctrl-C).
 pub(crate) const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -206,8 +209,11 @@ impl App {
             }
         };
         // Request places this node leased and did not hand out go back to the org's month.
-        if let Err(err) = self.core.billing().give_back_leases().await {
-            tracing::warn!(error = %err, "could not give back unused request places at shutdown");
+        let billing = self.core.billing();
+        match tokio::time::timeout(LEASE_RETURN_TIMEOUT, billing.give_back_leases()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(error = %err, "could not give back unused request places at shutdown"),
+            Err(_) => tracing::warn!("gave up giving back unused request places at shutdown (timed out)"),
         }
         served
     }

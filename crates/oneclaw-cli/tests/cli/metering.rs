@@ -1,7 +1,9 @@
-//! Two real `oneclaw serve` processes on one PostgreSQL count one org's requests exactly.
-//! Runs when `ONECLAW_TEST_DATABASE_URL` is set (CI's PostgreSQL step); says so otherwise.
+//! Two real `oneclaw serve` processes on one PostgreSQL count one org's requests exactly; a
+//! stopped server gives back the request places it leased and did not use.
+//! The two-process test runs when `ONECLAW_TEST_DATABASE_URL` is set (CI's PostgreSQL step) and
+//! says so otherwise; the stop test runs on SQLite.
 
-use super::{Server, call, oneclaw};
+use super::{Server, call, http_client, oneclaw, signed_up_with_a_vault, stop};
 use serde_json::json;
 use sqlx::Connection;
 
@@ -90,4 +92,55 @@ fn uuid_simple() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{nanos:x}{}", std::process::id())
+}
+
+/// The place in the month that one more request of `token`'s org is given.
+async fn next_place(base: &str, token: &str) -> i64 {
+    let response = http_client().get(format!("{base}/v1/vaults")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.headers()["x-ratelimit-requests-used"].to_str().unwrap().parse().unwrap()
+}
+
+/// Runs `serve` with billing on (the free tier's 1,000 requests) on `data`.
+async fn billed_server(data: &std::path::Path) -> Server {
+    let log = data.with_extension("log");
+    let data = data.to_owned();
+    Server::start(
+        move || {
+            let mut command = oneclaw();
+            command.args(["serve", "--billing", "on", "--data-dir"]).arg(&data);
+            command
+        },
+        &log,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_stopped_server_gives_back_the_places_it_leased_and_a_killed_one_loses_few() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = billed_server(&data).await;
+    let (token, _) = signed_up_with_a_vault(&server.base, "places@example.com", "leased places password").await;
+    let mut place = 0;
+    for _ in 0..3 {
+        place = next_place(&server.base, &token).await;
+    }
+
+    // SIGTERM: the rest of the lease goes back, so the next server continues right after.
+    stop(&mut server.child);
+    let mut server = billed_server(&data).await;
+    let after_restart = next_place(&server.base, &token).await;
+    assert_eq!(after_restart, place + 1, "a clean stop loses no free request");
+
+    // SIGKILL: the lease is lost, but it was at most 1/64 of the free places left.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let server = billed_server(&data).await;
+    let after_kill = next_place(&server.base, &token).await;
+    let most_lost = (1_000 - (after_restart - 1)) / 64;
+    assert!(
+        after_kill > after_restart && after_kill <= after_restart + 1 + most_lost,
+        "a kill costs at most the lease: {after_restart} then {after_kill}"
+    );
 }
