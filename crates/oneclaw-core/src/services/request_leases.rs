@@ -23,10 +23,39 @@ const MOST_KEPT: usize = 100_000;
 
 /// One org's month on this node: places `next ..= end` not yet handed out, and places given back.
 #[derive(Debug, Default)]
-struct Lease {
+struct Places {
     next: i64,
     end: i64,
     given_back: BTreeSet<i64>,
+}
+
+impl Places {
+    /// The next place of this node's, if it has one left.
+    fn hand_out(&mut self) -> Option<i64> {
+        if let Some(place) = self.given_back.pop_first() {
+            return Some(place);
+        }
+        if self.next == 0 || self.next > self.end {
+            return None;
+        }
+        self.next += 1;
+        Some(self.next - 1)
+    }
+}
+
+/// An org's month on this node. Handing out a place takes only the short `places` lock (no
+/// waiting in line behind other requests' tasks); one request at a time leases more, holding
+/// `refill` across the store's transaction while the others wait for it.
+#[derive(Debug, Default)]
+struct Lease {
+    places: Mutex<Places>,
+    refill: tokio::sync::Mutex<()>,
+}
+
+impl Lease {
+    fn places(&self) -> Result<std::sync::MutexGuard<'_, Places>> {
+        self.places.lock().map_err(|_| crate::Error::Internal("the request lease lock is poisoned".to_owned()))
+    }
 }
 
 type Key = (OrgId, String);
@@ -34,13 +63,13 @@ type Key = (OrgId, String);
 /// This node's leases.
 #[derive(Default)]
 pub struct LeaseBook {
-    leases: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<Lease>>>>,
+    leases: Mutex<HashMap<Key, Arc<Lease>>>,
 }
 
 impl LeaseBook {
     /// The org's month's lease. `evict`: room may be made by forgetting past months' leases
     /// (only when taking a place, which is always for the current month).
-    fn lease(&self, org: OrgId, month: &str, evict: bool) -> Arc<tokio::sync::Mutex<Lease>> {
+    fn lease(&self, org: OrgId, month: &str, evict: bool) -> Arc<Lease> {
         let Ok(mut leases) = self.leases.lock() else {
             // A poisoned map (a panic elsewhere) still must not hand a place out twice: a
             // lease of its own takes its places from the store like any other.
@@ -60,26 +89,29 @@ impl LeaseBook {
     /// node has none left. `allowance` is the org's free requests a month (`None`: unlimited).
     pub(crate) async fn take(&self, store: &dyn Store, org: OrgId, month: &str, allowance: Option<i64>) -> Result<i64> {
         let lease = self.lease(org, month, true);
-        let mut lease = lease.lock().await;
-        if let Some(place) = lease.given_back.pop_first() {
+        if let Some(place) = lease.places()?.hand_out() {
             return Ok(place);
         }
-        if lease.next == 0 || lease.next > lease.end {
-            let rule = LeaseRule { allowance, most: MOST_LEASED, share_of_free_left: SHARE_OF_FREE_LEFT };
-            let mut change = Change::begin(store).await?;
-            let places = change.tx().lease_requests(org, month, rule).await?;
-            change.commit([]).await?;
-            (lease.next, lease.end) = (*places.start(), *places.end());
+        let _refilling = lease.refill.lock().await;
+        // Another request may have leased while this one waited.
+        if let Some(place) = lease.places()?.hand_out() {
+            return Ok(place);
         }
-        let place = lease.next;
-        lease.next += 1;
-        Ok(place)
+        let rule = LeaseRule { allowance, most: MOST_LEASED, share_of_free_left: SHARE_OF_FREE_LEFT };
+        let mut change = Change::begin(store).await?;
+        let leased = change.tx().lease_requests(org, month, rule).await?;
+        change.commit([]).await?;
+        let mut places = lease.places()?;
+        (places.next, places.end) = (*leased.start() + 1, *leased.end());
+        Ok(*leased.start())
     }
 
     /// Takes back a place handed out for a request that was not served.
     pub(crate) async fn give_back(&self, org: OrgId, month: &str, place: i64) {
         let lease = self.lease(org, month, false);
-        lease.lock().await.given_back.insert(place);
+        if let Ok(mut places) = lease.places() {
+            places.given_back.insert(place);
+        }
     }
 
     /// Gives the store back the unused top of every lease (at shutdown), in one transaction,
@@ -87,14 +119,15 @@ impl LeaseBook {
     /// whatever the store answers: a place is never this node's and another's. What cannot be
     /// given back is only places no request will have.
     pub async fn give_all_back(&self, store: &dyn Store) -> Result<()> {
-        let leases: Vec<(Key, Arc<tokio::sync::Mutex<Lease>>)> = match self.leases.lock() {
+        let leases: Vec<(Key, Arc<Lease>)> = match self.leases.lock() {
             Ok(leases) => leases.iter().map(|(key, lease)| (key.clone(), Arc::clone(lease))).collect(),
             Err(_) => return Ok(()),
         };
         let mut unused = Vec::new();
         for ((org, month), lease) in leases {
-            let mut lease = lease.lock().await;
-            let lease = &mut *lease;
+            let _refilling = lease.refill.lock().await;
+            let Ok(mut places) = lease.places() else { continue };
+            let lease = &mut *places;
             // Places given back at the very top of the handed-out range are unused too.
             while lease.next > 0 && lease.given_back.remove(&(lease.next - 1)) {
                 lease.next -= 1;
