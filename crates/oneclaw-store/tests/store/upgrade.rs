@@ -18,17 +18,26 @@ const BEFORE: &[(i64, &str, &str)] = &[
     (6, "mfa", include_str!("../../migrations/sqlite/0006_mfa.sql")),
 ];
 
-#[tokio::test]
-async fn a_database_from_before_the_trust_and_mail_migrations_opens_with_everything_in_it() {
+/// A SQLite database in a new folder with exactly `migrations` applied, as an earlier main
+/// left it: the folder (kept while the test runs), its URL and a connection to fill it.
+async fn database_at(
+    migrations: &[(i64, &'static str, &'static str)],
+) -> (tempfile::TempDir, String, sqlx::SqlitePool) {
     let dir = tempfile::tempdir().unwrap();
     let url = oneclaw_store::default_sqlite_url(dir.path());
     let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true);
     let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
-    let migrations = BEFORE
+    let migrations = migrations
         .iter()
         .map(|(v, d, sql)| Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, sql.into_sql_str(), false))
         .collect();
     Migrator::with_migrations(migrations).run(&pool).await.unwrap();
+    (dir, url, pool)
+}
+
+#[tokio::test]
+async fn a_database_from_before_the_trust_and_mail_migrations_opens_with_everything_in_it() {
+    let (_dir, url, pool) = database_at(BEFORE).await;
 
     let (org, owner, removed) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
     sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, 'old org', 1)")
@@ -108,15 +117,7 @@ async fn request_counts_from_before_leases_keep_their_places() {
         (15, "approval links", include_str!("../../migrations/sqlite/0015_approval_links.sql")),
         (16, "bindings", include_str!("../../migrations/sqlite/0016_bindings.sql")),
     ];
-    let dir = tempfile::tempdir().unwrap();
-    let url = oneclaw_store::default_sqlite_url(dir.path());
-    let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true);
-    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
-    let migrations = BEFORE_LEASES
-        .iter()
-        .map(|(v, d, sql)| Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, sql.into_sql_str(), false))
-        .collect();
-    Migrator::with_migrations(migrations).run(&pool).await.unwrap();
+    let (_dir, url, pool) = database_at(BEFORE_LEASES).await;
     let org = uuid::Uuid::now_v7();
     sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, 'old org', 1)")
         .bind(org)
