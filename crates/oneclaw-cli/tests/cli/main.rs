@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backup;
+mod cancelled;
 mod client;
 mod coherence;
 mod crash;
