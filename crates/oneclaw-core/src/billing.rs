@@ -178,6 +178,18 @@ pub fn month_of(at: OffsetDateTime) -> String {
     format!("{:04}-{:02}", at.year(), u8::from(at.month()))
 }
 
+/// The calendar month (UTC) a moment falls in, as its first moment and the next month's.
+pub fn month_bounds(at: OffsetDateTime) -> crate::Result<(OffsetDateTime, OffsetDateTime)> {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let first = |year: i32, month: time::Month| {
+        time::Date::from_calendar_date(year, month, 1)
+            .map(|day| day.midnight().assume_utc())
+            .map_err(|_| crate::Error::Internal("a month out of range".to_owned()))
+    };
+    let next_year = if at.month() == time::Month::December { at.year() + 1 } else { at.year() };
+    Ok((first(at.year(), at.month())?, first(next_year, at.month().next())?))
+}
+
 /// An x402 authorization, as spent: once per (chain, asset, payer, nonce).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentNonce {
@@ -188,4 +200,20 @@ pub struct PaymentNonce {
     pub nonce: String,
     /// Unix seconds after which the authorization cannot settle anyway.
     pub valid_before: i64,
+}
+
+#[cfg(test)]
+mod month_tests {
+    use super::{month_bounds, month_of};
+    use time::macros::datetime;
+
+    #[test]
+    fn a_month_runs_from_its_first_moment_to_the_next_months() {
+        let (since, until) = month_bounds(datetime!(2026-12-07 05:00 UTC)).unwrap();
+        assert_eq!((since, until), (datetime!(2026-12-01 0:00 UTC), datetime!(2027-01-01 0:00 UTC)));
+        let (since, until) = month_bounds(datetime!(2026-02-28 23:59:59 UTC)).unwrap();
+        assert_eq!((since, until), (datetime!(2026-02-01 0:00 UTC), datetime!(2026-03-01 0:00 UTC)));
+        assert_eq!(month_of(since), "2026-02");
+        assert_eq!(month_of(until - time::Duration::nanoseconds(1)), "2026-02");
+    }
 }

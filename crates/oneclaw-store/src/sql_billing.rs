@@ -181,6 +181,25 @@ pub(super) async fn credit_ledger<DB: SqlBackend>(
     rows.iter().map(credit_from).collect()
 }
 
+pub(super) async fn paid_between<DB: SqlBackend>(
+    pool: &Pool<DB>,
+    org: OrgId,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Result<(i64, i64)> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS paid, CAST(COALESCE(SUM(price_micros), 0) AS BIGINT) AS cost FROM paid_requests \
+         WHERE org_id = $1 AND created_at >= $2 AND created_at < $3",
+    )
+    .arg(org.0)
+    .arg(to_ms(since))
+    .arg(to_ms(until))
+    .fetch_one_on(pool)
+    .await
+    .map_err(db_error)?;
+    Ok((get(&row, "paid")?, get(&row, "cost")?))
+}
+
 pub(super) async fn paid_requests<DB: SqlBackend>(
     pool: &Pool<DB>,
     org: OrgId,

@@ -449,6 +449,10 @@ impl<DB: SqlBackend> BillingStore for SqlStore<DB> {
     async fn paid_requests(&self, org: OrgId, by: Option<PrincipalRef>, limit: i64) -> Result<Vec<PaidRequest>> {
         billing::paid_requests(&self.pool, org, by, limit).await
     }
+
+    async fn paid_between(&self, org: OrgId, since: OffsetDateTime, until: OffsetDateTime) -> Result<(i64, i64)> {
+        billing::paid_between(&self.pool, org, since, until).await
+    }
 }
 
 #[async_trait]

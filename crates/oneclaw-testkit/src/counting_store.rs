@@ -149,6 +149,7 @@ delegate! {
         async fn credit_balance(&self, org: OrgId) -> Result<i64>;
         async fn credit_ledger(&self, org: OrgId, limit: i64, offset: i64) -> Result<Vec<CreditEntry>>;
         async fn paid_requests(&self, org: OrgId, by: Option<PrincipalRef>, limit: i64) -> Result<Vec<PaidRequest>>;
+        async fn paid_between(&self, org: OrgId, since: OffsetDateTime, until: OffsetDateTime) -> Result<(i64, i64)>;
     }
 }
 

@@ -370,9 +370,7 @@ impl<'a> Billing<'a> {
     /// The org's paid requests this month: how many and what they cost, in micro-dollars. Totals
     /// only (no endpoint), so any member may see them.
     pub async fn paid_this_month(&self, org: OrgId) -> Result<(i64, i64)> {
-        let month = crate::billing::month_of(self.deps.clock.now());
-        let paid = self.deps.store.paid_requests(org, None, 200).await?;
-        let this_month = paid.iter().filter(|p| crate::billing::month_of(p.created_at) == month);
-        Ok(this_month.fold((0, 0), |(count, cost), p| (count + 1, cost + p.price_micros)))
+        let (since, until) = crate::billing::month_bounds(self.deps.clock.now())?;
+        self.deps.store.paid_between(org, since, until).await
     }
 }

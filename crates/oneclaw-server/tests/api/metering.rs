@@ -144,3 +144,25 @@ async fn places_a_server_did_not_hand_out_go_back_to_the_month() {
     assert_eq!(tx.lease_requests(org, &month, one).await.unwrap(), counted + 3..=counted + 3);
     tx.commit().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_usage_summary_counts_every_paid_request_of_the_month() {
+    // Found by the billing red-team: the summary added up only the newest 200 paid requests.
+    let app = billed_app(1, None, "http://127.0.0.1:9").await;
+    let owner = app.signup("paid-totals@example.com").await;
+    let org = org_of(&app, &owner.token).await;
+    let meta = oneclaw_core::principal::RequestMeta::internal(oneclaw_core::principal::Surface::Cli);
+    app.core.billing().grant_credits(org, 1_000_000, "test grant", &meta).await.unwrap();
+    let vault = app.create_vault(&owner.token, "v").await;
+    app.put_secret(&owner.token, &vault, "k", "v").await;
+    let (paid_before, cost_before) = app.core.billing().paid_this_month(org).await.unwrap();
+
+    for _ in 0..230 {
+        let read = app.get(&format!("/v1/vaults/{vault}/secrets/k"), &owner.token).await;
+        assert_eq!(read.status, 200, "{}", read.text);
+    }
+    let usage = app.get("/v1/billing/usage", &owner.token).await;
+    assert_eq!(usage.body["current_month"]["paid_requests"], paid_before + 230, "{}", usage.text);
+    let cost = (cost_before + 230 * 1_000) as f64 / 1_000_000.0;
+    assert_eq!(usage.body["current_month"]["total_cost_usd"], format!("{cost}"), "{}", usage.text);
+}

@@ -23,6 +23,9 @@ pub trait BillingStore: Send + Sync {
         by: Option<crate::principal::PrincipalRef>,
         limit: i64,
     ) -> Result<Vec<PaidRequest>>;
+    /// How many paid requests the org made from `since` (inclusive) to `until` (exclusive),
+    /// and what they cost in micro-dollars, all of them.
+    async fn paid_between(&self, org: OrgId, since: OffsetDateTime, until: OffsetDateTime) -> Result<(i64, i64)>;
 }
 
 /// How many request places a lease takes: `most` at or past the allowance (`None`: unlimited),
