@@ -6,11 +6,10 @@ use crate::convert::{from_ms, principal, to_ms};
 use crate::errors::db_error;
 use oneclaw_core::billing::{CreditEntry, OverageMethod, PaidRequest, PaymentNonce, ResourceCounts, Tier};
 use oneclaw_core::ids::OrgId;
-use oneclaw_core::ports::LeaseRule;
+use oneclaw_core::ports::{LeaseRule, LeasedPlaces};
 use oneclaw_core::principal::PrincipalRef;
 use oneclaw_core::{Error, Result};
 use sqlx::Pool;
-use std::ops::RangeInclusive;
 use time::OffsetDateTime;
 
 pub(super) async fn add_requests<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, month: &str, n: i64) -> Result<i64> {
@@ -55,7 +54,7 @@ pub(super) async fn lease_requests<DB: SqlBackend>(
     org: OrgId,
     month: &str,
     rule: LeaseRule,
-) -> Result<RangeInclusive<i64>> {
+) -> Result<LeasedPlaces> {
     let row = sqlx::query(concat!(
         "INSERT INTO usage_counters (org_id, month, requests, leased, last_lease) VALUES ($1, $2, 0, ",
         lease_size!("0"),
@@ -67,7 +66,7 @@ pub(super) async fn lease_requests<DB: SqlBackend>(
         lease_base!(),
         " + ",
         lease_size!(lease_base!()),
-        " RETURNING leased, last_lease"
+        " RETURNING leased, last_lease, requests"
     ))
     .arg(org.0)
     .arg(month)
@@ -78,7 +77,7 @@ pub(super) async fn lease_requests<DB: SqlBackend>(
     .await
     .map_err(db_error)?;
     let (end, size): (i64, i64) = (get(&row, "leased")?, get(&row, "last_lease")?);
-    Ok(end - size + 1..=end)
+    Ok(LeasedPlaces { places: end - size + 1..=end, served: get(&row, "requests")? })
 }
 
 /// Gives back the unused top of a lease: `leased` goes from `end` down to `keep`, only if no

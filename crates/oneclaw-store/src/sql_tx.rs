@@ -434,7 +434,7 @@ impl<DB: SqlBackend> BillingTx for SqlTx<DB> {
         org: OrgId,
         month: &str,
         rule: oneclaw_core::ports::LeaseRule,
-    ) -> Result<std::ops::RangeInclusive<i64>> {
+    ) -> Result<oneclaw_core::ports::LeasedPlaces> {
         billing::lease_requests(self.conn()?, org, month, rule).await
     }
 

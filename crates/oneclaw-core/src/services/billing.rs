@@ -103,7 +103,10 @@ pub struct Reservation {
     pub org: OrgId,
     /// `YYYY-MM`, the month the request counts in.
     pub month: String,
-    /// The month's usage with this request's place as `used`.
+    /// The request's place in the month: within the allowance, it is free.
+    pub place: i64,
+    /// The month's usage as the quota headers show it: the place within the allowance, about
+    /// the requests so far past it.
     pub usage: Usage,
 }
 
@@ -153,11 +156,18 @@ impl<'a> Billing<'a> {
         let (tier, method) = self.plan(org).await?;
         let month = month_of(self.deps.clock.now());
         let limit = tier.limits(self.deps.settings.billing.free_requests).requests_per_month;
-        let place = match self.leases {
+        let handed = match self.leases {
             Some(leases) => leases.take(self.deps.store.as_ref(), org, &month, limit).await?,
             None => LeaseBook::default().take(self.deps.store.as_ref(), org, &month, limit).await?,
         };
-        Ok(Reservation { org, month, usage: self.usage_of(tier, method, place) })
+        // Within the allowance the place itself is shown (it decides what is free); past it,
+        // about how many requests the month has had, never less than the allowance and one.
+        let shown = match limit {
+            Some(limit) if handed.place <= limit => handed.place,
+            Some(limit) => handed.about_used.max(limit + 1),
+            None => handed.about_used,
+        };
+        Ok(Reservation { org, month, place: handed.place, usage: self.usage_of(tier, method, shown) })
     }
 
     /// Counts a reserved request now, durably (batched with other requests' counts).
@@ -169,7 +179,7 @@ impl<'a> Billing<'a> {
     /// the next request: refusals do not use up the allowance.
     pub async fn give_back(&self, reservation: &Reservation) {
         if let Some(leases) = self.leases {
-            leases.give_back(reservation.org, &reservation.month, reservation.usage.used).await;
+            leases.give_back(reservation.org, &reservation.month, reservation.place).await;
         }
     }
 

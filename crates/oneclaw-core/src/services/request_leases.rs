@@ -21,25 +21,39 @@ const SHARE_OF_FREE_LEFT: i64 = 64;
 /// Orgs' months kept before the book forgets those of past months.
 const MOST_KEPT: usize = 100_000;
 
-/// One org's month on this node: places `next ..= end` not yet handed out, and places given back.
+/// One org's month on this node: places `next ..= end` not yet handed out, and places given
+/// back; the month's requests served when the lease was taken, and places handed out since.
 #[derive(Debug, Default)]
 struct Places {
     next: i64,
     end: i64,
     given_back: BTreeSet<i64>,
+    served_at_lease: i64,
+    handed_since_lease: i64,
+}
+
+/// A place handed out, and about how many requests the month has had with it: the requests
+/// served when the lease was taken and those this node let in since (what the quota headers
+/// show past the allowance, where places of many servers' leases run ahead of the count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Handed {
+    pub place: i64,
+    pub about_used: i64,
 }
 
 impl Places {
     /// The next place of this node's, if it has one left.
-    fn hand_out(&mut self) -> Option<i64> {
-        if let Some(place) = self.given_back.pop_first() {
-            return Some(place);
-        }
-        if self.next == 0 || self.next > self.end {
-            return None;
-        }
-        self.next += 1;
-        Some(self.next - 1)
+    fn hand_out(&mut self) -> Option<Handed> {
+        let place = match self.given_back.pop_first() {
+            Some(place) => place,
+            None if self.next == 0 || self.next > self.end => return None,
+            None => {
+                self.next += 1;
+                self.next - 1
+            }
+        };
+        self.handed_since_lease += 1;
+        Some(Handed { place, about_used: self.served_at_lease + self.handed_since_lease })
     }
 }
 
@@ -87,7 +101,13 @@ impl LeaseBook {
 
     /// Hands out the org's next place in `month`, leasing more from the store when this
     /// node has none left. `allowance` is the org's free requests a month (`None`: unlimited).
-    pub(crate) async fn take(&self, store: &dyn Store, org: OrgId, month: &str, allowance: Option<i64>) -> Result<i64> {
+    pub(crate) async fn take(
+        &self,
+        store: &dyn Store,
+        org: OrgId,
+        month: &str,
+        allowance: Option<i64>,
+    ) -> Result<Handed> {
         let lease = self.lease(org, month, true);
         if let Some(place) = lease.places()?.hand_out() {
             return Ok(place);
@@ -102,8 +122,9 @@ impl LeaseBook {
         let leased = change.tx().lease_requests(org, month, rule).await?;
         change.commit([]).await?;
         let mut places = lease.places()?;
-        (places.next, places.end) = (*leased.start() + 1, *leased.end());
-        Ok(*leased.start())
+        (places.next, places.end) = (*leased.places.start(), *leased.places.end());
+        (places.served_at_lease, places.handed_since_lease) = (leased.served, 0);
+        places.hand_out().ok_or_else(|| crate::Error::Internal("a lease came back empty".to_owned()))
     }
 
     /// Takes back a place handed out for a request that was not served.

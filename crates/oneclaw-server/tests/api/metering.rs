@@ -141,7 +141,7 @@ async fn places_a_server_did_not_hand_out_go_back_to_the_month() {
     // The next place any server leases is the one after the two served.
     let mut tx = app.core.deps().store.begin().await.unwrap();
     let one = oneclaw_core::ports::LeaseRule { allowance: None, most: 1, share_of_free_left: 64 };
-    assert_eq!(tx.lease_requests(org, &month, one).await.unwrap(), counted + 3..=counted + 3);
+    assert_eq!(tx.lease_requests(org, &month, one).await.unwrap().places, counted + 3..=counted + 3);
     tx.commit().await.unwrap();
 }
 
@@ -165,4 +165,34 @@ async fn the_usage_summary_counts_every_paid_request_of_the_month() {
     assert_eq!(usage.body["current_month"]["paid_requests"], paid_before + 230, "{}", usage.text);
     let cost = (cost_before + 230 * 1_000) as f64 / 1_000_000.0;
     assert_eq!(usage.body["current_month"]["total_cost_usd"], format!("{cost}"), "{}", usage.text);
+}
+
+#[tokio::test]
+async fn past_the_allowance_the_quota_header_shows_the_requests_not_a_servers_place() {
+    // Found by the billing red-team: past the allowance each server leases 256 places at a
+    // time, so a second server's first place ran far ahead of the requests ("357%" of 100).
+    let first = billed_app(5, None, "http://127.0.0.1:9").await;
+    let (url, key) = (first.config.database_url.clone(), first.config.master_key_file.clone());
+    let second = spawn_app_with(move |config| {
+        config.billing = true;
+        config.free_tier_requests = 5;
+        config.database_url = url;
+        config.master_key_file = key;
+    })
+    .await;
+    let owner = first.signup("header@example.com").await;
+    let org = org_of(&first, &owner.token).await;
+    let meta = oneclaw_core::principal::RequestMeta::internal(oneclaw_core::principal::Surface::Cli);
+    first.core.billing().grant_credits(org, 1_000_000, "test grant", &meta).await.unwrap();
+    let vault = first.create_vault(&owner.token, "v").await;
+    first.put_secret(&owner.token, &vault, "k", "v").await;
+    let path = format!("/v1/vaults/{vault}/secrets/k");
+    for _ in 0..20 {
+        assert_eq!(first.get(&path, &owner.token).await.status, 200);
+    }
+    let served = second.core.billing().usage(org).await.unwrap().used;
+    let read = second.get(&path, &owner.token).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(used_header(&read), served + 1, "the requests so far and this one");
+    assert_eq!(read.headers["x-ratelimit-requests-limit"], "5");
 }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 async fn lease_by(store: &Arc<dyn Store>, org: OrgId, rule: LeaseRule) -> RangeInclusive<i64> {
     let mut tx = store.begin().await.unwrap();
-    let places = tx.lease_requests(org, "2026-12", rule).await.unwrap();
+    let leased = tx.lease_requests(org, "2026-12", rule).await.unwrap();
     tx.commit().await.unwrap();
-    places
+    leased.places
 }
 
 /// A lease of exactly `n` places (no allowance), answering its last place.
@@ -61,6 +61,11 @@ async fn leases_never_overlap_and_only_the_top_of_the_month_goes_back() {
     // later leases past them too.
     assert_eq!(count(&store, org, 20).await, 23);
     assert_eq!(lease(&store, org, 1).await, 24);
+    // A lease says how many requests the month has served, which its places run ahead of.
+    let mut tx = store.begin().await.unwrap();
+    let one = LeaseRule { allowance: None, most: 1, share_of_free_left: 64 };
+    assert_eq!(tx.lease_requests(org, "2026-12", one).await.unwrap().served, 23);
+    tx.commit().await.unwrap();
     // The months and orgs are apart.
     let other = seed(&store).await.0;
     assert_eq!(lease(&store, other, 3).await, 3);

@@ -37,6 +37,14 @@ pub struct LeaseRule {
     pub share_of_free_left: i64,
 }
 
+/// A lease of request places, and how many requests the month had served when it was taken
+/// (the count every server adds to, which places can run ahead of).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeasedPlaces {
+    pub places: std::ops::RangeInclusive<i64>,
+    pub served: i64,
+}
+
 /// Changes to billing, inside a write transaction.
 #[async_trait]
 pub trait BillingTx: Send {
@@ -45,13 +53,8 @@ pub trait BillingTx: Send {
     async fn add_requests(&mut self, org: OrgId, month: &str, n: i64) -> Result<i64>;
     /// Leases the org's next places in `month` to this node: past every place counted or
     /// leased before, by any node, as many as `rule` gives for where the month is. Answers
-    /// the places. One atomic statement.
-    async fn lease_requests(
-        &mut self,
-        org: OrgId,
-        month: &str,
-        rule: LeaseRule,
-    ) -> Result<std::ops::RangeInclusive<i64>>;
+    /// the places, and the requests served so far. One atomic statement.
+    async fn lease_requests(&mut self, org: OrgId, month: &str, rule: LeaseRule) -> Result<LeasedPlaces>;
     /// Gives back the unused places `keep + 1 ..= end` of a lease, if no later lease was taken
     /// (the month's last place is still `end`). False, and nothing changed, otherwise.
     async fn return_requests_lease(&mut self, org: OrgId, month: &str, end: i64, keep: i64) -> Result<bool>;
