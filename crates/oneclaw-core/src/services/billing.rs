@@ -177,9 +177,9 @@ impl<'a> Billing<'a> {
 
     /// Gives back the place of a reserved request that was not served and not counted, for
     /// the next request: refusals do not use up the allowance.
-    pub async fn give_back(&self, reservation: &Reservation) {
+    pub fn give_back(&self, reservation: &Reservation) {
         if let Some(leases) = self.leases {
-            leases.give_back(reservation.org, &reservation.month, reservation.place).await;
+            leases.give_back(reservation.org, &reservation.month, reservation.place);
         }
     }
 
@@ -190,7 +190,7 @@ impl<'a> Billing<'a> {
         let mut change = Change::begin(self.deps.store.as_ref()).await?;
         change.tx().add_requests(reservation.org, &reservation.month, -1).await?;
         change.commit([]).await?;
-        self.give_back(reservation).await;
+        self.give_back(reservation);
         Ok(())
     }
 

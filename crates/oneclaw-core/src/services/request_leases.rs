@@ -128,10 +128,12 @@ impl LeaseBook {
     }
 
     /// Takes back a place handed out for a request that was not served.
-    pub(crate) async fn give_back(&self, org: OrgId, month: &str, place: i64) {
+    pub(crate) fn give_back(&self, org: OrgId, month: &str, place: i64) {
         let lease = self.lease(org, month, false);
         if let Ok(mut places) = lease.places() {
             places.given_back.insert(place);
+            // It was never let in: the estimate of requests so far goes back down too.
+            places.handed_since_lease = places.handed_since_lease.saturating_sub(1);
         }
     }
 
@@ -162,10 +164,52 @@ impl LeaseBook {
         if unused.is_empty() {
             return Ok(());
         }
+        // In the order every other writer of these rows takes them (the journal's and the
+        // meter's batches go by org and month), so two nodes' transactions cannot deadlock.
+        unused.sort_by(|a, b| (a.0.0, &a.1).cmp(&(b.0.0, &b.1)));
         let mut change = Change::begin(store).await?;
         for (org, month, end, keep) in &unused {
             change.tx().return_requests_lease(*org, month, *end, *keep).await?;
         }
         change.commit([]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Handed, LeaseBook};
+    use crate::ids::OrgId;
+
+    const MONTH: &str = "2026-12";
+
+    /// A book holding places `next ..= end` of `org`'s month, leased when `served` requests
+    /// had been served.
+    fn book_with(org: OrgId, next: i64, end: i64, served: i64) -> LeaseBook {
+        let book = LeaseBook::default();
+        let lease = book.lease(org, MONTH, true);
+        let mut places = lease.places().unwrap();
+        (places.next, places.end, places.served_at_lease) = (next, end, served);
+        drop(places);
+        book
+    }
+
+    fn hand_out(book: &LeaseBook, org: OrgId) -> Option<Handed> {
+        book.lease(org, MONTH, false).places().unwrap().hand_out()
+    }
+
+    #[test]
+    fn places_go_out_in_order_given_back_ones_first_and_the_estimate_counts_only_those_let_in() {
+        let org = OrgId::generate();
+        let book = book_with(org, 10, 12, 100);
+        assert_eq!(hand_out(&book, org), Some(Handed { place: 10, about_used: 101 }));
+        assert_eq!(hand_out(&book, org), Some(Handed { place: 11, about_used: 102 }));
+        // A refused request gives its place back: it goes out again next, and the estimate of
+        // requests so far does not count the refusal.
+        book.give_back(org, MONTH, 10);
+        assert_eq!(hand_out(&book, org), Some(Handed { place: 10, about_used: 102 }));
+        assert_eq!(hand_out(&book, org), Some(Handed { place: 12, about_used: 103 }));
+        assert_eq!(hand_out(&book, org), None, "the lease is used up");
+        // Another org's month is apart.
+        assert_eq!(hand_out(&book, OrgId::generate()), None);
     }
 }

@@ -110,7 +110,7 @@ pub async fn meter(State(layer): State<BillingLayer>, mut request: Request, next
     } else if !charge.count_committed() {
         if !served {
             if charge.count_untouched() {
-                billing.give_back(&reservation).await;
+                billing.give_back(&reservation);
             }
         } else if let Err(err) = billing.count_served(&reservation).await {
             // Nothing was changed (a read that changes something counts in its own commit):
@@ -142,8 +142,8 @@ pub async fn meter(State(layer): State<BillingLayer>, mut request: Request, next
     response
 }
 
-/// A metered read not settled yet; dropped unsettled, it gives its place back if no
-/// transaction holds its count.
+/// A metered read not settled yet; dropped unsettled (the client went away, the time limit),
+/// it gives its place back at once if no transaction holds its count.
 struct Unsettled(Option<(oneclaw_core::Core, oneclaw_core::services::Reservation, Charge)>);
 
 impl Unsettled {
@@ -159,8 +159,6 @@ impl Drop for Unsettled {
         if !charge.count_untouched() {
             return;
         }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { core.billing().give_back(&reservation).await });
-        }
+        core.billing().give_back(&reservation);
     }
 }
