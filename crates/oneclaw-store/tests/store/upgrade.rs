@@ -1,6 +1,7 @@
 //! Upgrades lose nothing: a SQLite database written by the schema main had before issue 12
 //! (migrations 1–6, as at beeec40) opens with this binary, which applies 7 (`trust`) and 8
-//! (`mail`), and every row it held is still there and means what it meant.
+//! (`mail`), and every row it held is still there and means what it meant; one written before
+//! migration 17 keeps its request counts.
 
 use oneclaw_core::ids::{OrgId, UserId};
 use sqlx::SqlSafeStr;
@@ -9,14 +10,27 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use std::borrow::Cow;
 use std::str::FromStr;
 
-const BEFORE: &[(i64, &str, &str)] = &[
+/// SQLite's migrations as main had them before migration 17 (request leases).
+const BEFORE_LEASES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../../migrations/sqlite/0001_foundation.sql")),
     (2, "access model", include_str!("../../migrations/sqlite/0002_access_model.sql")),
     (3, "audit chain", include_str!("../../migrations/sqlite/0003_audit_chain.sql")),
     (4, "key lifecycle", include_str!("../../migrations/sqlite/0004_key_lifecycle.sql")),
     (5, "billing", include_str!("../../migrations/sqlite/0005_billing.sql")),
     (6, "mfa", include_str!("../../migrations/sqlite/0006_mfa.sql")),
+    (7, "trust", include_str!("../../migrations/sqlite/0007_trust.sql")),
+    (8, "mail", include_str!("../../migrations/sqlite/0008_mail.sql")),
+    (9, "policy generation", include_str!("../../migrations/sqlite/0009_policy_generation.sql")),
+    (11, "env vars", include_str!("../../migrations/sqlite/0011_env_vars.sql")),
+    (12, "device codes", include_str!("../../migrations/sqlite/0012_device_codes.sql")),
+    (13, "approvals", include_str!("../../migrations/sqlite/0013_approvals.sql")),
+    (14, "webhooks", include_str!("../../migrations/sqlite/0014_webhooks.sql")),
+    (15, "approval links", include_str!("../../migrations/sqlite/0015_approval_links.sql")),
+    (16, "bindings", include_str!("../../migrations/sqlite/0016_bindings.sql")),
 ];
+
+/// Migrations 1–6, as main had them before issue 12.
+const BEFORE: &[(i64, &str, &str)] = BEFORE_LEASES.split_at(6).0;
 
 /// A SQLite database in a new folder with exactly `migrations` applied, as an earlier main
 /// left it: the folder (kept while the test runs), its URL and a connection to fill it.
@@ -100,23 +114,6 @@ async fn a_database_from_before_the_trust_and_mail_migrations_opens_with_everyth
 /// and the first lease starts after the places those requests had.
 #[tokio::test]
 async fn request_counts_from_before_leases_keep_their_places() {
-    const BEFORE_LEASES: &[(i64, &str, &str)] = &[
-        (1, "foundation", include_str!("../../migrations/sqlite/0001_foundation.sql")),
-        (2, "access model", include_str!("../../migrations/sqlite/0002_access_model.sql")),
-        (3, "audit chain", include_str!("../../migrations/sqlite/0003_audit_chain.sql")),
-        (4, "key lifecycle", include_str!("../../migrations/sqlite/0004_key_lifecycle.sql")),
-        (5, "billing", include_str!("../../migrations/sqlite/0005_billing.sql")),
-        (6, "mfa", include_str!("../../migrations/sqlite/0006_mfa.sql")),
-        (7, "trust", include_str!("../../migrations/sqlite/0007_trust.sql")),
-        (8, "mail", include_str!("../../migrations/sqlite/0008_mail.sql")),
-        (9, "policy generation", include_str!("../../migrations/sqlite/0009_policy_generation.sql")),
-        (11, "env vars", include_str!("../../migrations/sqlite/0011_env_vars.sql")),
-        (12, "device codes", include_str!("../../migrations/sqlite/0012_device_codes.sql")),
-        (13, "approvals", include_str!("../../migrations/sqlite/0013_approvals.sql")),
-        (14, "webhooks", include_str!("../../migrations/sqlite/0014_webhooks.sql")),
-        (15, "approval links", include_str!("../../migrations/sqlite/0015_approval_links.sql")),
-        (16, "bindings", include_str!("../../migrations/sqlite/0016_bindings.sql")),
-    ];
     let (_dir, url, pool) = database_at(BEFORE_LEASES).await;
     let org = uuid::Uuid::now_v7();
     sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, 'old org', 1)")
