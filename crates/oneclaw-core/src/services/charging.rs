@@ -160,6 +160,23 @@ pub(crate) async fn charge_alone(deps: &Deps, caller: &Caller, operation: PaidOp
     commit_paid(deps, Change::begin(deps.store.as_ref()).await?, caller, operation, payment, []).await
 }
 
+/// Charges a read that changes nothing (a secret or env var read, a resolve) and records it,
+/// once its answer is in hand. Past the allowance, the payment and the read's record commit in
+/// one transaction: a paid read is never recorded unpaid, nor paid and unrecorded. Within it,
+/// the record goes through the group-committing journal with the request's count.
+pub(crate) async fn charge_and_record(
+    deps: &Deps,
+    caller: &Caller,
+    operation: PaidOperation,
+    event: AuditEvent,
+) -> Result<()> {
+    let payment = pay_before(deps, caller, operation).await?;
+    if matches!(payment, Payment::Free) {
+        return super::change::record_served(deps.journal.as_ref(), caller, event).await;
+    }
+    commit_paid(deps, Change::begin(deps.store.as_ref()).await?, caller, operation, payment, [event]).await
+}
+
 /// Gives back credits `charge_alone` took when the answer then could not be given (its record
 /// could not be kept). A payment settled on chain cannot be given back; it stays recorded for an
 /// operator to refund.

@@ -182,11 +182,7 @@ impl<'a> EnvVars<'a> {
         let value = self.open(&access.vault, &var).await?;
         let now = self.deps.clock.now();
         let event = event(caller, action::ENV_VAR_READ, &var, now);
-        super::charging::charge_alone(self.deps, caller, PaidOperation::ReadSecret).await?;
-        if let Err(err) = super::change::record_served(self.deps.journal.as_ref(), caller, event).await {
-            super::charging::uncharge(self.deps, caller).await;
-            return Err(err);
-        }
+        super::charging::charge_and_record(self.deps, caller, PaidOperation::ReadSecret, event).await?;
         Ok((var, value))
     }
 
@@ -307,11 +303,7 @@ impl<'a> EnvVars<'a> {
             .detail("git_branch", git_branch.clone())
             .detail("keys", vars.keys().cloned().collect::<Vec<_>>())
             .detail("withheld", withheld);
-        super::charging::charge_alone(self.deps, caller, PaidOperation::ReadSecret).await?;
-        if let Err(err) = super::change::record_served(self.deps.journal.as_ref(), caller, event).await {
-            super::charging::uncharge(self.deps, caller).await;
-            return Err(err);
-        }
+        super::charging::charge_and_record(self.deps, caller, PaidOperation::ReadSecret, event).await?;
         Ok(ResolvedEnv { vars, environment, git_branch, resolved_at: now, withheld })
     }
 

@@ -176,11 +176,7 @@ impl<'a> Secrets<'a> {
         if found.version.max_access_count.is_none() {
             let value = open_value(self.deps, binding, &found).await?;
             // Paid once the value is in hand, and answered only once the read is recorded.
-            super::charging::charge_alone(self.deps, caller, PaidOperation::ReadSecret).await?;
-            if let Err(err) = super::change::record_served(self.deps.journal.as_ref(), caller, event).await {
-                super::charging::uncharge(self.deps, caller).await;
-                return Err(err);
-            }
+            super::charging::charge_and_record(self.deps, caller, PaidOperation::ReadSecret, event).await?;
             return Ok(RevealedSecret { version: found.version, value });
         }
         // Used up already: refused before anything is paid (the transaction counts atomically).

@@ -198,3 +198,40 @@ async fn past_the_allowance_the_quota_header_shows_the_requests_not_a_servers_pl
     assert_eq!(used_header(&read), served + 1, "the requests so far and this one");
     assert_eq!(read.headers["x-ratelimit-requests-limit"], "5");
 }
+
+#[tokio::test]
+async fn a_paid_read_and_its_payment_are_recorded_in_one_commit() {
+    // Found by the billing red-team: a paid read's payment committed first and its record
+    // after, so a read cut off between them was paid for with no `secret.read` in the log.
+    let app = billed_app(1, None, "http://127.0.0.1:9").await;
+    let owner = app.signup("paid-record@example.com").await;
+    let org = org_of(&app, &owner.token).await;
+    let meta = oneclaw_core::principal::RequestMeta::internal(oneclaw_core::principal::Surface::Cli);
+    app.core.billing().grant_credits(org, 1_000_000, "test grant", &meta).await.unwrap();
+    let vault = app.create_vault(&owner.token, "v").await;
+    app.put_secret(&owner.token, &vault, "k", "v").await;
+    let path = format!("/v1/vaults/{vault}/secrets/k");
+    let app = Arc::new(app);
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        let (app, token, path) = (app.clone(), owner.token.clone(), path.clone());
+        readers.push(tokio::spawn(async move {
+            for _ in 0..10 {
+                assert_eq!(app.get(&path, &token).await.status, 200);
+            }
+        }));
+    }
+    for reader in readers {
+        reader.await.unwrap();
+    }
+    // Each read's payment is chained right after its record, in the same commit, whatever the
+    // other readers did at the same time.
+    let chain = app.core.deps().store.audit_chain(org, 0, 10_000).await.unwrap();
+    let payments: Vec<usize> = (0..chain.len())
+        .filter(|&i| chain[i].action == "billing.payment" && chain[i].details["operation"] == "read_secret")
+        .collect();
+    assert_eq!(payments.len(), 40, "forty paid reads");
+    for i in payments {
+        assert_eq!(chain[i - 1].action, "secret.read", "the event before payment {i} is its read");
+    }
+}
