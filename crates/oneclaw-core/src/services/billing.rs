@@ -156,10 +156,10 @@ impl<'a> Billing<'a> {
         let (tier, method) = self.plan(org).await?;
         let month = month_of(self.deps.clock.now());
         let limit = tier.limits(self.deps.settings.billing.free_requests).requests_per_month;
-        let handed = match self.leases {
-            Some(leases) => leases.take(self.deps.store.as_ref(), org, &month, limit).await?,
-            None => LeaseBook::default().take(self.deps.store.as_ref(), org, &month, limit).await?,
-        };
+        // Only the core's own billing service (`Core::billing`) meters: a lease book of its
+        // own would lease a block for each request and waste it.
+        let leases = self.leases.ok_or_else(|| Error::Internal("metering needs the node's lease book".to_owned()))?;
+        let handed = leases.take(self.deps.store.as_ref(), org, &month, limit).await?;
         // Within the allowance the place itself is shown (it decides what is free); past it,
         // about how many requests the month has had, never less than the allowance and one.
         let shown = match limit {
@@ -214,21 +214,24 @@ impl<'a> Billing<'a> {
 
     /// The month's usage, without counting.
     pub async fn usage(&self, org: OrgId) -> Result<Usage> {
+        self.usage_in(org, &month_of(self.deps.clock.now())).await
+    }
+
+    async fn usage_in(&self, org: OrgId, month: &str) -> Result<Usage> {
         let (tier, method) = self.plan(org).await?;
-        let used = self.deps.store.requests_in(org, &month_of(self.deps.clock.now())).await?;
+        let used = self.deps.store.requests_in(org, month).await?;
         Ok(self.usage_of(tier, method, used))
     }
 
     /// The caller's org's usage as the caller's own request sees it: including that request,
     /// which is counted once it is answered.
     pub async fn usage_for(&self, caller: &Caller) -> Result<Usage> {
-        let (tier, method) = self.plan(caller.org_id()).await?;
         let month = month_of(self.deps.clock.now());
-        let mut used = self.deps.store.requests_in(caller.org_id(), &month).await?;
+        let mut usage = self.usage_in(caller.org_id(), &month).await?;
         if caller.charge.pending_count_month() == Some(month.as_str()) {
-            used += 1;
+            usage.used += 1;
         }
-        Ok(self.usage_of(tier, method, used))
+        Ok(usage)
     }
 
     /// Refuses (403 `resource_limit_exceeded`) one more of `resource` past the tier's limit.

@@ -81,6 +81,18 @@ pub(crate) async fn billed_app(free: i64, pay_to: Option<&str>, facilitator_url:
     .await
 }
 
+/// A second server on `first`'s database and master key, billing on with `free` requests a month.
+pub(crate) async fn second_server_on(first: &TestApp, free: i64) -> TestApp {
+    let (url, key) = (first.config.database_url.clone(), first.config.master_key_file.clone());
+    spawn_app_with(move |config| {
+        config.billing = true;
+        config.free_tier_requests = free;
+        config.database_url = url;
+        config.master_key_file = key;
+    })
+    .await
+}
+
 async fn org_of(app: &TestApp, token: &str) -> OrgId {
     let me = app.get("/v1/auth/me", token).await;
     let user =
@@ -157,14 +169,7 @@ async fn every_surface_counts_on_one_counter_with_quota_headers() {
 #[tokio::test]
 async fn two_servers_on_one_database_count_exactly() {
     let first = billed_app(1_000_000, None, "http://127.0.0.1:9").await;
-    let (url, key) = (first.config.database_url.clone(), first.config.master_key_file.clone());
-    let second = spawn_app_with(move |config| {
-        config.billing = true;
-        config.free_tier_requests = 1_000_000;
-        config.database_url = url;
-        config.master_key_file = key;
-    })
-    .await;
+    let second = second_server_on(&first, 1_000_000).await;
     let owner = first.signup("two@example.com").await;
     let org = org_of(&first, &owner.token).await;
     let start = first.core.billing().usage(org).await.unwrap().used;

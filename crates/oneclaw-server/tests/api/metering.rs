@@ -2,11 +2,11 @@
 //! audit record (one durable commit, not two), the allowance stays exact across servers that
 //! hand places out from their leases, and places a server did not use go back at shutdown.
 
-use crate::billing::billed_app;
+use crate::billing::{billed_app, second_server_on};
 use oneclaw_core::billing::month_of;
 use oneclaw_core::clock::Clock;
 use oneclaw_core::ids::{OrgId, UserId};
-use oneclaw_testkit::{TestApp, spawn_app_with};
+use oneclaw_testkit::TestApp;
 use std::sync::Arc;
 
 async fn org_of(app: &TestApp, token: &str) -> OrgId {
@@ -71,14 +71,7 @@ async fn a_metered_read_is_counted_in_the_commit_of_its_audit_record() {
 async fn the_allowance_is_exact_across_two_servers_that_lease_places() {
     const FREE: i64 = 600;
     let first = billed_app(FREE, None, "http://127.0.0.1:9").await;
-    let (url, key) = (first.config.database_url.clone(), first.config.master_key_file.clone());
-    let second = spawn_app_with(move |config| {
-        config.billing = true;
-        config.free_tier_requests = FREE;
-        config.database_url = url;
-        config.master_key_file = key;
-    })
-    .await;
+    let second = second_server_on(&first, FREE).await;
     let owner = first.signup("two-leases@example.com").await;
     let vault = first.create_vault(&owner.token, "v").await;
     first.put_secret(&owner.token, &vault, "k", "v").await;
@@ -174,14 +167,7 @@ async fn past_the_allowance_the_quota_header_shows_the_requests_not_a_servers_pl
     // Found by the billing red-team: past the allowance each server leases 256 places at a
     // time, so a second server's first place ran far ahead of the requests ("357%" of 100).
     let first = billed_app(5, None, "http://127.0.0.1:9").await;
-    let (url, key) = (first.config.database_url.clone(), first.config.master_key_file.clone());
-    let second = spawn_app_with(move |config| {
-        config.billing = true;
-        config.free_tier_requests = 5;
-        config.database_url = url;
-        config.master_key_file = key;
-    })
-    .await;
+    let second = second_server_on(&first, 5).await;
     let owner = first.signup("header@example.com").await;
     let org = org_of(&first, &owner.token).await;
     let meta = oneclaw_core::principal::RequestMeta::internal(oneclaw_core::principal::Surface::Cli);
