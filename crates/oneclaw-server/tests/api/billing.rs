@@ -72,9 +72,7 @@ pub(crate) async fn facilitator() -> FacilitatorDouble {
 
 pub(crate) async fn billed_app(free: i64, pay_to: Option<&str>, facilitator_url: &str) -> TestApp {
     let (pay_to, facilitator_url) = (pay_to.map(str::to_owned), facilitator_url.to_owned());
-    spawn_app_with(move |config| {
-        config.billing = true;
-        config.free_tier_requests = free;
+    billed_app_with(free, move |config| {
         config.x402_pay_to = pay_to;
         config.x402_facilitator_url = facilitator_url;
     })
@@ -84,11 +82,19 @@ pub(crate) async fn billed_app(free: i64, pay_to: Option<&str>, facilitator_url:
 /// A second server on `first`'s database and master key, billing on with `free` requests a month.
 pub(crate) async fn second_server_on(first: &TestApp, free: i64) -> TestApp {
     let (url, key) = (first.config.database_url.clone(), first.config.master_key_file.clone());
+    billed_app_with(free, move |config| {
+        config.database_url = url;
+        config.master_key_file = key;
+    })
+    .await
+}
+
+/// A server with billing on and `free` requests a month, set up further by `adjust`.
+async fn billed_app_with(free: i64, adjust: impl FnOnce(&mut oneclaw_server::ServerConfig)) -> TestApp {
     spawn_app_with(move |config| {
         config.billing = true;
         config.free_tier_requests = free;
-        config.database_url = url;
-        config.master_key_file = key;
+        adjust(config);
     })
     .await
 }

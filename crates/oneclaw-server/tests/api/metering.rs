@@ -14,6 +14,18 @@ async fn org_of(app: &TestApp, token: &str) -> OrgId {
     app.core.deps().store.user(user).await.unwrap().unwrap().org_id
 }
 
+/// Signs up an owner whose org has $1 of credits (so paid reads are served), with a vault
+/// holding the secret `k`: the owner, the org and the vault's id.
+async fn paying_owner(app: &TestApp, email: &str) -> (oneclaw_testkit::Account, OrgId, String) {
+    let owner = app.signup(email).await;
+    let org = org_of(app, &owner.token).await;
+    let meta = oneclaw_core::principal::RequestMeta::internal(oneclaw_core::principal::Surface::Cli);
+    app.core.billing().grant_credits(org, 1_000_000, "test grant", &meta).await.unwrap();
+    let vault = app.create_vault(&owner.token, "v").await;
+    app.put_secret(&owner.token, &vault, "k", "v").await;
+    (owner, org, vault)
+}
+
 fn used_header(response: &oneclaw_testkit::Response) -> i64 {
     response.headers["x-ratelimit-requests-used"].to_str().unwrap().parse().unwrap()
 }
@@ -78,8 +90,10 @@ async fn the_allowance_is_exact_across_two_servers_that_lease_places() {
     let org = org_of(&first, &owner.token).await;
     let used_before = first.core.billing().usage(org).await.unwrap().used;
 
-    // 800 reads (paid operations) from both servers at once; there are no credits and no
-    // x402, so past the allowance each is refused with 402.
+    // Reads (paid operations) from both servers at once, four clients each, every client until
+    // it is refused with 402: there are no credits and no x402. A server refuses a read only
+    // once its own leases hold no free place, so when all clients stop, no free place is left
+    // unused in either server's hands.
     let path = format!("/v1/vaults/{vault}/secrets/k");
     let mut tasks = Vec::new();
     for app in [Arc::new(first), Arc::new(second)] {
@@ -87,10 +101,10 @@ async fn the_allowance_is_exact_across_two_servers_that_lease_places() {
             let (app, token, path) = (app.clone(), owner.token.clone(), path.clone());
             tasks.push(tokio::spawn(async move {
                 let (mut served, mut unavailable) = (0, 0);
-                for _ in 0..100 {
+                for _ in 0..FREE {
                     match app.get(&path, &token).await.status {
                         200 => served += 1,
-                        402 => {}
+                        402 => break,
                         503 => unavailable += 1,
                         other => panic!("unexpected status {other}"),
                     }
@@ -144,12 +158,7 @@ async fn places_a_server_did_not_hand_out_go_back_to_the_month() {
 async fn the_usage_summary_counts_every_paid_request_of_the_month() {
     // Found by the billing red-team: the summary added up only the newest 200 paid requests.
     let app = billed_app(1, None, "http://127.0.0.1:9").await;
-    let owner = app.signup("paid-totals@example.com").await;
-    let org = org_of(&app, &owner.token).await;
-    let meta = oneclaw_core::principal::RequestMeta::internal(oneclaw_core::principal::Surface::Cli);
-    app.core.billing().grant_credits(org, 1_000_000, "test grant", &meta).await.unwrap();
-    let vault = app.create_vault(&owner.token, "v").await;
-    app.put_secret(&owner.token, &vault, "k", "v").await;
+    let (owner, org, vault) = paying_owner(&app, "paid-totals@example.com").await;
     let (paid_before, cost_before) = app.core.billing().paid_this_month(org).await.unwrap();
 
     for _ in 0..230 {
@@ -168,12 +177,7 @@ async fn past_the_allowance_the_quota_header_shows_the_requests_not_a_servers_pl
     // time, so a second server's first place ran far ahead of the requests ("357%" of 100).
     let first = billed_app(5, None, "http://127.0.0.1:9").await;
     let second = second_server_on(&first, 5).await;
-    let owner = first.signup("header@example.com").await;
-    let org = org_of(&first, &owner.token).await;
-    let meta = oneclaw_core::principal::RequestMeta::internal(oneclaw_core::principal::Surface::Cli);
-    first.core.billing().grant_credits(org, 1_000_000, "test grant", &meta).await.unwrap();
-    let vault = first.create_vault(&owner.token, "v").await;
-    first.put_secret(&owner.token, &vault, "k", "v").await;
+    let (owner, org, vault) = paying_owner(&first, "header@example.com").await;
     let path = format!("/v1/vaults/{vault}/secrets/k");
     for _ in 0..20 {
         assert_eq!(first.get(&path, &owner.token).await.status, 200);
@@ -190,12 +194,7 @@ async fn a_paid_read_and_its_payment_are_recorded_in_one_commit() {
     // Found by the billing red-team: a paid read's payment committed first and its record
     // after, so a read cut off between them was paid for with no `secret.read` in the log.
     let app = billed_app(1, None, "http://127.0.0.1:9").await;
-    let owner = app.signup("paid-record@example.com").await;
-    let org = org_of(&app, &owner.token).await;
-    let meta = oneclaw_core::principal::RequestMeta::internal(oneclaw_core::principal::Surface::Cli);
-    app.core.billing().grant_credits(org, 1_000_000, "test grant", &meta).await.unwrap();
-    let vault = app.create_vault(&owner.token, "v").await;
-    app.put_secret(&owner.token, &vault, "k", "v").await;
+    let (owner, org, vault) = paying_owner(&app, "paid-record@example.com").await;
     let path = format!("/v1/vaults/{vault}/secrets/k");
     let app = Arc::new(app);
     let mut readers = Vec::new();
