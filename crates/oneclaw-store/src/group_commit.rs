@@ -160,6 +160,17 @@ impl<DB: SqlBackend> WriteGroup<DB> {
         (tx, Membership { group: Arc::clone(self), savepoint, _arrival: arrival })
     }
 
+    /// The writer's turn at the gate, if no group transaction is open: then none of this
+    /// store's connections holds the database's write lock, nor can take it, while the turn is
+    /// held, so a writer on a connection of its own (`sqlite_journal.rs`) can. `None` while a
+    /// group is open: its writers' changes are not yet committed, and a batch joins it instead.
+    pub(crate) async fn quiet_turn(&self) -> Result<Option<crate::write_gate::WriteTurn>> {
+        let turn = self.gate.priority_turn().await?;
+        let shared = self.lock();
+        let quiet = shared.tx.is_none() && shared.members.is_empty() && shared.abandoned.is_empty() && !shared.suspect;
+        Ok(quiet.then_some(turn))
+    }
+
     async fn open(&self) -> Result<Tx<DB>> {
         DB::begin_write(&self.pool).await
     }

@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use oneclaw_core::audit::AuditEvent;
-use oneclaw_core::ports::{AuditJournal, CountTicket, Store};
+use oneclaw_core::ports::{AuditJournal, CountTicket, RequestCount, Store};
 use oneclaw_core::{Error, Result};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -58,12 +58,11 @@ async fn write(store: &dyn Store, batch: &[Waiter]) -> Result<()> {
     for (org, month) in batch.iter().filter_map(|(_, count, _)| count.as_ref()?.org_and_month()) {
         *counts.entry((org.0, month)).or_default() += 1;
     }
-    let mut tx = store.begin_batch().await?;
-    tx.append_audits(&events).await?;
-    for ((org, month), n) in counts {
-        tx.add_requests(oneclaw_core::ids::OrgId(org), month, n).await?;
-    }
-    tx.commit().await
+    let counts: Vec<RequestCount> = counts
+        .into_iter()
+        .map(|((org, month), n)| RequestCount { org: oneclaw_core::ids::OrgId(org), month: month.to_owned(), n })
+        .collect();
+    store.append_audit_batch(events, counts).await
 }
 
 fn unavailable() -> Error {

@@ -43,6 +43,7 @@ mod sql_tx;
 mod sql_webhooks;
 pub mod sqlite;
 mod sqlite_inline;
+mod sqlite_journal;
 pub mod sync_notices;
 mod write_gate;
 

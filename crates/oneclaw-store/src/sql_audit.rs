@@ -26,7 +26,7 @@ fn audit_write_failed(err: sqlx::Error) -> Error {
     }
 }
 
-fn hash32(bytes: Vec<u8>) -> Result<[u8; 32]> {
+pub(crate) fn hash32(bytes: Vec<u8>) -> Result<[u8; 32]> {
     bytes.try_into().map_err(|_| Error::Internal("a stored audit hash is not 32 bytes".to_owned()))
 }
 
@@ -46,30 +46,15 @@ pub(super) async fn append_many<DB: SqlBackend>(conn: &mut Tx<DB>, events: &[Aud
     if crate::danger_bench::skipping_audit() {
         return Ok(());
     }
-    // Each org's head, and the time of its newest event: an event is stamped no earlier than
-    // the one chained before it, so time order and chain order agree even when requests that
-    // began in one order commit in another.
-    let mut heads: Vec<(OrgId, Head, OffsetDateTime)> = Vec::new();
-    let mut linked = Vec::with_capacity(events.len());
-    for event in events {
-        let position = match heads.iter().position(|(org, _, _)| *org == event.org_id) {
-            Some(position) => position,
-            None => {
-                let (head, newest) = locked_head(conn, event.org_id).await?;
-                heads.push((event.org_id, head, newest));
-                heads.len() - 1
-            }
-        };
-        let (_, head, newest) = &heads[position];
-        let stamped = AuditEvent { created_at: event.created_at.max(*newest), ..event.clone() };
-        let (link, next) = head.next(&stamped);
-        heads[position].1 = next;
-        heads[position].2 = stamped.created_at;
-        linked.push((stamped, link));
+    let mut heads = Vec::new();
+    for org in orgs_in_order(events) {
+        let (head, newest) = locked_head(conn, org).await?;
+        heads.push(OrgHead { org, head, newest });
     }
+    let linked = link_events(events, &mut heads)?;
     insert_events(conn, &linked).await?;
-    for (org, head, _) in heads {
-        sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1")
+    for OrgHead { org, head, .. } in heads {
+        sqlx::query(UPDATE_HEAD_SQL)
             .arg(org.0)
             .arg(head.seq)
             .arg(&head.hash[..])
@@ -80,6 +65,58 @@ pub(super) async fn append_many<DB: SqlBackend>(conn: &mut Tx<DB>, events: &[Aud
     Ok(())
 }
 
+/// An org's chain head during an append, with the time of its newest event: an event is
+/// stamped no earlier than the one chained before it, so time order and chain order agree
+/// even when requests that began in one order commit in another.
+pub(crate) struct OrgHead {
+    pub(crate) org: OrgId,
+    pub(crate) head: Head,
+    pub(crate) newest: OffsetDateTime,
+}
+
+/// The orgs of `events`, each once, in the order they first appear.
+pub(crate) fn orgs_in_order(events: &[AuditEvent]) -> Vec<OrgId> {
+    let mut orgs: Vec<OrgId> = Vec::new();
+    for event in events {
+        if !orgs.contains(&event.org_id) {
+            orgs.push(event.org_id);
+        }
+    }
+    orgs
+}
+
+/// Chains `events`, in order, onto the heads of their orgs (`heads` holds one for each org in
+/// them, and ends holding the new heads): each event stamped and linked. The one place the
+/// SQL stores and SQLite's batch writer (`sqlite_journal.rs`) compute links.
+pub(crate) fn link_events(events: &[AuditEvent], heads: &mut [OrgHead]) -> Result<Vec<(AuditEvent, Link)>> {
+    let mut linked = Vec::with_capacity(events.len());
+    for event in events {
+        let Some(at) = heads.iter_mut().find(|at| at.org == event.org_id) else {
+            return Err(Error::Internal("an audit event's org has no head in its batch".to_owned()));
+        };
+        let stamped = AuditEvent { created_at: event.created_at.max(at.newest), ..event.clone() };
+        let (link, next) = at.head.next(&stamped);
+        at.head = next;
+        at.newest = stamped.created_at;
+        linked.push((stamped, link));
+    }
+    Ok(linked)
+}
+
+/// Writes an org's new head.
+pub(crate) const UPDATE_HEAD_SQL: &str = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1";
+/// Creates an org's empty head (`$2` the genesis hash) unless it exists.
+pub(crate) const INSERT_EMPTY_HEAD_SQL: &str =
+    "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING";
+/// When the event at `$2` of org `$1`'s chain was stamped.
+pub(crate) const EVENT_TIME_SQL: &str = "SELECT created_at FROM audit_events WHERE org_id = $1 AND seq = $2";
+/// One chained event, its values in `audit_cols!` order.
+pub(crate) const INSERT_EVENT_SQL: &str = concat!(
+    "INSERT INTO audit_events (",
+    audit_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+);
+
 /// The org's head and when its newest event was stamped (the start of time for an empty
 /// chain), created empty if needed, locked for the rest of the transaction. One statement when
 /// the head exists, which is every time but an org's first event: each statement is a round
@@ -88,7 +125,7 @@ async fn locked_head<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId) -> Result<(H
     if let Some(found) = head_for_append(conn, org).await? {
         return Ok(found);
     }
-    sqlx::query("INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING")
+    sqlx::query(INSERT_EMPTY_HEAD_SQL)
         .arg(org.0)
         .arg(&GENESIS[..])
         .execute_on(&mut *conn)
@@ -117,7 +154,7 @@ async fn head_for_append<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId) -> Resul
 
 /// When the event at `seq` of the org's chain was stamped (the start of time if it is gone).
 async fn newest_event_time<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, seq: i64) -> Result<OffsetDateTime> {
-    let at: Option<i64> = sqlx::query("SELECT created_at FROM audit_events WHERE org_id = $1 AND seq = $2")
+    let at: Option<i64> = sqlx::query(EVENT_TIME_SQL)
         .arg(org.0)
         .arg(seq)
         .fetch_optional_scalar_on(&mut *conn)

@@ -12,20 +12,15 @@ use oneclaw_core::{Error, Result};
 use sqlx::Pool;
 use time::OffsetDateTime;
 
+/// Adds `$3` served requests to org `$1`'s count for month `$2`, answering the new count.
+/// `leased` never falls below `requests`: every count has a place no lease hands out again.
+pub(crate) const ADD_REQUESTS_SQL: &str = "INSERT INTO usage_counters (org_id, month, requests, leased) \
+     VALUES ($1, $2, $3, $3) ON CONFLICT (org_id, month) DO UPDATE SET requests = usage_counters.requests + $3, \
+     leased = CASE WHEN usage_counters.leased > usage_counters.requests + $3 THEN usage_counters.leased \
+     ELSE usage_counters.requests + $3 END RETURNING requests";
+
 pub(super) async fn add_requests<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId, month: &str, n: i64) -> Result<i64> {
-    // `leased` never falls below `requests`: every count has a place no lease hands out again.
-    sqlx::query(
-        "INSERT INTO usage_counters (org_id, month, requests, leased) VALUES ($1, $2, $3, $3) \
-         ON CONFLICT (org_id, month) DO UPDATE SET requests = usage_counters.requests + $3, \
-         leased = CASE WHEN usage_counters.leased > usage_counters.requests + $3 THEN usage_counters.leased \
-         ELSE usage_counters.requests + $3 END RETURNING requests",
-    )
-    .arg(org.0)
-    .arg(month)
-    .arg(n)
-    .fetch_scalar_on(&mut *conn)
-    .await
-    .map_err(db_error)
+    sqlx::query(ADD_REQUESTS_SQL).arg(org.0).arg(month).arg(n).fetch_scalar_on(&mut *conn).await.map_err(db_error)
 }
 
 /// The size of a lease that starts after place `$base`: `$4` (the most) at or past the

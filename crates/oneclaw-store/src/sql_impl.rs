@@ -32,7 +32,9 @@ use oneclaw_core::model::{Agent, ApiKey, Invite, IpRule, Role, SecretVersion, Se
 use oneclaw_core::path::PathPrefix;
 use oneclaw_core::policy::Policy;
 use oneclaw_core::ports::store::*;
-use oneclaw_core::ports::{AuditQuery, KekRef, MfaState, SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow};
+use oneclaw_core::ports::{
+    AuditQuery, KekRef, MfaState, RequestCount, SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow,
+};
 use oneclaw_core::principal::PrincipalRef;
 use sqlx::Pool;
 use time::OffsetDateTime;
@@ -46,6 +48,8 @@ pub struct SqlStore<DB: SqlBackend> {
     group: Option<std::sync::Arc<WriteGroup<DB>>>,
     /// SQLite on a file: the access check's read without a worker-thread hop.
     inline_reads: Option<InlineReads>,
+    /// SQLite on a file: the audit journal's batches in one hand-over (`sqlite_journal.rs`).
+    journal_writer: Option<crate::sqlite_journal::JournalWriter>,
     /// Which event types each org's webhooks want (`sql_webhooks.rs`).
     subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
     /// SQLite on a file: the shared lock that keeps `restore` from replacing it while open.
@@ -59,6 +63,7 @@ impl<DB: SqlBackend> SqlStore<DB> {
             writers: std::sync::Arc::new(writers),
             group: None,
             inline_reads: None,
+            journal_writer: None,
             subscriptions: Default::default(),
             _in_use: None,
         }
@@ -79,6 +84,18 @@ impl<DB: SqlBackend> SqlStore<DB> {
     /// Runs the access check's read through `reads` (SQLite on a file).
     pub(super) fn with_inline_reads(self, reads: Option<InlineReads>) -> Self {
         Self { inline_reads: reads, ..self }
+    }
+
+    /// Writes the audit journal's batches through `writer` while no group is open (SQLite on a
+    /// file).
+    pub(super) fn with_journal_writer(self, writer: Option<crate::sqlite_journal::JournalWriter>) -> Self {
+        Self { journal_writer: writer, ..self }
+    }
+
+    /// The journal's writer, for tests.
+    #[cfg(test)]
+    pub(crate) fn journal_writer(&self) -> Option<&crate::sqlite_journal::JournalWriter> {
+        self.journal_writer.as_ref()
     }
 
     /// Chains audit events written before the chain existed (a no-op once done).
@@ -152,6 +169,16 @@ impl<DB: SqlBackend> Store for SqlStore<DB> {
 
     async fn begin_batch(&self) -> Result<Box<dyn StoreTx>> {
         self.begin_in_turn(true).await
+    }
+
+    async fn append_audit_batch(&self, events: Vec<AuditEvent>, counts: Vec<RequestCount>) -> Result<()> {
+        if let (Some(writer), Some(group)) = (&self.journal_writer, &self.group)
+            && let Some(turn) = group.quiet_turn().await?
+        {
+            let subscriptions = std::sync::Arc::clone(&self.subscriptions);
+            return writer.write(events, counts, subscriptions, turn).await;
+        }
+        oneclaw_core::ports::append_audit_batch_in_tx(self, &events, &counts).await
     }
 }
 

@@ -33,12 +33,12 @@ const SUBSCRIPTIONS_FOR: Duration = Duration::from_secs(5);
 pub(crate) struct Subscriptions(Mutex<HashMap<OrgId, (Instant, Vec<String>)>>);
 
 impl Subscriptions {
-    fn held(&self, org: OrgId) -> Option<Vec<String>> {
+    pub(crate) fn held(&self, org: OrgId) -> Option<Vec<String>> {
         let held = self.0.lock().ok()?;
         held.get(&org).filter(|(at, _)| at.elapsed() < SUBSCRIPTIONS_FOR).map(|(_, types)| types.clone())
     }
 
-    fn keep(&self, org: OrgId, types: Vec<String>) {
+    pub(crate) fn keep(&self, org: OrgId, types: Vec<String>) {
         if let Ok(mut held) = self.0.lock() {
             if held.len() > 10_000 {
                 held.clear();
@@ -72,6 +72,27 @@ fn events_json(webhook: &Webhook) -> String {
     serde_json::to_string(&webhook.events).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// The event lists (JSON arrays) of org `$1`'s active webhooks (`$2` is true).
+pub(crate) const SUBSCRIBED_SQL: &str =
+    "SELECT events FROM webhooks WHERE org_id = $1 AND is_active = $2 AND deleted_at IS NULL";
+
+/// A pending delivery of event `$1` of type `$2` at `$3` to each active webhook of org `$4`
+/// (`$5` is true) whose event list matches `$6` (`subscribed_pattern`).
+pub(crate) const ENQUEUE_SQL: &str = "INSERT INTO webhook_deliveries \
+     (webhook_id, event_id, org_id, event_type, status, attempts, next_attempt_at, created_at) \
+     SELECT id, $1, org_id, $2, 'pending', 0, $3, $3 FROM webhooks \
+     WHERE org_id = $4 AND is_active = $5 AND deleted_at IS NULL AND events LIKE $6";
+
+/// The LIKE pattern that finds `kind` in a webhook's event list.
+pub(crate) fn subscribed_pattern(kind: &str) -> String {
+    format!("%\"{kind}\"%")
+}
+
+/// The event types that an org's webhooks' event lists (`SUBSCRIBED_SQL`'s rows) name.
+pub(crate) fn subscribed_types<'a>(lists: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    lists.into_iter().flat_map(|text| serde_json::from_str::<Vec<String>>(text).unwrap_or_default()).collect()
+}
+
 /// Enqueues a delivery of each event to every active webhook of its org subscribed to its type.
 pub(super) async fn enqueue<DB: SqlBackend>(
     tx: &mut Tx<DB>,
@@ -83,19 +104,14 @@ pub(super) async fn enqueue<DB: SqlBackend>(
         let types = match subscriptions.held(event.org_id) {
             Some(types) => types,
             None => {
-                let rows = sqlx::query(
-                    "SELECT events FROM webhooks WHERE org_id = $1 AND is_active = $2 AND deleted_at IS NULL",
-                )
-                .arg(event.org_id.0)
-                .arg(true)
-                .fetch_all_on(&mut *tx)
-                .await
-                .map_err(db_error)?;
-                let mut types = Vec::new();
-                for row in &rows {
-                    let text: String = get(row, "events")?;
-                    types.extend(serde_json::from_str::<Vec<String>>(&text).unwrap_or_default());
-                }
+                let rows = sqlx::query(SUBSCRIBED_SQL)
+                    .arg(event.org_id.0)
+                    .arg(true)
+                    .fetch_all_on(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                let lists = rows.iter().map(|row| get::<String>(row, "events")).collect::<Result<Vec<_>>>()?;
+                let types = subscribed_types(lists.iter().map(String::as_str));
                 subscriptions.keep(event.org_id, types.clone());
                 types
             }
@@ -104,21 +120,16 @@ pub(super) async fn enqueue<DB: SqlBackend>(
             continue;
         }
         let now = to_ms(event.created_at);
-        sqlx::query(
-            "INSERT INTO webhook_deliveries \
-             (webhook_id, event_id, org_id, event_type, status, attempts, next_attempt_at, created_at) \
-             SELECT id, $1, org_id, $2, 'pending', 0, $3, $3 FROM webhooks \
-             WHERE org_id = $4 AND is_active = $5 AND deleted_at IS NULL AND events LIKE $6",
-        )
-        .arg(event.id.0)
-        .arg(kind)
-        .arg(now)
-        .arg(event.org_id.0)
-        .arg(true)
-        .arg(format!("%\"{kind}\"%"))
-        .execute_on(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        sqlx::query(ENQUEUE_SQL)
+            .arg(event.id.0)
+            .arg(kind)
+            .arg(now)
+            .arg(event.org_id.0)
+            .arg(true)
+            .arg(subscribed_pattern(kind))
+            .execute_on(&mut *tx)
+            .await
+            .map_err(db_error)?;
     }
     Ok(())
 }

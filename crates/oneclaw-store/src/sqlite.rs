@@ -55,6 +55,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Savepoint journals and sorts in memory: never copies of database pages (audit
+            // details, ciphertexts) in files under /var/tmp, outside the owner-only data
+            // directory, and no file created and deleted per group commit.
+            .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(5));
         if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|err| {
@@ -76,7 +80,8 @@ impl SqliteStore {
             .map_err(db_error)?;
         migrator().run(&pool).await.map_err(migrate_error)?;
         let store = SqlStore::new(pool, crate::write_gate::WriteGate::one_at_a_time())
-            .with_inline_reads(crate::sqlite_inline::InlineReads::for_database(url, file))
+            .with_inline_reads(crate::sqlite_inline::InlineReads::for_database(url, file.clone()))
+            .with_journal_writer(crate::sqlite_journal::JournalWriter::for_database(url, file))
             .with_group_commit()
             .holding(in_use);
         store.chain_legacy_audit().await?;

@@ -11,6 +11,6 @@ pub use intents::{HttpAnswer, HttpCall, IntentRunner, PgTls, RunFailure, SqlAnsw
 pub use keys::{DataKey, KekRef, KeyHealth, KeyOperations, KeyProvider, SecretCipher, ValueBinding};
 pub use payment::{Charge, CountTicket, Paid, PendingPayment, SettledPayment};
 pub use store::{
-    AuditJournal, AuditQuery, BatchStats, LeaseRule, LeasedPlaces, MfaState, PoolUse, RequestCounter, SecretRead,
-    Store, StoreTx, VaultKeyRecord, WrappedDekRow,
+    AuditJournal, AuditQuery, BatchStats, LeaseRule, LeasedPlaces, MfaState, PoolUse, RequestCount, RequestCounter,
+    SecretRead, Store, StoreTx, VaultKeyRecord, WrappedDekRow, append_audit_batch_in_tx,
 };

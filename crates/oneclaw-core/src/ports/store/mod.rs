@@ -185,6 +185,35 @@ pub trait Store:
     async fn begin_batch(&self) -> Result<Box<dyn StoreTx>> {
         self.begin().await
     }
+    /// Appends the audit journal's batch (`events`, records with no other change) and adds
+    /// `counts`, served requests per org and month, in one transaction of the group commit's
+    /// kind (`begin_batch`). A backend may write such a batch by a faster way of its own.
+    async fn append_audit_batch(&self, events: Vec<AuditEvent>, counts: Vec<RequestCount>) -> Result<()> {
+        append_audit_batch_in_tx(self, &events, &counts).await
+    }
+}
+
+/// Served requests of one org in one month (`YYYY-MM`), to add to its count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCount {
+    pub org: OrgId,
+    pub month: String,
+    pub n: i64,
+}
+
+/// [`Store::append_audit_batch`] through a `begin_batch` transaction: the way every backend
+/// can take.
+pub async fn append_audit_batch_in_tx<S: Store + ?Sized>(
+    store: &S,
+    events: &[AuditEvent],
+    counts: &[RequestCount],
+) -> Result<()> {
+    let mut tx = store.begin_batch().await?;
+    tx.append_audits(events).await?;
+    for count in counts {
+        tx.add_requests(count.org, &count.month, count.n).await?;
+    }
+    tx.commit().await
 }
 
 /// One write transaction: every capability. Dropping it without `commit` rolls everything back.
