@@ -160,9 +160,11 @@ impl<DB: SqlBackend> WriteGroup<DB> {
         (tx, Membership { group: Arc::clone(self), savepoint, _arrival: arrival })
     }
 
-    /// The writer's turn at the gate, if no group transaction is open: then none of this
-    /// store's connections holds the database's write lock, nor can take it, while the turn is
-    /// held, so a writer on a connection of its own (`sqlite_journal.rs`) can. `None` while a
+    /// The writer's turn at the gate, if no group transaction is open: then no writer of this
+    /// store holds a write transaction or can begin one while the turn is held, so a writer
+    /// on a connection of its own (`sqlite_journal.rs`) can take the write lock, at most after
+    /// a short wait in SQLite's busy handler (a sqlx rollback still queued on its connection,
+    /// a write outside the gate such as a login counter's, another process). `None` while a
     /// group is open: its writers' changes are not yet committed, and a batch joins it instead.
     pub(crate) async fn quiet_turn(&self) -> Result<Option<crate::write_gate::WriteTurn>> {
         let turn = self.gate.priority_turn().await?;

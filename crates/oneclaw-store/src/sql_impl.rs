@@ -176,7 +176,12 @@ impl<DB: SqlBackend> Store for SqlStore<DB> {
             && let Some(turn) = group.quiet_turn().await?
         {
             let subscriptions = std::sync::Arc::clone(&self.subscriptions);
-            return writer.write(events, counts, subscriptions, turn).await;
+            match writer.write(events, counts, subscriptions, turn).await {
+                Ok(written) => return written,
+                Err(crate::sqlite_journal::NotTaken(events, counts)) => {
+                    return oneclaw_core::ports::append_audit_batch_in_tx(self, &events, &counts).await;
+                }
+            }
         }
         oneclaw_core::ports::append_audit_batch_in_tx(self, &events, &counts).await
     }

@@ -129,6 +129,8 @@ impl InlineReads {
         connection.busy_timeout(Duration::from_secs(5)).map_err(inline_error)?;
         // Read-only by construction: no statement on this connection can write.
         connection.pragma_update(None, "query_only", true).map_err(inline_error)?;
+        // Sorts in memory: no copies of rows in files under /var/tmp (see `sqlite.rs`).
+        connection.pragma_update(None, "temp_store", "MEMORY").map_err(inline_error)?;
         connection.set_prepared_statement_cache_capacity(4);
         Ok(connection)
     }

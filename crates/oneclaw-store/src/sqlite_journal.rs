@@ -48,13 +48,18 @@ struct Job {
     done: oneshot::Sender<Result<()>>,
 }
 
-/// The writer thread's mailbox. The thread ends when this is dropped (with the store).
+/// The writer thread's mailbox. Dropping it ends the thread and waits for it, so the
+/// database file is closed before the store's hold on it (`backup::InUse`) is let go.
 pub(crate) struct JournalWriter {
-    jobs: std::sync::Mutex<mpsc::Sender<Job>>,
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     /// Batches this writer has committed (tests tell which path a batch took).
     #[cfg(test)]
     written: Arc<AtomicU64>,
 }
+
+/// A batch the writer could not take (its thread is gone), handed back to be written another way.
+pub(crate) struct NotTaken(pub(crate) Vec<AuditEvent>, pub(crate) Vec<RequestCount>);
 
 impl JournalWriter {
     /// Starts the writer for the database file sqlx opened (and migrated) from `url`; `None`
@@ -71,8 +76,9 @@ impl JournalWriter {
             .name("oneclaw-audit-writer".to_owned())
             .spawn(move || run(&file, &inbox, &counted));
         match started {
-            Ok(_) => Some(Self {
-                jobs: std::sync::Mutex::new(jobs),
+            Ok(thread) => Some(Self {
+                jobs: Some(jobs),
+                thread: Some(thread),
                 #[cfg(test)]
                 written,
             }),
@@ -83,19 +89,24 @@ impl JournalWriter {
         }
     }
 
-    /// Writes a batch in `turn` (see `WriteGroup::quiet_turn`), answering once it is committed.
+    /// Writes a batch in `turn` (see `WriteGroup::quiet_turn`), answering once it is committed
+    /// or has failed; `Err(NotTaken)` if the thread is gone (the turn is given up).
     pub(crate) async fn write(
         &self,
         events: Vec<AuditEvent>,
         counts: Vec<RequestCount>,
         subscriptions: Arc<Subscriptions>,
         turn: WriteTurn,
-    ) -> Result<()> {
+    ) -> std::result::Result<Result<()>, NotTaken> {
         let (done, answer) = oneshot::channel();
         let job = Job { events, counts, subscriptions, turn, done };
-        let sent = self.jobs.lock().map_err(|_| stopped()).and_then(|jobs| jobs.send(job).map_err(|_| stopped()));
-        sent?;
-        answer.await.unwrap_or_else(|_| Err(stopped()))
+        let Some(jobs) = &self.jobs else { return Err(NotTaken(job.events, job.counts)) };
+        if let Err(mpsc::SendError(job)) = jobs.send(job) {
+            return Err(NotTaken(job.events, job.counts));
+        }
+        // No answer means the thread ended inside the batch: whether it committed is unknown,
+        // so the callers are refused (fail closed).
+        Ok(answer.await.unwrap_or_else(|_| Err(stopped())))
     }
 
     /// Batches committed by this writer so far.
@@ -105,21 +116,37 @@ impl JournalWriter {
     }
 }
 
+impl Drop for JournalWriter {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            // At most the batch in hand, which the busy timeout bounds.
+            let _ = thread.join();
+        }
+    }
+}
+
 fn stopped() -> Error {
     Error::Unavailable("The audit writer has stopped, so the request was refused.".to_owned())
 }
 
 /// The thread: one batch at a time, on one connection, reopened after a failure so a broken
-/// connection is never reused.
+/// connection is never reused. A panic inside a batch fails that batch (its transaction rolls
+/// back as it unwinds) and the thread goes on.
 fn run(file: &std::path::Path, inbox: &mpsc::Receiver<Job>, written: &AtomicU64) {
     let mut connection: Option<Connection> = None;
     while let Ok(job) = inbox.recv() {
         let Job { events, counts, subscriptions, turn, done } = job;
-        let result = match connection.as_mut() {
-            Some(open) => Ok(open),
-            None => open(file).map(|opened| connection.insert(opened)),
-        }
-        .and_then(|open| write_batch(open, &events, &counts, &subscriptions));
+        let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let open = match connection.as_mut() {
+                Some(open) => open,
+                None => connection.insert(open(file)?),
+            };
+            write_batch(open, &events, &counts, &subscriptions)
+        }));
+        let result = attempt.unwrap_or_else(|_| {
+            Err(Error::Unavailable("The audit writer failed inside a batch; nothing of it was recorded.".to_owned()))
+        });
         match &result {
             Ok(()) => {
                 written.fetch_add(1, Ordering::Relaxed);
@@ -158,15 +185,16 @@ fn write_batch(
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(write_error)?;
     if !skipping_audit() {
         append(&tx, events)?;
-        enqueue_deliveries(&tx, subscriptions, events)?;
     }
+    enqueue_deliveries(&tx, subscriptions, events)?;
+    let mut add = tx.prepare_cached(ADD_REQUESTS_SQL).map_err(write_error)?;
     for count in counts {
         let month: &str = &count.month;
-        let _requests: i64 = tx
-            .prepare_cached(ADD_REQUESTS_SQL)
-            .and_then(|mut add| add.query_row(named(&[&count.org.0, &month, &count.n]).as_slice(), |row| row.get(0)))
-            .map_err(write_error)?;
+        let values: [&dyn ToSql; 3] = [&count.org.0, &month, &count.n];
+        let params = named(&add, &values)?;
+        let _requests: i64 = add.query_row(params.as_slice(), |row| row.get(0)).map_err(write_error)?;
     }
+    drop(add);
     tx.commit().map_err(write_error)
 }
 
@@ -207,11 +235,14 @@ fn append(tx: &rusqlite::Transaction<'_>, events: &[AuditEvent]) -> Result<()> {
             &&link.prev_hash[..],
             &&link.hash[..],
         ];
-        insert.execute(named(&values).as_slice()).map_err(write_error)?;
+        let params = named(&insert, &values)?;
+        insert.execute(params.as_slice()).map_err(write_error)?;
     }
     let mut update = tx.prepare_cached(UPDATE_HEAD_SQL).map_err(write_error)?;
     for OrgHead { org, head, .. } in &heads {
-        update.execute(named(&[&org.0, &head.seq, &&head.hash[..]]).as_slice()).map_err(write_error)?;
+        let values: [&dyn ToSql; 3] = [&org.0, &head.seq, &&head.hash[..]];
+        let params = named(&update, &values)?;
+        update.execute(params.as_slice()).map_err(write_error)?;
     }
     Ok(())
 }
@@ -221,19 +252,21 @@ fn locked_head(tx: &rusqlite::Transaction<'_>, org: OrgId) -> Result<OrgHead> {
     if let Some(found) = head_for_append(tx, org)? {
         return Ok(found);
     }
-    tx.prepare_cached(INSERT_EMPTY_HEAD_SQL)
-        .and_then(|mut insert| insert.execute(named(&[&org.0, &&GENESIS[..]]).as_slice()))
-        .map_err(write_error)?;
+    let mut insert = tx.prepare_cached(INSERT_EMPTY_HEAD_SQL).map_err(write_error)?;
+    let values: [&dyn ToSql; 2] = [&org.0, &&GENESIS[..]];
+    let params = named(&insert, &values)?;
+    insert.execute(params.as_slice()).map_err(write_error)?;
     head_for_append(tx, org)?.ok_or_else(|| Error::Internal("the audit head vanished".to_owned()))
 }
 
 fn head_for_append(tx: &rusqlite::Transaction<'_>, org: OrgId) -> Result<Option<OrgHead>> {
     let sql = <sqlx::Sqlite as crate::backend::SqlBackend>::SELECT_HEAD_FOR_APPEND;
-    let found: Option<(i64, Vec<u8>, Option<i64>)> = tx
-        .prepare_cached(sql)
-        .and_then(|mut select| {
-            select.query_row(named(&[&org.0]).as_slice(), |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))).optional()
-        })
+    let mut select = tx.prepare_cached(sql).map_err(write_error)?;
+    let values: [&dyn ToSql; 1] = [&org.0];
+    let params = named(&select, &values)?;
+    let found: Option<(i64, Vec<u8>, Option<i64>)> = select
+        .query_row(params.as_slice(), |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()
         .map_err(write_error)?;
     let Some((seq, hash, newest)) = found else { return Ok(None) };
     let head = Head { seq, hash: crate::sql_audit::hash32(hash)? };
@@ -241,10 +274,11 @@ fn head_for_append(tx: &rusqlite::Transaction<'_>, org: OrgId) -> Result<Option<
         Some(at) => from_ms(at)?,
         None if seq == 0 => OffsetDateTime::UNIX_EPOCH,
         None => {
-            let at: Option<i64> = tx
-                .prepare_cached(EVENT_TIME_SQL)
-                .and_then(|mut select| select.query_row(named(&[&org.0, &seq]).as_slice(), |row| row.get(0)).optional())
-                .map_err(write_error)?;
+            let mut select = tx.prepare_cached(EVENT_TIME_SQL).map_err(write_error)?;
+            let values: [&dyn ToSql; 2] = [&org.0, &seq];
+            let params = named(&select, &values)?;
+            let at: Option<i64> =
+                select.query_row(params.as_slice(), |row| row.get(0)).optional().map_err(write_error)?;
             at.map_or(Ok(OffsetDateTime::UNIX_EPOCH), from_ms)?
         }
     };
@@ -263,13 +297,12 @@ fn enqueue_deliveries(
         let types = match subscriptions.held(event.org_id) {
             Some(types) => types,
             None => {
-                let lists: Vec<String> = tx
-                    .prepare_cached(SUBSCRIBED_SQL)
-                    .and_then(|mut select| {
-                        select
-                            .query_map(named(&[&event.org_id.0, &true]).as_slice(), |row| row.get(0))?
-                            .collect::<rusqlite::Result<Vec<String>>>()
-                    })
+                let mut select = tx.prepare_cached(SUBSCRIBED_SQL).map_err(write_error)?;
+                let values: [&dyn ToSql; 2] = [&event.org_id.0, &true];
+                let params = named(&select, &values)?;
+                let lists: Vec<String> = select
+                    .query_map(params.as_slice(), |row| row.get(0))
+                    .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
                     .map_err(write_error)?;
                 let types = subscribed_types(lists.iter().map(String::as_str));
                 subscriptions.keep(event.org_id, types.clone());
@@ -281,18 +314,29 @@ fn enqueue_deliveries(
         }
         let at = to_ms(event.created_at);
         let pattern = subscribed_pattern(kind);
-        tx.prepare_cached(ENQUEUE_SQL)
-            .and_then(|mut insert| {
-                insert.execute(named(&[&event.id.0, &kind, &at, &event.org_id.0, &true, &pattern]).as_slice())
-            })
-            .map_err(write_error)?;
+        let mut insert = tx.prepare_cached(ENQUEUE_SQL).map_err(write_error)?;
+        let values: [&dyn ToSql; 6] = [&event.id.0, &kind, &at, &event.org_id.0, &true, &pattern];
+        let params = named(&insert, &values)?;
+        insert.execute(params.as_slice()).map_err(write_error)?;
     }
     Ok(())
 }
 
 /// Binds `values` to `$1`, `$2`, …: to SQLite `$N` is a name, numbered by first appearance.
-fn named<'a>(values: &'a [&'a dyn ToSql]) -> Vec<(&'static str, &'a dyn ToSql)> {
-    PLACEHOLDERS.into_iter().zip(values.iter().copied()).collect()
+/// Every parameter of the statement must have its value: SQLite would leave a missing one
+/// NULL, and a record's hash would cover a value that was never stored.
+fn named<'a>(
+    statement: &rusqlite::Statement<'_>,
+    values: &'a [&'a dyn ToSql],
+) -> Result<Vec<(&'static str, &'a dyn ToSql)>> {
+    if statement.parameter_count() != values.len() || values.len() > PLACEHOLDERS.len() {
+        return Err(Error::Internal(format!(
+            "an audit writer statement takes {} values, given {}",
+            statement.parameter_count(),
+            values.len()
+        )));
+    }
+    Ok(PLACEHOLDERS.into_iter().zip(values.iter().copied()).collect())
 }
 
 const PLACEHOLDERS: [&str; 16] =
@@ -326,7 +370,7 @@ mod tests {
     use oneclaw_core::model::Org;
     use oneclaw_core::ports::store::{AuditStore, BillingStore};
     use oneclaw_core::ports::{RequestCount, Store};
-    use oneclaw_core::principal::{RequestMeta, Surface};
+    use oneclaw_core::principal::{PrincipalRef, RequestMeta, Surface};
 
     const MONTH: &str = "2026-12";
 
@@ -351,7 +395,8 @@ mod tests {
             user_agent: Some("journal-test".to_owned()),
             ..RequestMeta::internal(Surface::Api)
         };
-        AuditEvent::system_in(org, &meta, action, "test", SystemClock.now())
+        let who = PrincipalRef::user(oneclaw_core::ids::UserId::generate());
+        AuditEvent::by_principal(who, org, &meta, action, "test", SystemClock.now())
             .resource(uuid::Uuid::now_v7())
             .detail("path", "a/b")
     }
@@ -452,8 +497,29 @@ mod tests {
         assert!(!batch.is_finished(), "the batch waits for the writer's turn");
         tx.commit().await.unwrap();
         batch.await.unwrap().unwrap();
+        // Queued first for the turn, the batch found the writer's group still uncommitted
+        // and joined it through sqlx rather than take the write lock beside it.
+        assert_eq!(store.journal_writer().unwrap().written(), 0);
         let actions: Vec<String> = store.audit_chain(a, 0, 10).await.unwrap().into_iter().map(|e| e.action).collect();
         assert_eq!(actions, ["held", "queued"]);
-        assert_chain_whole(&store, a, 2).await;
+        assert_eq!(store.requests_in(a, MONTH).await.unwrap(), 1);
+        // With nothing open, the next batch is the writer's, on the same chain.
+        store.append_audit_batch(vec![event(a, "quiet")], vec![count(a, 1)]).await.unwrap();
+        assert_eq!(store.journal_writer().unwrap().written(), 1);
+        assert_chain_whole(&store, a, 3).await;
+        assert_eq!(store.requests_in(a, MONTH).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_has_no_writer_and_its_batches_go_through_sqlx() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        assert!(store.journal_writer().is_none());
+        let org = Org { id: OrgId::generate(), name: "m".to_owned(), created_at: SystemClock.now() };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_org(&org).await.unwrap();
+        tx.commit().await.unwrap();
+        store.append_audit_batch(vec![event(org.id, "in.memory")], vec![count(org.id, 1)]).await.unwrap();
+        assert_chain_whole(&store, org.id, 1).await;
+        assert_eq!(store.requests_in(org.id, MONTH).await.unwrap(), 1);
     }
 }

@@ -81,6 +81,16 @@ impl Store for CountingStore {
         self.calls.record("begin");
         self.inner.begin_batch().await
     }
+
+    async fn append_audit_batch(
+        &self,
+        events: Vec<oneclaw_core::audit::AuditEvent>,
+        counts: Vec<oneclaw_core::ports::RequestCount>,
+    ) -> Result<()> {
+        // One write transaction, whichever way the backend writes it.
+        self.calls.record("begin");
+        self.inner.append_audit_batch(events, counts).await
+    }
 }
 
 delegate! {
