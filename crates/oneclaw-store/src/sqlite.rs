@@ -74,6 +74,9 @@ impl SqliteStore {
         };
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A connection to a local file does not go stale; the check before each use was a
+            // round trip to the connection's worker thread on every pooled statement.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
