@@ -77,3 +77,73 @@ async fn a_killed_server_keeps_every_write_it_answered() {
     let verify = oneclaw().args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
 }
+
+/// SIGKILL under a read load with a few writers beside it: every read answered 200 has its
+/// `secret.read` record (the audit journal answers a read only after the commit that holds its
+/// record, whether the batch went through the writer thread or joined a writers' group), and
+/// the chain verifies.
+#[tokio::test]
+async fn a_killed_server_has_recorded_every_read_it_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let log = dir.path().join("server.log");
+    let command = || {
+        let mut command = oneclaw();
+        command.args(["serve", "--billing", "off", "--data-dir"]).arg(&data);
+        command
+    };
+    let mut server = Server::start(command, &log).await;
+    let base = server.base.clone();
+    let (token, vault) = signed_up_with_a_vault(&base, "crash-reads@example.com", "crash test password").await;
+    let url = format!("{base}/v1/vaults/{vault}/secrets/crash/read");
+    let put = http_client().put(&url).bearer_auth(&token).json(&json!({"value": "read me"})).send().await.unwrap();
+    assert_eq!(put.status(), 201);
+
+    let reads_answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut clients = Vec::new();
+    for client_no in 0..12 {
+        let (base, token, vault, url) = (base.clone(), token.clone(), vault.clone(), url.clone());
+        let reads_answered = Arc::clone(&reads_answered);
+        clients.push(tokio::spawn(async move {
+            let client = http_client();
+            for n in 0.. {
+                // Two clients write, so reads' batches meet open writers' groups too.
+                let sent = if client_no < 2 {
+                    let path = format!("{base}/v1/vaults/{vault}/secrets/crash/w{client_no}-{n}");
+                    client.put(path).bearer_auth(&token).json(&json!({"value": "w"})).send().await
+                } else {
+                    client.get(&url).bearer_auth(&token).send().await
+                };
+                let Ok(response) = sent else { return };
+                match response.status().as_u16() {
+                    200 => {
+                        let Ok(body) = response.json::<Value>().await else { return };
+                        assert_eq!(body["value"], "read me");
+                        reads_answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    201 => {}
+                    _ => return,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    for client in clients {
+        tokio::time::timeout(Duration::from_secs(30), client).await.expect("clients stop").unwrap();
+    }
+    let answered = reads_answered.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(answered > 50, "the load ran: {answered} reads answered");
+
+    let export = oneclaw().args(["audit", "export", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(export.status.success());
+    let reads_recorded = String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|event| event["action"] == "secret.read" && event["outcome"] == "success")
+        .count();
+    assert!(reads_recorded >= answered, "{reads_recorded} read records for {answered} reads answered");
+    let verify = oneclaw().args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+}
