@@ -91,3 +91,23 @@ impl SqliteStore {
         Ok(store)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStore;
+
+    #[tokio::test]
+    async fn temporary_storage_stays_in_memory_on_every_pooled_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&crate::default_sqlite_url(dir.path())).await.unwrap();
+        // Several connections at once, so more than the first one is asked.
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let mut conn = store.pool().acquire().await.unwrap();
+            // 2 is MEMORY: savepoint journals and sorts never become files under /var/tmp.
+            let mode: i64 = sqlx::query_scalar("PRAGMA temp_store").fetch_one(&mut *conn).await.unwrap();
+            assert_eq!(mode, 2);
+            held.push(conn);
+        }
+    }
+}
