@@ -47,6 +47,9 @@ pub trait SqlBackend: Database<Row: Columns> + sqlx::database::HasStatementCache
     /// where the backend has row locks, so concurrent writers queue; and, where one statement
     /// can give it correctly, its newest event's time (`newest`, else NULL and read apart).
     const SELECT_HEAD_FOR_APPEND: &'static str;
+    /// Whether one statement text may hold several statements with bound values, run in one
+    /// round trip (SQLite; PostgreSQL's extended protocol takes one statement at a time).
+    const MULTIPLE_STATEMENTS: bool;
     /// Reads a vault's current KEK in a write transaction, holding it against retirement.
     const LOCK_CURRENT_KEK: &'static str;
     /// `next_secret_version` with the vault's current KEK in its RETURNING clause (columns

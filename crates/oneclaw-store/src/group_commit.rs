@@ -470,6 +470,70 @@ mod tests {
         assert_eq!(orgs_named(&store, "dropped").await, 0);
     }
 
+    fn event_in(org: OrgId, action: &str) -> oneclaw_core::audit::AuditEvent {
+        let meta = oneclaw_core::principal::RequestMeta::internal(oneclaw_core::principal::Surface::Api);
+        oneclaw_core::audit::AuditEvent::system_in(org, &meta, action, "test", SystemClock.now())
+    }
+
+    /// A member's records and the head they move are one statement text (one round trip): the
+    /// records are there and chained, and a record that cannot be written takes its change
+    /// with it while the writers around it keep theirs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_change_appended_with_its_records_keeps_both_or_neither() {
+        use oneclaw_core::ports::store::AuditStore;
+        let (store, _dir) = store().await;
+        let home = org("home");
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_org(&home).await.unwrap();
+        tx.append_audits(&[event_in(home.id, "first"), event_in(home.id, "second")]).await.unwrap();
+        tx.commit().await.unwrap();
+        sqlx::query(
+            "CREATE TRIGGER refuse_marked BEFORE INSERT ON audit_events WHEN NEW.action = 'refuse.me' \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+
+        let mut first = store.begin().await.unwrap();
+        first.insert_org(&org("kept before")).await.unwrap();
+        let failing = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                tx.insert_org(&org("refused with its record")).await.unwrap();
+                tx.append_audits(&[event_in(home.id, "refuse.me")]).await?;
+                tx.commit().await
+            })
+        };
+        let after = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                tx.insert_org(&org("kept after")).await.unwrap();
+                tx.append_audits(&[event_in(home.id, "third")]).await.unwrap();
+                tx.commit().await.unwrap();
+            })
+        };
+        let_them_queue().await;
+        first.commit().await.unwrap();
+        assert!(failing.await.unwrap().is_err());
+        after.await.unwrap();
+        assert_eq!(orgs_named(&store, "kept before").await, 1);
+        assert_eq!(orgs_named(&store, "kept after").await, 1);
+        assert_eq!(orgs_named(&store, "refused with its record").await, 0);
+        let chain = store.audit_chain(home.id, 0, 10).await.unwrap();
+        let actions: Vec<&str> = chain.iter().map(|event| event.action.as_str()).collect();
+        assert_eq!(actions, ["first", "second", "third"]);
+        let mut head = oneclaw_core::audit::chain::Head::EMPTY;
+        for event in &chain {
+            let (link, next) = head.next(event);
+            assert_eq!(event.link.as_ref().map(|l| l.hash), Some(link.hash));
+            head = next;
+        }
+        assert_eq!(store.audit_head(home.id).await.unwrap(), head);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_commit_that_fails_fails_every_writer_in_it_and_keeps_nothing() {
         let (store, _dir) = store().await;

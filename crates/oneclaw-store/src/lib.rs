@@ -48,6 +48,14 @@ pub mod sync_notices;
 mod write_gate;
 
 pub use backend::SqlBackend;
+
+/// Whether the benchmark-only switch skips audit writes (`danger_bench`); never without it.
+pub(crate) fn audit_skipped() -> bool {
+    #[cfg(feature = "danger-bench-skip-audit")]
+    return danger_bench::skipping_audit();
+    #[cfg(not(feature = "danger-bench-skip-audit"))]
+    false
+}
 pub use journal::GroupCommitJournal;
 pub use meter::GroupCommitMeter;
 use oneclaw_core::ports::Store;

@@ -46,23 +46,70 @@ pub(super) async fn append_many<DB: SqlBackend>(conn: &mut Tx<DB>, events: &[Aud
     if crate::danger_bench::skipping_audit() {
         return Ok(());
     }
-    let mut heads = Vec::new();
-    for org in orgs_in_order(events) {
-        let (head, newest) = locked_head(conn, org).await?;
-        heads.push(OrgHead { org, head, newest });
+    let append = Append::read_heads(conn, events).await?;
+    if let Some(mut sql) = append.one_statement::<DB>() {
+        // Prepared once in the shape every change's record takes (one event, one org).
+        sql.build().persistent(append.is_common()).execute_on(&mut *conn).await.map_err(audit_write_failed)?;
+        return Ok(());
     }
-    let linked = link_events(events, &mut heads)?;
-    insert_events(conn, &linked).await?;
-    for OrgHead { org, head, .. } in heads {
-        sqlx::query(UPDATE_HEAD_SQL)
-            .arg(org.0)
-            .arg(head.seq)
-            .arg(&head.hash[..])
-            .execute_on(&mut *conn)
-            .await
-            .map_err(audit_write_failed)?;
+    append.write_apart(conn).await
+}
+
+/// Events linked onto their orgs' heads, read and locked in the caller's transaction, ready
+/// to be written with the heads they move.
+struct Append {
+    linked: Vec<(AuditEvent, Link)>,
+    heads: Vec<OrgHead>,
+}
+
+impl Append {
+    async fn read_heads<DB: SqlBackend>(conn: &mut Tx<DB>, events: &[AuditEvent]) -> Result<Self> {
+        let mut heads = Vec::new();
+        for org in orgs_in_order(events) {
+            let (head, newest) = locked_head(conn, org).await?;
+            heads.push(OrgHead { org, head, newest });
+        }
+        let linked = link_events(events, &mut heads)?;
+        Ok(Self { linked, heads })
     }
-    Ok(())
+
+    /// The rows and the heads they move as one statement text, run in one round trip, where
+    /// the backend takes several statements at once (SQLite, where each statement is a hop to
+    /// the connection's worker thread, taken while every other writer waits) and the rows fit
+    /// one INSERT; `None` otherwise. (Adding the member's RELEASE to it as well measured
+    /// slower: its text then changes with the savepoint's number, so it is parsed every time.)
+    fn one_statement<DB: SqlBackend>(&self) -> Option<QueryBuilder<DB>> {
+        if !DB::MULTIPLE_STATEMENTS || self.linked.len() > EVENTS_PER_INSERT {
+            return None;
+        }
+        let mut sql = events_insert::<DB>(&self.linked);
+        for OrgHead { org, head, .. } in &self.heads {
+            sql.push("; UPDATE audit_heads SET seq = ").push_arg(head.seq);
+            sql.push(", hash = ").push_arg(&head.hash[..]).push(" WHERE org_id = ").push_arg(org.0);
+        }
+        Some(sql)
+    }
+
+    /// One event of one org: the statement text is the same every time.
+    fn is_common(&self) -> bool {
+        self.linked.len() == 1 && self.heads.len() == 1
+    }
+
+    /// Writes the rows (in INSERTs of at most `EVENTS_PER_INSERT`) and the heads, a statement
+    /// at a time.
+    async fn write_apart<DB: SqlBackend>(&self, conn: &mut Tx<DB>) -> Result<()> {
+        insert_events(conn, &self.linked).await?;
+        for OrgHead { org, head, .. } in &self.heads {
+            sqlx::query(UPDATE_HEAD_SQL)
+                .arg(org.0)
+                .arg(head.seq)
+                .arg(&head.hash[..])
+                .execute_on(&mut *conn)
+                .await
+                .map_err(audit_write_failed)?;
+        }
+        Ok(())
+    }
 }
 
 /// An org's chain head during an append, with the time of its newest event: an event is
@@ -171,31 +218,41 @@ const EVENTS_PER_INSERT: usize = 256;
 /// inside the write lock, not one per read.
 async fn insert_events<DB: SqlBackend>(conn: &mut Tx<DB>, linked: &[(AuditEvent, Link)]) -> Result<()> {
     for chunk in linked.chunks(EVENTS_PER_INSERT) {
-        let mut sql = QueryBuilder::<DB>::new(concat!("INSERT INTO audit_events (", audit_cols!(), ") VALUES "));
-        for (n, (event, link)) in chunk.iter().enumerate() {
-            sql.push(if n == 0 { "(" } else { ", (" });
-            sql.push_arg(event.id.0).push(", ");
-            sql.push_arg(event.org_id.0).push(", ");
-            sql.push_arg(&event.actor_type).push(", ");
-            sql.push_arg(event.actor_id).push(", ");
-            sql.push_arg(&event.action).push(", ");
-            sql.push_arg(&event.resource_type).push(", ");
-            sql.push_arg(event.resource_id.as_deref()).push(", ");
-            sql.push_arg(to_json_text(&event.details)).push(", ");
-            sql.push_arg(event.ip_address.as_deref()).push(", ");
-            sql.push_arg(event.user_agent.as_deref()).push(", ");
-            sql.push_arg(&event.surface).push(", ");
-            sql.push_arg(event.outcome.as_str()).push(", ");
-            sql.push_arg(to_ms(event.created_at)).push(", ");
-            sql.push_arg(link.seq).push(", ");
-            sql.push_arg(&link.prev_hash[..]).push(", ");
-            sql.push_arg(&link.hash[..]).push(")");
-        }
         // Kept prepared only in the one-row shape a change's record takes: every batch size
         // cached would push the hot statements out of the connection's statement cache.
-        sql.build().persistent(chunk.len() == 1).execute_on(&mut *conn).await.map_err(audit_write_failed)?;
+        events_insert::<DB>(chunk)
+            .build()
+            .persistent(chunk.len() == 1)
+            .execute_on(&mut *conn)
+            .await
+            .map_err(audit_write_failed)?;
     }
     Ok(())
+}
+
+/// The INSERT of chained events, one row each (at most `EVENTS_PER_INSERT`).
+fn events_insert<DB: SqlBackend>(linked: &[(AuditEvent, Link)]) -> QueryBuilder<DB> {
+    let mut sql = QueryBuilder::<DB>::new(concat!("INSERT INTO audit_events (", audit_cols!(), ") VALUES "));
+    for (n, (event, link)) in linked.iter().enumerate() {
+        sql.push(if n == 0 { "(" } else { ", (" });
+        sql.push_arg(event.id.0).push(", ");
+        sql.push_arg(event.org_id.0).push(", ");
+        sql.push_arg(&event.actor_type).push(", ");
+        sql.push_arg(event.actor_id).push(", ");
+        sql.push_arg(&event.action).push(", ");
+        sql.push_arg(&event.resource_type).push(", ");
+        sql.push_arg(event.resource_id.as_deref()).push(", ");
+        sql.push_arg(to_json_text(&event.details)).push(", ");
+        sql.push_arg(event.ip_address.as_deref()).push(", ");
+        sql.push_arg(event.user_agent.as_deref()).push(", ");
+        sql.push_arg(&event.surface).push(", ");
+        sql.push_arg(event.outcome.as_str()).push(", ");
+        sql.push_arg(to_ms(event.created_at)).push(", ");
+        sql.push_arg(link.seq).push(", ");
+        sql.push_arg(&link.prev_hash[..]).push(", ");
+        sql.push_arg(&link.hash[..]).push(")");
+    }
+    sql
 }
 
 /// The org's chain head (`Head::EMPTY` for an org with no events).

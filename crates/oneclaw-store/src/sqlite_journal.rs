@@ -183,7 +183,7 @@ fn write_batch(
     subscriptions: &Subscriptions,
 ) -> Result<()> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(write_error)?;
-    if !skipping_audit() {
+    if !crate::audit_skipped() {
         append(&tx, events)?;
     }
     enqueue_deliveries(&tx, subscriptions, events)?;
@@ -196,16 +196,6 @@ fn write_batch(
     }
     drop(add);
     tx.commit().map_err(write_error)
-}
-
-#[cfg(feature = "danger-bench-skip-audit")]
-fn skipping_audit() -> bool {
-    crate::danger_bench::skipping_audit()
-}
-
-#[cfg(not(feature = "danger-bench-skip-audit"))]
-fn skipping_audit() -> bool {
-    false
 }
 
 fn append(tx: &rusqlite::Transaction<'_>, events: &[AuditEvent]) -> Result<()> {
