@@ -487,13 +487,7 @@ mod tests {
         tx.insert_org(&home).await.unwrap();
         tx.append_audits(&[event_in(home.id, "first"), event_in(home.id, "second")]).await.unwrap();
         tx.commit().await.unwrap();
-        sqlx::query(
-            "CREATE TRIGGER refuse_marked BEFORE INSERT ON audit_events WHEN NEW.action = 'refuse.me' \
-             BEGIN SELECT RAISE(ABORT, 'refused'); END",
-        )
-        .execute(store.pool())
-        .await
-        .unwrap();
+        crate::test_support::refuse_records_marked(&store).await;
 
         let mut first = store.begin().await.unwrap();
         first.insert_org(&org("kept before")).await.unwrap();
@@ -522,16 +516,10 @@ mod tests {
         assert_eq!(orgs_named(&store, "kept before").await, 1);
         assert_eq!(orgs_named(&store, "kept after").await, 1);
         assert_eq!(orgs_named(&store, "refused with its record").await, 0);
-        let chain = store.audit_chain(home.id, 0, 10).await.unwrap();
-        let actions: Vec<&str> = chain.iter().map(|event| event.action.as_str()).collect();
+        let actions: Vec<String> =
+            store.audit_chain(home.id, 0, 10).await.unwrap().into_iter().map(|event| event.action).collect();
         assert_eq!(actions, ["first", "second", "third"]);
-        let mut head = oneclaw_core::audit::chain::Head::EMPTY;
-        for event in &chain {
-            let (link, next) = head.next(event);
-            assert_eq!(event.link.as_ref().map(|l| l.hash), Some(link.hash));
-            head = next;
-        }
-        assert_eq!(store.audit_head(home.id).await.unwrap(), head);
+        crate::test_support::assert_chain_whole(&store, home.id, 3).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -45,6 +45,8 @@ pub mod sqlite;
 mod sqlite_inline;
 mod sqlite_journal;
 pub mod sync_notices;
+#[cfg(test)]
+mod test_support;
 mod write_gate;
 
 pub use backend::SqlBackend;

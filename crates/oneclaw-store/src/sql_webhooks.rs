@@ -38,13 +38,21 @@ impl Subscriptions {
         held.get(&org).filter(|(at, _)| at.elapsed() < SUBSCRIPTIONS_FOR).map(|(_, types)| types.clone())
     }
 
-    pub(crate) fn keep(&self, org: OrgId, types: Vec<String>) {
+    fn keep(&self, org: OrgId, types: Vec<String>) {
         if let Ok(mut held) = self.0.lock() {
             if held.len() > 10_000 {
                 held.clear();
             }
             held.insert(org, (Instant::now(), types));
         }
+    }
+
+    /// Keeps what an org's webhooks' event lists (`SUBSCRIBED_SQL`'s rows, just read) name,
+    /// and answers it.
+    pub(crate) fn remember(&self, org: OrgId, lists: &[String]) -> Vec<String> {
+        let types = subscribed_types(lists.iter().map(String::as_str));
+        self.keep(org, types.clone());
+        types
     }
 
     pub(crate) fn forget(&self, org: OrgId) {
@@ -89,7 +97,7 @@ pub(crate) fn subscribed_pattern(kind: &str) -> String {
 }
 
 /// The event types that an org's webhooks' event lists (`SUBSCRIBED_SQL`'s rows) name.
-pub(crate) fn subscribed_types<'a>(lists: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+fn subscribed_types<'a>(lists: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     lists.into_iter().flat_map(|text| serde_json::from_str::<Vec<String>>(text).unwrap_or_default()).collect()
 }
 
@@ -111,9 +119,7 @@ pub(super) async fn enqueue<DB: SqlBackend>(
                     .await
                     .map_err(db_error)?;
                 let lists = rows.iter().map(|row| get::<String>(row, "events")).collect::<Result<Vec<_>>>()?;
-                let types = subscribed_types(lists.iter().map(String::as_str));
-                subscriptions.keep(event.org_id, types.clone());
-                types
+                subscriptions.remember(event.org_id, &lists)
             }
         };
         if !types.iter().any(|t| t == kind) {

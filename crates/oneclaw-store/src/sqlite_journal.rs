@@ -21,7 +21,7 @@ use crate::sql_audit::{
     EVENT_TIME_SQL, INSERT_EMPTY_HEAD_SQL, INSERT_EVENT_SQL, OrgHead, UPDATE_HEAD_SQL, link_events, orgs_in_order,
 };
 use crate::sql_billing::ADD_REQUESTS_SQL;
-use crate::sql_webhooks::{ENQUEUE_SQL, SUBSCRIBED_SQL, Subscriptions, subscribed_pattern, subscribed_types};
+use crate::sql_webhooks::{ENQUEUE_SQL, SUBSCRIBED_SQL, Subscriptions, subscribed_pattern};
 use crate::write_gate::WriteTurn;
 use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::chain::{GENESIS, Head};
@@ -294,9 +294,7 @@ fn enqueue_deliveries(
                     .query_map(params.as_slice(), |row| row.get(0))
                     .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
                     .map_err(write_error)?;
-                let types = subscribed_types(lists.iter().map(String::as_str));
-                subscriptions.keep(event.org_id, types.clone());
-                types
+                subscriptions.remember(event.org_id, &lists)
             }
         };
         if !types.iter().any(|t| t == kind) {
@@ -353,8 +351,8 @@ fn write_error(err: rusqlite::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use crate::sqlite::SqliteStore;
+    use crate::test_support::{assert_chain_whole, refuse_records_marked};
     use oneclaw_core::audit::AuditEvent;
-    use oneclaw_core::audit::chain::Head;
     use oneclaw_core::clock::{Clock, SystemClock};
     use oneclaw_core::ids::OrgId;
     use oneclaw_core::model::Org;
@@ -395,25 +393,6 @@ mod tests {
         RequestCount { org, month: MONTH.to_owned(), n }
     }
 
-    /// Recomputes the org's chain from its first event and checks every stored link and the head.
-    async fn assert_chain_whole(store: &SqliteStore, org: OrgId, expected_len: i64) {
-        let chain = store.audit_chain(org, 0, 1_000).await.unwrap();
-        assert_eq!(chain.len() as i64, expected_len);
-        let mut head = Head::EMPTY;
-        let mut newest = time::OffsetDateTime::UNIX_EPOCH;
-        for stored in &chain {
-            let (link, next) = head.next(stored);
-            assert_eq!(
-                stored.link.as_ref().map(|l| (l.seq, l.prev_hash, l.hash)),
-                Some((link.seq, link.prev_hash, link.hash))
-            );
-            assert!(stored.created_at >= newest, "chain order and time order agree");
-            newest = stored.created_at;
-            head = next;
-        }
-        assert_eq!(store.audit_head(org).await.unwrap(), head);
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_batch_with_no_group_open_is_written_by_the_writer_on_the_same_chain_as_transactions() {
         let (store, orgs, _dir) = store_with_orgs(&["a", "b"]).await;
@@ -449,13 +428,7 @@ mod tests {
         let a = orgs[0];
         store.append_audit_batch(vec![event(a, "first")], vec![count(a, 1)]).await.unwrap();
         // A fault in the middle of the batch: its second record cannot be inserted.
-        sqlx::query(
-            "CREATE TRIGGER refuse_marked BEFORE INSERT ON audit_events WHEN NEW.action = 'refuse.me' \
-             BEGIN SELECT RAISE(ABORT, 'refused'); END",
-        )
-        .execute(store.pool())
-        .await
-        .unwrap();
+        refuse_records_marked(&store).await;
         let head_before = store.audit_head(a).await.unwrap();
 
         let refused = store.append_audit_batch(vec![event(a, "fine"), event(a, "refuse.me")], vec![count(a, 2)]).await;

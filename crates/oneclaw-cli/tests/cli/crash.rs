@@ -5,6 +5,13 @@
 use super::*;
 use std::sync::Arc;
 
+/// `oneclaw serve` on `data`, billing off (started again on the same directory after a kill).
+fn serve_on(data: &std::path::Path) -> Command {
+    let mut command = oneclaw();
+    command.args(["serve", "--billing", "off", "--data-dir"]).arg(data);
+    command
+}
+
 /// Each answered write: its path, the version it was given and the value sent.
 type Answered = Arc<std::sync::Mutex<Vec<(String, i64, String)>>>;
 
@@ -13,11 +20,7 @@ async fn a_killed_server_keeps_every_write_it_answered() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let log = dir.path().join("server.log");
-    let command = || {
-        let mut command = oneclaw();
-        command.args(["serve", "--billing", "off", "--data-dir"]).arg(&data);
-        command
-    };
+    let command = || serve_on(&data);
     let mut server = Server::start(command, &log).await;
     let base = server.base.clone();
     let (token, vault) = signed_up_with_a_vault(&base, "crash@example.com", "crash test password").await;
@@ -87,11 +90,7 @@ async fn a_killed_server_has_recorded_every_read_it_answered() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let log = dir.path().join("server.log");
-    let command = || {
-        let mut command = oneclaw();
-        command.args(["serve", "--billing", "off", "--data-dir"]).arg(&data);
-        command
-    };
+    let command = || serve_on(&data);
     let mut server = Server::start(command, &log).await;
     let base = server.base.clone();
     let (token, vault) = signed_up_with_a_vault(&base, "crash-reads@example.com", "crash test password").await;
