@@ -129,9 +129,17 @@ impl<'a> Audit<'a> {
             verified_head: start,
             trusted_until,
         };
+        // The head before the events: a record appended while the chain is read lies past it
+        // and is left for the next verification. Read after them, the head of a busy log was
+        // ahead of the last event read, which looked like events cut from the end.
+        let head_at_start = store.audit_head(org).await?;
         loop {
-            let batch = store.audit_chain(org, after, batch_size).await?;
-            let at_end = batch.len() < usize::try_from(batch_size).unwrap_or(usize::MAX);
+            let mut batch = store.audit_chain(org, after, batch_size).await?;
+            let mut at_end = batch.len() < usize::try_from(batch_size).unwrap_or(usize::MAX);
+            if let Some(past) = batch.iter().position(|e| e.link.is_some_and(|l| l.seq > head_at_start.seq)) {
+                batch.truncate(past);
+                at_end = true;
+            }
             after = batch.last().and_then(|e| e.link).map_or(after, |l| l.seq);
             let mut events = Vec::with_capacity(batch.len());
             let mut stop = false;
@@ -153,7 +161,7 @@ impl<'a> Audit<'a> {
                 events.push(event);
             }
             let last = at_end || stop;
-            let head = if at_end && !stop { Some(store.audit_head(org).await?) } else { None };
+            let head = if at_end && !stop { Some(head_at_start) } else { None };
             let upto = events.last().and_then(|e| e.link).map_or(start.seq, |l| l.seq);
             let in_range: Vec<Checkpoint> = checkpoints
                 .iter()
