@@ -5,6 +5,10 @@
 //! is durable. If the batch cannot be written, every caller in it gets the error (fail closed).
 //! A served request's count (billing) rides in the same transaction as its record, one
 //! statement per org and month in the batch, so a metered read costs one durable commit.
+//! A served request whose caller is gone before its batch is taken (its time limit passed,
+//! its client left) was never answered with the value: its record and count are left out, so
+//! the log and the bill never show a read that was answered 503. A refusal is recorded
+//! whether or not its caller is still there.
 
 use async_trait::async_trait;
 use oneclaw_core::audit::AuditEvent;
@@ -18,7 +22,23 @@ use tokio::sync::oneshot;
 /// Most events committed together.
 const MAX_BATCH: usize = 512;
 
-type Waiter = (AuditEvent, Option<CountTicket>, oneshot::Sender<Result<()>>);
+/// One caller's record, waiting for its batch.
+struct Waiter {
+    event: AuditEvent,
+    /// The served request's count, committed with its record.
+    count: Option<CountTicket>,
+    /// The record of a request being served, whose answer follows the record: if the caller
+    /// has gone, nothing was served and nothing is recorded.
+    served: bool,
+    done: oneshot::Sender<Result<()>>,
+}
+
+impl Waiter {
+    /// Still to be written: a refusal always; a served request only while its caller waits.
+    fn wanted(&self) -> bool {
+        !self.served || !self.done.is_closed()
+    }
+}
 
 /// The group-committing journal over a store.
 pub struct GroupCommitJournal {
@@ -33,8 +53,13 @@ impl GroupCommitJournal {
         let queue = crate::batch::start(MAX_BATCH, move |batch: Vec<Waiter>| {
             let store = Arc::clone(&store);
             async move {
+                // Dropped here, a left-out request's count ticket gives its place back.
+                let batch: Vec<Waiter> = batch.into_iter().filter(Waiter::wanted).collect();
+                if batch.is_empty() {
+                    return;
+                }
                 let result = write(store.as_ref(), &batch).await;
-                for (_, count, waiter) in batch {
+                for Waiter { count, done, .. } in batch {
                     let answer = match &result {
                         Ok(()) => {
                             if let Some(count) = count {
@@ -44,7 +69,7 @@ impl GroupCommitJournal {
                         }
                         Err(err) => Err(Error::Unavailable(err.to_string())),
                     };
-                    let _ = waiter.send(answer);
+                    let _ = done.send(answer);
                 }
             }
         });
@@ -53,9 +78,9 @@ impl GroupCommitJournal {
 }
 
 async fn write(store: &dyn Store, batch: &[Waiter]) -> Result<()> {
-    let events: Vec<AuditEvent> = batch.iter().map(|(event, _, _)| event.clone()).collect();
+    let events: Vec<AuditEvent> = batch.iter().map(|waiter| waiter.event.clone()).collect();
     let mut counts: BTreeMap<(uuid::Uuid, &str), i64> = BTreeMap::new();
-    for (org, month) in batch.iter().filter_map(|(_, count, _)| count.as_ref()?.org_and_month()) {
+    for (org, month) in batch.iter().filter_map(|waiter| waiter.count.as_ref()?.org_and_month()) {
         *counts.entry((org.0, month)).or_default() += 1;
     }
     let counts: Vec<RequestCount> = counts
@@ -76,15 +101,80 @@ impl AuditJournal for GroupCommitJournal {
     }
 
     async fn record(&self, event: AuditEvent) -> Result<()> {
-        self.record_counted(event, None).await
+        self.queue_and_wait(Waiter::new(event, None, false)).await
     }
 
     async fn record_counted(&self, event: AuditEvent, count: Option<CountTicket>) -> Result<()> {
+        self.queue_and_wait(Waiter::new(event, count, true)).await
+    }
+}
+
+impl Waiter {
+    fn new(event: AuditEvent, count: Option<CountTicket>, served: bool) -> (Self, oneshot::Receiver<Result<()>>) {
         let (done, answer) = oneshot::channel();
-        self.queue.queue.send((event, count, done)).await.map_err(|_| unavailable())?;
+        (Self { event, count, served, done }, answer)
+    }
+}
+
+impl GroupCommitJournal {
+    async fn queue_and_wait(&self, (waiter, answer): (Waiter, oneshot::Receiver<Result<()>>)) -> Result<()> {
+        self.queue.queue.send(waiter).await.map_err(|_| unavailable())?;
         match tokio::time::timeout(self.timeout, answer).await {
             Ok(Ok(result)) => result,
             _ => Err(unavailable()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GroupCommitJournal;
+    use crate::test_support::{assert_chain_whole, event, store_with_orgs};
+    use oneclaw_core::ports::store::{AuditStore, BillingStore};
+    use oneclaw_core::ports::{AuditJournal, Charge, Store};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    const MONTH: &str = "2026-12";
+
+    /// Another process holds the write lock (an operator command, a backup) for longer than
+    /// the callers' time limit: the reads that gave up while their records waited were answered
+    /// 503 and are neither in the log nor on the bill; a refusal that gave up is still recorded.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_whose_caller_gave_up_is_neither_recorded_nor_counted_and_a_refusal_is() {
+        let (store, orgs, dir) = store_with_orgs(&["a"]).await;
+        let org = orgs[0];
+        let store = Arc::new(store);
+        let journal = GroupCommitJournal::start(Arc::clone(&store) as Arc<dyn Store>, Duration::from_millis(300));
+        let served = |action: &str| {
+            let charge = Charge::metered(false, None, "GET", "/v1/x", Some((org, MONTH.to_owned())));
+            (event(org, action), charge.take_count())
+        };
+
+        let other_process = rusqlite::Connection::open(dir.path().join("oneclaw.db")).unwrap();
+        other_process.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let journal = Arc::new(journal);
+        // Taken by the writer at once, it waits in SQLite's busy handler for the lock.
+        let in_flight = {
+            let journal = Arc::clone(&journal);
+            tokio::spawn(async move { journal.record(event(org, "refused.in.flight")).await })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Queued behind it; both callers give up at 300 ms.
+        let (read, ticket) = served("read.given.up");
+        let gave_up = journal.record_counted(read, ticket);
+        let refused = journal.record(event(org, "refused.given.up"));
+        let (gave_up, refused) = tokio::join!(gave_up, refused);
+        assert!(gave_up.is_err() && refused.is_err(), "both were answered 503");
+        other_process.execute_batch("COMMIT").unwrap();
+        assert!(in_flight.await.unwrap().is_err(), "its caller had given up too");
+
+        let (read, ticket) = served("read.answered");
+        journal.record_counted(read, ticket).await.unwrap();
+        let actions: Vec<String> =
+            store.audit_chain(org, 0, 10).await.unwrap().into_iter().map(|event| event.action).collect();
+        assert_eq!(actions, ["refused.in.flight", "refused.given.up", "read.answered"]);
+        assert_eq!(store.requests_in(org, MONTH).await.unwrap(), 1, "only the answered read is billed");
+        assert_chain_whole(&store, org, 3).await;
     }
 }

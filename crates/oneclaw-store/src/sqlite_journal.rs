@@ -351,43 +351,14 @@ fn write_error(err: rusqlite::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use crate::sqlite::SqliteStore;
-    use crate::test_support::{assert_chain_whole, refuse_records_marked};
-    use oneclaw_core::audit::AuditEvent;
+    use crate::test_support::{assert_chain_whole, event, refuse_records_marked, store_with_orgs};
     use oneclaw_core::clock::{Clock, SystemClock};
     use oneclaw_core::ids::OrgId;
     use oneclaw_core::model::Org;
     use oneclaw_core::ports::store::{AuditStore, BillingStore};
     use oneclaw_core::ports::{RequestCount, Store};
-    use oneclaw_core::principal::{PrincipalRef, RequestMeta, Surface};
 
     const MONTH: &str = "2026-12";
-
-    async fn store_with_orgs(names: &[&str]) -> (SqliteStore, Vec<OrgId>, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&crate::default_sqlite_url(dir.path())).await.unwrap();
-        let mut orgs = Vec::new();
-        for name in names {
-            let org = Org { id: OrgId::generate(), name: (*name).to_owned(), created_at: SystemClock.now() };
-            let mut tx = store.begin().await.unwrap();
-            tx.insert_org(&org).await.unwrap();
-            tx.commit().await.unwrap();
-            orgs.push(org.id);
-        }
-        (store, orgs, dir)
-    }
-
-    fn event(org: OrgId, action: &str) -> AuditEvent {
-        // With every optional column filled, so each is written and read back in the check.
-        let meta = RequestMeta {
-            ip: Some("127.0.0.1".parse().unwrap()),
-            user_agent: Some("journal-test".to_owned()),
-            ..RequestMeta::internal(Surface::Api)
-        };
-        let who = PrincipalRef::user(oneclaw_core::ids::UserId::generate());
-        AuditEvent::by_principal(who, org, &meta, action, "test", SystemClock.now())
-            .resource(uuid::Uuid::now_v7())
-            .detail("path", "a/b")
-    }
 
     fn count(org: OrgId, n: i64) -> RequestCount {
         RequestCount { org, month: MONTH.to_owned(), n }

@@ -32,3 +32,36 @@ pub(crate) async fn assert_chain_whole(store: &SqliteStore, org: OrgId, expected
     }
     assert_eq!(store.audit_head(org).await.unwrap(), head);
 }
+
+/// A store in a fresh data dir with one org per name.
+pub(crate) async fn store_with_orgs(names: &[&str]) -> (SqliteStore, Vec<OrgId>, tempfile::TempDir) {
+    use oneclaw_core::clock::{Clock, SystemClock};
+    use oneclaw_core::ports::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&crate::default_sqlite_url(dir.path())).await.unwrap();
+    let mut orgs = Vec::new();
+    for name in names {
+        let org =
+            oneclaw_core::model::Org { id: OrgId::generate(), name: (*name).to_owned(), created_at: SystemClock.now() };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_org(&org).await.unwrap();
+        tx.commit().await.unwrap();
+        orgs.push(org.id);
+    }
+    (store, orgs, dir)
+}
+
+/// An event of `org` with every optional column filled, so each is written and read back.
+pub(crate) fn event(org: OrgId, action: &str) -> oneclaw_core::audit::AuditEvent {
+    use oneclaw_core::clock::{Clock, SystemClock};
+    use oneclaw_core::principal::{PrincipalRef, RequestMeta, Surface};
+    let meta = RequestMeta {
+        ip: Some("127.0.0.1".parse().unwrap()),
+        user_agent: Some("journal-test".to_owned()),
+        ..RequestMeta::internal(Surface::Api)
+    };
+    let who = PrincipalRef::user(oneclaw_core::ids::UserId::generate());
+    oneclaw_core::audit::AuditEvent::by_principal(who, org, &meta, action, "test", SystemClock.now())
+        .resource(uuid::Uuid::now_v7())
+        .detail("path", "a/b")
+}

@@ -94,7 +94,8 @@ pub trait AuditJournal: Send + Sync + 'static {
     /// Records the event of a served request together with the request's count, when it has
     /// one still to make: both in one durable commit, and the ticket says so once it is. A
     /// journal that cannot do this records the event alone and leaves the ticket uncommitted
-    /// (the surface then counts the request itself).
+    /// (the surface then counts the request itself). The record may be left out if the caller
+    /// is gone before it is written: the request was then never answered with what it read.
     async fn record_counted(&self, event: AuditEvent, count: Option<crate::ports::CountTicket>) -> Result<()> {
         drop(count);
         self.record(event).await
