@@ -135,6 +135,11 @@ impl<DB: SqlBackend> SqlStore<DB> {
     }
 
     #[cfg(test)]
+    pub(crate) fn subscriptions(&self) -> &super::sql_webhooks::Subscriptions {
+        &self.subscriptions
+    }
+
+    #[cfg(test)]
     pub(crate) fn write_group(&self) -> Option<&std::sync::Arc<WriteGroup<DB>>> {
         self.group.as_ref()
     }

@@ -44,6 +44,9 @@ pub(super) struct SqlTx<DB: SqlBackend> {
     membership: Option<Membership<DB>>,
     /// Which webhooks want which events, to enqueue deliveries with the audit records.
     subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
+    /// Orgs whose webhooks this transaction changed: their subscriptions are forgotten again
+    /// once it commits (`Subscriptions::forget`).
+    changed_webhooks: Vec<OrgId>,
     /// Held until the transaction ends (commit, or rollback on drop); then the next writer goes.
     _turn: WriteTurn,
 }
@@ -55,7 +58,7 @@ impl<DB: SqlBackend> SqlTx<DB> {
         turn: WriteTurn,
         subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
     ) -> Self {
-        Self { tx: Some(tx), membership: None, subscriptions, _turn: turn }
+        Self { tx: Some(tx), membership: None, subscriptions, changed_webhooks: Vec::new(), _turn: turn }
     }
 
     /// A savepoint in the group transaction `tx` (none open yet: `prepare_member` opens one).
@@ -65,7 +68,7 @@ impl<DB: SqlBackend> SqlTx<DB> {
         turn: WriteTurn,
         subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
     ) -> Self {
-        Self { tx, membership: Some(membership), subscriptions, _turn: turn }
+        Self { tx, membership: Some(membership), subscriptions, changed_webhooks: Vec::new(), _turn: turn }
     }
 
     /// Readies a member's savepoint (see `Membership::prepare`).
@@ -79,21 +82,17 @@ impl<DB: SqlBackend> SqlTx<DB> {
     pub(crate) fn conn(&mut self) -> Result<&mut Tx<DB>> {
         self.tx.as_mut().ok_or_else(|| Error::Internal("the write transaction has ended".to_owned()))
     }
-}
 
-impl<DB: SqlBackend> Drop for SqlTx<DB> {
-    fn drop(&mut self) {
-        // Runs before the turn is released, so the group gets its transaction back first. A
-        // transaction of its own rolls back as sqlx drops it.
-        if let (Some(membership), Some(tx)) = (self.membership.take(), self.tx.take()) {
-            membership.abandon(tx);
-        }
+    /// The org's webhooks change in this transaction: what this node remembers of them is
+    /// forgotten now and again at commit, so no list read by another transaction in between
+    /// (which cannot see this change yet) is kept.
+    fn webhooks_change(&mut self, org: OrgId) {
+        self.subscriptions.forget(org);
+        self.changed_webhooks.push(org);
     }
-}
 
-#[async_trait]
-impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
-    async fn commit(mut self: Box<Self>) -> Result<()> {
+    /// Commits: a transaction of its own at once; a group member once its group is durable.
+    async fn commit_changes(mut self: Box<Self>) -> Result<()> {
         if self.membership.is_none() {
             let tx = self.tx.take().ok_or_else(|| Error::Internal("the write transaction has ended".to_owned()))?;
             return tx.commit().await.map_err(db_error);
@@ -118,6 +117,31 @@ impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
         // The turn goes to the next writer, who works in the same transaction meanwhile.
         drop(self);
         committed.wait().await
+    }
+}
+
+impl<DB: SqlBackend> Drop for SqlTx<DB> {
+    fn drop(&mut self) {
+        // Runs before the turn is released, so the group gets its transaction back first. A
+        // transaction of its own rolls back as sqlx drops it.
+        if let (Some(membership), Some(tx)) = (self.membership.take(), self.tx.take()) {
+            membership.abandon(tx);
+        }
+    }
+}
+
+#[async_trait]
+impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        let subscriptions = std::sync::Arc::clone(&self.subscriptions);
+        let changed_webhooks = std::mem::take(&mut self.changed_webhooks);
+        let committed = self.commit_changes().await;
+        if committed.is_ok() {
+            for org in changed_webhooks {
+                subscriptions.forget(org);
+            }
+        }
+        committed
     }
 
     async fn next_secret_version_under_current_kek(
@@ -872,17 +896,17 @@ impl<DB: SqlBackend> ApprovalTx for SqlTx<DB> {
 #[async_trait]
 impl<DB: SqlBackend> WebhookTx for SqlTx<DB> {
     async fn insert_webhook(&mut self, webhook: &oneclaw_core::webhooks::Webhook, secret_sealed: &[u8]) -> Result<()> {
-        self.subscriptions.forget(webhook.org_id);
+        self.webhooks_change(webhook.org_id);
         super::sql_webhooks::insert(self.conn()?, webhook, secret_sealed).await
     }
 
     async fn update_webhook(&mut self, webhook: &oneclaw_core::webhooks::Webhook) -> Result<bool> {
-        self.subscriptions.forget(webhook.org_id);
+        self.webhooks_change(webhook.org_id);
         super::sql_webhooks::update(self.conn()?, webhook).await
     }
 
     async fn delete_webhook(&mut self, org: OrgId, id: Uuid, now: OffsetDateTime) -> Result<bool> {
-        self.subscriptions.forget(org);
+        self.webhooks_change(org);
         super::sql_webhooks::delete(self.conn()?, org, id, now).await
     }
 }

@@ -13,6 +13,7 @@ use oneclaw_core::{Error, Result};
 use sqlx::Pool;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -30,33 +31,49 @@ const SUBSCRIPTIONS_FOR: Duration = Duration::from_secs(5);
 /// Which event types each org's active webhooks subscribe to, so an append for an org with no
 /// webhooks costs no statement.
 #[derive(Default)]
-pub(crate) struct Subscriptions(Mutex<HashMap<OrgId, (Instant, Vec<String>)>>);
+pub(crate) struct Subscriptions {
+    held: Mutex<HashMap<OrgId, (Instant, Vec<String>)>>,
+    /// Webhook changes begun or committed on this node: a list read before one is not kept,
+    /// since it may predate it (a transaction that read it while the change was uncommitted).
+    changes: AtomicU64,
+}
+
+/// When a reader found an org's subscriptions unknown: what `remember` checks against.
+pub(crate) struct Seen(u64);
 
 impl Subscriptions {
-    pub(crate) fn held(&self, org: OrgId) -> Option<Vec<String>> {
-        let held = self.0.lock().ok()?;
-        held.get(&org).filter(|(at, _)| at.elapsed() < SUBSCRIPTIONS_FOR).map(|(_, types)| types.clone())
-    }
-
-    fn keep(&self, org: OrgId, types: Vec<String>) {
-        if let Ok(mut held) = self.0.lock() {
-            if held.len() > 10_000 {
-                held.clear();
-            }
-            held.insert(org, (Instant::now(), types));
+    /// The org's subscribed event types if known and fresh; else the moment of asking, to read
+    /// them and `remember` what was read.
+    pub(crate) fn held(&self, org: OrgId) -> std::result::Result<Vec<String>, Seen> {
+        let seen = Seen(self.changes.load(Ordering::Acquire));
+        let Ok(held) = self.held.lock() else { return Err(seen) };
+        match held.get(&org).filter(|(at, _)| at.elapsed() < SUBSCRIPTIONS_FOR) {
+            Some((_, types)) => Ok(types.clone()),
+            None => Err(seen),
         }
     }
 
-    /// Keeps what an org's webhooks' event lists (`SUBSCRIBED_SQL`'s rows, just read) name,
-    /// and answers it.
-    pub(crate) fn remember(&self, org: OrgId, lists: &[String]) -> Vec<String> {
+    /// What an org's webhooks' event lists (`SUBSCRIBED_SQL`'s rows, read after `held`
+    /// answered `seen`) name; kept only if no webhook has changed on this node since.
+    pub(crate) fn remember(&self, org: OrgId, lists: &[String], seen: Seen) -> Vec<String> {
         let types = subscribed_types(lists.iter().map(String::as_str));
-        self.keep(org, types.clone());
+        if let Ok(mut held) = self.held.lock()
+            && self.changes.load(Ordering::Acquire) == seen.0
+        {
+            if held.len() > 10_000 {
+                held.clear();
+            }
+            held.insert(org, (Instant::now(), types.clone()));
+        }
         types
     }
 
+    /// An org's webhooks change: called when the change is made and again once it commits, so
+    /// no list read in between is kept.
     pub(crate) fn forget(&self, org: OrgId) {
-        if let Ok(mut held) = self.0.lock() {
+        let held = self.held.lock();
+        self.changes.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut held) = held {
             held.remove(&org);
         }
     }
@@ -110,8 +127,8 @@ pub(super) async fn enqueue<DB: SqlBackend>(
     for event in events {
         let Some(kind) = event_type(event) else { continue };
         let types = match subscriptions.held(event.org_id) {
-            Some(types) => types,
-            None => {
+            Ok(types) => types,
+            Err(seen) => {
                 let rows = sqlx::query(SUBSCRIBED_SQL)
                     .arg(event.org_id.0)
                     .arg(true)
@@ -119,7 +136,7 @@ pub(super) async fn enqueue<DB: SqlBackend>(
                     .await
                     .map_err(db_error)?;
                 let lists = rows.iter().map(|row| get::<String>(row, "events")).collect::<Result<Vec<_>>>()?;
-                subscriptions.remember(event.org_id, &lists)
+                subscriptions.remember(event.org_id, &lists, seen)
             }
         };
         if !types.iter().any(|t| t == kind) {
@@ -335,4 +352,55 @@ pub(super) async fn delete<DB: SqlBackend>(tx: &mut Tx<DB>, org: OrgId, id: Uuid
         .await
         .map_err(db_error)?;
     Ok(done == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Subscriptions;
+    use crate::test_support::store_with_orgs;
+    use oneclaw_core::clock::{Clock, SystemClock};
+    use oneclaw_core::ids::{OrgId, UserId};
+    use oneclaw_core::ports::Store;
+    use oneclaw_core::webhooks::Webhook;
+
+    const READ_LIST: &str = r#"["secret.read"]"#;
+
+    /// A transaction that read an org's webhooks while another had just created one, not yet
+    /// committed, read none: keeping that would skip the new webhook's deliveries.
+    #[test]
+    fn a_list_read_across_a_webhook_change_is_answered_but_not_kept() {
+        let subscriptions = Subscriptions::default();
+        let org = OrgId::generate();
+        let seen = subscriptions.held(org).expect_err("nothing is known yet");
+        subscriptions.forget(org);
+        assert!(subscriptions.remember(org, &[], seen).is_empty(), "the reader goes on with what it read");
+        let seen = subscriptions.held(org).expect_err("what was read across the change is not kept");
+        subscriptions.remember(org, &[READ_LIST.to_owned()], seen);
+        assert_eq!(subscriptions.held(org).ok(), Some(vec!["secret.read".to_owned()]), "a list read after it is");
+    }
+
+    /// What was remembered while a webhook change was uncommitted is forgotten when it commits.
+    #[tokio::test]
+    async fn a_committed_webhook_change_forgets_what_was_read_before_it() {
+        let (store, orgs, _dir) = store_with_orgs(&["a"]).await;
+        let org = orgs[0];
+        let webhook = Webhook {
+            id: uuid::Uuid::now_v7(),
+            org_id: org,
+            url: "https://hooks.example/in".to_owned(),
+            events: vec!["secret.read".to_owned()],
+            description: String::new(),
+            is_active: true,
+            created_by: UserId::generate(),
+            created_at: SystemClock.now(),
+        };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_webhook(&webhook, b"sealed").await.unwrap();
+        // Read on another connection meanwhile (PostgreSQL), which cannot see the new webhook.
+        let seen = store.subscriptions().held(org).expect_err("forgotten at the change");
+        store.subscriptions().remember(org, &[], seen);
+        assert_eq!(store.subscriptions().held(org).ok(), Some(Vec::new()));
+        tx.commit().await.unwrap();
+        assert!(store.subscriptions().held(org).is_err(), "the commit forgets it again");
+    }
 }

@@ -285,8 +285,8 @@ fn enqueue_deliveries(
     for event in events {
         let Some(kind) = event_type(event) else { continue };
         let types = match subscriptions.held(event.org_id) {
-            Some(types) => types,
-            None => {
+            Ok(types) => types,
+            Err(seen) => {
                 let mut select = tx.prepare_cached(SUBSCRIBED_SQL).map_err(write_error)?;
                 let values: [&dyn ToSql; 2] = [&event.org_id.0, &true];
                 let params = named(&select, &values)?;
@@ -294,7 +294,7 @@ fn enqueue_deliveries(
                     .query_map(params.as_slice(), |row| row.get(0))
                     .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
                     .map_err(write_error)?;
-                subscriptions.remember(event.org_id, &lists)
+                subscriptions.remember(event.org_id, &lists, seen)
             }
         };
         if !types.iter().any(|t| t == kind) {
