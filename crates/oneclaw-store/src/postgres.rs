@@ -34,6 +34,13 @@ impl SqlBackend for sqlx::Postgres {
     run_statements_on!(bind_postgres, push_postgres);
 }
 
+/// A pooled connection idle at least this long is pinged before use, and replaced if it does
+/// not answer. One used more recently is not: under load that ping was a round trip per
+/// request. So after the database restarts, a connection used less than this before is found
+/// broken by the request that takes it, which is answered 503 (and the connection closed).
+/// The same window as HikariCP's `aliveBypassWindowMs`.
+pub const PING_IDLE_AFTER: Duration = Duration::from_millis(500);
+
 /// The PostgreSQL store.
 pub type PgStore = SqlStore<sqlx::Postgres>;
 
@@ -44,6 +51,16 @@ impl PgStore {
             .map_err(|err| oneclaw_core::Error::invalid(format!("database URL: {err}")))?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            // A ping before every use was a round trip per request (reads +15-28% without it,
+            // alternated on this machine); a connection in use moments ago is taken as it is,
+            // and one idle longer is checked first, as before.
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    Ok(meta.idle_for < PING_IDLE_AFTER || connection.ping().await.is_ok())
+                })
+            })
             // A stalled or absent database answers 503 within this time instead of hanging.
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
