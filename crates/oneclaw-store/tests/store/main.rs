@@ -480,7 +480,44 @@ async fn a_batch_larger_than_one_insert_chains_every_event_in_order() {
     let mut tx = store.begin().await.unwrap();
     tx.append_audits(&events).await.unwrap();
     tx.commit().await.unwrap();
-    for (who, expected) in [(org, 600), (other, 30)] {
+    assert_batch_chained(&store, &[(org, 600), (other, 30)]).await;
+}
+
+/// A batch of several orgs' events small enough for one INSERT (on SQLite one statement text
+/// with the heads' UPDATEs) moves every org's head it touches, and the next batch goes on from
+/// them.
+#[tokio::test]
+async fn a_batch_of_several_orgs_moves_each_head_and_the_next_goes_on_from_them() {
+    let db = test_db().await;
+    let store = oneclaw_store::open(&db.url).await.unwrap();
+    let mut orgs = Vec::new();
+    for _ in 0..3 {
+        orgs.push(seed(&store).await.0);
+    }
+    let meta = RequestMeta::internal(Surface::Cli);
+    let now = SystemClock.now();
+    for round in 0..2 {
+        let events: Vec<AuditEvent> = (0..12)
+            .map(|n| AuditEvent::system_in(orgs[n % 3], &meta, "test.batch", "org", now).detail("n", round * 12 + n))
+            .collect();
+        let mut tx = store.begin().await.unwrap();
+        tx.append_audits(&events).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    store
+        .append_audit_batch(
+            vec![AuditEvent::system_in(orgs[2], &meta, "test.batch", "org", now).detail("n", 24)],
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_batch_chained(&store, &[(orgs[0], 8), (orgs[1], 8), (orgs[2], 9)]).await;
+}
+
+/// Each org has `expected` `test.batch` events, in the order given, on one unbroken chain that
+/// ends at its head.
+async fn assert_batch_chained(store: &Arc<dyn Store>, expected: &[(OrgId, usize)]) {
+    for &(who, expected) in expected {
         let chain: Vec<_> = store
             .audit_chain(who, 0, 1000)
             .await
