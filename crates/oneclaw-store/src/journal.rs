@@ -53,8 +53,13 @@ impl GroupCommitJournal {
         let queue = crate::batch::start(MAX_BATCH, move |batch: Vec<Waiter>| {
             let store = Arc::clone(&store);
             async move {
-                // Dropped here, a left-out request's count ticket gives its place back.
-                let batch: Vec<Waiter> = batch.into_iter().filter(Waiter::wanted).collect();
+                let (batch, gone): (Vec<Waiter>, Vec<Waiter>) = batch.into_iter().partition(Waiter::wanted);
+                for Waiter { count, .. } in gone {
+                    // Never counted now: its place goes back to the org's month.
+                    if let Some(count) = count {
+                        count.released();
+                    }
+                }
                 if batch.is_empty() {
                     return;
                 }
@@ -148,7 +153,16 @@ mod tests {
         let journal = GroupCommitJournal::start(Arc::clone(&store) as Arc<dyn Store>, Duration::from_millis(300));
         let served = |action: &str| {
             let charge = Charge::metered(false, None, "GET", "/v1/x", Some((org, MONTH.to_owned())));
-            (event(org, action), charge.take_count())
+            let ticket = charge.take_count();
+            (event(org, action), ticket, charge)
+        };
+        let places_back = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // What the REST layer does when a metered read ends unserved or is dropped.
+        let request_ends_unserved = |charge: &Charge| {
+            let places_back = Arc::clone(&places_back);
+            charge.when_uncounted(move || {
+                places_back.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            });
         };
 
         let other_process = rusqlite::Connection::open(dir.path().join("oneclaw.db")).unwrap();
@@ -161,16 +175,24 @@ mod tests {
         };
         tokio::time::sleep(Duration::from_millis(100)).await;
         // Queued behind it; both callers give up at 300 ms.
-        let (read, ticket) = served("read.given.up");
+        let (read, ticket, given_up_charge) = served("read.given.up");
         let gave_up = journal.record_counted(read, ticket);
         let refused = journal.record(event(org, "refused.given.up"));
         let (gave_up, refused) = tokio::join!(gave_up, refused);
         assert!(gave_up.is_err() && refused.is_err(), "both were answered 503");
+        request_ends_unserved(&given_up_charge);
+        assert_eq!(places_back.load(std::sync::atomic::Ordering::SeqCst), 0, "its count is still queued");
         other_process.execute_batch("COMMIT").unwrap();
         assert!(in_flight.await.unwrap().is_err(), "its caller had given up too");
 
-        let (read, ticket) = served("read.answered");
+        let (read, ticket, answered_charge) = served("read.answered");
         journal.record_counted(read, ticket).await.unwrap();
+        request_ends_unserved(&answered_charge);
+        assert_eq!(
+            places_back.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the read left out gave its place back, the answered one did not"
+        );
         let actions: Vec<String> =
             store.audit_chain(org, 0, 10).await.unwrap().into_iter().map(|event| event.action).collect();
         assert_eq!(actions, ["refused.in.flight", "refused.given.up", "read.answered"]);

@@ -57,7 +57,14 @@ pub struct Metered {
     /// commits it with the request's record, or the surface counts it after the answer.
     count: Option<(OrgId, String)>,
     count_state: AtomicU8,
+    /// Gives the request's place back, left here by a request that went away while the
+    /// journal held its count: run if the journal then releases the count uncommitted. Held
+    /// while `count_state` is read or moved back from taken, so the two cannot miss each other.
+    give_back: Mutex<Option<GiveBack>>,
 }
+
+/// Returns a request's place in its org's month.
+type GiveBack = Box<dyn FnOnce() + Send>;
 
 /// `Metered::count_state`: not yet taken, taken by a journal record, committed with it.
 const COUNT_PENDING: u8 = 0;
@@ -77,6 +84,23 @@ impl CountTicket {
     /// Says that the transaction holding the count has committed.
     pub fn committed(&self) {
         self.0.count_state.store(COUNT_COMMITTED, Ordering::Release);
+    }
+
+    /// The journal left the request out (its caller had gone, so it was never served): nothing
+    /// will count it, and its place goes back, now or when the request lets go of it.
+    pub fn released(self) {
+        let give_back = {
+            let mut held = self.0.give_back.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let moved_back = self
+                .0
+                .count_state
+                .compare_exchange(COUNT_TAKEN, COUNT_PENDING, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+            if moved_back { held.take() } else { None }
+        };
+        if let Some(give_back) = give_back {
+            give_back();
+        }
     }
 }
 
@@ -110,6 +134,7 @@ impl Charge {
             outcome: Mutex::new(None),
             count: count_when_served,
             count_state: AtomicU8::new(COUNT_PENDING),
+            give_back: Mutex::new(None),
         })))
     }
 
@@ -124,12 +149,21 @@ impl Charge {
             .map(|_| CountTicket(Arc::clone(metered)))
     }
 
-    /// Whether the request's count was never handed to a transaction (so none can commit it
-    /// later): only then may its place go to another request.
-    pub fn count_untouched(&self) -> bool {
-        self.0.as_ref().is_some_and(|metered| {
-            metered.count.is_some() && metered.count_state.load(Ordering::Acquire) == COUNT_PENDING
-        })
+    /// For a request that is not served or has gone: runs `give_back` (which returns its
+    /// place) once nothing can count it any more: at once if its count was never handed to the
+    /// journal, later if the journal holds it and then leaves it out (`CountTicket::released`),
+    /// never if it is committed (the request was counted, its place used).
+    pub fn when_uncounted(&self, give_back: impl FnOnce() + Send + 'static) {
+        let Some(metered) = self.0.as_ref().filter(|metered| metered.count.is_some()) else { return };
+        let mut held = metered.give_back.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match metered.count_state.load(Ordering::Acquire) {
+            COUNT_PENDING => {
+                drop(held);
+                give_back();
+            }
+            COUNT_TAKEN => *held = Some(Box::new(give_back)),
+            _ => {}
+        }
     }
 
     /// Whether the request's count was committed with its audit record.
@@ -198,3 +232,56 @@ impl PartialEq for Charge {
 }
 
 impl Eq for Charge {}
+
+#[cfg(test)]
+mod tests {
+    use super::Charge;
+    use crate::ids::OrgId;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn counted_read() -> Charge {
+        Charge::metered(false, None, "GET", "/v1/x", Some((OrgId::generate(), "2026-12".to_owned())))
+    }
+
+    fn counter() -> (Arc<AtomicUsize>, impl Fn() -> Box<dyn FnOnce() + Send>) {
+        let given_back = Arc::new(AtomicUsize::new(0));
+        let handle = Arc::clone(&given_back);
+        (given_back, move || {
+            let handle = Arc::clone(&handle);
+            Box::new(move || {
+                handle.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+    }
+
+    /// A request gone with its count in the journal gets its place back exactly once, whether
+    /// the journal leaves the count out before or after the request lets go; never once the
+    /// count is committed, and at once if the count was never taken.
+    #[test]
+    fn a_place_goes_back_once_nothing_can_count_it_and_never_after_its_count_committed() {
+        let (given_back, give_back) = counter();
+
+        let charge = counted_read();
+        let ticket = charge.take_count().unwrap();
+        charge.when_uncounted(give_back());
+        assert_eq!(given_back.load(Ordering::SeqCst), 0, "the journal may still commit it");
+        ticket.released();
+        assert_eq!(given_back.load(Ordering::SeqCst), 1, "released after the request let go");
+
+        let charge = counted_read();
+        charge.take_count().unwrap().released();
+        charge.when_uncounted(give_back());
+        assert_eq!(given_back.load(Ordering::SeqCst), 2, "released before the request let go");
+
+        let charge = counted_read();
+        let ticket = charge.take_count().unwrap();
+        ticket.committed();
+        charge.when_uncounted(give_back());
+        ticket.released();
+        assert_eq!(given_back.load(Ordering::SeqCst), 2, "a committed count keeps its place");
+
+        counted_read().when_uncounted(give_back());
+        assert_eq!(given_back.load(Ordering::SeqCst), 3, "a count never taken goes back at once");
+    }
+}

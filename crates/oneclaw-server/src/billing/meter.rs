@@ -109,9 +109,8 @@ pub async fn meter(State(layer): State<BillingLayer>, mut request: Request, next
         }
     } else if !charge.count_committed() {
         if !served {
-            if charge.count_untouched() {
-                billing.give_back(&reservation);
-            }
+            let (core, reservation) = (layer.core.clone(), reservation.clone());
+            charge.when_uncounted(move || core.billing().give_back(&reservation));
         } else if let Err(err) = billing.count_served(&reservation).await {
             // Nothing was changed (a read that changes something counts in its own commit):
             // the read is refused rather than answered uncounted.
@@ -143,7 +142,8 @@ pub async fn meter(State(layer): State<BillingLayer>, mut request: Request, next
 }
 
 /// A metered read not settled yet; dropped unsettled (the client went away, the time limit),
-/// it gives its place back at once if no transaction holds its count.
+/// it gives its place back once nothing can count it: at once if no transaction holds its
+/// count, or when the audit journal leaves the gone request's record and count out.
 struct Unsettled(Option<(oneclaw_core::Core, oneclaw_core::services::Reservation, Charge)>);
 
 impl Unsettled {
@@ -156,9 +156,6 @@ impl Unsettled {
 impl Drop for Unsettled {
     fn drop(&mut self) {
         let Some((core, reservation, charge)) = self.0.take() else { return };
-        if !charge.count_untouched() {
-            return;
-        }
-        core.billing().give_back(&reservation);
+        charge.when_uncounted(move || core.billing().give_back(&reservation));
     }
 }
