@@ -159,7 +159,8 @@ impl<'a> Secrets<'a> {
         // as its record, so it takes the transactional path.
         let access = Access::new(self.deps);
         let found = access.vault_access_with_secret(self.deps.store.as_ref(), caller, vault_id, path, version);
-        let (VaultWithPolicies { vault, policies }, found) = found.await?;
+        let found = self.vault_found(caller, vault_id, path, Operation::Read, found.await).await;
+        let (VaultWithPolicies { vault, policies }, found) = found?;
         self.check(caller, &vault, &policies, path, Operation::Read).await?;
         let now = self.deps.clock.now();
         let event = AuditEvent::by(caller, action::SECRET_READ, "secret", now)
@@ -436,9 +437,32 @@ impl<'a> Secrets<'a> {
     }
 
     async fn vault_for(&self, caller: &Caller, vault_id: VaultId, path: &SecretPath, op: Operation) -> Result<Vault> {
-        let VaultWithPolicies { vault, policies } = Access::new(self.deps).vault_access(caller, vault_id).await?;
+        let found = Access::new(self.deps).vault_access(caller, vault_id).await;
+        let VaultWithPolicies { vault, policies } = self.vault_found(caller, vault_id, path, op, found).await?;
         self.check(caller, &vault, &policies, path, op).await?;
         Ok(vault)
+    }
+
+    /// The access read's result; a vault that is not the caller's org's (or does not exist) is
+    /// a refusal like any other, recorded in the caller's org, so probing for vault ids leaves
+    /// a trace.
+    async fn vault_found<T>(
+        &self,
+        caller: &Caller,
+        vault_id: VaultId,
+        path: &SecretPath,
+        op: Operation,
+        found: Result<T>,
+    ) -> Result<T> {
+        match found {
+            Err(Error::NotFound(message)) => {
+                let event = AuditEvent::by(caller, &format!("secret.{}", op.as_str()), "secret", self.deps.clock.now())
+                    .detail("vault_id", vault_id.to_string())
+                    .detail("path", path.as_str());
+                Err(self.refuse(event, Error::NotFound(message)).await)
+            }
+            other => other,
+        }
     }
 
     /// The access check of one operation on one path; a refusal is audited.

@@ -144,3 +144,39 @@ async fn access_model_actions_are_recorded_too() {
     let anonymous_access = events.iter().find(|e| e.action == "share.access").unwrap();
     assert_eq!(anonymous_access.actor_type, "anonymous");
 }
+
+/// Probing for vault ids leaves a trace: reading or writing in a vault that does not exist, or
+/// that belongs to another org, is a refusal recorded in the caller's org (404, the same answer
+/// for both), and the other org's log is untouched.
+#[tokio::test]
+async fn a_vault_outside_the_callers_org_is_a_refusal_on_the_callers_record() {
+    let app = spawn_app().await;
+    let prober = app.signup("prober@example.com").await;
+    let owner = app.signup("owner@example.com").await;
+    let theirs = app.create_vault(&owner.token, "theirs").await;
+    app.put_secret(&owner.token, &theirs, "db/pw", "v1").await;
+    let owner_events_before = app.audit_events(&owner).await.len();
+    let nowhere = uuid::Uuid::now_v7().to_string();
+
+    for vault in [&theirs, &nowhere] {
+        let read = app.get(&format!("/v1/vaults/{vault}/secrets/db/pw"), &prober.token).await;
+        assert_eq!(read.status, 404, "{}", read.text);
+        let write = app.put(&format!("/v1/vaults/{vault}/secrets/db/pw"), &prober.token, json!({"value": "x"})).await;
+        assert_eq!(write.status, 404, "{}", write.text);
+    }
+
+    let refused: Vec<(String, String)> = app
+        .audit_events(&prober)
+        .await
+        .iter()
+        .rev()
+        .filter(|e| e.outcome.as_str() == "denied")
+        .map(|e| (e.action.clone(), e.details["vault_id"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    let expected: Vec<(String, String)> = [&theirs, &nowhere]
+        .into_iter()
+        .flat_map(|vault| [("secret.read".to_owned(), vault.clone()), ("secret.write".to_owned(), vault.clone())])
+        .collect();
+    assert_eq!(refused, expected);
+    assert_eq!(app.audit_events(&owner).await.len(), owner_events_before, "nothing lands in the other org's log");
+}
