@@ -348,9 +348,17 @@ pub(super) async fn delete<DB: SqlBackend>(tx: &mut Tx<DB>, org: OrgId, id: Uuid
         .arg(to_ms(now))
         .arg(id)
         .arg(org.0)
-        .execute_on(tx)
+        .execute_on(&mut *tx)
         .await
         .map_err(db_error)?;
+    if done == 1 {
+        // Never to be sent now: out of the outbox (and its depth), in the same commit.
+        sqlx::query("UPDATE webhook_deliveries SET status = 'cancelled' WHERE webhook_id = $1 AND status = 'pending'")
+            .arg(id)
+            .execute_on(&mut *tx)
+            .await
+            .map_err(db_error)?;
+    }
     Ok(done == 1)
 }
 
@@ -379,12 +387,33 @@ mod tests {
         assert_eq!(subscriptions.held(org).ok(), Some(vec!["secret.read".to_owned()]), "a list read after it is");
     }
 
-    /// What was remembered while a webhook change was uncommitted is forgotten when it commits.
+    /// A deleted webhook's deliveries still pending are cancelled with it: they leave the
+    /// outbox (whose depth is a metric) instead of waiting there for ever.
     #[tokio::test]
-    async fn a_committed_webhook_change_forgets_what_was_read_before_it() {
+    async fn deleting_a_webhook_cancels_its_pending_deliveries() {
+        use oneclaw_core::ports::store::{AuditTx, WebhookStore, WebhookTx};
         let (store, orgs, _dir) = store_with_orgs(&["a"]).await;
         let org = orgs[0];
-        let webhook = Webhook {
+        let webhook = read_hook(org);
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_webhook(&webhook, b"sealed").await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.append_audits(&[crate::test_support::event(org, "secret.read")]).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.deliveries_waiting().await.unwrap(), 1);
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.delete_webhook(org, webhook.id, SystemClock.now()).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(store.deliveries_waiting().await.unwrap(), 0);
+        let statuses: Vec<String> =
+            store.deliveries(webhook.id, 10).await.unwrap().into_iter().map(|delivery| delivery.status).collect();
+        assert_eq!(statuses, ["cancelled"]);
+    }
+
+    fn read_hook(org: OrgId) -> Webhook {
+        Webhook {
             id: uuid::Uuid::now_v7(),
             org_id: org,
             url: "https://hooks.example/in".to_owned(),
@@ -393,7 +422,15 @@ mod tests {
             is_active: true,
             created_by: UserId::generate(),
             created_at: SystemClock.now(),
-        };
+        }
+    }
+
+    /// What was remembered while a webhook change was uncommitted is forgotten when it commits.
+    #[tokio::test]
+    async fn a_committed_webhook_change_forgets_what_was_read_before_it() {
+        let (store, orgs, _dir) = store_with_orgs(&["a"]).await;
+        let org = orgs[0];
+        let webhook = read_hook(org);
         let mut tx = store.begin().await.unwrap();
         tx.insert_webhook(&webhook, b"sealed").await.unwrap();
         // Read on another connection meanwhile (PostgreSQL), which cannot see the new webhook.
