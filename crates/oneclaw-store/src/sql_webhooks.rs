@@ -391,7 +391,7 @@ mod tests {
     /// outbox (whose depth is a metric) instead of waiting there for ever.
     #[tokio::test]
     async fn deleting_a_webhook_cancels_its_pending_deliveries() {
-        use oneclaw_core::ports::store::{AuditTx, WebhookStore, WebhookTx};
+        use oneclaw_core::ports::store::WebhookStore;
         let (store, orgs, _dir) = store_with_orgs(&["a"]).await;
         let org = orgs[0];
         let webhook = read_hook(org);
