@@ -481,11 +481,6 @@ mod tests {
         assert_eq!(orgs_named(&store, "dropped").await, 0);
     }
 
-    fn event_in(org: OrgId, action: &str) -> oneclaw_core::audit::AuditEvent {
-        let meta = oneclaw_core::principal::RequestMeta::internal(oneclaw_core::principal::Surface::Api);
-        oneclaw_core::audit::AuditEvent::system_in(org, &meta, action, "test", SystemClock.now())
-    }
-
     /// A member's records and the head they move are one statement text (one round trip): the
     /// records are there and chained, and a record that cannot be written takes its change
     /// with it while the writers around it keep theirs.
@@ -496,7 +491,12 @@ mod tests {
         let home = org("home");
         let mut tx = store.begin().await.unwrap();
         tx.insert_org(&home).await.unwrap();
-        tx.append_audits(&[event_in(home.id, "first"), event_in(home.id, "second")]).await.unwrap();
+        tx.append_audits(&[
+            crate::test_support::event(home.id, "first"),
+            crate::test_support::event(home.id, "second"),
+        ])
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         crate::test_support::refuse_records_marked(&store).await;
 
@@ -507,7 +507,7 @@ mod tests {
             tokio::spawn(async move {
                 let mut tx = store.begin().await.unwrap();
                 tx.insert_org(&org("refused with its record")).await.unwrap();
-                tx.append_audits(&[event_in(home.id, "refuse.me")]).await?;
+                tx.append_audits(&[crate::test_support::event(home.id, "refuse.me")]).await?;
                 tx.commit().await
             })
         };
@@ -516,7 +516,7 @@ mod tests {
             tokio::spawn(async move {
                 let mut tx = store.begin().await.unwrap();
                 tx.insert_org(&org("kept after")).await.unwrap();
-                tx.append_audits(&[event_in(home.id, "third")]).await.unwrap();
+                tx.append_audits(&[crate::test_support::event(home.id, "third")]).await.unwrap();
                 tx.commit().await.unwrap();
             })
         };

@@ -133,7 +133,7 @@ impl GroupCommitJournal {
 
 #[cfg(test)]
 mod tests {
-    use super::GroupCommitJournal;
+    use super::{GroupCommitJournal, Waiter};
     use crate::test_support::{assert_chain_whole, event, store_with_orgs};
     use oneclaw_core::ports::store::{AuditStore, BillingStore};
     use oneclaw_core::ports::{AuditJournal, Charge, Store};
@@ -167,13 +167,13 @@ mod tests {
 
         let other_process = rusqlite::Connection::open(dir.path().join("oneclaw.db")).unwrap();
         other_process.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let journal = Arc::new(journal);
-        // Taken by the writer at once, it waits in SQLite's busy handler for the lock.
-        let in_flight = {
-            let journal = Arc::clone(&journal);
-            tokio::spawn(async move { journal.record(event(org, "refused.in.flight")).await })
-        };
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Taken by the writer before anything else is queued, it waits in SQLite's busy handler
+        // for the lock (queued by hand, so the test knows when it was taken).
+        let (waiter, in_flight) = Waiter::new(event(org, "refused.in.flight"), None, false);
+        journal.queue.queue.send(waiter).await.unwrap();
+        while journal.queue.stats().waiting > 0 {
+            tokio::task::yield_now().await;
+        }
         // Queued behind it; both callers give up at 300 ms.
         let (read, ticket, given_up_charge) = served("read.given.up");
         let gave_up = journal.record_counted(read, ticket);
@@ -183,7 +183,7 @@ mod tests {
         request_ends_unserved(&given_up_charge);
         assert_eq!(places_back.load(std::sync::atomic::Ordering::SeqCst), 0, "its count is still queued");
         other_process.execute_batch("COMMIT").unwrap();
-        assert!(in_flight.await.unwrap().is_err(), "its caller had given up too");
+        assert!(in_flight.await.unwrap().is_ok(), "a record taken before the wait is written");
 
         let (read, ticket, answered_charge) = served("read.answered");
         journal.record_counted(read, ticket).await.unwrap();

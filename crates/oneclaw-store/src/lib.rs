@@ -50,14 +50,6 @@ mod test_support;
 mod write_gate;
 
 pub use backend::SqlBackend;
-
-/// Whether the benchmark-only switch skips audit writes (`danger_bench`); never without it.
-pub(crate) fn audit_skipped() -> bool {
-    #[cfg(feature = "danger-bench-skip-audit")]
-    return danger_bench::skipping_audit();
-    #[cfg(not(feature = "danger-bench-skip-audit"))]
-    false
-}
 pub use journal::GroupCommitJournal;
 pub use meter::GroupCommitMeter;
 use oneclaw_core::ports::Store;
@@ -83,6 +75,14 @@ impl Backend {
             Err(Error::invalid("the database URL must start with sqlite:, postgres:// or postgresql://"))
         }
     }
+}
+
+/// Whether the benchmark-only switch skips audit writes (`danger_bench`); never without it.
+pub(crate) fn audit_skipped() -> bool {
+    #[cfg(feature = "danger-bench-skip-audit")]
+    return danger_bench::skipping_audit();
+    #[cfg(not(feature = "danger-bench-skip-audit"))]
+    false
 }
 
 /// The default database: `oneclaw.db` in the data directory.

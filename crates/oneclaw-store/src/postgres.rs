@@ -11,10 +11,10 @@ use std::time::Duration;
 
 impl SqlBackend for sqlx::Postgres {
     const BACKEND_NAME: &'static str = "postgres";
+    const MULTIPLE_STATEMENTS: bool = false;
     // No join for the newest event's time here: after waiting for the lock, READ COMMITTED
     // rechecks the updated head against the event row the join found before, which no longer
     // matches, so `newest` would come back NULL. A second statement (a fresh snapshot) reads it.
-    const MULTIPLE_STATEMENTS: bool = false;
     const SELECT_HEAD_FOR_APPEND: &'static str =
         "SELECT seq, hash, CAST(NULL AS BIGINT) AS newest FROM audit_heads WHERE org_id = $1 FOR UPDATE";
     const LOCK_CURRENT_KEK: &'static str = "SELECT k.version, k.provider, k.handle FROM vaults v \

@@ -456,10 +456,7 @@ impl<'a> Secrets<'a> {
     ) -> Result<T> {
         match found {
             Err(Error::NotFound(message)) => {
-                let event = AuditEvent::by(caller, &format!("secret.{}", op.as_str()), "secret", self.deps.clock.now())
-                    .detail("vault_id", vault_id.to_string())
-                    .detail("path", path.as_str());
-                Err(self.refuse(event, Error::NotFound(message)).await)
+                Err(self.refuse(self.attempt(caller, vault_id, path, op), Error::NotFound(message)).await)
             }
             other => other,
         }
@@ -482,16 +479,19 @@ impl<'a> Secrets<'a> {
             other => other,
         };
         if let Err(refused) = checked {
-            let now = self.deps.clock.now();
-            let event = AuditEvent::by(caller, &format!("secret.{}", op.as_str()), "secret", now)
-                .detail("vault_id", vault.id.to_string())
-                .detail("path", path.as_str());
-            return Err(self.refuse(event, refused).await);
+            return Err(self.refuse(self.attempt(caller, vault.id, path, op), refused).await);
         }
         Ok(())
     }
 
     /// Records a refused attempt with its reason, then hands back the error.
+    /// The record of an attempt at `op` on `path` in a vault, before its outcome.
+    fn attempt(&self, caller: &Caller, vault_id: VaultId, path: &SecretPath, op: Operation) -> AuditEvent {
+        AuditEvent::by(caller, &format!("secret.{}", op.as_str()), "secret", self.deps.clock.now())
+            .detail("vault_id", vault_id.to_string())
+            .detail("path", path.as_str())
+    }
+
     async fn refuse(&self, event: AuditEvent, error: Error) -> Error {
         let event = event.detail("reason", error.to_string()).outcome(Outcome::Denied);
         record_alone(self.deps.journal.as_ref(), event).await;
