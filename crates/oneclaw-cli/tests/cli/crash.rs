@@ -15,6 +15,32 @@ fn serve_on(data: &std::path::Path) -> Command {
 /// Each answered write: its path, the version it was given and the value sent.
 type Answered = Arc<std::sync::Mutex<Vec<(String, i64, String)>>>;
 
+/// Lets the load run, then SIGKILLs the server and waits for every client task to stop.
+async fn kill_under_load(server: &mut Server, load: Vec<tokio::task::JoinHandle<()>>) {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    for client in load {
+        tokio::time::timeout(Duration::from_secs(30), client).await.expect("clients stop").unwrap();
+    }
+}
+
+/// Successful `action` records in the exported log of the (stopped) server's data dir.
+fn recorded(data: &std::path::Path, action: &str) -> usize {
+    let export = oneclaw().args(["audit", "export", "--data-dir"]).arg(data).output().unwrap();
+    assert!(export.status.success());
+    String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|event| event["action"] == action && event["outcome"] == "success")
+        .count()
+}
+
+fn assert_chain_verifies(data: &std::path::Path) {
+    let verify = oneclaw().args(["audit", "verify", "--data-dir"]).arg(data).output().unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+}
+
 #[tokio::test]
 async fn a_killed_server_keeps_every_write_it_answered() {
     let dir = tempfile::tempdir().unwrap();
@@ -52,12 +78,7 @@ async fn a_killed_server_keeps_every_write_it_answered() {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
-    for writer in writers {
-        tokio::time::timeout(Duration::from_secs(30), writer).await.expect("writers stop").unwrap();
-    }
+    kill_under_load(&mut server, writers).await;
     let answered = std::mem::take(&mut *answered.lock().unwrap());
     assert!(answered.len() > 50, "the load ran: {} writes answered", answered.len());
 
@@ -69,16 +90,9 @@ async fn a_killed_server_keeps_every_write_it_answered() {
         assert_eq!(read["value"].as_str(), Some(value.as_str()), "{path} version {version} was answered 201: {read}");
     }
     drop(server);
-    let export = oneclaw().args(["audit", "export", "--data-dir"]).arg(&data).output().unwrap();
-    assert!(export.status.success());
-    let writes_recorded = String::from_utf8_lossy(&export.stdout)
-        .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap())
-        .filter(|event| event["action"] == "secret.write")
-        .count();
+    let writes_recorded = recorded(&data, "secret.write");
     assert!(writes_recorded >= answered.len(), "{writes_recorded} write records for {} answered", answered.len());
-    let verify = oneclaw().args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert_chain_verifies(&data);
 }
 
 /// SIGKILL under a read load with a few writers beside it: every read answered 200 has its
@@ -126,23 +140,11 @@ async fn a_killed_server_has_recorded_every_read_it_answered() {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
-    for client in clients {
-        tokio::time::timeout(Duration::from_secs(30), client).await.expect("clients stop").unwrap();
-    }
+    kill_under_load(&mut server, clients).await;
     let answered = reads_answered.load(std::sync::atomic::Ordering::SeqCst);
     assert!(answered > 50, "the load ran: {answered} reads answered");
 
-    let export = oneclaw().args(["audit", "export", "--data-dir"]).arg(&data).output().unwrap();
-    assert!(export.status.success());
-    let reads_recorded = String::from_utf8_lossy(&export.stdout)
-        .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap())
-        .filter(|event| event["action"] == "secret.read" && event["outcome"] == "success")
-        .count();
+    let reads_recorded = recorded(&data, "secret.read");
     assert!(reads_recorded >= answered, "{reads_recorded} read records for {answered} reads answered");
-    let verify = oneclaw().args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert_chain_verifies(&data);
 }
