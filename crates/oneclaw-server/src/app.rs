@@ -259,7 +259,8 @@ pub async fn open_core_with_parts(
     wrap_store: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
 ) -> Result<Core> {
     prepare_data_dir(&config.data_dir)?;
-    let store = wrap_store(oneclaw_store::open(&config.database_url).await?);
+    let read_cache = std::time::Duration::from_millis(config.read_cache_ms);
+    let store = wrap_store(oneclaw_store::open_with(&config.database_url, read_cache).await?);
     let seed = system::load_or_create(
         store.as_ref(),
         keys.as_ref(),

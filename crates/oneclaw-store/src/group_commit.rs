@@ -23,6 +23,7 @@
 
 use crate::backend::{SqlBackend, Statement, Tx};
 use crate::errors::db_error;
+use crate::hot_reads::HotReads;
 use crate::write_gate::WriteGate;
 use oneclaw_core::{Error, Result};
 use sqlx::Pool;
@@ -42,6 +43,8 @@ const MOST_MEMBERS: usize = 256;
 pub(crate) struct WriteGroup<DB: SqlBackend> {
     pool: Pool<DB>,
     gate: Arc<WriteGate>,
+    /// Kept secret reads, stale once a group commits.
+    reads: Arc<HotReads>,
     shared: Mutex<Shared<DB>>,
     /// Writers waiting for their turn or holding it: while any are, the group waits for them.
     active: AtomicUsize,
@@ -92,11 +95,12 @@ pub(crate) struct Membership<DB: SqlBackend> {
 impl<DB: SqlBackend> WriteGroup<DB> {
     /// The group of a store, with its committer task on the current runtime. The task ends
     /// when the store is dropped.
-    pub(crate) fn start(pool: Pool<DB>, gate: Arc<WriteGate>) -> Arc<Self> {
+    pub(crate) fn start(pool: Pool<DB>, gate: Arc<WriteGate>, reads: Arc<HotReads>) -> Arc<Self> {
         let wake = Arc::new(Notify::new());
         let group = Arc::new(Self {
             pool,
             gate,
+            reads,
             shared: Mutex::new(Shared {
                 tx: None,
                 first_waiting: None,
@@ -221,6 +225,9 @@ impl<DB: SqlBackend> WriteGroup<DB> {
             let result = match tx {
                 Some(tx) => {
                     let committed = self.commit(tx).await;
+                    // Also for writers that left after handing their change in: it is
+                    // committed now, and their own end came before it.
+                    self.reads.changed();
                     self.commits.fetch_add(1, Ordering::Relaxed);
                     committed
                 }

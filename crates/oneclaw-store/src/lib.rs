@@ -21,6 +21,7 @@ mod convert;
 pub mod danger_bench;
 mod errors;
 mod group_commit;
+pub mod hot_reads;
 pub mod journal;
 pub mod meter;
 mod migrate;
@@ -92,8 +93,22 @@ pub fn default_sqlite_url(data_dir: &Path) -> String {
 
 /// Connects to the database at `url`, applies pending migrations and returns the store.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    open_with(url, hot_reads::DEFAULT_LIFETIME).await
+}
+
+/// `open`, with a secret read's store read answered from memory for up to `read_cache`
+/// (zero: never; see `hot_reads.rs`).
+pub async fn open_with(url: &str, read_cache: std::time::Duration) -> Result<Arc<dyn Store>> {
     match Backend::of_url(url)? {
-        Backend::Sqlite => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
-        Backend::Postgres => Ok(Arc::new(postgres::PgStore::open(url).await?)),
+        Backend::Sqlite => {
+            let store = sqlite::SqliteStore::open(url).await?;
+            store.set_read_cache(read_cache);
+            Ok(Arc::new(store))
+        }
+        Backend::Postgres => {
+            let store = postgres::PgStore::open(url).await?;
+            store.set_read_cache(read_cache);
+            Ok(Arc::new(store))
+        }
     }
 }

@@ -69,6 +69,7 @@ impl PgStore {
         migrator().run(&pool).await.map_err(migrate_error)?;
         let store = SqlStore::new(pool, crate::write_gate::WriteGate::open());
         store.chain_legacy_audit().await?;
+        store.follow_other_nodes(url);
         Ok(store)
     }
 }

@@ -1,6 +1,7 @@
 //! The read side of the one query set (`Store` and its capability ports), generic over the
 //! backend (see `backend.rs`). Placeholders are `$N` throughout.
 
+use super::hot_reads::{HotReads, Question};
 use super::sql_access as access;
 use super::sql_approvals as approvals;
 use super::sql_billing as billing;
@@ -52,6 +53,8 @@ pub struct SqlStore<DB: SqlBackend> {
     journal_writer: Option<crate::sqlite_journal::JournalWriter>,
     /// Which event types each org's webhooks want (`sql_webhooks.rs`).
     subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
+    /// The secret read's store read, kept for a moment (`hot_reads.rs`).
+    hot_reads: std::sync::Arc<HotReads>,
     /// SQLite on a file: the shared lock that keeps `restore` from replacing it while open.
     _in_use: Option<crate::backup::InUse>,
 }
@@ -65,6 +68,7 @@ impl<DB: SqlBackend> SqlStore<DB> {
             inline_reads: None,
             journal_writer: None,
             subscriptions: Default::default(),
+            hot_reads: Default::default(),
             _in_use: None,
         }
     }
@@ -72,7 +76,11 @@ impl<DB: SqlBackend> SqlStore<DB> {
     /// Commits writers together (SQLite; see `group_commit.rs`). Starts the committer task on
     /// the current runtime.
     pub(super) fn with_group_commit(self) -> Self {
-        let group = WriteGroup::start(self.pool.clone(), std::sync::Arc::clone(&self.writers));
+        let group = WriteGroup::start(
+            self.pool.clone(),
+            std::sync::Arc::clone(&self.writers),
+            std::sync::Arc::clone(&self.hot_reads),
+        );
         Self { group: Some(group), ..self }
     }
 
@@ -112,6 +120,8 @@ impl<DB: SqlBackend> SqlStore<DB> {
 
     pub(crate) async fn write_transaction(&self, priority: bool) -> Result<SqlTx<DB>> {
         let subscriptions = std::sync::Arc::clone(&self.subscriptions);
+        // A batch (audit records, request counts) changes nothing a kept read holds.
+        let changes = (!priority).then(|| std::sync::Arc::clone(&self.hot_reads));
         // Counted in before queueing, so an open group waits for this writer.
         let arrival = self.group.as_ref().map(|group| group.arrive());
         // Queue first, then take a connection: a waiting writer holds no pooled connection.
@@ -120,11 +130,11 @@ impl<DB: SqlBackend> SqlStore<DB> {
             (Some(group), Some(arrival)) => {
                 // Held by the `SqlTx` before any await, so a dropped request hands it back.
                 let (held, membership) = group.take(arrival);
-                let mut tx = SqlTx::member(held, membership, turn, subscriptions);
+                let mut tx = SqlTx::member(held, membership, turn, subscriptions).ending(changes);
                 tx.prepare_member().await?;
                 Ok(tx)
             }
-            _ => Ok(SqlTx::alone(DB::begin_write(&self.pool).await?, turn, subscriptions)),
+            _ => Ok(SqlTx::alone(DB::begin_write(&self.pool).await?, turn, subscriptions).ending(changes)),
         }
     }
 
@@ -142,6 +152,20 @@ impl<DB: SqlBackend> SqlStore<DB> {
     #[cfg(test)]
     pub(crate) fn write_group(&self) -> Option<&std::sync::Arc<WriteGroup<DB>>> {
         self.group.as_ref()
+    }
+
+    /// How long a secret read's store read may be answered again from memory (`hot_reads.rs`);
+    /// zero turns that off.
+    pub fn set_read_cache(&self, lifetime: std::time::Duration) {
+        self.hot_reads.set_lifetime(lifetime);
+    }
+
+    /// Other nodes write to this database (PostgreSQL): nothing is answered from memory until
+    /// their changes are noticed, on a listener of its own started here.
+    pub(super) fn follow_other_nodes(&self, url: &str) {
+        self.hot_reads.noticing(false);
+        let reads = std::sync::Arc::downgrade(&self.hot_reads);
+        tokio::spawn(super::sync_notices::follow_read_notices(url.to_owned(), reads));
     }
 
     /// The pool, for tests and maintenance commands that need raw access.
@@ -246,10 +270,21 @@ impl<DB: SqlBackend> SecretStore for SqlStore<DB> {
         path: &str,
         version: Option<i64>,
     ) -> Result<Option<(VaultAccess, Option<SecretRead>)>> {
-        if let Some(inline) = &self.inline_reads {
-            return inline.vault_access_with_secret(org, vault, who, held, path, version);
+        let question = Question { org, vault, path, version };
+        if let Some(kept) = self.hot_reads.get(question, held) {
+            return Ok(Some(kept));
         }
-        super::sql_read_path::vault_access_with_secret(&self.pool, org, vault, who, held, path, version).await
+        let stamp = self.hot_reads.stamp();
+        let found = match &self.inline_reads {
+            Some(inline) => inline.vault_access_with_secret(org, vault, who, held, path, version)?,
+            None => {
+                super::sql_read_path::vault_access_with_secret(&self.pool, org, vault, who, held, path, version).await?
+            }
+        };
+        if let Some(found) = &found {
+            self.hot_reads.keep(stamp, question, found);
+        }
+        Ok(found)
     }
 
     async fn secret_current_version(&self, vault: VaultId, path: &str) -> Result<Option<i64>> {

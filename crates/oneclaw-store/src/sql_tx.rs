@@ -47,6 +47,9 @@ pub(super) struct SqlTx<DB: SqlBackend> {
     /// Orgs whose webhooks this transaction changed: their subscriptions are forgotten again
     /// once it commits (`Subscriptions::forget`).
     changed_webhooks: Vec<OrgId>,
+    /// The kept reads this transaction's end makes stale (none for a batch of audit records
+    /// and counts, which change nothing they hold).
+    ends_reads: Option<std::sync::Arc<crate::hot_reads::HotReads>>,
     /// Held until the transaction ends (commit, or rollback on drop); then the next writer goes.
     _turn: WriteTurn,
 }
@@ -58,7 +61,14 @@ impl<DB: SqlBackend> SqlTx<DB> {
         turn: WriteTurn,
         subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
     ) -> Self {
-        Self { tx: Some(tx), membership: None, subscriptions, changed_webhooks: Vec::new(), _turn: turn }
+        Self {
+            tx: Some(tx),
+            membership: None,
+            subscriptions,
+            changed_webhooks: Vec::new(),
+            ends_reads: None,
+            _turn: turn,
+        }
     }
 
     /// A savepoint in the group transaction `tx` (none open yet: `prepare_member` opens one).
@@ -68,7 +78,20 @@ impl<DB: SqlBackend> SqlTx<DB> {
         turn: WriteTurn,
         subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
     ) -> Self {
-        Self { tx, membership: Some(membership), subscriptions, changed_webhooks: Vec::new(), _turn: turn }
+        Self {
+            tx,
+            membership: Some(membership),
+            subscriptions,
+            changed_webhooks: Vec::new(),
+            ends_reads: None,
+            _turn: turn,
+        }
+    }
+
+    /// Once this transaction has committed (or failed to), the reads in `reads` are stale.
+    pub(super) fn ending(mut self, reads: Option<std::sync::Arc<crate::hot_reads::HotReads>>) -> Self {
+        self.ends_reads = reads;
+        self
     }
 
     /// Readies a member's savepoint (see `Membership::prepare`).
@@ -135,7 +158,13 @@ impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
     async fn commit(mut self: Box<Self>) -> Result<()> {
         let subscriptions = std::sync::Arc::clone(&self.subscriptions);
         let changed_webhooks = std::mem::take(&mut self.changed_webhooks);
+        let ends_reads = self.ends_reads.take();
         let committed = self.commit_changes().await;
+        // After the commit, failed or not: a read that began before it must not be answered
+        // again (a failed COMMIT may still have been applied).
+        if let Some(reads) = ends_reads {
+            reads.changed();
+        }
         if committed.is_ok() {
             for org in changed_webhooks {
                 subscriptions.forget(org);

@@ -4,8 +4,10 @@
 //! connection of its own and reloads its revocation list and IP rules on the notice.
 
 use crate::errors::db_error;
+use crate::hot_reads::HotReads;
 use oneclaw_core::Result;
 use sqlx::postgres::PgListener;
+use std::sync::Weak;
 
 /// The channel the triggers notify.
 const CHANNEL: &str = "oneclaw_sync";
@@ -27,4 +29,49 @@ impl SyncNotices {
     pub async fn next(&mut self) -> Result<()> {
         self.0.try_recv().await.map(|_notice_or_lost_connection| ()).map_err(db_error)
     }
+}
+
+/// The channel migration 0018's triggers notify when a vault, policy, secret, version or vault
+/// key changes.
+const READS_CHANNEL: &str = "oneclaw_reads";
+
+/// Keeps `reads` coherent with other nodes' changes (`hot_reads.rs`): each notice makes what
+/// was kept stale, and while the listener is not connected (before it first is, after a lost
+/// connection until it is again) nothing is answered from memory. Ends once the store is gone.
+pub(crate) async fn follow_read_notices(url: String, reads: Weak<HotReads>) {
+    loop {
+        match listen_for_reads(&url).await {
+            Ok(mut listener) => {
+                let Some(held) = reads.upgrade() else { return };
+                // Whatever committed before the subscription took hold was not noticed.
+                held.noticing(true);
+                drop(held);
+                loop {
+                    let notice = listener.try_recv().await;
+                    let Some(held) = reads.upgrade() else { return };
+                    match notice {
+                        Ok(Some(_)) => held.changed(),
+                        // A lost connection: notices may have been missed, and more would be.
+                        Ok(None) | Err(_) => {
+                            held.noticing(false);
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for read notices; secret reads go to the database meanwhile");
+            }
+        }
+        if reads.strong_count() == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+async fn listen_for_reads(url: &str) -> Result<PgListener> {
+    let mut listener = PgListener::connect(url).await.map_err(db_error)?;
+    listener.listen(READS_CHANNEL).await.map_err(db_error)?;
+    Ok(listener)
 }

@@ -1,7 +1,8 @@
 //! Two real `oneclaw serve` processes on one PostgreSQL: what one node changes, the other
-//! enforces at once. A policy removed on one node refuses the next read on the other (the
-//! vault's policy generation is read with the vault); a disabled agent and a signed-out session
-//! are refused on the other node within a second (a notice at commit, not the periodic sync).
+//! enforces within moments. A policy removed on one node is refused on the other once its
+//! notice arrives (the other node's kept reads are dropped; 100 ms at the latest); a disabled
+//! agent and a signed-out session are refused on the other node within a second (a notice at
+//! commit, not the periodic sync).
 //! Runs when `ONECLAW_TEST_DATABASE_URL` is set (CI's PostgreSQL step); says so otherwise.
 
 use super::metering::{fresh_schema, serve};
@@ -34,7 +35,7 @@ async fn until_status(server: &Server, path: &str, token: &str, wanted: u16) -> 
 }
 
 #[tokio::test]
-async fn a_change_on_one_node_is_enforced_on_the_other_at_once() {
+async fn a_change_on_one_node_is_enforced_on_the_other_within_moments() {
     let Some((url, schema)) = fresh_schema("coherence").await else {
         eprintln!("skipped: needs ONECLAW_TEST_DATABASE_URL (CI runs it on PostgreSQL)");
         return;
@@ -64,15 +65,16 @@ async fn a_change_on_one_node_is_enforced_on_the_other_at_once() {
     let (status, _) = call(Method::GET, format!("{}{secret}", b.base), Some(&agent_token), None).await;
     assert_eq!(status, 200, "the agent reads on node B");
 
-    // A policy removed on A: B's very next check reads the moved generation and refuses.
+    // A policy removed on A: B drops its kept read of the vault on the notice (or at the end of
+    // its 100 ms lifetime at the latest) and refuses.
     let policy_path = format!("{}/v1/vaults/{vault}/policies/{}", a.base, policy["id"].as_str().unwrap());
     let (status, _) = call(Method::DELETE, policy_path, Some(&human), None).await;
     assert_eq!(status, 204);
-    let (status, _) = call(Method::GET, format!("{}{secret}", b.base), Some(&agent_token), None).await;
-    assert_eq!(status, 403, "no waiting: the first read after the removal is refused");
+    let took = until_status(&b, &secret, &agent_token, 403).await;
+    assert!(took < PROPAGATION_BOUND, "B refused after the removal only after {took:?}");
     post(&a, &format!("/v1/vaults/{vault}/policies"), Some(&human), grant).await;
-    let (status, _) = call(Method::GET, format!("{}{secret}", b.base), Some(&agent_token), None).await;
-    assert_eq!(status, 200, "a new grant is seen as promptly");
+    let took = until_status(&b, &secret, &agent_token, 200).await;
+    assert!(took < PROPAGATION_BOUND, "B saw the new grant only after {took:?}");
 
     // The agent disabled on A: B refuses its token within the bound.
     let (status, _) = call(

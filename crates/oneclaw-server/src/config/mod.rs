@@ -54,6 +54,9 @@ pub struct ServerConfig {
     pub dek_cache_size: usize,
     /// How long an unwrapped data key may be reused.
     pub dek_cache_ttl_secs: u64,
+    /// How long a secret read's sealed version may be answered again from memory (0: never);
+    /// also how late another node's change may be seen by such a read.
+    pub read_cache_ms: u64,
     /// Where the PKCS#11 token is, if one is configured (required for `key_provider = pkcs11`).
     pub pkcs11: Option<Pkcs11Settings>,
     /// `Host` values `/mcp` accepts (DNS-rebinding protection); `*` accepts any.

@@ -53,6 +53,10 @@ pub struct Settings {
     /// Seconds an unwrapped data key may be reused [default: 300].
     #[arg(long, env = "ONECLAW_DEK_CACHE_TTL_SECONDS")]
     pub dek_cache_ttl_seconds: Option<String>,
+    /// Milliseconds a secret read's sealed version may be answered again from memory; 0 turns
+    /// that off [default: 100].
+    #[arg(long, env = "ONECLAW_READ_CACHE_MS")]
+    pub read_cache_ms: Option<String>,
     /// PKCS#11 module (.so) of the HSM. The PIN comes from ONECLAW_PKCS11_PIN or
     /// --pkcs11-pin-file, never from a flag.
     #[arg(long, env = "ONECLAW_PKCS11_MODULE")]
@@ -230,7 +234,7 @@ mod tests {
     #[test]
     fn each_setting_has_a_key_a_flag_and_a_variable_of_one_name() {
         let declared = declared();
-        assert_eq!(declared.len(), 36);
+        assert_eq!(declared.len(), 37);
         for setting in &declared {
             assert_eq!(setting.env, format!("ONECLAW_{}", setting.key.to_ascii_uppercase()), "{setting:?}");
             assert_eq!(setting.flag, format!("--{}", setting.key.replace('_', "-")), "{setting:?}");

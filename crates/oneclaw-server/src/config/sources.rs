@@ -107,6 +107,7 @@ impl ConfigSources {
             request_timeout_secs: self.bounded("request_timeout_seconds", 1, 3600)?.unwrap_or(30),
             dek_cache_size: self.bounded("dek_cache_size", 0, 10_000_000)?.unwrap_or(10_000),
             dek_cache_ttl_secs: self.bounded("dek_cache_ttl_seconds", 1, 86_400)?.unwrap_or(300),
+            read_cache_ms: self.bounded("read_cache_ms", 0, 1_000)?.unwrap_or(100),
             pkcs11: self.pkcs11()?,
             mcp_allowed_hosts: self.list("mcp_allowed_hosts")?.unwrap_or_else(default_mcp_hosts),
             trusted_proxies: self.networks("trusted_proxies")?,
