@@ -33,10 +33,15 @@ use std::time::{Duration, Instant};
 /// change made by another process is seen here. A hot secret costs one database read per this
 /// time.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_millis(100);
-/// Entries kept at most; a full cache drops its expired entries, then all of them.
+/// Entries kept at most, and the bytes they may hold (sealed values, key handles, paths); a
+/// full cache drops its expired entries, then all of them.
 const MAX_ENTRIES: usize = 4096;
-/// Larger sealed values are read from the database each time (the cache stays small).
+const MAX_BYTES: usize = 16 * 1024 * 1024;
+/// Larger sealed values are read from the database each time.
 const MAX_SEALED_BYTES: usize = 64 * 1024;
+/// What an entry costs beyond its variable-length parts (the vault, the version's fields, the
+/// map's slot), roughly.
+const ENTRY_OVERHEAD: usize = 512;
 
 /// The reads kept, and the epoch that says which of them still hold.
 pub(crate) struct HotReads {
@@ -46,7 +51,21 @@ pub(crate) struct HotReads {
     /// False while other processes' changes would go unnoticed (PostgreSQL's listener is not
     /// connected): then nothing is answered from memory.
     noticing: AtomicBool,
-    entries: Mutex<HashMap<Key, Entry>>,
+    entries: Mutex<Kept>,
+}
+
+/// The entries and the bytes they hold.
+#[derive(Default)]
+struct Kept {
+    map: HashMap<Key, Entry>,
+    bytes: usize,
+}
+
+impl Kept {
+    fn clear(&mut self) {
+        self.map.clear();
+        self.bytes = 0;
+    }
 }
 
 impl Default for HotReads {
@@ -75,6 +94,19 @@ struct Entry {
     vault: Vault,
     policy_generation: i64,
     secret: Option<SecretRead>,
+    /// What it counts against `MAX_BYTES`.
+    size: usize,
+}
+
+/// Moves the epoch when dropped: held across a commit, so that a commit whose request goes
+/// away mid-flight still ends what was kept (if the database applies that commit after this
+/// drop, the change's notice or the lifetime covers the rest).
+pub(crate) struct EndsReads(pub(crate) std::sync::Arc<HotReads>);
+
+impl Drop for EndsReads {
+    fn drop(&mut self) {
+        self.0.changed();
+    }
 }
 
 /// When a read began: taken before its query, so a change committed while it ran makes it
@@ -107,9 +139,7 @@ impl HotReads {
         self.lifetime_micros.store(micros, Ordering::Relaxed);
         if micros == 0 {
             self.changed();
-            if let Ok(mut entries) = self.entries.lock() {
-                entries.clear();
-            }
+            self.clear();
         }
     }
 
@@ -130,6 +160,18 @@ impl HotReads {
     /// A write transaction or group commit ended: nothing read before it is answered again.
     pub(crate) fn changed(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
+        // Nothing kept can be answered any more: free it now rather than when the cache fills
+        // (sealed values of deleted secrets and old key handles would otherwise stay in memory
+        // while the server is idle).
+        self.clear();
+    }
+
+    fn clear(&self) {
+        if let Ok(mut kept) = self.entries.lock()
+            && !kept.map.is_empty()
+        {
+            kept.clear();
+        }
     }
 
     /// Taken before the query whose answer may be kept.
@@ -146,8 +188,8 @@ impl HotReads {
             return None;
         }
         let epoch = self.epoch.load(Ordering::Acquire);
-        let entries = self.entries.lock().ok()?;
-        let entry = entries.get(&question.key())?;
+        let kept = self.entries.lock().ok()?;
+        let entry = kept.map.get(&question.key())?;
         if entry.epoch != epoch || entry.read_at.elapsed() >= lifetime || entry.policy_generation != held {
             return None;
         }
@@ -168,12 +210,23 @@ impl HotReads {
         if !keepable || lifetime.is_zero() || self.epoch.load(Ordering::Acquire) != stamp.epoch {
             return;
         }
-        let Ok(mut entries) = self.entries.lock() else { return };
-        if entries.len() >= MAX_ENTRIES {
+        let size = ENTRY_OVERHEAD
+            + question.path.len()
+            + secret
+                .as_ref()
+                .map_or(0, |read| read.sealed.ciphertext.len() + read.sealed.wrapped_dek.len() + read.kek.handle.len());
+        let Ok(mut kept) = self.entries.lock() else { return };
+        // Again under the lock: a change that ended since has cleared the cache, or is waiting
+        // to, and this read must not be left behind in it.
+        if self.epoch.load(Ordering::Acquire) != stamp.epoch {
+            return;
+        }
+        if kept.map.len() >= MAX_ENTRIES || kept.bytes + size > MAX_BYTES {
             let epoch = stamp.epoch;
-            entries.retain(|_, entry| entry.epoch == epoch && entry.read_at.elapsed() < lifetime);
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
+            kept.map.retain(|_, entry| entry.epoch == epoch && entry.read_at.elapsed() < lifetime);
+            kept.bytes = kept.map.values().map(|entry| entry.size).sum();
+            if kept.map.len() >= MAX_ENTRIES || kept.bytes + size > MAX_BYTES {
+                kept.clear();
             }
         }
         let entry = Entry {
@@ -182,14 +235,24 @@ impl HotReads {
             vault: access.vault.clone(),
             policy_generation: access.policy_generation,
             secret: secret.clone(),
+            size,
         };
-        entries.insert(question.key(), entry);
+        kept.bytes += size;
+        if let Some(replaced) = kept.map.insert(question.key(), entry) {
+            kept.bytes -= replaced.size;
+        }
+    }
+
+    /// Bytes counted against the budget, for tests.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.entries.lock().map(|kept| kept.bytes).unwrap_or(0)
     }
 
     /// Entries kept, for tests.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.entries.lock().map(|entries| entries.len()).unwrap_or(0)
+        self.entries.lock().map(|kept| kept.map.len()).unwrap_or(0)
     }
 }
 
@@ -253,6 +316,21 @@ mod tests {
         assert!(reads.get(large, Some(0)).is_none(), "a large value is read from the database each time");
         let small = Question { org, vault, path: &paths[MAX_ENTRIES + 9], version: None };
         assert!(reads.get(small, Some(0)).is_some());
+    }
+
+    #[test]
+    fn the_cache_holds_no_more_bytes_than_its_budget_and_a_change_frees_them() {
+        let reads = HotReads::default();
+        let (org, vault) = (OrgId::generate(), VaultId::generate());
+        let paths: Vec<String> = (0..2 * MAX_BYTES / MAX_SEALED_BYTES).map(|n| format!("p{n}")).collect();
+        for path in &paths {
+            let question = Question { org, vault, path, version: None };
+            reads.keep(reads.stamp(), question, &found(org, vault, MAX_SEALED_BYTES - 64));
+            assert!(reads.bytes() <= MAX_BYTES, "{} bytes kept", reads.bytes());
+        }
+        assert!(reads.len() > 0);
+        reads.changed();
+        assert_eq!((reads.len(), reads.bytes()), (0, 0), "nothing kept can be answered after a change");
     }
 
     #[test]

@@ -63,8 +63,11 @@ impl GroupCommitJournal {
                 if batch.is_empty() {
                     return;
                 }
-                let result = write(store.as_ref(), &batch).await;
-                for Waiter { count, done, .. } in batch {
+                // The events move into the batch; each caller keeps its count and its answer.
+                let (events, waiting): (Vec<AuditEvent>, Vec<_>) =
+                    batch.into_iter().map(|Waiter { event, count, done, .. }| (event, (count, done))).unzip();
+                let result = write(store.as_ref(), events, &waiting).await;
+                for (count, done) in waiting {
                     let answer = match &result {
                         Ok(()) => {
                             if let Some(count) = count {
@@ -82,10 +85,13 @@ impl GroupCommitJournal {
     }
 }
 
-async fn write(store: &dyn Store, batch: &[Waiter]) -> Result<()> {
-    let events: Vec<AuditEvent> = batch.iter().map(|waiter| waiter.event.clone()).collect();
+async fn write(
+    store: &dyn Store,
+    events: Vec<AuditEvent>,
+    waiting: &[(Option<CountTicket>, oneshot::Sender<Result<()>>)],
+) -> Result<()> {
     let mut counts: BTreeMap<(uuid::Uuid, &str), i64> = BTreeMap::new();
-    for (org, month) in batch.iter().filter_map(|waiter| waiter.count.as_ref()?.org_and_month()) {
+    for (org, month) in waiting.iter().filter_map(|(count, _)| count.as_ref()?.org_and_month()) {
         *counts.entry((org.0, month)).or_default() += 1;
     }
     let counts: Vec<RequestCount> = counts

@@ -158,13 +158,12 @@ impl<DB: SqlBackend> StoreTx for SqlTx<DB> {
     async fn commit(mut self: Box<Self>) -> Result<()> {
         let subscriptions = std::sync::Arc::clone(&self.subscriptions);
         let changed_webhooks = std::mem::take(&mut self.changed_webhooks);
-        let ends_reads = self.ends_reads.take();
+        // Once the commit has ended, failed or not (a failed COMMIT may still have been
+        // applied), or this future was dropped during it: a read that began before must not be
+        // answered again.
+        let ends_reads = self.ends_reads.take().map(crate::hot_reads::EndsReads);
         let committed = self.commit_changes().await;
-        // After the commit, failed or not: a read that began before it must not be answered
-        // again (a failed COMMIT may still have been applied).
-        if let Some(reads) = ends_reads {
-            reads.changed();
-        }
+        drop(ends_reads);
         if committed.is_ok() {
             for org in changed_webhooks {
                 subscriptions.forget(org);
