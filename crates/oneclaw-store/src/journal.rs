@@ -47,10 +47,16 @@ pub struct GroupCommitJournal {
 }
 
 impl GroupCommitJournal {
-    /// Starts the writer task on the current runtime. `timeout` bounds how long a caller waits
-    /// for its record (a stalled database answers 503, not a hang).
+    /// Starts the writer: on SQLite on a thread of its own (see `batch::Runs`), on PostgreSQL
+    /// as a task of the current runtime (its connections belong to that runtime). `timeout`
+    /// bounds how long a caller waits for its record (a stalled database answers 503, not a
+    /// hang).
     pub fn start(store: Arc<dyn Store>, timeout: Duration) -> Self {
-        let queue = crate::batch::start(MAX_BATCH, move |batch: Vec<Waiter>| {
+        let runs = match store.backend() {
+            "sqlite" => crate::batch::Runs::OnItsOwnThread,
+            _ => crate::batch::Runs::OnTheRuntime,
+        };
+        let queue = crate::batch::start(MAX_BATCH, runs, move |batch: Vec<Waiter>| {
             let store = Arc::clone(&store);
             async move {
                 let (batch, gone): (Vec<Waiter>, Vec<Waiter>) = batch.into_iter().partition(Waiter::wanted);

@@ -27,7 +27,7 @@ pub struct GroupCommitMeter {
 impl GroupCommitMeter {
     /// Starts the writer task on the current runtime; `timeout` bounds a caller's wait.
     pub fn start(store: Arc<dyn Store>, timeout: Duration) -> Self {
-        let queue = crate::batch::start(MAX_BATCH, move |batch: Vec<Waiter>| {
+        let queue = crate::batch::start(MAX_BATCH, crate::batch::Runs::OnTheRuntime, move |batch: Vec<Waiter>| {
             let store = Arc::clone(&store);
             async move { answer(store.as_ref(), batch).await }
         });
