@@ -81,8 +81,9 @@ where
                 .map_err(|err| err.to_string())
         });
         if let Err(err) = spawned {
-            // Start-up: a process that cannot start a thread cannot serve either.
-            panic!("cannot start the batch writer's thread: {err}");
+            // The writer and its queue's receiver are gone with the failed start: every record
+            // sent is refused (503), so nothing is answered unrecorded.
+            tracing::error!(error = %err, "cannot start the batch writer's thread; requests that need it are refused");
         }
     } else {
         tokio::spawn(writer);

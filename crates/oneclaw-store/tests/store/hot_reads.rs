@@ -88,14 +88,21 @@ async fn until_reads_are_kept(db: &TestDb, store: &Arc<dyn Store>, org: OrgId, v
     }
 }
 
+/// A store keeping reads for `lifetime`, seeded with an org, its owner, a vault and version 1
+/// of `PATH`.
+async fn store_with_a_secret(lifetime: Duration) -> (TestDb, Arc<dyn Store>, OrgId, UserId, VaultId) {
+    let db = test_db().await;
+    let store = oneclaw_store::open_with(&db.url, lifetime).await.unwrap();
+    let (org, user, vault) = seed(&store).await;
+    write(&store, vault, user, PATH, None).await;
+    (db, store, org, user, vault)
+}
+
 const LIFETIME: Duration = Duration::from_millis(300);
 
 #[tokio::test]
 async fn a_kept_read_holds_until_this_store_commits_a_change_or_its_lifetime_ends() {
-    let db = test_db().await;
-    let store = oneclaw_store::open_with(&db.url, LIFETIME).await.unwrap();
-    let (org, user, vault) = seed(&store).await;
-    write(&store, vault, user, PATH, None).await;
+    let (db, store, org, user, vault) = store_with_a_secret(LIFETIME).await;
     assert_eq!(read(&store, org, vault).await, (1, 1, 0));
 
     // A change no notice announced: within the lifetime the store answers what it read (the
@@ -120,14 +127,11 @@ async fn a_kept_read_holds_until_this_store_commits_a_change_or_its_lifetime_end
 
 #[tokio::test]
 async fn on_postgresql_another_nodes_change_is_seen_once_its_notice_arrives() {
-    let db = test_db().await;
     // A lifetime far past the wait below: only the notice can make the change seen in time.
-    let store = oneclaw_store::open_with(&db.url, Duration::from_secs(30)).await.unwrap();
+    let (db, store, org, _, vault) = store_with_a_secret(Duration::from_secs(30)).await;
     if store.backend() == "sqlite" {
         return; // no other nodes, no notices (the lifetime bounds an operator command's change)
     }
-    let (org, user, vault) = seed(&store).await;
-    write(&store, vault, user, PATH, None).await;
     until_reads_are_kept(&db, &store, org, vault).await;
     elsewhere(&db, &store, SET_CIPHERTEXT, vec![0x66; 4], false).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -139,10 +143,7 @@ async fn on_postgresql_another_nodes_change_is_seen_once_its_notice_arrives() {
 
 #[tokio::test]
 async fn a_version_with_an_access_limit_is_always_read_from_the_database() {
-    let db = test_db().await;
-    let store = oneclaw_store::open_with(&db.url, Duration::from_secs(30)).await.unwrap();
-    let (org, user, vault) = seed(&store).await;
-    write(&store, vault, user, PATH, None).await;
+    let (db, store, org, user, vault) = store_with_a_secret(Duration::from_secs(30)).await;
     write(&store, vault, user, LIMITED, Some(5)).await;
     until_reads_are_kept(&db, &store, org, vault).await;
     assert_eq!(read_at(&store, org, vault, LIMITED).await, (1, 0x55, 0));
@@ -152,10 +153,7 @@ async fn a_version_with_an_access_limit_is_always_read_from_the_database() {
 
 #[tokio::test]
 async fn a_caller_without_the_current_policy_generation_is_answered_from_the_database() {
-    let db = test_db().await;
-    let store = oneclaw_store::open_with(&db.url, Duration::from_secs(30)).await.unwrap();
-    let (org, user, vault) = seed(&store).await;
-    write(&store, vault, user, PATH, None).await;
+    let (db, store, org, _, vault) = store_with_a_secret(Duration::from_secs(30)).await;
     until_reads_are_kept(&db, &store, org, vault).await;
     let generation = generation(&store, org, vault).await;
     // A caller holding none, or an older generation, gets the policy rows (and the version as
@@ -174,11 +172,8 @@ async fn a_caller_without_the_current_policy_generation_is_answered_from_the_dat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_racing_writes_never_answer_a_version_older_than_one_already_committed() {
-    let db = test_db().await;
     // Long enough that only the commits, not the lifetime, can keep the readers current.
-    let store = oneclaw_store::open_with(&db.url, Duration::from_secs(30)).await.unwrap();
-    let (org, user, vault) = seed(&store).await;
-    write(&store, vault, user, PATH, None).await;
+    let (db, store, org, user, vault) = store_with_a_secret(Duration::from_secs(30)).await;
     until_reads_are_kept(&db, &store, org, vault).await;
     let committed = Arc::new(AtomicI64::new(1));
     let mut readers = Vec::new();
