@@ -154,12 +154,13 @@ impl<'a> Billing<'a> {
     /// place back (`give_back`).
     pub async fn reserve(&self, org: OrgId) -> Result<Reservation> {
         let (tier, method) = self.plan(org).await?;
-        let month = month_of(self.deps.clock.now());
+        let now = self.deps.clock.now();
+        let month = month_of(now);
         let limit = tier.limits(self.deps.settings.billing.free_requests).requests_per_month;
         // Only the core's own billing service (`Core::billing`) meters: a lease book of its
         // own would lease a block for each request and waste it.
         let leases = self.leases.ok_or_else(|| Error::Internal("metering needs the node's lease book".to_owned()))?;
-        let handed = leases.take(self.deps.store.as_ref(), org, &month, limit).await?;
+        let handed = leases.take(self.deps.store.as_ref(), org, &month, limit, now).await?;
         // Within the allowance the place itself is shown (it decides what is free); past it,
         // about how many requests the month has had, never less than the allowance and one.
         let shown = match limit {
