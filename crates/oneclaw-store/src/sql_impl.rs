@@ -41,6 +41,12 @@ use sqlx::Pool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// A secret's current version number (`$1` vault, `$2` path).
+pub(crate) const SECRET_CURRENT_VERSION_SQL: &str =
+    "SELECT current_version FROM secrets WHERE vault_id = $1 AND path = $2";
+/// A vault key's provider and handle (`$1` vault, `$2` version).
+pub(crate) const VAULT_KEY_SQL: &str = "SELECT provider, handle FROM vault_keys WHERE vault_id = $1 AND version = $2";
+
 /// A store over a connection pool of this backend.
 pub struct SqlStore<DB: SqlBackend> {
     pool: Pool<DB>,
@@ -288,7 +294,10 @@ impl<DB: SqlBackend> SecretStore for SqlStore<DB> {
     }
 
     async fn secret_current_version(&self, vault: VaultId, path: &str) -> Result<Option<i64>> {
-        sqlx::query("SELECT current_version FROM secrets WHERE vault_id = $1 AND path = $2")
+        if let Some(inline) = &self.inline_reads {
+            return inline.secret_current_version(vault, path);
+        }
+        sqlx::query(SECRET_CURRENT_VERSION_SQL)
             .arg(vault.0)
             .arg(path)
             .fetch_optional_scalar_on(&self.pool)
@@ -350,7 +359,10 @@ impl<DB: SqlBackend> SecretStore for SqlStore<DB> {
 #[async_trait]
 impl<DB: SqlBackend> KeyStore for SqlStore<DB> {
     async fn vault_key(&self, vault: VaultId, version: i64) -> Result<Option<KekRef>> {
-        let row = sqlx::query("SELECT provider, handle FROM vault_keys WHERE vault_id = $1 AND version = $2")
+        if let Some(inline) = &self.inline_reads {
+            return inline.vault_key(vault, version);
+        }
+        let row = sqlx::query(VAULT_KEY_SQL)
             .arg(vault.0)
             .arg(version)
             .fetch_optional_on(&self.pool)

@@ -13,8 +13,10 @@
 //! other read still go through sqlx. A committed write is visible to the next read here at
 //! once: it is the same database file.
 
+use crate::sql_impl::{SECRET_CURRENT_VERSION_SQL, VAULT_KEY_SQL};
 use crate::sql_read_path::{AccessRows, VAULT_ACCESS_SQL, VAULT_ACCESS_WITH_SECRET_SQL, held_or_none};
 use oneclaw_core::ids::{OrgId, VaultId};
+use oneclaw_core::ports::KekRef;
 use oneclaw_core::ports::SecretRead;
 use oneclaw_core::ports::store::VaultAccess;
 use oneclaw_core::principal::PrincipalRef;
@@ -88,8 +90,26 @@ impl InlineReads {
         )
     }
 
-    /// Runs one statement on a pooled connection and feeds its rows to `read`. A connection
-    /// that failed is dropped rather than returned, so a broken one is never reused.
+    /// A secret's current version number, the write path's guess before its transaction
+    /// (`Store::secret_current_version`).
+    pub(crate) fn secret_current_version(&self, vault: VaultId, path: &str) -> Result<Option<i64>> {
+        let params: [&dyn ToSql; 2] = [&vault.0, &path];
+        self.with_statement(SECRET_CURRENT_VERSION_SQL, &params, |rows| match rows.next()? {
+            Some(row) => row.get(0).map(Some),
+            None => Ok(None),
+        })
+    }
+
+    /// A vault key's provider and handle (`Store::vault_key`).
+    pub(crate) fn vault_key(&self, vault: VaultId, version: i64) -> Result<Option<KekRef>> {
+        let params: [&dyn ToSql; 2] = [&vault.0, &version];
+        self.with_statement(VAULT_KEY_SQL, &params, |rows| match rows.next()? {
+            Some(row) => Ok(Some(KekRef { vault_id: vault, version, provider: row.get(0)?, handle: row.get(1)? })),
+            None => Ok(None),
+        })
+    }
+
+    /// Runs one statement on a pooled connection and feeds its rows to `read`.
     fn run(
         &self,
         sql: &'static str,
@@ -101,23 +121,40 @@ impl InlineReads {
         let outcome = (|| {
             let mut statement = connection.prepare_cached(sql).map_err(inline_error)?;
             let names = names.get_or_init(|| statement.column_names().into_iter().map(str::to_owned).collect());
-            // To SQLite `$N` is a named parameter, numbered by first appearance (`$6` can come
-            // before `$1`), so bind each by its name.
-            let named: Vec<(&str, &dyn ToSql)> =
-                params.iter().enumerate().map(|(i, value)| (PLACEHOLDERS[i], *value)).collect();
-            let mut rows = statement.query(named.as_slice()).map_err(inline_error)?;
+            let mut rows = statement.query(named(params).as_slice()).map_err(inline_error)?;
             while let Some(row) = rows.next().map_err(inline_error)? {
                 read.add(&crate::backend::InlineRow { row, names })?;
             }
             Ok::<_, Error>(())
         })();
-        match outcome {
-            Ok(()) => {
-                self.give_back(connection);
-                Ok(read.finish())
-            }
-            Err(err) => Err(err),
+        self.finish(connection, outcome)?;
+        Ok(read.finish())
+    }
+
+    /// Runs one statement on a pooled connection and lets `read` take what it needs of its rows.
+    fn with_statement<T>(
+        &self,
+        sql: &'static str,
+        params: &[&dyn ToSql],
+        read: impl FnOnce(&mut rusqlite::Rows<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let connection = self.take()?;
+        let outcome = (|| {
+            let mut statement = connection.prepare_cached(sql)?;
+            let mut rows = statement.query(named(params).as_slice())?;
+            read(&mut rows)
+        })()
+        .map_err(inline_error);
+        self.finish(connection, outcome)
+    }
+
+    /// Returns the connection to the pool after a statement that succeeded; one that failed
+    /// is dropped rather than returned, so a broken connection is never reused.
+    fn finish<T>(&self, connection: Connection, outcome: Result<T>) -> Result<T> {
+        if outcome.is_ok() {
+            self.give_back(connection);
         }
+        outcome
     }
 
     fn take(&self) -> Result<Connection> {
@@ -145,6 +182,12 @@ impl InlineReads {
 }
 
 const PLACEHOLDERS: [&str; 7] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7"];
+
+/// The parameters by name: to SQLite `$N` is a named parameter, numbered by first appearance
+/// (`$6` can come before `$1`), so each is bound by its name.
+fn named<'a>(params: &[&'a dyn ToSql]) -> Vec<(&'static str, &'a dyn ToSql)> {
+    params.iter().enumerate().map(|(i, value)| (PLACEHOLDERS[i], *value)).collect()
+}
 
 fn inline_error(err: rusqlite::Error) -> Error {
     match &err {
