@@ -25,6 +25,7 @@ pub mod hot_reads;
 pub mod journal;
 pub mod meter;
 mod migrate;
+mod pg_chain_appends;
 pub mod postgres;
 mod sql_access;
 mod sql_approvals;

@@ -16,7 +16,8 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (7, "trust", include_str!("../migrations/sqlite/0007_trust.sql")),
     (8, "mail", include_str!("../migrations/sqlite/0008_mail.sql")),
     (9, "policy generation", include_str!("../migrations/sqlite/0009_policy_generation.sql")),
-    // 10 and 18 are PostgreSQL's change notices, which SQLite (one process) does not need.
+    // 10 and 18 are PostgreSQL's change notices, which SQLite (one process) does not need; 19
+    // is PostgreSQL's one-statement audit batch (SQLite's is `sqlite_journal.rs`).
     (11, "env vars", include_str!("../migrations/sqlite/0011_env_vars.sql")),
     (12, "device codes", include_str!("../migrations/sqlite/0012_device_codes.sql")),
     (13, "approvals", include_str!("../migrations/sqlite/0013_approvals.sql")),
@@ -46,6 +47,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (16, "bindings", include_str!("../migrations/postgres/0016_bindings.sql")),
     (17, "request leases", include_str!("../migrations/postgres/0017_request_leases.sql")),
     (18, "read notices", include_str!("../migrations/postgres/0018_read_notices.sql")),
+    (19, "audit batch append", include_str!("../migrations/postgres/0019_audit_batch_append.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

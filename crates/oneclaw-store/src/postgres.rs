@@ -67,7 +67,8 @@ impl PgStore {
             .await
             .map_err(db_error)?;
         migrator().run(&pool).await.map_err(migrate_error)?;
-        let store = SqlStore::new(pool, crate::write_gate::WriteGate::open());
+        let appends = crate::pg_chain_appends::ChainAppends::new(pool.clone());
+        let store = SqlStore::new(pool, crate::write_gate::WriteGate::open()).with_chain_appends(appends);
         store.chain_legacy_audit().await?;
         store.follow_other_nodes(url);
         Ok(store)

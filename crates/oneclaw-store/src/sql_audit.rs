@@ -14,7 +14,7 @@ use sqlx::{Pool, QueryBuilder};
 use time::OffsetDateTime;
 
 /// Any failure to write the audit log refuses the action: the caller's transaction rolls back.
-fn audit_write_failed(err: sqlx::Error) -> Error {
+pub(crate) fn audit_write_failed(err: sqlx::Error) -> Error {
     match db_error(err) {
         Error::Unavailable(detail) => Error::Unavailable(detail),
         other => {

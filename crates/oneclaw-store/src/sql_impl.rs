@@ -61,6 +61,8 @@ pub struct SqlStore<DB: SqlBackend> {
     subscriptions: std::sync::Arc<super::sql_webhooks::Subscriptions>,
     /// The secret read's store read, kept for a moment (`hot_reads.rs`).
     hot_reads: std::sync::Arc<HotReads>,
+    /// PostgreSQL: the audit journal's batches in one statement (`pg_chain_appends.rs`).
+    chain_appends: Option<crate::pg_chain_appends::ChainAppends>,
     /// SQLite on a file: the shared lock that keeps `restore` from replacing it while open.
     _in_use: Option<crate::backup::InUse>,
 }
@@ -75,8 +77,20 @@ impl<DB: SqlBackend> SqlStore<DB> {
             journal_writer: None,
             subscriptions: Default::default(),
             hot_reads: Default::default(),
+            chain_appends: None,
             _in_use: None,
         }
+    }
+
+    /// Writes the audit journal's batches through `appends` (PostgreSQL).
+    pub(super) fn with_chain_appends(self, appends: crate::pg_chain_appends::ChainAppends) -> Self {
+        Self { chain_appends: Some(appends), ..self }
+    }
+
+    /// How many audit journal batches were written in one statement (PostgreSQL; always 0 on
+    /// SQLite): the rest went through a transaction.
+    pub fn one_statement_audit_batches(&self) -> u64 {
+        self.chain_appends.as_ref().map_or(0, crate::pg_chain_appends::ChainAppends::written)
     }
 
     /// Commits writers together (SQLite; see `group_commit.rs`). Starts the committer task on
@@ -207,6 +221,13 @@ impl<DB: SqlBackend> Store for SqlStore<DB> {
     }
 
     async fn append_audit_batch(&self, events: Vec<AuditEvent>, counts: Vec<RequestCount>) -> Result<()> {
+        let (events, counts) = match &self.chain_appends {
+            Some(appends) => match appends.append(&self.subscriptions, events, counts).await? {
+                crate::pg_chain_appends::Appended::Done => return Ok(()),
+                crate::pg_chain_appends::Appended::NotTaken(events, counts) => (events, counts),
+            },
+            None => (events, counts),
+        };
         if let (Some(writer), Some(group)) = (&self.journal_writer, &self.group)
             && let Some(turn) = group.quiet_turn().await?
         {
