@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod batch_appends;
 mod hot_reads;
 mod leases;
 mod upgrade;
