@@ -31,12 +31,14 @@ pub(crate) fn conflict_or(message: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
 /// Error codes that mean "the database cannot serve now", not "this request is wrong".
 /// PostgreSQL SQLSTATE classes: 08 connection exception, 53 insufficient resources (disk full,
 /// out of memory, too many connections), 57P operator intervention (shutdown, terminated
-/// backend), 28 authorization (login refused). SQLite primary result codes: 5 BUSY, 6 LOCKED,
-/// 8 READONLY, 10 IOERR, 13 FULL, 14 CANTOPEN (extended codes carry the primary in the low byte).
+/// backend), 28 authorization (login refused), 40 transaction rollback (a deadlock or
+/// serialization failure: the transaction was undone and may be tried again). SQLite primary
+/// result codes: 5 BUSY, 6 LOCKED, 8 READONLY, 10 IOERR, 13 FULL, 14 CANTOPEN (extended codes
+/// carry the primary in the low byte).
 fn is_availability_fault(db: &dyn sqlx::error::DatabaseError) -> bool {
     let Some(code) = db.code() else { return false };
     if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
-        ["08", "53", "57P", "28"].iter().any(|class| code.starts_with(class))
+        ["08", "53", "57P", "28", "40"].iter().any(|class| code.starts_with(class))
     } else {
         code.parse::<i64>().is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
     }

@@ -64,7 +64,11 @@ struct Append {
 impl Append {
     async fn read_heads<DB: SqlBackend>(conn: &mut Tx<DB>, events: &[AuditEvent]) -> Result<Self> {
         let mut heads = Vec::new();
-        for org in orgs_in_order(events) {
+        // Locked in org order, as `oneclaw_append_audit_batch` takes them: two batches of the
+        // same orgs on two PostgreSQL nodes cannot wait on each other.
+        let mut orgs = orgs_in_order(events);
+        orgs.sort_by_key(|org| org.0);
+        for org in orgs {
             let (head, newest) = locked_head(conn, org).await?;
             heads.push(OrgHead { org, head, newest });
         }

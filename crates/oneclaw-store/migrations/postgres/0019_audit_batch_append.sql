@@ -4,8 +4,8 @@
 -- events and the batch's request counts are written. If any head has moved since (another
 -- server or another transaction appended), the function raises SQLSTATE OC001 and nothing is
 -- written; the server then writes the batch the locking way. One statement is one commit:
--- a batch costs one round trip instead of six. Heads are taken in the order given (the
--- server sorts them), so two batches cannot deadlock on each other.
+-- a batch costs one round trip instead of six. Heads are taken in the order given: the
+-- server sorts them by org, as it does when it locks them the other way.
 CREATE FUNCTION oneclaw_append_audit_batch(
     head_orgs UUID[], from_seqs BIGINT[], from_hashes BYTEA[], to_seqs BIGINT[], to_hashes BYTEA[],
     event_ids UUID[], event_orgs UUID[], actor_types TEXT[], actor_ids UUID[], event_actions TEXT[],

@@ -82,5 +82,9 @@ async fn batches_stay_one_chain_with_other_writers_and_nodes_appending_in_betwee
     assert_eq!(first.one_statement_audit_batches(), 4);
 
     assert_batch_chained(&one, &[(org, usize::try_from(next).unwrap())]).await;
-    assert_eq!(one.requests_in(org, MONTH).await.unwrap(), next - 1, "every batch's count once (not the transaction's)");
+    assert_eq!(
+        one.requests_in(org, MONTH).await.unwrap(),
+        next - 1,
+        "every batch's count once (not the transaction's)"
+    );
 }
