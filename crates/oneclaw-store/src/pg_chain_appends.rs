@@ -13,8 +13,8 @@
 //! A batch with an event a webhook of its org wants, or whose org's webhooks are not known,
 //! goes that way too: its deliveries are enqueued in the same transaction (`sql_webhooks.rs`).
 
-use crate::convert::{from_ms, to_json_text, to_ms};
-use crate::sql_audit::{OrgHead, audit_write_failed, hash32, link_events, orgs_in_order};
+use crate::convert::{to_json_text, to_ms};
+use crate::sql_audit::{OrgHead, audit_write_failed, head_and_newest, link_events, orgs_in_order};
 use crate::sql_webhooks::Subscriptions;
 use oneclaw_core::Result;
 use oneclaw_core::audit::AuditEvent;
@@ -22,7 +22,7 @@ use oneclaw_core::audit::chain::{Head, Link};
 use oneclaw_core::ids::OrgId;
 use oneclaw_core::ports::RequestCount;
 use oneclaw_core::webhooks::event_type;
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,11 +75,13 @@ impl ChainAppends {
         events: Vec<AuditEvent>,
         counts: Vec<RequestCount>,
     ) -> Result<Appended> {
-        if events.is_empty() || crate::audit_skipped() || announced(subscriptions, &events) {
+        if events.is_empty() || crate::audit_skipped() {
             return Ok(Appended::NotTaken(events, counts));
         }
-        let mut orgs = orgs_in_order(&events);
-        orgs.sort_by_key(|org| org.0);
+        let orgs = orgs_in_order(&events);
+        if announced(subscriptions, &orgs, &events) {
+            return Ok(Appended::NotTaken(events, counts));
+        }
         let mut heads = Vec::with_capacity(orgs.len());
         for org in orgs {
             match self.head(org).await? {
@@ -118,16 +120,8 @@ impl ChainAppends {
         else {
             return Ok(None);
         };
-        let head = Head {
-            seq: row.try_get("seq").map_err(audit_write_failed)?,
-            hash: hash32(row.try_get("hash").map_err(audit_write_failed)?)?,
-        };
-        let newest = match row.try_get::<Option<i64>, _>("newest").map_err(audit_write_failed)? {
-            Some(at) => from_ms(at)?,
-            None if head.seq == 0 => OffsetDateTime::UNIX_EPOCH,
-            // A head whose event is not there (a chain being moved in): the locking way.
-            None => return Ok(None),
-        };
+        // A head whose newest event is not there (a chain being moved in): the locking way.
+        let (head, Some(newest)) = head_and_newest(&row)? else { return Ok(None) };
         Ok(Some((head, newest)))
     }
 
@@ -138,9 +132,13 @@ impl ChainAppends {
         linked: &[(AuditEvent, Link)],
         counts: &[RequestCount],
     ) -> sqlx::Result<()> {
-        let column = |f: &dyn Fn(&AuditEvent, &Link) -> Option<String>| -> Vec<Option<String>> {
-            linked.iter().map(|(event, link)| f(event, link)).collect()
+        // Each column an array, borrowed from the events where it can be.
+        let text =
+            |f: &dyn Fn(&AuditEvent) -> &str| -> Vec<&str> { linked.iter().map(|(event, _)| f(event)).collect() };
+        let optional = |f: &dyn Fn(&AuditEvent) -> Option<&str>| -> Vec<Option<&str>> {
+            linked.iter().map(|(event, _)| f(event)).collect()
         };
+        let details: Vec<String> = linked.iter().map(|(event, _)| to_json_text(&event.details)).collect();
         sqlx::query(APPEND_SQL)
             .bind(heads.iter().map(|at| at.org.0).collect::<Vec<Uuid>>())
             .bind(from.iter().map(|(seq, _)| *seq).collect::<Vec<i64>>())
@@ -149,22 +147,22 @@ impl ChainAppends {
             .bind(heads.iter().map(|at| at.head.hash.to_vec()).collect::<Vec<Vec<u8>>>())
             .bind(linked.iter().map(|(event, _)| event.id.0).collect::<Vec<Uuid>>())
             .bind(linked.iter().map(|(event, _)| event.org_id.0).collect::<Vec<Uuid>>())
-            .bind(column(&|event, _| Some(event.actor_type.clone())))
+            .bind(text(&|event| &event.actor_type))
             .bind(linked.iter().map(|(event, _)| event.actor_id).collect::<Vec<Option<Uuid>>>())
-            .bind(column(&|event, _| Some(event.action.clone())))
-            .bind(column(&|event, _| Some(event.resource_type.clone())))
-            .bind(column(&|event, _| event.resource_id.clone()))
-            .bind(column(&|event, _| Some(to_json_text(&event.details))))
-            .bind(column(&|event, _| event.ip_address.clone()))
-            .bind(column(&|event, _| event.user_agent.clone()))
-            .bind(column(&|event, _| Some(event.surface.clone())))
-            .bind(column(&|event, _| Some(event.outcome.as_str().to_owned())))
+            .bind(text(&|event| &event.action))
+            .bind(text(&|event| &event.resource_type))
+            .bind(optional(&|event| event.resource_id.as_deref()))
+            .bind(&details)
+            .bind(optional(&|event| event.ip_address.as_deref()))
+            .bind(optional(&|event| event.user_agent.as_deref()))
+            .bind(text(&|event| &event.surface))
+            .bind(text(&|event| event.outcome.as_str()))
             .bind(linked.iter().map(|(event, _)| to_ms(event.created_at)).collect::<Vec<i64>>())
             .bind(linked.iter().map(|(_, link)| link.seq).collect::<Vec<i64>>())
             .bind(linked.iter().map(|(_, link)| link.prev_hash.to_vec()).collect::<Vec<Vec<u8>>>())
             .bind(linked.iter().map(|(_, link)| link.hash.to_vec()).collect::<Vec<Vec<u8>>>())
             .bind(counts.iter().map(|count| count.org.0).collect::<Vec<Uuid>>())
-            .bind(counts.iter().map(|count| count.month.clone()).collect::<Vec<String>>())
+            .bind(counts.iter().map(|count| count.month.as_str()).collect::<Vec<&str>>())
             .bind(counts.iter().map(|count| count.n).collect::<Vec<i64>>())
             .execute(&self.pool)
             .await
@@ -191,12 +189,16 @@ impl ChainAppends {
     }
 }
 
-/// Whether a webhook may want an event of the batch (or its org's webhooks are not known here).
-fn announced(subscriptions: &Subscriptions, events: &[AuditEvent]) -> bool {
-    events.iter().any(|event| {
-        let Some(kind) = event_type(event) else { return false };
-        match subscriptions.held(event.org_id) {
-            Ok(types) => types.iter().any(|t| t == kind),
+/// Whether a webhook may want an event of the batch (or an org's webhooks are not known here).
+/// An org's subscriptions are looked up once, and only if one of its events is announceable.
+fn announced(subscriptions: &Subscriptions, orgs: &[OrgId], events: &[AuditEvent]) -> bool {
+    orgs.iter().any(|&org| {
+        let mut kinds = events.iter().filter(|event| event.org_id == org).filter_map(event_type).peekable();
+        if kinds.peek().is_none() {
+            return false;
+        }
+        match subscriptions.held(org) {
+            Ok(types) => kinds.any(|kind| types.iter().any(|t| t == kind)),
             Err(_) => true,
         }
     })

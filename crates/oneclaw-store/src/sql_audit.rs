@@ -64,11 +64,7 @@ struct Append {
 impl Append {
     async fn read_heads<DB: SqlBackend>(conn: &mut Tx<DB>, events: &[AuditEvent]) -> Result<Self> {
         let mut heads = Vec::new();
-        // Locked in org order, as `oneclaw_append_audit_batch` takes them: two batches of the
-        // same orgs on two PostgreSQL nodes cannot wait on each other.
-        let mut orgs = orgs_in_order(events);
-        orgs.sort_by_key(|org| org.0);
-        for org in orgs {
+        for org in orgs_in_order(events) {
             let (head, newest) = locked_head(conn, org).await?;
             heads.push(OrgHead { org, head, newest });
         }
@@ -124,14 +120,13 @@ pub(crate) struct OrgHead {
     pub(crate) newest: OffsetDateTime,
 }
 
-/// The orgs of `events`, each once, in the order they first appear.
+/// The orgs of `events`, each once, in org order: the order every batch locks their heads in
+/// (the locking way here and `oneclaw_append_audit_batch` alike), so two batches of the same
+/// orgs on two PostgreSQL nodes never wait on each other.
 pub(crate) fn orgs_in_order(events: &[AuditEvent]) -> Vec<OrgId> {
-    let mut orgs: Vec<OrgId> = Vec::new();
-    for event in events {
-        if !orgs.contains(&event.org_id) {
-            orgs.push(event.org_id);
-        }
-    }
+    let mut orgs: Vec<OrgId> = events.iter().map(|event| event.org_id).collect();
+    orgs.sort_unstable_by_key(|org| org.0);
+    orgs.dedup();
     orgs
 }
 
@@ -193,13 +188,25 @@ async fn head_for_append<DB: SqlBackend>(conn: &mut Tx<DB>, org: OrgId) -> Resul
     else {
         return Ok(None);
     };
-    let head = head_from(&row)?;
-    let newest = match get::<Option<i64>>(&row, "newest")? {
-        Some(at) => from_ms(at)?,
-        None if head.seq == 0 => OffsetDateTime::UNIX_EPOCH,
+    let (head, newest) = head_and_newest(&row)?;
+    let newest = match newest {
+        Some(at) => at,
         None => newest_event_time(conn, org, head.seq).await?,
     };
     Ok(Some((head, newest)))
+}
+
+/// A head row as read for an append (`seq`, `hash`, `newest`): the head, and the time of its
+/// newest event where the row carries it (the start of time for an empty chain); `None` where
+/// it must be read apart.
+pub(crate) fn head_and_newest(row: &impl Columns) -> Result<(Head, Option<OffsetDateTime>)> {
+    let head = head_from(row)?;
+    let newest = match get::<Option<i64>>(row, "newest")? {
+        Some(at) => Some(from_ms(at)?),
+        None if head.seq == 0 => Some(OffsetDateTime::UNIX_EPOCH),
+        None => None,
+    };
+    Ok((head, newest))
 }
 
 /// When the event at `seq` of the org's chain was stamped (the start of time if it is gone).

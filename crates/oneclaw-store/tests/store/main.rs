@@ -194,6 +194,29 @@ async fn concurrent_writers_get_distinct_consecutive_versions() {
     assert_eq!(stored[0].metadata, serde_json::json!({"k": "v"}));
 }
 
+/// A write's two reads before its transaction (on a SQLite file, run inline through rusqlite):
+/// the current version of a path and a vault key, as committed.
+#[tokio::test]
+async fn a_writes_early_reads_see_the_committed_version_and_the_vault_key() {
+    let db = test_db().await;
+    let store = oneclaw_store::open(&db.url).await.unwrap();
+    let (_, user, vault) = seed(&store).await;
+    assert_eq!(store.secret_current_version(vault, "guess").await.unwrap(), None);
+    for _ in 0..3 {
+        let mut tx = store.begin().await.unwrap();
+        let (secret, n) = tx.next_secret_version(vault, "guess", SystemClock.now()).await.unwrap();
+        let sealed = SealedValue { ciphertext: vec![1; 40], wrapped_dek: vec![8; 60], kek_version: 1 };
+        tx.insert_secret_version(&version(secret, vault, "guess", n, user), &sealed).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(store.secret_current_version(vault, "guess").await.unwrap(), Some(3));
+    assert_eq!(store.secret_current_version(vault, "other").await.unwrap(), None);
+    let seeded = KekRef { vault_id: vault, version: 1, provider: "local".into(), handle: vec![1, 2, 3] };
+    assert_eq!(store.vault_key(vault, 1).await.unwrap(), Some(seeded));
+    assert_eq!(store.vault_key(vault, 2).await.unwrap(), None);
+    assert_eq!(store.vault_key(VaultId::generate(), 1).await.unwrap(), None);
+}
+
 #[tokio::test]
 async fn access_limits_and_soft_deletes_hold() {
     let db = test_db().await;
