@@ -30,6 +30,7 @@ pub mod postgres;
 mod sql_access;
 mod sql_approvals;
 mod sql_audit;
+mod sql_audit_times;
 mod sql_billing;
 mod sql_devices;
 mod sql_env;

@@ -25,6 +25,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (15, "approval links", include_str!("../migrations/sqlite/0015_approval_links.sql")),
     (16, "bindings", include_str!("../migrations/sqlite/0016_bindings.sql")),
     (17, "request leases", include_str!("../migrations/sqlite/0017_request_leases.sql")),
+    (20, "audit time by seq", include_str!("../migrations/sqlite/0020_audit_time_by_seq.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -48,6 +49,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (17, "request leases", include_str!("../migrations/postgres/0017_request_leases.sql")),
     (18, "read notices", include_str!("../migrations/postgres/0018_read_notices.sql")),
     (19, "audit batch append", include_str!("../migrations/postgres/0019_audit_batch_append.sql")),
+    (20, "audit time by seq", include_str!("../migrations/postgres/0020_audit_time_by_seq.sql")),
 ];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -561,3 +561,57 @@ async fn assert_batch_chained(store: &Arc<dyn Store>, expected: &[(OrgId, usize)
         assert_eq!(store.audit_head(who).await.unwrap().hash, links.last().unwrap().hash);
     }
 }
+
+/// With no index on time (migration 20), a time range is found through the chain's order:
+/// every bound is inclusive, another org's records never enter, and a range whose end is at or
+/// after the newest record still takes records appended after the query looked.
+#[tokio::test]
+async fn time_ranges_of_the_audit_log_are_found_through_the_chain() {
+    let db = test_db().await;
+    let store = oneclaw_store::open(&db.url).await.unwrap();
+    let (org, _, _) = seed(&store).await;
+    let (other, _, _) = seed(&store).await;
+    let meta = RequestMeta::internal(Surface::Cli);
+    let start = SystemClock.now() + time::Duration::hours(1);
+    let at = |second: i64| start + time::Duration::seconds(second);
+    let event = |org: OrgId, second: i64| AuditEvent::system_in(org, &meta, "test.time", "org", at(second));
+    // 40 records a second apart, in transactions of 8, the other org's at the same times between.
+    for chunk in (0..40).collect::<Vec<i64>>().chunks(8) {
+        let mut tx = store.begin().await.unwrap();
+        for &second in chunk {
+            tx.append_audits(&[event(org, second), event(other, second)]).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    let seconds = |from: Option<i64>, to: Option<i64>| {
+        let store = Arc::clone(&store);
+        async move {
+            let query = oneclaw_core::ports::AuditQuery {
+                action: Some("test.time".into()),
+                from: from.map(at),
+                to: to.map(at),
+                limit: 100,
+                ..Default::default()
+            };
+            let events = store.audit_events(org, &query).await.unwrap();
+            assert!(events.iter().all(|e| e.org_id == org), "only the org's own records");
+            events.iter().map(|e| (e.created_at - start).whole_seconds()).collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(seconds(Some(10), Some(19)).await, (10..=19).rev().collect::<Vec<_>>(), "both ends inclusive");
+    assert_eq!(seconds(Some(35), None).await, (35..40).rev().collect::<Vec<_>>());
+    assert_eq!(seconds(None, Some(4)).await, (0..=4).rev().collect::<Vec<_>>());
+    assert_eq!(seconds(Some(0), Some(0)).await, [0], "the first record alone");
+    assert_eq!(seconds(Some(39), Some(39)).await, [39], "the newest record alone");
+    assert!(seconds(Some(50), None).await.is_empty(), "after the newest");
+    assert!(seconds(None, Some(-1)).await.is_empty(), "before the first");
+    assert!(seconds(Some(20), Some(10)).await.is_empty(), "an empty range");
+
+    // Appended after: a range open at the top, or ending after them, takes them.
+    let mut tx = store.begin().await.unwrap();
+    tx.append_audits(&[event(org, 60)]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(seconds(Some(38), None).await, [60, 39, 38]);
+    assert_eq!(seconds(Some(38), Some(3600)).await, [60, 39, 38]);
+    assert_eq!(seconds(Some(50), Some(70)).await, [60]);
+}

@@ -140,3 +140,73 @@ async fn request_counts_from_before_leases_keep_their_places() {
     assert_eq!((leased.places, leased.served), (43..=50, 42), "after the 42 counted");
     tx.commit().await.unwrap();
 }
+
+/// Migration 20 drops the audit log's index on time: records written before it are still
+/// found by a time range (through the chain's order), and the index is gone.
+#[tokio::test]
+async fn audit_records_from_before_the_time_index_went_are_found_by_time() {
+    let migrations: Vec<_> = BEFORE_LEASES
+        .iter()
+        .copied()
+        .chain([(17, "request leases", include_str!("../../migrations/sqlite/0017_request_leases.sql"))])
+        .collect();
+    let (_dir, url, pool) = database_at(&migrations).await;
+    let org = uuid::Uuid::now_v7();
+    sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, 'old org', 1)")
+        .bind(org)
+        .execute(&pool)
+        .await
+        .unwrap();
+    // Ten records as the earlier schema held them, stamped a second apart in chain order.
+    let second = 1_000_i64;
+    let start = 1_800_000_000_000_i64;
+    for seq in 1..=10_i64 {
+        sqlx::query(
+            "INSERT INTO audit_events (id, org_id, actor_type, actor_id, action, resource_type, resource_id, \
+             details, ip_address, user_agent, surface, outcome, created_at, seq, prev_hash, hash) \
+             VALUES ($1, $2, 'system', NULL, 'old.record', 'org', NULL, '{}', NULL, NULL, 'cli', 'success', $3, $4, \
+             $5, $5)",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(org)
+        .bind(start + (seq - 1) * second)
+        .bind(seq)
+        .bind(vec![0_u8; 32])
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query("INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 10, $2)")
+        .bind(org)
+        .bind(vec![0_u8; 32])
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let store = oneclaw_store::open(&url).await.unwrap();
+    let ms = |at: i64| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000).unwrap();
+    let query = oneclaw_core::ports::AuditQuery {
+        from: Some(ms(start + 3 * second)),
+        to: Some(ms(start + 6 * second)),
+        limit: 100,
+        ..Default::default()
+    };
+    let seqs: Vec<i64> = store
+        .audit_events(OrgId(org), &query)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|e| Some(e.link.as_ref()?.seq))
+        .collect();
+    assert_eq!(seqs, [7, 6, 5, 4], "the records stamped in the range, newest first");
+    drop(store);
+
+    let pool = SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+    let index: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'audit_org_time'")
+            .fetch_optional(&pool)
+            .await
+            .unwrap();
+    assert_eq!(index, None, "migration 20 dropped the index on time");
+}
