@@ -10,11 +10,11 @@ use super::sql_env as env;
 use super::sql_keys as keys;
 use super::sql_mail as mail;
 use super::sql_mfa as mfa;
-use super::sql_rows::{api_key_from, audit_from, session_from, user_from, vault_from, version_from};
+use super::sql_rows::{api_key_from, session_from, user_from, vault_from, version_from};
 use super::sql_trust as trust;
 use super::sql_tx::SqlTx;
 use super::sqlite_inline::InlineReads;
-use crate::backend::{BuildStatement, SqlBackend, Statement, get};
+use crate::backend::{SqlBackend, Statement, get};
 use crate::convert::to_ms;
 use crate::errors::db_error;
 use crate::group_commit::WriteGroup;
@@ -475,42 +475,7 @@ impl<DB: SqlBackend> AccessStore for SqlStore<DB> {
 #[async_trait]
 impl<DB: SqlBackend> AuditStore for SqlStore<DB> {
     async fn audit_events(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
-        // Time is found through the chain's order (no index is kept on it): see `sql_audit_times`.
-        let (from, to) = (query.from.map(to_ms), query.to.map(to_ms));
-        let bounds = super::sql_audit_times::seq_bounds(&self.pool, org, from, to).await?;
-        // Only the filters given become conditions (all bound, never spliced in), so the planner
-        // can use the (org_id, actor_id | resource_id | action, seq) indexes for each of them.
-        let mut sql =
-            sqlx::QueryBuilder::<DB>::new(concat!("SELECT ", audit_cols!(), " FROM audit_events WHERE org_id = "));
-        sql.push_arg(org.0);
-        if let Some(resource) = &query.resource_id {
-            sql.push(" AND resource_id = ").push_arg(resource.clone());
-        }
-        if let Some(actor) = query.actor_id {
-            sql.push(" AND actor_id = ").push_arg(actor);
-        }
-        if let Some(about) = query.about {
-            sql.push(" AND (actor_id = ").push_arg(about);
-            sql.push(" OR resource_id = ").push_arg(about.to_string()).push(")");
-        }
-        if let Some(action) = &query.action {
-            sql.push(" AND action = ").push_arg(action.clone());
-        }
-        if let Some(from) = from {
-            sql.push(" AND created_at >= ").push_arg(from);
-        }
-        if let Some(to) = to {
-            sql.push(" AND created_at <= ").push_arg(to);
-        }
-        if let Some(first) = bounds.first {
-            sql.push(" AND seq >= ").push_arg(first);
-        }
-        if let Some(last) = bounds.last {
-            sql.push(" AND seq <= ").push_arg(last);
-        }
-        sql.push(" ORDER BY seq DESC LIMIT ").push_arg(query.limit).push(" OFFSET ").push_arg(query.offset);
-        let rows = sql.build().fetch_all_on(&self.pool).await.map_err(db_error)?;
-        rows.iter().map(audit_from).collect()
+        super::sql_audit_query::page(&self.pool, org, query).await
     }
 
     async fn audit_head(&self, org: OrgId) -> Result<Head> {

@@ -141,8 +141,9 @@ async fn request_counts_from_before_leases_keep_their_places() {
     tx.commit().await.unwrap();
 }
 
-/// Migration 20 drops the audit log's index on time: records written before it are still
-/// found by a time range (through the chain's order), and the index is gone.
+/// Migration 20 drops the audit log's index on time and 21 makes the filter indexes partial:
+/// records written before them are still found by a time range (through the chain's order)
+/// and by a filter, the index on time is gone, and the org's mark is at its head.
 #[tokio::test]
 async fn audit_records_from_before_the_time_index_went_are_found_by_time() {
     let migrations: Vec<_> = BEFORE_LEASES
@@ -200,6 +201,9 @@ async fn audit_records_from_before_the_time_index_went_are_found_by_time() {
         .filter_map(|e| Some(e.link.as_ref()?.seq))
         .collect();
     assert_eq!(seqs, [7, 6, 5, 4], "the records stamped in the range, newest first");
+    // Migration 21 rebuilt the filter indexes as partial ones: the earlier records are in them.
+    let query = oneclaw_core::ports::AuditQuery { action: Some("old.record".into()), limit: 100, ..Default::default() };
+    assert_eq!(store.audit_events(OrgId(org), &query).await.unwrap().len(), 10, "found by action");
     drop(store);
 
     let pool = SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
@@ -209,4 +213,12 @@ async fn audit_records_from_before_the_time_index_went_are_found_by_time() {
             .await
             .unwrap();
     assert_eq!(index, None, "migration 20 dropped the index on time");
+    let (unindexed, mark): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM audit_events WHERE indexed = 0), (SELECT seq FROM audit_index_marks WHERE org_id = $1)",
+    )
+    .bind(org)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((unindexed, mark), (0, 10), "migration 21: every earlier record indexed, the mark at the head");
 }

@@ -1,0 +1,79 @@
+//! A page of an org's audit log, newest first, with the caller's filters.
+//!
+//! Only the filters given become conditions (all bound, never spliced in), so the planner can
+//! use the (org_id, actor_id | resource_id | action, seq) indexes for each of them. Time is
+//! found through the chain's order: there is no index on it (`sql_audit_times.rs`).
+//!
+//! On SQLite the filter indexes hold only records marked indexed (`sqlite_audit_folds.rs`), so
+//! a filtered page is two reads merged in sequence order: the indexed records through the
+//! partial indexes (the condition `indexed = 1` is spelled as the indexes spell it, or the
+//! planner would not use them), and the records past the org's mark, which are few, by
+//! sequence number. The two are disjoint and together every record.
+
+use crate::backend::{BuildStatement, SqlBackend, Statement};
+use crate::convert::to_ms;
+use crate::errors::db_error;
+use crate::sql_audit_times::{SeqBounds, seq_bounds};
+use crate::sql_rows::audit_from;
+use oneclaw_core::Result;
+use oneclaw_core::audit::AuditEvent;
+use oneclaw_core::ids::OrgId;
+use oneclaw_core::ports::AuditQuery;
+use sqlx::{Pool, QueryBuilder};
+
+pub(crate) async fn page<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+    let times = (query.from.map(to_ms), query.to.map(to_ms));
+    let bounds = seq_bounds(pool, org, times.0, times.1).await?;
+    let filtered =
+        query.resource_id.is_some() || query.actor_id.is_some() || query.about.is_some() || query.action.is_some();
+    let mut sql = QueryBuilder::<DB>::new("");
+    if DB::DEFERRED_AUDIT_INDEXES && filtered {
+        select(&mut sql, org, query, times, &bounds);
+        sql.push(" AND indexed = 1 UNION ALL ");
+        select(&mut sql, org, query, times, &bounds);
+        sql.push(" AND indexed = 0 AND seq > (SELECT COALESCE(MAX(seq), 0) FROM audit_index_marks WHERE org_id = ");
+        sql.push_arg(org.0).push(")");
+    } else {
+        select(&mut sql, org, query, times, &bounds);
+    }
+    sql.push(" ORDER BY seq DESC LIMIT ").push_arg(query.limit).push(" OFFSET ").push_arg(query.offset);
+    let rows = sql.build().fetch_all_on(pool).await.map_err(db_error)?;
+    rows.iter().map(audit_from).collect()
+}
+
+/// `SELECT … WHERE` the org and every condition of the query.
+fn select<DB: SqlBackend>(
+    sql: &mut QueryBuilder<DB>,
+    org: OrgId,
+    query: &AuditQuery,
+    (from, to): (Option<i64>, Option<i64>),
+    bounds: &SeqBounds,
+) {
+    sql.push(concat!("SELECT ", audit_cols!(), " FROM audit_events WHERE org_id = "));
+    sql.push_arg(org.0);
+    if let Some(resource) = &query.resource_id {
+        sql.push(" AND resource_id = ").push_arg(resource.clone());
+    }
+    if let Some(actor) = query.actor_id {
+        sql.push(" AND actor_id = ").push_arg(actor);
+    }
+    if let Some(about) = query.about {
+        sql.push(" AND (actor_id = ").push_arg(about);
+        sql.push(" OR resource_id = ").push_arg(about.to_string()).push(")");
+    }
+    if let Some(action) = &query.action {
+        sql.push(" AND action = ").push_arg(action.clone());
+    }
+    if let Some(from) = from {
+        sql.push(" AND created_at >= ").push_arg(from);
+    }
+    if let Some(to) = to {
+        sql.push(" AND created_at <= ").push_arg(to);
+    }
+    if let Some(first) = bounds.first {
+        sql.push(" AND seq >= ").push_arg(first);
+    }
+    if let Some(last) = bounds.last {
+        sql.push(" AND seq <= ").push_arg(last);
+    }
+}
