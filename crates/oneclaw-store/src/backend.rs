@@ -51,8 +51,8 @@ pub trait SqlBackend: Database<Row: Columns> + sqlx::database::HasStatementCache
     /// round trip (SQLite; PostgreSQL's extended protocol takes one statement at a time).
     const MULTIPLE_STATEMENTS: bool;
     /// Whether the audit log's filter indexes hold only records marked `indexed = 1` (partial
-    /// indexes, kept in bulk: SQLite, migration 21), so a filtered query also reads the records
-    /// past the org's mark (`sql_audit_query.rs`).
+    /// indexes, kept in bulk: SQLite, migration 21), so a filtered query also reads the
+    /// unindexed records (`sql_audit_query.rs`).
     const DEFERRED_AUDIT_INDEXES: bool;
     /// Reads a vault's current KEK in a write transaction, holding it against retirement.
     const LOCK_CURRENT_KEK: &'static str;

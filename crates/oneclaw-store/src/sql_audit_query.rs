@@ -6,9 +6,10 @@
 //!
 //! On SQLite the filter indexes hold only records marked indexed (`sqlite_audit_folds.rs`), so
 //! a filtered page is two reads merged in sequence order: the indexed records through the
-//! partial indexes (the condition `indexed = 1` is spelled as the indexes spell it, or the
-//! planner would not use them), and the records past the org's mark, which are few, by
-//! sequence number. The two are disjoint and together every record.
+//! filter indexes, and the unindexed ones, which are few, through `audit_unindexed`. Each
+//! condition is spelled as its partial index spells it (`indexed = 1`, `indexed = 0`), or the
+//! planner would not use the index. The two are disjoint and together every record, and one
+//! statement reads both from one snapshot, so a fold meanwhile neither hides nor doubles one.
 
 use crate::backend::{BuildStatement, SqlBackend, Statement};
 use crate::convert::to_ms;
@@ -31,8 +32,7 @@ pub(crate) async fn page<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, query: &Au
         select(&mut sql, org, query, times, &bounds);
         sql.push(" AND indexed = 1 UNION ALL ");
         select(&mut sql, org, query, times, &bounds);
-        sql.push(" AND indexed = 0 AND seq > (SELECT COALESCE(MAX(seq), 0) FROM audit_index_marks WHERE org_id = ");
-        sql.push_arg(org.0).push(")");
+        sql.push(" AND indexed = 0");
     } else {
         select(&mut sql, org, query, times, &bounds);
     }

@@ -1,87 +1,53 @@
 //! The SQLite audit journal's filter indexes, kept in bulk: the writer appends a batch's
 //! records with `indexed = 0` (in none of the actor, resource and action indexes, which are
-//! partial: migration 21), and once enough have gathered it marks them indexed in one go, in
-//! the same transaction as a batch.
+//! partial, only in the small `audit_unindexed`: migration 21), and once enough have gathered
+//! it marks them all indexed in one statement, in the same transaction as a batch.
 //!
 //! Why: a batch of ~10 reads' records touched one leaf page of each index, and every page a
 //! transaction touches is a whole page in the WAL (written, then fsynced): the three filter
 //! indexes were a third of a batch's bytes (measured: 37 KB a batch without them against 73 KB
-//! with them and the index on time). Indexed in thousands, each of their pages holds a hundred
-//! records' entries. A filtered query reads the records past the org's mark by sequence number
-//! (`sql_audit_query.rs`), so nothing is missing from an answer meanwhile.
+//! with them and the index on time). Indexed a thousand at a time, each of their pages holds
+//! a hundred records' entries. A filtered query also reads the unindexed records, through
+//! `audit_unindexed` (`sql_audit_query.rs`), so nothing is missing from an answer meanwhile,
+//! and their number stays bounded: at most `FOLD_AFTER` and a batch, plus what a stopped
+//! process left (folded with the next ones).
 
 use crate::sqlite_journal::write_error;
 use oneclaw_core::Result;
-use oneclaw_core::audit::AuditEvent;
-use oneclaw_core::ids::OrgId;
-use std::collections::BTreeSet;
 
 /// Records appended unindexed before they are indexed together: about a hundred batches
-/// under load. One fold rewrites the rows it marks, so it costs its batch ~2 ms more.
-const FOLD_AFTER: usize = 1024;
+/// under load. A fold rewrites the rows it marks, so it costs its batch a few ms more.
+pub(crate) const FOLD_AFTER: usize = 1024;
 
-/// The records in an org's chain past its mark, marked indexed (those written another way
-/// already are).
-const INDEX_PAST_MARK_SQL: &str = "UPDATE audit_events SET indexed = 1 WHERE org_id = $1 AND indexed = 0 \
-     AND seq > (SELECT COALESCE(MAX(seq), 0) FROM audit_index_marks WHERE org_id = $1)";
-/// The org's mark moved to its head: every record up to it is indexed.
-const MARK_AT_HEAD_SQL: &str = "INSERT INTO audit_index_marks (org_id, seq) \
-     SELECT org_id, seq FROM audit_heads WHERE org_id = $1 \
-     ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq";
-/// Every org with records past its mark (the first fold after a start: a process that ended
-/// between folds left some).
-const ORGS_PAST_MARK_SQL: &str = "SELECT h.org_id FROM audit_heads h \
-     LEFT JOIN audit_index_marks m ON m.org_id = h.org_id WHERE h.seq > COALESCE(m.seq, 0)";
+/// Every unindexed record marked indexed (found through `audit_unindexed`).
+const INDEX_ALL_SQL: &str = "UPDATE audit_events SET indexed = 1 WHERE indexed = 0";
 
-/// What the writer has appended unindexed since its last fold.
+/// How many records the writer has appended unindexed since its last fold.
 #[derive(Default)]
 pub(crate) struct Folds {
     pending: usize,
-    orgs: BTreeSet<OrgId>,
-    /// Whether a fold has committed since the writer started: until then, orgs this writer
-    /// never saw may have unindexed records.
-    swept: bool,
 }
 
 impl Folds {
-    /// Notes a batch's records, appended unindexed in the transaction being written.
-    pub(crate) fn appended(&mut self, events: &[AuditEvent]) {
-        self.pending = self.pending.saturating_add(events.len());
-        self.orgs.extend(events.iter().map(|event| event.org_id));
+    /// Notes `n` records appended unindexed in the transaction being written.
+    pub(crate) fn appended(&mut self, n: usize) {
+        self.pending = self.pending.saturating_add(n);
     }
 
-    /// Folds in `tx` if enough is pending (or none has since the start); `true` if it did, and
-    /// then `committed` must follow the transaction's commit. A transaction that fails rolls
-    /// the fold back with it, and the records stay pending.
+    /// Folds in `tx` if enough is pending; `true` if it did, and then `committed` must follow
+    /// the transaction's commit. A transaction that fails rolls the fold back with it, and the
+    /// records stay pending.
     pub(crate) fn fold_if_due(&self, tx: &rusqlite::Transaction<'_>) -> Result<bool> {
-        if self.swept && self.pending < FOLD_AFTER {
+        if self.pending < FOLD_AFTER {
             return Ok(false);
         }
-        let mut orgs: BTreeSet<OrgId> = self.orgs.clone();
-        if !self.swept {
-            let mut select = tx.prepare_cached(ORGS_PAST_MARK_SQL).map_err(write_error)?;
-            let found = select
-                .query_map([], |row| row.get::<_, uuid::Uuid>(0))
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-                .map_err(write_error)?;
-            orgs.extend(found.into_iter().map(OrgId));
-        }
-        for org in &orgs {
-            tx.prepare_cached(INDEX_PAST_MARK_SQL)
-                .and_then(|mut update| update.execute(rusqlite::named_params! { "$1": org.0 }))
-                .map_err(write_error)?;
-            tx.prepare_cached(MARK_AT_HEAD_SQL)
-                .and_then(|mut mark| mark.execute(rusqlite::named_params! { "$1": org.0 }))
-                .map_err(write_error)?;
-        }
+        tx.prepare_cached(INDEX_ALL_SQL).and_then(|mut update| update.execute([])).map_err(write_error)?;
         Ok(true)
     }
 
     /// The fold's transaction committed: nothing is pending.
     pub(crate) fn committed(&mut self) {
         self.pending = 0;
-        self.orgs.clear();
-        self.swept = true;
     }
 }
 
@@ -146,20 +112,15 @@ mod tests {
         let (store, orgs, _dir) = store_with_orgs(&["a", "b"]).await;
         let (a, b) = (orgs[0], orgs[1]);
         let mut written: Vec<AuditEvent> = Vec::new();
-        // The first batch since the start folds (a sweep for what a stopped process left).
-        let first = events(a, 10);
-        store.append_audit_batch(first.clone(), Vec::new()).await.unwrap();
-        written.extend(first);
-        assert_eq!(unindexed(&store, a).await, 0);
-        // Then batches stay unindexed until enough have gathered; another org's beside them.
+        // Batches stay unindexed until enough have gathered; another org's beside them.
         let mut pending = 0;
-        while pending + 100 < FOLD_AFTER {
+        while pending + 103 < FOLD_AFTER {
             let batch = events(a, 100);
             store.append_audit_batch([batch.clone(), events(b, 3)].concat(), Vec::new()).await.unwrap();
             written.extend(batch);
             pending += 103;
         }
-        assert_eq!(unindexed(&store, a).await, i64::try_from(written.len() - 10).unwrap());
+        assert_eq!(unindexed(&store, a).await, i64::try_from(written.len()).unwrap());
         assert_every_filter_finds(&store, a, &written).await;
 
         // A record written another way (in a transaction) is indexed at once, between them.
@@ -180,10 +141,9 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn records_a_stopped_process_left_unindexed_are_indexed_by_the_next_ones_first_batch() {
+    async fn records_a_stopped_process_left_unindexed_are_found_and_folded_with_the_next_ones() {
         let (store, orgs, dir) = store_with_orgs(&["a", "b"]).await;
         let (a, b) = (orgs[0], orgs[1]);
-        store.append_audit_batch(events(a, 1), Vec::new()).await.unwrap();
         let left = [events(a, 20), events(b, 20)].concat();
         store.append_audit_batch(left.clone(), Vec::new()).await.unwrap();
         assert_eq!((unindexed(&store, a).await, unindexed(&store, b).await), (20, 20));
@@ -192,8 +152,8 @@ mod tests {
         let store = SqliteStore::open(&crate::default_sqlite_url(dir.path())).await.unwrap();
         let b_left: Vec<AuditEvent> = left.iter().filter(|e| e.org_id == b).cloned().collect();
         assert_every_filter_finds(&store, b, &b_left).await;
-        // The new process's first batch (of org a alone) sweeps org b's too.
-        store.append_audit_batch(events(a, 1), Vec::new()).await.unwrap();
+        // The new process's first fold (reached by org a's records alone) takes org b's too.
+        store.append_audit_batch(events(a, FOLD_AFTER), Vec::new()).await.unwrap();
         assert_eq!((unindexed(&store, a).await, unindexed(&store, b).await), (0, 0));
         assert_every_filter_finds(&store, b, &b_left).await;
     }

@@ -187,7 +187,7 @@ fn write_batch(
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(write_error)?;
     if !crate::audit_skipped() {
         append(&tx, events)?;
-        folds.appended(events);
+        folds.appended(events.len());
     }
     let folded = folds.fold_if_due(&tx)?;
     enqueue_deliveries(&tx, subscriptions, events)?;
