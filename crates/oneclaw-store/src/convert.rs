@@ -10,6 +10,15 @@ pub(crate) fn to_ms(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+/// The first whole millisecond at or after `at`: stored times are whole milliseconds, so a
+/// time stored at or after `at` is at or after this (`to_ms` would take in the millisecond
+/// that began before `at`).
+pub(crate) fn to_ms_rounded_up(at: OffsetDateTime) -> i64 {
+    let nanos = at.unix_timestamp_nanos();
+    let ms = nanos.div_euclid(1_000_000) + i128::from(nanos.rem_euclid(1_000_000) != 0);
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
 pub(crate) fn from_ms(ms: i64) -> Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .map_err(|_| Error::Internal(format!("stored time {ms} is out of range")))

@@ -12,7 +12,7 @@
 //! statement reads both from one snapshot, so a fold meanwhile neither hides nor doubles one.
 
 use crate::backend::{BuildStatement, SqlBackend, Statement};
-use crate::convert::to_ms;
+use crate::convert::{to_ms, to_ms_rounded_up};
 use crate::errors::db_error;
 use crate::sql_audit_times::{SeqBounds, seq_bounds};
 use crate::sql_rows::audit_from;
@@ -23,7 +23,9 @@ use oneclaw_core::ports::AuditQuery;
 use sqlx::{Pool, QueryBuilder};
 
 pub(crate) async fn page<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
-    let times = (query.from.map(to_ms), query.to.map(to_ms));
+    // Stamps are whole milliseconds: `from` rounds up, `to` down, so a bound between two
+    // milliseconds takes in neither's outside.
+    let times = (query.from.map(to_ms_rounded_up), query.to.map(to_ms));
     let bounds = seq_bounds(pool, org, times.0, times.1).await?;
     let filtered =
         query.resource_id.is_some() || query.actor_id.is_some() || query.about.is_some() || query.action.is_some();

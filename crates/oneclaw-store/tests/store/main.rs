@@ -572,7 +572,9 @@ async fn time_ranges_of_the_audit_log_are_found_through_the_chain() {
     let (org, _, _) = seed(&store).await;
     let (other, _, _) = seed(&store).await;
     let meta = RequestMeta::internal(Surface::Cli);
-    let start = SystemClock.now() + time::Duration::hours(1);
+    // Stamps are stored in whole milliseconds: start on one.
+    let now = SystemClock.now() + time::Duration::hours(1);
+    let start = now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000).unwrap();
     let at = |second: i64| start + time::Duration::seconds(second);
     let event = |org: OrgId, second: i64| AuditEvent::system_in(org, &meta, "test.time", "org", at(second));
     // 40 records a second apart, in transactions of 8, the other org's at the same times between.
@@ -606,6 +608,21 @@ async fn time_ranges_of_the_audit_log_are_found_through_the_chain() {
     assert!(seconds(Some(50), None).await.is_empty(), "after the newest");
     assert!(seconds(None, Some(-1)).await.is_empty(), "before the first");
     assert!(seconds(Some(20), Some(10)).await.is_empty(), "an empty range");
+    // A bound inside a millisecond: a record stamped before `from` stays out, one before `to` in.
+    let half_ms = time::Duration::microseconds(500);
+    let query = |from: time::OffsetDateTime, to: time::OffsetDateTime| oneclaw_core::ports::AuditQuery {
+        action: Some("test.time".into()),
+        from: Some(from),
+        to: Some(to),
+        limit: 100,
+        ..Default::default()
+    };
+    let found = store.audit_events(org, &query(at(10) + half_ms, at(12) + half_ms)).await.unwrap();
+    let found: Vec<i64> = found.iter().map(|e| (e.created_at - start).whole_seconds()).collect();
+    assert_eq!(found, [12, 11], "from just after 10 leaves it out, to just after 12 takes it in");
+    let found = store.audit_events(org, &query(at(10) - half_ms, at(12) - half_ms)).await.unwrap();
+    let found: Vec<i64> = found.iter().map(|e| (e.created_at - start).whole_seconds()).collect();
+    assert_eq!(found, [11, 10], "from just before 10 takes it in, to just before 12 leaves it out");
 
     // Appended after: a range open at the top, or ending after them, takes them.
     let mut tx = store.begin().await.unwrap();
