@@ -50,10 +50,6 @@ pub trait SqlBackend: Database<Row: Columns> + sqlx::database::HasStatementCache
     /// Whether one statement text may hold several statements with bound values, run in one
     /// round trip (SQLite; PostgreSQL's extended protocol takes one statement at a time).
     const MULTIPLE_STATEMENTS: bool;
-    /// Whether the audit log's filter indexes hold only records marked `indexed = 1` (partial
-    /// indexes, kept in bulk: SQLite, migration 21), so a filtered query also reads the
-    /// unindexed records (`sql_audit_query.rs`).
-    const DEFERRED_AUDIT_INDEXES: bool;
     /// Reads a vault's current KEK in a write transaction, holding it against retirement.
     const LOCK_CURRENT_KEK: &'static str;
     /// `next_secret_version` with the vault's current KEK in its RETURNING clause (columns

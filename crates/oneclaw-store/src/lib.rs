@@ -46,7 +46,6 @@ mod sql_trust;
 mod sql_tx;
 mod sql_webhooks;
 pub mod sqlite;
-mod sqlite_audit_folds;
 mod sqlite_inline;
 mod sqlite_journal;
 pub mod sync_notices;

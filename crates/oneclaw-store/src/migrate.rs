@@ -26,7 +26,6 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (16, "bindings", include_str!("../migrations/sqlite/0016_bindings.sql")),
     (17, "request leases", include_str!("../migrations/sqlite/0017_request_leases.sql")),
     (20, "audit time by seq", include_str!("../migrations/sqlite/0020_audit_time_by_seq.sql")),
-    (21, "audit deferred indexes", include_str!("../migrations/sqlite/0021_audit_deferred_indexes.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL.

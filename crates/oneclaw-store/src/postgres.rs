@@ -12,7 +12,6 @@ use std::time::Duration;
 impl SqlBackend for sqlx::Postgres {
     const BACKEND_NAME: &'static str = "postgres";
     const MULTIPLE_STATEMENTS: bool = false;
-    const DEFERRED_AUDIT_INDEXES: bool = false;
     // No join for the newest event's time here: after waiting for the lock, READ COMMITTED
     // rechecks the updated head against the event row the join found before, which no longer
     // matches, so `newest` would come back NULL. A second statement (a fresh snapshot) reads it.

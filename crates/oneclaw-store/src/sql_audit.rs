@@ -155,6 +155,12 @@ pub(crate) const INSERT_EMPTY_HEAD_SQL: &str =
     "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING";
 /// When the event at `$2` of org `$1`'s chain was stamped.
 pub(crate) const EVENT_TIME_SQL: &str = "SELECT created_at FROM audit_events WHERE org_id = $1 AND seq = $2";
+/// One chained event, its values in `audit_cols!` order.
+pub(crate) const INSERT_EVENT_SQL: &str = concat!(
+    "INSERT INTO audit_events (",
+    audit_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+);
 
 /// The org's head and when its newest event was stamped (the start of time for an empty
 /// chain), created empty if needed, locked for the rest of the transaction. One statement when

@@ -3,13 +3,6 @@
 //! Only the filters given become conditions (all bound, never spliced in), so the planner can
 //! use the (org_id, actor_id | resource_id | action, seq) indexes for each of them. Time is
 //! found through the chain's order: there is no index on it (`sql_audit_times.rs`).
-//!
-//! On SQLite the filter indexes hold only records marked indexed (`sqlite_audit_folds.rs`), so
-//! a filtered page is two reads merged in sequence order: the indexed records through the
-//! filter indexes, and the unindexed ones, which are few, through `audit_unindexed`. Each
-//! condition is spelled as its partial index spells it (`indexed = 1`, `indexed = 0`), or the
-//! planner would not use the index. The two are disjoint and together every record, and one
-//! statement reads both from one snapshot, so a fold meanwhile neither hides nor doubles one.
 
 use crate::backend::{BuildStatement, SqlBackend, Statement};
 use crate::convert::{to_ms, to_ms_rounded_up};
@@ -27,17 +20,8 @@ pub(crate) async fn page<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, query: &Au
     // milliseconds takes in neither's outside.
     let times = (query.from.map(to_ms_rounded_up), query.to.map(to_ms));
     let bounds = seq_bounds(pool, org, times.0, times.1).await?;
-    let filtered =
-        query.resource_id.is_some() || query.actor_id.is_some() || query.about.is_some() || query.action.is_some();
     let mut sql = QueryBuilder::<DB>::new("");
-    if DB::DEFERRED_AUDIT_INDEXES && filtered {
-        select(&mut sql, org, query, times, &bounds);
-        sql.push(" AND indexed = 1 UNION ALL ");
-        select(&mut sql, org, query, times, &bounds);
-        sql.push(" AND indexed = 0");
-    } else {
-        select(&mut sql, org, query, times, &bounds);
-    }
+    select(&mut sql, org, query, times, &bounds);
     sql.push(" ORDER BY seq DESC LIMIT ").push_arg(query.limit).push(" OFFSET ").push_arg(query.offset);
     let rows = sql.build().fetch_all_on(pool).await.map_err(db_error)?;
     rows.iter().map(audit_from).collect()

@@ -14,7 +14,6 @@ use std::time::Duration;
 impl SqlBackend for sqlx::Sqlite {
     const BACKEND_NAME: &'static str = "sqlite";
     const MULTIPLE_STATEMENTS: bool = true;
-    const DEFERRED_AUDIT_INDEXES: bool = true;
     const SELECT_HEAD_FOR_APPEND: &'static str = "SELECT h.seq, h.hash, e.created_at AS newest FROM audit_heads h \
      LEFT JOIN audit_events e ON e.org_id = h.org_id AND e.seq = h.seq WHERE h.org_id = $1";
     const LOCK_CURRENT_KEK: &'static str = "SELECT k.version, k.provider, k.handle FROM vaults v \

@@ -17,10 +17,11 @@
 //! COMMIT has returned.
 
 use crate::convert::{from_ms, to_json_text, to_ms};
-use crate::sql_audit::{EVENT_TIME_SQL, INSERT_EMPTY_HEAD_SQL, OrgHead, UPDATE_HEAD_SQL, link_events, orgs_in_order};
+use crate::sql_audit::{
+    EVENT_TIME_SQL, INSERT_EMPTY_HEAD_SQL, INSERT_EVENT_SQL, OrgHead, UPDATE_HEAD_SQL, link_events, orgs_in_order,
+};
 use crate::sql_billing::ADD_REQUESTS_SQL;
 use crate::sql_webhooks::{ENQUEUE_SQL, SUBSCRIBED_SQL, Subscriptions, subscribed_pattern};
-use crate::sqlite_audit_folds::Folds;
 use crate::write_gate::WriteTurn;
 use oneclaw_core::audit::AuditEvent;
 use oneclaw_core::audit::chain::{GENESIS, Head};
@@ -134,7 +135,6 @@ fn stopped() -> Error {
 /// back as it unwinds) and the thread goes on.
 fn run(file: &std::path::Path, inbox: &mpsc::Receiver<Job>, written: &AtomicU64) {
     let mut connection: Option<Connection> = None;
-    let mut folds = Folds::default();
     while let Ok(job) = inbox.recv() {
         let Job { events, counts, subscriptions, turn, done } = job;
         let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -142,7 +142,7 @@ fn run(file: &std::path::Path, inbox: &mpsc::Receiver<Job>, written: &AtomicU64)
                 Some(open) => open,
                 None => connection.insert(open(file)?),
             };
-            write_batch(open, &events, &counts, &subscriptions, &mut folds)
+            write_batch(open, &events, &counts, &subscriptions)
         }));
         let result = attempt.unwrap_or_else(|_| {
             Err(Error::Unavailable("The audit writer failed inside a batch; nothing of it was recorded.".to_owned()))
@@ -175,21 +175,17 @@ fn open(file: &std::path::Path) -> Result<Connection> {
     Ok(connection)
 }
 
-/// One batch, one transaction: what `append_audits` and `add_requests` do through sqlx, but
-/// with the records' filter indexes kept in bulk (`sqlite_audit_folds.rs`).
+/// One batch, one transaction: what `append_audits` and `add_requests` do through sqlx.
 fn write_batch(
     connection: &mut Connection,
     events: &[AuditEvent],
     counts: &[RequestCount],
     subscriptions: &Subscriptions,
-    folds: &mut Folds,
 ) -> Result<()> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(write_error)?;
     if !crate::audit_skipped() {
         append(&tx, events)?;
-        folds.appended(events.len());
     }
-    let folded = folds.fold_if_due(&tx)?;
     enqueue_deliveries(&tx, subscriptions, events)?;
     let mut add = tx.prepare_cached(ADD_REQUESTS_SQL).map_err(write_error)?;
     for count in counts {
@@ -199,19 +195,8 @@ fn write_batch(
         let _requests: i64 = add.query_row(params.as_slice(), |row| row.get(0)).map_err(write_error)?;
     }
     drop(add);
-    tx.commit().map_err(write_error)?;
-    if folded {
-        folds.committed();
-    }
-    Ok(())
+    tx.commit().map_err(write_error)
 }
-
-/// A chained record, in none of the filter indexes until it is folded (`indexed = 0`).
-const INSERT_UNINDEXED_EVENT_SQL: &str = concat!(
-    "INSERT INTO audit_events (",
-    audit_cols!(),
-    ", indexed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0)"
-);
 
 fn append(tx: &rusqlite::Transaction<'_>, events: &[AuditEvent]) -> Result<()> {
     let mut heads = Vec::new();
@@ -219,7 +204,7 @@ fn append(tx: &rusqlite::Transaction<'_>, events: &[AuditEvent]) -> Result<()> {
         heads.push(locked_head(tx, org)?);
     }
     let linked = link_events(events, &mut heads)?;
-    let mut insert = tx.prepare_cached(INSERT_UNINDEXED_EVENT_SQL).map_err(write_error)?;
+    let mut insert = tx.prepare_cached(INSERT_EVENT_SQL).map_err(write_error)?;
     for (event, link) in &linked {
         let details = to_json_text(&event.details);
         let values: [&dyn ToSql; 16] = [
@@ -346,7 +331,7 @@ const PLACEHOLDERS: [&str; 16] =
     ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16"];
 
 /// Any failure refuses the batch: its callers are told, and nothing of it is committed.
-pub(crate) fn write_error(err: rusqlite::Error) -> Error {
+fn write_error(err: rusqlite::Error) -> Error {
     match &err {
         rusqlite::Error::SqliteFailure(code, _)
             if matches!(code.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
