@@ -49,6 +49,17 @@ async fn database_at(
     (dir, url, pool)
 }
 
+/// An org as an earlier main wrote it.
+async fn old_org(pool: &sqlx::SqlitePool) -> uuid::Uuid {
+    let org = uuid::Uuid::now_v7();
+    sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, 'old org', 1)")
+        .bind(org)
+        .execute(pool)
+        .await
+        .unwrap();
+    org
+}
+
 #[tokio::test]
 async fn a_database_from_before_the_trust_and_mail_migrations_opens_with_everything_in_it() {
     let (_dir, url, pool) = database_at(BEFORE).await;
@@ -115,12 +126,7 @@ async fn a_database_from_before_the_trust_and_mail_migrations_opens_with_everyth
 #[tokio::test]
 async fn request_counts_from_before_leases_keep_their_places() {
     let (_dir, url, pool) = database_at(BEFORE_LEASES).await;
-    let org = uuid::Uuid::now_v7();
-    sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, 'old org', 1)")
-        .bind(org)
-        .execute(&pool)
-        .await
-        .unwrap();
+    let org = old_org(&pool).await;
     sqlx::query("INSERT INTO usage_counters (org_id, month, requests) VALUES ($1, '2026-11', 42)")
         .bind(org)
         .execute(&pool)
@@ -151,12 +157,7 @@ async fn audit_records_from_before_the_time_index_went_are_found_by_time() {
         .chain([(17, "request leases", include_str!("../../migrations/sqlite/0017_request_leases.sql"))])
         .collect();
     let (_dir, url, pool) = database_at(&migrations).await;
-    let org = uuid::Uuid::now_v7();
-    sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, 'old org', 1)")
-        .bind(org)
-        .execute(&pool)
-        .await
-        .unwrap();
+    let org = old_org(&pool).await;
     // Ten records as the earlier schema held them, stamped a second apart in chain order.
     let second = 1_000_i64;
     let start = 1_800_000_000_000_i64;
