@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub(crate) fn to_ms(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    // Rounded down (toward the past, also before 1970), as `to_ms_rounded_up` rounds up.
+    i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(i64::MAX)
 }
 
 /// The first whole millisecond at or after `at`: stored times are whole milliseconds, so a

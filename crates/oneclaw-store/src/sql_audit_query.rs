@@ -7,7 +7,7 @@
 use crate::backend::{BuildStatement, SqlBackend, Statement};
 use crate::convert::{to_ms, to_ms_rounded_up};
 use crate::errors::db_error;
-use crate::sql_audit_times::{SeqBounds, seq_bounds};
+use crate::sql_audit_times::seq_bounds;
 use crate::sql_rows::audit_from;
 use oneclaw_core::Result;
 use oneclaw_core::audit::AuditEvent;
@@ -16,26 +16,11 @@ use oneclaw_core::ports::AuditQuery;
 use sqlx::{Pool, QueryBuilder};
 
 pub(crate) async fn page<DB: SqlBackend>(pool: &Pool<DB>, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
-    // Stamps are whole milliseconds: `from` rounds up, `to` down, so a bound between two
-    // milliseconds takes in neither's outside.
-    let times = (query.from.map(to_ms_rounded_up), query.to.map(to_ms));
-    let bounds = seq_bounds(pool, org, times.0, times.1).await?;
-    let mut sql = QueryBuilder::<DB>::new("");
-    select(&mut sql, org, query, times, &bounds);
-    sql.push(" ORDER BY seq DESC LIMIT ").push_arg(query.limit).push(" OFFSET ").push_arg(query.offset);
-    let rows = sql.build().fetch_all_on(pool).await.map_err(db_error)?;
-    rows.iter().map(audit_from).collect()
-}
-
-/// `SELECT … WHERE` the org and every condition of the query.
-fn select<DB: SqlBackend>(
-    sql: &mut QueryBuilder<DB>,
-    org: OrgId,
-    query: &AuditQuery,
-    (from, to): (Option<i64>, Option<i64>),
-    bounds: &SeqBounds,
-) {
-    sql.push(concat!("SELECT ", audit_cols!(), " FROM audit_events WHERE org_id = "));
+    // Stamps are whole milliseconds: `from` rounds up, `to` down, so a bound inside a
+    // millisecond takes in no record stamped outside it.
+    let (from, to) = (query.from.map(to_ms_rounded_up), query.to.map(to_ms));
+    let bounds = seq_bounds(pool, org, from, to).await?;
+    let mut sql = QueryBuilder::<DB>::new(concat!("SELECT ", audit_cols!(), " FROM audit_events WHERE org_id = "));
     sql.push_arg(org.0);
     if let Some(resource) = &query.resource_id {
         sql.push(" AND resource_id = ").push_arg(resource.clone());
@@ -62,4 +47,7 @@ fn select<DB: SqlBackend>(
     if let Some(last) = bounds.last {
         sql.push(" AND seq <= ").push_arg(last);
     }
+    sql.push(" ORDER BY seq DESC LIMIT ").push_arg(query.limit).push(" OFFSET ").push_arg(query.offset);
+    let rows = sql.build().fetch_all_on(pool).await.map_err(db_error)?;
+    rows.iter().map(audit_from).collect()
 }
