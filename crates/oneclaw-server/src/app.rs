@@ -7,7 +7,6 @@ use crate::scheduler::{FirstRun, Scheduler};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, header};
 use oneclaw_core::clock::Clock;
 use oneclaw_core::ports::{KeyOperations, KeyProvider, Store};
 use oneclaw_core::principal::{RequestMeta, Surface};
@@ -16,8 +15,6 @@ use oneclaw_crypto::{Argon2Hasher, DekCacheConfig, Ed25519ChainSigner, Ed25519Si
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 
 /// How often a node re-reads revocations and IP rules made by other nodes.
 const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -419,31 +416,14 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         // Who is asking, once, for every layer and handler inside.
         .layer(axum::middleware::from_fn_with_state(identify, crate::identity::identify))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        // Answers may carry secret values: no cache anywhere may keep them.
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         // Before anything reads the client's address or scheme.
         .layer(axum::middleware::from_fn_with_state(
             crate::proxy::TrustedProxies::new(config.trusted_proxies.clone()),
             crate::proxy::resolve,
         ))
-        // No failure event per 5xx: error.rs logs internal errors and (rate-limited) 503s itself.
-        .layer(TraceLayer::new_for_http().make_span_with(request_span).on_failure(()))
-        // Outermost: the request's id, for its span, its errors and its answer.
+        // Outermost: the request's id and log span, and the headers of every answer (no cache
+        // may keep an answer, no browser may sniff one). No failure event per 5xx: error.rs
+        // logs internal errors and (rate-limited) 503s itself.
         .layer(axum::middleware::from_fn(crate::request_context::assign))
 }
 
-/// The span of a request: its method and path, never its query (it may carry an invitation
-/// token) and never a share link's token.
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let id = request.extensions().get::<crate::request_context::RequestId>().map_or("", |id| id.0.as_str());
-    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %loggable_path(request.uri().path()))
-}
-
-/// The path with any credential in it replaced by a placeholder.
-fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match path.strip_prefix("/v1/share/") {
-        Some(rest) if rest.starts_with(oneclaw_core::tokens::SHARE_LINK_PREFIX) => "/v1/share/<link token>".into(),
-        _ => path.into(),
-    }
-}

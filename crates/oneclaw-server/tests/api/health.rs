@@ -39,8 +39,16 @@ async fn unknown_routes_and_methods_answer_problem_details() {
 }
 
 #[tokio::test]
-async fn responses_are_never_cached() {
+async fn responses_are_never_cached_nor_sniffed_and_name_their_request() {
     let app = spawn_app().await;
-    let response = app.call(Method::GET, "/v1/health", None, None).await;
-    assert_eq!(response.headers["cache-control"], "no-store");
+    let refused = app.call(Method::GET, "/v1/vaults", Some("not-a-token"), None).await;
+    for response in [app.call(Method::GET, "/v1/health", None, None).await, refused] {
+        assert_eq!(response.headers["cache-control"], "no-store");
+        assert_eq!(response.headers["x-content-type-options"], "nosniff");
+        let id = response.headers["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(id.len(), 32, "{id}");
+        if response.status == 401 {
+            assert_eq!(response.body["request_id"], id.as_str(), "the problem names the same request");
+        }
+    }
 }
