@@ -351,13 +351,14 @@ async fn follow_change_notices(url: &str, core: &Core) {
 /// future rolls back any transaction still open, so nothing is left half done; a write that had
 /// already joined a group commit (SQLite) is committed whole with it, so like any request that
 /// times out, its outcome is for the client to check, never half applied.
-async fn time_limit(
-    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+async fn metered_within_time_limit(
+    axum::extract::State((limit, billing)): axum::extract::State<(std::time::Duration, crate::billing::BillingLayer)>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    match tokio::time::timeout(limit, next.run(request)).await {
+    let metered = crate::billing::meter(axum::extract::State(billing), request, next);
+    match tokio::time::timeout(limit, metered).await {
         Ok(response) => response,
         Err(_) => crate::error::ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -402,28 +403,26 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         .merge(crate::billing::routes())
         .merge(crate::openapi::routes())
         .merge(crate::dashboard::routes())
-        // Metered inside the time limit: a stalled counter is a 503 like any stalled dependency.
-        .layer(axum::middleware::from_fn_with_state(billing, crate::billing::meter))
+        // Metered inside the time limit (one layer): a stalled counter is a 503 like any
+        // stalled dependency.
         .layer(axum::middleware::from_fn_with_state(
-            std::time::Duration::from_secs(config.request_timeout_secs),
-            time_limit,
+            (std::time::Duration::from_secs(config.request_timeout_secs), billing),
+            metered_within_time_limit,
         ));
     let mcp = crate::mcp::routes(state.clone(), &config.mcp_allowed_hosts);
-    let identify =
-        crate::identity::Identify::new(state.clone(), std::time::Duration::from_secs(config.request_timeout_secs));
+    let outermost = crate::request_context::Outermost {
+        proxies: crate::proxy::TrustedProxies::new(config.trusted_proxies.clone()),
+        identify: crate::identity::Identify::new(
+            state.clone(),
+            std::time::Duration::from_secs(config.request_timeout_secs),
+        ),
+    };
     api.merge(mcp)
         .with_state(state)
-        // Who is asking, once, for every layer and handler inside.
-        .layer(axum::middleware::from_fn_with_state(identify, crate::identity::identify))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        // Before anything reads the client's address or scheme.
-        .layer(axum::middleware::from_fn_with_state(
-            crate::proxy::TrustedProxies::new(config.trusted_proxies.clone()),
-            crate::proxy::resolve,
-        ))
-        // Outermost: the request's id and log span, and the headers of every answer (no cache
-        // may keep an answer, no browser may sniff one). No failure event per 5xx: error.rs
-        // logs internal errors and (rate-limited) 503s itself.
-        .layer(axum::middleware::from_fn(crate::request_context::assign))
+        // Outermost: the request's id and log span, its client (through trusted proxies) and
+        // who is asking, once for every layer and handler inside; and the headers of every
+        // answer (no cache may keep an answer, no browser may sniff one). No failure event per
+        // 5xx: error.rs logs internal errors and (rate-limited) 503s itself.
+        .layer(axum::middleware::from_fn_with_state(outermost, crate::request_context::assign))
 }
-

@@ -12,11 +12,9 @@
 use crate::dashboard::session::ACCESS_COOKIE;
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::{HeaderMap, StatusCode};
-use axum::middleware::Next;
-use axum::response::Response;
 use oneclaw_core::principal::{Caller, RequestMeta, Surface};
 use oneclaw_types::SecretString;
 use std::collections::HashMap;
@@ -116,13 +114,13 @@ impl Identify {
     }
 }
 
-/// The layer itself.
-pub async fn identify(State(layer): State<Identify>, mut request: Request, next: Next) -> Response {
-    let meta = request_meta(&request);
+/// Who is asking, put in the request's extensions once for every layer and handler inside
+/// (the outermost layer, `request_context::assign`, calls it after `proxy::attach_client`).
+pub async fn attach_identity(layer: &Identify, request: &mut Request) {
+    let meta = request_meta(request);
     let identity = layer.identify(request.headers(), &meta).await;
     request.extensions_mut().insert(meta);
     request.extensions_mut().insert(identity);
-    next.run(request).await
 }
 
 /// Where the request came from. The surface follows from the path; `oneclaw mcp` (stdio)

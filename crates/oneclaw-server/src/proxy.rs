@@ -2,10 +2,8 @@
 //! only when the TCP peer is one of `ONECLAW_TRUSTED_PROXIES`. Anyone else could write those
 //! headers, and IP rules, allowlists, rate limits and the audit log all rest on the address.
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::Response;
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -14,7 +12,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies(Arc<Vec<IpNet>>);
 
-/// Where a request really came from; put in the request's extensions by `resolve`.
+/// Where a request really came from; put in the request's extensions by `attach_client`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Client {
     pub ip: IpAddr,
@@ -68,10 +66,11 @@ impl TrustedProxies {
     }
 }
 
-/// Middleware: records the `Client` of every request before anything reads its address, and
+/// Records the `Client` of a request before anything reads its address (the outermost layer,
+/// `request_context::assign`, calls it first), and
 /// leaves downstream only forwarding headers it may believe: from an untrusted peer they are
 /// removed, from a trusted one `X-Forwarded-Proto` is replaced by the scheme resolved here.
-pub async fn resolve(State(proxies): State<TrustedProxies>, mut request: Request, next: Next) -> Response {
+pub fn attach_client(proxies: &TrustedProxies, request: &mut Request) {
     let forwarded_proto = axum::http::HeaderName::from_static("x-forwarded-proto");
     match request.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
         Some(ConnectInfo(peer)) => {
@@ -92,7 +91,6 @@ pub async fn resolve(State(proxies): State<TrustedProxies>, mut request: Request
             headers.remove(&forwarded_proto);
         }
     }
-    next.run(request).await
 }
 
 /// The client's address: as resolved through trusted proxies, else the TCP peer.

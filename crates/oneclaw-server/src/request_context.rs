@@ -2,14 +2,18 @@
 //! ProblemDetails (`request_id`) and by its log lines (a field of the request's span), so a
 //! user's error report finds the server's log of it. The id is the server's, never a client's
 //! (a client-chosen id could forge or collide with other log lines). The same outermost layer
-//! sets the headers every answer carries.
+//! resolves the client's address (`proxy`), who is asking (`identity`), and sets the headers
+//! every answer carries.
 //!
 //! Why one layer: each tower layer around the router is a future wrapped in another and moved
-//! on every poll. The request span (was tower-http's `TraceLayer`) and the two fixed headers
-//! (were two `SetResponseHeaderLayer`s) as layers of their own cost ~5% of the server's CPU per
-//! secret read and ~9% of its reads per second (`bench/ab.sh`, alternated, 10 pairs).
+//! on every poll, with its state cloned per request. The request span (was tower-http's
+//! `TraceLayer`) and the two fixed headers (were two `SetResponseHeaderLayer`s) as layers of
+//! their own cost ~8% of the server's CPU per secret read and ~8% of its reads per second
+//! (`bench/ab.sh`, alternated, 10 pairs); the client and the identity were two more.
 
-use axum::extract::Request;
+use crate::identity::Identify;
+use crate::proxy::TrustedProxies;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -31,13 +35,27 @@ pub fn current_request_id() -> Option<String> {
     CURRENT.try_with(Clone::clone).ok()
 }
 
-/// The outermost layer: names the request, runs it in its log span, and names the answer.
-/// Every answer is uncacheable (it may carry a secret value) and never content-sniffed.
-pub async fn assign(mut request: Request, next: Next) -> Response {
+/// What the outermost layer needs.
+#[derive(Clone)]
+pub struct Outermost {
+    pub proxies: TrustedProxies,
+    pub identify: Identify,
+}
+
+/// The outermost layer: names the request, runs it in its log span with its client and caller
+/// resolved, and names the answer. Every answer is uncacheable (it may carry a secret value)
+/// and never content-sniffed.
+pub async fn assign(State(layer): State<Outermost>, mut request: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let span = request_span(&id, &request);
     request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = CURRENT.scope(id.clone(), next.run(request)).instrument(span).await;
+    let answer = async move {
+        // Before anything reads the client's address or scheme.
+        crate::proxy::attach_client(&layer.proxies, &mut request);
+        crate::identity::attach_identity(&layer.identify, &mut request).await;
+        next.run(request).await
+    };
+    let mut response = CURRENT.scope(id.clone(), answer).instrument(span).await;
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(REQUEST_ID_HEADER, value);
