@@ -71,10 +71,17 @@ fn backend_name(url: &str) -> &'static str {
     if url.starts_with("postgres") { "postgres" } else { "sqlite" }
 }
 
+/// Libraries that see requests' and answers' contents (MCP messages with secret values, HTTP
+/// headers with credentials) at their debug and trace levels: never logged below info,
+/// whatever `RUST_LOG` asks (found by the red-team: `RUST_LOG=debug` logged every MCP tool
+/// call's value).
+const CONTENT_SEEING_LIBRARIES: [&str; 5] = ["rmcp", "hyper", "hyper_util", "reqwest", "h2"];
+
 /// Logs go to stderr; `RUST_LOG` filters them (default: info).
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let filter = capped(filter);
     // Colours only for a person at a terminal: not in files, journald or an MCP host's log.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
@@ -82,6 +89,17 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// `filter` with every content-seeing library held at info or above. A directive added last
+/// for a target replaces any the operator gave for it.
+fn capped(mut filter: tracing_subscriber::EnvFilter) -> tracing_subscriber::EnvFilter {
+    for library in CONTENT_SEEING_LIBRARIES {
+        if let Ok(cap) = format!("{library}=info").parse() {
+            filter = filter.add_directive(cap);
+        }
+    }
+    filter
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -105,4 +123,33 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capped;
+    use tracing::Level;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    /// Whether `filter` lets an event of `target` at `level` through.
+    fn logs(filter: &str, target: &'static str, level: Level) -> bool {
+        let subscriber = tracing_subscriber::registry().with(capped(tracing_subscriber::EnvFilter::new(filter)));
+        tracing::subscriber::with_default(subscriber, || match (target, level) {
+            ("rmcp", Level::DEBUG) => tracing::enabled!(target: "rmcp", Level::DEBUG),
+            ("rmcp", Level::INFO) => tracing::enabled!(target: "rmcp", Level::INFO),
+            ("hyper", Level::TRACE) => tracing::enabled!(target: "hyper", Level::TRACE),
+            ("oneclaw_core", Level::DEBUG) => tracing::enabled!(target: "oneclaw_core", Level::DEBUG),
+            _ => unreachable!("not a case of this test"),
+        })
+    }
+
+    #[test]
+    fn libraries_that_see_secret_values_never_log_below_info() {
+        for asked in ["debug", "trace", "debug,rmcp=trace,hyper=trace"] {
+            assert!(!logs(asked, "rmcp", Level::DEBUG), "RUST_LOG={asked}: MCP messages carry secret values");
+            assert!(!logs(asked, "hyper", Level::TRACE), "RUST_LOG={asked}: HTTP headers carry credentials");
+            assert!(logs(asked, "rmcp", Level::INFO), "RUST_LOG={asked}: the library's own warnings still show");
+            assert!(logs(asked, "oneclaw_core", Level::DEBUG), "RUST_LOG={asked}: our own debug logs are untouched");
+        }
+    }
 }

@@ -25,6 +25,9 @@ const MAX_USER_AGENT_CHARS: usize = 256;
 const AGENT_KEY_PREFIX: &str = "ocv_";
 /// More cached agent tokens than this and the cache starts over.
 const MAX_CACHED_TOKENS: usize = 10_000;
+/// Longest a token exchanged for an `ocv_` key is reused (seconds): what the agent may do
+/// (its scopes, a policy granted since) is what it was at most this long ago.
+const CACHED_TOKEN_SECS: i64 = 60;
 
 /// The header through which `oneclaw mcp` marks its REST calls as MCP calls.
 pub use oneclaw_types::surface::SURFACE_HEADER;
@@ -44,12 +47,15 @@ pub enum Identity {
 /// An agent token and when (unix seconds) to stop using it.
 type CachedToken = (SecretString, i64);
 
-/// The layer's state: the core, and agent tokens issued for `ocv_` keys, by the keyed digest of
-/// the key (the key itself is never kept).
+/// A cached token's key: the keyed digest of the `ocv_` key (the key itself is never kept)
+/// and the `X-Agent-ID` it came with, so a mismatched id is checked by an exchange every time.
+type CachedTokenKey = (Vec<u8>, Option<Uuid>);
+
+/// The layer's state: the core, and agent tokens issued for `ocv_` keys (`CachedTokenKey`).
 #[derive(Clone)]
 pub struct Identify {
     state: AppState,
-    agent_tokens: Arc<Mutex<HashMap<Vec<u8>, CachedToken>>>,
+    agent_tokens: Arc<Mutex<HashMap<CachedTokenKey, CachedToken>>>,
     time_limit: std::time::Duration,
 }
 
@@ -80,37 +86,55 @@ impl Identify {
             let agent_id = header(headers, "x-agent-id")
                 .map(|id| id.parse().map_err(|_| unauthenticated("X-Agent-ID is not a UUID")))
                 .transpose()?;
-            let exchanged = self.token_for_key(token, agent_id, meta).await?;
-            return Ok(auth.authenticate(exchanged.expose(), meta.clone()).await?);
+            let (exchanged, cached) = self.token_for_key(token, agent_id, meta).await?;
+            return match auth.authenticate(exchanged.expose(), meta.clone()).await {
+                // A token cached before its agent's tokens were revoked (the agent disabled and
+                // enabled again, its scopes changed): the key may still be good, so it is
+                // exchanged again rather than refused until the cached token ran out.
+                Err(_) if cached => {
+                    self.forget_token_for(token, agent_id);
+                    let (fresh, _) = self.token_for_key(token, agent_id, meta).await?;
+                    Ok(auth.authenticate(fresh.expose(), meta.clone()).await?)
+                }
+                checked => Ok(checked?),
+            };
         }
         Ok(auth.authenticate(token, meta.clone()).await?)
     }
 
+    /// A token for the agent key: the one cached for it (`true`) or a fresh exchange.
     async fn token_for_key(
         &self,
         key: &str,
         agent_id: Option<Uuid>,
         meta: &RequestMeta,
-    ) -> Result<SecretString, ApiError> {
+    ) -> Result<(SecretString, bool), ApiError> {
         let core = &self.state.core;
-        let digest = core.deps().hasher.digest_credential(key);
+        let cache_key = (core.deps().hasher.digest_credential(key), agent_id);
         let now = core.deps().clock.now().unix_timestamp();
         if let Ok(tokens) = self.agent_tokens.lock()
-            && let Some((token, renew_at)) = tokens.get(&digest)
+            && let Some((token, renew_at)) = tokens.get(&cache_key)
             && now < *renew_at
         {
-            return Ok(token.clone());
+            return Ok((token.clone(), true));
         }
         let issued = core.agents().exchange(meta, &SecretString::new(key.to_owned()), agent_id).await?;
         let token = issued.token.access_token;
-        let renew_at = now + (issued.token.expires_in - 60).max(0);
+        let renew_at = now + (issued.token.expires_in - 60).clamp(0, CACHED_TOKEN_SECS);
         if let Ok(mut tokens) = self.agent_tokens.lock() {
             if tokens.len() >= MAX_CACHED_TOKENS {
                 tokens.clear();
             }
-            tokens.insert(digest, (token.clone(), renew_at));
+            tokens.insert(cache_key, (token.clone(), renew_at));
         }
-        Ok(token)
+        Ok((token, false))
+    }
+
+    fn forget_token_for(&self, key: &str, agent_id: Option<Uuid>) {
+        let cache_key = (self.state.core.deps().hasher.digest_credential(key), agent_id);
+        if let Ok(mut tokens) = self.agent_tokens.lock() {
+            tokens.remove(&cache_key);
+        }
     }
 }
 

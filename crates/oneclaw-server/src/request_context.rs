@@ -71,10 +71,14 @@ fn request_span(id: &str, request: &Request) -> tracing::Span {
     tracing::info_span!("request", request_id = %id, method = %request.method(), path = %loggable_path(request.uri().path()))
 }
 
-/// The path with any credential in it replaced by a placeholder.
+/// The path with any credential in it replaced by a placeholder. A share link's token is
+/// taken percent-encoded too (the router decodes it, so `/v1/share/%6Fcs_…` opens the share):
+/// a share's id is a UUID and never has a `%`, so any encoded tail is hidden.
 fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
     match path.strip_prefix("/v1/share/") {
-        Some(rest) if rest.starts_with(oneclaw_core::tokens::SHARE_LINK_PREFIX) => "/v1/share/<link token>".into(),
+        Some(rest) if rest.starts_with(oneclaw_core::tokens::SHARE_LINK_PREFIX) || rest.contains('%') => {
+            "/v1/share/<link token>".into()
+        }
         _ => path.into(),
     }
 }
@@ -88,6 +92,10 @@ mod tests {
     fn a_share_links_token_never_reaches_the_log_path() {
         let link = format!("/v1/share/{SHARE_LINK_PREFIX}secret-token-value");
         assert_eq!(loggable_path(&link), "/v1/share/<link token>");
+        // Found by the red-team: the router decodes the tail, so an encoded token opens the share.
+        for encoded in ["%6Fcs_secret-token", "%6fcs_secret-token", "ocs%5Fsecret-token", "%6F%63%73%5Fsecret"] {
+            assert_eq!(loggable_path(&format!("/v1/share/{encoded}")), "/v1/share/<link token>", "{encoded}");
+        }
         assert_eq!(loggable_path("/v1/share/some-share-id"), "/v1/share/some-share-id");
         assert_eq!(loggable_path("/v1/vaults"), "/v1/vaults");
     }

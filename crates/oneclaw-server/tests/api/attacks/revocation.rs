@@ -1,7 +1,7 @@
 //! Items 4 and 12: revocation did not revoke. A revoked API key's token (and a changed
 //! password) still renewed forever by bearer refresh; a re-admitted member was locked out again.
 
-use oneclaw_testkit::spawn_app;
+use oneclaw_testkit::{TestApp, spawn_app};
 use serde_json::json;
 
 async fn key_token(app: &oneclaw_testkit::TestApp, token: &str) -> (String, String) {
@@ -85,4 +85,51 @@ async fn a_readmitted_member_stays_admitted_and_their_old_tokens_stay_dead() {
     assert_eq!(revived.status, 401, "and so do keys made before it (red team): {}", revived.text);
     let login = app.post("/v1/auth/token", None, json!({"email": back.email, "password": back.password})).await;
     assert_eq!(login.status, 200, "{}", login.text);
+}
+
+/// An MCP `initialize` to hosted `/mcp` with `key` (and `agent_id` as `X-Agent-ID`): its status.
+async fn mcp_ping(app: &TestApp, key: &str, vault: &str, agent_id: Option<&str>) -> u16 {
+    let mut request = app
+        .http
+        .post(format!("{}/mcp", app.base_url))
+        .bearer_auth(key)
+        .header("X-Vault-ID", vault)
+        .header("Accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "attack", "version": "1"}
+        }}));
+    if let Some(id) = agent_id {
+        request = request.header("X-Agent-ID", id);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+async fn set_active(app: &TestApp, owner_token: &str, agent_id: &str, active: bool) {
+    let path = format!("/v1/agents/{agent_id}");
+    let changed = app.call(reqwest::Method::PATCH, &path, Some(owner_token), Some(json!({"is_active": active}))).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+}
+
+/// Hosted `/mcp` with an agent key (issue 15's red-team of the one outer layer): a token the
+/// server cached for the key before the agent was disabled and enabled again was refused
+/// until it ran out (up to an hour); now the key is exchanged anew. And an `X-Agent-ID` that
+/// is not the key's agent was let through once a token for the key was cached.
+#[tokio::test]
+async fn an_agent_key_on_hosted_mcp_works_again_after_re_enabling_and_never_takes_another_agents_id() {
+    let app = spawn_app().await;
+    let owner = app.signup("mcp-key@example.com").await;
+    let vault = app.create_vault(&owner.token, "mcp-key").await;
+    let agent = app.register_agent(&owner.token, "mcp-key-bot", json!({})).await;
+    let other = app.register_agent(&owner.token, "other-bot", json!({})).await;
+
+    assert_eq!(mcp_ping(&app, &agent.key, &vault, None).await, 200, "the key's token is exchanged and cached");
+    set_active(&app, &owner.token, &agent.id, false).await;
+    assert_eq!(mcp_ping(&app, &agent.key, &vault, None).await, 401, "a disabled agent's key is refused at once");
+    set_active(&app, &owner.token, &agent.id, true).await;
+    assert_eq!(mcp_ping(&app, &agent.key, &vault, None).await, 200, "re-enabled, the still-valid key works at once");
+
+    assert_eq!(mcp_ping(&app, &agent.key, &vault, Some(&agent.id)).await, 200);
+    let mismatched = mcp_ping(&app, &agent.key, &vault, Some(&other.id)).await;
+    assert_eq!(mismatched, 401, "another agent's id, with a token cached for the key");
+    assert_eq!(mcp_ping(&app, &agent.key, &vault, None).await, 200);
 }
