@@ -360,10 +360,11 @@ async fn metered_within_time_limit(
     let metered = crate::billing::meter(axum::extract::State(billing), request, next);
     match tokio::time::timeout(limit, metered).await {
         Ok(response) => response,
-        Err(_) => crate::error::ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            format!("The request took longer than {} seconds and was abandoned; try again", limit.as_secs()),
-        )
+        // As every 503: logged (at most once a second) and with a `Retry-After`.
+        Err(_) => crate::error::ApiError::from(oneclaw_core::Error::Unavailable(format!(
+            "The request took longer than {} seconds and was abandoned; try again",
+            limit.as_secs()
+        )))
         .into_response(),
     }
 }

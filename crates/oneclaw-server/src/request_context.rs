@@ -8,8 +8,9 @@
 //! Why one layer: each tower layer around the router is a future wrapped in another and moved
 //! on every poll, with its state cloned per request. The request span (was tower-http's
 //! `TraceLayer`) and the two fixed headers (were two `SetResponseHeaderLayer`s) as layers of
-//! their own cost ~8% of the server's CPU per secret read and ~8% of its reads per second
-//! (`bench/ab.sh`, alternated, 10 pairs); the client and the identity were two more.
+//! their own cost ~8% of the server's CPU per secret read and ~8% of its reads per second;
+//! the client and the identity, two more layers, another ~9% and ~8% (`bench/ab.sh`,
+//! alternated, 10 pairs each; bench/RESULTS.md).
 
 use crate::identity::Identify;
 use crate::proxy::TrustedProxies;

@@ -110,6 +110,7 @@ async fn a_stalled_database_fails_requests_within_the_configured_time() {
     assert_eq!(write.status, 503, "{}", write.text);
     assert!(write.detail().contains("longer than 1 seconds"), "{}", write.text);
     assert_eq!(write.headers["content-type"], "application/problem+json");
+    assert_eq!(write.headers["retry-after"], "1", "like every 503 (and logged like one)");
     assert!(waited < std::time::Duration::from_secs(3), "answered after {waited:?}, not after the 5 s busy timeout");
     assert_eq!(
         app.get(&format!("/v1/vaults/{vault}/secrets/k"), &account.token).await.status,
