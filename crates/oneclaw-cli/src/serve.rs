@@ -77,29 +77,36 @@ fn backend_name(url: &str) -> &'static str {
 /// call's value).
 const CONTENT_SEEING_LIBRARIES: [&str; 5] = ["rmcp", "hyper", "hyper_util", "reqwest", "h2"];
 
-/// Logs go to stderr; `RUST_LOG` filters them (default: info).
+/// Logs go to stderr; `RUST_LOG` filters them (default: info), within `content_cap`.
 pub fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let filter = capped(filter);
+    use tracing_subscriber::layer::{Layer, SubscriberExt};
+    use tracing_subscriber::util::SubscriberInitExt;
     // Colours only for a person at a terminal: not in files, journald or an MCP host's log.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi);
+    let layer = match format {
+        LogFormat::Text => layer.boxed(),
+        LogFormat::Json => layer.json().boxed(),
     };
+    let _ = tracing_subscriber::registry().with(layer.with_filter(operator_filter_within_cap())).try_init();
 }
 
-/// `filter` with every content-seeing library held at info or above. A directive added last
-/// for a target replaces any the operator gave for it.
-fn capped(mut filter: tracing_subscriber::EnvFilter) -> tracing_subscriber::EnvFilter {
-    for library in CONTENT_SEEING_LIBRARIES {
-        if let Ok(cap) = format!("{library}=info").parse() {
-            filter = filter.add_directive(cap);
-        }
-    }
-    filter
+/// `RUST_LOG` (default `info,sqlx=warn`), and, whatever it says, `content_cap`: a filter of its
+/// own that both must pass, so no directive of the operator's (a longer target such as
+/// `rmcp::service=debug`, a span such as `[serve_inner]=debug`) can lift it.
+fn operator_filter_within_cap() -> impl tracing_subscriber::layer::Filter<tracing_subscriber::Registry> {
+    use tracing_subscriber::filter::FilterExt;
+    let operator = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    operator.and(content_cap())
+}
+
+/// Everything at every level, but the content-seeing libraries at info and above.
+fn content_cap() -> tracing_subscriber::filter::Targets {
+    CONTENT_SEEING_LIBRARIES.into_iter().fold(
+        tracing_subscriber::filter::Targets::new().with_default(tracing::level_filters::LevelFilter::TRACE),
+        |cap, library| cap.with_target(library, tracing::level_filters::LevelFilter::INFO),
+    )
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -127,29 +134,48 @@ pub async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::capped;
+    use super::content_cap;
     use tracing::Level;
-    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::filter::FilterExt;
+    use tracing_subscriber::layer::{Layer, SubscriberExt};
 
-    /// Whether `filter` lets an event of `target` at `level` through.
-    fn logs(filter: &str, target: &'static str, level: Level) -> bool {
-        let subscriber = tracing_subscriber::registry().with(capped(tracing_subscriber::EnvFilter::new(filter)));
-        tracing::subscriber::with_default(subscriber, || match (target, level) {
-            ("rmcp", Level::DEBUG) => tracing::enabled!(target: "rmcp", Level::DEBUG),
-            ("rmcp", Level::INFO) => tracing::enabled!(target: "rmcp", Level::INFO),
-            ("hyper", Level::TRACE) => tracing::enabled!(target: "hyper", Level::TRACE),
-            ("oneclaw_core", Level::DEBUG) => tracing::enabled!(target: "oneclaw_core", Level::DEBUG),
-            _ => unreachable!("not a case of this test"),
+    /// Whether an event of `target` at `level` gets through `RUST_LOG=asked` and the cap,
+    /// inside a span named `serve_inner` (rmcp's, which a span directive may name).
+    fn logs(asked: &str, target: &'static str, level: Level) -> bool {
+        let filter = tracing_subscriber::EnvFilter::new(asked).and(content_cap());
+        let layer = tracing_subscriber::fmt::layer().with_writer(std::io::sink).with_filter(filter);
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(target: "rmcp::service", "serve_inner");
+            let _inside = span.enter();
+            match (target, level) {
+                ("rmcp::service", Level::DEBUG) => tracing::enabled!(target: "rmcp::service", Level::DEBUG),
+                ("rmcp", Level::INFO) => tracing::enabled!(target: "rmcp", Level::INFO),
+                ("hyper::proto", Level::TRACE) => tracing::enabled!(target: "hyper::proto", Level::TRACE),
+                ("oneclaw_core", Level::DEBUG) => tracing::enabled!(target: "oneclaw_core", Level::DEBUG),
+                _ => unreachable!("not a case of this test"),
+            }
         })
     }
 
     #[test]
     fn libraries_that_see_secret_values_never_log_below_info() {
-        for asked in ["debug", "trace", "debug,rmcp=trace,hyper=trace"] {
-            assert!(!logs(asked, "rmcp", Level::DEBUG), "RUST_LOG={asked}: MCP messages carry secret values");
-            assert!(!logs(asked, "hyper", Level::TRACE), "RUST_LOG={asked}: HTTP headers carry credentials");
-            assert!(logs(asked, "rmcp", Level::INFO), "RUST_LOG={asked}: the library's own warnings still show");
-            assert!(logs(asked, "oneclaw_core", Level::DEBUG), "RUST_LOG={asked}: our own debug logs are untouched");
+        let asked_for_more = [
+            "debug",
+            "trace",
+            "debug,rmcp=trace,hyper=trace",
+            "rmcp::service=debug,hyper::proto=trace",
+            "[serve_inner]=debug",
+        ];
+        for asked in asked_for_more {
+            assert!(!logs(asked, "rmcp::service", Level::DEBUG), "RUST_LOG={asked}: MCP messages carry secret values");
+            assert!(!logs(asked, "hyper::proto", Level::TRACE), "RUST_LOG={asked}: HTTP headers carry credentials");
         }
+        for asked in ["debug", "trace", "rmcp=info"] {
+            assert!(logs(asked, "rmcp", Level::INFO), "RUST_LOG={asked}: the library's own warnings still show");
+        }
+        assert!(logs("debug", "oneclaw_core", Level::DEBUG), "our own debug logs are untouched");
+        assert!(!logs("warn", "rmcp", Level::INFO), "the cap never makes a quiet setting louder");
+        assert!(!logs("warn", "oneclaw_core", Level::DEBUG));
     }
 }

@@ -347,7 +347,8 @@ async fn follow_change_notices(url: &str, core: &Core) {
     }
 }
 
-/// Answers 503 when a request takes longer than the configured limit. Dropping the handler's
+/// The REST routes' one layer: the request metered (`billing::meter`) within the configured
+/// time limit, answered 503 when it takes longer. Dropping the handler's
 /// future rolls back any transaction still open, so nothing is left half done; a write that had
 /// already joined a group commit (SQLite) is committed whole with it, so like any request that
 /// times out, its outcome is for the client to check, never half applied.

@@ -5,8 +5,8 @@
 //! session read them; nothing verifies a token a second time.
 //!
 //! The credential depends on the surface: the REST API takes `Authorization: Bearer` (a JWT);
-//! `/mcp` takes a bearer JWT or an `ocv_` agent key (exchanged here, and the token kept until a
-//! minute before it expires); the dashboard takes its access cookie only, never a bearer, and
+//! `/mcp` takes a bearer JWT or an `ocv_` agent key (exchanged here, and the token reused for at
+//! most `CACHED_TOKEN_SECS`, or exchanged anew when refused as unauthenticated); the dashboard takes its access cookie only, never a bearer, and
 //! the REST API never a cookie (a cookie rides along on cross-site requests).
 
 use crate::dashboard::session::ACCESS_COOKIE;
@@ -26,8 +26,10 @@ const AGENT_KEY_PREFIX: &str = "ocv_";
 /// More cached agent tokens than this and the cache starts over.
 const MAX_CACHED_TOKENS: usize = 10_000;
 /// Longest a token exchanged for an `ocv_` key is reused (seconds): what the agent may do
-/// (its scopes, a policy granted since) is what it was at most this long ago.
-const CACHED_TOKEN_SECS: i64 = 60;
+/// (its scopes, a policy granted since) is what it was at most this long ago. Each exchange
+/// is a write and an audit record, so not much shorter; a revoked token is not waited out
+/// (see `caller`).
+const CACHED_TOKEN_SECS: i64 = 300;
 
 /// The header through which `oneclaw mcp` marks its REST calls as MCP calls.
 pub use oneclaw_types::surface::SURFACE_HEADER;
@@ -87,28 +89,31 @@ impl Identify {
                 .map(|id| id.parse().map_err(|_| unauthenticated("X-Agent-ID is not a UUID")))
                 .transpose()?;
             let (exchanged, cached) = self.token_for_key(token, agent_id, meta).await?;
-            return match auth.authenticate(exchanged.expose(), meta.clone()).await {
+            return match (auth.authenticate(exchanged.expose(), meta.clone()).await, cached) {
                 // A token cached before its agent's tokens were revoked (the agent disabled and
                 // enabled again, its scopes changed): the key may still be good, so it is
-                // exchanged again rather than refused until the cached token ran out.
-                Err(_) if cached => {
-                    self.forget_token_for(token, agent_id);
+                // exchanged again rather than refused until the cached token ran out. Only
+                // then: an IP rule's refusal (recorded by `authenticate`) or an outage must not
+                // turn into an exchange per request.
+                (Err(oneclaw_core::Error::Unauthenticated(_)), Some(cache_key)) => {
+                    self.forget_token(&cache_key);
                     let (fresh, _) = self.token_for_key(token, agent_id, meta).await?;
                     Ok(auth.authenticate(fresh.expose(), meta.clone()).await?)
                 }
-                checked => Ok(checked?),
+                (checked, _) => Ok(checked?),
             };
         }
         Ok(auth.authenticate(token, meta.clone()).await?)
     }
 
-    /// A token for the agent key: the one cached for it (`true`) or a fresh exchange.
+    /// A token for the agent key: the one cached for it (with its place in the cache, to
+    /// forget it if it is refused) or a fresh exchange (`None`).
     async fn token_for_key(
         &self,
         key: &str,
         agent_id: Option<Uuid>,
         meta: &RequestMeta,
-    ) -> Result<(SecretString, bool), ApiError> {
+    ) -> Result<(SecretString, Option<CachedTokenKey>), ApiError> {
         let core = &self.state.core;
         let cache_key = (core.deps().hasher.digest_credential(key), agent_id);
         let now = core.deps().clock.now().unix_timestamp();
@@ -116,7 +121,7 @@ impl Identify {
             && let Some((token, renew_at)) = tokens.get(&cache_key)
             && now < *renew_at
         {
-            return Ok((token.clone(), true));
+            return Ok((token.clone(), Some(cache_key)));
         }
         let issued = core.agents().exchange(meta, &SecretString::new(key.to_owned()), agent_id).await?;
         let token = issued.token.access_token;
@@ -127,13 +132,13 @@ impl Identify {
             }
             tokens.insert(cache_key, (token.clone(), renew_at));
         }
-        Ok((token, false))
+        Ok((token, None))
     }
 
-    fn forget_token_for(&self, key: &str, agent_id: Option<Uuid>) {
-        let cache_key = (self.state.core.deps().hasher.digest_credential(key), agent_id);
+    /// Drops a cached token that was refused.
+    fn forget_token(&self, cache_key: &CachedTokenKey) {
         if let Ok(mut tokens) = self.agent_tokens.lock() {
-            tokens.remove(&cache_key);
+            tokens.remove(cache_key);
         }
     }
 }

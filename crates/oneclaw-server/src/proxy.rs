@@ -67,9 +67,9 @@ impl TrustedProxies {
 }
 
 /// Records the `Client` of a request before anything reads its address (the outermost layer,
-/// `request_context::assign`, calls it first), and
-/// leaves downstream only forwarding headers it may believe: from an untrusted peer they are
-/// removed, from a trusted one `X-Forwarded-Proto` is replaced by the scheme resolved here.
+/// `request_context::assign`, calls it first), and leaves downstream only forwarding headers
+/// it may believe: from an untrusted peer they are removed, from a trusted one
+/// `X-Forwarded-Proto` is replaced by the scheme resolved here.
 pub fn attach_client(proxies: &TrustedProxies, request: &mut Request) {
     let forwarded_proto = axum::http::HeaderName::from_static("x-forwarded-proto");
     match request.extensions().get::<ConnectInfo<SocketAddr>>().copied() {

@@ -56,7 +56,12 @@ pub async fn assign(State(layer): State<Outermost>, mut request: Request, next: 
         crate::identity::attach_identity(&layer.identify, &mut request).await;
         next.run(request).await
     };
-    let mut response = CURRENT.scope(id.clone(), answer).instrument(span).await;
+    let started = std::time::Instant::now();
+    let mut response = CURRENT.scope(id.clone(), answer).instrument(span.clone()).await;
+    // The access line TraceLayer gave at debug (off by default).
+    span.in_scope(|| {
+        tracing::debug!(status = response.status().as_u16(), latency_us = started.elapsed().as_micros(), "answered");
+    });
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(REQUEST_ID_HEADER, value);

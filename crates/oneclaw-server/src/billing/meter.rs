@@ -50,7 +50,7 @@ pub fn quota_headers(headers: &mut HeaderMap, usage: &Usage) {
     }
 }
 
-/// The layer itself.
+/// The metering itself, run by the REST routes' layer (`app.rs::metered_within_time_limit`).
 pub async fn meter(State(layer): State<BillingLayer>, mut request: Request, next: Next) -> Response {
     let billing = layer.core.billing();
     if !billing.enabled() {

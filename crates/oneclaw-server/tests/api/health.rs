@@ -42,6 +42,7 @@ async fn unknown_routes_and_methods_answer_problem_details() {
 async fn responses_are_never_cached_nor_sniffed_and_name_their_request() {
     let app = spawn_app().await;
     let refused = app.call(Method::GET, "/v1/vaults", Some("not-a-token"), None).await;
+    assert_eq!(refused.status, 401);
     for response in [app.call(Method::GET, "/v1/health", None, None).await, refused] {
         assert_eq!(response.headers["cache-control"], "no-store");
         assert_eq!(response.headers["x-content-type-options"], "nosniff");

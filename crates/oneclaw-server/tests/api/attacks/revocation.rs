@@ -123,6 +123,11 @@ async fn an_agent_key_on_hosted_mcp_works_again_after_re_enabling_and_never_take
     let other = app.register_agent(&owner.token, "other-bot", json!({})).await;
 
     assert_eq!(mcp_ping(&app, &agent.key, &vault, None).await, 200, "the key's token is exchanged and cached");
+    // Disabled and enabled again with nothing between: the cached token is refused (revoked),
+    // and the key, still good, is exchanged anew.
+    set_active(&app, &owner.token, &agent.id, false).await;
+    set_active(&app, &owner.token, &agent.id, true).await;
+    assert_eq!(mcp_ping(&app, &agent.key, &vault, None).await, 200, "the cached token's refusal is not the answer");
     set_active(&app, &owner.token, &agent.id, false).await;
     assert_eq!(mcp_ping(&app, &agent.key, &vault, None).await, 401, "a disabled agent's key is refused at once");
     set_active(&app, &owner.token, &agent.id, true).await;
