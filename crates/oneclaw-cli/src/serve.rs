@@ -88,17 +88,13 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Text => layer.boxed(),
         LogFormat::Json => layer.json().boxed(),
     };
-    let _ = tracing_subscriber::registry().with(layer.with_filter(operator_filter_within_cap())).try_init();
-}
-
-/// `RUST_LOG` (default `info,sqlx=warn`), and, whatever it says, `content_cap`: a filter of its
-/// own that both must pass, so no directive of the operator's (a longer target such as
-/// `rmcp::service=debug`, a span such as `[serve_inner]=debug`) can lift it.
-fn operator_filter_within_cap() -> impl tracing_subscriber::layer::Filter<tracing_subscriber::Registry> {
-    use tracing_subscriber::filter::FilterExt;
+    // Two global filters, both of which an event must pass: `RUST_LOG` (default
+    // `info,sqlx=warn`) and, whatever it says, `content_cap`, so no directive of the
+    // operator's (a longer target such as `rmcp::service=debug`, a span such as
+    // `[serve_inner]=debug`) can lift it. (Global, not per-layer: cheaper on every span.)
     let operator = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    operator.and(content_cap())
+    let _ = tracing_subscriber::registry().with(operator).with(content_cap()).with(layer).try_init();
 }
 
 /// Everything at every level, but the content-seeing libraries at info and above.
@@ -136,15 +132,17 @@ pub async fn shutdown_signal() {
 mod tests {
     use super::content_cap;
     use tracing::Level;
-    use tracing_subscriber::filter::FilterExt;
-    use tracing_subscriber::layer::{Layer, SubscriberExt};
+    use tracing_subscriber::layer::SubscriberExt;
 
     /// Whether an event of `target` at `level` gets through `RUST_LOG=asked` and the cap,
     /// inside a span named `serve_inner` (rmcp's, which a span directive may name).
     fn logs(asked: &str, target: &'static str, level: Level) -> bool {
-        let filter = tracing_subscriber::EnvFilter::new(asked).and(content_cap());
-        let layer = tracing_subscriber::fmt::layer().with_writer(std::io::sink).with_filter(filter);
-        let subscriber = tracing_subscriber::registry().with(layer);
+        let layer = tracing_subscriber::fmt::layer().with_writer(std::io::sink);
+        // As `init_logging` stacks them.
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new(asked))
+            .with(content_cap())
+            .with(layer);
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!(target: "rmcp::service", "serve_inner");
             let _inside = span.enter();

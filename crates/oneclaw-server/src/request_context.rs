@@ -51,17 +51,16 @@ pub async fn assign(State(layer): State<Outermost>, mut request: Request, next: 
     let span = request_span(&id, &request);
     request.extensions_mut().insert(RequestId(id.clone()));
     let answer = async move {
+        let started = std::time::Instant::now();
         // Before anything reads the client's address or scheme.
         crate::proxy::attach_client(&layer.proxies, &mut request);
         crate::identity::attach_identity(&layer.identify, &mut request).await;
-        next.run(request).await
-    };
-    let started = std::time::Instant::now();
-    let mut response = CURRENT.scope(id.clone(), answer).instrument(span.clone()).await;
-    // The access line TraceLayer gave at debug (off by default).
-    span.in_scope(|| {
+        let response = next.run(request).await;
+        // The access line TraceLayer gave at debug (off by default), in the request's span.
         tracing::debug!(status = response.status().as_u16(), latency_us = started.elapsed().as_micros(), "answered");
-    });
+        response
+    };
+    let mut response = CURRENT.scope(id.clone(), answer).instrument(span).await;
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(REQUEST_ID_HEADER, value);
