@@ -186,6 +186,10 @@ mod tests {
         while journal.queue.stats().waiting > 0 {
             tokio::task::yield_now().await;
         }
+        // Taken, the record is not yet alone in its batch: right after it the batcher takes
+        // whatever else is queued, so a read queued in that moment would join the stalled batch
+        // and be written (this flaked once in CI, 2026-12-08). That moment is microseconds.
+        tokio::time::sleep(Duration::from_millis(50)).await;
         // Queued behind it; both callers give up at 300 ms.
         let (read, ticket, given_up_charge) = served("read.given.up");
         let gave_up = journal.record_counted(read, ticket);
