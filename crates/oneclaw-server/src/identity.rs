@@ -6,8 +6,9 @@
 //!
 //! The credential depends on the surface: the REST API takes `Authorization: Bearer` (a JWT);
 //! `/mcp` takes a bearer JWT or an `ocv_` agent key (exchanged here, and the token reused for at
-//! most `CACHED_TOKEN_SECS`, or exchanged anew when refused as unauthenticated); the dashboard takes its access cookie only, never a bearer, and
-//! the REST API never a cookie (a cookie rides along on cross-site requests).
+//! most `CACHED_TOKEN_SECS`, or exchanged anew when refused as unauthenticated); the dashboard
+//! takes its access cookie only, never a bearer, and the REST API never a cookie (a cookie
+//! rides along on cross-site requests).
 
 use crate::dashboard::session::ACCESS_COOKIE;
 use crate::error::ApiError;
